@@ -1,0 +1,66 @@
+/*
+ * device.h: what a device model gets from the VM (struct dev_ctx) and the
+ * explicit table of built-in vdev types. Devices never include KVM headers:
+ * they map regions on the buses, raise lines through ctx->irq_set and ask
+ * the VM to stop through ctx->stop.
+ */
+#ifndef QVM_DEVICES_DEVICE_H
+#define QVM_DEVICES_DEVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/spec.h"
+#include "util/compiler.h"
+#include "util/vec.h"
+#include "vm/bus.h"
+#include "vm/stop.h"
+
+struct dev_ctx {
+    struct bus *pio, *mmio;
+    /* irq_set: drive interrupt controller input `gsi`. Context: any. */
+    void (*irq_set)(void *opaque, uint32_t gsi, bool level);
+    /* stop: end the VM for `why` (first request wins). Context: any. */
+    void (*stop)(void *opaque, enum vm_stop why);
+    void *opaque;
+};
+
+/* A realized device: torn down (and its output flushed) at VM exit. */
+struct dev_inst {
+    const char *name;
+    void *state;
+    void (*teardown)(void *state);
+};
+
+struct dev_list {
+    VEC(struct dev_inst) v;
+};
+
+/*
+ * devices_realize: the fixed platform devices (port 0x80 sink, ACPI PM1a
+ * control at PM1A_CNT_PORT) then every vdev of the spec. Unknown or not yet
+ * implemented types are warned about and skipped. Logs and returns -1 on a
+ * host failure (e.g. a hostdev that cannot be opened).
+ */
+int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx,
+                    struct dev_list *out) MUST_CHECK;
+void devices_teardown(struct dev_list *l);
+
+/* Built-in models (one realize function per vdev type). */
+int ser8250_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
+                    struct dev_inst *inst) MUST_CHECK;
+int platform_realize(const struct dev_ctx *ctx,
+                     struct dev_list *out) MUST_CHECK;
+
+/*
+ * The ACPI PM1a control register (16 bits) qvm places at a fixed port, as
+ * QEMU's q35/ICH9 PM block does (PMBASE 0x600 + 4). Writing SLP_EN (bit 13)
+ * with SLP_TYP (bits 12:10) = 5 (qvm's _S5 value) or 0 (QEMU's) powers the
+ * guest off: qvm exits 0 and logs "guest powered off".
+ */
+#define PM1A_CNT_PORT  0x604
+#define PM1_SLP_EN     (1u << 13)
+#define PM1_SLP_TYP(v) (((v) >> 10) & 7u)
+#define PM1_S5_TYP     5u
+
+#endif

@@ -1,0 +1,241 @@
+/*
+ * kvm.c: every ioctl(2) qvm makes on KVM file descriptors (see kvm.h).
+ * Errors are returned as negative errnos; only kvm_open logs, because its
+ * failure is the one users meet most and it must say what to do.
+ */
+#include "hv/kvm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+#define TAG "kvm"
+
+static int xioctl(int fd, unsigned long req, void *arg)
+{
+    int r;
+    do {
+        r = ioctl(fd, req, arg);
+    } while (r < 0 && errno == EINTR && req != KVM_RUN);
+    return r < 0 ? -errno : r;
+}
+
+/* For ioctls that only read their argument. */
+static int xioctl_in(int fd, unsigned long req, const void *arg)
+{
+    return xioctl(fd, req, (void *)(uintptr_t)arg);
+}
+
+int kvm_open(struct kvm_sys *k)
+{
+    const char *dev = getenv("QVM_KVM_DEV");
+    if (!dev || !*dev)
+        dev = "/dev/kvm";
+    k->vm_fd = -1;
+    k->run_size = 0;
+    k->fd = open(dev, O_RDWR | O_CLOEXEC);
+    if (k->fd < 0) {
+        int e = errno;
+        if (e == ENOENT || e == ENXIO || e == ENODEV)
+            log_fatal(TAG,
+                      "cannot open %s: %s: KVM is not available on this "
+                      "host; load kvm_intel or kvm_amd, or use tools/qvm-lab",
+                      dev, strerror(e));
+        else if (e == EACCES || e == EPERM)
+            log_fatal(TAG,
+                      "cannot open %s: %s: join the kvm group (or ask "
+                      "for read-write access to %s)",
+                      dev, strerror(e), dev);
+        else
+            log_fatal(TAG, "cannot open %s: %s", dev, strerror(e));
+        return -e;
+    }
+    int v = xioctl(k->fd, KVM_GET_API_VERSION, NULL);
+    if (v != KVM_API_VERSION) {
+        log_fatal(TAG,
+                  "%s speaks KVM API version %d, qvm needs %d: this is "
+                  "not a usable KVM device; use a Linux KVM host or "
+                  "tools/qvm-lab",
+                  dev, v, KVM_API_VERSION);
+        close(k->fd);
+        k->fd = -1;
+        return -EINVAL;
+    }
+    int sz = xioctl(k->fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
+    if (sz < (int)sizeof(struct kvm_run)) {
+        log_fatal(TAG, "%s: bad KVM_GET_VCPU_MMAP_SIZE (%d)", dev, sz);
+        close(k->fd);
+        k->fd = -1;
+        return sz < 0 ? sz : -EINVAL;
+    }
+    k->run_size = (size_t)sz;
+    return 0;
+}
+
+void kvm_close(struct kvm_sys *k)
+{
+    if (k->vm_fd >= 0)
+        close(k->vm_fd);
+    if (k->fd >= 0)
+        close(k->fd);
+    k->vm_fd = k->fd = -1;
+}
+
+int kvm_check_cap(const struct kvm_sys *k, long cap)
+{
+    int fd = k->vm_fd >= 0 ? k->vm_fd : k->fd;
+    return xioctl(fd, KVM_CHECK_EXTENSION, (void *)cap);
+}
+
+int kvm_create_vm(struct kvm_sys *k)
+{
+    int fd = xioctl(k->fd, KVM_CREATE_VM, (void *)0);
+    if (fd < 0)
+        return fd;
+    k->vm_fd = fd;
+    return 0;
+}
+
+int kvm_set_mem_slot(const struct kvm_sys *k, uint32_t slot, uint64_t gpa,
+                     uint64_t size, void *hva, bool readonly)
+{
+    struct kvm_userspace_memory_region r = {
+        .slot = slot,
+        .flags = readonly ? KVM_MEM_READONLY : 0,
+        .guest_phys_addr = gpa,
+        .memory_size = size,
+        .userspace_addr = (uint64_t)(uintptr_t)hva,
+    };
+    int e = xioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
+    return e < 0 ? e : 0;
+}
+
+int kvm_set_tss_addr(const struct kvm_sys *k, uint64_t addr)
+{
+    int e = xioctl(k->vm_fd, KVM_SET_TSS_ADDR, (void *)(uintptr_t)addr);
+    return e < 0 ? e : 0;
+}
+
+int kvm_set_identity_map_addr(const struct kvm_sys *k, uint64_t addr)
+{
+    int e = xioctl(k->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &addr);
+    return e < 0 ? e : 0;
+}
+
+int kvm_create_irqchip(const struct kvm_sys *k)
+{
+    int e = xioctl(k->vm_fd, KVM_CREATE_IRQCHIP, NULL);
+    return e < 0 ? e : 0;
+}
+
+int kvm_create_pit2(const struct kvm_sys *k)
+{
+    struct kvm_pit_config pc = {.flags = KVM_PIT_SPEAKER_DUMMY};
+    int e = xioctl(k->vm_fd, KVM_CREATE_PIT2, &pc);
+    return e < 0 ? e : 0;
+}
+
+int kvm_irq_line(const struct kvm_sys *k, uint32_t gsi, bool level)
+{
+    struct kvm_irq_level l = {.irq = gsi, .level = level ? 1 : 0};
+    int e = xioctl(k->vm_fd, KVM_IRQ_LINE, &l);
+    return e < 0 ? e : 0;
+}
+
+int kvm_get_supported_cpuid(const struct kvm_sys *k, struct kvm_cpuid2 **out)
+{
+    for (unsigned n = 64; n <= 4096; n *= 2) {
+        struct kvm_cpuid2 *c =
+            calloc(1, sizeof(*c) + n * sizeof(struct kvm_cpuid_entry2));
+        if (!c)
+            return -ENOMEM;
+        c->nent = n;
+        int e = xioctl(k->fd, KVM_GET_SUPPORTED_CPUID, c);
+        if (e >= 0) {
+            *out = c;
+            return 0;
+        }
+        free(c);
+        if (e != -E2BIG)
+            return e;
+    }
+    return -E2BIG;
+}
+
+int kvm_create_vcpu(const struct kvm_sys *k, unsigned id, struct kvm_run **run)
+{
+    int fd = xioctl(k->vm_fd, KVM_CREATE_VCPU, (void *)(uintptr_t)id);
+    if (fd < 0)
+        return fd;
+    void *p =
+        mmap(NULL, k->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    *run = p;
+    return fd;
+}
+
+void kvm_destroy_vcpu(const struct kvm_sys *k, int fd, struct kvm_run *run)
+{
+    if (run)
+        munmap(run, k->run_size);
+    if (fd >= 0)
+        close(fd);
+}
+
+int kvm_vcpu_run(int vcpu_fd)
+{
+    int e = xioctl(vcpu_fd, KVM_RUN, NULL);
+    return e < 0 ? e : 0;
+}
+
+int kvm_get_regs(int vcpu_fd, struct kvm_regs *r)
+{
+    int e = xioctl(vcpu_fd, KVM_GET_REGS, r);
+    return e < 0 ? e : 0;
+}
+
+int kvm_set_regs(int vcpu_fd, const struct kvm_regs *r)
+{
+    int e = xioctl_in(vcpu_fd, KVM_SET_REGS, r);
+    return e < 0 ? e : 0;
+}
+
+int kvm_get_sregs(int vcpu_fd, struct kvm_sregs *s)
+{
+    int e = xioctl(vcpu_fd, KVM_GET_SREGS, s);
+    return e < 0 ? e : 0;
+}
+
+int kvm_set_sregs(int vcpu_fd, const struct kvm_sregs *s)
+{
+    int e = xioctl_in(vcpu_fd, KVM_SET_SREGS, s);
+    return e < 0 ? e : 0;
+}
+
+int kvm_set_cpuid2(int vcpu_fd, const struct kvm_cpuid2 *c)
+{
+    int e = xioctl_in(vcpu_fd, KVM_SET_CPUID2, c);
+    return e < 0 ? e : 0;
+}
+
+int kvm_set_msrs(int vcpu_fd, const struct kvm_msrs *m)
+{
+    return xioctl_in(vcpu_fd, KVM_SET_MSRS, m);
+}
+
+int kvm_set_mp_state(int vcpu_fd, uint32_t state)
+{
+    struct kvm_mp_state s = {.mp_state = state};
+    int e = xioctl(vcpu_fd, KVM_SET_MP_STATE, &s);
+    return e < 0 ? e : 0;
+}

@@ -1,0 +1,67 @@
+/*
+ * kvm.h: the thin KVM wrapper. This file and kvm.c are the only place in qvm
+ * that calls ioctl(2) on /dev/kvm, VM or vCPU file descriptors; everything
+ * else goes through these typed functions. Each returns 0 or a negative
+ * errno unless stated otherwise, and never exits.
+ *
+ * Context: kvm_open/kvm_create_vm on the main thread before the guest
+ * starts; vCPU functions on the vCPU's own thread (or before it starts).
+ */
+#ifndef QVM_HV_KVM_H
+#define QVM_HV_KVM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+#include "util/compiler.h"
+
+struct kvm_sys {
+    int fd;          /* /dev/kvm */
+    int vm_fd;       /* KVM_CREATE_VM, -1 until created */
+    size_t run_size; /* KVM_GET_VCPU_MMAP_SIZE */
+};
+
+/*
+ * kvm_open: open /dev/kvm (or $QVM_KVM_DEV when set, for tests) and check the
+ * API version. On failure logs ONE fatal line naming the cause and what to
+ * do, and returns a negative errno.
+ */
+int kvm_open(struct kvm_sys *k) MUST_CHECK;
+void kvm_close(struct kvm_sys *k);
+
+/* kvm_check_cap: KVM_CHECK_EXTENSION on the VM (or system) fd; <0 error. */
+int kvm_check_cap(const struct kvm_sys *k, long cap);
+int kvm_create_vm(struct kvm_sys *k) MUST_CHECK;
+int kvm_set_mem_slot(const struct kvm_sys *k, uint32_t slot, uint64_t gpa,
+                     uint64_t size, void *hva, bool readonly) MUST_CHECK;
+
+/* x86 VM-wide set-up. */
+int kvm_set_tss_addr(const struct kvm_sys *k, uint64_t addr) MUST_CHECK;
+int kvm_set_identity_map_addr(const struct kvm_sys *k,
+                              uint64_t addr) MUST_CHECK;
+int kvm_create_irqchip(const struct kvm_sys *k) MUST_CHECK;
+int kvm_create_pit2(const struct kvm_sys *k) MUST_CHECK;
+int kvm_irq_line(const struct kvm_sys *k, uint32_t gsi, bool level);
+/* kvm_get_supported_cpuid: malloc'd table in *out (caller frees). */
+int kvm_get_supported_cpuid(const struct kvm_sys *k,
+                            struct kvm_cpuid2 **out) MUST_CHECK;
+
+/* vCPUs. kvm_create_vcpu returns the fd (>= 0) and maps its kvm_run. */
+int kvm_create_vcpu(const struct kvm_sys *k, unsigned id,
+                    struct kvm_run **run) MUST_CHECK;
+void kvm_destroy_vcpu(const struct kvm_sys *k, int fd, struct kvm_run *run);
+/* kvm_vcpu_run: KVM_RUN once; -EINTR/-EAGAIN when interrupted. */
+int kvm_vcpu_run(int vcpu_fd);
+int kvm_get_regs(int vcpu_fd, struct kvm_regs *r) MUST_CHECK;
+int kvm_set_regs(int vcpu_fd, const struct kvm_regs *r) MUST_CHECK;
+int kvm_get_sregs(int vcpu_fd, struct kvm_sregs *s) MUST_CHECK;
+int kvm_set_sregs(int vcpu_fd, const struct kvm_sregs *s) MUST_CHECK;
+int kvm_set_cpuid2(int vcpu_fd, const struct kvm_cpuid2 *c) MUST_CHECK;
+/* kvm_set_msrs: returns the number of MSRs set (>= 0) or a negative errno. */
+int kvm_set_msrs(int vcpu_fd, const struct kvm_msrs *m);
+int kvm_set_mp_state(int vcpu_fd, uint32_t state) MUST_CHECK;
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * machine.h: the assembled VM (struct vm) and its vCPUs. Internal to the VM
+ * core (vm/, arch/): devices see only struct dev_ctx.
+ */
+#ifndef QVM_VM_MACHINE_H
+#define QVM_VM_MACHINE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/spec.h"
+#include "devices/device.h"
+#include "hv/kvm.h"
+#include "loader/boot.h"
+#include "vm/bus.h"
+#include "vm/memory.h"
+#include "vm/stop.h"
+
+struct vm;
+
+struct vcpu {
+    struct vm *vm;
+    unsigned id;
+    int fd;
+    struct kvm_run *run;
+    pthread_t thread;
+    bool thread_started;
+    atomic_ulong exits;
+};
+
+struct vm {
+    const struct vm_spec *spec;
+    struct kvm_sys kvm;
+    struct gmem mem;
+    struct bus pio, mmio;
+    struct dev_ctx dev_ctx;
+    struct dev_list devs;
+    struct boot_state boot;
+    struct vcpu *vcpus;
+    unsigned nvcpus;
+    pthread_mutex_t lock; /* thread start vs. kicks */
+    atomic_int stop;      /* -1 running, else enum vm_stop */
+    int stop_efd;         /* eventfd: written once when stop is set */
+    bool has_irqchip;
+    struct kvm_cpuid2 *cpuid;
+};
+
+/*
+ * vm_request_stop: end the VM for `why`; the first request wins. Kicks
+ * every vCPU out of KVM_RUN. Context: any thread.
+ */
+void vm_request_stop(struct vm *vm, enum vm_stop why);
+bool vm_stopping(const struct vm *vm);
+
+/* vcpu.c */
+int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned id) MUST_CHECK;
+int vcpu_start(struct vcpu *vcpu) MUST_CHECK;
+/* vcpu_kick: make the vCPU leave KVM_RUN soon. Caller holds vm->lock. */
+void vcpu_kick(struct vcpu *vcpu);
+void vcpu_destroy(struct vcpu *vcpu);
+int vcpu_kick_signal(void);
+
+/* exit.c: handle one KVM exit; false when the vCPU must stop. */
+bool exit_dispatch(struct vcpu *vcpu);
+
+/* Arch hooks (src/arch/<arch>/). */
+int arch_vm_init(struct vm *vm) MUST_CHECK;
+int arch_vcpu_init(struct vcpu *vcpu) MUST_CHECK;
+int arch_vcpu_boot(struct vcpu *vcpu, const struct boot_state *bs) MUST_CHECK;
+/* arch_vcpu_dump: log registers and the instruction bytes at the PC. */
+void arch_vcpu_dump(struct vcpu *vcpu, const char *why);
+/* arch_vcpu_pc: the program counter, for messages (0 if unknown). */
+uint64_t arch_vcpu_pc(struct vcpu *vcpu);
+void arch_vm_free(struct vm *vm);
+
+#endif

@@ -1,0 +1,222 @@
+/*
+ * vm.c: VM lifecycle: open KVM, create the VM, map memory, realize
+ * devices, load the guest, create and start the vCPUs, then wait on the
+ * main thread for a stop request or a signal, and tear everything down.
+ */
+#include "vm/vm.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "vm/machine.h"
+
+#define TAG "vm"
+
+#define STATUS_EARLY_FATAL 64
+
+bool vm_stopping(const struct vm *vm)
+{
+    return atomic_load(&vm->stop) >= 0;
+}
+
+void vm_request_stop(struct vm *vm, enum vm_stop why)
+{
+    int expect = -1;
+    if (!atomic_compare_exchange_strong(&vm->stop, &expect, (int)why))
+        return;
+    uint64_t one = 1;
+    if (vm->stop_efd >= 0) {
+        ssize_t w = write(vm->stop_efd, &one, sizeof(one));
+        (void)w;
+    }
+    pthread_mutex_lock(&vm->lock);
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        vcpu_kick(&vm->vcpus[i]);
+    pthread_mutex_unlock(&vm->lock);
+}
+
+static void ctx_irq_set(void *opaque, uint32_t gsi, bool level)
+{
+    struct vm *vm = opaque;
+    static struct ratelimit rl = RATELIMIT_INIT(5, 5000);
+    if (!vm->has_irqchip)
+        return;
+    int e = kvm_irq_line(&vm->kvm, gsi, level);
+    if (e < 0 && log_ratelimit(&rl, TAG))
+        log_error(TAG, "KVM_IRQ_LINE %u: %s", gsi, strerror(-e));
+}
+
+static void ctx_stop(void *opaque, enum vm_stop why)
+{
+    vm_request_stop(opaque, why);
+}
+
+static int build(struct vm *vm)
+{
+    const struct vm_spec *spec = vm->spec;
+    if (kvm_open(&vm->kvm) < 0)
+        return -1;
+    int e = kvm_create_vm(&vm->kvm);
+    if (e < 0) {
+        log_fatal(TAG, "KVM_CREATE_VM: %s", strerror(-e));
+        return -1;
+    }
+    if (arch_vm_init(vm) < 0 || gmem_init(&vm->mem, spec) < 0 ||
+        gmem_register(&vm->mem, &vm->kvm) < 0)
+        return -1;
+    vm->dev_ctx =
+        (struct dev_ctx){&vm->pio, &vm->mmio, ctx_irq_set, ctx_stop, vm};
+    if (devices_realize(spec, &vm->dev_ctx, &vm->devs) < 0)
+        return -1;
+    struct boot_err berr = {{0}};
+    if (boot_load_spec(&vm->mem.view, spec, &vm->boot, &berr) < 0) {
+        log_fatal("loader", "%s", berr.msg);
+        return -1;
+    }
+    vm->nvcpus = spec->cpus.n ? (unsigned)spec->cpus.n : 1;
+    vm->vcpus = calloc(vm->nvcpus, sizeof(*vm->vcpus));
+    if (!vm->vcpus) {
+        vm->nvcpus = 0;
+        log_fatal(TAG, "out of memory");
+        return -1;
+    }
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        vm->vcpus[i].fd = -1;
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        if (vcpu_create(vm, &vm->vcpus[i], i) < 0)
+            return -1;
+    return arch_vcpu_boot(&vm->vcpus[0], &vm->boot);
+}
+
+static void log_status(struct vm *vm, const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    double up = (double)(t.tv_sec - t0->tv_sec) +
+                (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+    log_info(TAG, "status: system %s, up %.1f s, %u vCPU(s), %zu device(s)",
+             vm->spec->system ? vm->spec->system : "qvm-guest", up, vm->nvcpus,
+             vm->devs.v.n);
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        log_info(TAG, "status: vCPU %u: %lu exits, pc 0x%llx", i,
+                 atomic_load(&vm->vcpus[i].exits),
+                 (unsigned long long)arch_vcpu_pc(&vm->vcpus[i]));
+}
+
+/* Main thread: wait for a stop request or a signal. */
+static void wait_loop(struct vm *vm, int sfd)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (!vm_stopping(vm)) {
+        struct pollfd p[2] = {{.fd = vm->stop_efd, .events = POLLIN},
+                              {.fd = sfd, .events = POLLIN}};
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            log_fatal(TAG, "poll: %s", strerror(errno));
+            vm_request_stop(vm, STOP_INTERNAL);
+            break;
+        }
+        if (!(p[1].revents & POLLIN))
+            continue;
+        struct signalfd_siginfo si;
+        if (read(sfd, &si, sizeof(si)) != sizeof(si))
+            continue;
+        switch (si.ssi_signo) {
+        case SIGUSR1:
+            log_status(vm, &t0);
+            break;
+        case SIGQUIT:
+            log_info(TAG, "SIGQUIT: power cut");
+            vm_request_stop(vm, STOP_POWERCUT);
+            break;
+        default:
+            log_info(TAG, "%s: no ACPI power button yet; cutting power",
+                     strsignal((int)si.ssi_signo));
+            vm_request_stop(vm, STOP_POWERCUT);
+            break;
+        }
+    }
+}
+
+static void teardown(struct vm *vm)
+{
+    if (!vm_stopping(vm))
+        vm_request_stop(vm, STOP_INTERNAL);
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        if (vm->vcpus[i].vm)
+            vcpu_destroy(&vm->vcpus[i]);
+    free(vm->vcpus);
+    devices_teardown(&vm->devs);
+    arch_vm_free(vm);
+    gmem_free(&vm->mem);
+    kvm_close(&vm->kvm);
+    bus_destroy(&vm->pio);
+    bus_destroy(&vm->mmio);
+    if (vm->stop_efd >= 0)
+        close(vm->stop_efd);
+    pthread_mutex_destroy(&vm->lock);
+}
+
+int vm_run(const struct vm_spec *spec)
+{
+    struct vm vm_s, *vm = &vm_s;
+    memset(vm, 0, sizeof(*vm));
+    vm->spec = spec;
+    vm->kvm.fd = vm->kvm.vm_fd = -1;
+    atomic_init(&vm->stop, -1);
+    pthread_mutex_init(&vm->lock, NULL);
+    bus_init(&vm->pio, "pio");
+    bus_init(&vm->mmio, "mmio");
+    vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGQUIT);
+    sigaddset(&block, SIGUSR1);
+    sigaddset(&block, SIGPIPE);
+    sigaddset(&block, vcpu_kick_signal());
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    sigdelset(&block, SIGPIPE);
+    sigdelset(&block, vcpu_kick_signal());
+    int sfd = signalfd(-1, &block, SFD_CLOEXEC | SFD_NONBLOCK);
+
+    int status = STATUS_EARLY_FATAL;
+    if (vm->stop_efd < 0 || sfd < 0) {
+        log_fatal(TAG, "cannot create eventfd/signalfd: %s", strerror(errno));
+        goto out;
+    }
+    if (build(vm) < 0)
+        goto out;
+    for (unsigned i = 0; i < vm->nvcpus; i++) {
+        if (vcpu_start(&vm->vcpus[i]) < 0) {
+            if (i == 0)
+                goto out;
+            vm_request_stop(vm, STOP_FATAL);
+            break;
+        }
+    }
+    wait_loop(vm, sfd);
+    status = vm_stop_status((enum vm_stop)atomic_load(&vm->stop));
+out:
+    teardown(vm);
+    if (sfd >= 0) {
+        struct signalfd_siginfo si; /* drain: don't die of a late ^C */
+        while (read(sfd, &si, sizeof(si)) == sizeof(si))
+            ;
+        close(sfd);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return status;
+}
