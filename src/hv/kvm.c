@@ -58,11 +58,16 @@ int kvm_open(struct kvm_sys *k)
     }
     int v = xioctl(k->fd, KVM_GET_API_VERSION, NULL);
     if (v != KVM_API_VERSION) {
-        log_fatal(TAG,
-                  "%s speaks KVM API version %d, qvm needs %d: this is "
-                  "not a usable KVM device; use a Linux KVM host or "
-                  "tools/qvm-lab",
-                  dev, v, KVM_API_VERSION);
+        if (v < 0)
+            log_fatal(TAG,
+                      "%s is not a KVM device (KVM_GET_API_VERSION: %s); "
+                      "use a Linux KVM host or tools/qvm-lab",
+                      dev, strerror(-v));
+        else
+            log_fatal(TAG,
+                      "%s speaks KVM API version %d, qvm needs %d; use a "
+                      "Linux KVM host or tools/qvm-lab",
+                      dev, v, KVM_API_VERSION);
         close(k->fd);
         k->fd = -1;
         return -EINVAL;

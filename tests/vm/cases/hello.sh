@@ -1,0 +1,20 @@
+#!/bin/sh
+# hello: qvm boots the multiboot hello guest; its banner and the multiboot
+# command line reach COM1 (hostdev >-), the guest powers off through the
+# ACPI PM1a port, and qvm exits 0 saying "guest powered off".
+set -u
+out="$TMPDIR/hello.out"
+rc=0
+"$QVM" @"$CONFIGS/hello.qvmconf" >"$out" 2>&1 || rc=$?
+cat "$out"
+fail() { echo "FAIL: $*"; exit 1; }
+[ "$rc" -eq 0 ] || fail "qvm exited $rc, expected 0"
+grep -q 'Hello from the qvm guest' "$out" || fail "no banner"
+grep -q 'multiboot magic 0x2badb002 (ok)' "$out" || fail "bad multiboot magic"
+grep -q 'cmdline: .*hello from the command line' "$out" || fail "no cmdline"
+grep -q 'boot loader: qvm' "$out" || fail "no boot loader name"
+grep -q 'guest powered off' "$out" || fail "no power-off log line"
+if grep -q 'still running after power-off' "$out"; then
+    fail "guest ran on after power-off"
+fi
+echo "PASS"
