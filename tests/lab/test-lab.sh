@@ -1,0 +1,79 @@
+#!/bin/sh
+# test-lab.sh: the nested lab end to end (three L1 boots, ~20 s): lab-run
+# returns entry.sh's status and L1 has a /dev/kvm that runs kvm-probe's guest;
+# tools/qvm-lab copies the files a configuration names and relays qvm's exit
+# status; tests/vm/run-vm-tests --bed lab runs a case in L1 and reports it.
+# Exits 77 (skip) when the lab cannot be set up, unless CI=true.
+# Usage: test-lab.sh KVM_PROBE (the built tools/kvm-probe)
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+PROBE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+T=$(mktemp -d "${TMPDIR:-/tmp}/test-lab.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+fail() {
+    echo "FAIL: $*"
+    [ ! -f "$T/out" ] || sed 's/^/    | /' "$T/out"
+    exit 1
+}
+if ! "$HERE/fetch.sh" >/dev/null; then
+    [ "${CI:-}" = true ] && fail "the lab cannot be set up"
+    echo "SKIP: the lab cannot be set up"
+    exit 77
+fi
+
+# 1. lab-run: entry.sh's status comes back; kvm-probe runs on L1's /dev/kvm.
+mkdir -p "$T/p/bin"
+cp "$PROBE" "$T/p/bin/kvm-probe"
+printf 'bin/kvm-probe || exit 1\nexit 42\n' >"$T/p/entry.sh"
+rc=0
+"$HERE/lab-run" --timeout 300 "$T/p" >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 42 ] || fail "lab-run returned $rc, not entry.sh's 42"
+grep -q '^kvm-probe: usable' "$T/out" || fail "kvm-probe did not find L1's /dev/kvm usable"
+echo "ok: lab-run"
+
+# 2. qvm-lab, with a stand-in qvm that lists what it finds and exits 7.
+mkdir -p "$T/build/tools" "$T/work/sub" "$T/abs"
+cp "$PROBE" "$T/build/tools/kvm-probe"
+cat >"$T/build/qvm" <<QVM
+#!/bin/sh
+echo "qvm args: \$*"
+find . -type f | sort | sed 's/^/have /'
+cat "$T/abs/kernel.elf"
+exit 7
+QVM
+chmod +x "$T/build/qvm"
+echo absolute >"$T/abs/kernel.elf"
+cat >"$T/work/vm.qvmconf" <<CONF
+# a comment naming nothing.bin
+ram 64M
+load sub/guest.bin
+load 0x80000,$T/abs/kernel.elf
+vdev virtio-blk
+    hostdev <sub/disk.img
+@sub/more.qvmconf
+CONF
+printf 'vdev ser8250 hostdev >-\nload sub/more.bin\n@vm.qvmconf\n' >"$T/work/sub/more.qvmconf"
+for f in guest.bin disk.img more.bin; do echo "$f" >"$T/work/sub/$f"; done
+rc=0
+(cd "$T/work" && QVM_BUILD=$T/build "$REPO/tools/qvm-lab" -- @vm.qvmconf "two words") \
+    >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 7 ] || fail "qvm-lab returned $rc, not qvm's 7"
+grep -qx "qvm args: @vm.qvmconf two words" "$T/out" || fail "qvm-lab changed qvm's arguments"
+for f in vm.qvmconf sub/more.qvmconf sub/guest.bin sub/disk.img sub/more.bin; do
+    grep -qx "have ./$f" "$T/out" || fail "qvm-lab did not copy $f"
+done
+grep -qx absolute "$T/out" || fail "qvm-lab did not copy the absolute load path"
+! grep -q '@@QVM-LAB' "$T/out" || fail "qvm-lab relayed L1's markers"
+echo "ok: qvm-lab"
+
+# 3. run-vm-tests --bed lab with the probe case (the stand-in qvm is unused).
+rc=0
+"$REPO/tests/vm/run-vm-tests" --bed lab --cases probe "$T/build" >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 0 ] || fail "run-vm-tests --bed lab returned $rc"
+grep -qx 'kvm bed: nested lab' "$T/out" || fail "no 'kvm bed: nested lab' line"
+grep -qx 'ok - probe' "$T/out" || fail "no 'ok - probe' line"
+[ "$(tail -n 1 "$T/out")" = 'vm-tests: 1 passed, 0 failed, 0 skipped' ] ||
+    fail "wrong summary line"
+echo "ok: run-vm-tests --bed lab"
+echo "PASS: nested lab"
