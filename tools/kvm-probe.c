@@ -46,11 +46,11 @@ static void say(const char *fmt, ...)
     if (quiet)
         return;
     va_start(ap, fmt);
-    fputs("kvm-probe: ", stdout);
-    vprintf(fmt, ap);
-    fputc('\n', stdout);
+    (void)fputs("kvm-probe: ", stdout);
+    (void)vprintf(fmt, ap);
+    (void)fputc('\n', stdout);
     va_end(ap);
-    fflush(stdout);
+    (void)fflush(stdout);
 }
 
 static void on_alarm(int sig)
@@ -105,7 +105,7 @@ static int setup_vcpu(int vcpu)
         say("not usable: KVM_SET_SREGS: %s", strerror(errno));
         return -1;
     }
-    memset(&regs, 0, sizeof(regs));
+    regs = (struct kvm_regs){0};
     regs.rip = GUEST_BASE;
     regs.rflags = 0x2;
     if (ioctl(vcpu, KVM_SET_REGS, &regs) < 0) {
@@ -243,11 +243,11 @@ int main(int argc, char **argv)
     if (argi < argc && argv[argi][0] != '-')
         dev = argv[argi++];
     if (argi != argc) {
-        fprintf(stderr, "usage: kvm-probe [-q] [DEVICE]\n");
+        (void)fprintf(stderr, "usage: kvm-probe [-q] [DEVICE]\n");
         return 2;
     }
 
-    signal(SIGALRM, on_alarm);
+    (void)signal(SIGALRM, on_alarm);
     alarm(PROBE_TIMEOUT_S);
     t0 = now_us();
 
