@@ -21,8 +21,8 @@ static void emit(struct diag *dg, const struct src_span *at, const char *sev,
     if (!dg->out)
         return;
     if (at && at->file)
-        fprintf(dg->out, "%s:%u:%u: %s: %s\n", at->file, at->line, at->col,
-                sev, msg);
+        fprintf(dg->out, "%s:%u:%u: %s: %s\n", at->file, at->line, at->col, sev,
+                msg);
     else
         fprintf(dg->out, "qvm: %s: %s\n", sev, msg);
 }
@@ -34,8 +34,9 @@ void diag_error(struct diag *dg, const struct src_span *at, const char *fmt,
     dg->last_shown = dg->errors <= DIAG_MAX_ERRORS;
     if (!dg->last_shown) {
         if (!dg->capped && dg->out)
-            fprintf(dg->out, "qvm: error: too many errors (%d), "
-                             "the rest are not shown\n",
+            fprintf(dg->out,
+                    "qvm: error: too many errors (%d), "
+                    "the rest are not shown\n",
                     DIAG_MAX_ERRORS);
         dg->capped = true;
         return;
@@ -46,8 +47,7 @@ void diag_error(struct diag *dg, const struct src_span *at, const char *fmt,
     va_end(ap);
 }
 
-void diag_warn(struct diag *dg, const struct src_span *at, const char *fmt,
-               ...)
+void diag_warn(struct diag *dg, const struct src_span *at, const char *fmt, ...)
 {
     va_list ap;
     if (dg->strict) {
@@ -67,8 +67,7 @@ void diag_warn(struct diag *dg, const struct src_span *at, const char *fmt,
     va_end(ap);
 }
 
-void diag_note(struct diag *dg, const struct src_span *at, const char *fmt,
-               ...)
+void diag_note(struct diag *dg, const struct src_span *at, const char *fmt, ...)
 {
     if (!dg->last_shown)
         return;
@@ -104,8 +103,7 @@ static unsigned edit_distance(const char *a, const char *b)
     return row[lb];
 }
 
-const char *did_you_mean(const char *word, const char *const *names,
-                         unsigned n)
+const char *did_you_mean(const char *word, const char *const *names, unsigned n)
 {
     const char *best = NULL;
     unsigned best_d = 3;

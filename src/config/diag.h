@@ -27,23 +27,23 @@ struct src_span {
 };
 
 struct diag {
-    FILE *out;          /* NULL: count only (fuzzing, unit tests) */
-    unsigned errors;    /* every error, including those past the cap */
+    FILE *out;       /* NULL: count only (fuzzing, unit tests) */
+    unsigned errors; /* every error, including those past the cap */
     unsigned warnings;
-    bool strict;        /* --strict-config: warnings count as errors */
-    bool capped;        /* the "too many errors" line was printed */
-    bool last_shown;    /* whether the last error/warning was printed */
-    char last[512];     /* text of the last error or warning (for tests) */
+    bool strict;     /* --strict-config: warnings count as errors */
+    bool capped;     /* the "too many errors" line was printed */
+    bool last_shown; /* whether the last error/warning was printed */
+    char last[512];  /* text of the last error or warning (for tests) */
 };
 
 void diag_init(struct diag *dg, FILE *out);
 void diag_error(struct diag *dg, const struct src_span *at, const char *fmt,
                 ...) PRINTF_FMT(3, 4);
-void diag_warn(struct diag *dg, const struct src_span *at, const char *fmt,
-               ...) PRINTF_FMT(3, 4);
+void diag_warn(struct diag *dg, const struct src_span *at, const char *fmt, ...)
+    PRINTF_FMT(3, 4);
 /* diag_note: attached to the previous error or warning; shown with it. */
-void diag_note(struct diag *dg, const struct src_span *at, const char *fmt,
-               ...) PRINTF_FMT(3, 4);
+void diag_note(struct diag *dg, const struct src_span *at, const char *fmt, ...)
+    PRINTF_FMT(3, 4);
 static inline bool diag_failed(const struct diag *dg)
 {
     return dg->errors > 0;

@@ -38,23 +38,23 @@ struct loc {
     enum space space;
     uint64_t base, size;
     struct bdf bdf;
-    bool has_host;       /* pass: "=host" given */
-    uint64_t host_base;  /* pass mem: host-physical start */
-    bool host_is_bdf;    /* pass pci: "=pci:B:D.F" */
+    bool has_host;      /* pass: "=host" given */
+    uint64_t host_base; /* pass mem: host-physical start */
+    bool host_is_bdf;   /* pass pci: "=pci:B:D.F" */
     struct bdf host_bdf;
-    bool by_id;          /* pci:VID/DID (guest BDF auto or given) */
+    bool by_id; /* pci:VID/DID (guest BDF auto or given) */
     uint16_t vid, did;
-    char attrs[16];      /* pass mem: attribute letters as written */
-    bool is_default;     /* chosen by qvm, not written in the config */
+    char attrs[16];  /* pass mem: attribute letters as written */
+    bool is_default; /* chosen by qvm, not written in the config */
 };
 
 /* struct intr: `PIC:LINE`, or `apic` (only on ioapic). */
 struct intr {
-    int pic;             /* index into spec->vdevs of the controller; -1 apic */
+    int pic; /* index into spec->vdevs of the controller; -1 apic */
     uint32_t line;
-    bool has_host;       /* pass: "=host_vector" */
+    bool has_host; /* pass: "=host_vector" */
     uint32_t host_vector;
-    bool unmask_u;       /* pass: ",u" */
+    bool unmask_u; /* pass: ",u" */
     bool is_default;
     struct src_span span;
 };
@@ -62,12 +62,12 @@ struct intr {
 /* struct hostdev: one `hostdev` word (ser8250, virtio-console, -blk...). */
 enum hostdev_dir { HOSTDEV_BOTH, HOSTDEV_IN, HOSTDEV_OUT };
 enum hostdev_kind {
-    HOSTDEV_STDIO,   /* "-": qvm's stdin and/or stdout */
-    HOSTDEV_PATH,    /* a file, device or FIFO */
-    HOSTDEV_PIPE,    /* ">|command": output piped to a spawned shell command */
-    HOSTDEV_PTY,     /* "pty": a new pseudo-terminal whose name qvm prints */
-    HOSTDEV_TAP,     /* virtio-net peer: a Linux tap interface */
-    HOSTDEV_PEER,    /* virtio-net peer: another qvm's vdev */
+    HOSTDEV_STDIO, /* "-": qvm's stdin and/or stdout */
+    HOSTDEV_PATH,  /* a file, device or FIFO */
+    HOSTDEV_PIPE,  /* ">|command": output piped to a spawned shell command */
+    HOSTDEV_PTY,   /* "pty": a new pseudo-terminal whose name qvm prints */
+    HOSTDEV_TAP,   /* virtio-net peer: a Linux tap interface */
+    HOSTDEV_PEER,  /* virtio-net peer: another qvm's vdev */
 };
 struct hostdev {
     enum hostdev_dir dir;
@@ -79,9 +79,9 @@ struct hostdev {
 /* One option value as written, after type checking (see schema.h). */
 struct opt_val {
     const struct opt_def *def;
-    char *text;            /* the argument(s) as written, space-joined */
-    uint64_t num;          /* OPT_NUM/OPT_SIZE/OPT_ENUM index/OPT_BOOL */
-    uint64_t num2, num3;   /* second/third fields of composite options */
+    char *text;          /* the argument(s) as written, space-joined */
+    uint64_t num;        /* OPT_NUM/OPT_SIZE/OPT_ENUM index/OPT_BOOL */
+    uint64_t num2, num3; /* second/third fields of composite options */
     struct src_span span;
 };
 
@@ -93,8 +93,13 @@ struct mem_region {
     struct src_span span;
 };
 
-enum sched_policy { SCHED_P_DEFAULT, SCHED_P_RR, SCHED_P_FIFO, SCHED_P_OTHER,
-                    SCHED_P_SPORADIC };
+enum sched_policy {
+    SCHED_P_DEFAULT,
+    SCHED_P_RR,
+    SCHED_P_FIFO,
+    SCHED_P_OTHER,
+    SCHED_P_SPORADIC
+};
 struct sched_spec {
     enum sched_policy policy;
     uint32_t prio;
@@ -106,21 +111,35 @@ struct sched_spec {
 struct cpu_spec {
     unsigned index;
     bool has_runmask;
-    uint64_t runmask[4];   /* host CPUs 0..255 */
-    char *cluster;         /* as written; resolved into runmask */
-    char *partition;       /* QNX APS partition: warned, not applied */
+    uint64_t runmask[4]; /* host CPUs 0..255 */
+    char *cluster;       /* as written; resolved into runmask */
+    char *partition;     /* QNX APS partition: warned, not applied */
     struct sched_spec sched;
     struct src_span span;
 };
 
-enum blob_type { BLOB_NONE, BLOB_GUEST, BLOB_DATA, BLOB_INITRD, BLOB_ACPI,
-                 BLOB_FDT };
+enum blob_type {
+    BLOB_NONE,
+    BLOB_GUEST,
+    BLOB_DATA,
+    BLOB_INITRD,
+    BLOB_ACPI,
+    BLOB_FDT
+};
 const char *blob_type_name(enum blob_type b);
 
 /* What `load` found in the file (sniffed by content, see loader/sniff.h). */
 enum image_fmt {
-    IMG_RAW, IMG_ELF32, IMG_ELF64, IMG_MULTIBOOT1_ELF, IMG_MULTIBOOT1_AOUT,
-    IMG_MULTIBOOT2, IMG_BZIMAGE, IMG_PVH_ELF, IMG_GZIP, IMG_ARM64_IMAGE,
+    IMG_RAW,
+    IMG_ELF32,
+    IMG_ELF64,
+    IMG_MULTIBOOT1_ELF,
+    IMG_MULTIBOOT1_AOUT,
+    IMG_MULTIBOOT2,
+    IMG_BZIMAGE,
+    IMG_PVH_ELF,
+    IMG_GZIP,
+    IMG_ARM64_IMAGE,
     IMG_FDT,
 };
 const char *image_fmt_name(enum image_fmt f);
@@ -162,22 +181,22 @@ struct pci_func {
     struct bdf bdf;
     uint16_t vendor, device, class_code; /* class: base<<8 | sub */
     struct bar bars[6];
-    uint8_t intx_pin;       /* 1 = INTA .. 4 = INTD, 0 none */
-    struct intr intx;       /* the controller line INTx is routed to */
+    uint8_t intx_pin; /* 1 = INTA .. 4 = INTD, 0 none */
+    struct intr intx; /* the controller line INTx is routed to */
     uint16_t msix_vectors;
 };
 
 struct vdev_spec {
     const struct vdev_type *type;
-    char *name;                 /* `name`, or NULL */
+    char *name; /* `name`, or NULL */
     bool has_loc;
-    struct loc loc;             /* mem/io window, or the PCI BDF */
-    bool is_pci;                /* a PCI function (loc pci:, or by default) */
+    struct loc loc; /* mem/io window, or the PCI BDF */
+    bool is_pci;    /* a PCI function (loc pci:, or by default) */
     struct pci_func pci;
     VEC(struct intr) intrs;
     VEC(struct hostdev) hostdevs;
-    VEC(struct opt_val) opts;   /* every other option, as typed values */
-    uint32_t pic_lines;         /* controllers: number of input lines */
+    VEC(struct opt_val) opts; /* every other option, as typed values */
+    uint32_t pic_lines;       /* controllers: number of input lines */
     struct src_span span;
 };
 
@@ -188,8 +207,12 @@ struct set_var {
     struct src_span span;
 };
 
-enum unsup_type { UNSUP_INSTRUCTION, UNSUP_REFERENCE, UNSUP_REGISTER,
-                  UNSUP_NTYPES };
+enum unsup_type {
+    UNSUP_INSTRUCTION,
+    UNSUP_REFERENCE,
+    UNSUP_REGISTER,
+    UNSUP_NTYPES
+};
 enum unsup_action { UNSUP_ABORT, UNSUP_FAIL, UNSUP_IGNORE };
 
 /* A placed window in one of the address spaces, for overlap checks. */
@@ -204,7 +227,7 @@ struct placed {
 
 struct vm_spec {
     enum arch arch;
-    char *system;                 /* NULL: "qvm-guest" for dump prefixes */
+    char *system; /* NULL: "qvm-guest" for dump prefixes */
     VEC(struct mem_region) mem;
     VEC(struct cpu_spec) cpus;
     VEC(struct load_spec) loads;
@@ -213,15 +236,16 @@ struct vm_spec {
     VEC(struct pass_spec) passes;
     VEC(struct reserve_spec) reserves;
     VEC(struct set_var) sets;
-    VEC(struct placed) placed;    /* every window, sorted by space/base */
-    uint8_t log_dest[8];          /* per log_class, from `logger` */
+    VEC(struct placed) placed; /* every window, sorted by space/base */
+    uint8_t log_dest[8];       /* per log_class, from `logger` */
     enum unsup_action unsupported[UNSUP_NTYPES];
-    uint64_t tolerance_us;        /* 0: default (10 % of the host tick) */
-    int safety;                   /* -1 unset, 0 none, 1 warn, 2 required */
-    char *dump;                   /* directory, or "|command" */
+    uint64_t tolerance_us; /* 0: default (10 % of the host tick) */
+    int safety;            /* -1 unset, 0 none, 1 warn, 2 required */
+    char *dump;            /* directory, or "|command" */
     bool dryrun;
-    int entry_load;               /* index into loads, or -1 */
-    bool has_pci;                 /* any PCI function: host bridge at 00:00.0 */
+    int entry_load;         /* index into loads, or -1 */
+    bool has_pci;           /* any PCI function: host bridge at 00:00.0 */
+    VEC(char *) span_files; /* owned: file names the spans point to */
 };
 
 void spec_init(struct vm_spec *s, enum arch arch);

@@ -112,8 +112,9 @@ enum image_fmt image_sniff(const unsigned char *buf, size_t len)
     uint64_t mb1 = find_mb1(buf, len);
     if (mb1 && ((mb1 - 1) & MB1_AOUT))
         return IMG_MULTIBOOT1_AOUT;
-    int is_elf = len >= 0x40 && memcmp(buf, "\x7f"
-                                            "ELF",
+    int is_elf = len >= 0x40 && memcmp(buf,
+                                       "\x7f"
+                                       "ELF",
                                        4) == 0;
     int is64 = is_elf && buf[4] == 2;
     if (is_elf && mb1)

@@ -7,15 +7,15 @@
 
 #include <stddef.h>
 
-#define MUST_CHECK        __attribute__((warn_unused_result))
-#define PRINTF_FMT(f, a)  __attribute__((format(printf, f, a)))
-#define UNUSED            __attribute__((unused))
-#define NORETURN          __attribute__((noreturn))
-#define ARRAY_SIZE(a)     (sizeof(a) / sizeof((a)[0]))
-#define STATIC_ASSERT(c)  _Static_assert(c, #c)
-#define MIN(a, b)         ((a) < (b) ? (a) : (b))
-#define MAX(a, b)         ((a) > (b) ? (a) : (b))
-#define ALIGN_UP(x, a)    (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
-#define IS_POW2(x)        ((x) != 0 && ((x) & ((x)-1)) == 0)
+#define MUST_CHECK       __attribute__((warn_unused_result))
+#define PRINTF_FMT(f, a) __attribute__((format(printf, f, a)))
+#define UNUSED           __attribute__((unused))
+#define NORETURN         __attribute__((noreturn))
+#define ARRAY_SIZE(a)    (sizeof(a) / sizeof((a)[0]))
+#define STATIC_ASSERT(c) _Static_assert(c, #c)
+#define MIN(a, b)        ((a) < (b) ? (a) : (b))
+#define MAX(a, b)        ((a) > (b) ? (a) : (b))
+#define ALIGN_UP(x, a)   (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
+#define IS_POW2(x)       ((x) != 0 && ((x) & ((x)-1)) == 0)
 
 #endif

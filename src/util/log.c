@@ -12,9 +12,9 @@ const char *const log_class_names[LOG_NCLASS] = {
     "fatal", "internal", "error", "warn", "info", "debug", "verbose"};
 const char *const log_dest_names[4] = {"none", "stdout", "stderr", "slog"};
 
-static enum log_dest dests[LOG_NCLASS] = {
-    LOGD_STDERR, LOGD_STDERR, LOGD_STDERR, LOGD_STDERR,
-    LOGD_STDERR, LOGD_NONE,   LOGD_NONE};
+static enum log_dest dests[LOG_NCLASS] = {LOGD_STDERR, LOGD_STDERR, LOGD_STDERR,
+                                          LOGD_STDERR, LOGD_STDERR, LOGD_NONE,
+                                          LOGD_NONE};
 
 void log_set_dest(enum log_class c, enum log_dest d)
 {

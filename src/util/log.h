@@ -52,7 +52,10 @@ struct ratelimit {
     uint64_t window_start_ms;
     unsigned printed, suppressed;
 };
-#define RATELIMIT_INIT(b, ms) {.burst = (b), .interval_ms = (ms)}
+#define RATELIMIT_INIT(b, ms)                                                  \
+    {                                                                          \
+        .burst = (b), .interval_ms = (ms)                                      \
+    }
 /* log_ratelimit: true when the caller may print now. */
 bool log_ratelimit(struct ratelimit *rl, const char *tag);
 

@@ -1,0 +1,1175 @@
+/*
+ * check.c: whole-configuration checks and default placement.
+ *
+ * After parse.c has read every word, this file
+ *   1. adds what is implicit (one vCPU; the x86 I/O APIC or the ARM GIC);
+ *   2. resolves interrupt-controller names used in `intr`;
+ *   3. places every vdev (explicit `loc`, documented defaults, PCI
+ *      functions with BDF, BARs and INTx) and checks every address space
+ *      (memory, I/O ports, PCI bus/device/function) for overlaps;
+ *   4. checks interrupts against their controller's lines and each other;
+ *   5. checks the host files and devices the configuration names.
+ * Layout constants are documented in docs/qvmconf.md ("Default placement").
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/parse_int.h"
+#include "loader/sniff.h"
+#include "util/ckd.h"
+#include "util/num.h"
+
+/* x86-64 platform layout (qvm's choices; see docs/qvmconf.md) */
+#define X86_PCI_MEM_BASE 0xc0000000ULL
+#define X86_PCI_MEM_END  0xe0000000ULL
+#define X86_ECAM_BASE    0xe0000000ULL
+#define X86_ECAM_SIZE    0x00100000ULL /* bus 0 */
+#define X86_LAPIC_BASE   0xfee00000ULL
+#define X86_PCI_IO_BASE  0xc000ULL
+#define X86_PCI_IO_END   0x10000ULL
+#define X86_ACPI_PM_BASE 0x600ULL
+#define X86_ACPI_PM_SIZE 0x10ULL
+#define ARM_PCI_MEM_BASE 0x40000000ULL
+#define ARM_PCI_MEM_END  0x80000000ULL
+#define ARM_ECAM_BASE    0x3f000000ULL
+#define ARM_ECAM_SIZE    0x00100000ULL
+
+struct irq_use {
+    int pic;
+    uint32_t line;
+    char what[64];
+    struct src_span span;
+    bool share_any; /* hpet: legacy replacement shares with anything */
+    bool pci;       /* PCI INTx: shares with other INTx */
+    bool is_default;
+};
+
+struct checker {
+    struct parser *p;
+    struct vm_spec *s;
+    struct diag *dg;
+    VEC(struct irq_use) irqs;
+    int default_pic;
+};
+
+static char *fmt(const char *f, ...) PRINTF_FMT(1, 2);
+static char *fmt(const char *f, ...)
+{
+    char buf[256];
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(buf, sizeof(buf), f, ap);
+    va_end(ap);
+    return strdup(buf);
+}
+
+static const char *vdev_label(const struct vdev_spec *vd, char *buf, size_t len)
+{
+    if (vd->name)
+        snprintf(buf, len, "vdev %s '%s'", vd->type->name, vd->name);
+    else
+        snprintf(buf, len, "vdev %s", vd->type->name);
+    return buf;
+}
+
+static void range_str(enum space sp, uint64_t base, uint64_t size, char *buf,
+                      size_t len)
+{
+    if (sp == SPACE_PCI)
+        snprintf(buf, len, "pci:%u:%u.%u", (unsigned)(base >> 8),
+                 (unsigned)(base >> 3 & 31), (unsigned)(base & 7));
+    else
+        snprintf(buf, len, "%s0x%" PRIx64 "-0x%" PRIx64,
+                 sp == SPACE_IO ? "io:" : "", base, base + size - 1);
+}
+
+static struct placed *add_placed(struct checker *c, enum space sp,
+                                 uint64_t base, uint64_t size, char *what,
+                                 const struct src_span *span, bool is_default,
+                                 bool reserve)
+{
+    if (!what) {
+        diag_error(c->dg, span, "out of memory");
+        return NULL;
+    }
+    struct placed *pl = VEC_PUSH(&c->s->placed);
+    if (!pl) {
+        free(what);
+        diag_error(c->dg, span, "out of memory");
+        return NULL;
+    }
+    pl->space = sp;
+    pl->base = base;
+    pl->size = size;
+    pl->what = what;
+    pl->is_default = is_default;
+    pl->reserve = reserve;
+    if (span)
+        pl->span = *span;
+    return pl;
+}
+
+static bool is_free(struct checker *c, enum space sp, uint64_t base,
+                    uint64_t size)
+{
+    uint64_t last;
+    if (!range_last(base, size, &last))
+        return false;
+    for (size_t i = 0; i < c->s->placed.n; i++) {
+        const struct placed *pl = &c->s->placed.v[i];
+        if (pl->space == sp && ranges_overlap(base, size, pl->base, pl->size))
+            return false;
+    }
+    return true;
+}
+
+static uint64_t bdf_code(struct bdf b)
+{
+    return (uint64_t)b.bus << 8 | (uint64_t)b.dev << 3 | b.fn;
+}
+
+/* ---- 1. implicit parts -------------------------------------------------- */
+
+static void add_implicit(struct checker *c)
+{
+    struct vm_spec *s = c->s;
+    if (s->cpus.n == 0) {
+        struct cpu_spec *cpu = VEC_PUSH(&s->cpus);
+        if (cpu)
+            cpu->index = 0;
+    }
+    const char *want = s->arch == ARCH_AARCH64 ? "gic" : "ioapic";
+    c->default_pic = -1;
+    for (size_t i = 0; i < s->vdevs.n; i++) {
+        if (strcmp(s->vdevs.v[i].type->name, want) == 0) {
+            c->default_pic = (int)i;
+            break;
+        }
+    }
+    if (c->default_pic < 0) {
+        const struct vdev_type *vt = vdev_type_find(want);
+        struct vdev_spec *vd = VEC_PUSH(&s->vdevs);
+        if (!vd)
+            return;
+        vd->type = vt;
+        vd->name = strdup(want);
+        vd->pic_lines = vt->pic_lines;
+        c->default_pic = (int)s->vdevs.n - 1;
+        if (s->arch == ARCH_X86_64) {
+            struct intr *it = VEC_PUSH(&vd->intrs);
+            if (it) {
+                it->pic = PIC_APIC;
+                it->is_default = true;
+            }
+        }
+    }
+    if (s->arch == ARCH_AARCH64 && !s->vdevs.v[c->default_pic].name)
+        s->vdevs.v[c->default_pic].name = strdup("gic");
+}
+
+/* ---- 2. controller names ------------------------------------------------ */
+
+static struct intr *intr_of(struct checker *c, const struct unresolved *u)
+{
+    if (u->vdev >= 0)
+        return &c->s->vdevs.v[u->vdev].intrs.v[u->index];
+    return &c->s->passes.v[u->pass].intrs.v[u->index];
+}
+
+static void resolve_pics(struct checker *c)
+{
+    struct vm_spec *s = c->s;
+    for (size_t i = 0; i < s->vdevs.n; i++) {
+        struct vdev_spec *vd = &s->vdevs.v[i];
+        for (size_t k = 0; k < vd->intrs.n; k++)
+            if (vd->intrs.v[k].pic == PIC_IMPLICIT)
+                vd->intrs.v[k].pic = c->default_pic;
+    }
+    for (size_t i = 0; i < s->passes.n; i++)
+        for (size_t k = 0; k < s->passes.v[i].intrs.n; k++)
+            if (s->passes.v[i].intrs.v[k].pic == PIC_IMPLICIT)
+                s->passes.v[i].intrs.v[k].pic = c->default_pic;
+    const struct vdev_spec *dp = &s->vdevs.v[c->default_pic];
+    bool implicit_named =
+        dp->name &&
+        strcmp(dp->name, s->arch == ARCH_AARCH64 ? "gic" : "ioapic") == 0;
+    for (size_t i = 0; i < c->p->unresolved.n; i++) {
+        const struct unresolved *u = &c->p->unresolved.v[i];
+        struct intr *it = intr_of(c, u);
+        int later = -1;
+        const char *names[64];
+        unsigned n = 0;
+        for (size_t k = 0; k < s->vdevs.n; k++) {
+            const struct vdev_spec *vd = &s->vdevs.v[k];
+            if (!(vd->type->flags & VF_PIC) || !vd->name)
+                continue;
+            if (n < 64)
+                names[n++] = vd->name;
+            if (strcmp(vd->name, u->name) == 0)
+                later = (int)k;
+        }
+        if (later >= 0) {
+            diag_error(c->dg, &u->span,
+                       "interrupt controller '%s' is used before it is "
+                       "defined",
+                       u->name);
+            diag_note(c->dg, &s->vdevs.v[later].span,
+                      "'%s' is defined here; define a controller before the "
+                      "vdevs that use it",
+                      u->name);
+        } else {
+            const char *dym = did_you_mean(u->name, names, n);
+            diag_error(c->dg, &u->span,
+                       "unknown interrupt controller '%s'%s%s%s", u->name,
+                       dym ? " (did you mean '" : "", dym ? dym : "",
+                       dym ? "'?)" : "");
+            if (!dym && !implicit_named && n)
+                diag_note(c->dg, &u->span,
+                          "a controller is named with 'name' in its vdev");
+        }
+        it->pic = c->default_pic;
+    }
+}
+
+/* ---- 3. placement ------------------------------------------------------- */
+
+/*
+ * An explicitly placed MMIO vdev inside RAM (QNX's own shmem example puts a
+ * factory page at 0x10000000 inside `ram 1024M`) gets a hole: the RAM region
+ * is split around the pages of the window, with a warning. Inside ROM it
+ * stays an overlap error.
+ */
+static void punch_holes(struct checker *c)
+{
+    struct vm_spec *s = c->s;
+    for (size_t i = 0; i < s->vdevs.n; i++) {
+        const struct vdev_spec *vd = &s->vdevs.v[i];
+        if (!vd->has_loc || vd->loc.space != SPACE_MEM || vd->is_pci)
+            continue;
+        uint64_t hb = vd->loc.base & ~0xfffULL;
+        uint64_t he = ALIGN_UP(vd->loc.base + vd->loc.size, 0x1000ULL);
+        for (size_t k = 0; k < s->mem.n; k++) {
+            struct mem_region m = s->mem.v[k];
+            if (m.kind != MEM_RAM ||
+                !ranges_overlap(hb, he - hb, m.base, m.size))
+                continue;
+            char lb[96];
+            diag_warn(c->dg, &vd->span,
+                      "%s at 0x%" PRIx64 " lies inside ram; qvm leaves a "
+                      "hole in guest RAM at 0x%" PRIx64 "-0x%" PRIx64,
+                      vdev_label(vd, lb, sizeof(lb)), vd->loc.base, hb, he - 1);
+            uint64_t end = m.base + m.size;
+            s->mem.v[k].size = hb > m.base ? hb - m.base : 0;
+            if (end > he) {
+                /* insert after k: declaration order matters to loads */
+                if (!VEC_PUSH(&s->mem))
+                    return;
+                memmove(&s->mem.v[k + 2], &s->mem.v[k + 1],
+                        (s->mem.n - k - 2) * sizeof(s->mem.v[0]));
+                s->mem.v[k + 1] = m;
+                s->mem.v[k + 1].base = he;
+                s->mem.v[k + 1].size = end - he;
+            }
+            if (s->mem.v[k].size == 0) {
+                memmove(&s->mem.v[k], &s->mem.v[k + 1],
+                        (s->mem.n - k - 1) * sizeof(s->mem.v[0]));
+                s->mem.n--;
+                k--;
+            }
+        }
+    }
+}
+
+static void place_fixed(struct checker *c)
+{
+    struct vm_spec *s = c->s;
+    for (size_t i = 0; i < s->mem.n; i++) {
+        const struct mem_region *m = &s->mem.v[i];
+        add_placed(c, SPACE_MEM, m->base, m->size,
+                   strdup(m->kind == MEM_ROM ? "rom" : "ram"), &m->span, false,
+                   false);
+    }
+    for (size_t i = 0; i < s->reserves.n; i++) {
+        const struct reserve_spec *r = &s->reserves.v[i];
+        for (size_t k = 0; k < r->locs.n; k++) {
+            const struct loc *l = &r->locs.v[k];
+            uint64_t base = l->space == SPACE_PCI ? bdf_code(l->bdf) : l->base;
+            add_placed(c, l->space, base, l->size, strdup("reserved"), &r->span,
+                       false, true);
+        }
+    }
+    for (size_t i = 0; i < s->passes.n; i++) {
+        const struct pass_spec *ps = &s->passes.v[i];
+        for (size_t k = 0; k < ps->locs.n; k++) {
+            const struct loc *l = &ps->locs.v[k];
+            if (l->space == SPACE_PCI && l->by_id && !l->has_host)
+                continue; /* guest BDF chosen later */
+            uint64_t base = l->space == SPACE_PCI ? bdf_code(l->bdf) : l->base;
+            add_placed(c, l->space, base, l->size, strdup("pass"), &ps->span,
+                       false, false);
+        }
+    }
+    for (size_t i = 0; i < s->vdevs.n; i++) {
+        struct vdev_spec *vd = &s->vdevs.v[i];
+        char lb[96];
+        if (!vd->has_loc)
+            continue;
+        vdev_label(vd, lb, sizeof(lb));
+        if (vd->loc.space == SPACE_PCI) {
+            vd->is_pci = true;
+            vd->pci.bdf = vd->loc.bdf;
+            add_placed(c, SPACE_PCI, bdf_code(vd->loc.bdf), 1, strdup(lb),
+                       &vd->span, false, false);
+            continue;
+        }
+        add_placed(c, vd->loc.space, vd->loc.base, vd->loc.size, strdup(lb),
+                   &vd->span, false, false);
+        if (vd->type->flags & VF_TWO_WIN)
+            add_placed(c, vd->loc.space, vd->loc.base + 4, vd->loc.size,
+                       strdup(lb), &vd->span, false, false);
+    }
+}
+
+static void place_platform(struct checker *c)
+{
+    struct vm_spec *s = c->s;
+    if (s->arch == ARCH_X86_64) {
+        add_placed(c, SPACE_MEM, X86_LAPIC_BASE, 0x1000,
+                   strdup("local APIC (qvm)"), NULL, true, false);
+        add_placed(c, SPACE_IO, 0x80, 1, strdup("POST port 0x80 (qvm)"), NULL,
+                   true, false);
+        add_placed(c, SPACE_IO, X86_ACPI_PM_BASE, X86_ACPI_PM_SIZE,
+                   strdup("ACPI PM registers (qvm)"), NULL, true, false);
+    }
+    if (!s->has_pci)
+        return;
+    add_placed(c, SPACE_PCI, 0, 1, strdup("PCI host bridge (qvm)"), NULL, true,
+               false);
+    if (s->arch == ARCH_X86_64) {
+        add_placed(c, SPACE_IO, 0xcf8, 8, strdup("PCI configuration (qvm)"),
+                   NULL, true, false);
+        add_placed(c, SPACE_MEM, X86_ECAM_BASE, X86_ECAM_SIZE,
+                   strdup("PCI ECAM (qvm)"), NULL, true, false);
+    } else {
+        add_placed(c, SPACE_MEM, ARM_ECAM_BASE, ARM_ECAM_SIZE,
+                   strdup("PCI ECAM (qvm)"), NULL, true, false);
+    }
+}
+
+/* Decides PCI or not for every vdev, before any default is placed. */
+static void decide_pci(struct checker *c)
+{
+    struct vm_spec *s = c->s;
+    for (size_t i = 0; i < s->vdevs.n; i++) {
+        struct vdev_spec *vd = &s->vdevs.v[i];
+        unsigned f = vd->type->flags;
+        if ((f & VF_PCI_ONLY) || ((f & VF_PCI) && !vd->has_loc) ||
+            (vd->has_loc && vd->loc.space == SPACE_PCI))
+            vd->is_pci = true;
+        if (vd->is_pci)
+            s->has_pci = true;
+    }
+    for (size_t i = 0; i < s->passes.n; i++)
+        for (size_t k = 0; k < s->passes.v[i].locs.n; k++)
+            if (s->passes.v[i].locs.v[k].space == SPACE_PCI)
+                s->has_pci = true;
+}
+
+static void place_defaults(struct checker *c)
+{
+    struct vm_spec *s = c->s;
+    for (size_t i = 0; i < s->vdevs.n; i++) {
+        struct vdev_spec *vd = &s->vdevs.v[i];
+        const struct vdev_type *vt = vd->type;
+        char lb[96];
+        if (vd->has_loc || vd->is_pci)
+            continue;
+        vdev_label(vd, lb, sizeof(lb));
+        if (!vt->default_locs) {
+            diag_error(c->dg, &vd->span,
+                       "%s needs 'loc' (it has no default location)", lb);
+            continue;
+        }
+        bool done = false;
+        for (unsigned k = 0; vt->default_locs[k]; k++) {
+            uint64_t b = vt->default_locs[k];
+            uint64_t sz = vt->win_size;
+            if (!is_free(c, vt->bare_space, b, sz) ||
+                ((vt->flags & VF_TWO_WIN) &&
+                 !is_free(c, vt->bare_space, b + 4, sz)))
+                continue;
+            vd->has_loc = true;
+            vd->loc.space = vt->bare_space;
+            vd->loc.base = b;
+            vd->loc.size = sz;
+            vd->loc.is_default = true;
+            add_placed(c, vt->bare_space, b, sz, strdup(lb), &vd->span, true,
+                       false);
+            if (vt->flags & VF_TWO_WIN)
+                add_placed(c, vt->bare_space, b + 4, sz, strdup(lb), &vd->span,
+                           true, false);
+            done = true;
+            break;
+        }
+        if (!done) {
+            char r[64];
+            range_str(vt->bare_space, vt->default_locs[0], vt->win_size, r,
+                      sizeof(r));
+            diag_error(c->dg, &vd->span,
+                       "no free default location for %s (%s%s is taken or "
+                       "reserved); give 'loc'",
+                       lb, r, vt->default_locs[1] ? " and the others" : "");
+        }
+    }
+}
+
+/* Bump allocator for BARs inside [*next, end), skipping placed ranges. */
+static bool alloc_window(struct checker *c, enum space sp, uint64_t *next,
+                         uint64_t end, uint64_t size, uint64_t *out)
+{
+    uint64_t b = ALIGN_UP(*next, size);
+    while (b + size <= end) {
+        if (is_free(c, sp, b, size)) {
+            *out = b;
+            *next = b + size;
+            return true;
+        }
+        b += size;
+    }
+    return false;
+}
+
+static void pci_identity(struct vdev_spec *vd)
+{
+    const struct vdev_type *vt = vd->type;
+    vd->pci.vendor = vt->pci_vendor;
+    vd->pci.device = vt->pci_device;
+    vd->pci.class_code = vt->pci_class;
+    if ((vt->flags & VF_VIRTIO) && vdev_opt(vd, "legacy")) {
+        static const uint16_t transitional[] = {0, 0x1000, 0x1001, 0, 0x1005};
+        if (vt->virtio_id == 3)
+            vd->pci.device = 0x1003;
+        else if (vt->virtio_id < ARRAY_SIZE(transitional))
+            vd->pci.device = transitional[vt->virtio_id];
+    }
+    for (size_t k = 0; k < vd->opts.n; k++) {
+        const struct opt_val *o = &vd->opts.v[k];
+        if (strcmp(o->def->name, "reg") != 0 || vt->pci_vendor != 0xffff)
+            continue;
+        if (o->num == 0 && o->num2 >= 2)
+            vd->pci.vendor = (uint16_t)o->num3;
+        if (o->num == 2 && o->num2 >= 2)
+            vd->pci.device = (uint16_t)o->num3;
+        if (o->num == 0 && o->num2 >= 4)
+            vd->pci.device = (uint16_t)(o->num3 >> 16);
+        if (o->num == 0x0a && o->num2 >= 2)
+            vd->pci.class_code = (uint16_t)o->num3;
+        if (o->num == 0x09 && o->num2 >= 4)
+            vd->pci.class_code = (uint16_t)(o->num3 >> 8);
+    }
+}
+
+static unsigned virtio_vectors(const struct vdev_spec *vd)
+{
+    const struct opt_val *th = vdev_opt(vd, "threads");
+    switch (vd->type->virtio_id) {
+    case 1:
+        return 3; /* rx, tx, config */
+    case 2:
+        return 1 + (unsigned)(th ? th->num : 1);
+    case 3:
+        return 3;
+    default:
+        return 2;
+    }
+}
+
+static bool line_reserved(struct checker *c, int pic, uint32_t line)
+{
+    if (pic != c->default_pic)
+        return false;
+    for (size_t i = 0; i < c->s->reserves.n; i++)
+        for (size_t k = 0; k < c->s->reserves.v[i].intrs.n; k++)
+            if (c->s->reserves.v[i].intrs.v[k] == line)
+                return true;
+    return false;
+}
+
+struct bar_req {
+    unsigned idx;
+    enum bar_kind kind;
+    uint64_t size;
+    const char *what;
+};
+
+static void place_pci(struct checker *c)
+{
+    struct vm_spec *s = c->s;
+    bool arm = s->arch == ARCH_AARCH64;
+    uint64_t mem_next = arm ? ARM_PCI_MEM_BASE : X86_PCI_MEM_BASE;
+    uint64_t mem_end = arm ? ARM_PCI_MEM_END : X86_PCI_MEM_END;
+    uint64_t io_next = X86_PCI_IO_BASE;
+    for (size_t i = 0; i < s->vdevs.n; i++) {
+        struct vdev_spec *vd = &s->vdevs.v[i];
+        char lb[96];
+        if (!vd->is_pci)
+            continue;
+        vdev_label(vd, lb, sizeof(lb));
+        if (!vd->has_loc) {
+            bool found = false;
+            for (unsigned dev = 1; dev < 32 && !found; dev++) {
+                struct bdf b = {0, (uint8_t)dev, 0};
+                if (is_free(c, SPACE_PCI, bdf_code(b), 1)) {
+                    vd->pci.bdf = b;
+                    vd->has_loc = true;
+                    vd->loc.space = SPACE_PCI;
+                    vd->loc.bdf = b;
+                    vd->loc.size = 1;
+                    vd->loc.is_default = true;
+                    add_placed(c, SPACE_PCI, bdf_code(b), 1, strdup(lb),
+                               &vd->span, true, false);
+                    found = true;
+                }
+            }
+            if (!found) {
+                diag_error(c->dg, &vd->span,
+                           "no free PCI slot on bus 0 for %s (devices 1-31 "
+                           "are taken or reserved)",
+                           lb);
+                continue;
+            }
+        }
+        pci_identity(vd);
+        const struct vdev_type *vt = vd->type;
+        struct bar_req bars[3];
+        unsigned nb = 0;
+        if (vt->flags & VF_VIRTIO) {
+            if (vdev_opt(vd, "legacy") && !arm)
+                bars[nb++] = (struct bar_req){0, BAR_IO, 0x80,
+                                              "virtio legacy registers"};
+            bars[nb++] = (struct bar_req){1, BAR_MEM32, 0x1000, "msi-x"};
+            bars[nb++] =
+                (struct bar_req){4, BAR_MEM64, 0x4000, "virtio registers"};
+            vd->pci.msix_vectors = (uint16_t)virtio_vectors(vd);
+        } else if (strcmp(vt->name, "shmem") == 0) {
+            bars[nb++] = (struct bar_req){0, BAR_MEM32, 0x1000, "factory page"};
+        }
+        for (unsigned k = 0; k < nb; k++) {
+            uint64_t base;
+            bool io = bars[k].kind == BAR_IO;
+            if (!alloc_window(
+                    c, io ? SPACE_IO : SPACE_MEM, io ? &io_next : &mem_next,
+                    io ? X86_PCI_IO_END : mem_end, bars[k].size, &base)) {
+                diag_error(c->dg, &vd->span,
+                           "no room for the %s BAR of %s in the PCI %s "
+                           "window",
+                           bars[k].what, lb, io ? "I/O" : "memory");
+                continue;
+            }
+            struct bar *bar = &vd->pci.bars[bars[k].idx];
+            bar->kind = bars[k].kind;
+            bar->base = base;
+            bar->size = bars[k].size;
+            bar->what = bars[k].what;
+            add_placed(c, io ? SPACE_IO : SPACE_MEM, base, bars[k].size,
+                       fmt("%s BAR%u", lb, bars[k].idx), &vd->span, true,
+                       false);
+        }
+        if (vt->flags & VF_NO_INTR)
+            continue;
+        vd->pci.intx_pin = 1;
+        if (vd->intrs.n) {
+            vd->pci.intx = vd->intrs.v[0];
+            continue;
+        }
+        uint32_t first = arm ? 100 : 16, span = arm ? 4 : 8;
+        for (uint32_t k = 0; k < span; k++) {
+            uint32_t line = first + (vd->pci.bdf.dev + k) % span;
+            if (line_reserved(c, c->default_pic, line))
+                continue;
+            vd->pci.intx.pic = c->default_pic;
+            vd->pci.intx.line = line;
+            vd->pci.intx.is_default = true;
+            break;
+        }
+    }
+}
+
+/* ---- overlap check ------------------------------------------------------ */
+
+static int cmp_placed(const void *a, const void *b)
+{
+    const struct placed *x = a, *y = b;
+    if (x->space != y->space)
+        return x->space < y->space ? -1 : 1;
+    if (x->base != y->base)
+        return x->base < y->base ? -1 : 1;
+    return 0;
+}
+
+static bool exempt(const struct placed *a, const struct placed *b)
+{
+    if (a->reserve && b->reserve)
+        return true;
+    /* reserve keeps qvm's automatic choices away; explicit use is allowed */
+    if (a->reserve || b->reserve) {
+        const struct placed *o = a->reserve ? b : a;
+        return !o->is_default && strcmp(o->what, "ram") != 0 &&
+               strcmp(o->what, "rom") != 0;
+    }
+    /* the two windows of one pckeyboard do not overlap each other */
+    return false;
+}
+
+static void check_overlaps(struct checker *c)
+{
+    struct vm_spec *s = c->s;
+    size_t n = s->placed.n;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = i + 1; j < n; j++) {
+            const struct placed *a = &s->placed.v[i], *b = &s->placed.v[j];
+            if (a->space != b->space ||
+                !ranges_overlap(a->base, a->size, b->base, b->size) ||
+                exempt(a, b))
+                continue;
+            char ra[64], rb[64];
+            range_str(a->space, a->base, a->size, ra, sizeof(ra));
+            range_str(b->space, b->base, b->size, rb, sizeof(rb));
+            const struct src_span *at = b->span.file ? &b->span : &a->span;
+            diag_error(c->dg, at, "%s%s %s overlaps %s %s", b->what,
+                       b->is_default ? " (default placement)" : "", rb, a->what,
+                       ra);
+            if (a->span.file)
+                diag_note(c->dg, &a->span, "%s is declared here", a->what);
+        }
+    }
+    qsort(s->placed.v, n, sizeof(s->placed.v[0]), cmp_placed);
+}
+
+/* ---- 4. interrupts ------------------------------------------------------ */
+
+static void add_irq(struct checker *c, const struct intr *it, const char *what,
+                    const struct src_span *span, bool share_any, bool pci)
+{
+    if (it->pic < 0)
+        return;
+    struct irq_use *u = VEC_PUSH(&c->irqs);
+    if (!u)
+        return;
+    u->pic = it->pic;
+    u->line = it->line;
+    snprintf(u->what, sizeof(u->what), "%s", what);
+    u->span = it->span.file ? it->span : *span;
+    u->share_any = share_any;
+    u->pci = pci;
+    u->is_default = it->is_default;
+}
+
+static void default_intrs(struct checker *c)
+{
+    struct vm_spec *s = c->s;
+    for (size_t i = 0; i < s->vdevs.n; i++) {
+        struct vdev_spec *vd = &s->vdevs.v[i];
+        const struct vdev_type *vt = vd->type;
+        char lb[96];
+        vdev_label(vd, lb, sizeof(lb));
+        if (vd->intrs.n && (vt->flags & VF_NO_INTR)) {
+            diag_error(c->dg, &vd->intrs.v[0].span, "%s takes no 'intr'", lb);
+            continue;
+        }
+        if (vd->is_pci || vd->intrs.n || (vt->flags & (VF_PIC | VF_NO_INTR)))
+            continue;
+        if ((vt->flags & VF_PCI) && vd->has_loc) {
+            diag_error(c->dg, &vd->span,
+                       "%s at a memory 'loc' is a virtio-mmio/MMIO device and "
+                       "needs 'intr'",
+                       lb);
+            continue;
+        }
+        if (!vt->default_lines)
+            continue;
+        unsigned slot = 0, count = 1;
+        if (vt->flags & VF_SHARED) {
+            while (vt->default_lines[count] != UINT32_MAX)
+                count++;
+        } else {
+            bool matched = false;
+            for (unsigned k = 0; vt->default_locs && vt->default_locs[k]; k++) {
+                if (vt->default_locs[k] == vd->loc.base) {
+                    slot = k;
+                    matched = true;
+                }
+            }
+            if (!matched) {
+                diag_error(c->dg, &vd->span,
+                           "%s at a non-default 'loc' needs 'intr'", lb);
+                continue;
+            }
+        }
+        for (unsigned k = 0; k < count; k++) {
+            uint32_t line = vt->default_lines[slot + k];
+            if (line_reserved(c, c->default_pic, line)) {
+                diag_error(c->dg, &vd->span,
+                           "the default interrupt of %s (%s:%u) is "
+                           "reserved; give 'intr'",
+                           lb, spec_pic_label(s, c->default_pic), line);
+                break;
+            }
+            struct intr *it = VEC_PUSH(&vd->intrs);
+            if (!it)
+                break;
+            it->pic = c->default_pic;
+            it->line = line;
+            it->is_default = true;
+        }
+    }
+}
+
+static void check_irqs(struct checker *c)
+{
+    struct vm_spec *s = c->s;
+    for (size_t i = 0; i < s->vdevs.n; i++) {
+        const struct vdev_spec *vd = &s->vdevs.v[i];
+        char lb[96];
+        vdev_label(vd, lb, sizeof(lb));
+        if (vd->type->flags & VF_PIC)
+            continue;
+        if (strcmp(vd->type->name, "hpet") == 0 && vd->intrs.n > 32)
+            diag_error(c->dg, &vd->span,
+                       "hpet has at most 32 timers (%zu interrupts given)",
+                       vd->intrs.n);
+        if (vd->is_pci) {
+            if (vd->pci.intx_pin)
+                add_irq(c, &vd->pci.intx, lb, &vd->span, false, true);
+            continue;
+        }
+        for (size_t k = 0; k < vd->intrs.n; k++) {
+            if (vd->intrs.v[k].pic == PIC_APIC)
+                continue;
+            add_irq(c, &vd->intrs.v[k], lb, &vd->span,
+                    (vd->type->flags & VF_SHARED) != 0, false);
+        }
+    }
+    for (size_t i = 0; i < s->passes.n; i++)
+        for (size_t k = 0; k < s->passes.v[i].intrs.n; k++)
+            add_irq(c, &s->passes.v[i].intrs.v[k], "pass", &s->passes.v[i].span,
+                    false, false);
+    for (size_t i = 0; i < c->irqs.n; i++) {
+        for (size_t j = i + 1; j < c->irqs.n; j++) {
+            const struct irq_use *a = &c->irqs.v[i], *b = &c->irqs.v[j];
+            if (a->pic != b->pic || a->line != b->line)
+                continue;
+            if (a->share_any || b->share_any || (a->pci && b->pci))
+                continue;
+            if (strcmp(a->what, b->what) == 0 && !a->pci)
+                continue; /* hpet-like repeats within one vdev */
+            diag_error(c->dg, &b->span,
+                       "interrupt %s:%u of %s is already used by %s",
+                       spec_pic_label(s, b->pic), b->line, b->what, a->what);
+            diag_note(c->dg, &a->span, "%s%s uses %s:%u here", a->what,
+                      a->is_default ? " (by default)" : "",
+                      spec_pic_label(s, a->pic), a->line);
+        }
+    }
+    /* controllers: ioapic must point at the local APICs */
+    for (size_t i = 0; i < s->vdevs.n; i++) {
+        const struct vdev_spec *vd = &s->vdevs.v[i];
+        if (!(vd->type->flags & VF_IOAPIC_DS))
+            continue;
+        for (size_t k = 0; k < vd->intrs.n; k++)
+            if (vd->intrs.v[k].pic != PIC_APIC)
+                diag_error(c->dg, &vd->intrs.v[k].span,
+                           "an ioapic's 'intr' can only be 'apic'");
+    }
+}
+
+/* ---- 5. host files ------------------------------------------------------ */
+
+static bool covered(const struct vm_spec *s, size_t nmem, uint64_t addr,
+                    uint64_t len, size_t *which)
+{
+    uint64_t last;
+    if (!range_last(addr, len ? len : 1, &last))
+        return false;
+    for (size_t i = 0; i < nmem; i++) {
+        const struct mem_region *m = &s->mem.v[i];
+        if (m->kind != MEM_RESERVED && addr >= m->base &&
+            last <= m->base + (m->size - 1)) {
+            if (which)
+                *which = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void check_loads(struct checker *c)
+{
+    struct vm_spec *s = c->s;
+    const struct cfg_env *env = c->p->env;
+    int initrd = -1;
+    bool entry_taken = false;
+    for (size_t i = 0; i < s->loads.n; i++) {
+        struct load_spec *l = &s->loads.v[i];
+        struct host_file hf;
+        env->stat_file(env->ctx, l->path, &hf);
+        if (!hf.exists) {
+            diag_error(c->dg, &l->span, "cannot load '%s': %s", l->path,
+                       strerror(hf.err));
+            continue;
+        }
+        if (!hf.is_reg && !hf.is_blk) {
+            diag_error(c->dg, &l->span, "cannot load '%s': not a regular file",
+                       l->path);
+            continue;
+        }
+        l->file_size = hf.size;
+        if (hf.is_reg && hf.size == 0) {
+            diag_error(c->dg, &l->span, "cannot load '%s': the file is empty",
+                       l->path);
+            continue;
+        }
+        unsigned char *head = malloc(32768);
+        long got = head ? env->read_head(env->ctx, l->path, head, 32768) : -1;
+        l->fmt = got > 0 ? image_sniff(head, (size_t)got) : IMG_RAW;
+        free(head);
+        if (got < 0) {
+            diag_error(c->dg, &l->span, "cannot read '%s': %s", l->path,
+                       strerror((int)-got));
+            continue;
+        }
+        if (l->blob == BLOB_INITRD) {
+            if (initrd >= 0) {
+                diag_error(c->dg, &l->span,
+                           "only one 'initrd load' is "
+                           "allowed");
+                diag_note(c->dg, &s->loads.v[initrd].span,
+                          "the first initrd is here");
+            }
+            initrd = (int)i;
+        }
+        if (l->blob == BLOB_FDT && l->fmt != IMG_FDT)
+            diag_error(c->dg, &l->span,
+                       "'%s' is not a flattened device tree (no d00dfeed "
+                       "magic)",
+                       l->path);
+        bool guest = l->blob == BLOB_NONE || l->blob == BLOB_GUEST;
+        if (guest && ((l->fmt == IMG_ARM64_IMAGE && s->arch != ARCH_AARCH64) ||
+                      (l->fmt == IMG_BZIMAGE && s->arch != ARCH_X86_64))) {
+            diag_error(c->dg, &l->span,
+                       "'%s' is a %s, which is not for %s guests", l->path,
+                       image_fmt_name(l->fmt), arch_name(s->arch));
+            continue;
+        }
+        if (guest && !entry_taken) {
+            l->sets_entry = true;
+            s->entry_load = (int)i;
+            entry_taken = true;
+        }
+        bool placed_by_headers =
+            guest && image_is_executable(l->fmt) && l->fmt != IMG_ARM64_IMAGE;
+        if (l->has_addr && placed_by_headers)
+            diag_warn(c->dg, &l->span,
+                      "the address is ignored: a %s is placed where its "
+                      "headers say",
+                      image_fmt_name(l->fmt));
+        if (!l->has_addr || placed_by_headers)
+            continue;
+        size_t nmem = c->p->load_mem_n.v[i], which;
+        uint64_t len = hf.is_reg ? hf.size : 1;
+        if (covered(s, nmem, l->addr, len, NULL))
+            continue;
+        if (covered(s, s->mem.n, l->addr, len, &which)) {
+            diag_error(c->dg, &l->span,
+                       "'load' at 0x%" PRIx64 " comes before the ram/rom "
+                       "that holds it",
+                       l->addr);
+            diag_note(c->dg, &s->mem.v[which].span,
+                      "declare this before the load");
+        } else {
+            diag_error(c->dg, &l->span,
+                       "'%s' (%" PRIu64 " bytes) at 0x%" PRIx64
+                       " does not fit in guest RAM or ROM",
+                       l->path, len, l->addr);
+        }
+    }
+    if (!entry_taken && !s->dryrun && s->loads.n == 0)
+        diag_error(c->dg, NULL, "no guest image: add 'load FILE'");
+}
+
+static bool uart_like(const struct vdev_type *vt)
+{
+    return strcmp(vt->name, "ser8250") == 0 || strcmp(vt->name, "pl011") == 0 ||
+           strcmp(vt->name, "virtio-console") == 0;
+}
+
+static void check_path_exists(struct checker *c, const struct hostdev *h,
+                              const char *lb, bool need_existing)
+{
+    const struct cfg_env *env = c->p->env;
+    struct host_file hf;
+    env->stat_file(env->ctx, h->path, &hf);
+    if (hf.exists && hf.is_dir) {
+        diag_error(c->dg, &h->span, "hostdev '%s' of %s is a directory",
+                   h->path, lb);
+        return;
+    }
+    if (hf.exists || !need_existing) {
+        if (!hf.exists) {
+            /* an output file is created; its directory must exist */
+            char dir[4096];
+            snprintf(dir, sizeof(dir), "%s", h->path);
+            char *sl = strrchr(dir, '/');
+            if (sl) {
+                *(sl == dir ? sl + 1 : sl) = '\0';
+                struct host_file hd;
+                env->stat_file(env->ctx, dir, &hd);
+                if (!hd.exists || !hd.is_dir)
+                    diag_error(c->dg, &h->span,
+                               "cannot create hostdev '%s' of %s: directory "
+                               "'%s' does not exist",
+                               h->path, lb, dir);
+            }
+        }
+        return;
+    }
+    diag_error(c->dg, &h->span, "hostdev '%s' of %s: %s", h->path, lb,
+               strerror(hf.err));
+}
+
+static void check_hostdevs(struct checker *c)
+{
+    struct vm_spec *s = c->s;
+    int stdin_user = -1;
+    for (size_t i = 0; i < s->vdevs.n; i++) {
+        struct vdev_spec *vd = &s->vdevs.v[i];
+        char lb[96];
+        vdev_label(vd, lb, sizeof(lb));
+        if (strcmp(vd->type->name, "virtio-blk") == 0) {
+            if (vd->hostdevs.n == 0) {
+                diag_error(c->dg, &vd->span,
+                           "%s needs 'hostdev' (its backing file or block "
+                           "device)",
+                           lb);
+                continue;
+            }
+            struct hostdev *h = &vd->hostdevs.v[0];
+            if (h->kind != HOSTDEV_PATH || h->dir == HOSTDEV_OUT) {
+                diag_error(c->dg, &h->span,
+                           "%s needs a file or block device ([<]PATH), not "
+                           "'%s'",
+                           lb, h->path);
+                continue;
+            }
+            check_path_exists(c, h, lb, true);
+            continue;
+        }
+        if (!uart_like(vd->type))
+            continue;
+        const struct hostdev *in = NULL, *out = NULL;
+        for (size_t k = 0; k < vd->hostdevs.n; k++) {
+            const struct hostdev *h = &vd->hostdevs.v[k];
+            bool reads = h->dir != HOSTDEV_OUT && h->kind != HOSTDEV_PIPE;
+            bool writes = h->dir != HOSTDEV_IN;
+            if (reads && in) {
+                diag_error(c->dg, &h->span, "%s has two inputs", lb);
+                diag_note(c->dg, &in->span, "the first input is here");
+            }
+            if (writes && out) {
+                diag_error(c->dg, &h->span, "%s has two outputs", lb);
+                diag_note(c->dg, &out->span, "the first output is here");
+            }
+            if (reads)
+                in = h;
+            if (writes)
+                out = h;
+            if (h->kind == HOSTDEV_STDIO && reads) {
+                if (stdin_user >= 0 && stdin_user != (int)i) {
+                    char ob[96];
+                    diag_error(
+                        c->dg, &h->span,
+                        "qvm's standard input is already the input of "
+                        "%s",
+                        vdev_label(&s->vdevs.v[stdin_user], ob, sizeof(ob)));
+                } else {
+                    stdin_user = (int)i;
+                }
+            }
+            if (h->kind == HOSTDEV_PATH)
+                check_path_exists(c, h, lb, h->dir != HOSTDEV_OUT);
+        }
+    }
+}
+
+/* ---- everything else ---------------------------------------------------- */
+
+static bool cluster_lookup(struct checker *c, const char *name,
+                           uint64_t mask[4])
+{
+    memset(mask, 0, 4 * sizeof(uint64_t));
+    uint64_t n;
+    if (strncmp(name, "_cpu-", 5) == 0 &&
+        num_parse(name + 5, false, &n) == NUM_OK && n < 256) {
+        mask[n / 64] |= 1ULL << (n % 64);
+        return true;
+    }
+    const char *path = getenv("QVM_CLUSTERS");
+    char *data = NULL;
+    size_t len;
+    const struct cfg_env *env = c->p->env;
+    if (env->read_file(env->ctx, path && *path ? path : "/etc/qvm/clusters",
+                       &data, &len) < 0)
+        return false;
+    bool found = false;
+    char *save = NULL;
+    for (char *line = strtok_r(data, "\n", &save); line && !found;
+         line = strtok_r(NULL, "\n", &save)) {
+        char nm[128], cpus[512];
+        if (line[0] == '#' || sscanf(line, "%127s %511s", nm, cpus) != 2 ||
+            strcmp(nm, name) != 0)
+            continue;
+        char *s2 = NULL;
+        for (char *x = strtok_r(cpus, ",", &s2); x;
+             x = strtok_r(NULL, ",", &s2))
+            if (num_parse(x, false, &n) == NUM_OK && n < 256)
+                mask[n / 64] |= 1ULL << (n % 64);
+        found = true;
+    }
+    free(data);
+    return found;
+}
+
+static void check_cpus(struct checker *c)
+{
+    struct vm_spec *s = c->s;
+    unsigned max = s->arch == ARCH_X86_64 ? 254 : 512;
+    if (s->cpus.n > max)
+        diag_error(c->dg, &s->cpus.v[max].span,
+                   "too many vCPUs: %zu (at most %u)", s->cpus.n, max);
+    for (size_t i = 0; i < s->cpus.n; i++) {
+        struct cpu_spec *cpu = &s->cpus.v[i];
+        if (!cpu->cluster)
+            continue;
+        if (cpu->has_runmask) {
+            diag_error(c->dg, &cpu->span,
+                       "cpu %zu has both 'runmask' and 'cluster'; use one", i);
+            continue;
+        }
+        if (!cluster_lookup(c, cpu->cluster, cpu->runmask)) {
+            diag_error(c->dg, &cpu->span,
+                       "unknown CPU cluster '%s' (use _cpu-N, or define it "
+                       "in $QVM_CLUSTERS or /etc/qvm/clusters)",
+                       cpu->cluster);
+            continue;
+        }
+        cpu->has_runmask = true;
+    }
+    for (size_t i = 0; i < s->vdevs.n; i++) {
+        const struct vdev_spec *vd = &s->vdevs.v[i];
+        const struct opt_val *v = vdev_opt(vd, "version");
+        if (strcmp(vd->type->name, "gic") == 0 && v && v->num == 0 &&
+            s->cpus.n > 8)
+            diag_error(c->dg, &vd->span,
+                       "a GICv2 serves at most 8 vCPUs (%zu configured)",
+                       s->cpus.n);
+    }
+}
+
+static void check_misc(struct checker *c)
+{
+    struct vm_spec *s = c->s;
+    const struct cfg_env *env = c->p->env;
+    if (s->mem.n == 0)
+        diag_error(c->dg, NULL,
+                   "no 'ram': the guest has no memory (add e.g. 'ram 64m')");
+    if (s->dump && s->dump[0] != '|') {
+        struct host_file hf;
+        env->stat_file(env->ctx, s->dump, &hf);
+        if (!hf.exists || !hf.is_dir)
+            diag_error(c->dg, NULL, "dump directory '%s' %s", s->dump,
+                       hf.exists ? "is not a directory" : "does not exist");
+    }
+    for (size_t i = 0; i < s->vdevs.n; i++) {
+        const struct vdev_spec *vd = &s->vdevs.v[i];
+        char lb[96];
+        vdev_label(vd, lb, sizeof(lb));
+        for (size_t k = 0; k < i && vd->name; k++) {
+            const struct vdev_spec *o = &s->vdevs.v[k];
+            if (o->name && strcmp(o->name, vd->name) == 0 && o->span.file) {
+                diag_error(c->dg, &vd->span, "two vdevs are named '%s'",
+                           vd->name);
+                diag_note(c->dg, &o->span, "the first '%s' is here", vd->name);
+            }
+        }
+        if (strcmp(vd->type->name, "shmem") == 0 && vdev_opt(vd, "allow") &&
+            vdev_opt(vd, "deny"))
+            diag_error(c->dg, &vdev_opt(vd, "deny")->span,
+                       "%s: use either 'allow' or 'deny', not both", lb);
+        if (strcmp(vd->type->name, "virtio-net") == 0) {
+            const struct opt_val *peer = vdev_opt(vd, "peer");
+            char self[512];
+            snprintf(self, sizeof(self), "/dev/qvm/%s/%s",
+                     s->system ? s->system : "", vd->name ? vd->name : "");
+            if (peer && strcmp(peer->text, self) == 0)
+                diag_error(c->dg, &peer->span, "%s is its own peer", lb);
+        }
+        const struct opt_val *clone = vdev_opt(vd, "clone");
+        if (clone) {
+            char path[128];
+            struct host_file hf;
+            snprintf(
+                path, sizeof(path), "/sys/bus/pci/devices/0000:%02x:%02x.%x",
+                (unsigned)(clone->num >> 8), (unsigned)(clone->num >> 3 & 31),
+                (unsigned)(clone->num & 7));
+            env->stat_file(env->ctx, path, &hf);
+            if (!hf.exists)
+                diag_warn(c->dg, &clone->span,
+                          "host PCI device %s is not present: its identity "
+                          "cannot be cloned here",
+                          clone->text);
+        }
+    }
+    for (size_t i = 0; i < s->passes.n; i++) {
+        const struct pass_spec *ps = &s->passes.v[i];
+        for (size_t k = 0; k < ps->locs.n; k++) {
+            const struct loc *l = &ps->locs.v[k];
+            if (l->space != SPACE_PCI || !l->host_is_bdf)
+                continue;
+            char path[128];
+            struct host_file hf;
+            snprintf(path, sizeof(path),
+                     "/sys/bus/pci/devices/0000:%02x:%02x.%x", l->host_bdf.bus,
+                     l->host_bdf.dev, l->host_bdf.fn);
+            env->stat_file(env->ctx, path, &hf);
+            if (!hf.exists)
+                diag_warn(c->dg, &ps->span,
+                          "host PCI device %02x:%02x.%x is not present: "
+                          "passing it through (VFIO) will fail at start",
+                          l->host_bdf.bus, l->host_bdf.dev, l->host_bdf.fn);
+        }
+    }
+}
+
+void check_spec(struct parser *p)
+{
+    struct checker c = {.p = p, .s = p->spec, .dg = p->dg};
+    add_implicit(&c);
+    resolve_pics(&c);
+    decide_pci(&c);
+    punch_holes(&c);
+    place_fixed(&c);
+    place_platform(&c);
+    place_defaults(&c);
+    place_pci(&c);
+    check_overlaps(&c);
+    default_intrs(&c);
+    check_irqs(&c);
+    check_cpus(&c);
+    check_loads(&c);
+    check_hostdevs(&c);
+    check_misc(&c);
+    VEC_FREE(&c.irqs);
+}

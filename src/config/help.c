@@ -1,0 +1,232 @@
+/*
+ * help.c: `qvm --help`, `qvm help vdev [TYPE]`, `qvm set ?` and the
+ * reference part of docs/qvmconf.md, all generated from schema.c.
+ */
+#include <string.h>
+
+#include "config/front.h"
+#include "config/schema.h"
+
+static void wrap(struct strbuf *o, const char *text, unsigned indent)
+{
+    unsigned col = indent;
+    for (unsigned i = 0; i < indent; i++)
+        sb_putc(o, ' ');
+    const char *p = text;
+    while (*p) {
+        const char *w = p;
+        while (*p && *p != ' ')
+            p++;
+        unsigned n = (unsigned)(p - w);
+        if (col > indent && col + 1 + n > 78) {
+            sb_putc(o, '\n');
+            for (unsigned i = 0; i < indent; i++)
+                sb_putc(o, ' ');
+            col = indent;
+        } else if (col > indent) {
+            sb_putc(o, ' ');
+            col++;
+        }
+        for (unsigned i = 0; i < n; i++)
+            sb_putc(o, w[i]);
+        col += n;
+        while (*p == ' ')
+            p++;
+    }
+    sb_putc(o, '\n');
+}
+
+static bool for_arch(unsigned mask, enum arch arch)
+{
+    return mask == 0 || (mask & arch);
+}
+
+static void opt_entry(struct strbuf *o, const struct opt_def *d)
+{
+    sb_printf(o, "  %s\n", d->syntax ? d->syntax : d->name);
+    struct strbuf t;
+    sb_init(&t);
+    if (d->help)
+        sb_puts(&t, d->help);
+    if (d->why && (d->flags & (OF_IGNORED | OF_REJECTED)))
+        sb_printf(&t, "%s(%s: %s)", t.len ? " " : "",
+                  d->flags & OF_REJECTED ? "not supported" : "no effect",
+                  d->why);
+    if (d->why && (d->flags & OF_DEPRECATED))
+        sb_printf(&t, " (old spelling of %s)", d->why);
+    if (d->def)
+        sb_printf(&t, " [default: %s]", d->def);
+    if (d->arch)
+        sb_printf(&t, " [%s only]", arch_name((enum arch)d->arch));
+    wrap(o, sb_cstr(&t), 6);
+    sb_free(&t);
+}
+
+void help_usage(struct strbuf *o, enum arch arch)
+{
+    sb_puts(o, "usage: qvm [--strict-config] [--json] @FILE|OPTION ...\n"
+               "       qvm help vdev [TYPE] | qvm set ? | qvm --version\n\n"
+               "qvm runs one virtual machine on Linux/KVM, described by QNX "
+               "qvm configuration\nwords given on the command line and in "
+               "@files (one stream, read once).\n\n"
+               "qvm flags (before the configuration):\n"
+               "  --strict-config   treat warnings as errors\n"
+               "  --json            dryrun output as JSON\n"
+               "  --target-arch A   check a configuration for another "
+               "architecture (dryrun)\n\n"
+               "configuration options:\n");
+    for (const struct opt_def *d = top_opts; d->name; d++)
+        if (for_arch(d->arch, arch) && !(d->flags & OF_REJECTED))
+            opt_entry(o, d);
+    sb_puts(o, "\ncpu options:\n");
+    for (const struct opt_def *d = cpu_opts; d->name; d++)
+        opt_entry(o, d);
+    sb_puts(o, "\nvdev types (qvm help vdev TYPE for their options):\n");
+    for (unsigned i = 0; vdev_types[i]; i++) {
+        const struct vdev_type *vt = vdev_types[i];
+        if (!for_arch(vt->arch, arch) || (vt->flags & VF_REJECT))
+            continue;
+        sb_printf(o, "  %-16s", vt->name);
+        wrap(o, vt->help, 0);
+    }
+    sb_puts(o, "\nExit status: 0 guest powered off or reset, 65 configuration "
+               "error,\n64 error before the guest started, 96 fatal error "
+               "after it started\n(docs/exit-codes.md).\n");
+}
+
+int help_vdev(struct strbuf *o, const char *name, enum arch arch)
+{
+    if (!name) {
+        for (unsigned i = 0; vdev_types[i]; i++) {
+            const struct vdev_type *vt = vdev_types[i];
+            sb_printf(o, "%-16s [%s]%s\n", vt->name,
+                      arch_name((enum arch)vt->arch),
+                      vt->flags & VF_REJECT   ? " (not supported)"
+                      : vt->flags & VF_IGNORE ? " (ignored)"
+                                              : "");
+            wrap(o, vt->help, 4);
+        }
+        return 0;
+    }
+    const struct vdev_type *vt = vdev_type_find(name);
+    if (!vt)
+        return -1;
+    sb_printf(o, "vdev %s  [%s]\n", vt->name, arch_name((enum arch)vt->arch));
+    wrap(o, vt->help, 2);
+    if (vt->why)
+        wrap(o, vt->why, 2);
+    if (vt->example)
+        sb_printf(o, "  example: %s\n", vt->example);
+    sb_puts(o, "options:\n");
+    for (const struct opt_def *d = vt->opts; d->name; d++)
+        opt_entry(o, d);
+    (void)arch;
+    return 0;
+}
+
+void help_set_vars(struct strbuf *o, enum arch arch)
+{
+    sb_puts(o, "set variables (set NAME VALUE):\n");
+    for (const struct opt_def *d = set_vars; d->name; d++) {
+        if (!for_arch(d->arch, arch))
+            continue;
+        sb_printf(o, "  %-28s %-8s %s\n", d->name, opt_type_word(d->type),
+                  d->flags & OF_SET_VDEV ? "vdev" : "global");
+        struct strbuf t;
+        sb_init(&t);
+        sb_puts(&t, d->help);
+        if (d->def)
+            sb_printf(&t, " [default: %s]", d->def);
+        if (d->flags & OF_IGNORED)
+            sb_printf(&t, " (no effect on Linux: %s)", d->why);
+        wrap(o, sb_cstr(&t), 6);
+        sb_free(&t);
+    }
+}
+
+/* ---- markdown ----------------------------------------------------------- */
+
+static void md_cell(struct strbuf *o, const char *s)
+{
+    for (; s && *s; s++) {
+        if (*s == '|')
+            sb_puts(o, "\\|");
+        else
+            sb_putc(o, *s);
+    }
+}
+
+static void md_table(struct strbuf *o, const struct opt_def *tab)
+{
+    sb_puts(o, "| option | type | default | arch | description |\n"
+               "|---|---|---|---|---|\n");
+    for (const struct opt_def *d = tab; d->name; d++) {
+        sb_puts(o, "| `");
+        md_cell(o, d->syntax ? d->syntax : d->name);
+        sb_printf(o, "` | %s | ", opt_type_word(d->type));
+        md_cell(o, d->def ? d->def : "-");
+        sb_printf(o, " | %s | ",
+                  d->arch ? arch_name((enum arch)d->arch) : "all");
+        md_cell(o, d->help);
+        if (d->flags & OF_MULTI)
+            sb_puts(o, " Repeatable.");
+        if (d->flags & OF_REQUIRED)
+            sb_puts(o, " Required.");
+        if (d->flags & (OF_IGNORED | OF_REJECTED)) {
+            sb_puts(o, d->flags & OF_REJECTED ? " **Not supported:** "
+                                              : " **No effect on Linux:** ");
+            md_cell(o, d->why);
+        }
+        if (d->flags & OF_DEPRECATED) {
+            sb_puts(o, " Old spelling of `");
+            md_cell(o, d->why);
+            sb_puts(o, "` (warning).");
+        }
+        if (d->example) {
+            sb_puts(o, " Example: `");
+            md_cell(o, d->example);
+            sb_puts(o, "`");
+        }
+        sb_puts(o, " |\n");
+    }
+}
+
+void help_markdown(struct strbuf *o)
+{
+    sb_puts(o, "<!-- generated by `qvm help --markdown` from "
+               "src/config/schema.c; do not edit -->\n"
+               "### Top-level options\n\n");
+    md_table(o, top_opts);
+    sb_puts(o, "\n### `cpu` options\n\n");
+    md_table(o, cpu_opts);
+    sb_puts(o, "\n### `pass` options\n\n");
+    md_table(o, pass_opts);
+    sb_puts(o, "\n### `reserve` options\n\n");
+    md_table(o, reserve_opts);
+    sb_puts(o, "\n### `set` variables\n\n"
+               "Context: `global` variables go anywhere; `vdev` variables "
+               "follow the vdev they configure.\n\n");
+    md_table(o, set_vars);
+    sb_puts(o, "\n### vdev types\n");
+    for (unsigned i = 0; vdev_types[i]; i++) {
+        const struct vdev_type *vt = vdev_types[i];
+        sb_printf(o, "\n#### `vdev %s` (%s)\n\n", vt->name,
+                  arch_name((enum arch)vt->arch));
+        md_cell(o, vt->help);
+        sb_puts(o, ".");
+        if (vt->why) {
+            sb_puts(o, vt->flags & VF_REJECT ? " **Not supported:** "
+                                             : " **Ignored (warning):** ");
+            md_cell(o, vt->why);
+            sb_puts(o, ".");
+        }
+        if (vt->flags & VF_ONE)
+            sb_puts(o, " At most one instance.");
+        if (vt->pic_lines)
+            sb_printf(o, " Interrupt controller with %u lines.", vt->pic_lines);
+        if (vt->example)
+            sb_printf(o, "\n\nExample: `%s`", vt->example);
+        sb_puts(o, "\n\n");
+        md_table(o, vt->opts);
+    }
+}

@@ -1,0 +1,52 @@
+/*
+ * parse_int.h: state shared by parse.c (syntax, per-option checks) and
+ * check.c (whole-configuration checks and placement). Private to config/.
+ */
+#ifndef QVM_CONFIG_PARSE_INT_H
+#define QVM_CONFIG_PARSE_INT_H
+
+#include "config/front.h"
+#include "config/lexer.h"
+#include "config/schema.h"
+
+/* intr.pic values besides a vdev index */
+#define PIC_APIC       (-1) /* `intr apic` on an ioapic */
+#define PIC_IMPLICIT   (-2) /* the implicit ioapic / gic, by its name */
+#define PIC_UNRESOLVED (-3) /* named a controller not defined before */
+
+enum ctx_kind { CTX_NONE, CTX_CPU, CTX_VDEV, CTX_PASS, CTX_RESERVE, CTX_SKIP };
+
+struct unresolved {
+    char *name;
+    int vdev;     /* the vdev whose intr it is, or -1 (pass) */
+    int pass;     /* the pass whose intr it is, or -1 */
+    size_t index; /* index in that intrs vector */
+    struct src_span span;
+};
+
+struct parser {
+    struct token *toks;
+    size_t ntoks, pos;
+    struct diag *dg;
+    struct vm_spec *spec;
+    const struct cfg_env *env;
+    struct cfg_result *res;
+    enum ctx_kind ctx;
+    int ctx_index;
+    bool blob_pending;
+    enum blob_type blob;
+    struct src_span blob_span;
+    bool seen_system;
+    struct src_span system_span;
+    bool seen_cmdline;
+    VEC(struct unresolved) unresolved;
+    VEC(size_t) load_mem_n; /* per load: spec->mem.n when it was read */
+    struct src_span dryrun_span;
+};
+
+/* check.c: whole-configuration checks and default placement. */
+void check_spec(struct parser *p);
+/* parse.c: controller label for messages. */
+const char *pic_label(const struct parser *p, int pic);
+
+#endif
