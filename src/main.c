@@ -99,7 +99,8 @@ int main(int argc, char **argv)
     struct vm_spec spec;
     spec_init(&spec, arch);
     struct cfg_result res;
-    bool ok = cfg_build(argc - i, argv + i, cfg_env_host(), &dg, &spec, &res);
+    bool ok = cfg_build(argc - i, (const char *const *)(argv + i),
+                        cfg_env_host(), &dg, &spec, &res);
     if (res.list_set_vars && ok) {
         struct strbuf sb;
         sb_init(&sb);

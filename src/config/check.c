@@ -680,7 +680,8 @@ static void default_intrs(struct checker *c)
             diag_error(c->dg, &vd->intrs.v[0].span, "%s takes no 'intr'", lb);
             continue;
         }
-        if (vd->is_pci || vd->intrs.n || (vt->flags & (VF_PIC | VF_NO_INTR)))
+        if (vd->is_pci || vd->intrs.n || !vd->has_loc ||
+            (vt->flags & (VF_PIC | VF_NO_INTR)))
             continue;
         if ((vt->flags & VF_PCI) && vd->has_loc) {
             diag_error(c->dg, &vd->span,

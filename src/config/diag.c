@@ -109,7 +109,7 @@ const char *did_you_mean(const char *word, const char *const *names, unsigned n)
     unsigned best_d = 3;
     for (unsigned i = 0; i < n && names[i]; i++) {
         unsigned d = edit_distance(word, names[i]);
-        if (d < best_d && d * 2 < strlen(word) + 1) {
+        if (d < best_d && d * 2 <= strlen(word) + 1) {
             best = names[i];
             best_d = d;
         }

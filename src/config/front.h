@@ -26,7 +26,7 @@ struct cfg_result {
  * errors. The spec is usable (and must be freed) either way.
  * Context: main thread, before any VM exists.
  */
-bool cfg_build(int argc, char *const *argv, const struct cfg_env *env,
+bool cfg_build(int argc, const char *const *argv, const struct cfg_env *env,
                struct diag *dg, struct vm_spec *spec, struct cfg_result *res);
 /* cfg_build_buffer: the same for one in-memory file (tests, fuzzing). */
 bool cfg_build_buffer(const char *name, const char *data, size_t len,

@@ -137,7 +137,7 @@ static void push_token(struct lexer *lx, const char *text, bool quoted,
     t->quoted = quoted;
 }
 
-void lex_argv(struct lexer *lx, int argc, char *const *argv)
+void lex_argv(struct lexer *lx, int argc, const char *const *argv)
 {
     const char *file = intern(lx, "<command line>");
     for (int i = 0; i < argc; i++) {

@@ -76,7 +76,7 @@ struct lexer {
 void lex_init(struct lexer *lx, const struct cfg_env *env, struct diag *dg);
 void lex_free(struct lexer *lx);
 /* lex_argv: tokens of argv[0..argc) (not the program name). */
-void lex_argv(struct lexer *lx, int argc, char *const *argv);
+void lex_argv(struct lexer *lx, int argc, const char *const *argv);
 /* lex_buffer: tokens of an in-memory file named `name` (tests, fuzzing). */
 void lex_buffer(struct lexer *lx, const char *name, const char *data,
                 size_t len);

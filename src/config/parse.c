@@ -1164,6 +1164,12 @@ static void handle_top(struct parser *p, const struct opt_def *d,
             skip_unknown_args(p);
         return;
     }
+    if (d->id == TOP_SET && p->pos < p->ntoks &&
+        strcmp(p->toks[p->pos].text, "?") == 0) {
+        p->pos++;
+        p->res->list_set_vars = true;
+        return;
+    }
     if (!take_args(p, d, t, a))
         return;
     switch ((enum top_id)d->id) {
@@ -1240,11 +1246,6 @@ static void handle_top(struct parser *p, const struct opt_def *d,
         p->dryrun_span = t->span;
         break;
     case TOP_SET:
-        if (strcmp(a[0]->text, "?") == 0) {
-            p->pos--; /* `set ?` takes one word */
-            p->res->list_set_vars = true;
-            break;
-        }
         top_set(p, a);
         break;
     case TOP_UNSUPPORTED:
@@ -1685,7 +1686,7 @@ static bool build(struct lexer *lx, struct diag *dg, const struct cfg_env *env,
     return !diag_failed(dg);
 }
 
-bool cfg_build(int argc, char *const *argv, const struct cfg_env *env,
+bool cfg_build(int argc, const char *const *argv, const struct cfg_env *env,
                struct diag *dg, struct vm_spec *spec, struct cfg_result *res)
 {
     struct lexer lx;

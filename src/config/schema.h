@@ -46,18 +46,19 @@ enum opt_type {
 };
 
 /* opt_def.flags */
-#define OF_MULTI      (1u << 0) /* repeatable; values accumulate */
-#define OF_REQUIRED   (1u << 1) /* must be given (see check.c for loc/intr) */
-#define OF_IGNORED    (1u << 2) /* QNX-only: accepted, warning says `why` */
-#define OF_REJECTED   (1u << 3) /* known, cannot work here: error says `why` */
-#define OF_CONTEXT    (1u << 4) /* top level: opens a context */
-#define OF_BLOB       (1u << 5) /* top level: blob type word before load/pass */
-#define OF_SET_GLOB   (1u << 6) /* set variable contexts */
-#define OF_SET_GUEST  (1u << 7)
-#define OF_SET_CPU    (1u << 8)
-#define OF_SET_VDEV   (1u << 9)
-#define OF_DEPRECATED (1u << 10) /* accepted, warning names the new spelling   \
-                                  */
+#define OF_MULTI     (1u << 0) /* repeatable; values accumulate */
+#define OF_REQUIRED  (1u << 1) /* must be given (see check.c for loc/intr) */
+#define OF_IGNORED   (1u << 2) /* QNX-only: accepted, warning says `why` */
+#define OF_REJECTED  (1u << 3) /* known, cannot work here: error says `why` */
+#define OF_CONTEXT   (1u << 4) /* top level: opens a context */
+#define OF_BLOB      (1u << 5) /* top level: blob type word before load/pass */
+#define OF_SET_GLOB  (1u << 6) /* set variable contexts */
+#define OF_SET_GUEST (1u << 7)
+#define OF_SET_CPU   (1u << 8)
+#define OF_SET_VDEV  (1u << 9)
+#define OF_DEPRECATED                                                          \
+    (1u << 10) /* accepted, warning names the new spelling                     \
+                */
 
 struct opt_def {
     const char *name;

@@ -1,0 +1,103 @@
+/* fake_env.c: an in-memory host for the front-end tests and the fuzzer. */
+#include "fake_env.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct fake_file *g_files;
+
+static const struct fake_file *find(void *ctx, const char *path)
+{
+    (void)ctx;
+    for (const struct fake_file *f = g_files; f && f->path; f++)
+        if (strcmp(f->path, path) == 0)
+            return f;
+    return NULL;
+}
+
+static size_t flen(const struct fake_file *f)
+{
+    return f->len ? f->len : (f->data ? strlen(f->data) : 0);
+}
+
+static int fk_read(void *ctx, const char *path, char **data, size_t *len)
+{
+    const struct fake_file *f = find(ctx, path);
+    if (!f || f->dir || !f->data)
+        return f && f->dir ? -EISDIR : -ENOENT;
+    *len = flen(f);
+    *data = malloc(*len + 1);
+    if (!*data)
+        return -ENOMEM;
+    memcpy(*data, f->data, *len);
+    (*data)[*len] = '\0';
+    return 0;
+}
+
+static int fk_id(void *ctx, const char *path, char *out, size_t outlen)
+{
+    const struct fake_file *f = find(ctx, path);
+    if (!f || (!f->data && !f->dir))
+        return -ENOENT;
+    const char *p = path;
+    while (p[0] == '.' && p[1] == '/')
+        p += 2;
+    strncpy(out, p, outlen - 1);
+    out[outlen - 1] = '\0';
+    return 0;
+}
+
+static void fk_stat(void *ctx, const char *path, struct host_file *hf)
+{
+    const struct fake_file *f = find(ctx, path);
+    memset(hf, 0, sizeof(*hf));
+    if (!f || (!f->data && !f->dir)) {
+        hf->err = ENOENT;
+        return;
+    }
+    hf->exists = true;
+    hf->is_dir = f->dir;
+    hf->is_reg = !f->dir;
+    hf->size = flen(f);
+}
+
+static long fk_head(void *ctx, const char *path, unsigned char *buf, size_t len)
+{
+    const struct fake_file *f = find(ctx, path);
+    if (!f || !f->data)
+        return -ENOENT;
+    size_t n = flen(f) < len ? flen(f) : len;
+    memcpy(buf, f->data, n);
+    return (long)n;
+}
+
+static int fk_asinfo(void *ctx, const char *name, uint64_t *start,
+                     uint64_t *length)
+{
+    (void)ctx;
+    if (strcmp(name, "ram0") == 0) {
+        *start = 0x80000000;
+        *length = 0x10000000;
+        return 0;
+    }
+    if (strcmp(name, "dev1") == 0) {
+        *start = 0xfe000000;
+        *length = 0x1000;
+        return 0;
+    }
+    return -ENOENT;
+}
+
+const struct cfg_env *fake_env(const struct fake_file *files)
+{
+    static struct cfg_env env;
+    env.read_file = fk_read;
+    env.file_id = fk_id;
+    env.stat_file = fk_stat;
+    env.read_head = fk_head;
+    env.asinfo = fk_asinfo;
+    env.ctx = NULL;
+    g_files = files;
+    return &env;
+}
