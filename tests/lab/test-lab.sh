@@ -67,13 +67,30 @@ grep -qx absolute "$T/out" || fail "qvm-lab did not copy the absolute load path"
 ! grep -q '@@QVM-LAB' "$T/out" || fail "qvm-lab relayed L1's markers"
 echo "ok: qvm-lab"
 
-# 3. run-vm-tests --bed lab with the probe case (the stand-in qvm is unused).
+# 3. run-vm-tests --bed lab: the probe case, a case checking the contract's
+# environment under busybox ash, and a failing one.
+mkdir -p "$T/cases" "$T/build/tests/guests"
+echo guest >"$T/build/tests/guests/g.elf"
+cp "$REPO/tests/vm/cases/probe.sh" "$T/cases/"
+cat >"$T/cases/env.sh" <<'CASE'
+set -e
+[ "$QVM" = /payload/bin/qvm ] && [ -x "$QVM" ]
+[ -f "$GUESTS/g.elf" ] && [ -d "$CONFIGS" ] && [ -d "$TMPDIR" ]
+[ "$(pwd)" = /payload ] && [ -f cases/env.sh ] && [ -c /dev/kvm ]
+[ "$CI" = lab-test ]
+CASE
+printf 'echo FAILMARK; exit 5\n' >"$T/cases/fails.sh"
 rc=0
-"$REPO/tests/vm/run-vm-tests" --bed lab --cases probe "$T/build" >"$T/out" 2>&1 || rc=$?
-[ "$rc" = 0 ] || fail "run-vm-tests --bed lab returned $rc"
+CI=lab-test "$REPO/tests/vm/run-vm-tests" --bed lab --cases-dir "$T/cases" \
+    "$T/build" >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "run-vm-tests --bed lab returned $rc, want 1"
 grep -qx 'kvm bed: nested lab' "$T/out" || fail "no 'kvm bed: nested lab' line"
 grep -qx 'ok - probe' "$T/out" || fail "no 'ok - probe' line"
-[ "$(tail -n 1 "$T/out")" = 'vm-tests: 1 passed, 0 failed, 0 skipped' ] ||
+grep -qx 'ok - env' "$T/out" || fail "the case environment is wrong in L1"
+grep -qx 'not ok - fails' "$T/out" || fail "no 'not ok - fails' line"
+grep -q 'FAILMARK' "$T/out" || fail "a failing case's output is not shown"
+grep -q '# ---- console around fails' "$T/out" || fail "no L1 console for a failure"
+[ "$(tail -n 1 "$T/out")" = 'vm-tests: 2 passed, 1 failed, 0 skipped' ] ||
     fail "wrong summary line"
 echo "ok: run-vm-tests --bed lab"
 echo "PASS: nested lab"

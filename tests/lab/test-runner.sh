@@ -1,0 +1,91 @@
+#!/bin/sh
+# test-runner.sh: tests/vm/run-vm-tests keeps its contract (tests/vm/README.md)
+# on the host bed with stand-in cases, so it needs neither KVM nor the lab:
+# the case environment and payload layout, ok/not ok/SKIP lines, failure
+# output, per-case timeout, CI=true turning skips into failures, --cases,
+# --cases-file, and the summary line.
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+RUN=$HERE/../vm/run-vm-tests
+T=$(mktemp -d "${TMPDIR:-/tmp}/test-runner.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+fail() {
+    echo "FAIL: $*"
+    [ ! -f "$T/out" ] || sed 's/^/    | /' "$T/out"
+    exit 1
+}
+mkdir -p "$T/build/tools" "$T/build/tests/guests/x.p" "$T/cases"
+printf '#!/bin/sh\nexit 0\n' >"$T/build/qvm"
+printf '#!/bin/sh\necho "kvm-probe: usable (stand-in)"\n' >"$T/build/tools/kvm-probe"
+chmod +x "$T/build/qvm" "$T/build/tools/kvm-probe"
+echo guest >"$T/build/tests/guests/g.elf"
+echo obj >"$T/build/tests/guests/g.o"
+
+cat >"$T/cases/lib.inc" <<'EOF2'
+check() { "$@" || { echo "check failed: $*"; exit 1; }; }
+EOF2
+cat >"$T/cases/env.sh" <<'EOF2'
+. cases/lib.inc
+echo "PASSMARK"
+check [ -x "$QVM" ]
+check [ "$QVM" = "$(pwd)/bin/qvm" ]
+check [ -x bin/kvm-probe ]
+check [ -f "$GUESTS/g.elf" ]
+check [ ! -e "$GUESTS/g.o" ]
+check [ ! -e "$GUESTS/x.p" ]
+check [ -d "$CONFIGS" ]
+check [ -d "$TMPDIR" ]
+check [ -z "$(ls -A "$TMPDIR")" ]
+check touch "$TMPDIR/scratch"
+check [ -f run-vm-tests ]
+check [ -f cases/env.sh ]
+if read -r line; then echo "stdin is not /dev/null"; exit 1; fi
+exit 0
+EOF2
+printf 'echo FAILMARK; echo to-stderr >&2; exit 3\n' >"$T/cases/fails.sh"
+printf 'echo SKIPMARK; exit 77\n' >"$T/cases/skips.sh"
+printf 'echo SLOWMARK; sleep 30\n' >"$T/cases/slow.sh"
+
+# 1. All cases, host bed.
+rc=0
+CI=false "$RUN" --bed host --timeout 2 --cases-dir "$T/cases" "$T/build" \
+    >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "exit status $rc with failures, want 1"
+grep -qx 'kvm bed: host' "$T/out" || fail "no 'kvm bed: host' line"
+grep -qx 'ok - env' "$T/out" || fail "env case did not pass"
+grep -qx 'not ok - fails' "$T/out" || fail "no 'not ok - fails'"
+grep -qx 'ok - skips # SKIP' "$T/out" || fail "no 'ok - skips # SKIP'"
+grep -qx 'not ok - slow' "$T/out" || fail "no 'not ok - slow'"
+grep -q 'FAILMARK' "$T/out" || fail "a failing case's output is not shown"
+grep -q 'to-stderr' "$T/out" || fail "a failing case's stderr is not shown"
+grep -q 'timed out after 2 s' "$T/out" || fail "the timeout is not reported"
+! grep -q 'PASSMARK' "$T/out" || fail "a passing case's output is shown"
+[ "$(tail -n 1 "$T/out")" = 'vm-tests: 1 passed, 2 failed, 1 skipped' ] ||
+    fail "wrong summary line"
+echo "ok: all cases"
+
+# 2. CI=true: a skip is a failure. --cases selects.
+rc=0
+CI=true "$RUN" --bed host --cases 'skips env' --cases-dir "$T/cases" "$T/build" \
+    >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "CI=true skip: exit status $rc, want 1"
+grep -q '^not ok - skips' "$T/out" || fail "CI=true skip is not a failure"
+[ "$(tail -n 1 "$T/out")" = 'vm-tests: 1 passed, 1 failed, 0 skipped' ] ||
+    fail "wrong summary line with CI=true"
+echo "ok: CI=true"
+
+# 3. --cases-file with comments; all pass: exit 0.
+printf '# a list\nenv  # the environment\n\n' >"$T/list"
+rc=0
+"$RUN" --bed host --cases-file "$T/list" --cases-dir "$T/cases" "$T/build" \
+    >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 0 ] || fail "--cases-file: exit status $rc, want 0"
+[ "$(tail -n 1 "$T/out")" = 'vm-tests: 1 passed, 0 failed, 0 skipped' ] ||
+    fail "wrong summary line with --cases-file"
+echo "ok: --cases-file"
+
+# 4. An unknown case is a usage error.
+rc=0
+"$RUN" --bed host --cases nosuch --cases-dir "$T/cases" "$T/build" >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "unknown case: exit status $rc, want 2"
+echo "PASS: run-vm-tests contract"
