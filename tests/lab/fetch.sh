@@ -41,6 +41,11 @@ kernel_pkg() {
         awk '/Depends: linux-image-[0-9]/ { print $2; exit }'
 }
 
+download() {
+    rm -f "$C"/debs/*.deb
+    (cd "$C/debs" && apt-get -qq -o APT::Sandbox::User=root download "$1" busybox-static)
+}
+
 fetch() {
     command -v apt-get >/dev/null 2>&1 || fail "apt-get is needed to fetch the lab kernel"
     K=$(kernel_pkg)
@@ -52,8 +57,13 @@ fetch() {
     echo "lab: fetching $K and busybox-static into $C" >&2
     rm -rf "$C/debs" "$C/ok"
     mkdir -p "$C/debs"
-    (cd "$C/debs" && apt-get -qq -o APT::Sandbox::User=root download "$K" busybox-static) ||
-        fail "apt-get download $K busybox-static failed"
+    if ! download "$K"; then
+        # Stale package lists name versions the mirror no longer has.
+        apt-get update -qq >/dev/null 2>&1 || fail "apt-get update failed"
+        K=$(kernel_pkg)
+        [ -n "$K" ] || fail "cannot resolve linux-image-amd64 to a kernel package"
+        download "$K" || fail "apt-get download $K busybox-static failed"
+    fi
     rm -rf "$C/x" "$C/vmlinuz" "$C/modules" "$C/busybox"
     mkdir -p "$C/x"
     dpkg -x "$C/debs/$K"_*.deb "$C/x/kernel" || fail "dpkg -x $K failed"
