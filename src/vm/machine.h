@@ -71,7 +71,8 @@ int arch_vcpu_init(struct vcpu *vcpu) MUST_CHECK;
 int arch_vcpu_boot(struct vcpu *vcpu, const struct boot_state *bs) MUST_CHECK;
 /* arch_vcpu_dump: log registers and the instruction bytes at the PC. */
 void arch_vcpu_dump(struct vcpu *vcpu, const char *why);
-/* arch_vcpu_pc: the program counter, for messages (0 if unknown). */
+/* arch_vcpu_pc: the program counter, for messages (0 if unknown).
+ * Context: the vCPU thread only (KVM_GET_REGS waits for KVM_RUN). */
 uint64_t arch_vcpu_pc(struct vcpu *vcpu);
 void arch_vm_free(struct vm *vm);
 

@@ -106,9 +106,8 @@ static void log_status(struct vm *vm, const struct timespec *t0)
              vm->spec->system ? vm->spec->system : "qvm-guest", up, vm->nvcpus,
              vm->devs.v.n);
     for (unsigned i = 0; i < vm->nvcpus; i++)
-        log_info(TAG, "status: vCPU %u: %lu exits, pc 0x%llx", i,
-                 atomic_load(&vm->vcpus[i].exits),
-                 (unsigned long long)arch_vcpu_pc(&vm->vcpus[i]));
+        log_info(TAG, "status: vCPU %u: %lu exits to qvm", i,
+                 atomic_load(&vm->vcpus[i].exits));
 }
 
 /* Main thread: wait for a stop request or a signal. */

@@ -1,0 +1,16 @@
+/*
+ * spin.c: prints a banner, then halts forever with interrupts disabled.
+ * The vCPU blocks inside KVM; qvm must still answer signals: SIGUSR1
+ * (status), SIGQUIT/SIGTERM (power cut, exit 3).
+ */
+#include "guest.h"
+
+void guest_main(uint32_t magic, uint32_t info);
+
+void guest_main(uint32_t magic, uint32_t info)
+{
+    (void)magic, (void)info;
+    serial_puts("spin: halting forever\n");
+    for (;;)
+        __asm__ volatile("cli; hlt");
+}
