@@ -16,8 +16,31 @@ struct model {
                    struct dev_inst *inst);
 };
 
+/*
+ * Models that KVM's in-kernel irqchip and PIT (arch_vm_init) provide: the
+ * 8259 pair at ports 0x20/0xa0, the 8254 at 0x40-0x43 and the IOAPIC at
+ * 0xfec00000. Nothing to map; only a placement KVM cannot honour is noted.
+ */
+static int inkernel_realize(const struct vdev_spec *vd,
+                            const struct dev_ctx *ctx, struct dev_inst *inst)
+{
+    (void)ctx, (void)inst;
+    const char *name = vdev_type_name(vd);
+    if (strcmp(name, "ioapic") == 0 && vd->has_loc &&
+        vd->loc.base != 0xfec00000u)
+        log_warn(TAG,
+                 "vdev ioapic at 0x%llx: KVM's in-kernel IOAPIC stays "
+                 "at 0xfec00000",
+                 (unsigned long long)vd->loc.base);
+    log_debug(TAG, "vdev %s: provided by KVM's in-kernel irqchip/PIT", name);
+    return 0;
+}
+
 static const struct model models[] = {
     {"ser8250", ser8250_realize},
+    {"ioapic", inkernel_realize},
+    {"8259", inkernel_realize},
+    {"timer8254", inkernel_realize},
 };
 
 int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx,
@@ -32,10 +55,16 @@ int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx,
         for (size_t j = 0; j < ARRAY_SIZE(models); j++)
             if (name && strcmp(models[j].name, name) == 0)
                 m = &models[j];
-        if (!m) {
+        if (!m && vd->span.file) {
             log_warn(TAG, "%s:%u: vdev %s is not implemented yet; ignored",
-                     vd->span.file ? vd->span.file : "?",
-                     (unsigned)vd->span.line, name ? name : "?");
+                     vd->span.file, (unsigned)vd->span.line, name ? name : "?");
+            continue;
+        }
+        if (!m) {
+            log_warn(TAG,
+                     "vdev %s (implicit) is not implemented yet; "
+                     "ignored",
+                     name ? name : "?");
             continue;
         }
         struct dev_inst inst = {.name = m->name};
