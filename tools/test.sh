@@ -1,0 +1,109 @@
+#!/bin/sh
+# test.sh: the whole test suite, as CI runs it (the README's test command).
+#   1. build (build/) and run the meson suites: unit, golden, fuzz replay,
+#      source checks, lab tools
+#   2. the unit tests and fuzz corpus again under ASan+UBSan (build-asan/)
+#   3. the libFuzzer target for a bounded time (build-fuzz/, clang)
+#   4. the VM tests on the host's /dev/kvm or in the nested lab; with
+#      CI=true also the lab smoke batch
+# Ends with one line "N passed, N failed, N skipped".
+# Options: --quick (skip 2 and 3), --fuzz-seconds N (default 30).
+set -u
+cd "$(dirname "$0")/.." || exit 1
+quick=0
+fuzz_secs=${QVM_FUZZ_SECONDS:-30}
+while [ $# -gt 0 ]; do
+    case $1 in
+    --quick) quick=1 ;;
+    --fuzz-seconds) fuzz_secs=$2; shift ;;
+    *) echo "usage: tools/test.sh [--quick] [--fuzz-seconds N]" >&2; exit 2 ;;
+    esac
+    shift
+done
+tools/deps.sh || { echo "test.sh: cannot install dependencies"; echo "0 passed, 1 failed"; exit 1; }
+
+P=0 F=0 S=0
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+# meson_suites BUILDDIR NAME [meson test args]: runs and counts meson tests.
+meson_suites() {
+    dir=$1 name=$2
+    shift 2
+    echo "== $name"
+    meson test -C "$dir" --print-errorlogs "$@" >"$log/$name" 2>&1
+    grep -E '^ *[0-9]+/[0-9]+ ' "$log/$name"
+    ok=$(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "$log/$name")
+    fl=$(sed -n 's/^Fail: *\([0-9]*\).*/\1/p' "$log/$name")
+    to=$(sed -n 's/^Timeout: *\([0-9]*\).*/\1/p' "$log/$name")
+    up=$(sed -n 's/^Unexpected Pass: *\([0-9]*\).*/\1/p' "$log/$name")
+    sk=$(sed -n 's/^Skipped: *\([0-9]*\).*/\1/p' "$log/$name")
+    if [ -z "$ok" ]; then
+        tail -n 40 "$log/$name"
+        F=$((F + 1))
+        return
+    fi
+    if [ "$((${fl:-0} + ${to:-0} + ${up:-0}))" -gt 0 ]; then
+        sed -n '/^Summary of Failures/,$p' "$log/$name" | head -n 40
+        grep -B2 -A30 -E '^(not ok|# ---|==[0-9]+==|.*runtime error)' "$log/$name" | head -n 120
+    fi
+    P=$((P + ok))
+    F=$((F + ${fl:-0} + ${to:-0} + ${up:-0}))
+    S=$((S + ${sk:-0}))
+}
+
+step() { # NAME COMMAND...: one pass/fail step with its output on failure
+    name=$1
+    shift
+    if "$@" >"$log/step" 2>&1; then
+        echo "ok - $name"
+        P=$((P + 1))
+    else
+        echo "not ok - $name"
+        tail -n 60 "$log/step"
+        F=$((F + 1))
+    fi
+}
+
+[ -d build ] || meson setup build >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
+step build ninja -C build
+meson_suites build tests
+
+if [ $quick = 0 ]; then
+    [ -d build-asan ] || meson setup build-asan -Db_sanitize=address,undefined \
+        -Db_lundef=false -Dguests=false >/dev/null
+    step build-asan ninja -C build-asan
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        meson_suites build-asan asan --suite unit --suite fuzz --suite golden
+    if command -v clang >/dev/null; then
+        [ -d build-fuzz ] || CC=clang meson setup build-fuzz -Dfuzz=true \
+            -Db_sanitize=address,undefined -Db_lundef=false -Dguests=false >/dev/null
+        step build-fuzz ninja -C build-fuzz
+        corpus=$(mktemp -d)
+        step "fuzz qvmconf ${fuzz_secs}s" build-fuzz/tests/fuzz/fuzz_qvmconf \
+            -max_total_time="$fuzz_secs" -rss_limit_mb=2048 -timeout=10 \
+            -print_final_stats=1 "$corpus" tests/fuzz/corpus/qvmconf \
+            tests/configs/good tests/configs/bad
+        rm -rf "$corpus"
+    fi
+fi
+
+vm() { # run-vm-tests args: adds its "vm-tests: P passed, F failed, S skipped"
+    tests/vm/run-vm-tests "$@" build 2>&1 | tee "$log/vm"
+    line=$(grep '^vm-tests: ' "$log/vm" | tail -n 1)
+    if [ -z "$line" ]; then
+        F=$((F + 1))
+        return
+    fi
+    set -- $(echo "$line" | tr -cs '0-9' ' ')
+    P=$((P + $1)) F=$((F + $2)) S=$((S + $3))
+}
+echo "== VM tests"
+vm
+if [ "${CI:-}" = true ]; then
+    echo "== VM tests: lab smoke batch"
+    vm --smoke-lab
+fi
+echo "$P passed, $F failed, $S skipped"
+[ "$F" -eq 0 ]
