@@ -49,6 +49,10 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/qvm-golden.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
+# A configuration that loses its `dryrun` would start a guest: bound every run.
+to=
+command -v timeout >/dev/null 2>&1 && to="timeout 30"
+
 have_python=0
 command -v python3 >/dev/null 2>&1 && have_python=1
 
@@ -105,10 +109,10 @@ for conf in good/*.qvmconf; do
     : >"$tmp/why"
     flags=$(flags_of "$conf")
     # shellcheck disable=SC2086 # FLAGS are meant to be split
-    "$qvm" $flags "@$conf" dryrun >"$tmp/out" 2>"$tmp/err" </dev/null
+    $to "$qvm" $flags "@$conf" dryrun >"$tmp/out" 2>"$tmp/err" </dev/null
     st=$?
     # shellcheck disable=SC2086
-    "$qvm" --json $flags "@$conf" dryrun >"$tmp/json" 2>"$tmp/jerr" </dev/null
+    $to "$qvm" --json $flags "@$conf" dryrun >"$tmp/json" 2>"$tmp/jerr" </dev/null
     jst=$?
     if [ $update -eq 1 ]; then
         cp "$tmp/out" "$base.out"
@@ -139,7 +143,7 @@ for conf in bad/*.qvmconf; do
     : >"$tmp/why"
     flags=$(flags_of "$conf")
     # shellcheck disable=SC2086
-    "$qvm" $flags "@$conf" dryrun >"$tmp/out" 2>"$tmp/err" </dev/null
+    $to "$qvm" $flags "@$conf" dryrun >"$tmp/out" 2>"$tmp/err" </dev/null
     st=$?
     if [ $update -eq 1 ]; then
         cp "$tmp/err" "$base.err"
