@@ -76,7 +76,7 @@ source_dir=$files
 
 # host_paths CONF: prints "KIND PATH" for each load and hostdev file.
 host_paths() {
-    sed 's/#.*//' "$1" | tr -s ' \t' '\n\n' | awk '
+    sed 's/#.*//' "$1" | tr -s ' \t' '\n' | awk '
         want == "load" { n = split($0, a, ","); print "load " a[n]; want = ""; next }
         want == "hostdev" {
             p = $0; sub(/^[<>]/, "", p)
@@ -85,7 +85,6 @@ host_paths() {
             want = ""; next
         }
         $0 == "load" || $0 == "hostdev" { want = $0; next }
-        { if ($0 == "initrd" || $0 == "data" || $0 == "guest") blob = $0; }
     '
 }
 
