@@ -12,10 +12,14 @@ void diag_init(struct diag *dg, FILE *out)
 }
 
 static void emit(struct diag *dg, const struct src_span *at, const char *sev,
+                 const char *fmt, va_list ap) PRINTF_FMT(4, 0);
+static void emit(struct diag *dg, const struct src_span *at, const char *sev,
                  const char *fmt, va_list ap)
 {
-    char msg[sizeof(dg->last)];
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    char msg[sizeof(dg->last)] = "";
+    if (fmt) /* always true; keeps GCC's -Wformat-truncation quiet under UBSan
+              */
+        vsnprintf(msg, sizeof(msg), fmt, ap);
     if (strcmp(sev, "note") != 0)
         memcpy(dg->last, msg, sizeof(msg));
     if (!dg->out)

@@ -109,17 +109,17 @@ static void setup_msrs(struct vcpu *vcpu)
         {MSR_IA32_SYSENTER_ESP, 0},
         {MSR_IA32_SYSENTER_EIP, 0},
     };
-    struct {
-        struct kvm_msrs h;
-        struct kvm_msr_entry e[ARRAY_SIZE(init)];
-    } m;
-    memset(&m, 0, sizeof(m));
-    m.h.nmsrs = ARRAY_SIZE(init);
+    struct kvm_msrs *m =
+        calloc(1, sizeof(*m) + ARRAY_SIZE(init) * sizeof(m->entries[0]));
+    if (!m)
+        return;
+    m->nmsrs = ARRAY_SIZE(init);
     for (size_t i = 0; i < ARRAY_SIZE(init); i++) {
-        m.e[i].index = init[i].idx;
-        m.e[i].data = init[i].val;
+        m->entries[i].index = init[i].idx;
+        m->entries[i].data = init[i].val;
     }
-    int r = kvm_set_msrs(vcpu->fd, &m.h);
+    int r = kvm_set_msrs(vcpu->fd, m);
+    free(m);
     if (r < (int)ARRAY_SIZE(init))
         log_debug(TAG, "vCPU %u: set %d of %zu initial MSRs", vcpu->id, r,
                   ARRAY_SIZE(init));
