@@ -45,6 +45,7 @@ struct irq_use {
     bool share_any; /* hpet: legacy replacement shares with anything */
     bool pci;       /* PCI INTx: shares with other INTx */
     bool is_default;
+    int owner; /* vdev index, or -1 - pass index */
 };
 
 struct checker {
@@ -283,6 +284,40 @@ static void punch_holes(struct checker *c)
     }
 }
 
+/*
+ * The GIC's windows: distributor at `gicd`/`loc` (default 0x2f000000 for
+ * v3, 0x2c001000 for v2), then the v2 CPU interface (`gicc`, 8K) or the v3
+ * redistributors (`gicr`, 128K per vCPU).
+ */
+static void place_gic(struct checker *c, struct vdev_spec *vd)
+{
+    const struct opt_val *ver = vdev_opt(vd, "version");
+    bool v2 = ver && ver->num == 0;
+    const struct opt_val *gicd = vdev_opt(vd, "gicd");
+    const struct opt_val *gicc = vdev_opt(vd, "gicc");
+    const struct opt_val *gicr = vdev_opt(vd, "gicr");
+    char lb[96];
+    vdev_label(vd, lb, sizeof(lb));
+    vd->loc.space = SPACE_MEM;
+    if (gicd) {
+        vd->loc.base = gicd->num;
+        vd->loc.is_default = false;
+    } else if (!vd->has_loc) {
+        vd->loc.base = v2 ? 0x2c001000 : 0x2f000000;
+        vd->loc.is_default = true;
+    }
+    vd->loc.size = v2 ? 0x1000 : 0x10000;
+    vd->has_loc = true;
+    add_placed(c, SPACE_MEM, vd->loc.base, vd->loc.size,
+               fmt("%s distributor", lb), &vd->span, vd->loc.is_default, false);
+    uint64_t base =
+        v2 ? (gicc ? gicc->num : 0x2c002000) : (gicr ? gicr->num : 0x2f100000);
+    uint64_t size = v2 ? 0x2000 : 0x20000 * (uint64_t)c->s->cpus.n;
+    add_placed(c, SPACE_MEM, base, size,
+               fmt("%s %s", lb, v2 ? "CPU interface" : "redistributors"),
+               &vd->span, v2 ? !gicc : !gicr, false);
+}
+
 static void place_fixed(struct checker *c)
 {
     struct vm_spec *s = c->s;
@@ -315,6 +350,10 @@ static void place_fixed(struct checker *c)
     for (size_t i = 0; i < s->vdevs.n; i++) {
         struct vdev_spec *vd = &s->vdevs.v[i];
         char lb[96];
+        if (strcmp(vd->type->name, "gic") == 0) {
+            place_gic(c, vd);
+            continue;
+        }
         if (!vd->has_loc)
             continue;
         vdev_label(vd, lb, sizeof(lb));
@@ -467,8 +506,10 @@ static void pci_identity(struct vdev_spec *vd)
             vd->pci.device = (uint16_t)(o->num3 >> 16);
         if (o->num == 0x0a && o->num2 >= 2)
             vd->pci.class_code = (uint16_t)o->num3;
-        if (o->num == 0x09 && o->num2 >= 4)
+        if (o->num == 0x09 && o->num2 >= 3)
             vd->pci.class_code = (uint16_t)(o->num3 >> 8);
+        if (o->num == 0x08 && o->num2 >= 4)
+            vd->pci.class_code = (uint16_t)(o->num3 >> 16);
     }
 }
 
@@ -505,6 +546,42 @@ struct bar_req {
     const char *what;
 };
 
+static bool free_bdf(struct checker *c, struct bdf *out)
+{
+    for (unsigned dev = 1; dev < 32; dev++) {
+        struct bdf b = {0, (uint8_t)dev, 0};
+        if (is_free(c, SPACE_PCI, bdf_code(b), 1)) {
+            *out = b;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void place_pass_by_id(struct checker *c)
+{
+    struct vm_spec *s = c->s;
+    for (size_t i = 0; i < s->passes.n; i++) {
+        struct pass_spec *ps = &s->passes.v[i];
+        for (size_t k = 0; k < ps->locs.n; k++) {
+            struct loc *l = &ps->locs.v[k];
+            if (l->space != SPACE_PCI || !l->by_id || l->has_host)
+                continue;
+            if (!free_bdf(c, &l->bdf)) {
+                diag_error(c->dg, &ps->span,
+                           "no free PCI slot on bus 0 for pass pci:%04x/%04x",
+                           l->vid, l->did);
+                continue;
+            }
+            l->size = 1;
+            l->is_default = true;
+            add_placed(c, SPACE_PCI, bdf_code(l->bdf), 1,
+                       fmt("pass pci:%04x/%04x", l->vid, l->did), &ps->span,
+                       true, false);
+        }
+    }
+}
+
 static void place_pci(struct checker *c)
 {
     struct vm_spec *s = c->s;
@@ -519,20 +596,17 @@ static void place_pci(struct checker *c)
             continue;
         vdev_label(vd, lb, sizeof(lb));
         if (!vd->has_loc) {
-            bool found = false;
-            for (unsigned dev = 1; dev < 32 && !found; dev++) {
-                struct bdf b = {0, (uint8_t)dev, 0};
-                if (is_free(c, SPACE_PCI, bdf_code(b), 1)) {
-                    vd->pci.bdf = b;
-                    vd->has_loc = true;
-                    vd->loc.space = SPACE_PCI;
-                    vd->loc.bdf = b;
-                    vd->loc.size = 1;
-                    vd->loc.is_default = true;
-                    add_placed(c, SPACE_PCI, bdf_code(b), 1, strdup(lb),
-                               &vd->span, true, false);
-                    found = true;
-                }
+            struct bdf b;
+            bool found = free_bdf(c, &b);
+            if (found) {
+                vd->pci.bdf = b;
+                vd->has_loc = true;
+                vd->loc.space = SPACE_PCI;
+                vd->loc.bdf = b;
+                vd->loc.size = 1;
+                vd->loc.is_default = true;
+                add_placed(c, SPACE_PCI, bdf_code(b), 1, strdup(lb), &vd->span,
+                           true, false);
             }
             if (!found) {
                 diag_error(c->dg, &vd->span,
@@ -652,7 +726,8 @@ static void check_overlaps(struct checker *c)
 /* ---- 4. interrupts ------------------------------------------------------ */
 
 static void add_irq(struct checker *c, const struct intr *it, const char *what,
-                    const struct src_span *span, bool share_any, bool pci)
+                    const struct src_span *span, bool share_any, bool pci,
+                    int owner)
 {
     if (it->pic < 0)
         return;
@@ -666,6 +741,7 @@ static void add_irq(struct checker *c, const struct intr *it, const char *what,
     u->share_any = share_any;
     u->pci = pci;
     u->is_default = it->is_default;
+    u->owner = owner;
 }
 
 static void default_intrs(struct checker *c)
@@ -744,29 +820,33 @@ static void check_irqs(struct checker *c)
                        vd->intrs.n);
         if (vd->is_pci) {
             if (vd->pci.intx_pin)
-                add_irq(c, &vd->pci.intx, lb, &vd->span, false, true);
+                add_irq(c, &vd->pci.intx, lb, &vd->span, false, true, (int)i);
             continue;
         }
         for (size_t k = 0; k < vd->intrs.n; k++) {
             if (vd->intrs.v[k].pic == PIC_APIC)
                 continue;
             add_irq(c, &vd->intrs.v[k], lb, &vd->span,
-                    (vd->type->flags & VF_SHARED) != 0, false);
+                    (vd->type->flags & VF_SHARED) != 0, false, (int)i);
         }
     }
     for (size_t i = 0; i < s->passes.n; i++)
         for (size_t k = 0; k < s->passes.v[i].intrs.n; k++)
             add_irq(c, &s->passes.v[i].intrs.v[k], "pass", &s->passes.v[i].span,
-                    false, false);
+                    false, false, -1 - (int)i);
     for (size_t i = 0; i < c->irqs.n; i++) {
         for (size_t j = i + 1; j < c->irqs.n; j++) {
             const struct irq_use *a = &c->irqs.v[i], *b = &c->irqs.v[j];
             if (a->pic != b->pic || a->line != b->line)
                 continue;
+            if (a->owner == b->owner) {
+                diag_error(c->dg, &b->span,
+                           "interrupt %s:%u is given twice for %s",
+                           spec_pic_label(s, b->pic), b->line, b->what);
+                continue;
+            }
             if (a->share_any || b->share_any || (a->pci && b->pci))
                 continue;
-            if (strcmp(a->what, b->what) == 0 && !a->pci)
-                continue; /* hpet-like repeats within one vdev */
             diag_error(c->dg, &b->span,
                        "interrupt %s:%u of %s is already used by %s",
                        spec_pic_label(s, b->pic), b->line, b->what, a->what);
@@ -1043,6 +1123,20 @@ static bool cluster_lookup(struct checker *c, const char *name,
     return found;
 }
 
+static void check_reserved_intrs(struct checker *c)
+{
+    const struct vm_spec *s = c->s;
+    uint32_t lines = s->vdevs.v[c->default_pic].pic_lines;
+    for (size_t i = 0; i < s->reserves.n; i++)
+        for (size_t k = 0; k < s->reserves.v[i].intrs.n; k++)
+            if (s->reserves.v[i].intrs.v[k] >= lines)
+                diag_error(c->dg, &s->reserves.v[i].span,
+                           "reserved interrupt %u does not exist on '%s' "
+                           "(lines 0-%u)",
+                           s->reserves.v[i].intrs.v[k],
+                           spec_pic_label(s, c->default_pic), lines - 1);
+}
+
 static void check_cpus(struct checker *c)
 {
     struct vm_spec *s = c->s;
@@ -1083,7 +1177,7 @@ static void check_misc(struct checker *c)
 {
     struct vm_spec *s = c->s;
     const struct cfg_env *env = c->p->env;
-    if (s->mem.n == 0)
+    if (s->mem.n == 0 && !c->p->saw_mem)
         diag_error(c->dg, NULL,
                    "no 'ram': the guest has no memory (add e.g. 'ram 64m')");
     if (s->dump && s->dump[0] != '|') {
@@ -1117,6 +1211,29 @@ static void check_misc(struct checker *c)
             if (peer && strcmp(peer->text, self) == 0)
                 diag_error(c->dg, &peer->span, "%s is its own peer", lb);
         }
+        if (strcmp(vd->type->name, "shmem") == 0) {
+            for (size_t a = 0; a < vd->opts.n; a++) {
+                const struct opt_val *x = &vd->opts.v[a];
+                if (strcmp(x->def->name, "create") != 0)
+                    continue;
+                size_t la = strcspn(x->text, ",");
+                for (size_t b = 0; b < a; b++) {
+                    const struct opt_val *y = &vd->opts.v[b];
+                    if (strcmp(y->def->name, "create") == 0 &&
+                        strcspn(y->text, ",") == la &&
+                        strncmp(x->text, y->text, la) == 0)
+                        diag_error(c->dg, &x->span,
+                                   "%s creates region '%.*s' twice", lb,
+                                   (int)la, x->text);
+                }
+            }
+        }
+        if (strcmp(vd->type->name, "pci-dummy") == 0 &&
+            !vdev_opt(vd, "clone") && vd->pci.vendor == 0xffff)
+            diag_warn(c->dg, &vd->span,
+                      "%s has vendor ID 0xffff, which guests read as no "
+                      "device: give 'reg 0x00/2=VENDOR' or 'clone'",
+                      lb);
         const struct opt_val *clone = vdev_opt(vd, "clone");
         if (clone) {
             char path[128];
@@ -1165,9 +1282,11 @@ void check_spec(struct parser *p)
     place_platform(&c);
     place_defaults(&c);
     place_pci(&c);
+    place_pass_by_id(&c);
     check_overlaps(&c);
     default_intrs(&c);
     check_irqs(&c);
+    check_reserved_intrs(&c);
     check_cpus(&c);
     check_loads(&c);
     check_hostdevs(&c);

@@ -38,10 +38,9 @@ static void intr_txt(struct strbuf *o, const struct vm_spec *s,
 static void loc_txt(struct strbuf *o, const struct loc *l)
 {
     if (l->space == SPACE_PCI) {
+        sb_printf(o, "pci:%u:%u.%u", l->bdf.bus, l->bdf.dev, l->bdf.fn);
         if (l->by_id && !l->has_host)
-            sb_printf(o, "pci:%04x/%04x", l->vid, l->did);
-        else
-            sb_printf(o, "pci:%u:%u.%u", l->bdf.bus, l->bdf.dev, l->bdf.fn);
+            sb_printf(o, "=pci:%04x/%04x", l->vid, l->did);
         if (l->has_host && l->host_is_bdf)
             sb_printf(o, "=pci:%u:%u.%u", l->host_bdf.bus, l->host_bdf.dev,
                       l->host_bdf.fn);
@@ -312,9 +311,8 @@ static void j_loc(struct strbuf *o, const struct loc *l)
 {
     sb_printf(o, "{\"space\":\"%s\"", space_name(l->space));
     if (l->space == SPACE_PCI) {
-        if (!(l->by_id && !l->has_host))
-            sb_printf(o, ",\"bus\":%u,\"device\":%u,\"function\":%u",
-                      l->bdf.bus, l->bdf.dev, l->bdf.fn);
+        sb_printf(o, ",\"bus\":%u,\"device\":%u,\"function\":%u", l->bdf.bus,
+                  l->bdf.dev, l->bdf.fn);
         if (l->by_id)
             sb_printf(o, ",\"vendor_id\":%u,\"device_id\":%u", l->vid, l->did);
         if (l->host_is_bdf)

@@ -116,9 +116,10 @@ static void push_token(struct lexer *lx, const char *text, bool quoted,
     }
     struct strbuf sb;
     sb_init(&sb);
+    bool bad = false;
     if (strstr(text, "$asinfo_") && !subst_asinfo(lx, &sb, text, &span)) {
         sb_free(&sb);
-        return;
+        bad = true; /* keep the word, so its option does not eat the next */
     }
     char *copy = sb.s ? sb.s : strdup(text);
     if (sb.oom || !copy) {
@@ -135,6 +136,7 @@ static void push_token(struct lexer *lx, const char *text, bool quoted,
     t->text = copy;
     t->span = span;
     t->quoted = quoted;
+    t->bad = bad;
 }
 
 void lex_argv(struct lexer *lx, int argc, const char *const *argv)
@@ -209,8 +211,7 @@ static bool read_word(struct lexer *lx, struct cursor *c, const char *file,
         if (ch == '\0') {
             struct src_span sp = {file, c->line, c->col};
             diag_error(lx->dg, &sp, "NUL byte in configuration text");
-            ok = false;
-            advance(c);
+            advance(c); /* the word around it is kept: no cascade */
             continue;
         }
         if (!in_q) {
@@ -276,8 +277,11 @@ void lex_buffer(struct lexer *lx, const char *name, const char *data,
         struct strbuf tok;
         sb_init(&tok);
         bool quoted = false;
-        if (read_word(lx, &c, file, &tok, &quoted) && !tok.oom)
+        bool ok = read_word(lx, &c, file, &tok, &quoted);
+        if (!tok.oom)
             push_token(lx, tok.s ? tok.s : "", quoted, sp);
+        if (!ok && lx->toks.n)
+            lx->toks.v[lx->toks.n - 1].bad = true; /* reported; no cascade */
         sb_free(&tok);
     }
 }

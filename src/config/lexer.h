@@ -35,6 +35,7 @@ struct token {
     char *text;
     struct src_span span;
     bool quoted;
+    bool bad; /* already reported (e.g. unknown $asinfo): skip quietly */
 };
 
 /* What the front end may ask of the host; replaced by fakes in tests. */

@@ -622,8 +622,12 @@ static bool parse_value(struct parser *p, const struct opt_def *d,
                 return true;
             }
         }
+        snprintf(buf, sizeof(buf), "%s", d->choices[0]);
+        for (unsigned i = 1; d->choices[i]; i++)
+            snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), ", %s",
+                     d->choices[i]);
         diag_error(p->dg, &t->span, "'%s' must be one of: %s, not '%s'",
-                   d->name, d->syntax ? d->syntax : "", t->text);
+                   d->name, buf, t->text);
         return false;
     case OPT_STR:
     case OPT_NAME:
@@ -691,11 +695,14 @@ static bool parse_value(struct parser *p, const struct opt_def *d,
         uint64_t off, size, v;
         if (!val || num_parse(buf, false, &off) ||
             num_parse(sz, false, &size) || num_parse(val, false, &v) ||
-            (size != 1 && size != 2 && size != 4 && size != 8) || off % size ||
-            off + size > 0x40 || (size < 8 && v >> (size * 8))) {
+            (size != 1 && size != 2 && size != 4 && size != 8 &&
+             !(size == 3 && off == 9)) ||
+            (size != 3 && off % size) || off + size > 0x40 ||
+            (size < 8 && v >> (size * 8))) {
             diag_error(p->dg, &t->span,
                        "'reg %s' must be OFFSET/SIZE=VALUE (size 1, 2, 4 or "
-                       "8, aligned, within the 64-byte header, value fits)",
+                       "8, aligned, or 0x09/3 for the class code; within "
+                       "the 64-byte header, value fits)",
                        t->text);
             return false;
         }
@@ -712,7 +719,7 @@ static bool parse_value(struct parser *p, const struct opt_def *d,
         uint64_t m = 0666;
         if (!size || !buf[0] || strlen(buf) > 31 ||
             num_parse(size, true, &out->num) || out->num == 0 ||
-            (mode && (strspn(mode, "01234567") != strlen(mode) ||
+            (mode && (!*mode || strspn(mode, "01234567") != strlen(mode) ||
                       (m = strtoull(mode, NULL, 8)) > 0777)) ||
             (gid && !gid[0])) {
             diag_error(p->dg, &t->span,
@@ -855,17 +862,22 @@ static bool take_args(struct parser *p, const struct opt_def *d,
                       const struct token *t, struct token **a)
 {
     unsigned n = nargs_of(d);
+    bool bad = false;
     for (unsigned i = 0; i < n; i++) {
+        /* an option's arguments never come from another file: a file that
+         * ends in `cmdline` must not take the next command-line word */
         if (p->pos >= p->ntoks ||
-            (!p->toks[p->pos].quoted && is_opener(p->toks[p->pos].text))) {
+            (!p->toks[p->pos].quoted && is_opener(p->toks[p->pos].text)) ||
+            p->toks[p->pos].span.file != t->span.file) {
             diag_error(p->dg, &t->span, "'%s' needs %s (%s)", d->name,
                        n == 1 ? "an argument" : "more arguments",
                        d->syntax ? d->syntax : d->name);
             return false;
         }
         a[i] = &p->toks[p->pos++];
+        bad |= a[i]->bad;
     }
-    return true;
+    return !bad;
 }
 
 /* ---- option status: architecture, deprecated, ignored, rejected --------- */
@@ -1188,6 +1200,7 @@ static void handle_top(struct parser *p, const struct opt_def *d,
         break;
     case TOP_RAM:
     case TOP_ROM:
+        p->saw_mem = true;
         parse_mem(p, a[0], d->id == TOP_RAM ? MEM_RAM : MEM_ROM);
         break;
     case TOP_CPU: {
@@ -1240,6 +1253,7 @@ static void handle_top(struct parser *p, const struct opt_def *d,
     case TOP_DUMP:
         free(p->spec->dump);
         p->spec->dump = xstrdup(p, a[0]->text, &a[0]->span);
+        p->dump_span = a[0]->span;
         break;
     case TOP_DRYRUN:
         p->spec->dryrun = true;
@@ -1625,6 +1639,8 @@ static void parse_stream(struct parser *p)
 {
     while (p->pos < p->ntoks) {
         struct token *t = &p->toks[p->pos++];
+        if (t->bad)
+            continue;
         const struct opt_def *tab = ctx_table(p);
         const struct opt_def *d = tab ? opt_find(tab, t->text) : NULL;
         if (d && !p->blob_pending) {

@@ -42,6 +42,8 @@ struct parser {
     VEC(struct unresolved) unresolved;
     VEC(size_t) load_mem_n; /* per load: spec->mem.n when it was read */
     struct src_span dryrun_span;
+    struct src_span dump_span;
+    bool saw_mem; /* a ram/rom word, even one with a bad value */
 };
 
 /* check.c: whole-configuration checks and default placement. */

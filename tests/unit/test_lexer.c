@@ -97,7 +97,11 @@ static void test_unterminated_quote(void **st)
     lex_text("ram 1m\ncmdline \"abc\ndef", NULL);
     assert_int_equal(dg.errors, 1);
     assert_string_equal(dg.last, "unterminated quote");
-    assert_int_equal(lx.toks.n, 3); /* ram 1m cmdline; the string dropped */
+    /* the broken string is kept, marked bad, so `cmdline` does not take
+     * the next word and report a second error */
+    assert_int_equal(lx.toks.n, 4);
+    assert_true(lx.toks.v[3].bad);
+    assert_false(lx.toks.v[2].bad);
 }
 
 static void test_nul_byte(void **st)
@@ -109,6 +113,8 @@ static void test_nul_byte(void **st)
     lex_buffer(&lx, "t", text, sizeof(text) - 1);
     assert_int_equal(dg.errors, 1);
     assert_string_equal(dg.last, "NUL byte in configuration text");
+    assert_int_equal(lx.toks.n, 3); /* the NUL is dropped, the words kept */
+    assert_string_equal(lx.toks.v[2].text, "cpu");
 }
 
 static void test_argv_words_are_tokens(void **st)
@@ -191,7 +197,10 @@ static void test_asinfo(void **st)
              "$asinfo_start{dev1",
              NULL);
     assert_int_equal(dg.errors, 4);
-    assert_int_equal(lx.toks.n, 1);
+    assert_int_equal(lx.toks.n, 5);
+    assert_false(lx.toks.v[0].bad);
+    for (int i = 1; i < 5; i++)
+        assert_true(lx.toks.v[i].bad);
 }
 
 int main(void)
