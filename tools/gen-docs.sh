@@ -3,6 +3,7 @@
 # and `qvm help --markdown` (the option tables). --check: fail if stale.
 set -eu
 qvm=$1
+case $qvm in /*) ;; *) qvm=$(pwd)/$qvm ;; esac
 cd "$(dirname "$0")/.."
 tmp=$(mktemp)
 ref=$(mktemp)
