@@ -46,6 +46,25 @@ struct parser {
     bool saw_mem; /* a ram/rom word, even one with a bad value */
 };
 
+/* values.c: argument parsers; each reports its errors itself. */
+enum loc_mode { LOC_VDEV, LOC_PASS, LOC_RESERVE };
+char *xstrdup(struct parser *p, const char *s, const struct src_span *at);
+bool parse_u64(struct parser *p, const struct token *t, const char *what,
+               const char *text, bool suffix, uint64_t *out);
+char *split_at(char *s, char c);
+bool parse_loc(struct parser *p, const struct token *t, enum loc_mode mode,
+               const struct vdev_type *vt, struct loc *out);
+/* parse_intrs: into `vecp` (a VEC(struct intr) *); names of controllers not
+ * defined yet are recorded in p->unresolved (vdev or pass index). */
+bool parse_intrs(struct parser *p, const struct token *t, bool allow_apic,
+                 bool pass, void *vecp, int vdev, int passi);
+bool parse_sched(struct parser *p, const struct token *t, struct sched_spec *s);
+bool parse_cpulist(struct parser *p, const struct token *t, uint64_t mask[4]);
+bool parse_log(struct parser *p, const struct token *ft, const struct token *dt,
+               uint64_t *mask, uint64_t *dest);
+bool parse_value(struct parser *p, const struct opt_def *d,
+                 struct token *const *a, struct opt_val *out);
+
 /* check.c: whole-configuration checks and default placement. */
 void check_spec(struct parser *p);
 /* parse.c: controller label for messages. */
