@@ -1,0 +1,543 @@
+/*
+ * acpi.c: ACPI tables for the x86 platform (ACPI 6.x): RSDP rev 2 ->
+ * XSDT (and an RSDT for 32-bit readers) -> FADT rev 6 (not HW-reduced;
+ * its FACS and DSDT), MADT, HPET (first `vdev hpet`) and user tables. The
+ * DSDT's AML is emitted by hand: Scope(\_SB) with one PNP0501 Device per
+ * ser8250 (its _CRS from loc/intr) and Name(_S5, Package(){5, 5, 0, 0}).
+ * All multi-byte fields are little-endian, written byte by byte.
+ */
+#include "arch/x86/acpi.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/compiler.h"
+#include "util/vec.h"
+
+#define OEM_ID       "QVM   "
+#define OEM_REVISION 1
+#define CREATOR_ID   "QVM "
+#define HDR_LEN      36
+
+/* ---- little-endian helpers ---------------------------------------------- */
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    put16(p, (uint16_t)v);
+    put16(p + 2, (uint16_t)(v >> 16));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    put32(p, (uint32_t)v);
+    put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+uint8_t acpi_checksum(const uint8_t *buf, size_t len)
+{
+    uint8_t sum = 0;
+    for (size_t i = 0; i < len; i++)
+        sum = (uint8_t)(sum + buf[i]);
+    return (uint8_t)(0 - sum);
+}
+
+long x86_pic_gsi(const struct vm_spec *spec, int pic, uint32_t line)
+{
+    if (pic < 0 || (size_t)pic >= spec->vdevs.n)
+        return -1;
+    const char *name = vdev_type_name(&spec->vdevs.v[pic]);
+    if (name && strcmp(name, "8259") == 0) {
+        unsigned nth = 0; /* first or second 8259 */
+        for (int i = 0; i < pic; i++) {
+            const char *n = vdev_type_name(&spec->vdevs.v[i]);
+            if (n && strcmp(n, "8259") == 0)
+                nth++;
+        }
+        return line + (nth ? 8 : 0);
+    }
+    if (!name || strcmp(name, "ioapic") != 0)
+        return -1;
+    long base = 0;
+    for (int i = 0; i < pic; i++) {
+        const struct vdev_spec *vd = &spec->vdevs.v[i];
+        const char *n = vdev_type_name(vd);
+        if (n && strcmp(n, "ioapic") == 0)
+            base += vd->pic_lines ? vd->pic_lines : 24;
+    }
+    return base + line;
+}
+
+/* ---- the table area: a bump allocator over the caller's buffer ---------- */
+
+struct area {
+    uint8_t *buf;
+    size_t len, pos;
+    uint64_t base;
+    bool full;
+};
+
+/* area_take: n zeroed bytes aligned to `align`; offset or SIZE_MAX. */
+static size_t area_take(struct area *a, size_t n, size_t align)
+{
+    size_t at = (a->pos + align - 1) & ~(align - 1);
+    if (a->full || at > a->len || n > a->len - at) {
+        a->full = true;
+        return SIZE_MAX;
+    }
+    memset(a->buf + at, 0, n);
+    a->pos = at + n;
+    return at;
+}
+
+static void sdt_header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev,
+                       const char table_id[8])
+{
+    memcpy(t, sig, 4);
+    put32(t + 4, len);
+    t[8] = rev;
+    memcpy(t + 10, OEM_ID, 6);
+    memcpy(t + 16, table_id, 8);
+    put32(t + 24, OEM_REVISION);
+    memcpy(t + 28, CREATOR_ID, 4);
+    put32(t + 32, 1);
+}
+
+static void sdt_finish(uint8_t *t, uint32_t len)
+{
+    t[9] = 0;
+    t[9] = acpi_checksum(t, len);
+}
+
+/* Generic address structure (ACPI 6 5.2.3.2), I/O space. */
+static void gas_io(uint8_t *p, uint8_t bits, uint8_t access, uint64_t port)
+{
+    p[0] = 1; /* system I/O */
+    p[1] = bits;
+    p[2] = 0;
+    p[3] = access; /* 1 byte, 2 word, 3 dword */
+    put64(p + 4, port);
+}
+
+static bool set_on(const struct vm_spec *spec, const char *name)
+{
+    const char *v = spec_set_var(spec, name);
+    return v && (strcmp(v, "on") == 0 || strcmp(v, "yes") == 0 ||
+                 strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
+}
+
+static bool is_type(const struct vdev_spec *vd, const char *t)
+{
+    const char *n = vdev_type_name(vd);
+    return n && strcmp(n, t) == 0;
+}
+
+/* ---- AML ------------------------------------------------------------------
+ */
+
+struct aml {
+    uint8_t *b;
+    size_t n, cap;
+    bool oom;
+};
+
+static void aml_bytes(struct aml *a, const void *p, size_t n)
+{
+    if (a->oom)
+        return;
+    if (a->n + n > a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 256;
+        while (cap < a->n + n)
+            cap *= 2;
+        uint8_t *nb = realloc(a->b, cap);
+        if (!nb) {
+            a->oom = true;
+            return;
+        }
+        a->b = nb;
+        a->cap = cap;
+    }
+    memcpy(a->b + a->n, p, n);
+    a->n += n;
+}
+
+static void aml_byte(struct aml *a, uint8_t v)
+{
+    aml_bytes(a, &v, 1);
+}
+
+/* The largest PkgLength that nb encoding bytes hold. */
+static size_t pkg_max(size_t nb)
+{
+    return nb == 1 ? 63 : ((size_t)1 << (4 + 8 * (nb - 1))) - 1;
+}
+
+/* aml_pkg_end: insert the PkgLength (ACPI 6 20.2.4) of everything written
+ * since `start` in front of it. */
+static void aml_pkg_end(struct aml *a, size_t start)
+{
+    if (a->oom)
+        return;
+    size_t body = a->n - start, nb = 1;
+    while (nb < 4 && body + nb > pkg_max(nb))
+        nb++;
+    size_t len = body + nb;
+    uint8_t enc[4];
+    if (nb == 1) {
+        enc[0] = (uint8_t)len;
+    } else {
+        enc[0] = (uint8_t)((nb - 1) << 6 | (len & 0xf));
+        for (size_t i = 1; i < nb; i++)
+            enc[i] = (uint8_t)(len >> (4 + 8 * (i - 1)));
+    }
+    for (size_t i = 0; i < nb; i++)
+        aml_byte(a, 0); /* grow */
+    if (a->oom)
+        return;
+    memmove(a->b + start + nb, a->b + start, body);
+    memcpy(a->b + start, enc, nb);
+}
+
+static void aml_integer(struct aml *a, uint64_t v)
+{
+    uint8_t b[9];
+    if (v == 0 || v == 1) {
+        aml_byte(a, (uint8_t)v); /* ZeroOp, OneOp */
+    } else if (v <= 0xff) {
+        b[0] = 0x0a, b[1] = (uint8_t)v;
+        aml_bytes(a, b, 2);
+    } else if (v <= 0xffff) {
+        b[0] = 0x0b;
+        put16(b + 1, (uint16_t)v);
+        aml_bytes(a, b, 3);
+    } else if (v <= 0xffffffffu) {
+        b[0] = 0x0c;
+        put32(b + 1, (uint32_t)v);
+        aml_bytes(a, b, 5);
+    } else {
+        b[0] = 0x0e;
+        put64(b + 1, v);
+        aml_bytes(a, b, 9);
+    }
+}
+
+static void aml_name(struct aml *a, const char seg[4])
+{
+    aml_byte(a, 0x08); /* NameOp */
+    aml_bytes(a, seg, 4);
+}
+
+/* EISAID("PNPxxxx") as the DWordConst ACPI expects. */
+static uint32_t eisaid(const char *id)
+{
+    uint32_t v = (uint32_t)((id[0] - 0x40) & 0x1f) << 26 |
+                 (uint32_t)((id[1] - 0x40) & 0x1f) << 21 |
+                 (uint32_t)((id[2] - 0x40) & 0x1f) << 16;
+    for (int i = 3; i < 7; i++) {
+        char c = id[i];
+        uint32_t d = (uint32_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+        v |= d << (4 * (6 - i));
+    }
+    return __builtin_bswap32(v);
+}
+
+static void aml_com(struct aml *a, unsigned n, uint16_t port, long irq)
+{
+    char seg[5];
+    snprintf(seg, sizeof(seg), "COM%u", n % 10);
+    aml_byte(a, 0x5b), aml_byte(a, 0x82); /* DeviceOp */
+    size_t dev = a->n;
+    aml_bytes(a, seg, 4);
+    aml_name(a, "_HID");
+    uint8_t id[5] = {0x0c}; /* DWordConst: no shorter encoding for EISAIDs */
+    put32(id + 1, eisaid("PNP0501"));
+    aml_bytes(a, id, 5);
+    aml_name(a, "_UID");
+    aml_integer(a, n);
+    aml_name(a, "_CRS");
+    uint8_t rt[16];
+    size_t k = 0;
+    rt[k++] = 0x47; /* IO(Decode16, port, port, 1, 8) */
+    rt[k++] = 1;
+    put16(rt + k, port), k += 2;
+    put16(rt + k, port), k += 2;
+    rt[k++] = 1;
+    rt[k++] = 8;
+    if (irq >= 0 && irq < 16) {
+        rt[k++] = 0x22; /* IRQNoFlags(){irq} */
+        put16(rt + k, (uint16_t)(1u << irq)), k += 2;
+    }
+    rt[k++] = 0x79; /* EndTag */
+    rt[k++] = 0;
+    aml_byte(a, 0x11); /* BufferOp */
+    size_t buf = a->n;
+    aml_integer(a, k);
+    aml_bytes(a, rt, k);
+    aml_pkg_end(a, buf);
+    aml_pkg_end(a, dev);
+}
+
+static void dsdt_aml(const struct vm_spec *spec, struct aml *a)
+{
+    aml_byte(a, 0x10); /* ScopeOp */
+    size_t scope = a->n;
+    aml_bytes(a, "\\_SB_", 5);
+    unsigned ncom = 0;
+    for (size_t i = 0; i < spec->vdevs.n; i++) {
+        const struct vdev_spec *vd = &spec->vdevs.v[i];
+        if (!is_type(vd, "ser8250") || !vd->has_loc ||
+            vd->loc.space != SPACE_IO)
+            continue;
+        long irq = -1;
+        if (vd->intrs.n)
+            irq = x86_pic_gsi(spec, vd->intrs.v[0].pic, vd->intrs.v[0].line);
+        aml_com(a, ++ncom, (uint16_t)vd->loc.base, irq);
+    }
+    aml_pkg_end(a, scope);
+    /* Name(_S5, Package(4){5, 5, 0, 0}) */
+    aml_name(a, "_S5_");
+    aml_byte(a, 0x12); /* PackageOp */
+    size_t pkg = a->n;
+    aml_byte(a, 4);
+    aml_integer(a, 5);
+    aml_integer(a, 5);
+    aml_integer(a, 0);
+    aml_integer(a, 0);
+    aml_pkg_end(a, pkg);
+}
+
+/* ---- tables ------------------------------------------------------------- */
+
+static size_t build_dsdt(const struct vm_spec *spec, struct area *ar)
+{
+    struct aml a = {0};
+    dsdt_aml(spec, &a);
+    if (a.oom) {
+        free(a.b);
+        ar->full = true;
+        return SIZE_MAX;
+    }
+    size_t len = HDR_LEN + a.n;
+    size_t at = area_take(ar, len, 16);
+    if (at != SIZE_MAX) {
+        uint8_t *t = ar->buf + at;
+        sdt_header(t, "DSDT", (uint32_t)len, 2, "QVMDSDT ");
+        memcpy(t + HDR_LEN, a.b, a.n);
+        sdt_finish(t, (uint32_t)len);
+    }
+    free(a.b);
+    return at;
+}
+
+static size_t build_facs(struct area *ar)
+{
+    size_t at = area_take(ar, 64, 64);
+    if (at != SIZE_MAX) {
+        uint8_t *t = ar->buf + at;
+        memcpy(t, "FACS", 4);
+        put32(t + 4, 64);
+        t[32] = 2; /* version */
+    }
+    return at;
+}
+
+static size_t build_fadt(const struct vm_spec *spec, struct area *ar,
+                         uint64_t facs, uint64_t dsdt)
+{
+    const uint32_t len = 276;
+    size_t at = area_take(ar, len, 16);
+    if (at == SIZE_MAX)
+        return at;
+    uint8_t *t = ar->buf + at;
+    sdt_header(t, "FACP", len, 6, "QVMFACP ");
+    put32(t + 36, (uint32_t)facs);
+    put32(t + 40, (uint32_t)dsdt);
+    t[45] = 0;                   /* preferred PM profile: unspecified */
+    put16(t + 46, ACPI_SCI_IRQ); /* SCI_INT */
+    /* SMI_CMD 0: the platform is always in ACPI mode (SCI_EN reads 1). */
+    put32(t + 56, 0x600);         /* PM1a_EVT_BLK */
+    put32(t + 64, 0x604);         /* PM1a_CNT_BLK */
+    t[88] = 4;                    /* PM1_EVT_LEN */
+    t[89] = 2;                    /* PM1_CNT_LEN */
+    put16(t + 96, 101);           /* P_LVL2_LAT: C2 not supported */
+    put16(t + 98, 1001);          /* P_LVL3_LAT: C3 not supported */
+    t[108] = 0x32;                /* CENTURY: CMOS register */
+    uint16_t boot_arch = 1u << 2; /* VGA_NOT_PRESENT */
+    if (!set_on(spec, "legacy-free"))
+        boot_arch |= 1u << 0 | 1u << 1; /* LEGACY_DEVICES, 8042 */
+    put16(t + 109, boot_arch);
+    /* WBINVD, PROC_C1, SLP_BUTTON (none; the power button is the fixed
+     * feature one), RESET_REG_SUP. */
+    put32(t + 112, 1u << 0 | 1u << 2 | 1u << 5 | 1u << 10);
+    gas_io(t + 116, 8, 1, ACPI_RESET_REG);
+    t[128] = ACPI_RESET_VAL;
+    t[131] = 0; /* FADT minor version */
+    put64(t + 140, dsdt);
+    gas_io(t + 148, 32, 2, 0x600);    /* X_PM1a_EVT_BLK */
+    gas_io(t + 172, 16, 2, 0x604);    /* X_PM1a_CNT_BLK */
+    memcpy(t + 268, "QVMKVM\0\0", 8); /* hypervisor vendor identity */
+    sdt_finish(t, len);
+    return at;
+}
+
+static unsigned count_type(const struct vm_spec *spec, const char *t)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < spec->vdevs.n; i++)
+        n += is_type(&spec->vdevs.v[i], t);
+    return n;
+}
+
+static size_t build_madt(const struct vm_spec *spec, unsigned ncpus,
+                         struct area *ar)
+{
+    unsigned nio = count_type(spec, "ioapic");
+    uint32_t len = 44 + 8 * ncpus + 12 * nio + 10 * 2 + 6;
+    size_t at = area_take(ar, len, 16);
+    if (at == SIZE_MAX)
+        return at;
+    uint8_t *t = ar->buf + at;
+    sdt_header(t, "APIC", len, 5, "QVMMADT ");
+    put32(t + 36, X86_LAPIC_BASE);
+    put32(t + 40, 1); /* PCAT_COMPAT: dual 8259s present */
+    uint8_t *e = t + 44;
+    for (unsigned i = 0; i < ncpus; i++, e += 8) {
+        e[0] = 0, e[1] = 8, e[2] = (uint8_t)i, e[3] = (uint8_t)i;
+        put32(e + 4, 1); /* enabled */
+    }
+    unsigned k = 0;
+    for (size_t i = 0; i < spec->vdevs.n; i++) {
+        const struct vdev_spec *vd = &spec->vdevs.v[i];
+        if (!is_type(vd, "ioapic"))
+            continue;
+        e[0] = 1, e[1] = 12, e[2] = (uint8_t)(ncpus + k++), e[3] = 0;
+        put32(e + 4, vd->has_loc ? (uint32_t)vd->loc.base : 0xfec00000u);
+        put32(e + 8, (uint32_t)x86_pic_gsi(spec, (int)i, 0));
+        e += 12;
+    }
+    /* ISA overrides: IRQ0 -> GSI2 (conforming); SCI level, active high. */
+    e[0] = 2, e[1] = 10, e[2] = 0, e[3] = 0;
+    put32(e + 4, 2);
+    put16(e + 8, 0);
+    e += 10;
+    e[0] = 2, e[1] = 10, e[2] = 0, e[3] = ACPI_SCI_IRQ;
+    put32(e + 4, ACPI_SCI_IRQ);
+    put16(e + 8, 0x1 | 0x3 << 2);
+    e += 10;
+    /* Local APIC NMI: all processors, LINT1, active high, edge. */
+    e[0] = 4, e[1] = 6, e[2] = 0xff;
+    put16(e + 3, 0x1 | 0x1 << 2);
+    e[5] = 1;
+    sdt_finish(t, len);
+    return at;
+}
+
+static size_t build_hpet(const struct vm_spec *spec, struct area *ar)
+{
+    const struct vdev_spec *hp = NULL;
+    for (size_t i = 0; i < spec->vdevs.n && !hp; i++)
+        if (is_type(&spec->vdevs.v[i], "hpet"))
+            hp = &spec->vdevs.v[i];
+    if (!hp)
+        return SIZE_MAX - 1; /* none: not an error */
+    size_t at = area_take(ar, 56, 16);
+    if (at == SIZE_MAX)
+        return at;
+    uint8_t *t = ar->buf + at;
+    sdt_header(t, "HPET", 56, 1, "QVMHPET ");
+    uint32_t ntimers = hp->intrs.n ? (uint32_t)hp->intrs.n : 3;
+    uint32_t id = 0x8086u << 16 | 1u << 13 /* 64-bit counter */ |
+                  (ntimers - 1) << 8 | 1; /* revision 1 */
+    if (!vdev_opt(hp, "legacy-free"))
+        id |= 1u << 15; /* LEG_RT_CAP */
+    put32(t + 36, id);
+    t[40] = 0; /* system memory */
+    t[41] = 64;
+    put64(t + 44, hp->has_loc ? hp->loc.base : 0xfed00000u);
+    t[52] = 0;          /* HPET number */
+    put16(t + 53, 128); /* minimum tick */
+    sdt_finish(t, 56);
+    return at;
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, const char *arg)
+{
+    if (err && errlen)
+        snprintf(err, errlen, fmt, arg);
+    return -1;
+}
+
+long acpi_build(const struct vm_spec *spec, unsigned ncpus,
+                const struct acpi_blob *user, size_t nuser, uint8_t *buf,
+                size_t len, uint64_t base, char *err, size_t errlen)
+{
+    struct area ar = {buf, len, 0, base, false};
+    size_t rsdp = area_take(&ar, 36, 16);
+    size_t facs = build_facs(&ar);
+    size_t dsdt = build_dsdt(spec, &ar);
+    if (ar.full)
+        return fail(err, errlen, "%s", "ACPI tables do not fit");
+    size_t tab[64];
+    size_t n = 0;
+    tab[n++] = build_fadt(spec, &ar, base + facs, base + dsdt);
+    tab[n++] = build_madt(spec, ncpus, &ar);
+    size_t hpet = build_hpet(spec, &ar);
+    if (hpet != SIZE_MAX - 1)
+        tab[n++] = hpet;
+    for (size_t i = 0; i < nuser; i++) {
+        const struct acpi_blob *b = &user[i];
+        const uint8_t *d = b->data;
+        if (!d || b->size < HDR_LEN || get32(d + 4) != b->size)
+            return fail(err, errlen,
+                        "%s: not an ACPI table (its header length is not "
+                        "the file size)",
+                        b->path ? b->path : "acpi load");
+        if (n == ARRAY_SIZE(tab))
+            return fail(err, errlen, "%s", "too many ACPI tables");
+        size_t at = area_take(&ar, b->size, 16);
+        if (at != SIZE_MAX)
+            memcpy(ar.buf + at, b->data, b->size);
+        tab[n++] = at;
+    }
+    if (ar.full)
+        return fail(err, errlen, "%s",
+                    "ACPI tables do not fit in 0xe0000-0xfffff");
+    size_t xlen = HDR_LEN + 8 * n, rlen = HDR_LEN + 4 * n;
+    size_t xsdt = area_take(&ar, xlen, 16);
+    size_t rsdt = area_take(&ar, rlen, 16);
+    if (ar.full)
+        return fail(err, errlen, "%s",
+                    "ACPI tables do not fit in 0xe0000-0xfffff");
+    uint8_t *x = buf + xsdt, *r = buf + rsdt;
+    sdt_header(x, "XSDT", (uint32_t)xlen, 1, "QVMXSDT ");
+    sdt_header(r, "RSDT", (uint32_t)rlen, 1, "QVMRSDT ");
+    for (size_t i = 0; i < n; i++) {
+        put64(x + HDR_LEN + 8 * i, base + tab[i]);
+        put32(r + HDR_LEN + 4 * i, (uint32_t)(base + tab[i]));
+    }
+    sdt_finish(x, (uint32_t)xlen);
+    sdt_finish(r, (uint32_t)rlen);
+
+    uint8_t *p = buf + rsdp;
+    memcpy(p, "RSD PTR ", 8);
+    memcpy(p + 9, OEM_ID, 6);
+    p[15] = 2; /* revision: ACPI 2.0+ */
+    put32(p + 16, (uint32_t)(base + rsdt));
+    put32(p + 20, 36);
+    put64(p + 24, base + xsdt);
+    p[8] = acpi_checksum(p, 20);
+    p[32] = acpi_checksum(p, 36);
+    return (long)ar.pos;
+}

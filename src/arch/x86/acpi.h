@@ -1,0 +1,71 @@
+/*
+ * acpi.h: the x86 firmware tables qvm builds from the assembled platform:
+ * ACPI (RSDP, XSDT/RSDT, FADT + FACS, DSDT, MADT, HPET, user tables from
+ * `acpi load`) and the Intel MP 1.4 table. Pure code: the builders write
+ * into a byte buffer that will appear at a given guest-physical address,
+ * so unit tests run them without KVM.
+ *
+ * The platform they describe (see devices/device.h and docs/exit-codes.md):
+ *   PM1a_EVT_BLK 0x600 (4 bytes: PM1_STS, PM1_EN), PM1a_CNT_BLK 0x604
+ *   (2 bytes), SCI on GSI/IRQ 9 (level, active high), no PM timer,
+ *   reset register I/O 0xcf9 value 6, _S5 = SLP_TYP 5, local APICs at
+ *   0xfee00000 with APIC ID = vCPU index, every `vdev ioapic` (IDs from
+ *   ncpus, GSI bases in configuration order, 24 lines each), ISA overrides
+ *   IRQ0 -> GSI2 and IRQ9 level/high, LAPIC NMI on LINT1.
+ */
+#ifndef QVM_ARCH_X86_ACPI_H
+#define QVM_ARCH_X86_ACPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/spec.h"
+
+/* Where the tables go (guest-physical). */
+#define ACPI_AREA_BASE 0xe0000ull /* RSDP scan area, 16-byte aligned */
+#define ACPI_AREA_SIZE 0x20000ull
+#define MPTABLE_BASE   0x9fc00ull /* last KiB of base memory */
+#define MPTABLE_SIZE   0x400ull
+
+#define ACPI_SCI_IRQ   9
+#define ACPI_RESET_REG 0xcf9
+#define ACPI_RESET_VAL 0x06
+#define X86_LAPIC_BASE 0xfee00000u
+
+/* A user table (`acpi load FILE`), copied as is and listed in the XSDT. */
+struct acpi_blob {
+    const void *data;
+    size_t size;
+    const char *path;
+};
+
+/*
+ * acpi_build: write the RSDP at buf[0] (guest address `base`, which must be
+ * 16-byte aligned) and every table after it, within `len` bytes. ncpus
+ * local APICs. Returns the number of bytes used, or -1 with a message in
+ * err (too small a buffer, a user table without an ACPI header).
+ * Context: any; pure.
+ */
+long acpi_build(const struct vm_spec *spec, unsigned ncpus,
+                const struct acpi_blob *user, size_t nuser, uint8_t *buf,
+                size_t len, uint64_t base, char *err, size_t errlen);
+
+/*
+ * mptable_build: Intel MP 1.4 floating pointer at buf[0] (guest address
+ * `base`) followed by the configuration table. Returns bytes used, or -1
+ * when it does not fit in len. Context: any; pure.
+ */
+long mptable_build(const struct vm_spec *spec, unsigned ncpus, uint8_t *buf,
+                   size_t len, uint64_t base);
+
+/* acpi_checksum: the byte that makes the sum of buf[0..len) zero. */
+uint8_t acpi_checksum(const uint8_t *buf, size_t len);
+
+/*
+ * x86_pic_gsi: the GSI of `line` of controller vdev `pic`: an ioapic's GSI
+ * base + line, an 8259's ISA IRQ (the second 8259 adds 8); -1 otherwise.
+ */
+long x86_pic_gsi(const struct vm_spec *spec, int pic, uint32_t line);
+
+#endif

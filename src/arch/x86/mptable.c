@@ -1,0 +1,110 @@
+/*
+ * mptable.c: the Intel MultiProcessor Specification 1.4 table, for kernels
+ * that read it instead of (or before) ACPI: the floating pointer "_MP_"
+ * (16 bytes) followed by the "PCMP" configuration table with one processor
+ * entry per vCPU (APIC ID = index, BSP flag on vCPU 0), bus 0 "ISA", every
+ * `vdev ioapic` (IDs from ncpus, as in the MADT), I/O interrupt entries
+ * for ISA IRQs 0-15 (IRQ0 -> pin 2, IRQ2 is the cascade and is left out,
+ * the SCI IRQ 9 level/active high) on the first I/O APIC, and local
+ * interrupt entries ExtINT -> LINT0, NMI -> LINT1 (MP spec 1.4 chapter 4).
+ */
+#include "arch/x86/acpi.h"
+
+#include <string.h>
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    put16(p, (uint16_t)v);
+    put16(p + 2, (uint16_t)(v >> 16));
+}
+
+static bool is_ioapic(const struct vdev_spec *vd)
+{
+    const char *n = vdev_type_name(vd);
+    return n && strcmp(n, "ioapic") == 0;
+}
+
+enum { MP_PROC, MP_BUS, MP_IOAPIC, MP_IOINT, MP_LINT };
+enum { INT_INT = 0, INT_NMI = 1, INT_EXTINT = 3 };
+
+static uint8_t *io_int(uint8_t *e, uint8_t type, uint16_t flags, uint8_t irq,
+                       uint8_t apic, uint8_t pin)
+{
+    e[0] = MP_IOINT, e[1] = type;
+    put16(e + 2, flags);
+    e[4] = 0, e[5] = irq, e[6] = apic, e[7] = pin;
+    return e + 8;
+}
+
+long mptable_build(const struct vm_spec *spec, unsigned ncpus, uint8_t *buf,
+                   size_t len, uint64_t base)
+{
+    unsigned nio = 0, first_io = 0;
+    for (size_t i = 0; i < spec->vdevs.n; i++)
+        if (is_ioapic(&spec->vdevs.v[i]))
+            nio++;
+    unsigned nint = nio ? 15 : 0;
+    size_t cfg_len = 44 + 20 * (size_t)ncpus + 8 + 8 * nio + 8 * nint + 8 * 2;
+    if (16 + cfg_len > len || ncpus > 254)
+        return -1;
+    memset(buf, 0, 16 + cfg_len);
+
+    uint8_t *fp = buf, *c = buf + 16;
+    memcpy(fp, "_MP_", 4);
+    put32(fp + 4, (uint32_t)(base + 16));
+    fp[8] = 1; /* length in 16-byte units */
+    fp[9] = 4; /* spec revision 1.4 */
+
+    memcpy(c, "PCMP", 4);
+    put16(c + 4, (uint16_t)cfg_len);
+    c[6] = 4;
+    memcpy(c + 8, "QVM     ", 8);
+    memcpy(c + 16, "QVM KVM     ", 12);
+    put16(c + 34, (uint16_t)(ncpus + 1 + nio + nint + 2));
+    put32(c + 36, X86_LAPIC_BASE);
+
+    uint8_t *e = c + 44;
+    for (unsigned i = 0; i < ncpus; i++, e += 20) {
+        e[0] = MP_PROC;
+        e[1] = (uint8_t)i;
+        e[2] = 0x14;                     /* local APIC version */
+        e[3] = 1 | (i == 0 ? 2 : 0);     /* EN, BP */
+        put32(e + 4, 0x600);             /* family 6 */
+        put32(e + 8, 1u << 0 | 1u << 9); /* FPU, APIC */
+    }
+    e[0] = MP_BUS, e[1] = 0;
+    memcpy(e + 2, "ISA   ", 6);
+    e += 8;
+    unsigned k = 0;
+    for (size_t i = 0; i < spec->vdevs.n; i++) {
+        const struct vdev_spec *vd = &spec->vdevs.v[i];
+        if (!is_ioapic(vd))
+            continue;
+        if (k == 0)
+            first_io = ncpus;
+        e[0] = MP_IOAPIC, e[1] = (uint8_t)(ncpus + k++);
+        e[2] = 0x11, e[3] = 1; /* version, EN */
+        put32(e + 4, vd->has_loc ? (uint32_t)vd->loc.base : 0xfec00000u);
+        e += 8;
+    }
+    for (unsigned irq = 0; nio && irq < 16; irq++) {
+        if (irq == 2)
+            continue;
+        uint16_t flags = irq == ACPI_SCI_IRQ ? (0x1 | 0x3 << 2) : 0;
+        e = io_int(e, INT_INT, flags, (uint8_t)irq, (uint8_t)first_io,
+                   (uint8_t)(irq == 0 ? 2 : irq));
+    }
+    e[0] = MP_LINT, e[1] = INT_EXTINT, e[5] = 0, e[6] = 0xff, e[7] = 0;
+    e += 8;
+    e[0] = MP_LINT, e[1] = INT_NMI, e[5] = 0, e[6] = 0xff, e[7] = 1;
+
+    c[7] = acpi_checksum(c, cfg_len);
+    fp[10] = acpi_checksum(fp, 16);
+    return (long)(16 + cfg_len);
+}
