@@ -1,9 +1,10 @@
 /*
  * boot.h: turn the `load`/`cmdline` lines of a vm_spec into guest memory
  * contents and an architectural entry state. Pure apart from reading the
- * image files: no KVM. Formats handled: multiboot1 (ELF and a.out kludge),
- * ELF32, ELF64 and raw binaries. Multiboot 2, bzImage, PVH and gzip'd
- * images are reported as not supported yet.
+ * image files: no KVM. Formats handled: Linux bzImage (64-bit boot
+ * protocol), PVH ELF (Xen PHYS32_ENTRY note), multiboot 1 (ELF and a.out
+ * kludge), multiboot 2 (ELF), plain ELF32/ELF64, raw binaries, and any of
+ * these gzip-compressed. docs/boot.md describes where things are placed.
  *
  * A bad image is an error message in `err`, never a crash: every address
  * and length taken from an image goes through checked arithmetic and the
@@ -12,6 +13,7 @@
 #ifndef QVM_LOADER_BOOT_H
 #define QVM_LOADER_BOOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,10 +31,60 @@ enum boot_mode {
 struct boot_state {
     enum boot_mode mode;
     uint64_t entry;
-    uint32_t eax, ebx;  /* multiboot: 0x2BADB002 and the info address */
+    uint32_t eax, ebx;  /* multiboot: magic and info; PVH: EBX=start_info */
     uint64_t pml4;      /* BOOT_LONG64: guest-physical CR3 */
-    enum image_fmt fmt; /* of the entry image */
+    enum image_fmt fmt; /* of the entry image (after gunzip) */
+    uint64_t rsi;       /* bzImage: boot_params */
+    uint64_t rsp;       /* 0: leave it 0 */
+    uint64_t gdt;       /* GDTR base, or 0: no GDT in guest memory */
+    uint16_t gdt_limit;
+    bool tss32; /* PVH: TR = 32-bit TSS, base 0, limit 0x67 (sel 0x20) */
 };
+
+/*
+ * struct boot_input: what the rest of qvm tells the loaders. All zero
+ * means "nothing": no ACPI, no firmware ranges.
+ *   rsdp_gpa  guest-physical address of the ACPI RSDP (0 = none). It goes
+ *             to boot_params.acpi_rsdp_addr, hvm_start_info.rsdp_paddr
+ *             and the multiboot2 ACPI tag (the RSDP is copied from guest
+ *             memory, so write the tables before boot_load_spec).
+ *   fw[nfw]   guest-physical ranges holding qvm's firmware tables (e.g.
+ *             0x9FC00-0x9FFFF, 0xE0000-0xFFFFF). The loaders never place
+ *             anything there and report them in every memory map (e820,
+ *             PVH memmap, multiboot mmap) with the given e820 type
+ *             (E820_RESERVED, E820_ACPI or E820_NVS), carved out of RAM.
+ */
+#define BOOT_MAX_FW 16
+struct boot_fw_range {
+    uint64_t base, size;
+    uint32_t type;
+};
+struct boot_input {
+    uint64_t rsdp_gpa;
+    size_t nfw;
+    struct boot_fw_range fw[BOOT_MAX_FW];
+};
+
+/* e820 memory map entries (Linux zero-page.rst, ACPI "address ranges"). */
+#define E820_RAM      1u
+#define E820_RESERVED 2u
+#define E820_ACPI     3u
+#define E820_NVS      4u
+#define E820_MAX      128
+struct e820_ent {
+    uint64_t addr, size;
+    uint32_t type;
+};
+/*
+ * boot_e820: the guest's memory map: `ram` lines as E820_RAM, `rom`,
+ * reserved regions and `reserve loc` lines as E820_RESERVED, the input's
+ * firmware ranges and `extra` (qvm's own reserved areas, e.g. page
+ * tables) carved out of RAM. Sorted by address, adjacent entries of one
+ * type merged; at most `max` entries. Returns the number written.
+ */
+size_t boot_e820(const struct vm_spec *spec, const struct boot_input *in,
+                 const struct e820_ent *extra, size_t nextra,
+                 struct e820_ent *out, size_t max);
 
 struct boot_err {
     char msg[256];
@@ -86,13 +138,139 @@ int mb1_write_info(struct gview *v, const struct vm_spec *spec,
                    struct boot_err *err) MUST_CHECK;
 
 /*
- * boot_load_spec: load every `load` line of the spec (reading the files)
- * and fill *bs. The entry image is spec->entry_load (or the first load when
- * that is -1); other loads become multiboot modules / data at their address
- * or after the kernel. Returns 0 or -1 with err filled.
+ * Linux bzImage, 64-bit boot protocol (Documentation/x86/boot.rst).
+ * bz_load: validate the setup header and copy the protected-mode part to
+ * its load address (*load; 0x100000, or pref_address aligned to
+ * kernel_alignment when relocatable), reserving init_size. *hi = end of
+ * init_size, *initrd_max = highest end address for the initrd.
+ */
+int bz_load(struct gview *v, const struct boot_image *img, uint64_t *load,
+            uint64_t *hi, uint64_t *initrd_max,
+            struct boot_err *err) MUST_CHECK;
+/*
+ * bz_write_params: the zero page, command line, e820 map, page tables and
+ * GDT in low RAM, and the entry state (long mode at load + 0x200, RSI =
+ * boot_params). initrd_size 0: no initrd.
+ */
+int bz_write_params(struct gview *v, const struct vm_spec *spec,
+                    const struct boot_input *in, const struct boot_image *img,
+                    uint64_t load, uint64_t initrd, uint64_t initrd_size,
+                    struct boot_state *bs, struct boot_err *err) MUST_CHECK;
+/* Offsets in boot_params (Documentation/x86/zero-page.rst). */
+#define BP_ACPI_RSDP_ADDR    0x070
+#define BP_EXT_RAMDISK_IMAGE 0x0c0
+#define BP_EXT_RAMDISK_SIZE  0x0c4
+#define BP_EXT_CMD_LINE_PTR  0x0c8
+#define BP_E820_ENTRIES      0x1e8
+#define BP_SETUP_SECTS       0x1f1
+#define BP_SYSSIZE           0x1f4
+#define BP_VID_MODE          0x1fa
+#define BP_BOOT_FLAG         0x1fe
+#define BP_HEADER            0x202
+#define BP_VERSION           0x206
+#define BP_TYPE_OF_LOADER    0x210
+#define BP_LOADFLAGS         0x211
+#define BP_CODE32_START      0x214
+#define BP_RAMDISK_IMAGE     0x218
+#define BP_RAMDISK_SIZE      0x21c
+#define BP_CMD_LINE_PTR      0x228
+#define BP_INITRD_ADDR_MAX   0x22c
+#define BP_KERNEL_ALIGNMENT  0x230
+#define BP_RELOCATABLE       0x234
+#define BP_XLOADFLAGS        0x236
+#define BP_CMDLINE_SIZE      0x238
+#define BP_HW_SUBARCH        0x23c
+#define BP_PAYLOAD_OFFSET    0x248
+#define BP_PAYLOAD_LENGTH    0x24c
+#define BP_PREF_ADDRESS      0x258
+#define BP_INIT_SIZE         0x260
+#define BP_E820_TABLE        0x2d0
+#define BP_SIZE              4096
+#define XLF_KERNEL_64        (1u << 0)
+#define LOADED_HIGH          (1u << 0)
+
+/* qvm's fixed low-RAM layout for the bzImage protocol (docs/boot.md). */
+#define BZ_GDT_ADDR    0x500ull
+#define BZ_PARAMS_ADDR 0x7000ull
+#define BZ_STACK_TOP   0x8ff0ull
+#define BZ_PT_ADDR     0x9000ull /* PML4, PDPT, 4 PDs: 0x9000-0xefff */
+#define BZ_PT_SIZE     0x6000ull
+#define BZ_CMDLINE     0x20000ull
+
+/*
+ * PVH (Xen public/arch-x86/hvm/start_info.h, public/elfnote.h).
+ * pvh_entry: the XEN_ELFNOTE_PHYS32_ENTRY of an ELF image, 0 or -1.
+ */
+#define PVH_START_MAGIC 0x336EC578u
+int pvh_entry(const struct boot_image *img, uint32_t *entry,
+              struct boot_err *err) MUST_CHECK;
+/*
+ * pvh_write_start_info: hvm_start_info v1 with the command line, modules
+ * (mods[0] is the initrd when there is one), rsdp_paddr and the memory
+ * map; sets EBX, the GDT and the 32-bit TSS in *bs.
+ */
+int pvh_write_start_info(struct gview *v, const struct vm_spec *spec,
+                         const struct boot_input *in,
+                         const struct mb1_module *mods, size_t nmods,
+                         struct boot_state *bs,
+                         struct boot_err *err) MUST_CHECK;
+
+/* Multiboot 2 (Multiboot2 Specification 2.0). */
+#define MB2_BOOT_MAGIC 0x36D76289u
+struct mb2_header {
+    uint64_t offset; /* of the header in the file */
+    uint32_t length;
+    bool has_addr, has_entry;
+    uint32_t header_addr, load_addr, load_end_addr, bss_end_addr;
+    uint32_t entry_addr;
+    bool want_rsdp;
+};
+/* mb2_find: parse and check the header (first 32 KiB); 0 or -1 + err. */
+int mb2_find(const struct boot_image *img, struct mb2_header *h,
+             struct boot_err *err) MUST_CHECK;
+int mb2_load(struct gview *v, const struct boot_image *img,
+             const struct mb2_header *h, uint64_t *entry, uint64_t *hi,
+             struct boot_err *err) MUST_CHECK;
+/*
+ * mb2_write_info: the MBI (cmdline, boot loader name, modules, basic
+ * meminfo, mmap, ACPI RSDP copy when in->rsdp_gpa) below 4 GiB.
+ */
+int mb2_write_info(struct gview *v, const struct vm_spec *spec,
+                   const struct boot_input *in, const char *kernel_path,
+                   const struct mb1_module *mods, size_t nmods, uint32_t *info,
+                   struct boot_err *err) MUST_CHECK;
+
+/*
+ * boot_gunzip: decompress a gzip image into a malloc'd buffer of at most
+ * `limit` bytes (more is refused: a decompression bomb or an image larger
+ * than the guest). out->path = in->path. 0 or -1 + err.
+ */
+int boot_gunzip(const struct boot_image *in, uint64_t limit,
+                struct boot_image *out, struct boot_err *err) MUST_CHECK;
+
+/*
+ * boot_load_images: the core of boot_load_spec on images already in
+ * memory: imgs[i] holds the file of spec->loads.v[i]. The entry image
+ * (spec->entry_load, or the first load when that is -1) is gunzipped when
+ * compressed, sniffed and loaded; `force` (IMG_RAW: sniff) overrides the
+ * sniffed format (for the fuzz target). The `initrd load` becomes the
+ * bzImage ramdisk / PVH module 0 / a multiboot module; other loads go to
+ * their address, or after the kernel as multiboot/PVH modules.
+ * in may be NULL. Returns 0 or -1 with err naming the file and the reason.
+ */
+int boot_load_images(struct gview *v, const struct vm_spec *spec,
+                     const struct boot_input *in, const struct boot_image *imgs,
+                     enum image_fmt force, struct boot_state *bs,
+                     struct boot_err *err) MUST_CHECK;
+
+/*
+ * boot_load_spec: read every `load` file of the spec and call
+ * boot_load_images. Returns 0 or -1 with err filled.
+ * Context: the main thread, before the vCPUs start.
  */
 int boot_load_spec(struct gview *v, const struct vm_spec *spec,
-                   struct boot_state *bs, struct boot_err *err) MUST_CHECK;
+                   const struct boot_input *in, struct boot_state *bs,
+                   struct boot_err *err) MUST_CHECK;
 
 /* boot_read_file: read a whole file (malloc'd; caller frees). */
 int boot_read_file(const char *path, struct boot_image *img,

@@ -77,7 +77,8 @@ static int build(struct vm *vm)
     if (devices_realize(spec, &vm->dev_ctx, &vm->devs) < 0)
         return -1;
     struct boot_err berr = {{0}};
-    if (boot_load_spec(&vm->mem.view, spec, &vm->boot, &berr) < 0) {
+    struct boot_input bin = {0}; /* ACPI: rsdp_gpa and fw ranges */
+    if (boot_load_spec(&vm->mem.view, spec, &bin, &vm->boot, &berr) < 0) {
         log_fatal("loader", "%s", berr.msg);
         return -1;
     }

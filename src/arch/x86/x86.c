@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86/boot64.h"
 #include "arch/x86/layout.h"
 #include "util/log.h"
 #include "vm/machine.h"
@@ -175,6 +176,7 @@ int arch_vcpu_boot(struct vcpu *vcpu, const struct boot_state *bs)
         s.cr4 = CR4_PAE;
         s.efer = EFER_LME | EFER_LMA;
     }
+    x86_boot_sregs(&s, bs);
     e = kvm_set_sregs(vcpu->fd, &s);
     if (e < 0) {
         log_fatal(TAG, "KVM_SET_SREGS: %s", strerror(-e));
@@ -185,6 +187,7 @@ int arch_vcpu_boot(struct vcpu *vcpu, const struct boot_state *bs)
     r.rip = bs->entry;
     r.rax = bs->eax;
     r.rbx = bs->ebx;
+    x86_boot_regs(&r, bs);
     e = kvm_set_regs(vcpu->fd, &r);
     if (e < 0) {
         log_fatal(TAG, "KVM_SET_REGS: %s", strerror(-e));
