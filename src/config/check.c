@@ -179,6 +179,17 @@ static bool covered(const struct vm_spec *s, size_t nmem, uint64_t addr,
     return false;
 }
 
+struct reader_ctx {
+    const struct cfg_env *env;
+    const char *path;
+};
+
+static long env_read(void *ctx, uint64_t off, unsigned char *buf, size_t len)
+{
+    const struct reader_ctx *rc = ctx;
+    return rc->env->read_at(rc->env->ctx, rc->path, off, buf, len);
+}
+
 static void check_loads(struct checker *c)
 {
     struct vm_spec *s = c->s;
@@ -205,13 +216,11 @@ static void check_loads(struct checker *c)
                        l->path);
             continue;
         }
-        unsigned char *head = malloc(32768);
-        long got = head ? env->read_head(env->ctx, l->path, head, 32768) : -1;
-        l->fmt = got > 0 ? image_sniff(head, (size_t)got) : IMG_RAW;
-        free(head);
+        struct reader_ctx rc = {env, l->path};
+        int got = image_sniff_file(env_read, &rc, &l->fmt);
         if (got < 0) {
             diag_error(c->dg, &l->span, "cannot read '%s': %s", l->path,
-                       strerror((int)-got));
+                       strerror(-got));
             continue;
         }
         if (l->blob == BLOB_INITRD) {

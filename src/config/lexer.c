@@ -406,8 +406,8 @@ static void host_stat_file(void *ctx, const char *path, struct host_file *hf)
     hf->size = (uint64_t)st.st_size;
 }
 
-static long host_read_head(void *ctx, const char *path, unsigned char *buf,
-                           size_t len)
+static long host_read_at(void *ctx, const char *path, uint64_t off,
+                         unsigned char *buf, size_t len)
 {
     (void)ctx;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -415,7 +415,7 @@ static long host_read_head(void *ctx, const char *path, unsigned char *buf,
         return -errno;
     size_t got = 0;
     while (got < len) {
-        ssize_t n = read(fd, buf + got, len - got);
+        ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -457,7 +457,7 @@ const struct cfg_env *cfg_env_host(void)
         .read_file = host_read_file,
         .file_id = host_file_id,
         .stat_file = host_stat_file,
-        .read_head = host_read_head,
+        .read_at = host_read_at,
         .asinfo = host_asinfo,
     };
     return &env;

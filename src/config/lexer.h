@@ -52,9 +52,10 @@ struct cfg_env {
     int (*file_id)(void *ctx, const char *path, char *out, size_t outlen);
     /* stat_file: what is at `path` (follows symlinks). */
     void (*stat_file)(void *ctx, const char *path, struct host_file *hf);
-    /* read_head: the first `len` bytes of a host file; bytes read or -errno */
-    long (*read_head)(void *ctx, const char *path, unsigned char *buf,
-                      size_t len);
+    /* read_at: up to `len` bytes of a host file from offset `off`; bytes
+     * read (short at the end of the file) or -errno */
+    long (*read_at)(void *ctx, const char *path, uint64_t off,
+                    unsigned char *buf, size_t len);
     /* asinfo: host memory region by name; 0 or -ENOENT. */
     int (*asinfo)(void *ctx, const char *name, uint64_t *start,
                   uint64_t *length);

@@ -7,6 +7,7 @@
 #include "loader/sniff.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/ckd.h"
@@ -154,4 +155,58 @@ int image_is_executable(enum image_fmt f)
     default:
         return 0;
     }
+}
+
+#define SNIFF_HEAD    32768
+#define SNIFF_MAXNOTE 65536
+
+/* PVH note search through the reader: phdrs, then each PT_NOTE (bounded). */
+static int file_has_pvh(sniff_read_fn rd, void *ctx, const unsigned char *h,
+                        int is64)
+{
+    uint64_t phoff = is64 ? le64(h + 0x20) : le32(h + 0x1c);
+    uint16_t phentsize = le16(h + (is64 ? 0x36 : 0x2a));
+    uint16_t phnum = le16(h + (is64 ? 0x38 : 0x2c));
+    if (phentsize < (is64 ? 56 : 32) || phentsize > 256)
+        return 0;
+    unsigned char ph[256];
+    for (uint16_t i = 0; i < phnum; i++) {
+        uint64_t at;
+        if (ckd_add(&at, phoff, (uint64_t)i * phentsize) ||
+            rd(ctx, at, ph, phentsize) != phentsize)
+            return 0;
+        if (le32(ph) != 4) /* PT_NOTE */
+            continue;
+        uint64_t off = is64 ? le64(ph + 8) : le32(ph + 4);
+        uint64_t sz = is64 ? le64(ph + 32) : le32(ph + 16);
+        if (sz == 0 || sz > SNIFF_MAXNOTE)
+            continue;
+        unsigned char *n = malloc((size_t)sz);
+        if (!n)
+            return 0;
+        int found = rd(ctx, off, n, (size_t)sz) == (long)sz &&
+                    note_has_pvh(n, (size_t)sz);
+        free(n);
+        if (found)
+            return 1;
+    }
+    return 0;
+}
+
+int image_sniff_file(sniff_read_fn rd, void *ctx, enum image_fmt *fmt)
+{
+    unsigned char *h = malloc(SNIFF_HEAD);
+    if (!h)
+        return -12; /* ENOMEM */
+    long got = rd(ctx, 0, h, SNIFF_HEAD);
+    if (got < 0) {
+        free(h);
+        return (int)got;
+    }
+    *fmt = image_sniff(h, (size_t)got);
+    if ((*fmt == IMG_ELF32 || *fmt == IMG_ELF64) && got >= 0x40 &&
+        file_has_pvh(rd, ctx, h, *fmt == IMG_ELF64))
+        *fmt = IMG_PVH_ELF;
+    free(h);
+    return 0;
 }

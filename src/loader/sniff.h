@@ -6,6 +6,7 @@
 #define QVM_LOADER_SNIFF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config/spec.h"
 
@@ -18,6 +19,17 @@
  * PHYS32_ENTRY note is IMG_PVH_ELF unless it also has a multiboot header.
  */
 enum image_fmt image_sniff(const unsigned char *buf, size_t len);
+
+/*
+ * image_sniff_file: the same for a whole file, read through `rd` (up to
+ * `len` bytes at `off`; returns bytes read or a negative errno). Unlike
+ * image_sniff it also finds a PVH note that lies beyond the first 32 KiB
+ * (as in Linux's vmlinux). Returns a negative errno if the file cannot be
+ * read, else the format.
+ */
+typedef long (*sniff_read_fn)(void *ctx, uint64_t off, unsigned char *buf,
+                              size_t len);
+int image_sniff_file(sniff_read_fn rd, void *ctx, enum image_fmt *fmt);
 
 /* image_is_executable: true for formats that set the boot entry point. */
 int image_is_executable(enum image_fmt f);

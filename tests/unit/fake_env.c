@@ -62,13 +62,16 @@ static void fk_stat(void *ctx, const char *path, struct host_file *hf)
     hf->size = flen(f);
 }
 
-static long fk_head(void *ctx, const char *path, unsigned char *buf, size_t len)
+static long fk_read_at(void *ctx, const char *path, uint64_t off,
+                       unsigned char *buf, size_t len)
 {
     const struct fake_file *f = find(ctx, path);
     if (!f || !f->data)
         return -ENOENT;
-    size_t n = flen(f) < len ? flen(f) : len;
-    memcpy(buf, f->data, n);
+    if (off >= flen(f))
+        return 0;
+    size_t n = flen(f) - off < len ? flen(f) - off : len;
+    memcpy(buf, f->data + off, n);
     return (long)n;
 }
 
@@ -95,7 +98,7 @@ const struct cfg_env *fake_env(const struct fake_file *files)
     env.read_file = fk_read;
     env.file_id = fk_id;
     env.stat_file = fk_stat;
-    env.read_head = fk_head;
+    env.read_at = fk_read_at;
     env.asinfo = fk_asinfo;
     env.ctx = NULL;
     g_files = files;

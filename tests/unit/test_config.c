@@ -20,10 +20,12 @@
 static char elf64[64] = "\x7f"
                         "ELF\x02\x01\x01";
 static char bzimage[0x300];
+static char pvh[40064]; /* ELF64 whose Xen PVH note lies beyond 32 KiB */
 
 static const struct fake_file files[] = {
     {.path = "g.elf", .data = elf64, .len = sizeof(elf64)},
     {.path = "bz", .data = bzimage, .len = sizeof(bzimage)},
+    {.path = "pvh.elf", .data = pvh, .len = sizeof(pvh)},
     {.path = "raw.bin", .data = "rawdata"},
     {.path = "disk.img", .data = "disk"},
     {.path = "in.txt", .data = "input"},
@@ -397,6 +399,8 @@ static void test_loads(void **st)
     assert_true(spec.loads.v[0].sets_entry);
     assert_int_equal(spec.loads.v[1].fmt, IMG_BZIMAGE);
     assert_false(spec.loads.v[1].sets_entry);
+    expect_ok("ram 64m load pvh.elf");
+    assert_int_equal(spec.loads.v[0].fmt, IMG_PVH_ELF);
     expect_err("ram 64m load nothere", "cannot load 'nothere'");
     expect_err("ram 64m load dumps", "not a regular file");
     expect_err("load 0x1000,raw.bin ram 64m",
@@ -661,6 +665,18 @@ int main(void)
     bzimage[0x1fe] = 0x55;
     bzimage[0x1ff] = (char)0xaa;
     memcpy(bzimage + 0x202, "HdrS", 4);
+    memcpy(pvh,
+           "\x7f"
+           "ELF\x02\x01\x01",
+           7);
+    pvh[0x20] = 64;                     /* e_phoff */
+    pvh[0x36] = 56;                     /* e_phentsize */
+    pvh[0x38] = 1;                      /* e_phnum */
+    pvh[64] = 4;                        /* PT_NOTE */
+    pvh[64 + 8] = (char)(40000 & 0xff); /* p_offset */
+    pvh[64 + 9] = (char)(40000 >> 8);
+    pvh[64 + 32] = 20; /* p_filesz */
+    memcpy(pvh + 40000, "\x04\0\0\0\x04\0\0\0\x12\0\0\0Xen\0\0\0\0\x01", 20);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_last_wins_and_accumulation, teardown),
         cmocka_unit_test_teardown(test_ram_placement, teardown),
