@@ -1,0 +1,31 @@
+#!/bin/sh
+# prepare.sh DEST: the real guests for the lab tests (issue 5), never
+# committed: Debian's generic kernel (the lab's own, tests/lab/fetch.sh),
+# a busybox initramfs whose /init prints QVM-GUEST-INIT markers (init.sh),
+# and the vmlinux extracted from the bzImage (its PVH note) for the PVH
+# case. DEST becomes the payload's guests/ directory.
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+DEST=$1
+C=$("$HERE/../lab/fetch.sh")
+mkdir -p "$DEST"
+cp "$C/vmlinuz" "$DEST/vmlinuz"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+mkdir -p "$T/bin" "$T/proc" "$T/sys" "$T/dev" "$T/etc" "$T/tmp"
+cp "$C/busybox" "$T/bin/busybox"
+cp "$HERE/init.sh" "$T/init"
+chmod +x "$T/init"
+(cd "$T" && find . | cpio -o -H newc --quiet | gzip -1n) >"$DEST/initramfs.cpio.gz"
+# vmlinux for PVH: the bzImage payload (XZ in the generic kernel).
+python3 - "$DEST/vmlinuz" "$DEST/vmlinux" <<'PY'
+import lzma, struct, sys
+d = open(sys.argv[1], 'rb').read()
+setup_sects = d[0x1f1] or 4
+off, length = struct.unpack_from('<II', d, 0x248)
+payload = d[(setup_sects + 1) * 512 + off:][:length]
+if payload[:6] != b'\xfd7zXZ\x00':
+    sys.exit('vmlinuz payload is not XZ; cannot extract vmlinux')
+open(sys.argv[2], 'wb').write(lzma.LZMADecompressor().decompress(payload))
+PY
+ls -l "$DEST" >&2
