@@ -1,9 +1,15 @@
 /*
  * platform.c: fixed PC platform ports that every x86 guest may touch:
- * the POST/delay port 0x80 (a sink) and the ACPI PM1a control register at
- * PM1A_CNT_PORT, which is how guests power off (see device.h and
- * docs/exit-codes.md). The ACPI FADT describing it is still to come.
+ * the POST/delay port 0x80 (a sink) and the ACPI PM1a register block that
+ * the FADT describes (arch/x86/acpi.c): PM1a_EVT_BLK at 0x600 (PM1_STS,
+ * PM1_EN; the fixed-feature power button, which SIGTERM/SIGINT press)
+ * and PM1a_CNT_BLK at PM1A_CNT_PORT, which is how guests power off (see
+ * device.h and docs/exit-codes.md). The SCI (GSI 9, level, active high)
+ * is asserted while PM1_STS & PM1_EN has a bit set.
  */
+#include "devices/platform.h"
+
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "devices/device.h"
@@ -13,7 +19,9 @@
 
 struct pm {
     const struct dev_ctx *ctx;
-    uint16_t cnt;
+    pthread_mutex_t lock; /* sts, en, sci */
+    uint16_t sts, en, cnt;
+    bool sci;
     struct ratelimit rl;
 };
 
@@ -29,6 +37,56 @@ static void sink_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 }
 
 static const struct region_ops sink_ops = {sink_read, sink_write};
+
+/* Only the power button is an event source. Caller holds pm->lock. */
+static void sci_update(struct pm *pm)
+{
+    bool level = (pm->sts & pm->en & PM1_PWRBTN) != 0;
+    if (level == pm->sci)
+        return;
+    pm->sci = level;
+    pm->ctx->irq_set(pm->ctx->opaque, PM_SCI_GSI, level);
+}
+
+bool pm_power_button(void *state)
+{
+    struct pm *pm = state;
+    pthread_mutex_lock(&pm->lock);
+    pm->sts |= PM1_PWRBTN;
+    bool enabled = (pm->en & PM1_PWRBTN) != 0;
+    sci_update(pm);
+    pthread_mutex_unlock(&pm->lock);
+    return enabled;
+}
+
+/* PM1a_EVT_BLK: PM1_STS (write 1 to clear) at 0, PM1_EN at 2. */
+static uint64_t evt_read(void *opaque, uint64_t off, unsigned size)
+{
+    struct pm *pm = opaque;
+    pthread_mutex_lock(&pm->lock);
+    uint32_t v = (uint32_t)pm->sts | (uint32_t)pm->en << 16;
+    pthread_mutex_unlock(&pm->lock);
+    v >>= 8 * off;
+    return size >= 4 ? v : v & ((1u << (8 * size)) - 1);
+}
+
+static void evt_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+    struct pm *pm = opaque;
+    pthread_mutex_lock(&pm->lock);
+    for (unsigned i = 0; i < size && off + i < 4; i++) {
+        unsigned o = (unsigned)off + i;
+        uint16_t b = (uint16_t)((val >> (8 * i)) & 0xff) << (8 * (o & 1));
+        if (o < 2)
+            pm->sts &= (uint16_t)~b;
+        else
+            pm->en = (uint16_t)((pm->en & ~(0xffu << (8 * (o & 1)))) | b);
+    }
+    sci_update(pm);
+    pthread_mutex_unlock(&pm->lock);
+}
+
+static const struct region_ops evt_ops = {evt_read, evt_write};
 
 static uint64_t pm_read(void *opaque, uint64_t off, unsigned size)
 {
@@ -68,7 +126,9 @@ static const struct region_ops pm_ops = {pm_read, pm_write};
 
 static void pm_teardown(void *state)
 {
-    free(state);
+    struct pm *pm = state;
+    pthread_mutex_destroy(&pm->lock);
+    free(pm);
 }
 
 int platform_realize(const struct dev_ctx *ctx, struct dev_list *out)
@@ -81,12 +141,15 @@ int platform_realize(const struct dev_ctx *ctx, struct dev_list *out)
         return -1;
     }
     pm->ctx = ctx;
+    pthread_mutex_init(&pm->lock, NULL);
     pm->rl = (struct ratelimit)RATELIMIT_INIT(5, 1000);
-    *slot = (struct dev_inst){"acpi-pm", pm, pm_teardown};
+    *slot = (struct dev_inst){PM_DEV_NAME, pm, pm_teardown};
     if (bus_map(ctx->pio, "port 0x80", 0x80, 1, &sink_ops, NULL) < 0 ||
+        bus_map(ctx->pio, "acpi pm1a_evt", PM1A_EVT_PORT, 4, &evt_ops, pm) <
+            0 ||
         bus_map(ctx->pio, "acpi pm1a_cnt", PM1A_CNT_PORT, 2, &pm_ops, pm) < 0) {
-        log_fatal(TAG, "cannot map the platform ports (0x80, 0x%x)",
-                  PM1A_CNT_PORT);
+        log_fatal(TAG, "cannot map the platform ports (0x80, 0x%x, 0x%x)",
+                  PM1A_EVT_PORT, PM1A_CNT_PORT);
         return -1;
     }
     return 0;

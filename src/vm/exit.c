@@ -35,6 +35,25 @@ static void log_unmapped(struct vcpu *vcpu, const char *space, uint64_t addr,
                  (unsigned long long)pc);
 }
 
+/*
+ * `unsupported reference abort`: an access to an unmapped port or address
+ * ends qvm with status 5. Returns true when the vCPU must stop.
+ */
+static bool reference_abort(struct vcpu *vcpu, const char *space, uint64_t addr,
+                            unsigned size, bool is_write)
+{
+    if (vcpu->vm->spec->unsupported[UNSUP_REFERENCE] != UNSUP_ABORT)
+        return false;
+    log_error(TAG,
+              "vCPU %u: %u-byte %s unmapped %s 0x%llx (pc 0x%llx): "
+              "unsupported reference abort",
+              vcpu->id, size, is_write ? "write to" : "read from", space,
+              (unsigned long long)addr, (unsigned long long)arch_vcpu_pc(vcpu));
+    arch_vcpu_dump(vcpu, "unsupported reference");
+    vm_request_stop(vcpu->vm, STOP_UNSUPPORTED);
+    return true;
+}
+
 static bool exit_io(struct vcpu *vcpu, struct kvm_run *run)
 {
     bool wr = run->io.direction == KVM_EXIT_IO_OUT;
@@ -53,6 +72,8 @@ static bool exit_io(struct vcpu *vcpu, struct kvm_run *run)
             BUS_OK) {
             uint64_t v = 0;
             memcpy(&v, data, size);
+            if (reference_abort(vcpu, "port", run->io.port, size, wr))
+                return false;
             log_unmapped(vcpu, "port", run->io.port, size, wr, v);
         }
     }
@@ -74,6 +95,10 @@ static bool exit_mmio(struct vcpu *vcpu, struct kvm_run *run)
         const char *what = gmem_ptr(&vcpu->vm->mem, run->mmio.phys_addr, 1)
                                ? "(rom) address"
                                : "address";
+        if (!gmem_ptr(&vcpu->vm->mem, run->mmio.phys_addr, 1) &&
+            reference_abort(vcpu, what, run->mmio.phys_addr, len,
+                            run->mmio.is_write))
+            return false;
         log_unmapped(vcpu, what, run->mmio.phys_addr, len, run->mmio.is_write,
                      v);
     }
@@ -143,12 +168,15 @@ static bool exit_internal_error(struct vcpu *vcpu, struct kvm_run *run)
     };
     uint32_t s = run->internal.suberror;
     const char *what = s < ARRAY_SIZE(sub) && sub[s] ? sub[s] : "unknown";
+    bool abort = s == KVM_INTERNAL_ERROR_EMULATION &&
+                 vcpu->vm->spec->unsupported[UNSUP_INSTRUCTION] == UNSUP_ABORT;
     log_fatal(TAG,
               "vCPU %u: KVM internal error %u (%s); this host's KVM "
-              "cannot run this guest code",
-              vcpu->id, s, what);
+              "cannot run this guest code%s",
+              vcpu->id, s, what,
+              abort ? " (unsupported instruction abort)" : "");
     arch_vcpu_dump(vcpu, "internal error");
-    vm_request_stop(vcpu->vm, STOP_FATAL);
+    vm_request_stop(vcpu->vm, abort ? STOP_UNSUPPORTED : STOP_FATAL);
     return false;
 }
 

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "config/spec.h"
 #include "devices/device.h"
@@ -20,6 +21,16 @@
 
 struct vm;
 
+/* What a vCPU thread is doing, for the SIGUSR1 status report. */
+enum vcpu_state {
+    VCPU_CREATED,  /* thread not started */
+    VCPU_IN_GUEST, /* in KVM_RUN (running, halted or waiting for SIPI) */
+    VCPU_IN_QVM,   /* handling an exit */
+    VCPU_STOPPED,  /* thread ended */
+};
+
+#define VCPU_EXIT_REASONS 64 /* counted per reason below this */
+
 struct vcpu {
     struct vm *vm;
     unsigned id;
@@ -28,6 +39,9 @@ struct vcpu {
     pthread_t thread;
     bool thread_started;
     atomic_ulong exits;
+    atomic_int state;        /* enum vcpu_state */
+    atomic_uint last_reason; /* kvm_run->exit_reason of the last exit */
+    atomic_ulong by_reason[VCPU_EXIT_REASONS];
 };
 
 struct vm {
@@ -45,6 +59,12 @@ struct vm {
     int stop_efd;         /* eventfd: written once when stop is set */
     bool has_irqchip;
     struct kvm_cpuid2 *cpuid;
+    struct boot_input boot_in; /* rsdp_gpa, firmware ranges (arch) */
+    void *fw_host;             /* qvm-owned firmware ROM, or NULL */
+    uint64_t fw_size;
+    void *pm;               /* the ACPI PM device (devices/platform.h) */
+    int pwrbtn_presses;     /* SIGTERM/SIGINT received */
+    struct timespec pwrbtn; /* CLOCK_MONOTONIC of the first press */
 };
 
 /*
@@ -69,6 +89,14 @@ bool exit_dispatch(struct vcpu *vcpu);
 int arch_vm_init(struct vm *vm) MUST_CHECK;
 int arch_vcpu_init(struct vcpu *vcpu) MUST_CHECK;
 int arch_vcpu_boot(struct vcpu *vcpu, const struct boot_state *bs) MUST_CHECK;
+/*
+ * arch_firmware_init: build the firmware tables (x86: ACPI + MP table)
+ * into guest memory and fill vm->boot_in (RSDP, reserved ranges) for the
+ * loaders; map the platform registers that describe (x86: the ACPI reset
+ * register). After devices_realize, before boot_load_spec; needs
+ * vm->nvcpus. Logs and returns <0 on failure.
+ */
+int arch_firmware_init(struct vm *vm) MUST_CHECK;
 /* arch_vcpu_dump: log registers and the instruction bytes at the PC. */
 void arch_vcpu_dump(struct vcpu *vcpu, const char *why);
 /* arch_vcpu_pc: the program counter, for messages (0 if unknown).

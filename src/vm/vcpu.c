@@ -4,6 +4,8 @@
  * handler, so a vCPU blocked in KVM_RUN (e.g. halted) leaves it promptly.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 
@@ -30,6 +32,60 @@ int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned id)
     return arch_vcpu_init(vcpu);
 }
 
+/* `runmask`/`cluster`: pin the thread to the given host CPUs. */
+static void apply_affinity(struct vcpu *vcpu, const struct cpu_spec *cs)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    unsigned n = 0;
+    for (unsigned c = 0; c < 256 && c < CPU_SETSIZE; c++)
+        if (cs->runmask[c / 64] >> (c % 64) & 1) {
+            CPU_SET(c, &set);
+            n++;
+        }
+    if (!n)
+        return;
+    int e = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+    if (e)
+        log_warn(TAG,
+                 "vCPU %u: cannot apply its runmask (%u host CPUs): %s; "
+                 "it runs on any CPU",
+                 vcpu->id, n, strerror(e));
+}
+
+/* `sched`: SCHED_RR/SCHED_FIFO at the priority, clamped to the host's. */
+static void apply_sched(struct vcpu *vcpu, const struct sched_spec *ss)
+{
+    int pol;
+    switch (ss->policy) {
+    case SCHED_P_RR:
+        pol = SCHED_RR;
+        break;
+    case SCHED_P_FIFO:
+    case SCHED_P_SPORADIC: /* no sporadic server on Linux */
+        pol = SCHED_FIFO;
+        break;
+    default:
+        return;
+    }
+    int lo = sched_get_priority_min(pol), hi = sched_get_priority_max(pol);
+    int prio = ss->prio < (uint32_t)lo   ? lo
+               : ss->prio > (uint32_t)hi ? hi
+                                         : (int)ss->prio;
+    if ((uint32_t)prio != ss->prio)
+        log_warn(TAG, "vCPU %u: priority %u clamped to %d (host range %d-%d)",
+                 vcpu->id, ss->prio, prio, lo, hi);
+    struct sched_param sp = {.sched_priority = prio};
+    int e = pthread_setschedparam(pthread_self(), pol, &sp);
+    if (e)
+        log_warn(TAG,
+                 "vCPU %u: the host refused %s priority %d: %s%s; it runs "
+                 "with the default policy",
+                 vcpu->id, pol == SCHED_RR ? "SCHED_RR" : "SCHED_FIFO", prio,
+                 strerror(e),
+                 e == EPERM ? " (needs CAP_SYS_NICE or an RLIMIT_RTPRIO)" : "");
+}
+
 static void *vcpu_thread(void *arg)
 {
     struct vcpu *vcpu = arg;
@@ -38,9 +94,17 @@ static void *vcpu_thread(void *arg)
     sigemptyset(&set);
     sigaddset(&set, vcpu_kick_signal());
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    if (vcpu->id < vm->spec->cpus.n) {
+        const struct cpu_spec *cs = &vm->spec->cpus.v[vcpu->id];
+        if (cs->has_runmask)
+            apply_affinity(vcpu, cs);
+        apply_sched(vcpu, &cs->sched);
+    }
 
     while (!vm_stopping(vm)) {
+        atomic_store(&vcpu->state, VCPU_IN_GUEST);
         int r = kvm_vcpu_run(vcpu->fd);
+        atomic_store(&vcpu->state, VCPU_IN_QVM);
         if (r == -EINTR || r == -EAGAIN)
             continue;
         if (r < 0) {
@@ -48,10 +112,16 @@ static void *vcpu_thread(void *arg)
             vm_request_stop(vm, STOP_FATAL);
             break;
         }
+        uint32_t why = vcpu->run->exit_reason;
         atomic_fetch_add_explicit(&vcpu->exits, 1, memory_order_relaxed);
+        atomic_store_explicit(&vcpu->last_reason, why, memory_order_relaxed);
+        if (why < VCPU_EXIT_REASONS)
+            atomic_fetch_add_explicit(&vcpu->by_reason[why], 1,
+                                      memory_order_relaxed);
         if (!exit_dispatch(vcpu))
             break;
     }
+    atomic_store(&vcpu->state, VCPU_STOPPED);
     return NULL;
 }
 

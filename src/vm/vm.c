@@ -15,12 +15,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devices/platform.h"
 #include "util/log.h"
 #include "vm/machine.h"
 
 #define TAG "vm"
 
 #define STATUS_EARLY_FATAL 64
+#define SHUTDOWN_GRACE_S   30 /* default QVM_SHUTDOWN_GRACE */
 
 bool vm_stopping(const struct vm *vm)
 {
@@ -76,12 +78,9 @@ static int build(struct vm *vm)
         (struct dev_ctx){&vm->pio, &vm->mmio, ctx_irq_set, ctx_stop, vm};
     if (devices_realize(spec, &vm->dev_ctx, &vm->devs) < 0)
         return -1;
-    struct boot_err berr = {{0}};
-    struct boot_input bin = {0}; /* ACPI: rsdp_gpa and fw ranges */
-    if (boot_load_spec(&vm->mem.view, spec, &bin, &vm->boot, &berr) < 0) {
-        log_fatal("loader", "%s", berr.msg);
-        return -1;
-    }
+    for (size_t i = 0; i < vm->devs.v.n; i++)
+        if (strcmp(vm->devs.v.v[i].name, PM_DEV_NAME) == 0)
+            vm->pm = vm->devs.v.v[i].state;
     vm->nvcpus = spec->cpus.n ? (unsigned)spec->cpus.n : 1;
     vm->vcpus = calloc(vm->nvcpus, sizeof(*vm->vcpus));
     if (!vm->vcpus) {
@@ -91,14 +90,46 @@ static int build(struct vm *vm)
     }
     for (unsigned i = 0; i < vm->nvcpus; i++)
         vm->vcpus[i].fd = -1;
+    /* Firmware tables first: the loaders copy the RSDP and avoid them. */
+    if (arch_firmware_init(vm) < 0)
+        return -1;
+    struct boot_err berr = {{0}};
+    if (boot_load_spec(&vm->mem.view, spec, &vm->boot_in, &vm->boot, &berr) <
+        0) {
+        log_fatal("loader", "%s", berr.msg);
+        return -1;
+    }
     for (unsigned i = 0; i < vm->nvcpus; i++)
         if (vcpu_create(vm, &vm->vcpus[i], i) < 0)
             return -1;
     return arch_vcpu_boot(&vm->vcpus[0], &vm->boot);
 }
 
+static const char *exit_name(unsigned r)
+{
+    static const char *const names[] = {
+        [KVM_EXIT_UNKNOWN] = "unknown",
+        [KVM_EXIT_IO] = "io",
+        [KVM_EXIT_HLT] = "hlt",
+        [KVM_EXIT_MMIO] = "mmio",
+        [KVM_EXIT_IRQ_WINDOW_OPEN] = "irq-window",
+        [KVM_EXIT_SHUTDOWN] = "shutdown",
+        [KVM_EXIT_FAIL_ENTRY] = "fail-entry",
+        [KVM_EXIT_INTR] = "intr",
+        [KVM_EXIT_INTERNAL_ERROR] = "internal-error",
+        [KVM_EXIT_SYSTEM_EVENT] = "system-event",
+    };
+    return r < ARRAY_SIZE(names) && names[r] ? names[r] : NULL;
+}
+
 static void log_status(struct vm *vm, const struct timespec *t0)
 {
+    static const char *const states[] = {
+        [VCPU_CREATED] = "not started",
+        [VCPU_IN_GUEST] = "in the guest (KVM_RUN)",
+        [VCPU_IN_QVM] = "handling an exit",
+        [VCPU_STOPPED] = "stopped",
+    };
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     double up = (double)(t.tv_sec - t0->tv_sec) +
@@ -106,9 +137,80 @@ static void log_status(struct vm *vm, const struct timespec *t0)
     log_info(TAG, "status: system %s, up %.1f s, %u vCPU(s), %zu device(s)",
              vm->spec->system ? vm->spec->system : "qvm-guest", up, vm->nvcpus,
              vm->devs.v.n);
-    for (unsigned i = 0; i < vm->nvcpus; i++)
-        log_info(TAG, "status: vCPU %u: %lu exits to qvm", i,
-                 atomic_load(&vm->vcpus[i].exits));
+    for (unsigned i = 0; i < vm->nvcpus; i++) {
+        struct vcpu *v = &vm->vcpus[i];
+        char by[256] = "";
+        size_t n = 0;
+        for (unsigned r = 0; r < VCPU_EXIT_REASONS; r++) {
+            unsigned long c = atomic_load(&v->by_reason[r]);
+            const char *name = exit_name(r);
+            if (!c || n >= sizeof(by))
+                continue;
+            int w = name ? snprintf(by + n, sizeof(by) - n, "%s%s %lu",
+                                    n ? ", " : "", name, c)
+                         : snprintf(by + n, sizeof(by) - n, "%sreason %u %lu",
+                                    n ? ", " : "", r, c);
+            if (w > 0)
+                n += (size_t)w;
+        }
+        int st = atomic_load(&v->state);
+        log_info(TAG, "status: vCPU %u: %s, %lu exits to qvm%s%s%s", i,
+                 st >= 0 && st <= VCPU_STOPPED ? states[st] : "?",
+                 atomic_load(&v->exits), n ? " (" : "", by, n ? ")" : "");
+    }
+}
+
+/* QVM_SHUTDOWN_GRACE: seconds the guest gets after the power button. */
+static int shutdown_grace(void)
+{
+    const char *s = getenv("QVM_SHUTDOWN_GRACE");
+    char *end;
+    long v = s ? strtol(s, &end, 10) : -1;
+    if (!s || *end || v < 0 || v > 86400)
+        return SHUTDOWN_GRACE_S;
+    return (int)v;
+}
+
+/*
+ * SIGTERM/SIGINT: press the ACPI power button. An ACPI guest (one that has
+ * set PWRBTN_EN) gets shutdown_grace() seconds to power off; a second
+ * signal, the end of the grace period or a guest that never enabled the
+ * button cut the power (status 3).
+ */
+static void power_button(struct vm *vm, int signo)
+{
+    const char *sig = signo == SIGINT ? "SIGINT" : "SIGTERM";
+    if (vm->pwrbtn_presses++) {
+        log_info(TAG, "%s again: power cut", sig);
+        vm_request_stop(vm, STOP_POWERCUT);
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &vm->pwrbtn);
+    if (!vm->pm || !pm_power_button(vm->pm)) {
+        log_info(TAG,
+                 "%s: the guest has not enabled the ACPI power button "
+                 "(no ACPI OS); power cut",
+                 sig);
+        vm_request_stop(vm, STOP_POWERCUT);
+        return;
+    }
+    log_info(TAG,
+             "%s: ACPI power button pressed; the guest has %d s to shut "
+             "down (QVM_SHUTDOWN_GRACE), a second signal cuts the power",
+             sig, shutdown_grace());
+}
+
+/* poll timeout (ms) until the grace period ends, or -1; 0 when over. */
+static int grace_left_ms(const struct vm *vm)
+{
+    if (!vm->pwrbtn_presses)
+        return -1;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    long long el = (long long)(t.tv_sec - vm->pwrbtn.tv_sec) * 1000 +
+                   (t.tv_nsec - vm->pwrbtn.tv_nsec) / 1000000;
+    long long left = (long long)shutdown_grace() * 1000 - el;
+    return left <= 0 ? 0 : (int)left;
 }
 
 /* Main thread: wait for a stop request or a signal. */
@@ -119,7 +221,16 @@ static void wait_loop(struct vm *vm, int sfd)
     while (!vm_stopping(vm)) {
         struct pollfd p[2] = {{.fd = vm->stop_efd, .events = POLLIN},
                               {.fd = sfd, .events = POLLIN}};
-        if (poll(p, 2, -1) < 0) {
+        int left = grace_left_ms(vm);
+        if (left == 0) {
+            log_info(TAG,
+                     "the guest did not power off within %d s of the "
+                     "power button; power cut",
+                     shutdown_grace());
+            vm_request_stop(vm, STOP_POWERCUT);
+            break;
+        }
+        if (poll(p, 2, left) < 0) {
             if (errno == EINTR)
                 continue;
             log_fatal(TAG, "poll: %s", strerror(errno));
@@ -140,9 +251,7 @@ static void wait_loop(struct vm *vm, int sfd)
             vm_request_stop(vm, STOP_POWERCUT);
             break;
         default:
-            log_info(TAG, "%s: no ACPI power button yet; cutting power",
-                     strsignal((int)si.ssi_signo));
-            vm_request_stop(vm, STOP_POWERCUT);
+            power_button(vm, (int)si.ssi_signo);
             break;
         }
     }

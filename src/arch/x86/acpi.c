@@ -472,10 +472,12 @@ static size_t build_hpet(const struct vm_spec *spec, struct area *ar)
     return at;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, const char *arg)
+/* fail: "NAME: MSG" (or MSG) into err; -1. */
+static int fail(char *err, size_t errlen, const char *msg, const char *name)
 {
     if (err && errlen)
-        snprintf(err, errlen, fmt, arg);
+        snprintf(err, errlen, "%s%s%s", name ? name : "", name ? ": " : "",
+                 msg);
     return -1;
 }
 
@@ -488,7 +490,7 @@ long acpi_build(const struct vm_spec *spec, unsigned ncpus,
     size_t facs = build_facs(&ar);
     size_t dsdt = build_dsdt(spec, &ar);
     if (ar.full)
-        return fail(err, errlen, "%s", "ACPI tables do not fit");
+        return fail(err, errlen, "ACPI tables do not fit", NULL);
     size_t tab[64];
     size_t n = 0;
     tab[n++] = build_fadt(spec, &ar, base + facs, base + dsdt);
@@ -501,25 +503,25 @@ long acpi_build(const struct vm_spec *spec, unsigned ncpus,
         const uint8_t *d = b->data;
         if (!d || b->size < HDR_LEN || get32(d + 4) != b->size)
             return fail(err, errlen,
-                        "%s: not an ACPI table (its header length is not "
-                        "the file size)",
+                        "not an ACPI table (its header length is not the "
+                        "file size)",
                         b->path ? b->path : "acpi load");
         if (n == ARRAY_SIZE(tab))
-            return fail(err, errlen, "%s", "too many ACPI tables");
+            return fail(err, errlen, "too many ACPI tables", NULL);
         size_t at = area_take(&ar, b->size, 16);
         if (at != SIZE_MAX)
             memcpy(ar.buf + at, b->data, b->size);
         tab[n++] = at;
     }
     if (ar.full)
-        return fail(err, errlen, "%s",
-                    "ACPI tables do not fit in 0xe0000-0xfffff");
+        return fail(err, errlen, "ACPI tables do not fit in 0xe0000-0xfffff",
+                    NULL);
     size_t xlen = HDR_LEN + 8 * n, rlen = HDR_LEN + 4 * n;
     size_t xsdt = area_take(&ar, xlen, 16);
     size_t rsdt = area_take(&ar, rlen, 16);
     if (ar.full)
-        return fail(err, errlen, "%s",
-                    "ACPI tables do not fit in 0xe0000-0xfffff");
+        return fail(err, errlen, "ACPI tables do not fit in 0xe0000-0xfffff",
+                    NULL);
     uint8_t *x = buf + xsdt, *r = buf + rsdt;
     sdt_header(x, "XSDT", (uint32_t)xlen, 1, "QVMXSDT ");
     sdt_header(r, "RSDT", (uint32_t)rlen, 1, "QVMRSDT ");

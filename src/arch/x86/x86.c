@@ -15,8 +15,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "arch/x86/boot64.h"
+#include "arch/x86/acpi.h"
 #include "arch/x86/layout.h"
 #include "util/log.h"
 #include "vm/machine.h"
@@ -66,6 +68,178 @@ void arch_vm_free(struct vm *vm)
 {
     free(vm->cpuid);
     vm->cpuid = NULL;
+    if (vm->fw_host)
+        munmap(vm->fw_host, (size_t)vm->fw_size);
+    vm->fw_host = NULL;
+}
+
+/* ---- firmware tables (acpi.h) ------------------------------------------- */
+
+/* The FADT reset register: I/O ACPI_RESET_REG, value ACPI_RESET_VAL. */
+static uint64_t reset_read(void *opaque, uint64_t off, unsigned size)
+{
+    (void)opaque, (void)off, (void)size;
+    return 0;
+}
+
+static void reset_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+    struct vm *vm = opaque;
+    (void)off, (void)size;
+    if ((val & 0xff) != ACPI_RESET_VAL && !(val & 0x04)) /* RST_CPU */
+        return;
+    log_info(TAG, "guest reset (ACPI reset register)");
+    vm_request_stop(vm, STOP_RESET);
+}
+
+static const struct region_ops reset_ops = {reset_read, reset_write};
+
+static bool mem_overlaps(const struct vm_spec *spec, uint64_t base,
+                         uint64_t size, const char **what)
+{
+    for (size_t i = 0; i < spec->placed.n; i++) {
+        const struct placed *p = &spec->placed.v[i];
+        if (p->space == SPACE_MEM && p->base < base + size &&
+            base < p->base + p->size) {
+            *what = p->what;
+            return true;
+        }
+    }
+    return false;
+}
+
+static int add_fw_range(struct vm *vm, uint64_t base, uint64_t size)
+{
+    struct boot_input *in = &vm->boot_in;
+    if (in->nfw == BOOT_MAX_FW)
+        return -ENOSPC;
+    in->fw[in->nfw++] = (struct boot_fw_range){base, size, E820_RESERVED};
+    return gview_mark_used(&vm->mem.view, base, size);
+}
+
+/*
+ * The ACPI area: the config's rom/ram when one covers 0xe0000-0xfffff,
+ * else a qvm-owned read-only region when nothing else is placed there.
+ */
+static uint8_t *acpi_area(struct vm *vm)
+{
+    uint8_t *p = gmem_ptr(&vm->mem, ACPI_AREA_BASE, ACPI_AREA_SIZE);
+    if (p)
+        return p;
+    const char *what = NULL;
+    if (mem_overlaps(vm->spec, ACPI_AREA_BASE, ACPI_AREA_SIZE, &what)) {
+        log_warn(TAG,
+                 "no ACPI tables: 0x%llx-0x%llx is partly taken by %s "
+                 "(give it a `rom` or leave it free)",
+                 (unsigned long long)ACPI_AREA_BASE,
+                 (unsigned long long)(ACPI_AREA_BASE + ACPI_AREA_SIZE - 1),
+                 what ? what : "something");
+        return NULL;
+    }
+    void *h = mmap(NULL, ACPI_AREA_SIZE, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (h == MAP_FAILED) {
+        log_warn(TAG, "no ACPI tables: %s", strerror(errno));
+        return NULL;
+    }
+    bool ro = kvm_check_cap(&vm->kvm, KVM_CAP_READONLY_MEM) > 0;
+    uint32_t slot = (uint32_t)vm->mem.view.regions.n;
+    int e =
+        kvm_set_mem_slot(&vm->kvm, slot, ACPI_AREA_BASE, ACPI_AREA_SIZE, h, ro);
+    if (e == 0)
+        e = gview_add_region(&vm->mem.view, ACPI_AREA_BASE, ACPI_AREA_SIZE, h,
+                             GV_ROM);
+    if (e < 0) {
+        munmap(h, ACPI_AREA_SIZE);
+        log_warn(TAG, "no ACPI tables: cannot map 0x%llx: %s",
+                 (unsigned long long)ACPI_AREA_BASE, strerror(-e));
+        return NULL;
+    }
+    vm->fw_host = h;
+    vm->fw_size = ACPI_AREA_SIZE;
+    return h;
+}
+
+static int build_acpi(struct vm *vm)
+{
+    const struct vm_spec *spec = vm->spec;
+    uint8_t *area = acpi_area(vm);
+    if (!area)
+        return 0;
+    struct acpi_blob blobs[16];
+    struct boot_image imgs[16];
+    size_t n = 0;
+    int rc = -1;
+    for (size_t i = 0; i < spec->loads.n; i++) {
+        const struct load_spec *ls = &spec->loads.v[i];
+        if (ls->blob != BLOB_ACPI)
+            continue;
+        struct boot_err err;
+        if (n == ARRAY_SIZE(blobs)) {
+            log_fatal(TAG, "more than %zu `acpi load` tables",
+                      ARRAY_SIZE(blobs));
+            goto out;
+        }
+        if (boot_read_file(ls->path, &imgs[n], &err) < 0) {
+            log_fatal(TAG, "%s", err.msg);
+            goto out;
+        }
+        blobs[n] = (struct acpi_blob){imgs[n].data, imgs[n].size, ls->path};
+        n++;
+    }
+    char msg[256];
+    long len = acpi_build(spec, vm->nvcpus, blobs, n, area, ACPI_AREA_SIZE,
+                          ACPI_AREA_BASE, msg, sizeof(msg));
+    if (len < 0) {
+        log_fatal(TAG, "%s", msg);
+        goto out;
+    }
+    if (add_fw_range(vm, ACPI_AREA_BASE, ACPI_AREA_SIZE) < 0) {
+        log_fatal(TAG, "cannot reserve the ACPI area");
+        goto out;
+    }
+    vm->boot_in.rsdp_gpa = ACPI_AREA_BASE;
+    log_debug(TAG, "ACPI tables at 0x%llx (%ld bytes)",
+              (unsigned long long)ACPI_AREA_BASE, len);
+    rc = 0;
+out:
+    for (size_t i = 0; i < n; i++)
+        free((void *)(uintptr_t)imgs[i].data);
+    return rc;
+}
+
+static bool is_ram(const struct vm_spec *spec, uint64_t base, uint64_t size)
+{
+    for (size_t i = 0; i < spec->mem.n; i++) {
+        const struct mem_region *r = &spec->mem.v[i];
+        if (r->kind == MEM_RAM && r->base <= base &&
+            base + size <= r->base + r->size)
+            return true;
+    }
+    return false;
+}
+
+int arch_firmware_init(struct vm *vm)
+{
+    if (build_acpi(vm) < 0)
+        return -1;
+    uint8_t *mp = gmem_ptr(&vm->mem, MPTABLE_BASE, MPTABLE_SIZE);
+    if (mp && is_ram(vm->spec, MPTABLE_BASE, MPTABLE_SIZE) &&
+        gview_is_free(&vm->mem.view, MPTABLE_BASE, MPTABLE_SIZE)) {
+        if (mptable_build(vm->spec, vm->nvcpus, mp, MPTABLE_SIZE,
+                          MPTABLE_BASE) < 0)
+            log_warn(TAG, "no MP table: %u vCPUs do not fit in 1 KiB",
+                     vm->nvcpus);
+        else if (add_fw_range(vm, MPTABLE_BASE, MPTABLE_SIZE) < 0)
+            return -1;
+    }
+    if (!bus_find(&vm->pio, ACPI_RESET_REG) &&
+        bus_map(&vm->pio, "acpi reset", ACPI_RESET_REG, 1, &reset_ops, vm) <
+            0) {
+        log_fatal(TAG, "cannot map the ACPI reset register");
+        return -1;
+    }
+    return 0;
 }
 
 static int setup_cpuid(struct vcpu *vcpu)
@@ -134,6 +308,14 @@ int arch_vcpu_init(struct vcpu *vcpu)
         return e;
     }
     setup_msrs(vcpu);
+    if (vcpu->id == 0 || !vcpu->vm->has_irqchip)
+        return 0;
+    /* APs wait for INIT/SIPI from the BSP (KVM's in-kernel LAPIC). */
+    e = kvm_set_mp_state(vcpu->fd, KVM_MP_STATE_UNINITIALIZED);
+    if (e < 0) {
+        log_fatal(TAG, "vCPU %u: KVM_SET_MP_STATE: %s", vcpu->id, strerror(-e));
+        return e;
+    }
     return 0;
 }
 
