@@ -1,0 +1,26 @@
+# lib.sh: shared checks for the real-guest cases (sourced; POSIX sh).
+fail() {
+    echo "FAIL: $*"
+    exit 1
+}
+# boot CONFIG: runs qvm to completion with the console in $out; sets $rc.
+boot() {
+    out="$TMPDIR/console"
+    rc=0
+    "$QVM" @"$CONFIGS/$1" </dev/null >"$out" 2>&1 || rc=$?
+    cat "$out"
+}
+# markers CPUS MEM_MIN_KB: the initramfs markers and a clean kernel log.
+markers() {
+    grep -q 'QVM-GUEST-INIT: start' "$out" || fail "userspace never started"
+    grep -q "QVM-GUEST-INIT: cpus=$1 " "$out" || fail "expected $1 CPU(s)"
+    mem=$(sed -n 's/.*QVM-GUEST-INIT: cpus=[0-9]* mem_kb=\([0-9]*\).*/\1/p' "$out")
+    [ "${mem:-0}" -ge "$2" ] || fail "guest reports ${mem:-no} KiB, expected >= $2"
+    grep -q 'QVM-GUEST-INIT: cmdline: .*console=ttyS0 panic=-1' "$out" ||
+        fail "the guest does not report the configured command line"
+    grep -q 'QVM-GUEST-INIT: kernel-log-problems=0' "$out" ||
+        fail "WARNING/BUG/call trace in the kernel log"
+    if grep -qiE 'WARNING:|BUG:|call trace' "$out"; then
+        fail "WARNING/BUG/call trace on the console"
+    fi
+}
