@@ -14,6 +14,7 @@
 #include "util/compiler.h"
 #include "util/vec.h"
 #include "vm/bus.h"
+#include "vm/event.h"
 #include "vm/stop.h"
 
 struct dev_ctx {
@@ -23,6 +24,9 @@ struct dev_ctx {
     /* stop: end the VM for `why` (first request wins). Context: any. */
     void (*stop)(void *opaque, enum vm_stop why);
     void *opaque;
+    /* ev: the I/O event thread for backends (vm/event.h); set by
+     * devices_realize, started after every device is realized. */
+    struct evloop *ev;
 };
 
 /* A realized device: torn down (and its output flushed) at VM exit. */
@@ -34,6 +38,7 @@ struct dev_inst {
 
 struct dev_list {
     VEC(struct dev_inst) v;
+    struct dev_ctx ctx; /* the caller's, plus the event loop */
 };
 
 /*
@@ -44,6 +49,7 @@ struct dev_list {
  */
 int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx,
                     struct dev_list *out) MUST_CHECK;
+/* devices_teardown: stop the event thread, then tear down (flush) each. */
 void devices_teardown(struct dev_list *l);
 
 /* Built-in models (one realize function per vdev type). */
@@ -51,6 +57,20 @@ int ser8250_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                     struct dev_inst *inst) MUST_CHECK;
 int platform_realize(const struct dev_ctx *ctx,
                      struct dev_list *out) MUST_CHECK;
+int pckbd_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
+                  struct dev_inst *inst) MUST_CHECK;
+int rtc_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
+                struct dev_inst *inst) MUST_CHECK;
+/* pci_stub_realize: config mechanism #1 at 0xcf8-0xcff when there is no
+ * PCI (all ones: no device), and the 0xcf9 reset control register. */
+int pci_stub_realize(const struct vm_spec *spec, const struct dev_ctx *ctx,
+                     struct dev_list *out) MUST_CHECK;
+
+/* Terminal handling for backends that read qvm's own stdin. */
+/* term_raw_stdin: put stdin (a tty) in raw mode until term_restore (also
+ * run at exit and on fatal signals). ^C still signals qvm. */
+void term_raw_stdin(void);
+void term_restore(void);
 
 /*
  * The ACPI PM1a control register (16 bits) qvm places at a fixed port, as

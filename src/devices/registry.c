@@ -37,16 +37,21 @@ static int inkernel_realize(const struct vdev_spec *vd,
 }
 
 static const struct model models[] = {
-    {"ser8250", ser8250_realize},
-    {"ioapic", inkernel_realize},
-    {"8259", inkernel_realize},
-    {"timer8254", inkernel_realize},
+    {"ser8250", ser8250_realize}, {"pckeyboard", pckbd_realize},
+    {"mc146818", rtc_realize},    {"ioapic", inkernel_realize},
+    {"8259", inkernel_realize},   {"timer8254", inkernel_realize},
 };
 
-int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx,
+int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx_in,
                     struct dev_list *out)
 {
-    if (platform_realize(ctx, out) < 0)
+    /* Devices keep &out->ctx: the caller's context plus the event loop. */
+    out->ctx = *ctx_in;
+    out->ctx.ev = ev_new();
+    if (!out->ctx.ev)
+        return -1;
+    const struct dev_ctx *ctx = &out->ctx;
+    if (platform_realize(ctx, out) < 0 || pci_stub_realize(spec, ctx, out) < 0)
         return -1;
     for (size_t i = 0; i < spec->vdevs.n; i++) {
         const struct vdev_spec *vd = &spec->vdevs.v[i];
@@ -79,13 +84,17 @@ int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx,
         }
         *slot = inst;
     }
-    return 0;
+    return ev_start(ctx->ev) < 0 ? -1 : 0;
 }
 
 void devices_teardown(struct dev_list *l)
 {
+    ev_stop(l->ctx.ev); /* no backend callback runs from here on */
     for (size_t i = l->v.n; i-- > 0;)
         if (l->v.v[i].teardown)
             l->v.v[i].teardown(l->v.v[i].state);
     VEC_FREE(&l->v);
+    ev_free(l->ctx.ev);
+    l->ctx.ev = NULL;
+    term_restore();
 }

@@ -1,0 +1,39 @@
+#!/bin/sh
+# hostdev-pty: `hostdev pty` makes a pseudo-terminal and qvm names it
+# ("qvm: info: ser8250: console on /dev/pts/N"); a reader on it gets the
+# guest's banner. The guest (spin) halts forever; SIGQUIT ends qvm.
+set -u
+out="$TMPDIR/pty.out"
+fail() { cat "$out"; echo "FAIL: $*"; exit 1; }
+"$QVM" @"$CONFIGS/hostdev-pty.qvmconf" >"$out" 2>&1 &
+pid=$!
+n=0
+while ! grep -q 'ser8250: console on /dev/' "$out"; do
+    n=$((n + 1))
+    if [ "$n" -gt 100 ]; then
+        kill -9 "$pid" 2>/dev/null
+        fail "qvm did not name its pty"
+    fi
+    sleep 0.1
+done
+pty=$(sed -n 's/.*ser8250: console on \(\/dev\/[^ ]*\).*/\1/p' "$out" | head -n 1)
+[ -c "$pty" ] || { kill -9 "$pid"; fail "$pty is not a character device"; }
+cat "$pty" >"$TMPDIR/pty.txt" 2>/dev/null &
+cpid=$!
+n=0
+while ! grep -q 'spin: halting forever' "$TMPDIR/pty.txt" 2>/dev/null; do
+    n=$((n + 1))
+    if [ "$n" -gt 100 ]; then
+        kill -9 "$pid" "$cpid" 2>/dev/null
+        fail "no guest output on $pty"
+    fi
+    sleep 0.1
+done
+kill -QUIT "$pid"
+rc=0
+wait "$pid" || rc=$?
+kill "$cpid" 2>/dev/null
+wait "$cpid" 2>/dev/null
+[ "$rc" -eq 3 ] || fail "qvm exited $rc after SIGQUIT, expected 3"
+cat "$out"
+echo "PASS"
