@@ -13,8 +13,10 @@
  * 96 fatal error after the guest started). Never calls exit().
  *
  * Signals while the guest runs (handled on the calling thread through a
- * signalfd; they are blocked in the process for the duration): SIGQUIT,
- * SIGTERM and SIGINT end the VM with status 3 (no ACPI power button yet),
+ * signalfd; they are blocked in the process for the duration): SIGQUIT
+ * ends the VM with status 3 (power cut); SIGTERM and SIGINT press the ACPI
+ * power button (docs/exit-codes.md: a second one, the end of the grace
+ * period or a guest without ACPI power button mean a power cut, 3);
  * SIGUSR1 logs the VM status. SIGPIPE is blocked so that a closed output
  * pipe is an error, not death. The signal mask is restored on return.
  * Context: main thread, once per process.
