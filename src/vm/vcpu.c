@@ -59,10 +59,11 @@ static void apply_sched(struct vcpu *vcpu, const struct sched_spec *ss)
     int pol;
     switch (ss->policy) {
     case SCHED_P_RR:
+    case SCHED_P_OTHER:    /* QNX "other" is round-robin */
+    case SCHED_P_SPORADIC: /* no sporadic server on Linux: RR at HI */
         pol = SCHED_RR;
         break;
     case SCHED_P_FIFO:
-    case SCHED_P_SPORADIC: /* no sporadic server on Linux */
         pol = SCHED_FIFO;
         break;
     default:
