@@ -17,6 +17,8 @@
 
 #include "arch/x86/acpi.h"
 #include "config/front.h"
+#include "devices/device.h"
+#include "devices/platform.h"
 #include "fake_env.h"
 
 static char elf64[64] = "\x7f"
@@ -292,6 +294,75 @@ static void test_mptable(void **state)
     assert_int_equal(mptable_build(&spec, 3, mp, 100, MPTABLE_BASE), -1);
 }
 
+static int sci_level = -1, stops = -1;
+
+static void fake_irq(void *opaque, uint32_t gsi, bool level)
+{
+    (void)opaque;
+    assert_int_equal(gsi, 9);
+    sci_level = level;
+}
+
+static void fake_stop(void *opaque, enum vm_stop why)
+{
+    (void)opaque;
+    stops = (int)why;
+}
+
+static uint32_t pio_rd(struct bus *b, uint64_t port, unsigned size)
+{
+    uint32_t v = 0;
+    assert_int_equal(bus_access(b, port, &v, size, false), BUS_OK);
+    return v;
+}
+
+static void pio_wr(struct bus *b, uint64_t port, uint32_t v, unsigned size)
+{
+    assert_int_equal(bus_access(b, port, &v, size, true), BUS_OK);
+}
+
+/* The PM1a event block: PWRBTN_STS/EN, write-1-to-clear, the SCI level. */
+static void test_pm_power_button(void **state)
+{
+    (void)state;
+    struct bus pio, mmio;
+    bus_init(&pio, "pio");
+    bus_init(&mmio, "mmio");
+    struct dev_ctx ctx = {&pio, &mmio, fake_irq, fake_stop, NULL};
+    struct dev_list l = {0};
+    assert_int_equal(platform_realize(&ctx, &l), 0);
+    void *pm = NULL;
+    for (size_t i = 0; i < l.v.n; i++)
+        if (strcmp(l.v.v[i].name, PM_DEV_NAME) == 0)
+            pm = l.v.v[i].state;
+    assert_non_null(pm);
+    /* Not enabled: the press is latched but there is no SCI. */
+    assert_false(pm_power_button(pm));
+    assert_int_equal(pio_rd(&pio, 0x600, 2), 0x100);
+    assert_int_equal(sci_level, -1);
+    pio_wr(&pio, 0x600, 0x100, 2); /* clear */
+    assert_int_equal(pio_rd(&pio, 0x600, 2), 0);
+    /* Enabled (byte write to PM1_EN's high byte): SCI while pending. */
+    pio_wr(&pio, 0x603, 0x01, 1);
+    assert_int_equal(pio_rd(&pio, 0x602, 2), 0x100);
+    assert_int_equal(pio_rd(&pio, 0x600, 4), 0x01000000);
+    assert_true(pm_power_button(pm));
+    assert_int_equal(sci_level, 1);
+    pio_wr(&pio, 0x600, 0x0000, 2); /* writing 0 clears nothing */
+    assert_int_equal(sci_level, 1);
+    pio_wr(&pio, 0x601, 0x01, 1);
+    assert_int_equal(sci_level, 0);
+    /* S5 through PM1a_CNT. */
+    pio_wr(&pio, 0x604, 1u << 13 | 5u << 10, 2);
+    assert_int_equal(stops, STOP_POWEROFF);
+    for (size_t i = l.v.n; i-- > 0;)
+        if (l.v.v[i].teardown)
+            l.v.v[i].teardown(l.v.v[i].state);
+    VEC_FREE(&l.v);
+    bus_destroy(&pio);
+    bus_destroy(&mmio);
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -309,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_legacy_free_hpet),
         cmocka_unit_test(test_user_table),
         cmocka_unit_test(test_mptable),
+        cmocka_unit_test(test_pm_power_button),
     };
     int r = cmocka_run_group_tests(tests, NULL, teardown);
     spec_free(&spec);
