@@ -8,9 +8,9 @@
  * which is how Linux's pci=conf1 probe concludes there is no bus, and data
  * writes are dropped. Byte accesses to 0xcf9 are the reset control
  * register (as on PIIX/ICH chipsets and in QEMU): writing a value with bit
- * 2 (RST_CPU) set resets the guest: qvm logs "guest reset (ACPI reset
- * register)" and exits 0, exactly as arch/x86's own reset register (mapped
- * only where nothing owns 0xcf9) does; the FADT's RESET_REG points here.
+ * 2 (RST_CPU) set resets the guest: qvm logs "guest reset (0xcf9)" and
+ * exits 0 (arch/x86 maps its own reset register only where nothing owns
+ * 0xcf9); the FADT's RESET_REG (value 6) points here.
  * When the spec has PCI functions, the PCI model will own these ports; the
  * stub then only warns that PCI is not emulated yet.
  *
@@ -60,7 +60,7 @@ static void pci_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
     }
     pthread_mutex_unlock(&p->lock);
     if (reset) {
-        log_info(TAG, "guest reset (ACPI reset register)");
+        log_info(TAG, "guest reset (0xcf9)");
         p->ctx->stop(p->ctx->opaque, STOP_RESET);
     }
 }
