@@ -70,7 +70,9 @@ static int bz_parse(const struct boot_image *img, struct bz_hdr *h,
                     sects, (unsigned long long)h->setup_size, img->size);
     uint64_t pm = img->size - h->setup_size, sys;
     sys = (uint64_t)le_get32(d + BP_SYSSIZE) * 16;
-    if (sys > pm)
+    /* syssize counts 16-byte units, rounded up (memtest86+ 6.10 is not
+     * padded to a multiple of 16). */
+    if (sys > ALIGN_UP(pm, 16ull))
         return fail(err,
                     "syssize says 0x%llx bytes of protected-mode code, the "
                     "file has 0x%llx after the setup code: truncated",
