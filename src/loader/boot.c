@@ -268,7 +268,7 @@ static int write_info(struct gview *v, const struct vm_spec *spec,
     switch (ei->fmt) {
     case IMG_MULTIBOOT1_ELF:
     case IMG_MULTIBOOT1_AOUT:
-        if (mb1_write_info(v, spec, el->path, mods, nmods, &info, err) < 0)
+        if (mb1_write_info(v, spec, in, el->path, mods, nmods, &info, err) < 0)
             return -1;
         bs->eax = MB1_BOOT_MAGIC;
         bs->ebx = info;

@@ -129,12 +129,12 @@ struct mb1_module {
 };
 /*
  * mb1_write_info: build the multiboot information structure (mem_lower,
- * mem_upper, memory map from the spec's ram/rom/reserve lines, cmdline,
+ * mem_upper, memory map from boot_e820 (in may be NULL), cmdline,
  * boot loader name "qvm", modules) in free low RAM. *info gets its address.
  */
 int mb1_write_info(struct gview *v, const struct vm_spec *spec,
-                   const char *kernel_path, const struct mb1_module *mods,
-                   size_t nmods, uint32_t *info,
+                   const struct boot_input *in, const char *kernel_path,
+                   const struct mb1_module *mods, size_t nmods, uint32_t *info,
                    struct boot_err *err) MUST_CHECK;
 
 /*

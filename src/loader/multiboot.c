@@ -2,7 +2,8 @@
  * multiboot.c: Multiboot 1 kernels (Multiboot Specification 0.6.96):
  * header search (section 3.1.1), the a.out kludge (3.1.3, flag 16), ELF
  * kernels (loaded by their program headers) and the boot information
- * structure (3.3) with the memory map built from ram/rom/reserve lines.
+ * structure (3.3) with the memory map of boot_e820 (ram/rom/reserve lines
+ * and qvm's firmware ranges).
  */
 #include <stdio.h>
 #include <string.h>
@@ -186,37 +187,10 @@ static void mem_sizes(const struct vm_spec *spec, uint32_t *lo, uint32_t *up)
     *up = (uint32_t)((up_end - 0x100000) / 1024);
 }
 
-struct mm_ent {
-    uint64_t base, size;
-    uint32_t type;
-};
-
-static size_t collect_mmap(const struct vm_spec *spec, struct mm_ent *e,
-                           size_t max)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < spec->mem.n && n < max; i++) {
-        const struct mem_region *m = &spec->mem.v[i];
-        e[n++] = (struct mm_ent){m->base, m->size, m->kind == MEM_RAM ? 1 : 2};
-    }
-    for (size_t i = 0; i < spec->reserves.n; i++)
-        for (size_t j = 0; j < spec->reserves.v[i].locs.n && n < max; j++) {
-            const struct loc *l = &spec->reserves.v[i].locs.v[j];
-            if (l->space == SPACE_MEM && l->size)
-                e[n++] = (struct mm_ent){l->base, l->size, 2};
-        }
-    for (size_t i = 1; i < n; i++) /* insertion sort by base */
-        for (size_t j = i; j > 0 && e[j].base < e[j - 1].base; j--) {
-            struct mm_ent t = e[j];
-            e[j] = e[j - 1];
-            e[j - 1] = t;
-        }
-    return n;
-}
-
 int mb1_write_info(struct gview *v, const struct vm_spec *spec,
-                   const char *kernel_path, const struct mb1_module *mods,
-                   size_t nmods, uint32_t *info, struct boot_err *err)
+                   const struct boot_input *in, const char *kernel_path,
+                   const struct mb1_module *mods, size_t nmods, uint32_t *info,
+                   struct boot_err *err)
 {
     uint64_t at;
     if (gview_alloc(v, MBI_SIZE, 8, 0x1000, 0xa0000, &at) < 0 &&
@@ -261,8 +235,8 @@ int mb1_write_info(struct gview *v, const struct vm_spec *spec,
         wr32(mbi + 24, (uint32_t)ma);
     }
 
-    struct mm_ent ents[64];
-    size_t n = collect_mmap(spec, ents, 64);
+    struct e820_ent ents[E820_MAX];
+    size_t n = boot_e820(spec, in, NULL, 0, ents, E820_MAX);
     if (n) {
         uint64_t mm;
         if (gview_alloc(v, 24 * n, 8, 0x1000, 0x100000000ull, &mm) < 0)
@@ -270,7 +244,7 @@ int mb1_write_info(struct gview *v, const struct vm_spec *spec,
         for (size_t i = 0; i < n; i++) {
             unsigned char e[24];
             wr32(e, 20); /* size of the rest of the entry */
-            wr64(e + 4, ents[i].base);
+            wr64(e + 4, ents[i].addr);
             wr64(e + 12, ents[i].size);
             wr32(e + 20, ents[i].type);
             if (!gview_write(v, mm + 24 * i, e, 24))

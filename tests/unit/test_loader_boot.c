@@ -175,8 +175,8 @@ static void test_multiboot_info(void **state)
     s.cmdline = cl;
     struct mb1_module mod = {0x200000, 0x200100, "initrd"};
     uint32_t info;
-    assert_int_equal(mb1_write_info(&e->v, &s, "kernel", &mod, 1, &info, &err),
-                     0);
+    assert_int_equal(
+        mb1_write_info(&e->v, &s, NULL, "kernel", &mod, 1, &info, &err), 0);
     const uint32_t *mbi = gview_ptr(&e->v, info, 88);
     assert_non_null(mbi);
     assert_int_equal(mbi[0], 1u | 4u | 8u | 64u | 512u);
