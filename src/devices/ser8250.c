@@ -181,12 +181,30 @@ static void out_fail(struct uart *u, const char *why)
 }
 
 /*
- * Write what the sink takes without blocking (`wait_ms` > 0: wait up to
- * that long for a slow sink, at teardown). Caller holds the lock.
+ * Write what the sink takes without blocking (`budget_ms` > 0: wait up to
+ * that long in all for a slow sink, at teardown). Caller holds the lock.
  */
-static void flush_out(struct uart *u, int wait_ms)
+static int ms_left(const struct timespec *deadline)
 {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
+                   (deadline->tv_nsec - now.tv_nsec) / 1000000;
+    return ms > 0 ? (int)ms : 0;
+}
+
+static void flush_out(struct uart *u, int budget_ms)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += budget_ms / 1000;
+    deadline.tv_nsec += (long)(budget_ms % 1000) * 1000000;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
     while (u->olen && !u->out_broken) {
+        int wait_ms = budget_ms > 0 ? ms_left(&deadline) : 0;
         size_t n = MIN(u->olen, (size_t)(OUT_CAP - u->ohead));
         n = MIN(n, (size_t)OUT_CHUNK);
         if (u->out_poll && !u->out_nb) {

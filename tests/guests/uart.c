@@ -137,7 +137,7 @@ static void wait_irq(volatile uint32_t *counter, uint32_t target)
 static int line_done(void)
 {
     for (uint32_t i = 0; i < rx_n; i++)
-        if (rxbuf[i] == '\n')
+        if (rxbuf[i] == '\n' || rxbuf[i] == '\r') /* a raw tty sends CR */
             return 1;
     return rx_n >= sizeof(rxbuf);
 }
@@ -188,9 +188,8 @@ void guest_main(uint32_t magic, uint32_t info)
     while (!line_done())
         __asm__ volatile("sti; hlt; cli");
     serial_puts("got: ");
-    for (uint32_t i = 0; i < rx_n && rxbuf[i] != '\n'; i++)
-        if (rxbuf[i] != '\r')
-            serial_putc(rxbuf[i]);
+    for (uint32_t i = 0; i < rx_n && rxbuf[i] != '\n' && rxbuf[i] != '\r'; i++)
+        serial_putc(rxbuf[i]);
     serial_puts("\n");
     serial_puts("uart: RX interrupts ");
     serial_putdec(n_irq);
