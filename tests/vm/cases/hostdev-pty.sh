@@ -1,7 +1,9 @@
 #!/bin/sh
 # hostdev-pty: `hostdev pty` makes a pseudo-terminal and qvm names it
 # ("qvm: info: ser8250: console on /dev/pts/N"); a reader on it gets the
-# guest's banner. The guest (spin) halts forever; SIGQUIT ends qvm.
+# guest's banner. The guest (spin) halts forever; SIGQUIT ends qvm. Then
+# input: the uart guest on a pty gets "ping" typed on it (CR, as a raw
+# terminal sends) and answers "got: ping" there.
 set -u
 out="$TMPDIR/pty.out"
 fail() { cat "$out"; echo "FAIL: $*"; exit 1; }
@@ -36,4 +38,28 @@ kill "$cpid" 2>/dev/null
 wait "$cpid" 2>/dev/null
 [ "$rc" -eq 3 ] || fail "qvm exited $rc after SIGQUIT, expected 3"
 cat "$out"
+
+out="$TMPDIR/pty2.out"
+"$QVM" @"$CONFIGS/hostdev-pty-uart.qvmconf" >"$out" 2>&1 &
+pid=$!
+n=0
+while ! grep -q 'ser8250: console on /dev/' "$out"; do
+    n=$((n + 1))
+    if [ "$n" -gt 100 ]; then
+        kill -9 "$pid" 2>/dev/null
+        fail "qvm did not name its pty (uart guest)"
+    fi
+    sleep 0.1
+done
+pty=$(sed -n 's/.*ser8250: console on \(\/dev\/[^ ]*\).*/\1/p' "$out" | head -n 1)
+cat "$pty" >"$TMPDIR/pty2.txt" 2>/dev/null &
+cpid=$!
+printf 'ping\r' >"$pty"
+rc=0
+wait "$pid" || rc=$?
+kill "$cpid" 2>/dev/null
+wait "$cpid" 2>/dev/null
+cat "$out" "$TMPDIR/pty2.txt"
+[ "$rc" -eq 0 ] || fail "uart guest on a pty: qvm exited $rc"
+grep -q '^got: ping' "$TMPDIR/pty2.txt" || fail "no echo of the pty input"
 echo "PASS"
