@@ -33,6 +33,9 @@ struct env {
     char cmdline[64];
 };
 
+static char path_bz[] = "bz";
+static char path_rd[] = "rd";
+
 static int setup(void **state)
 {
     struct env *e = calloc(1, sizeof(*e));
@@ -48,9 +51,9 @@ static int setup(void **state)
     m = VEC_PUSH(&e->s.mem);
     *m = (struct mem_region){.kind = MEM_RAM, .base = 0x100000, .size = HIGH};
     struct load_spec *l = VEC_PUSH(&e->s.loads);
-    l->path = (char *)"bz";
+    l->path = path_bz;
     l = VEC_PUSH(&e->s.loads);
-    l->path = (char *)"rd";
+    l->path = path_rd;
     l->blob = BLOB_INITRD;
     e->s.entry_load = 0;
     strcpy(e->cmdline, "console=ttyS0 root=/dev/ram0");
@@ -295,7 +298,7 @@ static void test_bz_gzip(void **state)
 
 static void test_gzip_bomb(void **state)
 {
-    struct env *e = *state;
+    (void)state;
     size_t big = 80u << 20, n;
     unsigned char *zeros = calloc(1, big);
     unsigned char *gz = gzip(zeros, big, &n);

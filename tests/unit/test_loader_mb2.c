@@ -93,6 +93,9 @@ static void make_mb2(unsigned char *b, uint32_t req, uint16_t req_flags)
         b[0x200 + i] = (unsigned char)i;
 }
 
+static char path_xen[] = "xen";
+static char path_dom0[] = "dom0";
+
 static int setup(void **state)
 {
     struct env *e = calloc(1, sizeof(*e));
@@ -106,9 +109,9 @@ static int setup(void **state)
     m = VEC_PUSH(&e->s.mem);
     *m = (struct mem_region){.kind = MEM_RAM, .base = 0x100000, .size = HIGH};
     struct load_spec *l = VEC_PUSH(&e->s.loads);
-    l->path = (char *)"xen";
+    l->path = path_xen;
     l = VEC_PUSH(&e->s.loads);
-    l->path = (char *)"dom0";
+    l->path = path_dom0;
     e->s.entry_load = 0;
     strcpy(e->cmdline, "console=com1");
     e->s.cmdline = e->cmdline;

@@ -62,6 +62,9 @@ static void make_pvh(unsigned char *b, uint32_t descsz, uint64_t entry)
         b[0x300 + i] = (unsigned char)i;
 }
 
+static char path_vmlinux[] = "vmlinux";
+static char path_rd[] = "rd";
+
 static int setup(void **state)
 {
     struct env *e = calloc(1, sizeof(*e));
@@ -75,9 +78,9 @@ static int setup(void **state)
     m = VEC_PUSH(&e->s.mem);
     *m = (struct mem_region){.kind = MEM_RAM, .base = 0x100000, .size = HIGH};
     struct load_spec *l = VEC_PUSH(&e->s.loads);
-    l->path = (char *)"vmlinux";
+    l->path = path_vmlinux;
     l = VEC_PUSH(&e->s.loads);
-    l->path = (char *)"rd";
+    l->path = path_rd;
     l->blob = BLOB_INITRD;
     e->s.entry_load = 0;
     strcpy(e->cmdline, "console=ttyS0");
