@@ -84,12 +84,16 @@ if [ $quick = 0 ]; then
         [ -d build-fuzz ] || CC=clang meson setup build-fuzz -Dfuzz=true \
             -Db_sanitize=address,undefined -Db_lundef=false -Dguests=false >/dev/null
         step build-fuzz ninja -C build-fuzz
-        corpus=$(mktemp -d)
-        step "fuzz qvmconf ${fuzz_secs}s" build-fuzz/tests/fuzz/fuzz_qvmconf \
-            -max_total_time="$fuzz_secs" -rss_limit_mb=2048 -timeout=10 \
-            -print_final_stats=1 "$corpus" tests/fuzz/corpus/qvmconf \
-            tests/configs/good tests/configs/bad
-        rm -rf "$corpus"
+        for t in qvmconf loader; do
+            corpus=$(mktemp -d)
+            seeds=tests/fuzz/corpus/$t
+            [ $t = qvmconf ] && seeds="$seeds tests/configs/good tests/configs/bad"
+            # shellcheck disable=SC2086 # seed directories are words
+            step "fuzz $t ${fuzz_secs}s" build-fuzz/tests/fuzz/fuzz_$t \
+                -max_total_time="$fuzz_secs" -rss_limit_mb=2048 -timeout=10 \
+                -print_final_stats=1 "$corpus" $seeds
+            rm -rf "$corpus"
+        done
     fi
 fi
 
