@@ -146,6 +146,13 @@ int kvm_create_pit2(const struct kvm_sys *k)
     return e < 0 ? e : 0;
 }
 
+int kvm_set_gsi_routing(const struct kvm_sys *k,
+                        const struct kvm_irq_routing *r)
+{
+    int e = xioctl_in(k->vm_fd, KVM_SET_GSI_ROUTING, r);
+    return e < 0 ? e : 0;
+}
+
 int kvm_irq_line(const struct kvm_sys *k, uint32_t gsi, bool level)
 {
     struct kvm_irq_level l = {.irq = gsi, .level = level ? 1 : 0};

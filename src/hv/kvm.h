@@ -45,6 +45,9 @@ int kvm_set_identity_map_addr(const struct kvm_sys *k,
 int kvm_create_irqchip(const struct kvm_sys *k) MUST_CHECK;
 int kvm_create_pit2(const struct kvm_sys *k) MUST_CHECK;
 int kvm_irq_line(const struct kvm_sys *k, uint32_t gsi, bool level);
+/* kvm_set_gsi_routing: replace the GSI -> PIC/IOAPIC pin routing table. */
+int kvm_set_gsi_routing(const struct kvm_sys *k,
+                        const struct kvm_irq_routing *r) MUST_CHECK;
 /* kvm_get_supported_cpuid: malloc'd table in *out (caller frees). */
 int kvm_get_supported_cpuid(const struct kvm_sys *k,
                             struct kvm_cpuid2 **out) MUST_CHECK;

@@ -37,6 +37,45 @@
 #define MSR_IA32_SYSENTER_ESP 0x175
 #define MSR_IA32_SYSENTER_EIP 0x176
 
+/*
+ * GSI routing as a PC chipset wires it, matching the MADT/MP table's
+ * interrupt source override ISA IRQ0 -> GSI 2 (acpi.h): GSI 0-15 go to the
+ * 8259s (except the cascade, 2), GSI 0 (the PIT) to IOAPIC pin 2 and every
+ * other GSI to the IOAPIC pin of the same number. KVM's default table
+ * sends GSI 0 to pin 0, where an ACPI OS never looks for the timer.
+ */
+static int set_gsi_routing(struct vm *vm)
+{
+    enum { NPINS = 24, MAXR = 16 + NPINS };
+    struct kvm_irq_routing *r =
+        calloc(1, sizeof(*r) + MAXR * sizeof(r->entries[0]));
+    if (!r)
+        return -ENOMEM;
+    uint32_t n = 0;
+    for (uint32_t gsi = 0; gsi < 16; gsi++) {
+        if (gsi == 2)
+            continue;
+        r->entries[n++] = (struct kvm_irq_routing_entry){
+            .gsi = gsi,
+            .type = KVM_IRQ_ROUTING_IRQCHIP,
+            .u.irqchip = {gsi < 8 ? KVM_IRQCHIP_PIC_MASTER
+                                  : KVM_IRQCHIP_PIC_SLAVE,
+                          gsi % 8}};
+    }
+    for (uint32_t gsi = 0; gsi < NPINS; gsi++) {
+        if (gsi == 2)
+            continue;
+        r->entries[n++] = (struct kvm_irq_routing_entry){
+            .gsi = gsi,
+            .type = KVM_IRQ_ROUTING_IRQCHIP,
+            .u.irqchip = {KVM_IRQCHIP_IOAPIC, gsi == 0 ? 2 : gsi}};
+    }
+    r->nr = n;
+    int e = kvm_set_gsi_routing(&vm->kvm, r);
+    free(r);
+    return e;
+}
+
 int arch_vm_init(struct vm *vm)
 {
     int e = kvm_set_identity_map_addr(&vm->kvm, X86_IDENTITY_MAP_ADDR);
@@ -51,6 +90,11 @@ int arch_vm_init(struct vm *vm)
         return e;
     }
     vm->has_irqchip = true;
+    e = set_gsi_routing(vm);
+    if (e < 0) {
+        log_fatal(TAG, "KVM_SET_GSI_ROUTING: %s", strerror(-e));
+        return e;
+    }
     e = kvm_create_pit2(&vm->kvm);
     if (e < 0) {
         log_fatal(TAG, "KVM_CREATE_PIT2: %s", strerror(-e));
