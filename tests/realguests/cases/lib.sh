@@ -3,12 +3,13 @@ fail() {
     echo "FAIL: $*"
     exit 1
 }
-# boot CONFIG: runs qvm to completion with the console in $out; sets $rc.
+# boot CONFIG: runs qvm to completion, the console shown as it comes (so a
+# case killed by its timeout still shows it) and kept in $out; sets $rc.
 boot() {
     out="$TMPDIR/console"
-    rc=0
-    "$QVM" @"$CONFIGS/$1" </dev/null >"$out" 2>&1 || rc=$?
-    cat "$out"
+    { "$QVM" @"$CONFIGS/$1" </dev/null 2>&1; echo $? >"$TMPDIR/rc"; } |
+        tee "$out"
+    rc=$(cat "$TMPDIR/rc")
 }
 # markers CPUS MEM_MIN_KB: the initramfs markers and a clean kernel log.
 markers() {
