@@ -71,8 +71,11 @@ static int build(struct vm *vm)
         log_fatal(TAG, "KVM_CREATE_VM: %s", strerror(-e));
         return -1;
     }
-    if (arch_vm_init(vm) < 0 || gmem_init(&vm->mem, spec) < 0 ||
-        gmem_register(&vm->mem, &vm->kvm) < 0)
+    /* Memory before the in-kernel irqchip and PIT: once they exist, every
+     * memslot change waits for an SRCU grace period (4-8 ms of start-up,
+     * bench/README.md). KVM needs them only before the first vCPU. */
+    if (gmem_init(&vm->mem, spec) < 0 ||
+        gmem_register(&vm->mem, &vm->kvm) < 0 || arch_vm_init(vm) < 0)
         return -1;
     vm->dev_ctx =
         (struct dev_ctx){&vm->pio, &vm->mmio, ctx_irq_set, ctx_stop, vm};
