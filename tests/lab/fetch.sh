@@ -79,6 +79,15 @@ fetch() {
         [ -f "$1" ] || fail "$K has no $ko"
         cp "$1" "$C/modules/"
     done
+    # Modules the real guests (tests/realguests) load in L2: the power
+    # button reaches acpid only through evdev and the ACPI button driver.
+    rm -rf "$C/guest-modules"
+    mkdir -p "$C/guest-modules"
+    for ko in drivers/input/evdev.ko drivers/acpi/button.ko; do
+        set -- "$C"/x/kernel/lib/modules/*/kernel/"$ko"
+        [ -f "$1" ] || fail "$K has no $ko"
+        cp "$1" "$C/guest-modules/"
+    done
     [ -x "$C/x/busybox/bin/busybox" ] || fail "busybox-static has no /bin/busybox"
     cp "$C/x/busybox/bin/busybox" "$C/busybox"
     rm -rf "$C/x" "$C/debs"
@@ -87,6 +96,7 @@ fetch() {
 
 ensure_prereqs
 mkdir -p "$C"
+[ -d "$C/guest-modules" ] || REFRESH=1 # caches from before guest-modules
 if [ "$REFRESH" = 1 ] || [ ! -f "$C/ok" ]; then
     # One fetch at a time, even when two runners start together.
     exec 8>"$C/fetch.lock"

@@ -30,10 +30,14 @@ shell)
 wait)
     # The power button (SIGTERM to qvm) reaches us through acpid, which
     # runs the shutdown with its messages.
+    # Debian builds evdev and the ACPI button driver as modules.
+    insmod /lib/modules/evdev.ko
+    insmod /lib/modules/button.ko
     mkdir -p /etc/acpi/PWRF
-    printf '#!/bin/sh\necho "QVM-GUEST-INIT: power button, shutting down"\nsync\npoweroff -f\n' >/etc/acpi/PWRF/00000080
+    printf '#!/bin/sh\necho "QVM-GUEST-INIT: power button, shutting down" >/dev/console\nsync\npoweroff -f\n' >/etc/acpi/PWRF/00000080
     chmod +x /etc/acpi/PWRF/00000080
-    acpid -d >/dev/null 2>&1 &
+    mkdir -p /var/log /var/run
+    acpid >/dev/null 2>&1
     echo "QVM-GUEST-INIT: waiting"
     while :; do sleep 1; done
     ;;

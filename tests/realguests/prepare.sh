@@ -14,6 +14,8 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 mkdir -p "$T/bin" "$T/proc" "$T/sys" "$T/dev" "$T/etc" "$T/tmp"
 cp "$C/busybox" "$T/bin/busybox"
+mkdir -p "$T/lib/modules"
+cp "$C"/guest-modules/*.ko "$T/lib/modules/"
 cp "$HERE/init.sh" "$T/init"
 chmod +x "$T/init"
 (cd "$T" && find . | cpio -o -H newc --quiet | gzip -1n) >"$DEST/initramfs.cpio.gz"

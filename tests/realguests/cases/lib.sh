@@ -17,7 +17,7 @@ markers() {
     grep -q "QVM-GUEST-INIT: cpus=$1 " "$out" || fail "expected $1 CPU(s)"
     mem=$(sed -n 's/.*QVM-GUEST-INIT: cpus=[0-9]* mem_kb=\([0-9]*\).*/\1/p' "$out")
     [ "${mem:-0}" -ge "$2" ] || fail "guest reports ${mem:-no} KiB, expected >= $2"
-    grep -q 'QVM-GUEST-INIT: cmdline: .*console=ttyS0 panic=-1' "$out" ||
+    grep -q 'QVM-GUEST-INIT: cmdline: .*console=ttyS0 .*panic=-1' "$out" ||
         fail "the guest does not report the configured command line"
     grep -q 'QVM-GUEST-INIT: kernel-log-problems=0' "$out" ||
         fail "WARNING/BUG/call trace in the kernel log"
