@@ -16,7 +16,8 @@
  * enable/disable scanning, 0xf2 identify (0xfa 0xab 0x83), 0xee echo,
  * 0xed/0xf3/0xf0 with an argument, 0xf6 defaults; others ack (0xfa).
  * No keys are ever pressed. IRQ 1 (the first `intr`) is high while the
- * output buffer holds a keyboard byte and configuration bit 0 is set.
+ * output buffer holds a keyboard byte and configuration bit 0 is set; it
+ * drops on each data read and rises again for the next queued byte.
  *
  * Context: vCPU threads, under the device mutex.
  */
@@ -219,6 +220,12 @@ static uint64_t kbd_read(struct kbd *k, bool status)
         v = k->q[k->qh];
         k->qh = (k->qh + 1) % OUT_Q;
         k->qn--;
+        /* The next byte loads into the output buffer as a new interrupt:
+         * pulse the line so an edge-triggered IRQ 1 sees it (Linux takes
+         * one byte per interrupt). */
+        if (k->irq_level && k->has_irq)
+            k->ctx->irq_set(k->ctx->opaque, k->gsi, false);
+        k->irq_level = false;
     } else {
         v = k->q[(k->qh + OUT_Q - 1) % OUT_Q]; /* the last byte again */
     }

@@ -23,6 +23,7 @@ struct env {
     struct vdev_spec vd;
     struct dev_inst inst;
     bool level;
+    unsigned rises;
     int stops;
     enum vm_stop why;
 };
@@ -31,6 +32,8 @@ static void fake_irq(void *opaque, uint32_t gsi, bool level)
 {
     struct env *e = opaque;
     (void)gsi;
+    if (level && !e->level)
+        e->rises++;
     e->level = level;
 }
 
@@ -111,6 +114,17 @@ static void test_kbd_probe(void **state)
     out(e, 0x60, 0xff, 1); /* keyboard reset */
     assert_int_equal(kbd_read(e), 0xfa);
     assert_int_equal(kbd_read(e), 0xaa);
+    /* With interrupts on, every queued byte is a new rising edge. */
+    out(e, 0x64, 0x60, 1);
+    out(e, 0x60, 0x45, 1);
+    unsigned r0 = e->rises;
+    out(e, 0x60, 0xf2, 1); /* identify: fa ab 83 */
+    assert_true(e->level);
+    assert_int_equal(kbd_read(e), 0xfa);
+    assert_int_equal(kbd_read(e), 0xab);
+    assert_int_equal(kbd_read(e), 0x83);
+    assert_false(e->level);
+    assert_int_equal(e->rises - r0, 3);
     out(e, 0x60, 0xf5, 1);
     assert_int_equal(kbd_read(e), 0xfa);
     out(e, 0x60, 0xf4, 1);
