@@ -2,8 +2,8 @@
 # prepare.sh DEST: the real guests for the lab tests (issue 5), never
 # committed: Debian's generic kernel (the lab's own, tests/lab/fetch.sh),
 # a busybox initramfs whose /init prints QVM-GUEST-INIT markers (init.sh),
-# and the vmlinux extracted from the bzImage (its PVH note) for the PVH
-# case. DEST becomes the payload's guests/ directory.
+# the vmlinux extracted from the bzImage (its PVH note) for the PVH
+# case, Xen 4.17 and memtest86+. DEST becomes the payload's guests/ directory.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 DEST=$1
@@ -30,4 +30,18 @@ if payload[:6] != b'\xfd7zXZ\x00':
     sys.exit('vmlinuz payload is not XZ; cannot extract vmlinux')
 open(sys.argv[2], 'wb').write(lzma.LZMADecompressor().decompress(payload))
 PY
+# Xen 4.17 (multiboot, gzip'd) and memtest86+ 6.x (bzImage), from Debian.
+if [ ! -f "$DEST/xen-4.17-amd64.gz" ] || [ ! -f "$DEST/memtest86+x64.bin" ]; then
+    D=$T/debs
+    mkdir -p "$D"
+    (cd "$D" && apt-get -qq -o APT::Sandbox::User=root download \
+        xen-hypervisor-4.17-amd64 memtest86+) ||
+        { apt-get update -qq && (cd "$D" && apt-get -qq -o APT::Sandbox::User=root \
+            download xen-hypervisor-4.17-amd64 memtest86+); } ||
+        { echo "prepare: cannot download xen-hypervisor-4.17-amd64 memtest86+" >&2; exit 1; }
+    dpkg -x "$D"/xen-hypervisor-4.17-amd64_*.deb "$T/xen"
+    dpkg -x "$D"/memtest86+_*.deb "$T/memtest"
+    cp "$T"/xen/boot/xen-4.17-amd64.gz "$DEST/"
+    cp "$T"/memtest/boot/memtest86+x64.bin "$DEST/"
+fi
 ls -l "$DEST" >&2

@@ -263,10 +263,38 @@ static bool is_ram(const struct vm_spec *spec, uint64_t base, uint64_t size)
     return false;
 }
 
+/*
+ * The BIOS data area words some boot code reads even without a BIOS: Xen's
+ * head.S places its trampoline below the EBDA segment (0x40E) or the base
+ * memory size in KiB (0x413); with both zero it wraps around 4 GiB. COM1's
+ * port goes in 0x400 as a BIOS would leave it.
+ */
+#define BDA_BASE 0x400u
+static void write_bda(struct vm *vm, bool have_ebda)
+{
+    uint8_t *bda = gmem_ptr(&vm->mem, BDA_BASE, 0x100);
+    if (!bda || !is_ram(vm->spec, BDA_BASE, 0x100))
+        return;
+    uint64_t top = 0;
+    for (size_t i = 0; i < vm->spec->mem.n; i++) {
+        const struct mem_region *r = &vm->spec->mem.v[i];
+        if (r->kind == MEM_RAM && r->base == 0)
+            top = r->size < 0xa0000 ? r->size : 0xa0000;
+    }
+    if (have_ebda)
+        top = MPTABLE_BASE;
+    uint16_t com1 = 0x3f8, ebda = have_ebda ? MPTABLE_BASE >> 4 : 0;
+    uint16_t kib = (uint16_t)(top >> 10);
+    memcpy(bda + 0x00, &com1, 2);
+    memcpy(bda + 0x0e, &ebda, 2);
+    memcpy(bda + 0x13, &kib, 2);
+}
+
 int arch_firmware_init(struct vm *vm)
 {
     if (build_acpi(vm) < 0)
         return -1;
+    bool have_ebda = false;
     uint8_t *mp = gmem_ptr(&vm->mem, MPTABLE_BASE, MPTABLE_SIZE);
     if (mp && is_ram(vm->spec, MPTABLE_BASE, MPTABLE_SIZE) &&
         gview_is_free(&vm->mem.view, MPTABLE_BASE, MPTABLE_SIZE)) {
@@ -276,7 +304,10 @@ int arch_firmware_init(struct vm *vm)
                      vm->nvcpus);
         else if (add_fw_range(vm, MPTABLE_BASE, MPTABLE_SIZE) < 0)
             return -1;
+        else
+            have_ebda = true;
     }
+    write_bda(vm, have_ebda);
     if (!bus_find(&vm->pio, ACPI_RESET_REG) &&
         bus_map(&vm->pio, "acpi reset", ACPI_RESET_REG, 1, &reset_ops, vm) <
             0) {

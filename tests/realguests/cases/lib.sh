@@ -25,3 +25,24 @@ markers() {
         fail "WARNING/BUG/call trace on the console"
     fi
 }
+# until_marker CONFIG MARKER SECS: starts qvm, waits until MARKER appears on
+# its console (or it exits, or SECS pass), then ends it with SIGQUIT (power
+# cut) if it still runs. Sets $out and $found (1 when the marker appeared).
+until_marker() {
+    out="$TMPDIR/console"
+    "$QVM" @"$CONFIGS/$1" </dev/null >"$out" 2>&1 &
+    pid=$!
+    found=0 i=0
+    while [ $i -lt $(($3 * 2)) ]; do
+        if grep -q "$2" "$out"; then
+            found=1
+            break
+        fi
+        kill -0 $pid 2>/dev/null || break
+        sleep 0.5
+        i=$((i + 1))
+    done
+    kill -QUIT $pid 2>/dev/null
+    wait $pid
+    cat "$out"
+}
