@@ -54,6 +54,17 @@ done
 pty=$(sed -n 's/.*ser8250: console on \(\/dev\/[^ ]*\).*/\1/p' "$out" | head -n 1)
 cat "$pty" >"$TMPDIR/pty2.txt" 2>/dev/null &
 cpid=$!
+# Type only once the reader is there and the guest talks on the pty:
+# otherwise its answer can go out before anyone reads it.
+n=0
+while [ ! -s "$TMPDIR/pty2.txt" ]; do
+    n=$((n + 1))
+    if [ "$n" -gt 100 ]; then
+        kill -9 "$pid" "$cpid" 2>/dev/null
+        fail "no guest output on $pty (uart guest)"
+    fi
+    sleep 0.1
+done
 printf 'ping\r' >"$pty"
 rc=0
 wait "$pid" || rc=$?
