@@ -181,7 +181,7 @@ int main(int argc, char **argv)
     print_ms("first_ms", r.first, r.t0);
     print_ms("exit_ms", r.exit, r.t0);
     for (int i = 0; i < r.nmarks; i++) {
-        char key[16];
+        char key[32];
         snprintf(key, sizeof(key), "mark%d_ms", i + 1);
         print_ms(key, r.mark[i], r.t0);
         ok &= r.mark[i] >= 0;
