@@ -178,11 +178,32 @@ static uint64_t contig_end(const struct vm_spec *spec, uint64_t start)
     return end;
 }
 
-/* mem_lower/mem_upper in KiB: RAM from 0 (to 640 KiB) and from 1 MiB. */
-static void mem_sizes(const struct vm_spec *spec, uint32_t *lo, uint32_t *up)
+/* clip_fw: `end` lowered to the first firmware range in [start, end). */
+static uint64_t clip_fw(const struct boot_input *in, uint64_t start,
+                        uint64_t end)
 {
-    uint64_t lo_end = MIN(contig_end(spec, 0), (uint64_t)0xa0000);
-    uint64_t up_end = MIN(contig_end(spec, 0x100000), (uint64_t)0xffffffff);
+    for (size_t i = 0; in && i < in->nfw && i < BOOT_MAX_FW; i++) {
+        uint64_t b = in->fw[i].base, e;
+        if (!in->fw[i].size || ckd_add(&e, b, in->fw[i].size))
+            continue;
+        if (b < end && e > start)
+            end = MAX(b, start);
+    }
+    return end;
+}
+
+/*
+ * mem_lower/mem_upper in KiB: RAM from 0 (to 640 KiB) and from 1 MiB, up
+ * to qvm's first firmware range, as in the memory map (a BIOS reports 639
+ * KiB when the EBDA/MP table takes the top of base memory).
+ */
+static void mem_sizes(const struct vm_spec *spec, const struct boot_input *in,
+                      uint32_t *lo, uint32_t *up)
+{
+    uint64_t lo_end =
+        clip_fw(in, 0, MIN(contig_end(spec, 0), (uint64_t)0xa0000));
+    uint64_t up_end = clip_fw(
+        in, 0x100000, MIN(contig_end(spec, 0x100000), (uint64_t)0xffffffff));
     *lo = (uint32_t)(lo_end / 1024);
     *up = (uint32_t)((up_end - 0x100000) / 1024);
 }
@@ -198,7 +219,7 @@ int mb1_write_info(struct gview *v, const struct vm_spec *spec,
         return fail(err, "no free RAM below 4 GiB for the multiboot info");
     unsigned char mbi[MBI_SIZE] = {0};
     uint32_t flags = MBI_F_MEM | MBI_F_LOADER, lo, up;
-    mem_sizes(spec, &lo, &up);
+    mem_sizes(spec, in, &lo, &up);
     wr32(mbi + 4, lo);
     wr32(mbi + 8, up);
 

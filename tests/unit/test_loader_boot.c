@@ -199,6 +199,52 @@ static void test_multiboot_info(void **state)
     VEC_FREE(&s.mem);
 }
 
+/*
+ * mem_lower/mem_upper agree with the memory map: qvm's firmware page at
+ * 0x9FC00 (MP table/EBDA) is not lower memory (639 KiB, as a BIOS says).
+ */
+static void test_multiboot_mem_fw(void **state)
+{
+    struct env *e = *state;
+    struct vm_spec s;
+    memset(&s, 0, sizeof(s));
+    struct mem_region *m = VEC_PUSH(&s.mem);
+    *m = (struct mem_region){.kind = MEM_RAM, .base = 0, .size = LOW};
+    m = VEC_PUSH(&s.mem);
+    *m = (struct mem_region){.kind = MEM_RAM, .base = 0x100000, .size = HIGH};
+    struct boot_input in;
+    memset(&in, 0, sizeof(in));
+    in.nfw = 2;
+    in.fw[0] = (struct boot_fw_range){0x9fc00, 0x400, E820_RESERVED};
+    in.fw[1] = (struct boot_fw_range){0xe0000, 0x20000, E820_RESERVED};
+    for (size_t i = 0; i < in.nfw; i++)
+        assert_int_equal(gview_mark_used(&e->v, in.fw[i].base, in.fw[i].size),
+                         0);
+    struct boot_err err = {{0}};
+    uint32_t info;
+    assert_int_equal(
+        mb1_write_info(&e->v, &s, &in, "kernel", NULL, 0, &info, &err), 0);
+    const uint32_t *mbi = gview_ptr(&e->v, info, 88);
+    assert_non_null(mbi);
+    assert_int_equal(mbi[1], 639);
+    assert_int_equal(mbi[2], HIGH / 1024);
+    const unsigned char *mm = gview_ptr(&e->v, mbi[12], 24);
+    uint64_t base, len;
+    uint32_t type;
+    memcpy(&base, mm + 4, 8);
+    memcpy(&len, mm + 12, 8);
+    memcpy(&type, mm + 20, 4);
+    assert_int_equal(base, 0);
+    assert_int_equal(len, 0x9fc00);
+    assert_int_equal(type, 1);
+    /* Without firmware ranges the whole 640 KiB is lower memory. */
+    assert_int_equal(
+        mb1_write_info(&e->v, &s, NULL, "kernel", NULL, 0, &info, &err), 0);
+    mbi = gview_ptr(&e->v, info, 88);
+    assert_int_equal(mbi[1], 640);
+    VEC_FREE(&s.mem);
+}
+
 static void test_aout_kludge_bad(void **state)
 {
     struct env *e = *state;
@@ -241,6 +287,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_elf_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(test_elf_bad, setup, teardown),
         cmocka_unit_test_setup_teardown(test_multiboot_info, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_multiboot_mem_fw, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aout_kludge_bad, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
