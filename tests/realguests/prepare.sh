@@ -30,6 +30,23 @@ if payload[:6] != b'\xfd7zXZ\x00':
     sys.exit('vmlinuz payload is not XZ; cannot extract vmlinux')
 open(sys.argv[2], 'wb').write(lzma.LZMADecompressor().decompress(payload))
 PY
+# Debian's cloud kernel (no MP-table parser: SMP only through the ACPI
+# MADT), resolved from its meta package; the ABI number is never pinned.
+if [ ! -f "$DEST/vmlinuz-cloud" ]; then
+    K=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+        awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+    [ -n "$K" ] || { apt-get update -qq >/dev/null 2>&1 || true
+        K=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+            awk '/Depends: linux-image-[0-9]/ { print $2; exit }'); }
+    [ -n "$K" ] || { echo "prepare: cannot resolve linux-image-cloud-amd64" >&2; exit 1; }
+    mkdir -p "$T/cloud"
+    (cd "$T/cloud" && apt-get -qq -o APT::Sandbox::User=root download "$K") ||
+        { apt-get update -qq && (cd "$T/cloud" &&
+            apt-get -qq -o APT::Sandbox::User=root download "$K"); } ||
+        { echo "prepare: cannot download $K" >&2; exit 1; }
+    dpkg-deb --fsys-tarfile "$T"/cloud/*.deb | tar -x -C "$T/cloud" --wildcards './boot/vmlinuz-*'
+    cp "$T"/cloud/boot/vmlinuz-* "$DEST/vmlinuz-cloud"
+fi
 # Xen 4.17 (multiboot, gzip'd) and memtest86+ 6.x (bzImage), from Debian.
 if [ ! -f "$DEST/xen-4.17-amd64.gz" ] || [ ! -f "$DEST/memtest86+x64.bin" ]; then
     D=$T/debs
