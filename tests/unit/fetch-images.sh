@@ -6,7 +6,8 @@
 # runs; never committed), then loads each image with PROBE
 # (tests/unit/image_probe.c) and checks what the loader decided against
 # the image's boot contract (guests.md sections 1-3):
-#   vmlinuz (linux-image-*-cloud-amd64, resolved from the meta package)
+#   vmlinuz (linux-image-*-cloud-amd64, resolved from the meta package, and
+#       the generic one the nested lab uses)
 #       bzImage 2.15, relocatable: loaded at pref_address 0x1000000,
 #       64-bit entry 0x1000200, boot_params filled in;
 #   vmlinux extracted from that bzImage's payload (LZ4 in the cloud
@@ -132,6 +133,22 @@ expect "$o" bp.cmdline "console=ttyS0 nokaslr"
 expect "$o" bp.ramdisk_size 0x10
 expect "$o" bp.e820_entries 6
 expect "$o" "bp.e820\\[5\\]" "0x100000+0xff00000:1"
+
+# Debian's generic kernel (XZ payload, MP-table parser): the nested lab's own,
+# fetched and cached by tests/lab/fetch.sh (resolved from linux-image-amd64).
+labc=$("$(dirname "$0")/../lab/fetch.sh" 2>/dev/null) ||
+    unavailable "cannot fetch the generic kernel (tests/lab/fetch.sh)"
+probe vmlinuz-generic "$labc/vmlinuz" "console=ttyS0 acpi=off" "$initrd"
+o="$CACHE/vmlinuz-generic.out"
+expect "$o" fmt bzimage
+expect "$o" mode long64
+expect "$o" entry 0x1000200
+expect "$o" bp.version 0x20f
+expect "$o" bp.relocatable 1
+expect "$o" bp.xloadflags 0x7f
+expect "$o" bp.type_of_loader 0xff
+expect "$o" bp.cmdline "console=ttyS0 acpi=off"
+expect "$o" bp.ramdisk_size 0x10
 
 probe vmlinux "$vmlinux" "console=ttyS0" "$initrd"
 o="$CACHE/vmlinux.out"
