@@ -278,7 +278,8 @@ static void check_loads(struct checker *c)
                        l->path, len, l->addr);
         }
     }
-    if (!entry_taken && !s->dryrun && s->loads.n == 0)
+    if (!entry_taken && !s->dryrun && s->loads.n == 0 &&
+        c->p->parse_errors == 0)
         diag_error(c->dg, NULL, "no guest image: add 'load FILE'");
 }
 
@@ -478,7 +479,7 @@ static void check_misc(struct checker *c)
 {
     struct vm_spec *s = c->s;
     const struct cfg_env *env = c->p->env;
-    if (s->mem.n == 0 && !c->p->saw_mem)
+    if (s->mem.n == 0 && !c->p->saw_mem && c->p->parse_errors == 0)
         diag_error(c->dg, NULL,
                    "no 'ram': the guest has no memory (add e.g. 'ram 64m')");
     if (s->dump && s->dump[0] != '|') {

@@ -869,6 +869,7 @@ static bool build(struct lexer *lx, struct diag *dg, const struct cfg_env *env,
     };
     memset(p.res, 0, sizeof(*p.res));
     parse_stream(&p);
+    p.parse_errors = dg->errors;
     if (!p.res->list_set_vars)
         check_spec(&p);
     for (size_t i = 0; i < p.unresolved.n; i++)

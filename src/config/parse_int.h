@@ -43,7 +43,9 @@ struct parser {
     VEC(size_t) load_mem_n; /* per load: spec->mem.n when it was read */
     struct src_span dryrun_span;
     struct src_span dump_span;
-    bool saw_mem; /* a ram/rom word, even one with a bad value */
+    bool saw_mem;          /* a ram/rom word, even one with a bad value */
+    unsigned parse_errors; /* errors before check_spec: absence checks
+                            * (no ram, no image) would only cascade */
 };
 
 /* values.c: argument parsers; each reports its errors itself. */
