@@ -11,8 +11,8 @@
  * 2 (RST_CPU) set resets the guest: qvm logs "guest reset (0xcf9)" and
  * exits 0 (arch/x86 maps its own reset register only where nothing owns
  * 0xcf9); the FADT's RESET_REG (value 6) points here.
- * When the spec has PCI functions, the PCI model will own these ports; the
- * stub then only warns that PCI is not emulated yet.
+ * When the spec has PCI functions, the PCI model (pci.c) owns these ports
+ * instead.
  *
  * Context: vCPU threads, under the device mutex.
  */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "devices/device.h"
+#include "devices/pci.h"
 #include "util/log.h"
 
 #define TAG "devices"
@@ -36,10 +37,19 @@ static int inkernel_realize(const struct vdev_spec *vd,
     return 0;
 }
 
+/* PCI-only vdevs whose function pci_realize puts on the bus. */
+static int pci_only_realize(const struct vdev_spec *vd,
+                            const struct dev_ctx *ctx, struct dev_inst *inst)
+{
+    (void)vd, (void)ctx, (void)inst;
+    return 0;
+}
+
 static const struct model models[] = {
-    {"ser8250", ser8250_realize}, {"pckeyboard", pckbd_realize},
-    {"mc146818", rtc_realize},    {"ioapic", inkernel_realize},
-    {"8259", inkernel_realize},   {"timer8254", inkernel_realize},
+    {"ser8250", ser8250_realize},    {"pckeyboard", pckbd_realize},
+    {"mc146818", rtc_realize},       {"ioapic", inkernel_realize},
+    {"8259", inkernel_realize},      {"timer8254", inkernel_realize},
+    {"pci-dummy", pci_only_realize},
 };
 
 int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx_in,
@@ -51,7 +61,7 @@ int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx_in,
     if (!out->ctx.ev)
         return -1;
     const struct dev_ctx *ctx = &out->ctx;
-    if (platform_realize(ctx, out) < 0 || pci_stub_realize(spec, ctx, out) < 0)
+    if (platform_realize(ctx, out) < 0 || pci_realize(spec, ctx, out) < 0)
         return -1;
     for (size_t i = 0; i < spec->vdevs.n; i++) {
         const struct vdev_spec *vd = &spec->vdevs.v[i];

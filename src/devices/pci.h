@@ -1,0 +1,100 @@
+/*
+ * pci.h: qvm's PCI bus 0 model. Configuration space is reached through
+ * configuration mechanism #1 (io:0xcf8-0xcff; 0xcf9 stays the reset
+ * control register) and ECAM (bus 0 at 0xe0000000, 4 KiB per function).
+ * Each function is a struct pci_function: 256 bytes of configuration space
+ * with per-byte write masks and up to six BAR descriptors. The generic bus
+ * (vm/bus.h) knows nothing of PCI: when the guest programs a BAR or the
+ * command register's decode bits, the model bus_unmap()s the BAR's region
+ * and bus_map()s it at the new address.
+ *
+ * BAR moves are applied by the model's own remap thread, because the
+ * config write that requests them runs inside bus_access() with a bus read
+ * lock held and bus_map()/bus_unmap() take the write lock. The remap
+ * completes within microseconds of the write; pci_bus_sync() waits for it.
+ */
+#ifndef QVM_DEVICES_PCI_H
+#define QVM_DEVICES_PCI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "devices/device.h"
+
+#define PCI_CFG_SIZE   256
+#define PCI_ECAM_BASE  0xe0000000ULL
+#define PCI_ECAM_SIZE  0x100000ULL /* bus 0 */
+#define PCI_CMD_IO     0x0001
+#define PCI_CMD_MEM    0x0002
+#define PCI_REG_CMD    0x04
+#define PCI_REG_BAR0   0x10
+#define PCI_REG_INTX   0x3c /* line; the pin is at 0x3d */
+#define PCI_HOST_VID   0x8086
+#define PCI_HOST_DID   0x29c0 /* Q35 DRAM controller, as QEMU's q35 */
+#define PCI_HOST_CLASS 0x0600
+
+struct pci_function {
+    struct bdf bdf;
+    const char *name; /* for region names and messages; not owned */
+    uint8_t cfg[PCI_CFG_SIZE];
+    uint8_t wmask[PCI_CFG_SIZE]; /* 1 bits: writable by the guest */
+    /* BARs: kind and size (a power of two); bars[i].base is the initial
+     * address. A 64-bit BAR i also uses slot i+1 (left BAR_NONE). */
+    struct bar bars[6];
+    /* Region behind each BAR; NULL ops: reads zero, writes ignored. */
+    const struct region_ops *bar_ops[6];
+    void *bar_opaque[6];
+    /* Private to pci.c (remap thread): where each BAR is mapped now. */
+    bool mapped[6];
+    uint64_t mapped_base[6];
+    char bar_name[6][48];
+};
+
+struct pci_bus;
+
+/*
+ * pci_function_init: a type 0 header for `bdf` with the identity given
+ * (class: base<<16 | sub<<8 | prog-if), interrupt pin (0 none, 1 INTA..)
+ * and line, command/BAR/line registers writable, no capabilities.
+ */
+void pci_function_init(struct pci_function *f, const char *name, struct bdf bdf,
+                       uint16_t vendor, uint16_t device, uint32_t class24,
+                       uint8_t intx_pin, uint8_t intx_line);
+/*
+ * pci_function_set_bar: describe BAR `idx` (kind, power-of-two size, initial
+ * address) and its region (ops may be NULL). Sets the BAR register, its
+ * write mask (sizing) and the command register's decode bit.
+ * -EINVAL for a bad index, size or a 64-bit BAR in slot 5.
+ */
+int pci_function_set_bar(struct pci_function *f, unsigned idx,
+                         enum bar_kind kind, uint64_t base, uint64_t size,
+                         const struct region_ops *ops, void *opaque) MUST_CHECK;
+
+/*
+ * pci_bus_new: the bus with its host bridge at 00:00.0, mapping 0xcf8-0xcff
+ * on ctx->pio and, with `ecam`, PCI_ECAM_BASE on ctx->mmio; starts the remap
+ * thread. NULL (logged) on failure. Context: realize.
+ */
+struct pci_bus *pci_bus_new(const struct dev_ctx *ctx, bool ecam);
+/*
+ * pci_bus_add: put `f` (owned by the caller, alive until pci_bus_free) on
+ * the bus; its enabled BARs are mapped before this returns. -EEXIST if the
+ * BDF is taken, -EINVAL if it is not on bus 0. Context: realize.
+ */
+int pci_bus_add(struct pci_bus *b, struct pci_function *f) MUST_CHECK;
+/* pci_bus_sync: wait until every requested BAR move is applied. Context:
+ * not inside a bus access. */
+void pci_bus_sync(struct pci_bus *b);
+/* pci_bus_free: stop the remap thread and unmap every BAR. */
+void pci_bus_free(struct pci_bus *b);
+
+/*
+ * pci_realize: with spec->has_pci (x86-64), the bus, its host bridge and one
+ * function per PCI vdev (identity, BARs, INTx and pci-dummy `reg` presets
+ * from the spec; BAR regions read zero until their models exist). Without
+ * PCI it is pci_stub_realize. Logs and returns -1 on failure.
+ */
+int pci_realize(const struct vm_spec *spec, const struct dev_ctx *ctx,
+                struct dev_list *out) MUST_CHECK;
+
+#endif
