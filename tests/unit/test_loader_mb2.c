@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "loader_env.h"
+
 #include "loader/boot.h"
 #include "loader/sniff.h"
 
@@ -99,20 +101,8 @@ static char path_dom0[] = "dom0";
 static int setup(void **state)
 {
     struct env *e = calloc(1, sizeof(*e));
-    e->low = calloc(1, LOW);
-    e->high = calloc(1, HIGH);
-    assert_int_equal(gview_add_region(&e->v, 0, LOW, e->low, GV_RAM), 0);
-    assert_int_equal(gview_add_region(&e->v, 0x100000, HIGH, e->high, GV_RAM),
-                     0);
-    struct mem_region *m = VEC_PUSH(&e->s.mem);
-    *m = (struct mem_region){.kind = MEM_RAM, .base = 0, .size = LOW};
-    m = VEC_PUSH(&e->s.mem);
-    *m = (struct mem_region){.kind = MEM_RAM, .base = 0x100000, .size = HIGH};
-    struct load_spec *l = VEC_PUSH(&e->s.loads);
-    l->path = path_xen;
-    l = VEC_PUSH(&e->s.loads);
-    l->path = path_dom0;
-    e->s.entry_load = 0;
+    loader_env_init((struct loader_env){&e->v, &e->low, &e->high, &e->s}, LOW,
+                    HIGH, false, path_xen, path_dom0, BLOB_NONE);
     strcpy(e->cmdline, "console=com1");
     e->s.cmdline = e->cmdline;
     make_mb2(e->elf, 15, 0);
@@ -126,11 +116,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct env *e = *state;
-    gview_free(&e->v);
-    VEC_FREE(&e->s.mem);
-    VEC_FREE(&e->s.loads);
-    free(e->low);
-    free(e->high);
+    loader_env_free((struct loader_env){&e->v, &e->low, &e->high, &e->s});
     free(e);
     return 0;
 }
