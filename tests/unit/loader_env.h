@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "config/spec.h"
 #include "loader/gview.h"
@@ -42,6 +43,21 @@ static inline void loader_env_init(struct loader_env e, uint64_t low,
     l->path = second;
     l->blob = second_blob;
     e.s->entry_load = 0;
+}
+
+/* g32 / g64: little-endian fields of boot structures in guest memory. */
+static inline uint32_t g32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static inline uint64_t g64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
 }
 
 static inline void loader_env_free(struct loader_env e)

@@ -82,20 +82,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static uint32_t g32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-static uint64_t g64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
 static void expect_e820(const unsigned char *bp, unsigned i, uint64_t addr,
                         uint64_t size, uint32_t type)
 {

@@ -39,20 +39,6 @@ static void put32(unsigned char *p, uint32_t v)
     memcpy(p, &v, 4);
 }
 
-static uint32_t g32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-static uint64_t g64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
 /* One PT_LOAD at 0x200000; MB2 header at HOFF with `req` requested. */
 static void make_mb2(unsigned char *b, uint32_t req, uint16_t req_flags)
 {
