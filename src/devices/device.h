@@ -11,14 +11,20 @@
 #include <stdint.h>
 
 #include "config/spec.h"
+#include "loader/gview.h"
 #include "util/compiler.h"
 #include "util/vec.h"
 #include "vm/bus.h"
 #include "vm/event.h"
 #include "vm/stop.h"
 
+struct pci_bus;
+
 struct dev_ctx {
     struct bus *pio, *mmio;
+    /* mem: guest RAM/ROM. Every guest-physical address a device follows
+     * goes through gview_ptr(ctx->mem, ...), the one checked gate. */
+    const struct gview *mem;
     /* irq_set: drive interrupt controller input `gsi`. Context: any. */
     void (*irq_set)(void *opaque, uint32_t gsi, bool level);
     /* stop: end the VM for `why` (first request wins). Context: any. */
@@ -27,6 +33,35 @@ struct dev_ctx {
     /* ev: the I/O event thread for backends (vm/event.h); set by
      * devices_realize, started after every device is realized. */
     struct evloop *ev;
+    /* pci: bus 0 (devices/pci.h) when the spec has PCI, else NULL; set by
+     * devices_realize before the vdevs are realized. */
+    struct pci_bus *pci;
+
+    /*
+     * KVM's fast paths, behind function pointers so that devices never
+     * include KVM headers. Each returns 0 or a negative errno; -ENOSYS
+     * when KVM (or this VM: no in-kernel irqchip) lacks the feature, and
+     * the caller then uses its slow path. Context: any thread.
+     *
+     * ioeventfd: a guest write of `len` bytes (0: any size) at `addr` on
+     * the port (pio) or memory bus signals eventfd `fd` inside KVM
+     * instead of exiting to qvm; with `match`, only when the value
+     * written is `data`. assign=false removes the same registration.
+     */
+    int (*ioeventfd)(void *opaque, bool pio, uint64_t addr, unsigned len,
+                     bool match, uint64_t data, int fd, bool assign);
+    /*
+     * MSI routes: msi_route_alloc returns a new GSI (>= 0) for one MSI-X
+     * vector; msi_route_set points it at the message (address, data), or
+     * removes the route with valid=false; irqfd binds eventfd `fd` to a
+     * GSI (a write to fd then injects it inside KVM); msi_send injects
+     * one message directly (KVM_SIGNAL_MSI), the slow path.
+     */
+    int (*msi_route_alloc)(void *opaque);
+    int (*msi_route_set)(void *opaque, int gsi, bool valid, uint64_t addr,
+                         uint32_t data);
+    int (*irqfd)(void *opaque, int gsi, int fd, bool assign);
+    int (*msi_send)(void *opaque, uint64_t addr, uint32_t data);
 };
 
 /* A realized device: torn down (and its output flushed) at VM exit. */

@@ -496,6 +496,14 @@ static void pci_teardown(void *state)
 int pci_realize(const struct vm_spec *spec, const struct dev_ctx *ctx,
                 struct dev_list *out)
 {
+    struct pci_bus *b;
+    return pci_realize_bus(spec, ctx, out, &b);
+}
+
+int pci_realize_bus(const struct vm_spec *spec, const struct dev_ctx *ctx,
+                    struct dev_list *out, struct pci_bus **bus)
+{
+    *bus = NULL;
     if (!spec->has_pci)
         return pci_stub_realize(spec, ctx, out);
     if (spec->arch != ARCH_X86_64)
@@ -510,6 +518,7 @@ int pci_realize(const struct vm_spec *spec, const struct dev_ctx *ctx,
         return -1;
     }
     *slot = (struct dev_inst){"pci", b, pci_teardown};
+    *bus = b;
     b->owned = calloc(spec->vdevs.n + 1, sizeof(*b->owned));
     if (!b->owned) {
         log_fatal(TAG, "out of memory");
@@ -517,6 +526,8 @@ int pci_realize(const struct vm_spec *spec, const struct dev_ctx *ctx,
     }
     for (size_t i = 0, n = 0; i < spec->vdevs.n; i++) {
         const struct vdev_spec *vd = &spec->vdevs.v[i];
+        if (vd->type && (vd->type->flags & VF_VIRTIO))
+            continue; /* virtio_pci_attach adds its own function */
         if (vd->is_pci && add_vdev(b, &b->owned[n++], vd) < 0)
             return -1;
     }

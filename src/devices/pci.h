@@ -44,6 +44,24 @@ struct pci_function {
     /* Region behind each BAR; NULL ops: reads zero, writes ignored. */
     const struct region_ops *bar_ops[6];
     void *bar_opaque[6];
+    /* Optional hooks, set by the function's model before pci_bus_add:
+     * bar_moved runs after BAR i was mapped at `base` (mapped) or
+     * unmapped (a transport moves its ioeventfds with it). Context: the
+     * remap thread. cfg_read runs before a guest read of configuration
+     * space at [off, off+size) (the model may refresh f->cfg), cfg_write
+     * after a guest write there (f->cfg already updated through wmask).
+     * Both under the bus mutex: they must not call pci_bus_* functions. */
+    void (*bar_moved)(void *opaque, unsigned i, bool mapped, uint64_t base);
+    void (*cfg_read)(void *opaque, unsigned off, unsigned size);
+    void (*cfg_write)(void *opaque, unsigned off, unsigned size);
+    void *hook_opaque;
+    /* INTx: the interrupt controller input the pin is wired to (from the
+     * spec's routing), used by pci_intx_set. */
+    uint32_t intx_gsi;
+    /* Private to pci.c. */
+    struct pci_bus *bus;
+    uint8_t cap_end;       /* next free capability offset */
+    struct pci_msix *msix; /* NULL without MSI-X */
     /* Private to pci.c (remap thread): where each BAR is mapped now. */
     bool mapped[6];
     uint64_t mapped_base[6];
@@ -51,6 +69,49 @@ struct pci_function {
 };
 
 struct pci_bus;
+struct pci_msix;
+
+/*
+ * pci_function_from_vdev: pci_function_init + pci_function_set_bar for the
+ * identity, BARs (NULL ops) and INTx pin/line that the spec gave the vdev
+ * (vd->pci); the model then sets BAR ops, capabilities and hooks and calls
+ * pci_bus_add. -1 (logged) on a bad BAR.
+ */
+int pci_function_from_vdev(struct pci_function *f,
+                           const struct vdev_spec *vd) MUST_CHECK;
+/*
+ * pci_function_add_cap: append a capability to the list (status bit 4 and
+ * the pointer at 0x34 are set): `len` bytes of `body`, whose first two
+ * bytes (ID, next) pci.c fills in. Returns its offset (dword aligned), or
+ * -ENOSPC. The bytes are read-only to the guest until the caller sets
+ * f->wmask for them.
+ */
+int pci_function_add_cap(struct pci_function *f, uint8_t id, const void *body,
+                         unsigned len) MUST_CHECK;
+
+/*
+ * MSI-X (PCI 3.0, 6.8.2). pci_msix_init adds the capability for `nvec`
+ * vectors with the table at table_off and the PBA at pba_off inside BAR
+ * `bar`, which pci.c then serves itself (the BAR must already be set with
+ * NULL ops; the model's own registers go in another BAR). Each vector gets
+ * an MSI route and an irqfd when KVM has them (ctx->msi_route_alloc,
+ * ctx->irqfd); the route follows the guest's table writes.
+ * Before pci_bus_add. -errno (logged).
+ */
+int pci_msix_init(struct pci_function *f, unsigned bar, uint32_t table_off,
+                  uint32_t pba_off, unsigned nvec) MUST_CHECK;
+/* pci_msix_enabled: the guest set MSI-X Enable. Context: any. */
+bool pci_msix_enabled(struct pci_function *f);
+/*
+ * pci_msix_notify: signal `vector`: delivered now (irqfd, else
+ * ctx->msi_send), or its pending bit set while the vector or the function
+ * is masked (delivered on unmask). False when MSI-X is off or vector is
+ * out of range (the caller falls back to INTx or drops it). Context: any.
+ */
+bool pci_msix_notify(struct pci_function *f, unsigned vector);
+/* pci_intx_set: drive the function's INTx line (level-triggered), unless
+ * the guest set Interrupt Disable (command bit 10). Context: any. */
+void pci_intx_set(struct pci_function *f, bool level);
 
 /*
  * pci_function_init: a type 0 header for `bdf` with the identity given
@@ -96,5 +157,10 @@ void pci_bus_free(struct pci_bus *b);
  */
 int pci_realize(const struct vm_spec *spec, const struct dev_ctx *ctx,
                 struct dev_list *out) MUST_CHECK;
+/* pci_realize_bus: as pci_realize, also returning the bus (NULL without
+ * PCI) for ctx->pci. Functions of vdevs whose model attaches its own
+ * (VF_VIRTIO types) are left to that model. */
+int pci_realize_bus(const struct vm_spec *spec, const struct dev_ctx *ctx,
+                    struct dev_list *out, struct pci_bus **bus) MUST_CHECK;
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "devices/device.h"
 #include "devices/pci.h"
+#include "virtio/virtio.h"
 #include "util/log.h"
 
 #define TAG "devices"
@@ -46,10 +47,12 @@ static int pci_only_realize(const struct vdev_spec *vd,
 }
 
 static const struct model models[] = {
-    {"ser8250", ser8250_realize},    {"pckeyboard", pckbd_realize},
-    {"mc146818", rtc_realize},       {"ioapic", inkernel_realize},
-    {"8259", inkernel_realize},      {"timer8254", inkernel_realize},
-    {"pci-dummy", pci_only_realize},
+    {"ser8250", ser8250_realize},       {"pckeyboard", pckbd_realize},
+    {"mc146818", rtc_realize},          {"ioapic", inkernel_realize},
+    {"8259", inkernel_realize},         {"timer8254", inkernel_realize},
+    {"pci-dummy", pci_only_realize},    {"virtio-blk", virtio_realize},
+    {"virtio-console", virtio_realize}, {"virtio-entropy", virtio_realize},
+    {"virtio-net", virtio_realize},
 };
 
 int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx_in,
@@ -61,7 +64,8 @@ int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx_in,
     if (!out->ctx.ev)
         return -1;
     const struct dev_ctx *ctx = &out->ctx;
-    if (platform_realize(ctx, out) < 0 || pci_realize(spec, ctx, out) < 0)
+    if (platform_realize(ctx, out) < 0 ||
+        pci_realize_bus(spec, ctx, out, &out->ctx.pci) < 0)
         return -1;
     for (size_t i = 0; i < spec->vdevs.n; i++) {
         const struct vdev_spec *vd = &spec->vdevs.v[i];

@@ -77,8 +77,12 @@ static int build(struct vm *vm)
     if (gmem_init(&vm->mem, spec) < 0 ||
         gmem_register(&vm->mem, &vm->kvm) < 0 || arch_vm_init(vm) < 0)
         return -1;
-    vm->dev_ctx =
-        (struct dev_ctx){&vm->pio, &vm->mmio, ctx_irq_set, ctx_stop, vm};
+    vm->dev_ctx = (struct dev_ctx){.pio = &vm->pio,
+                                   .mmio = &vm->mmio,
+                                   .mem = &vm->mem.view,
+                                   .irq_set = ctx_irq_set,
+                                   .stop = ctx_stop,
+                                   .opaque = vm};
     if (devices_realize(spec, &vm->dev_ctx, &vm->devs) < 0)
         return -1;
     for (size_t i = 0; i < vm->devs.v.n; i++)

@@ -328,7 +328,8 @@ static void test_pm_power_button(void **state)
     struct bus pio, mmio;
     bus_init(&pio, "pio");
     bus_init(&mmio, "mmio");
-    struct dev_ctx ctx = {&pio, &mmio, fake_irq, fake_stop, NULL};
+    struct dev_ctx ctx = {
+        .pio = &pio, .mmio = &mmio, .irq_set = fake_irq, .stop = fake_stop};
     struct dev_list l = {0};
     assert_int_equal(platform_realize(&ctx, &l), 0);
     void *pm = NULL;

@@ -61,7 +61,11 @@ static int setup(void **state)
     struct env *e = calloc(1, sizeof(*e));
     bus_init(&e->pio, "pio");
     bus_init(&e->mmio, "mmio");
-    e->ctx = (struct dev_ctx){&e->pio, &e->mmio, fake_irq, fake_stop, e, NULL};
+    e->ctx = (struct dev_ctx){.pio = &e->pio,
+                              .mmio = &e->mmio,
+                              .irq_set = fake_irq,
+                              .stop = fake_stop,
+                              .opaque = e};
     *state = e;
     return 0;
 }

@@ -55,7 +55,11 @@ static int setup(void **state)
     struct env *e = calloc(1, sizeof(*e));
     bus_init(&e->pio, "pio");
     bus_init(&e->mmio, "mmio");
-    e->ctx = (struct dev_ctx){&e->pio, &e->mmio, fake_irq, fake_stop, e, NULL};
+    e->ctx = (struct dev_ctx){.pio = &e->pio,
+                              .mmio = &e->mmio,
+                              .irq_set = fake_irq,
+                              .stop = fake_stop,
+                              .opaque = e};
     e->pci = pci_bus_new(&e->ctx, true);
     assert_non_null(e->pci);
     /* 00:03.0: BAR0 I/O 128 bytes, BAR1 mem32 4K, BAR2-3 mem64 16K. */
@@ -324,7 +328,11 @@ static void test_realize(void **state)
     struct env e = {0};
     bus_init(&e.pio, "pio");
     bus_init(&e.mmio, "mmio");
-    e.ctx = (struct dev_ctx){&e.pio, &e.mmio, fake_irq, fake_stop, &e, NULL};
+    e.ctx = (struct dev_ctx){.pio = &e.pio,
+                             .mmio = &e.mmio,
+                             .irq_set = fake_irq,
+                             .stop = fake_stop,
+                             .opaque = &e};
     struct vm_spec s;
     spec_init(&s, ARCH_X86_64);
     s.has_pci = true;

@@ -63,8 +63,12 @@ static int setup(void **state)
     bus_init(&e->pio, "pio");
     bus_init(&e->mmio, "mmio");
     /* An event loop that never runs: the batch timer only arms. */
-    e->ctx =
-        (struct dev_ctx){&e->pio, &e->mmio, fake_irq, fake_stop, e, ev_new()};
+    e->ctx = (struct dev_ctx){.pio = &e->pio,
+                              .mmio = &e->mmio,
+                              .irq_set = fake_irq,
+                              .stop = fake_stop,
+                              .opaque = e,
+                              .ev = ev_new()};
     assert_non_null(e->ctx.ev);
     struct intr *i = VEC_PUSH(&e->vd.intrs);
     i->line = 4;

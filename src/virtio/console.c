@@ -1,0 +1,2 @@
+/* console.c: being written (issue 6). */
+#include "virtio/virtio.h"

@@ -1,0 +1,2 @@
+/* rng.c: being written (issue 6). */
+#include "virtio/virtio.h"

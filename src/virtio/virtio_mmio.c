@@ -1,0 +1,2 @@
+/* virtio_mmio.c: being written (issue 6). */
+#include "virtio/virtio.h"

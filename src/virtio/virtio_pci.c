@@ -1,0 +1,2 @@
+/* virtio_pci.c: being written (issue 6). */
+#include "virtio/virtio.h"
