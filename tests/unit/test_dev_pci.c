@@ -338,7 +338,7 @@ static void test_realize(void **state)
     s.has_pci = true;
     struct vdev_spec *vd = VEC_PUSH(&s.vdevs);
     assert_non_null(vd);
-    vd->type = vdev_type_find("virtio-blk");
+    vd->type = vdev_type_find("pci-dummy");
     assert_non_null(vd->type);
     vd->is_pci = true;
     vd->pci = (struct pci_func){.bdf = {0, 1, 0},
