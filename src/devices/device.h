@@ -36,6 +36,9 @@ struct dev_ctx {
     /* pci: bus 0 (devices/pci.h) when the spec has PCI, else NULL; set by
      * devices_realize before the vdevs are realized. */
     struct pci_bus *pci;
+    /* system: the spec's `system` name, or NULL (set by devices_realize);
+     * virtio-net's peer endpoints are named after it. */
+    const char *system;
 
     /*
      * KVM's fast paths, behind function pointers so that devices never
