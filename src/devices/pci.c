@@ -1,6 +1,7 @@
 /*
  * pci.c: PCI bus 0 (see pci.h): configuration mechanism #1, ECAM, the host
- * bridge, type 0 headers with BAR sizing, and BAR remapping.
+ * bridge, type 0 headers with BAR sizing, BAR remapping, the capability
+ * list, MSI-X and INTx.
  *
  * 0xcf8 is CONFIG_ADDRESS (dword accesses only): bit 31 enable, bus 23:16,
  * device 15:11, function 10:8, register 7:2. 0xcfc-0xcff is CONFIG_DATA:
@@ -11,8 +12,26 @@
  * zero (no extended capabilities). Unaligned ECAM accesses and 8-byte ones
  * read all ones and are dropped.
  *
+ * MSI-X (PCI 3.0, 6.8.2): Message Control's Enable and Function Mask are
+ * the capability's only writable bits. The table (16 bytes per vector:
+ * message address low/high, data, vector control whose bit 0 masks the
+ * vector, set at reset) and the PBA are served here, at any width and
+ * alignment (the spec asks for dwords and qwords; other widths work byte
+ * by byte). Reserved bits read zero; PBA writes are ignored. A vector
+ * signalled while masked (its bit, Function Mask) sets its pending bit and
+ * is delivered when unmasked. Delivery: the vector's irqfd when KVM routes
+ * MSIs (a GSI and an eventfd per vector, set up by pci_bus_add; the route
+ * is pointed at the entry's message when the vector is unmasked or its
+ * entry changes while unmasked), else ctx->msi_send.
+ *
+ * INTx: the model's level reaches ctx->irq_set(intx_gsi) unless command
+ * bit 10 (Interrupt Disable) is set; status bit 3 shows the model's level.
+ *
  * Context: region ops on vCPU threads (bus read lock held), under the bus
- * mutex; the remap thread calls bus_map()/bus_unmap() without it.
+ * mutex; the remap thread calls bus_map()/bus_unmap() and the bar_moved
+ * hooks without it. pci_msix_notify and pci_intx_set run on any thread and
+ * take only the MSI-X mutex or the function's irq_lock, leaf locks taken
+ * after the bus mutex.
  */
 #include "devices/pci.h"
 
@@ -21,6 +40,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "config/schema.h"
 #include "util/log.h"
@@ -32,9 +53,36 @@
 
 struct remap {
     struct pci_function *f;
-    unsigned i;
+    unsigned devfn, i;
     bool want;
     uint64_t base;
+};
+
+/* Where a BAR is mapped, kept by the bus so that pci_bus_free can unmap it
+ * after the function's owner is gone. */
+struct mapping {
+    bool on;
+    struct bus *bus;
+    uint64_t base;
+};
+
+struct msix_vec {
+    uint8_t e[16]; /* the table entry as the guest sees it */
+    int gsi;       /* KVM route, or -1 */
+    int efd;       /* eventfd bound to gsi by an irqfd, or -1 */
+    bool routed;   /* gsi routes to the entry's current message */
+};
+
+struct pci_msix {
+    pthread_mutex_t lock;
+    const struct dev_ctx *ctx; /* NULL until pci_bus_add */
+    const char *name;
+    unsigned nvec, bar, cap;
+    uint32_t table_off, pba_off;
+    bool enabled, fmask; /* copies of Message Control, under lock */
+    struct msix_vec *v;
+    uint64_t *pba;
+    struct pci_msix *next; /* the bus's list, for pci_bus_free */
 };
 
 struct pci_bus {
@@ -49,7 +97,9 @@ struct pci_bus {
     struct pci_function *fn[256]; /* bus 0, by devfn */
     struct pci_function host;
     struct pci_function *owned; /* realize: the vdev functions */
+    struct pci_msix *msix;      /* every added function's MSI-X state */
     struct remap todo[256 * 6]; /* remap thread only */
+    struct mapping map[256][6]; /* remap thread, then pci_bus_free */
 };
 
 /* ---- configuration space ------------------------------------------------ */
@@ -73,6 +123,7 @@ void pci_function_init(struct pci_function *f, const char *name, struct bdf bdf,
                        uint8_t intx_pin, uint8_t intx_line)
 {
     memset(f, 0, sizeof(*f));
+    pthread_mutex_init(&f->irq_lock, NULL);
     f->name = name;
     f->bdf = bdf;
     put(f->cfg, 0x00, vendor, 2);
@@ -179,7 +230,8 @@ static struct bus *bar_bus(const struct pci_bus *b, const struct bar *bar)
 }
 
 /* Brings every BAR's mapping in line with its registers: all unmaps first,
- * so that BARs swapping addresses do not collide. */
+ * so that BARs swapping addresses do not collide. The bar_moved hooks run
+ * after each unmap and each map. */
 static void remap_pass(struct pci_bus *b)
 {
     unsigned n = 0;
@@ -190,34 +242,42 @@ static void remap_pass(struct pci_bus *b)
             uint64_t base = 0;
             bool want = bar_target(f, i, &base);
             if (want != f->mapped[i] || (want && base != f->mapped_base[i]))
-                b->todo[n++] = (struct remap){f, i, want, base};
+                b->todo[n++] = (struct remap){f, d, i, want, base};
         }
     }
     pthread_mutex_unlock(&b->lock);
     for (unsigned k = 0; k < n; k++) {
         struct pci_function *g = b->todo[k].f;
         unsigned i = b->todo[k].i;
-        if (g->mapped[i])
-            (void)bus_unmap(bar_bus(b, &g->bars[i]), g->mapped_base[i]);
-        g->mapped[i] = false;
+        struct mapping *m = &b->map[b->todo[k].devfn][i];
+        if (!g->mapped[i])
+            continue;
+        (void)bus_unmap(m->bus, m->base);
+        g->mapped[i] = m->on = false;
+        if (g->bar_moved)
+            g->bar_moved(g->hook_opaque, i, false, g->mapped_base[i]);
     }
     for (unsigned k = 0; k < n; k++) {
         struct pci_function *g = b->todo[k].f;
         unsigned i = b->todo[k].i;
+        uint64_t base = b->todo[k].base;
         if (!b->todo[k].want)
             continue;
         const struct region_ops *ops =
             g->bar_ops[i] ? g->bar_ops[i] : &dummy_ops;
-        int rc =
-            bus_map(bar_bus(b, &g->bars[i]), g->bar_name[i], b->todo[k].base,
-                    g->bars[i].size, ops, g->bar_opaque[i]);
+        struct bus *bus = bar_bus(b, &g->bars[i]);
+        int rc = bus_map(bus, g->bar_name[i], base, g->bars[i].size, ops,
+                         g->bar_opaque[i]);
         if (rc < 0) {
             log_debug(TAG, "%s BAR%u at 0x%llx not decoded (%d)", g->name, i,
-                      (unsigned long long)b->todo[k].base, rc);
+                      (unsigned long long)base, rc);
             continue;
         }
         g->mapped[i] = true;
-        g->mapped_base[i] = b->todo[k].base;
+        g->mapped_base[i] = base;
+        b->map[b->todo[k].devfn][i] = (struct mapping){true, bus, base};
+        if (g->bar_moved)
+            g->bar_moved(g->hook_opaque, i, true, base);
     }
 }
 
@@ -257,6 +317,341 @@ void pci_bus_sync(struct pci_bus *b)
     pthread_mutex_unlock(&b->lock);
 }
 
+/* ---- INTx ---------------------------------------------------------------- */
+
+/* Drive the line to what the model and the command register say. Caller
+ * holds f->irq_lock. */
+static void intx_drive(struct pci_function *f)
+{
+    bool out = f->intx_level && !f->intx_disabled && f->cfg[0x3d] != 0;
+    if (out == f->intx_out || !f->bus)
+        return;
+    const struct dev_ctx *c = f->bus->ctx;
+    f->intx_out = out;
+    c->irq_set(c->opaque, f->intx_gsi, out);
+}
+
+void pci_intx_set(struct pci_function *f, bool level)
+{
+    pthread_mutex_lock(&f->irq_lock);
+    f->intx_level = level;
+    intx_drive(f);
+    pthread_mutex_unlock(&f->irq_lock);
+}
+
+/* ---- MSI-X ----------------------------------------------------------------
+ */
+
+static struct ratelimit msix_rl = RATELIMIT_INIT(5, 5000);
+
+static uint64_t vec_addr(const struct msix_vec *v)
+{
+    return get(v->e, 0, 8);
+}
+
+static uint32_t vec_data(const struct msix_vec *v)
+{
+    return (uint32_t)get(v->e, 8, 4);
+}
+
+static bool vec_masked(const struct pci_msix *m, const struct msix_vec *v)
+{
+    return !m->enabled || m->fmask || (v->e[12] & 1);
+}
+
+static size_t pba_bytes(unsigned nvec)
+{
+    return 8 * (((size_t)nvec + 63) / 64);
+}
+
+/* Point the vector's GSI at its message. Caller holds m->lock. */
+static void vec_route(struct pci_msix *m, struct msix_vec *v)
+{
+    if (v->efd < 0 || v->routed)
+        return;
+    int e = m->ctx->msi_route_set(m->ctx->opaque, v->gsi, true, vec_addr(v),
+                                  vec_data(v));
+    if (e < 0) {
+        if (log_ratelimit(&msix_rl, TAG))
+            log_warn(TAG, "%s: MSI route 0x%llx/0x%x (GSI %d): %s", m->name,
+                     (unsigned long long)vec_addr(v), vec_data(v), v->gsi,
+                     strerror(-e));
+        return;
+    }
+    v->routed = true;
+}
+
+/* Send vector i now. Caller holds m->lock. */
+static void vec_deliver(struct pci_msix *m, unsigned i)
+{
+    struct msix_vec *v = &m->v[i];
+    if (!m->ctx)
+        return;
+    vec_route(m, v);
+    if (v->routed) {
+        uint64_t one = 1;
+        if (write(v->efd, &one, sizeof(one)) == (ssize_t)sizeof(one))
+            return;
+    }
+    if (!m->ctx->msi_send)
+        return;
+    int e = m->ctx->msi_send(m->ctx->opaque, vec_addr(v), vec_data(v));
+    if (e < 0 && log_ratelimit(&msix_rl, TAG))
+        log_warn(TAG, "%s: MSI-X vector %u (0x%llx/0x%x) not delivered: %s",
+                 m->name, i, (unsigned long long)vec_addr(v), vec_data(v),
+                 strerror(-e));
+}
+
+/* After a change to vector i or to the function's bits: route it and send
+ * what is pending once it is unmasked. Caller holds m->lock. */
+static void vec_update(struct pci_msix *m, unsigned i)
+{
+    struct msix_vec *v = &m->v[i];
+    if (vec_masked(m, v))
+        return;
+    vec_route(m, v);
+    uint64_t bit = 1ull << (i % 64);
+    if (m->pba[i / 64] & bit) {
+        m->pba[i / 64] &= ~bit;
+        vec_deliver(m, i);
+    }
+}
+
+static uint8_t msix_byte(const struct pci_msix *m, uint64_t o)
+{
+    if (o >= m->table_off && o - m->table_off < 16ull * m->nvec) {
+        uint64_t t = o - m->table_off;
+        return m->v[t / 16].e[t % 16];
+    }
+    if (o >= m->pba_off && o - m->pba_off < pba_bytes(m->nvec)) {
+        uint64_t t = o - m->pba_off;
+        return (uint8_t)(m->pba[t / 8] >> (8 * (t % 8)));
+    }
+    return 0;
+}
+
+static uint64_t msix_read(void *opaque, uint64_t off, unsigned size)
+{
+    struct pci_msix *m = opaque;
+    uint64_t v = 0;
+    pthread_mutex_lock(&m->lock);
+    for (unsigned i = 0; i < size && i < 8; i++)
+        v |= (uint64_t)msix_byte(m, off + i) << (8 * i);
+    pthread_mutex_unlock(&m->lock);
+    return v;
+}
+
+/* Writable bits of a table entry: the address is dword aligned, vector
+ * control has only its mask bit. */
+static const uint8_t entry_wmask[16] = {0xfc, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                        0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                        0x01, 0x00, 0x00, 0x00};
+
+static void msix_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+    struct pci_msix *m = opaque;
+    unsigned touched[8], nt = 0;
+    pthread_mutex_lock(&m->lock);
+    for (unsigned i = 0; i < size && i < 8; i++) {
+        uint64_t o = off + i;
+        if (o < m->table_off || o - m->table_off >= 16ull * m->nvec)
+            continue; /* the PBA is read-only, the rest reserved */
+        uint64_t t = o - m->table_off;
+        unsigned k = (unsigned)(t / 16), b = (unsigned)(t % 16);
+        struct msix_vec *v = &m->v[k];
+        uint8_t nb = (uint8_t)((v->e[b] & ~entry_wmask[b]) |
+                               ((val >> (8 * i)) & entry_wmask[b]));
+        if (nb == v->e[b])
+            continue;
+        v->e[b] = nb;
+        if (b < 12)
+            v->routed = false;
+        if (!nt || touched[nt - 1] != k)
+            touched[nt++] = k;
+    }
+    for (unsigned j = 0; j < nt; j++)
+        vec_update(m, touched[j]);
+    pthread_mutex_unlock(&m->lock);
+}
+
+static const struct region_ops msix_ops = {msix_read, msix_write};
+
+/* Message Control was written. Caller holds the bus mutex. */
+static void msix_control(struct pci_function *f)
+{
+    struct pci_msix *m = f->msix;
+    uint16_t ctl = (uint16_t)get(f->cfg, m->cap + 2, 2);
+    pthread_mutex_lock(&m->lock);
+    m->enabled = ctl & PCI_MSIX_ENABLE;
+    m->fmask = ctl & PCI_MSIX_FMASK;
+    for (unsigned i = 0; m->enabled && !m->fmask && i < m->nvec; i++)
+        vec_update(m, i);
+    pthread_mutex_unlock(&m->lock);
+}
+
+int pci_msix_init(struct pci_function *f, unsigned bar, uint32_t table_off,
+                  uint32_t pba_off, unsigned nvec)
+{
+    const char *name = f->name ? f->name : "pci";
+    const struct bar *bb = bar < 6 ? &f->bars[bar] : NULL;
+    uint64_t tlen = 16ull * nvec, plen = pba_bytes(nvec);
+    if (f->msix) {
+        log_error(TAG, "%s: MSI-X set up twice", name);
+        return -EEXIST;
+    }
+    if (!bb || (bb->kind != BAR_MEM32 && bb->kind != BAR_MEM64) ||
+        f->bar_ops[bar] || nvec == 0 || nvec > PCI_MSIX_MAX ||
+        (table_off | pba_off) & 7 || table_off + tlen > bb->size ||
+        pba_off + plen > bb->size ||
+        (table_off < pba_off + plen && pba_off < table_off + tlen)) {
+        log_error(TAG,
+                  "%s: bad MSI-X layout (%u vectors, table 0x%x, PBA 0x%x "
+                  "in BAR%u)",
+                  name, nvec, table_off, pba_off, bar);
+        return -EINVAL;
+    }
+    struct pci_msix *m = calloc(1, sizeof(*m));
+    if (m) {
+        m->v = calloc(nvec, sizeof(*m->v));
+        m->pba = calloc(plen / 8, sizeof(*m->pba));
+    }
+    if (!m || !m->v || !m->pba) {
+        if (m)
+            free(m->v), free(m->pba);
+        free(m);
+        log_error(TAG, "%s: out of memory", name);
+        return -ENOMEM;
+    }
+    uint8_t cap[12] = {0};
+    put(cap, 2, nvec - 1, 2);
+    put(cap, 4, table_off | bar, 4);
+    put(cap, 8, pba_off | bar, 4);
+    int off = pci_function_add_cap(f, PCI_CAP_ID_MSIX, cap, sizeof(cap));
+    if (off < 0) {
+        free(m->v), free(m->pba), free(m);
+        log_error(TAG, "%s: no room for the MSI-X capability", name);
+        return off;
+    }
+    f->wmask[off + 3] = (PCI_MSIX_ENABLE | PCI_MSIX_FMASK) >> 8;
+    pthread_mutex_init(&m->lock, NULL);
+    m->name = name;
+    m->nvec = nvec;
+    m->bar = bar;
+    m->cap = (unsigned)off;
+    m->table_off = table_off;
+    m->pba_off = pba_off;
+    for (unsigned i = 0; i < nvec; i++) {
+        m->v[i].e[12] = 1; /* masked */
+        m->v[i].gsi = m->v[i].efd = -1;
+    }
+    f->msix = m;
+    f->bar_ops[bar] = &msix_ops;
+    f->bar_opaque[bar] = m;
+    return 0;
+}
+
+/* A GSI and an irqfd per vector, when KVM has them. Context: realize. */
+static void msix_fast_paths(struct pci_msix *m)
+{
+    const struct dev_ctx *c = m->ctx;
+    if (!c->msi_route_alloc || !c->msi_route_set || !c->irqfd)
+        return;
+    for (unsigned i = 0; i < m->nvec; i++) {
+        int gsi = c->msi_route_alloc(c->opaque);
+        if (gsi < 0) {
+            if (gsi != -ENOSYS)
+                log_warn(TAG,
+                         "%s: no MSI route for vector %u (%s); using "
+                         "KVM_SIGNAL_MSI",
+                         m->name, i, strerror(-gsi));
+            return;
+        }
+        int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (fd < 0) {
+            log_warn(TAG, "%s: eventfd: %s", m->name, strerror(errno));
+            return;
+        }
+        int e = c->irqfd(c->opaque, gsi, fd, true);
+        if (e < 0) {
+            close(fd);
+            if (e != -ENOSYS)
+                log_warn(TAG, "%s: irqfd for GSI %d: %s", m->name, gsi,
+                         strerror(-e));
+            return;
+        }
+        pthread_mutex_lock(&m->lock);
+        m->v[i].gsi = gsi;
+        m->v[i].efd = fd;
+        pthread_mutex_unlock(&m->lock);
+    }
+}
+
+static void msix_free(struct pci_msix *m)
+{
+    for (unsigned i = 0; i < m->nvec; i++) {
+        struct msix_vec *v = &m->v[i];
+        if (v->efd < 0)
+            continue;
+        (void)m->ctx->irqfd(m->ctx->opaque, v->gsi, v->efd, false);
+        close(v->efd);
+    }
+    pthread_mutex_destroy(&m->lock);
+    free(m->v);
+    free(m->pba);
+    free(m);
+}
+
+bool pci_msix_enabled(struct pci_function *f)
+{
+    struct pci_msix *m = f->msix;
+    if (!m)
+        return false;
+    pthread_mutex_lock(&m->lock);
+    bool on = m->enabled;
+    pthread_mutex_unlock(&m->lock);
+    return on;
+}
+
+bool pci_msix_notify(struct pci_function *f, unsigned vector)
+{
+    struct pci_msix *m = f->msix;
+    if (!m)
+        return false;
+    pthread_mutex_lock(&m->lock);
+    bool ok = m->enabled && vector < m->nvec;
+    if (ok && vec_masked(m, &m->v[vector]))
+        m->pba[vector / 64] |= 1ull << (vector % 64);
+    else if (ok)
+        vec_deliver(m, vector);
+    pthread_mutex_unlock(&m->lock);
+    return ok;
+}
+
+/* ---- capabilities ---------------------------------------------------------
+ */
+
+int pci_function_add_cap(struct pci_function *f, uint8_t id, const void *body,
+                         unsigned len)
+{
+    unsigned off = f->cap_end ? (f->cap_end + 3u) & ~3u : 0x40;
+    if (len < 2 || off + len > PCI_CFG_SIZE)
+        return -ENOSPC;
+    if (body)
+        memcpy(f->cfg + off, body, len);
+    else
+        memset(f->cfg + off, 0, len);
+    f->cfg[off] = id;
+    f->cfg[off + 1] = 0;
+    /* Append: follow the list from 0x34 (at most 48 dword-aligned caps). */
+    unsigned at = PCI_REG_CAP_PTR;
+    for (unsigned n = 0; n < 48 && f->cfg[at] >= 0x40; n++)
+        at = f->cfg[at] + 1u;
+    f->cfg[at] = (uint8_t)off;
+    f->cfg[PCI_REG_STATUS] |= PCI_STATUS_CAPS;
+    f->cap_end = (uint8_t)(off + len == PCI_CFG_SIZE ? 0xff : off + len);
+    return (int)off;
+}
+
 /* ---- configuration accesses --------------------------------------------- */
 
 /* Caller holds the lock. `reg + size` may exceed the 256-byte space. */
@@ -270,7 +665,22 @@ static uint64_t cfg_read(struct pci_bus *b, unsigned bus, unsigned devfn,
         return 0;
     if (reg + size > PCI_CFG_SIZE)
         return UINT64_MAX;
+    if (reg <= PCI_REG_STATUS && reg + size > PCI_REG_STATUS) {
+        pthread_mutex_lock(&f->irq_lock);
+        if (f->intx_level)
+            f->cfg[PCI_REG_STATUS] |= PCI_STATUS_INTX;
+        else
+            f->cfg[PCI_REG_STATUS] &= (uint8_t)~PCI_STATUS_INTX;
+        pthread_mutex_unlock(&f->irq_lock);
+    }
+    if (f->cfg_read)
+        f->cfg_read(f->hook_opaque, reg, size);
     return get(f->cfg, reg, size);
+}
+
+static bool touches(unsigned reg, unsigned size, unsigned at, unsigned len)
+{
+    return reg < at + len && at < reg + size;
 }
 
 static void cfg_write(struct pci_bus *b, unsigned bus, unsigned devfn,
@@ -290,6 +700,17 @@ static void cfg_write(struct pci_bus *b, unsigned bus, unsigned devfn,
     }
     if (remap)
         request_remap(b);
+    if (touches(reg, size, PCI_REG_CMD + 1, 1)) {
+        pthread_mutex_lock(&f->irq_lock);
+        f->intx_disabled =
+            f->cfg[PCI_REG_CMD + 1] & (PCI_CMD_INTX_DISABLE >> 8);
+        intx_drive(f);
+        pthread_mutex_unlock(&f->irq_lock);
+    }
+    if (f->msix && touches(reg, size, f->msix->cap + 2, 2))
+        msix_control(f);
+    if (f->cfg_write)
+        f->cfg_write(f->hook_opaque, reg, size);
 }
 
 static uint64_t port_read(void *opaque, uint64_t off, unsigned size)
@@ -372,13 +793,22 @@ int pci_bus_add(struct pci_bus *b, struct pci_function *f)
     pthread_mutex_lock(&b->lock);
     int rc = b->fn[devfn] ? -EEXIST : 0;
     if (!rc) {
+        f->bus = b;
         b->fn[devfn] = f;
         request_remap(b);
+        if (f->msix) {
+            f->msix->ctx = b->ctx;
+            f->msix->next = b->msix;
+            b->msix = f->msix;
+        }
     }
     pthread_mutex_unlock(&b->lock);
-    if (!rc)
-        pci_bus_sync(b);
-    return rc;
+    if (rc)
+        return rc;
+    if (f->msix)
+        msix_fast_paths(f->msix);
+    pci_bus_sync(b);
+    return 0;
 }
 
 struct pci_bus *pci_bus_new(const struct dev_ctx *ctx, bool ecam)
@@ -428,11 +858,14 @@ void pci_bus_free(struct pci_bus *b)
         pthread_mutex_unlock(&b->lock);
         pthread_join(b->thread, NULL);
     }
-    for (unsigned d = 0; d < 256; d++) {
-        struct pci_function *f = b->fn[d];
-        for (unsigned i = 0; f && i < 6; i++)
-            if (f->mapped[i])
-                (void)bus_unmap(bar_bus(b, &f->bars[i]), f->mapped_base[i]);
+    for (unsigned d = 0; d < 256; d++)
+        for (unsigned i = 0; i < 6; i++)
+            if (b->map[d][i].on)
+                (void)bus_unmap(b->map[d][i].bus, b->map[d][i].base);
+    while (b->msix) {
+        struct pci_msix *m = b->msix;
+        b->msix = m->next;
+        msix_free(m);
     }
     if (b->ports)
         (void)bus_unmap(b->ctx->pio, PCI_PORT);
@@ -458,14 +891,15 @@ static void apply_regs(struct pci_function *f, const struct vdev_spec *vd)
     }
 }
 
-static int add_vdev(struct pci_bus *b, struct pci_function *f,
-                    const struct vdev_spec *vd)
+int pci_function_from_vdev(struct pci_function *f, const struct vdev_spec *vd)
 {
     const struct pci_func *p = &vd->pci;
     const char *name = vd->name ? vd->name : vdev_type_name(vd);
     pci_function_init(f, name, p->bdf, p->vendor, p->device,
                       (uint32_t)p->class_code << 8, p->intx_pin,
                       (uint8_t)p->intx.line);
+    /* GSI = the controller line, as for every other device model. */
+    f->intx_gsi = p->intx_pin ? p->intx.line : 0;
     for (unsigned i = 0; i < 6; i++) {
         const struct bar *bar = &p->bars[i];
         if (bar->kind == BAR_NONE)
@@ -478,11 +912,19 @@ static int add_vdev(struct pci_bus *b, struct pci_function *f,
             return -1;
         }
     }
+    return 0;
+}
+
+static int add_vdev(struct pci_bus *b, struct pci_function *f,
+                    const struct vdev_spec *vd)
+{
+    if (pci_function_from_vdev(f, vd) < 0)
+        return -1;
     if (strcmp(vdev_type_name(vd), "pci-dummy") == 0)
         apply_regs(f, vd);
     if (pci_bus_add(b, f) < 0) {
-        log_fatal(TAG, "%s: PCI function %02x:%02x.%x is taken", name,
-                  p->bdf.bus, p->bdf.dev, p->bdf.fn);
+        log_fatal(TAG, "%s: PCI function %02x:%02x.%x is taken", f->name,
+                  vd->pci.bdf.bus, vd->pci.bdf.dev, vd->pci.bdf.fn);
         return -1;
     }
     return 0;

@@ -16,22 +16,34 @@
 #ifndef QVM_DEVICES_PCI_H
 #define QVM_DEVICES_PCI_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "devices/device.h"
 
-#define PCI_CFG_SIZE   256
-#define PCI_ECAM_BASE  0xe0000000ULL
-#define PCI_ECAM_SIZE  0x100000ULL /* bus 0 */
-#define PCI_CMD_IO     0x0001
-#define PCI_CMD_MEM    0x0002
-#define PCI_REG_CMD    0x04
-#define PCI_REG_BAR0   0x10
-#define PCI_REG_INTX   0x3c /* line; the pin is at 0x3d */
-#define PCI_HOST_VID   0x8086
-#define PCI_HOST_DID   0x29c0 /* Q35 DRAM controller, as QEMU's q35 */
-#define PCI_HOST_CLASS 0x0600
+#define PCI_CFG_SIZE         256
+#define PCI_ECAM_BASE        0xe0000000ULL
+#define PCI_ECAM_SIZE        0x100000ULL /* bus 0 */
+#define PCI_CMD_IO           0x0001
+#define PCI_CMD_MEM          0x0002
+#define PCI_CMD_MASTER       0x0004
+#define PCI_CMD_INTX_DISABLE 0x0400
+#define PCI_REG_CMD          0x04
+#define PCI_REG_STATUS       0x06
+#define PCI_STATUS_INTX      0x0008 /* Interrupt Status (read-only) */
+#define PCI_STATUS_CAPS      0x0010 /* Capabilities List */
+#define PCI_REG_CAP_PTR      0x34
+#define PCI_CAP_ID_MSIX      0x11
+#define PCI_CAP_ID_VNDR      0x09
+#define PCI_MSIX_ENABLE      0x8000 /* Message Control bits */
+#define PCI_MSIX_FMASK       0x4000
+#define PCI_MSIX_MAX         2048
+#define PCI_REG_BAR0         0x10
+#define PCI_REG_INTX         0x3c /* line; the pin is at 0x3d */
+#define PCI_HOST_VID         0x8086
+#define PCI_HOST_DID         0x29c0 /* Q35 DRAM controller, as QEMU's q35 */
+#define PCI_HOST_CLASS       0x0600
 
 struct pci_function {
     struct bdf bdf;
@@ -66,6 +78,12 @@ struct pci_function {
     bool mapped[6];
     uint64_t mapped_base[6];
     char bar_name[6][48];
+    /* Private to pci.c: INTx state under irq_lock (a leaf lock; it holds
+     * no resources and needs no destroy). */
+    pthread_mutex_t irq_lock;
+    bool intx_level;    /* the model's level */
+    bool intx_out;      /* what irq_set last drove */
+    bool intx_disabled; /* copy of command bit 10 */
 };
 
 struct pci_bus;
@@ -146,7 +164,10 @@ int pci_bus_add(struct pci_bus *b, struct pci_function *f) MUST_CHECK;
 /* pci_bus_sync: wait until every requested BAR move is applied. Context:
  * not inside a bus access. */
 void pci_bus_sync(struct pci_bus *b);
-/* pci_bus_free: stop the remap thread and unmap every BAR. */
+/* pci_bus_free: stop the remap thread, unmap every BAR and release the
+ * MSI-X state (irqfds, eventfds, routes) of every function added. It does
+ * not touch the functions themselves: models torn down before the bus may
+ * free theirs once no vCPU runs. No hook is called. */
 void pci_bus_free(struct pci_bus *b);
 
 /*

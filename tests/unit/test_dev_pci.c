@@ -6,17 +6,27 @@
  * 0xcf8/0xcfc, the 0xcf9 reset, malformed accesses, and pci_realize from a
  * spec (identity, BARs, INTx, pci-dummy presets; the stub without PCI).
  */
+#include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "config/schema.h"
 #include "devices/pci.h"
+
+#define MAXLOG 64
+
+struct msi {
+    uint64_t addr;
+    uint32_t data;
+};
 
 struct env {
     struct bus pio, mmio;
@@ -26,11 +36,78 @@ struct env {
     unsigned stops;
     enum vm_stop why;
     unsigned bar_reads;
+    /* what the fake VM was asked to do */
+    pthread_mutex_t lock;
+    unsigned nirq;
+    uint32_t irq_gsi;
+    bool irq_level;
+    unsigned nsend;
+    struct msi sent[MAXLOG];
+    int next_gsi;
+    unsigned nroute;
+    int route_gsi[MAXLOG];
+    bool route_valid[MAXLOG];
+    struct msi route[MAXLOG];
+    unsigned nirqfd, nirqfd_off;
+    int irqfd_fd[MAXLOG], irqfd_gsi[MAXLOG];
+    int route_fail; /* msi_route_set returns this when nonzero */
 };
 
 static void fake_irq(void *opaque, uint32_t gsi, bool level)
 {
-    (void)opaque, (void)gsi, (void)level;
+    struct env *e = opaque;
+    pthread_mutex_lock(&e->lock);
+    e->nirq++;
+    e->irq_gsi = gsi;
+    e->irq_level = level;
+    pthread_mutex_unlock(&e->lock);
+}
+
+static int fake_msi_send(void *opaque, uint64_t addr, uint32_t data)
+{
+    struct env *e = opaque;
+    pthread_mutex_lock(&e->lock);
+    if (e->nsend < MAXLOG)
+        e->sent[e->nsend] = (struct msi){addr, data};
+    e->nsend++;
+    pthread_mutex_unlock(&e->lock);
+    return 0;
+}
+
+static int fake_route_alloc(void *opaque)
+{
+    struct env *e = opaque;
+    return e->next_gsi++;
+}
+
+static int fake_route_set(void *opaque, int gsi, bool valid, uint64_t addr,
+                          uint32_t data)
+{
+    struct env *e = opaque;
+    if (e->route_fail)
+        return e->route_fail;
+    if (e->nroute < MAXLOG) {
+        e->route_gsi[e->nroute] = gsi;
+        e->route_valid[e->nroute] = valid;
+        e->route[e->nroute] = (struct msi){addr, data};
+    }
+    e->nroute++;
+    return 0;
+}
+
+static int fake_irqfd(void *opaque, int gsi, int fd, bool assign)
+{
+    struct env *e = opaque;
+    if (!assign) {
+        e->nirqfd_off++;
+        return 0;
+    }
+    if (e->nirqfd < MAXLOG) {
+        e->irqfd_fd[e->nirqfd] = fd;
+        e->irqfd_gsi[e->nirqfd] = gsi;
+    }
+    e->nirqfd++;
+    return 0;
 }
 
 static void fake_stop(void *opaque, enum vm_stop why)
@@ -53,6 +130,7 @@ static const struct region_ops bar_ops = {bar_read, NULL};
 static int setup(void **state)
 {
     struct env *e = calloc(1, sizeof(*e));
+    pthread_mutex_init(&e->lock, NULL);
     bus_init(&e->pio, "pio");
     bus_init(&e->mmio, "mmio");
     e->ctx = (struct dev_ctx){.pio = &e->pio,
@@ -351,6 +429,19 @@ static void test_realize(void **state)
     vd->pci.bars[4] =
         (struct bar){BAR_MEM64, 0xc0004000, 0x4000, "virtio registers"};
     vd->pci.bars[0] = (struct bar){BAR_IO, 0xc000, 0x80, "legacy"};
+    /* pci_function_from_vdev: what a transport starts from. */
+    struct pci_function pf;
+    assert_int_equal(pci_function_from_vdev(&pf, vd), 0);
+    assert_int_equal(pf.intx_gsi, 17);
+    assert_int_equal(pf.cfg[0x3d], 1);
+    assert_int_equal(pf.bars[4].kind, BAR_MEM64);
+    assert_int_equal(pf.bars[4].size, 0x4000);
+    assert_null(pf.bar_ops[4]);
+    assert_int_equal(pf.bdf.dev, 1);
+    assert_int_equal(pf.cfg[0x34], 0);
+    vd->pci.bars[2] = (struct bar){BAR_MEM32, 0xc0008000, 0x3000, "bad"};
+    assert_int_equal(pci_function_from_vdev(&pf, vd), -1);
+    vd->pci.bars[2] = (struct bar){0};
     /* pci-dummy at 00:02.0 with reg presets (revision, subsystem). */
     vd = VEC_PUSH(&s.vdevs);
     assert_non_null(vd);
@@ -413,6 +504,552 @@ static void test_realize(void **state)
     bus_destroy(&e.mmio);
 }
 
+/* ---- capabilities, MSI-X, INTx, hooks ------------------------------------ */
+
+#define MSIX_BAR  0xc0010000u
+#define MSIX_NVEC 3
+
+struct menv {
+    struct env e;
+    struct pci_function g; /* 00:04.0: MSI-X in BAR1, registers in BAR4 */
+    int vcap, mcap;
+    unsigned nread, nwrite, nmoved;
+    unsigned last_off, last_size;
+    uint8_t seen_cmd;
+    unsigned moved_i[MAXLOG];
+    bool moved_on[MAXLOG];
+    uint64_t moved_base[MAXLOG];
+};
+
+static void hook_read(void *opaque, unsigned off, unsigned size)
+{
+    struct menv *m = opaque;
+    m->nread++;
+    m->last_off = off, m->last_size = size;
+    m->g.cfg[m->vcap + 3]++; /* a counter the model refreshes */
+}
+
+static void hook_write(void *opaque, unsigned off, unsigned size)
+{
+    struct menv *m = opaque;
+    m->nwrite++;
+    m->last_off = off, m->last_size = size;
+    m->seen_cmd = m->g.cfg[PCI_REG_CMD];
+}
+
+static void hook_moved(void *opaque, unsigned i, bool mapped, uint64_t base)
+{
+    struct menv *m = opaque;
+    if (m->nmoved < MAXLOG) {
+        m->moved_i[m->nmoved] = i;
+        m->moved_on[m->nmoved] = mapped;
+        m->moved_base[m->nmoved] = base;
+    }
+    m->nmoved++;
+}
+
+/* fast: the fake VM offers MSI routes and irqfds. */
+static struct menv *msix_env(bool fast)
+{
+    struct menv *m = calloc(1, sizeof(*m));
+    struct env *e = &m->e;
+    assert_non_null(m);
+    pthread_mutex_init(&e->lock, NULL);
+    bus_init(&e->pio, "pio");
+    bus_init(&e->mmio, "mmio");
+    e->ctx = (struct dev_ctx){.pio = &e->pio,
+                              .mmio = &e->mmio,
+                              .irq_set = fake_irq,
+                              .stop = fake_stop,
+                              .msi_send = fake_msi_send,
+                              .opaque = e};
+    if (fast) {
+        e->ctx.msi_route_alloc = fake_route_alloc;
+        e->ctx.msi_route_set = fake_route_set;
+        e->ctx.irqfd = fake_irqfd;
+        e->next_gsi = 24;
+    }
+    e->pci = pci_bus_new(&e->ctx, true);
+    assert_non_null(e->pci);
+    struct pci_function *g = &m->g;
+    pci_function_init(g, "msix", (struct bdf){0, 4, 0}, 0x1af4, 0x1041,
+                      0x020000, 1, 20);
+    g->intx_gsi = 20;
+    assert_int_equal(
+        pci_function_set_bar(g, 1, BAR_MEM32, MSIX_BAR, 0x1000, NULL, NULL), 0);
+    assert_int_equal(
+        pci_function_set_bar(g, 4, BAR_MEM64, 0xc0014000, 0x4000, &bar_ops, e),
+        0);
+    static const uint8_t vbody[8] = {0, 0, 8, 0xaa, 0xbb};
+    m->vcap = pci_function_add_cap(g, PCI_CAP_ID_VNDR, vbody, sizeof(vbody));
+    assert_int_equal(m->vcap, 0x40);
+    assert_int_equal(pci_msix_init(g, 1, 0x000, 0x800, MSIX_NVEC), 0);
+    m->mcap = 0x48;
+    g->cfg_read = hook_read;
+    g->cfg_write = hook_write;
+    g->bar_moved = hook_moved;
+    g->hook_opaque = m;
+    assert_int_equal(pci_bus_add(e->pci, g), 0);
+    return m;
+}
+
+static void msix_env_free(struct menv *m)
+{
+    pci_bus_free(m->e.pci);
+    bus_destroy(&m->e.pio);
+    bus_destroy(&m->e.mmio);
+    free(m);
+}
+
+static uint64_t mread8(struct env *e, uint64_t a, unsigned size)
+{
+    uint64_t v = 0;
+    bus_access(&e->mmio, a, &v, size, false);
+    return v;
+}
+
+static void mwrite(struct env *e, uint64_t a, uint64_t v, unsigned size)
+{
+    bus_access(&e->mmio, a, &v, size, true);
+}
+
+static uint64_t entry(unsigned k, unsigned off)
+{
+    return MSIX_BAR + 16 * k + off;
+}
+
+/* Program vector k's message (masked or not as `ctrl` says). */
+static void program(struct env *e, unsigned k, uint64_t addr, uint32_t data,
+                    uint32_t ctrl)
+{
+    mwrite(e, entry(k, 0), addr, 8);
+    mwrite(e, entry(k, 8), data, 4);
+    mwrite(e, entry(k, 12), ctrl, 4);
+}
+
+static void msix_ctl(struct env *e, struct menv *m, uint16_t v)
+{
+    cfg_wr(e, 4, (unsigned)m->mcap + 2, v, 2);
+}
+
+static void test_caps(void **state)
+{
+    (void)state;
+    struct menv *m = msix_env(false);
+    struct env *e = &m->e;
+    assert_true(cfg_rd(e, 4, PCI_REG_STATUS, 2) & PCI_STATUS_CAPS);
+    /* Walk the list as a guest does. */
+    uint8_t ids[8], n = 0;
+    unsigned at = cfg_rd(e, 4, PCI_REG_CAP_PTR, 1);
+    while (at && n < 8) {
+        assert_int_equal(at & 3, 0);
+        assert_true(at >= 0x40);
+        ids[n++] = (uint8_t)cfg_rd(e, 4, at, 1);
+        at = cfg_rd(e, 4, at + 1, 1);
+    }
+    assert_int_equal(n, 2);
+    assert_int_equal(ids[0], PCI_CAP_ID_VNDR);
+    assert_int_equal(ids[1], PCI_CAP_ID_MSIX);
+    assert_int_equal(cfg_rd(e, 4, 0x41, 1), 0x48); /* vendor cap -> MSI-X */
+    assert_int_equal(cfg_rd(e, 4, 0x42, 1), 8);    /* body kept */
+    assert_int_equal(cfg_rd(e, 4, 0x44, 1), 0xbb);
+    /* Read-only to the guest. */
+    cfg_wr(e, 4, 0x40, 0xffffffff, 4);
+    cfg_wr(e, 4, 0x34, 0xff, 1);
+    assert_int_equal(cfg_rd(e, 4, 0x40, 2), 0x4809);
+    assert_int_equal(cfg_rd(e, 4, 0x34, 1), 0x40);
+    cfg_wr(e, 4, 0x06, 0xffff, 2);
+    assert_true(cfg_rd(e, 4, 0x06, 2) & PCI_STATUS_CAPS);
+    /* The host bridge has none. */
+    assert_int_equal(cfg_rd(e, 0, PCI_REG_CAP_PTR, 1), 0);
+    assert_false(cfg_rd(e, 0, PCI_REG_STATUS, 2) & PCI_STATUS_CAPS);
+    msix_env_free(m);
+
+    /* Filling the space: -ENOSPC, never past 256 bytes, list intact. */
+    struct pci_function f;
+    pci_function_init(&f, "full", (struct bdf){0, 5, 0}, 1, 2, 0, 0, 0);
+    int off, last = 0, count = 0;
+    uint8_t body[20] = {0};
+    while ((off = pci_function_add_cap(&f, 0x09, body, 13)) >= 0) {
+        assert_true(off > last);
+        assert_int_equal(off & 3, 0);
+        assert_true(off + 13 <= PCI_CFG_SIZE);
+        last = off, count++;
+    }
+    assert_int_equal(off, -ENOSPC);
+    assert_int_equal(count, (256 - 0x40) / 16);
+    assert_int_equal(pci_function_add_cap(&f, 0x09, body, 1), -ENOSPC);
+    unsigned walked = 0;
+    for (at = f.cfg[0x34]; at; at = f.cfg[at + 1])
+        walked++;
+    assert_int_equal(walked, count);
+    /* One that fits exactly at the end. */
+    pci_function_init(&f, "end", (struct bdf){0, 5, 0}, 1, 2, 0, 0, 0);
+    assert_int_equal(pci_function_add_cap(&f, 0x09, NULL, 0xc0), 0x40);
+    assert_int_equal(pci_function_add_cap(&f, 0x09, NULL, 1), -ENOSPC);
+}
+
+static void test_msix_cap(void **state)
+{
+    (void)state;
+    struct menv *m = msix_env(false);
+    struct env *e = &m->e;
+    unsigned c = (unsigned)m->mcap;
+    assert_int_equal(cfg_rd(e, 4, c, 1), PCI_CAP_ID_MSIX);
+    assert_int_equal(cfg_rd(e, 4, c + 1, 1), 0); /* last */
+    assert_int_equal(cfg_rd(e, 4, c + 2, 2), MSIX_NVEC - 1);
+    assert_int_equal(cfg_rd(e, 4, c + 4, 4), 0x000 | 1); /* BIR 1 */
+    assert_int_equal(cfg_rd(e, 4, c + 8, 4), 0x800 | 1);
+    /* Only Enable and Function Mask are writable. */
+    cfg_wr(e, 4, c, 0xffffffff, 4);
+    assert_int_equal(cfg_rd(e, 4, c, 4),
+                     0xc0000000u | (MSIX_NVEC - 1) << 16 | PCI_CAP_ID_MSIX);
+    assert_true(pci_msix_enabled(&m->g));
+    cfg_wr(e, 4, c + 4, 0xffffffff, 4);
+    cfg_wr(e, 4, c + 8, 0, 4);
+    assert_int_equal(cfg_rd(e, 4, c + 4, 4), 1);
+    assert_int_equal(cfg_rd(e, 4, c + 8, 4), 0x801);
+    msix_ctl(e, m, 0);
+    assert_false(pci_msix_enabled(&m->g));
+    /* Through ECAM too. */
+    mwrite(e, PCI_ECAM_BASE + (4 << 15) + c + 2, 0x8000, 2);
+    assert_true(pci_msix_enabled(&m->g));
+    msix_env_free(m);
+
+    /* Bad layouts. */
+    struct pci_function f;
+    pci_function_init(&f, "bad", (struct bdf){0, 5, 0}, 1, 2, 0, 0, 0);
+    assert_int_equal(
+        pci_function_set_bar(&f, 0, BAR_IO, 0xc000, 0x80, NULL, NULL), 0);
+    assert_int_equal(
+        pci_function_set_bar(&f, 1, BAR_MEM32, 0xc0000000, 0x1000, NULL, NULL),
+        0);
+    assert_int_equal(pci_function_set_bar(&f, 2, BAR_MEM32, 0xc0001000, 0x1000,
+                                          &bar_ops, NULL),
+                     0);
+    assert_int_equal(pci_msix_init(&f, 0, 0, 0x40, 2), -EINVAL);  /* I/O */
+    assert_int_equal(pci_msix_init(&f, 2, 0, 0x800, 2), -EINVAL); /* ops */
+    assert_int_equal(pci_msix_init(&f, 3, 0, 0x800, 2), -EINVAL); /* none */
+    assert_int_equal(pci_msix_init(&f, 6, 0, 0x800, 2), -EINVAL);
+    assert_int_equal(pci_msix_init(&f, 1, 0, 0x800, 0), -EINVAL);
+    assert_int_equal(pci_msix_init(&f, 1, 0, 0x800, 2049), -EINVAL);
+    assert_int_equal(pci_msix_init(&f, 1, 4, 0x800, 2), -EINVAL);
+    assert_int_equal(pci_msix_init(&f, 1, 0, 0x804, 2), -EINVAL);
+    assert_int_equal(pci_msix_init(&f, 1, 0, 0x10, 2), -EINVAL);  /* overlap */
+    assert_int_equal(pci_msix_init(&f, 1, 0xff0, 0, 2), -EINVAL); /* past */
+    assert_int_equal(pci_msix_init(&f, 1, 0, 0xff8, 65), -EINVAL);
+    assert_int_equal(f.cfg[0x34], 0); /* nothing added by failures */
+    assert_null(f.msix);
+}
+
+static void test_msix_table(void **state)
+{
+    (void)state;
+    struct menv *m = msix_env(false);
+    struct env *e = &m->e;
+    for (unsigned k = 0; k < MSIX_NVEC; k++) {
+        assert_int_equal(mread8(e, entry(k, 0), 8), 0);
+        assert_int_equal(mread8(e, entry(k, 8), 4), 0);
+        assert_int_equal(mread8(e, entry(k, 12), 4), 1); /* masked */
+    }
+    /* dword and qword writes, reserved bits dropped. */
+    mwrite(e, entry(1, 0), 0xfee01003, 4);
+    mwrite(e, entry(1, 4), 0x1, 4);
+    mwrite(e, entry(1, 8), 0x4041, 4);
+    mwrite(e, entry(1, 12), 0xfffffffe, 4);
+    assert_int_equal(mread8(e, entry(1, 0), 8), 0x1fee01000ull);
+    assert_int_equal(mread8(e, entry(1, 8), 4), 0x4041);
+    assert_int_equal(mread8(e, entry(1, 12), 4), 0);
+    mwrite(e, entry(2, 8), 0x0000000100004042ull, 8); /* data + ctrl */
+    assert_int_equal(mread8(e, entry(2, 8), 8), 0x0000000100004042ull);
+    assert_int_equal(mread8(e, entry(1, 2), 2), 0xfee0); /* odd widths */
+    /* PBA: read-only, zero; the rest of the BAR reads zero. */
+    mwrite(e, MSIX_BAR + 0x800, ~0ull, 8);
+    assert_int_equal(mread8(e, MSIX_BAR + 0x800, 8), 0);
+    assert_int_equal(mread8(e, MSIX_BAR + 0x400, 4), 0);
+    /* Garbage everywhere, every width: no delivery while disabled, no
+     * crash, and the table keeps only writable bits. */
+    for (uint64_t off = 0; off < 0x1000; off += 3)
+        for (unsigned sz = 1; sz <= 8; sz *= 2) {
+            mwrite(e, MSIX_BAR + off, 0xa5a5a5a5a5a5a5a5ull, sz);
+            (void)mread8(e, MSIX_BAR + off, sz);
+        }
+    assert_int_equal(mread8(e, entry(0, 12), 4) & ~1u, 0);
+    assert_int_equal(mread8(e, entry(0, 0), 1) & 3, 0);
+    assert_int_equal(mread8(e, MSIX_BAR + 0x800, 8), 0);
+    assert_int_equal(e->nsend, 0);
+    /* The table BAR moves like any other. */
+    cfg_wr(e, 4, 0x14, 0xd0000000, 4);
+    pci_bus_sync(e->pci);
+    assert_int_equal(mread8(e, 0xd0000000 + 16 * 1 + 8, 4),
+                     mread8(e, 0xd0000000 + 16 * 1 + 8, 4));
+    assert_int_equal(mread8(e, MSIX_BAR, 4), 0xffffffff);
+    msix_env_free(m);
+}
+
+static void test_msix_delivery(void **state)
+{
+    (void)state;
+    struct menv *m = msix_env(false);
+    struct env *e = &m->e;
+    struct pci_function *g = &m->g;
+    program(e, 0, 0xfee00000, 0x4030, 1);
+    program(e, 1, 0xfee01000, 0x4031, 1);
+    /* Disabled: the caller falls back to INTx. */
+    assert_false(pci_msix_enabled(g));
+    assert_false(pci_msix_notify(g, 0));
+    assert_int_equal(mread8(e, MSIX_BAR + 0x800, 8), 0);
+    msix_ctl(e, m, PCI_MSIX_ENABLE);
+    assert_true(pci_msix_enabled(g));
+    assert_false(pci_msix_notify(g, MSIX_NVEC)); /* out of range */
+    assert_false(pci_msix_notify(g, 0xffffffffu));
+    /* Masked vector: pending, delivered once on unmask. */
+    assert_true(pci_msix_notify(g, 1));
+    assert_true(pci_msix_notify(g, 1));
+    assert_int_equal(e->nsend, 0);
+    assert_int_equal(mread8(e, MSIX_BAR + 0x800, 8), 2);
+    mwrite(e, entry(1, 12), 0, 4);
+    assert_int_equal(e->nsend, 1);
+    assert_int_equal(e->sent[0].addr, 0xfee01000);
+    assert_int_equal(e->sent[0].data, 0x4031);
+    assert_int_equal(mread8(e, MSIX_BAR + 0x800, 8), 0);
+    /* Unmasked: sent now. */
+    assert_true(pci_msix_notify(g, 1));
+    assert_int_equal(e->nsend, 2);
+    /* Function Mask: pending, delivered when cleared. */
+    msix_ctl(e, m, PCI_MSIX_ENABLE | PCI_MSIX_FMASK);
+    assert_true(pci_msix_notify(g, 1));
+    assert_int_equal(e->nsend, 2);
+    assert_int_equal(mread8(e, MSIX_BAR + 0x800, 1), 2);
+    msix_ctl(e, m, PCI_MSIX_ENABLE);
+    assert_int_equal(e->nsend, 3);
+    assert_int_equal(mread8(e, MSIX_BAR + 0x800, 1), 0);
+    /* Pending across a disable: kept, delivered when enabled and unmasked. */
+    assert_true(pci_msix_notify(g, 0));
+    msix_ctl(e, m, 0);
+    assert_false(pci_msix_notify(g, 0));
+    mwrite(e, entry(0, 12), 0, 4);
+    assert_int_equal(e->nsend, 3);
+    msix_ctl(e, m, PCI_MSIX_ENABLE);
+    assert_int_equal(e->nsend, 4);
+    assert_int_equal(e->sent[3].data, 0x4030);
+    /* The message follows the guest's latest write. */
+    mwrite(e, entry(0, 8), 0x4039, 4);
+    assert_true(pci_msix_notify(g, 0));
+    assert_int_equal(e->sent[4].data, 0x4039);
+    /* MSI-X does not touch INTx. */
+    assert_int_equal(e->nirq, 0);
+    msix_env_free(m);
+}
+
+static uint64_t efd_read(int fd)
+{
+    uint64_t v = 0;
+    if (read(fd, &v, sizeof(v)) != sizeof(v))
+        return 0;
+    return v;
+}
+
+static void test_msix_fast(void **state)
+{
+    (void)state;
+    struct menv *m = msix_env(true);
+    struct env *e = &m->e;
+    struct pci_function *g = &m->g;
+    /* One GSI and irqfd per vector, from 24; no route until unmasked. */
+    assert_int_equal(e->nirqfd, MSIX_NVEC);
+    for (unsigned k = 0; k < MSIX_NVEC; k++)
+        assert_int_equal(e->irqfd_gsi[k], 24 + (int)k);
+    program(e, 2, 0xfee02000, 0x4052, 1);
+    msix_ctl(e, m, PCI_MSIX_ENABLE);
+    assert_int_equal(e->nroute, 0);
+    /* Unmask: the route points at the message; notify writes the irqfd. */
+    mwrite(e, entry(2, 12), 0, 4);
+    assert_int_equal(e->nroute, 1);
+    assert_int_equal(e->route_gsi[0], 26);
+    assert_true(e->route_valid[0]);
+    assert_int_equal(e->route[0].addr, 0xfee02000);
+    assert_int_equal(e->route[0].data, 0x4052);
+    assert_true(pci_msix_notify(g, 2));
+    assert_true(pci_msix_notify(g, 2));
+    assert_int_equal(efd_read(e->irqfd_fd[2]), 2);
+    assert_int_equal(e->nsend, 0);
+    /* A change while unmasked moves the route (once per changed dword);
+     * an unchanged rewrite does not. */
+    mwrite(e, entry(2, 8), 0x4053, 4);
+    assert_int_equal(e->nroute, 2);
+    assert_int_equal(e->route[1].data, 0x4053);
+    mwrite(e, entry(2, 8), 0x4053, 4);
+    mwrite(e, entry(2, 12), 0, 4);
+    assert_int_equal(e->nroute, 2);
+    /* Masked changes wait for the unmask. */
+    program(e, 0, 0xfee00000, 0x4050, 1);
+    mwrite(e, entry(0, 8), 0x4051, 4);
+    assert_int_equal(e->nroute, 2);
+    assert_true(pci_msix_notify(g, 0)); /* pending */
+    mwrite(e, entry(0, 12), 0, 4);
+    assert_int_equal(e->nroute, 3);
+    assert_int_equal(e->route_gsi[2], 24);
+    assert_int_equal(e->route[2].data, 0x4051);
+    assert_int_equal(efd_read(e->irqfd_fd[0]), 1); /* the pending one */
+    /* A route KVM refuses: msi_send instead. */
+    e->route_fail = -EINVAL;
+    mwrite(e, entry(0, 8), 0x4058, 4);
+    assert_true(pci_msix_notify(g, 0));
+    assert_int_equal(e->nsend, 1);
+    assert_int_equal(e->sent[0].data, 0x4058);
+    e->route_fail = 0;
+    assert_true(pci_msix_notify(g, 0)); /* retried and routed */
+    assert_int_equal(e->nsend, 1);
+    assert_int_equal(efd_read(e->irqfd_fd[0]), 1);
+    assert_int_equal(e->nirqfd_off, 0);
+    pci_bus_free(e->pci);
+    assert_int_equal(e->nirqfd_off, MSIX_NVEC);
+    e->pci = pci_bus_new(&e->ctx, false);
+    msix_env_free(m);
+}
+
+struct storm {
+    struct pci_function *g;
+    unsigned n;
+};
+
+static void *notifier(void *arg)
+{
+    struct storm *s = arg;
+    for (unsigned i = 0; i < s->n; i++)
+        (void)pci_msix_notify(s->g, i % MSIX_NVEC);
+    return NULL;
+}
+
+/* Notifies from several threads while the guest toggles masks: every
+ * notify is either delivered or pending, nothing crashes or deadlocks. */
+static void test_msix_threads(void **state)
+{
+    (void)state;
+    struct menv *m = msix_env(false);
+    struct env *e = &m->e;
+    for (unsigned k = 0; k < MSIX_NVEC; k++)
+        program(e, k, 0xfee00000, 0x4060 + k, 0);
+    msix_ctl(e, m, PCI_MSIX_ENABLE);
+    struct storm s = {&m->g, 20000};
+    pthread_t t[3];
+    for (unsigned i = 0; i < 3; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, notifier, &s), 0);
+    for (unsigned i = 0; i < 2000; i++) {
+        msix_ctl(e, m, PCI_MSIX_ENABLE | (i & 1 ? PCI_MSIX_FMASK : 0));
+        mwrite(e, entry(i % MSIX_NVEC, 12), i & 2 ? 1 : 0, 4);
+        cfg_wr(e, 4, 0x04, i & 4 ? 0x0406 : 0x0006, 2);
+    }
+    for (unsigned i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    for (unsigned k = 0; k < MSIX_NVEC; k++)
+        mwrite(e, entry(k, 12), 0, 4);
+    msix_ctl(e, m, PCI_MSIX_ENABLE);
+    assert_int_equal(mread8(e, MSIX_BAR + 0x800, 8), 0);
+    assert_true(e->nsend >= 1 && e->nsend <= 3 * 20000);
+    msix_env_free(m);
+}
+
+static void test_intx(void **state)
+{
+    (void)state;
+    struct menv *m = msix_env(false);
+    struct env *e = &m->e;
+    struct pci_function *g = &m->g;
+    assert_false(cfg_rd(e, 4, PCI_REG_STATUS, 1) & PCI_STATUS_INTX);
+    pci_intx_set(g, true);
+    assert_int_equal(e->nirq, 1);
+    assert_int_equal(e->irq_gsi, 20);
+    assert_true(e->irq_level);
+    assert_true(cfg_rd(e, 4, PCI_REG_STATUS, 1) & PCI_STATUS_INTX);
+    pci_intx_set(g, true); /* no change, no call */
+    assert_int_equal(e->nirq, 1);
+    /* Interrupt Disable drops the line; the status still shows it. */
+    cfg_wr(e, 4, 0x04, 0x0407, 2);
+    assert_int_equal(e->nirq, 2);
+    assert_false(e->irq_level);
+    assert_true(cfg_rd(e, 4, PCI_REG_STATUS, 2) & PCI_STATUS_INTX);
+    assert_int_equal(cfg_rd(e, 4, 0x04, 2), 0x0407);
+    pci_intx_set(g, false);
+    pci_intx_set(g, true);
+    assert_int_equal(e->nirq, 2);
+    /* Cleared: the pending level reaches the controller (byte write). */
+    cfg_wr(e, 4, 0x05, 0x00, 1);
+    assert_int_equal(e->nirq, 3);
+    assert_true(e->irq_level);
+    pci_intx_set(g, false);
+    assert_int_equal(e->nirq, 4);
+    assert_false(e->irq_level);
+    assert_false(cfg_rd(e, 4, PCI_REG_CMD, 4) >> 16 & PCI_STATUS_INTX);
+    /* The status bit is read-only. */
+    cfg_wr(e, 4, 0x06, 0xffff, 2);
+    assert_false(cfg_rd(e, 4, PCI_REG_STATUS, 1) & PCI_STATUS_INTX);
+    msix_env_free(m);
+
+    /* A function without a pin never drives a line. */
+    m = msix_env(false);
+    m->g.cfg[0x3d] = 0;
+    pci_intx_set(&m->g, true);
+    assert_int_equal(m->e.nirq, 0);
+    msix_env_free(m);
+}
+
+static void test_hooks(void **state)
+{
+    (void)state;
+    struct menv *m = msix_env(false);
+    struct env *e = &m->e;
+    /* bar_moved: both BARs mapped at pci_bus_add. */
+    assert_int_equal(m->nmoved, 2);
+    assert_true(m->moved_on[0] && m->moved_on[1]);
+    assert_int_equal(m->moved_i[0] + m->moved_i[1], 1 + 4);
+    /* cfg_read runs first: the model's refreshed byte is what is read. */
+    unsigned n0 = m->nread;
+    uint8_t c1 = (uint8_t)cfg_rd(e, 4, (unsigned)m->vcap + 3, 1);
+    uint8_t c2 = (uint8_t)cfg_rd(e, 4, (unsigned)m->vcap + 3, 1);
+    assert_int_equal(m->nread, n0 + 2);
+    assert_int_equal((uint8_t)(c2 - c1), 1);
+    assert_int_equal(m->last_off, (unsigned)m->vcap + 3);
+    assert_int_equal(m->last_size, 1);
+    (void)ecam(e, 4, 0x10, 4);
+    assert_int_equal(m->last_off, 0x10);
+    assert_int_equal(m->last_size, 4);
+    /* cfg_write runs after, with the masked value in place. */
+    cfg_wr(e, 4, 0x04, 0xfff1, 2);
+    assert_int_equal(m->nwrite, 1);
+    assert_int_equal(m->last_off, 4);
+    assert_int_equal(m->last_size, 2);
+    assert_int_equal(m->seen_cmd, 0x01);
+    /* Not called for other functions, nor out of range. */
+    (void)cfg_rd(e, 0, 0, 4);
+    (void)ecam(e, 4, 0x100, 4);
+    assert_int_equal(m->nwrite, 1);
+    /* Memory decode off: both memory BARs unmapped, then a move. */
+    pci_bus_sync(e->pci);
+    assert_int_equal(m->nmoved, 4);
+    assert_false(m->moved_on[2] || m->moved_on[3]);
+    cfg_wr(e, 4, 0x14, 0xd0000000, 4);
+    cfg_wr(e, 4, 0x04, 0x0002, 2);
+    pci_bus_sync(e->pci);
+    assert_int_equal(m->nmoved, 6);
+    for (unsigned k = 4; k < 6; k++) {
+        assert_true(m->moved_on[k]);
+        if (m->moved_i[k] == 1)
+            assert_int_equal(m->moved_base[k], 0xd0000000);
+        else
+            assert_int_equal(m->moved_base[k], 0xc0014000);
+    }
+    cfg_wr(e, 4, 0x14, 0xd0001000, 4);
+    pci_bus_sync(e->pci);
+    assert_int_equal(m->nmoved, 8);
+    assert_false(m->moved_on[6]);
+    assert_int_equal(m->moved_base[6], 0xd0000000);
+    assert_true(m->moved_on[7]);
+    assert_int_equal(m->moved_base[7], 0xd0001000);
+    msix_env_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +1061,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
         cmocka_unit_test(test_realize),
+        cmocka_unit_test(test_caps),
+        cmocka_unit_test(test_msix_cap),
+        cmocka_unit_test(test_msix_table),
+        cmocka_unit_test(test_msix_delivery),
+        cmocka_unit_test(test_msix_fast),
+        cmocka_unit_test(test_msix_threads),
+        cmocka_unit_test(test_intx),
+        cmocka_unit_test(test_hooks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
