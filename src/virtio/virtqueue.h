@@ -83,6 +83,7 @@ struct virtqueue {
     bool signalled_valid;
     bool avail_wrap, used_wrap; /* packed wrap counters */
     uint16_t used_since_signal;
+    bool kicks_disabled; /* vq_disable_kicks in force */
 
     /* A malformed ring was seen: no more pops. `error` says what. */
     bool broken;
