@@ -1,0 +1,325 @@
+/*
+ * test_chardev.c: the host end shared by ser8250 and virtio-console
+ * (src/devices/chardev.c) on a running event loop: output flow control
+ * (a short chardev_write, then `output_room` once a FIFO reader drains, and
+ * every byte in order), input read only while the owner wants it
+ * (backpressure), a writer that hangs up while input is paused does not
+ * make the event thread spin, the `>|command` form gets all output before
+ * it is reaped, and hostdevs that cannot be opened are clean errors.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config/schema.h"
+#include "devices/chardev.h"
+
+struct env {
+    struct dev_ctx ctx;
+    struct vdev_spec vd;
+    pthread_mutex_t lock;
+    struct chardev *cd;
+    char dir[64], fifo[128];
+    /* Callback records (under lock). */
+    unsigned inputs, rooms;
+    bool want;
+    char in[256];
+    size_t in_len;
+    bool in_end;
+};
+
+static void on_input(void *opaque)
+{
+    struct env *e = opaque;
+    e->inputs++;
+    for (;;) {
+        size_t room = sizeof(e->in) - e->in_len;
+        ssize_t n = chardev_read(e->cd, e->in + e->in_len, room);
+        if (n < 0)
+            e->in_end = true;
+        if (n <= 0)
+            break;
+        e->in_len += (size_t)n;
+    }
+    chardev_want_input(e->cd, e->want);
+}
+
+static void on_room(void *opaque)
+{
+    struct env *e = opaque;
+    e->rooms++;
+}
+
+static int setup(void **state)
+{
+    struct env *e = calloc(1, sizeof(*e));
+    e->ctx.ev = ev_new();
+    assert_non_null(e->ctx.ev);
+    assert_int_equal(ev_start(e->ctx.ev), 0);
+    pthread_mutex_init(&e->lock, NULL);
+    snprintf(e->dir, sizeof(e->dir), "/tmp/test_chardev.XXXXXX");
+    assert_non_null(mkdtemp(e->dir));
+    snprintf(e->fifo, sizeof(e->fifo), "%s/fifo", e->dir);
+    assert_int_equal(mkfifo(e->fifo, 0600), 0);
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct env *e = *state;
+    ev_stop(e->ctx.ev);
+    chardev_close(e->cd);
+    for (size_t i = 0; i < e->vd.hostdevs.n; i++)
+        free(e->vd.hostdevs.v[i].path);
+    VEC_FREE(&e->vd.hostdevs);
+    VEC_FREE(&e->vd.opts);
+    char path[160];
+    snprintf(path, sizeof(path), "%s/out", e->dir);
+    unlink(path);
+    unlink(e->fifo);
+    rmdir(e->dir);
+    ev_free(e->ctx.ev);
+    pthread_mutex_destroy(&e->lock);
+    free(e);
+    return 0;
+}
+
+static void add_hostdev(struct env *e, enum hostdev_dir dir,
+                        enum hostdev_kind kind, const char *path)
+{
+    struct hostdev *h = VEC_PUSH(&e->vd.hostdevs);
+    h->dir = dir;
+    h->kind = kind;
+    h->path = strdup(path);
+}
+
+static int open_cd(struct env *e)
+{
+    const struct chardev_params p = {.tag = "test",
+                                     .what = "the test device",
+                                     .lock = &e->lock,
+                                     .input = on_input,
+                                     .output_room = on_room,
+                                     .opaque = e};
+    return chardev_new(&e->vd, &e->ctx, &p, &e->cd);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Wait (up to 2 s) until *counter (read under lock) differs from `old`. */
+static unsigned wait_change(struct env *e, const unsigned *counter,
+                            unsigned old)
+{
+    for (int i = 0; i < 200; i++) {
+        pthread_mutex_lock(&e->lock);
+        unsigned v = *counter;
+        pthread_mutex_unlock(&e->lock);
+        if (v != old)
+            return v;
+        sleep_ms(10);
+    }
+    fail_msg("no callback within 2 s");
+    return old;
+}
+
+#define BIG (300u * 1024)
+
+static void test_write_flow_control(void **state)
+{
+    struct env *e = *state;
+    int rd = open(e->fifo, O_RDONLY | O_NONBLOCK);
+    assert_true(rd >= 0);
+    add_hostdev(e, HOSTDEV_OUT, HOSTDEV_PATH, e->fifo);
+    assert_int_equal(open_cd(e), 0);
+    uint8_t *src = malloc(BIG), *got = malloc(BIG);
+    for (size_t i = 0; i < BIG; i++)
+        src[i] = (uint8_t)(i * 7 + i / 251);
+    pthread_mutex_lock(&e->lock);
+    size_t sent = chardev_write(e->cd, src, BIG);
+    pthread_mutex_unlock(&e->lock);
+    /* The pipe and the 64 KiB buffer take part; the rest is refused. */
+    assert_true(sent >= 64 * 1024);
+    assert_true(sent < BIG);
+    size_t have = 0;
+    unsigned rooms = 0;
+    for (int spins = 0; have < BIG && spins < 2000; spins++) {
+        ssize_t n = read(rd, got + have, BIG - have);
+        if (n > 0)
+            have += (size_t)n;
+        pthread_mutex_lock(&e->lock);
+        if (e->rooms != rooms && sent < BIG) {
+            rooms = e->rooms;
+            sent += chardev_write(e->cd, src + sent, BIG - sent);
+        }
+        pthread_mutex_unlock(&e->lock);
+        if (n <= 0)
+            sleep_ms(2);
+    }
+    assert_int_equal(have, BIG);
+    assert_true(rooms >= 1);
+    assert_memory_equal(got, src, BIG);
+    close(rd);
+    free(src);
+    free(got);
+}
+
+static void test_input_backpressure(void **state)
+{
+    struct env *e = *state;
+    add_hostdev(e, HOSTDEV_IN, HOSTDEV_PATH, e->fifo);
+    assert_int_equal(open_cd(e), 0);
+    int wr = open(e->fifo, O_WRONLY | O_NONBLOCK);
+    assert_true(wr >= 0);
+    pthread_mutex_lock(&e->lock);
+    e->want = true;
+    chardev_want_input(e->cd, true);
+    unsigned n0 = e->inputs;
+    pthread_mutex_unlock(&e->lock);
+    assert_int_equal(write(wr, "abc", 3), 3);
+    wait_change(e, &e->inputs, n0);
+    pthread_mutex_lock(&e->lock);
+    assert_int_equal(e->in_len, 3);
+    assert_memory_equal(e->in, "abc", 3);
+    /* Paused: no callback, the bytes stay in the FIFO. */
+    e->want = false;
+    chardev_want_input(e->cd, false);
+    unsigned n1 = e->inputs;
+    pthread_mutex_unlock(&e->lock);
+    assert_int_equal(write(wr, "def", 3), 3);
+    sleep_ms(100);
+    pthread_mutex_lock(&e->lock);
+    assert_int_equal(e->inputs, n1);
+    assert_int_equal(e->in_len, 3);
+    e->want = true;
+    chardev_want_input(e->cd, true); /* resumed */
+    pthread_mutex_unlock(&e->lock);
+    wait_change(e, &e->inputs, n1);
+    pthread_mutex_lock(&e->lock);
+    assert_int_equal(e->in_len, 6);
+    assert_memory_equal(e->in, "abcdef", 6);
+    assert_false(e->in_end);
+    pthread_mutex_unlock(&e->lock);
+    close(wr);
+}
+
+static double cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void test_hangup_while_paused(void **state)
+{
+    struct env *e = *state;
+    add_hostdev(e, HOSTDEV_IN, HOSTDEV_PATH, e->fifo);
+    assert_int_equal(open_cd(e), 0);
+    int wr = open(e->fifo, O_WRONLY | O_NONBLOCK);
+    assert_true(wr >= 0);
+    assert_int_equal(write(wr, "x", 1), 1);
+    close(wr); /* hang-up, with input not wanted */
+    double t0 = cpu_ms();
+    sleep_ms(300);
+    double used = cpu_ms() - t0;
+    assert_true(used < 10.0); /* spinning: tens of ms even when busy */
+    pthread_mutex_lock(&e->lock);
+    assert_int_equal(e->inputs, 0);
+    unsigned n0 = e->inputs;
+    e->want = true;
+    chardev_want_input(e->cd, true);
+    pthread_mutex_unlock(&e->lock);
+    wait_change(e, &e->inputs, n0);
+    for (int i = 0; i < 200; i++) {
+        pthread_mutex_lock(&e->lock);
+        bool end = e->in_end;
+        pthread_mutex_unlock(&e->lock);
+        if (end)
+            break;
+        sleep_ms(10);
+    }
+    pthread_mutex_lock(&e->lock);
+    assert_int_equal(e->in_len, 1);
+    assert_int_equal(e->in[0], 'x');
+    assert_true(e->in_end); /* end of input: -1 from chardev_read */
+    char c;
+    assert_int_equal(chardev_read(e->cd, &c, 1), -1);
+    pthread_mutex_unlock(&e->lock);
+}
+
+static void test_pipe_command(void **state)
+{
+    struct env *e = *state;
+    char cmd[200], path[160];
+    snprintf(path, sizeof(path), "%s/out", e->dir);
+    snprintf(cmd, sizeof(cmd), "cat >'%s'", path);
+    add_hostdev(e, HOSTDEV_OUT, HOSTDEV_PIPE, cmd);
+    assert_int_equal(open_cd(e), 0);
+    pthread_mutex_lock(&e->lock);
+    chardev_put(e->cd, "piped ", 6);
+    assert_int_equal(chardev_write(e->cd, "output", 6), 6);
+    pthread_mutex_unlock(&e->lock);
+    ev_stop(e->ctx.ev);
+    chardev_close(e->cd); /* flushes, closes the pipe, waits for cat */
+    e->cd = NULL;
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char buf[32] = {0};
+    assert_non_null(fgets(buf, sizeof(buf), f));
+    fclose(f);
+    assert_string_equal(buf, "piped output");
+}
+
+static void test_open_errors(void **state)
+{
+    struct env *e = *state;
+    char path[160];
+    snprintf(path, sizeof(path), "%s/missing/in", e->dir);
+    add_hostdev(e, HOSTDEV_IN, HOSTDEV_PATH, path);
+    assert_int_equal(open_cd(e), -1);
+    assert_null(e->cd);
+    /* `delayed 0`: no error at start, one try at the first access. */
+    static const struct opt_def delayed = {.name = "delayed"};
+    struct opt_val *o = VEC_PUSH(&e->vd.opts);
+    o->def = &delayed;
+    o->num = 0;
+    assert_int_equal(open_cd(e), 0);
+    assert_non_null(e->cd);
+    pthread_mutex_lock(&e->lock);
+    assert_false(chardev_access(e->cd));
+    char c;
+    assert_int_equal(chardev_read(e->cd, &c, 1), -1);
+    assert_int_equal(chardev_write(e->cd, "x", 1), 1); /* discarded */
+    pthread_mutex_unlock(&e->lock);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_write_flow_control, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_input_backpressure, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_hangup_while_paused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_pipe_command, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
