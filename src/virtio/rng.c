@@ -226,8 +226,7 @@ static void rng_destroy(struct virtio_dev *d)
             (void)ev_del(d->ctx->ev, r->timer_fd);
         close(r->timer_fd);
     }
-    pthread_mutex_destroy(&d->lock);
-    free(r);
+    free(r); /* d->lock: destroyed by virtio_dev_free */
 }
 
 static const struct virtio_dev_ops rng_ops = {
