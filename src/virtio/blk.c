@@ -112,7 +112,6 @@ struct blk_worker {
     bool failed;      /* the queue needs a reset: no more pops */
     struct vq_elem elem;
     struct iovec io[VQ_MAX_SEGS]; /* a request's data segments */
-    char name[16];
 };
 
 struct blk {
@@ -555,7 +554,7 @@ static uint8_t do_ranges(struct blk *b, struct blk_worker *w,
  * handle: one request. Returns the bytes written into the chain's writable
  * part (status included), or -1 when there is no status byte.
  */
-static int handle(struct blk *b, struct blk_worker *w, struct vq_elem *e)
+static int64_t handle(struct blk *b, struct blk_worker *w, struct vq_elem *e)
 {
     if (e->in_len == 0 || e->nin == 0)
         return -1;
@@ -621,7 +620,7 @@ static int handle(struct blk *b, struct blk_worker *w, struct vq_elem *e)
         break;
     }
     *status = st;
-    return (int)MIN(written, (size_t)INT32_MAX);
+    return (int64_t)MIN(written, (size_t)UINT32_MAX);
 }
 
 /* ---- workers ------------------------------------------------------------- */
@@ -641,7 +640,7 @@ static void serve(struct blk *b, struct blk_worker *w)
         }
         if (got == 0)
             break;
-        int r = handle(b, w, &w->elem);
+        int64_t r = handle(b, w, &w->elem);
         if (r < 0) {
             w->failed = true;
             virtio_needs_reset(d, "virtio-blk request without a status byte");
