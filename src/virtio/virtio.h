@@ -74,6 +74,10 @@ struct virtio_transport_ops {
     /* interrupt: tell the driver that queue q has used buffers (q >= 0)
      * or that the configuration changed (q == -1). Context: any. */
     void (*interrupt)(struct virtio_dev *d, int q);
+    /* detach: remove the device from the guest's view (regions, KVM
+     * notifications) and free the transport's state; at teardown, after
+     * virtio_reset and before virtio_dev_free. Context: no vCPU runs. */
+    void (*detach)(struct virtio_dev *d);
 };
 
 struct virtio_dev {

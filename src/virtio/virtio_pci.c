@@ -1,2 +1,987 @@
-/* virtio_pci.c: being written (issue 6). */
+/*
+ * virtio_pci.c: the virtio PCI transport (virtio 1.2, 4.1): the modern
+ * 1.x interface in BAR4, MSI-X in BAR1 and, with `legacy` (a transitional
+ * device), the 0.9.5 interface in I/O BAR0 (4.1.4.8).
+ *
+ * BAR4 (64-bit, 16 KiB, "virtio registers"), each structure named by a
+ * vendor capability (cfg_type in parentheses):
+ *   0x0000 common configuration (1), 0x38 bytes, natural-width accesses
+ *          (the 64-bit queue addresses also as two 32-bit halves);
+ *   0x1000 ISR status (3): bit 0 queue, bit 1 configuration; a read
+ *          returns and clears it and deasserts INTx;
+ *   0x2000 device configuration (4), config_len bytes (no capability
+ *          when the device has none);
+ *   0x3000 notifications (2): notify_off_multiplier 4, queue q's
+ *          queue_notify_off is q, so its doorbell is at 0x3000 + 4q.
+ * A fifth capability (5) is the PCI configuration access window: the
+ * driver sets bar/offset/length in it and reads or writes pci_cfg_data
+ * to reach BAR4 (or BAR0) without mapping it.
+ * BAR1 (32-bit, 4 KiB, "msi-x"): the MSI-X table at 0 and the PBA at
+ * 0x800, served by pci.c.
+ * BAR0 (I/O, 0x80 bytes, legacy only): host features, guest features,
+ * queue PFN (4096-byte pages, the legacy ring layout), queue size, queue
+ * select, queue notify, status, ISR; with MSI-X enabled the configuration
+ * and queue vectors at 0x14/0x16 and the device configuration at 0x18,
+ * else the device configuration at 0x14.
+ *
+ * Interrupts: with MSI-X enabled, the queue's (or the configuration's)
+ * vector through pci_msix_notify (none for VIRTIO_MSI_NO_VECTOR); else the
+ * ISR bit is set and INTx held high until the driver reads the ISR.
+ * Vector registers read back VIRTIO_MSI_NO_VECTOR when the driver asked
+ * for a vector the function does not have.
+ *
+ * Notifications: a KVM ioeventfd per queue on its doorbell (BAR4, and on
+ * BAR0's queue notify register with the queue index as datamatch), moved
+ * with the BAR (the bar_moved hook); without KVM's help the doorbell's
+ * write op kicks. Bad accesses (offsets outside a structure, sizes not the
+ * field's, writes to read-only fields, a missing queue) are logged,
+ * rate-limited, and ignored; reads of them return 0.
+ *
+ * Context: register ops on vCPU threads; cfg_read/cfg_write hooks under the
+ * PCI bus mutex; bar_moved on the PCI remap thread; interrupts from any
+ * thread. Locks: d->lock around the device's state; t->ilock (ISR and
+ * INTx) and t->evlock (ioeventfds) are leaves but for pci.c's own leaf
+ * locks.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/pci.h"
+#include "util/log.h"
 #include "virtio/virtio.h"
+
+#define TAG "virtio-pci"
+
+/* Capability cfg_type values (4.1.4). */
+#define CAP_COMMON 1
+#define CAP_NOTIFY 2
+#define CAP_ISR    3
+#define CAP_DEVICE 4
+#define CAP_PCI    5
+
+#define REGS_BAR    4
+#define MSIX_BAR    1
+#define LEGACY_BAR  0
+#define REGS_SIZE   0x4000u
+#define COMMON_OFF  0x0000u
+#define COMMON_LEN  0x38u
+#define ISR_OFF     0x1000u
+#define DEVICE_OFF  0x2000u
+#define NOTIFY_OFF  0x3000u
+#define NOTIFY_MULT 4u
+#define SLOT_LEN    0x1000u
+#define MSIX_TABLE  0x000u
+#define MSIX_PBA    0x800u
+#define SUBSYS_VID  0x1af4
+#define VIRTIO_VID  0x1af4
+
+/* Common configuration fields (4.1.4.3). */
+#define CC_DFSELECT  0x00
+#define CC_DF        0x04
+#define CC_GFSELECT  0x08
+#define CC_GF        0x0c
+#define CC_MSIX      0x10
+#define CC_NUMQ      0x12
+#define CC_STATUS    0x14
+#define CC_CFGGEN    0x15
+#define CC_Q_SELECT  0x16
+#define CC_Q_SIZE    0x18
+#define CC_Q_MSIX    0x1a
+#define CC_Q_ENABLE  0x1c
+#define CC_Q_NOFF    0x1e
+#define CC_Q_DESCLO  0x20
+#define CC_Q_DESCHI  0x24
+#define CC_Q_AVAILLO 0x28
+#define CC_Q_AVAILHI 0x2c
+#define CC_Q_USEDLO  0x30
+#define CC_Q_USEDHI  0x34
+
+/* Legacy registers (4.1.4.8). */
+#define LG_HOST_FEATURES  0x00
+#define LG_GUEST_FEATURES 0x04
+#define LG_QUEUE_PFN      0x08
+#define LG_QUEUE_NUM      0x0c
+#define LG_QUEUE_SEL      0x0e
+#define LG_QUEUE_NOTIFY   0x10
+#define LG_STATUS         0x12
+#define LG_ISR            0x13
+#define LG_CONFIG_VECTOR  0x14
+#define LG_QUEUE_VECTOR   0x16
+#define LG_CONFIG         0x14 /* without MSI-X */
+#define LG_CONFIG_MSIX    0x18 /* with MSI-X enabled */
+#define LG_SIZE           0x80u
+#define LG_ALIGN          4096u
+
+#define ISR_QUEUE  0x1u
+#define ISR_CONFIG 0x2u
+
+struct vpci {
+    struct pci_function f; /* on the bus: freed only at detach */
+    struct virtio_dev *d;
+    const struct dev_ctx *ctx;
+    unsigned nvec; /* MSI-X vectors; 0: no MSI-X */
+    bool has_legacy;
+    unsigned cfg_cap; /* offset of the PCI_CFG capability, 0 none */
+    _Atomic uint16_t config_vector;
+
+    pthread_mutex_t ilock; /* isr and the INTx level */
+    uint8_t isr;
+
+    pthread_mutex_t evlock; /* the ioeventfds below */
+    bool detached;
+    uint64_t regs_base, lg_base;
+    bool regs_ev[VIRTIO_MAX_QUEUES], lg_ev[VIRTIO_MAX_QUEUES];
+    unsigned regs_ev_len[VIRTIO_MAX_QUEUES];
+
+    struct ratelimit rl;
+};
+
+static void bad_access(struct vpci *t, const char *what, uint64_t off,
+                       unsigned size)
+{
+    if (log_ratelimit(&t->rl, TAG))
+        log_warn(TAG, "%s: %s of %u bytes at offset 0x%llx ignored", t->d->name,
+                 what, size, (unsigned long long)off);
+}
+
+/* ---- interrupts --------------------------------------------------------- */
+
+static void isr_set(struct vpci *t, uint8_t bits)
+{
+    pthread_mutex_lock(&t->ilock);
+    bool was = t->isr != 0;
+    t->isr |= bits;
+    if (!was)
+        pci_intx_set(&t->f, true);
+    pthread_mutex_unlock(&t->ilock);
+}
+
+/* Read-to-clear (4.1.4.5). */
+static uint8_t isr_take(struct vpci *t)
+{
+    pthread_mutex_lock(&t->ilock);
+    uint8_t v = t->isr;
+    t->isr = 0;
+    if (v)
+        pci_intx_set(&t->f, false);
+    pthread_mutex_unlock(&t->ilock);
+    return v;
+}
+
+static void pci_interrupt(struct virtio_dev *d, int q)
+{
+    struct vpci *t = d->transport;
+    if (!t)
+        return;
+    if (t->nvec && pci_msix_enabled(&t->f)) {
+        uint16_t vec =
+            q < 0 ? atomic_load(&t->config_vector)
+                  : __atomic_load_n(&d->vq[q].msix_vector, __ATOMIC_RELAXED);
+        if (vec != VIRTIO_MSI_NO_VECTOR)
+            (void)pci_msix_notify(&t->f, vec);
+        return;
+    }
+    isr_set(t, q < 0 ? ISR_CONFIG : ISR_QUEUE);
+}
+
+/* The driver reset the device: the transport's own state goes too. */
+static void transport_reset(struct vpci *t)
+{
+    atomic_store(&t->config_vector, VIRTIO_MSI_NO_VECTOR);
+    (void)isr_take(t);
+}
+
+static void set_status(struct vpci *t, uint8_t v, bool modern)
+{
+    virtio_set_status(t->d, v, modern);
+    if (v == 0)
+        transport_reset(t);
+}
+
+/* A vector the driver asked for, or NO_VECTOR when there is no such. */
+static uint16_t check_vector(struct vpci *t, uint32_t v)
+{
+    if (v == VIRTIO_MSI_NO_VECTOR || v < t->nvec)
+        return (uint16_t)v;
+    if (log_ratelimit(&t->rl, TAG))
+        log_warn(TAG, "%s: MSI-X vector %u does not exist (%u vectors)",
+                 t->d->name, v, t->nvec);
+    return VIRTIO_MSI_NO_VECTOR;
+}
+
+/* ---- queues ------------------------------------------------------------- */
+
+/* The selected queue if it exists, else NULL. Caller holds d->lock. */
+static struct virtqueue *sel_queue(struct virtio_dev *d)
+{
+    return d->queue_sel < d->nqueues ? &d->vq[d->queue_sel] : NULL;
+}
+
+/* The selected queue if the driver may configure it now, else NULL
+ * (logged). Caller holds d->lock. */
+static struct virtqueue *cfg_queue(struct vpci *t)
+{
+    struct virtio_dev *d = t->d;
+    struct virtqueue *vq = sel_queue(d);
+    if (!vq) {
+        if (log_ratelimit(&t->rl, TAG))
+            log_warn(TAG, "%s: configuration of queue %u, which does not exist",
+                     d->name, d->queue_sel);
+        return NULL;
+    }
+    if ((virtio_get_status(d) & VIRTIO_STATUS_DRIVER_OK) || vq->enabled) {
+        if (log_ratelimit(&t->rl, TAG))
+            log_warn(TAG, "%s: configuration of queue %u while it is in use",
+                     d->name, d->queue_sel);
+        return NULL;
+    }
+    return vq;
+}
+
+static void set_queue_size(struct vpci *t, struct virtqueue *vq, uint32_t v)
+{
+    bool packed = virtio_has(t->d, VIRTIO_F_RING_PACKED);
+    if (v == 0 || v > vq->max_size || (!packed && !IS_POW2(v))) {
+        if (log_ratelimit(&t->rl, TAG))
+            log_warn(TAG, "%s: queue %u size %u refused (max %u%s)", t->d->name,
+                     t->d->queue_sel, v, vq->max_size,
+                     packed ? "" : ", a power of two");
+        return;
+    }
+    vq->size = (uint16_t)v;
+}
+
+static void put_lo(uint64_t *p, uint32_t v)
+{
+    *p = (*p & ~0xffffffffull) | v;
+}
+
+static void put_hi(uint64_t *p, uint32_t v)
+{
+    *p = (*p & 0xffffffffull) | (uint64_t)v << 32;
+}
+
+/* ---- common configuration ----------------------------------------------- */
+
+/* The width of the field at `off`; 8 is also accepted at the 64-bit
+ * addresses' low halves. 0: no field starts there. */
+static unsigned common_width(uint64_t off)
+{
+    switch (off) {
+    case CC_DFSELECT:
+    case CC_DF:
+    case CC_GFSELECT:
+    case CC_GF:
+    case CC_Q_DESCLO:
+    case CC_Q_DESCHI:
+    case CC_Q_AVAILLO:
+    case CC_Q_AVAILHI:
+    case CC_Q_USEDLO:
+    case CC_Q_USEDHI:
+        return 4;
+    case CC_MSIX:
+    case CC_NUMQ:
+    case CC_Q_SELECT:
+    case CC_Q_SIZE:
+    case CC_Q_MSIX:
+    case CC_Q_ENABLE:
+    case CC_Q_NOFF:
+        return 2;
+    case CC_STATUS:
+    case CC_CFGGEN:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static bool common_size_ok(uint64_t off, unsigned size)
+{
+    unsigned w = common_width(off);
+    return w && (size == w ||
+                 (size == 8 && (off == CC_Q_DESCLO || off == CC_Q_AVAILLO ||
+                                off == CC_Q_USEDLO)));
+}
+
+/* Caller holds d->lock. */
+static uint64_t queue_addr_read(struct virtqueue *vq, uint64_t off,
+                                unsigned size)
+{
+    uint64_t a = off < CC_Q_AVAILLO  ? vq->desc_gpa
+                 : off < CC_Q_USEDLO ? vq->driver_gpa
+                                     : vq->device_gpa;
+    if (size == 8)
+        return a;
+    return (off & 4) ? a >> 32 : (uint32_t)a;
+}
+
+static uint64_t common_read(struct vpci *t, uint64_t off, unsigned size)
+{
+    struct virtio_dev *d = t->d;
+    if (!common_size_ok(off, size)) {
+        bad_access(t, "common configuration read", off, size);
+        return 0;
+    }
+    if (off == CC_STATUS)
+        return virtio_get_status(d);
+    if (off == CC_CFGGEN)
+        return (uint8_t)atomic_load(&d->config_generation);
+    if (off == CC_MSIX)
+        return atomic_load(&t->config_vector);
+    uint64_t v = 0;
+    pthread_mutex_lock(&d->lock);
+    struct virtqueue *vq = sel_queue(d);
+    switch (off) {
+    case CC_DFSELECT:
+        v = d->dfeat_sel;
+        break;
+    case CC_DF:
+        v = virtio_dev_features(d, d->dfeat_sel);
+        break;
+    case CC_GFSELECT:
+        v = d->gfeat_sel;
+        break;
+    case CC_GF:
+        v = d->gfeat_sel < 2 ? (uint32_t)(d->features >> (32 * d->gfeat_sel))
+                             : 0;
+        break;
+    case CC_NUMQ:
+        v = d->nqueues;
+        break;
+    case CC_Q_SELECT:
+        v = d->queue_sel;
+        break;
+    case CC_Q_SIZE:
+        v = vq ? vq->size : 0;
+        break;
+    case CC_Q_MSIX:
+        v = vq ? vq->msix_vector : VIRTIO_MSI_NO_VECTOR;
+        break;
+    case CC_Q_ENABLE:
+        v = vq ? vq->enabled : 0;
+        break;
+    case CC_Q_NOFF:
+        v = vq ? d->queue_sel : 0;
+        break;
+    default:
+        v = vq ? queue_addr_read(vq, off, size) : 0;
+        break;
+    }
+    pthread_mutex_unlock(&d->lock);
+    return v;
+}
+
+/* Caller holds d->lock. */
+static void queue_addr_write(struct virtqueue *vq, uint64_t off, uint64_t v,
+                             unsigned size)
+{
+    uint64_t *a = off < CC_Q_AVAILLO  ? &vq->desc_gpa
+                  : off < CC_Q_USEDLO ? &vq->driver_gpa
+                                      : &vq->device_gpa;
+    if (size == 8)
+        *a = v;
+    else if (off & 4)
+        put_hi(a, (uint32_t)v);
+    else
+        put_lo(a, (uint32_t)v);
+}
+
+static void common_write(struct vpci *t, uint64_t off, uint64_t v,
+                         unsigned size)
+{
+    struct virtio_dev *d = t->d;
+    if (!common_size_ok(off, size)) {
+        bad_access(t, "common configuration write", off, size);
+        return;
+    }
+    switch (off) {
+    case CC_STATUS:
+        set_status(t, (uint8_t)v, true);
+        return;
+    case CC_MSIX:
+        atomic_store(&t->config_vector, check_vector(t, (uint32_t)v));
+        return;
+    case CC_GF: {
+        pthread_mutex_lock(&d->lock);
+        uint32_t sel = d->gfeat_sel;
+        pthread_mutex_unlock(&d->lock);
+        virtio_set_driver_features(d, sel, (uint32_t)v);
+        return;
+    }
+    case CC_DF:
+    case CC_NUMQ:
+    case CC_CFGGEN:
+    case CC_Q_NOFF:
+        bad_access(t, "write of a read-only field", off, size);
+        return;
+    default:
+        break;
+    }
+    pthread_mutex_lock(&d->lock);
+    struct virtqueue *vq;
+    switch (off) {
+    case CC_DFSELECT:
+        d->dfeat_sel = (uint32_t)v;
+        break;
+    case CC_GFSELECT:
+        d->gfeat_sel = (uint32_t)v;
+        break;
+    case CC_Q_SELECT:
+        d->queue_sel = (uint16_t)v;
+        break;
+    case CC_Q_MSIX:
+        vq = sel_queue(d);
+        if (vq)
+            __atomic_store_n(&vq->msix_vector, check_vector(t, (uint32_t)v),
+                             __ATOMIC_RELAXED);
+        break;
+    case CC_Q_SIZE:
+        vq = cfg_queue(t);
+        if (vq)
+            set_queue_size(t, vq, (uint32_t)v);
+        break;
+    case CC_Q_ENABLE:
+        if (v != 1) {
+            if (log_ratelimit(&t->rl, TAG))
+                log_warn(TAG, "%s: queue_enable %llu ignored", d->name,
+                         (unsigned long long)v);
+            break;
+        }
+        vq = cfg_queue(t);
+        if (vq)
+            vq->enabled = true;
+        break;
+    default:
+        vq = cfg_queue(t);
+        if (vq)
+            queue_addr_write(vq, off, v, size);
+        break;
+    }
+    pthread_mutex_unlock(&d->lock);
+}
+
+/* ---- device configuration ----------------------------------------------- */
+
+static uint64_t devcfg_read(struct vpci *t, uint64_t off, unsigned size)
+{
+    struct virtio_dev *d = t->d;
+    uint64_t v = 0;
+    if (off + size > d->config_len || !d->ops->config_read) {
+        bad_access(t, "device configuration read", off, size);
+        return 0;
+    }
+    pthread_mutex_lock(&d->lock);
+    d->ops->config_read(d, (uint32_t)off, &v, size);
+    pthread_mutex_unlock(&d->lock);
+    return v;
+}
+
+static void devcfg_write(struct vpci *t, uint64_t off, uint64_t v,
+                         unsigned size)
+{
+    struct virtio_dev *d = t->d;
+    if (off + size > d->config_len || !d->ops->config_write) {
+        bad_access(t, "device configuration write", off, size);
+        return;
+    }
+    pthread_mutex_lock(&d->lock);
+    d->ops->config_write(d, (uint32_t)off, &v, size);
+    pthread_mutex_unlock(&d->lock);
+}
+
+/* ---- BAR4 --------------------------------------------------------------- */
+
+static uint64_t regs_read(void *opaque, uint64_t off, unsigned size)
+{
+    struct vpci *t = opaque;
+    if (off < COMMON_OFF + COMMON_LEN)
+        return common_read(t, off - COMMON_OFF, size);
+    if (off == ISR_OFF)
+        return isr_take(t);
+    if (off >= DEVICE_OFF && off < DEVICE_OFF + SLOT_LEN)
+        return devcfg_read(t, off - DEVICE_OFF, size);
+    bad_access(t, "register read", off, size);
+    return 0;
+}
+
+static void regs_write(void *opaque, uint64_t off, uint64_t v, unsigned size)
+{
+    struct vpci *t = opaque;
+    struct virtio_dev *d = t->d;
+    if (off < COMMON_OFF + COMMON_LEN) {
+        common_write(t, off - COMMON_OFF, v, size);
+    } else if (off >= DEVICE_OFF && off < DEVICE_OFF + SLOT_LEN) {
+        devcfg_write(t, off - DEVICE_OFF, v, size);
+    } else if (off >= NOTIFY_OFF && off < NOTIFY_OFF + SLOT_LEN &&
+               (off - NOTIFY_OFF) % NOTIFY_MULT == 0 &&
+               (off - NOTIFY_OFF) / NOTIFY_MULT < d->nqueues &&
+               (size == 2 || size == 4)) {
+        virtio_kick(d, (unsigned)((off - NOTIFY_OFF) / NOTIFY_MULT));
+    } else {
+        bad_access(t, "register write", off, size);
+    }
+}
+
+static const struct region_ops regs_ops = {regs_read, regs_write};
+
+/* ---- legacy BAR0 -------------------------------------------------------- */
+
+static unsigned legacy_config(struct vpci *t)
+{
+    return t->nvec && pci_msix_enabled(&t->f) ? LG_CONFIG_MSIX : LG_CONFIG;
+}
+
+/* The width of the legacy register at off, 0: none. Caller knows
+ * off < legacy_config(). */
+static unsigned legacy_width(uint64_t off)
+{
+    switch (off) {
+    case LG_HOST_FEATURES:
+    case LG_GUEST_FEATURES:
+    case LG_QUEUE_PFN:
+        return 4;
+    case LG_QUEUE_NUM:
+    case LG_QUEUE_SEL:
+    case LG_QUEUE_NOTIFY:
+    case LG_CONFIG_VECTOR:
+    case LG_QUEUE_VECTOR:
+        return 2;
+    case LG_STATUS:
+    case LG_ISR:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static uint64_t legacy_read(void *opaque, uint64_t off, unsigned size)
+{
+    struct vpci *t = opaque;
+    struct virtio_dev *d = t->d;
+    unsigned cfg = legacy_config(t);
+    if (off >= cfg)
+        return devcfg_read(t, off - cfg, size);
+    if (legacy_width(off) != size) {
+        bad_access(t, "legacy register read", off, size);
+        return 0;
+    }
+    if (off == LG_STATUS)
+        return virtio_get_status(d);
+    if (off == LG_ISR)
+        return isr_take(t);
+    if (off == LG_CONFIG_VECTOR)
+        return atomic_load(&t->config_vector);
+    uint64_t v = 0;
+    pthread_mutex_lock(&d->lock);
+    struct virtqueue *vq = sel_queue(d);
+    switch (off) {
+    case LG_HOST_FEATURES:
+        v = virtio_dev_features(d, 0);
+        break;
+    case LG_GUEST_FEATURES:
+        v = (uint32_t)d->features;
+        break;
+    case LG_QUEUE_PFN:
+        v = vq && vq->enabled ? (uint32_t)(vq->desc_gpa / LG_ALIGN) : 0;
+        break;
+    case LG_QUEUE_NUM:
+        v = vq ? vq->max_size : 0;
+        break;
+    case LG_QUEUE_SEL:
+        v = d->queue_sel;
+        break;
+    case LG_QUEUE_VECTOR:
+        v = vq ? vq->msix_vector : VIRTIO_MSI_NO_VECTOR;
+        break;
+    default:
+        break;
+    }
+    pthread_mutex_unlock(&d->lock);
+    return v;
+}
+
+/* Legacy queue layout (4.1.4.8 / 2.7.2 legacy): the descriptor table at
+ * pfn * 4096, the available ring right after it, the used ring at the next
+ * 4096-byte boundary; the size is fixed at the maximum. Caller holds
+ * d->lock. */
+static void legacy_pfn(struct vpci *t, uint32_t pfn)
+{
+    struct virtio_dev *d = t->d;
+    struct virtqueue *vq = sel_queue(d);
+    if (vq && pfn == 0 && !(virtio_get_status(d) & VIRTIO_STATUS_DRIVER_OK)) {
+        vq->enabled = false;
+        vq->desc_gpa = vq->driver_gpa = vq->device_gpa = 0;
+        return;
+    }
+    vq = cfg_queue(t);
+    if (!vq || pfn == 0)
+        return;
+    uint64_t size = vq->max_size;
+    vq->size = vq->max_size;
+    vq->desc_gpa = (uint64_t)pfn * LG_ALIGN;
+    vq->driver_gpa = vq->desc_gpa + 16 * size;
+    vq->device_gpa = ALIGN_UP(vq->driver_gpa + 6 + 2 * size, LG_ALIGN);
+    vq->enabled = true;
+}
+
+static void legacy_write(void *opaque, uint64_t off, uint64_t v, unsigned size)
+{
+    struct vpci *t = opaque;
+    struct virtio_dev *d = t->d;
+    unsigned cfg = legacy_config(t);
+    if (off >= cfg) {
+        devcfg_write(t, off - cfg, v, size);
+        return;
+    }
+    if (legacy_width(off) != size) {
+        bad_access(t, "legacy register write", off, size);
+        return;
+    }
+    switch (off) {
+    case LG_GUEST_FEATURES:
+        /* Legacy drivers see bits 0-31 only; no FEATURES_OK to refuse. */
+        virtio_set_driver_features(d, 0,
+                                   (uint32_t)v & virtio_dev_features(d, 0));
+        virtio_set_driver_features(d, 1, 0);
+        return;
+    case LG_QUEUE_NOTIFY:
+        if (v < d->nqueues)
+            virtio_kick(d, (unsigned)v);
+        else
+            bad_access(t, "notification of a missing queue", off, size);
+        return;
+    case LG_STATUS:
+        set_status(t, (uint8_t)v, false);
+        return;
+    case LG_CONFIG_VECTOR:
+        atomic_store(&t->config_vector, check_vector(t, (uint32_t)v));
+        return;
+    case LG_QUEUE_PFN:
+    case LG_QUEUE_SEL:
+    case LG_QUEUE_VECTOR:
+        break;
+    default:
+        bad_access(t, "legacy write of a read-only register", off, size);
+        return;
+    }
+    pthread_mutex_lock(&d->lock);
+    struct virtqueue *vq;
+    switch (off) {
+    case LG_QUEUE_PFN:
+        legacy_pfn(t, (uint32_t)v);
+        break;
+    case LG_QUEUE_SEL:
+        d->queue_sel = (uint16_t)v;
+        break;
+    default: /* LG_QUEUE_VECTOR */
+        vq = sel_queue(d);
+        if (vq)
+            __atomic_store_n(&vq->msix_vector, check_vector(t, (uint32_t)v),
+                             __ATOMIC_RELAXED);
+        break;
+    }
+    pthread_mutex_unlock(&d->lock);
+}
+
+static const struct region_ops legacy_ops = {legacy_read, legacy_write};
+
+/* ---- notifications (ioeventfd) ------------------------------------------ */
+
+/* Caller holds evlock. */
+static void regs_ev_set(struct vpci *t, bool assign)
+{
+    const struct dev_ctx *ctx = t->ctx;
+    struct virtio_dev *d = t->d;
+    for (unsigned q = 0; ctx->ioeventfd && q < d->nqueues; q++) {
+        uint64_t addr = t->regs_base + NOTIFY_OFF + NOTIFY_MULT * q;
+        if (!assign) {
+            if (t->regs_ev[q])
+                (void)ctx->ioeventfd(ctx->opaque, false, addr,
+                                     t->regs_ev_len[q], false, 0, d->kick[q],
+                                     false);
+            t->regs_ev[q] = false;
+            continue;
+        }
+        if (d->kick[q] < 0)
+            continue;
+        /* Any width first (KVM's fast MMIO), else the 16-bit write that
+         * drivers use; other widths then reach regs_write. */
+        static const unsigned lens[] = {0, 2};
+        for (unsigned k = 0; k < ARRAY_SIZE(lens) && !t->regs_ev[q]; k++) {
+            int e = ctx->ioeventfd(ctx->opaque, false, addr, lens[k], false, 0,
+                                   d->kick[q], true);
+            t->regs_ev[q] = e == 0;
+            t->regs_ev_len[q] = lens[k];
+            if (e == -ENOSYS)
+                return;
+        }
+    }
+}
+
+/* Caller holds evlock. */
+static void lg_ev_set(struct vpci *t, bool assign)
+{
+    const struct dev_ctx *ctx = t->ctx;
+    struct virtio_dev *d = t->d;
+    for (unsigned q = 0; ctx->ioeventfd && q < d->nqueues; q++) {
+        uint64_t addr = t->lg_base + LG_QUEUE_NOTIFY;
+        if (!assign) {
+            if (t->lg_ev[q])
+                (void)ctx->ioeventfd(ctx->opaque, true, addr, 2, true, q,
+                                     d->kick[q], false);
+            t->lg_ev[q] = false;
+            continue;
+        }
+        if (d->kick[q] < 0)
+            continue;
+        int e = ctx->ioeventfd(ctx->opaque, true, addr, 2, true, q, d->kick[q],
+                               true);
+        t->lg_ev[q] = e == 0;
+        if (e == -ENOSYS)
+            return;
+    }
+}
+
+static void bar_moved(void *opaque, unsigned i, bool mapped, uint64_t base)
+{
+    struct vpci *t = opaque;
+    pthread_mutex_lock(&t->evlock);
+    if (!t->detached && i == REGS_BAR) {
+        regs_ev_set(t, false);
+        t->regs_base = base;
+        if (mapped)
+            regs_ev_set(t, true);
+    } else if (!t->detached && i == LEGACY_BAR && t->has_legacy) {
+        lg_ev_set(t, false);
+        t->lg_base = base;
+        if (mapped)
+            lg_ev_set(t, true);
+    }
+    pthread_mutex_unlock(&t->evlock);
+}
+
+/* ---- the PCI configuration access capability (4.1.4.9) ------------------ */
+
+static uint32_t cfg_get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+/* The BAR access the window describes: false when it names nothing of
+ * ours (the access is then ignored). */
+static bool window(struct vpci *t, const struct region_ops **ops, uint32_t *off,
+                   unsigned *len)
+{
+    const uint8_t *c = &t->f.cfg[t->cfg_cap];
+    unsigned bar = c[4];
+    *off = cfg_get32(c + 8);
+    *len = cfg_get32(c + 12);
+    if (*len != 1 && *len != 2 && *len != 4)
+        return false;
+    if (*off % *len)
+        return false;
+    if (bar == REGS_BAR && *off + *len <= REGS_SIZE)
+        *ops = &regs_ops;
+    else if (bar == LEGACY_BAR && t->has_legacy && *off + *len <= LG_SIZE)
+        *ops = &legacy_ops;
+    else
+        return false;
+    return true;
+}
+
+static bool touches_data(struct vpci *t, unsigned off, unsigned size)
+{
+    unsigned data = t->cfg_cap + 16;
+    return t->cfg_cap && off < data + 4 && off + size > data;
+}
+
+static void hook_cfg_read(void *opaque, unsigned off, unsigned size)
+{
+    struct vpci *t = opaque;
+    const struct region_ops *ops;
+    uint32_t boff;
+    unsigned len;
+    if (!touches_data(t, off, size) || !window(t, &ops, &boff, &len))
+        return;
+    uint64_t v = ops->read(t, boff, len);
+    for (unsigned k = 0; k < len; k++)
+        t->f.cfg[t->cfg_cap + 16 + k] = (uint8_t)(v >> (8 * k));
+}
+
+static void hook_cfg_write(void *opaque, unsigned off, unsigned size)
+{
+    struct vpci *t = opaque;
+    const struct region_ops *ops;
+    uint32_t boff;
+    unsigned len;
+    if (!touches_data(t, off, size) || !window(t, &ops, &boff, &len))
+        return;
+    uint64_t v = cfg_get32(&t->f.cfg[t->cfg_cap + 16]);
+    if (len < 4)
+        v &= (1u << (8 * len)) - 1;
+    ops->write(t, boff, v, len);
+}
+
+/* ---- attach / detach ---------------------------------------------------- */
+
+static void pci_detach(struct virtio_dev *d)
+{
+    struct vpci *t = d->transport;
+    if (!t)
+        return;
+    pthread_mutex_lock(&t->evlock);
+    regs_ev_set(t, false);
+    if (t->has_legacy)
+        lg_ev_set(t, false);
+    t->detached = true;
+    pthread_mutex_unlock(&t->evlock);
+    (void)isr_take(t);
+    d->transport = NULL;
+    d->tops = NULL;
+    /* pci.c keeps no pointer into f that it follows after this (no vCPU
+     * runs at teardown; pci_bus_free does not touch the functions). */
+    pthread_mutex_destroy(&t->ilock);
+    pthread_mutex_destroy(&t->evlock);
+    free(t);
+}
+
+static const struct virtio_transport_ops pci_tops = {
+    .interrupt = pci_interrupt,
+    .detach = pci_detach,
+};
+
+/* A vendor capability (struct virtio_pci_cap, 4.1.4), with `extra` bytes
+ * after it (notify_off_multiplier, pci_cfg_data). Returns its offset. */
+static int add_vcap(struct pci_function *f, uint8_t type, uint8_t bar,
+                    uint32_t off, uint32_t len, uint32_t extra)
+{
+    uint8_t b[20] = {0};
+    unsigned n = 16 + (extra != UINT32_MAX ? 4 : 0);
+    b[2] = (uint8_t)n;
+    b[3] = type;
+    b[4] = bar;
+    for (unsigned k = 0; k < 4; k++) {
+        b[8 + k] = (uint8_t)(off >> (8 * k));
+        b[12 + k] = (uint8_t)(len >> (8 * k));
+        if (extra != UINT32_MAX)
+            b[16 + k] = (uint8_t)(extra >> (8 * k));
+    }
+    return pci_function_add_cap(f, PCI_CAP_ID_VNDR, b, n);
+}
+
+static int add_caps(struct vpci *t)
+{
+    struct pci_function *f = &t->f;
+    struct virtio_dev *d = t->d;
+    int c;
+    if (add_vcap(f, CAP_COMMON, REGS_BAR, COMMON_OFF, COMMON_LEN, UINT32_MAX) <
+            0 ||
+        add_vcap(f, CAP_NOTIFY, REGS_BAR, NOTIFY_OFF,
+                 NOTIFY_MULT * (d->nqueues ? d->nqueues : 1),
+                 NOTIFY_MULT) < 0 ||
+        add_vcap(f, CAP_ISR, REGS_BAR, ISR_OFF, 4, UINT32_MAX) < 0)
+        return -1;
+    if (d->config_len && add_vcap(f, CAP_DEVICE, REGS_BAR, DEVICE_OFF,
+                                  d->config_len, UINT32_MAX) < 0)
+        return -1;
+    c = add_vcap(f, CAP_PCI, 0, 0, 0, 0);
+    if (c < 0)
+        return -1;
+    t->cfg_cap = (unsigned)c;
+    f->wmask[c + 4] = 0xff;             /* bar */
+    memset(&f->wmask[c + 8], 0xff, 12); /* offset, length, pci_cfg_data */
+    return 0;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+int virtio_pci_attach(struct virtio_dev *d, const struct vdev_spec *vd,
+                      const struct dev_ctx *ctx)
+{
+    const struct pci_func *p = &vd->pci;
+    if (!ctx->pci) {
+        log_fatal(TAG, "%s: no PCI bus for the virtio PCI function", d->name);
+        return -1;
+    }
+    if (d->config_len > SLOT_LEN || d->nqueues > VIRTIO_MAX_QUEUES ||
+        p->bars[REGS_BAR].kind != BAR_MEM64 ||
+        p->bars[REGS_BAR].size < REGS_SIZE) {
+        log_fatal(TAG, "%s: no 16 KiB 64-bit BAR4 for the virtio registers",
+                  d->name);
+        return -1;
+    }
+    struct vpci *t = calloc(1, sizeof(*t));
+    if (!t) {
+        log_fatal(TAG, "out of memory");
+        return -1;
+    }
+    t->d = d;
+    t->ctx = ctx;
+    t->rl = (struct ratelimit)RATELIMIT_INIT(10, 5000);
+    atomic_init(&t->config_vector, VIRTIO_MSI_NO_VECTOR);
+    pthread_mutex_init(&t->ilock, NULL);
+    pthread_mutex_init(&t->evlock, NULL);
+    struct pci_function *f = &t->f;
+    if (pci_function_from_vdev(f, vd) < 0)
+        goto err;
+    t->has_legacy = d->legacy && p->bars[LEGACY_BAR].kind == BAR_IO &&
+                    p->bars[LEGACY_BAR].size >= LG_SIZE;
+    if (d->legacy && !t->has_legacy)
+        log_warn(TAG, "%s: no I/O BAR0 for the legacy interface; modern only",
+                 d->name);
+    d->legacy = t->has_legacy;
+    /* Identity (4.1.2): transitional devices have revision 0 and their
+     * virtio device ID as subsystem ID (Linux reads it there for device
+     * IDs below 0x1040); modern-only ones revision 1. */
+    uint16_t did = (uint16_t)(f->cfg[2] | f->cfg[3] << 8);
+    f->cfg[0x08] = t->has_legacy ? 0 : 1;
+    put16(&f->cfg[0x2c], SUBSYS_VID);
+    put16(&f->cfg[0x2e], (uint16_t)(did < 0x1040 ? d->id : 0x40 + d->id));
+    f->bar_ops[REGS_BAR] = &regs_ops;
+    f->bar_opaque[REGS_BAR] = t;
+    if (t->has_legacy) {
+        f->bar_ops[LEGACY_BAR] = &legacy_ops;
+        f->bar_opaque[LEGACY_BAR] = t;
+    }
+    if (add_caps(t) < 0) {
+        log_fatal(TAG, "%s: no room for the virtio capabilities", d->name);
+        goto err;
+    }
+    if (p->msix_vectors && p->bars[MSIX_BAR].kind != BAR_NONE) {
+        if (pci_msix_init(f, MSIX_BAR, MSIX_TABLE, MSIX_PBA, p->msix_vectors) <
+            0)
+            goto err;
+        t->nvec = p->msix_vectors;
+    }
+    f->bar_moved = bar_moved;
+    f->cfg_read = hook_cfg_read;
+    f->cfg_write = hook_cfg_write;
+    f->hook_opaque = t;
+    for (unsigned q = 0; q < d->nqueues; q++)
+        vq_reset(&d->vq[q]);
+    d->transport = t;
+    d->tops = &pci_tops;
+    int e = pci_bus_add(ctx->pci, f);
+    if (e < 0) {
+        log_fatal(TAG, "%s: PCI function %02x:%02x.%x: %s", d->name, p->bdf.bus,
+                  p->bdf.dev, p->bdf.fn, e == -EEXIST ? "taken" : strerror(-e));
+        d->transport = NULL;
+        d->tops = NULL;
+        goto err;
+    }
+    log_debug(TAG, "%s: virtio PCI %02x:%02x.%x (%u MSI-X vectors%s)", d->name,
+              p->bdf.bus, p->bdf.dev, p->bdf.fn, t->nvec,
+              t->has_legacy ? ", legacy" : "");
+    return 0;
+err:
+    pthread_mutex_destroy(&t->ilock);
+    pthread_mutex_destroy(&t->evlock);
+    free(t);
+    return -1;
+}
