@@ -708,14 +708,16 @@ static void regs_ev_set(struct vpci *t, bool assign)
         /* Any width first (KVM's fast MMIO), else the 16-bit write that
          * drivers use; other widths then reach regs_write. */
         static const unsigned lens[] = {0, 2};
+        bool nosys = true;
         for (unsigned k = 0; k < ARRAY_SIZE(lens) && !t->regs_ev[q]; k++) {
             int e = ctx->ioeventfd(ctx->opaque, false, addr, lens[k], false, 0,
                                    d->kick[q], true);
             t->regs_ev[q] = e == 0;
             t->regs_ev_len[q] = lens[k];
-            if (e == -ENOSYS)
-                return;
+            nosys = nosys && e == -ENOSYS;
         }
+        if (nosys)
+            return; /* no ioeventfds at all: the doorbells' write op kicks */
     }
 }
 

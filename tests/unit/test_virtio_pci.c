@@ -159,10 +159,11 @@ static void doorbell(struct t *t, unsigned q)
     g_write(&t->v, false, t->c.bar4 + t->c.notify + noff * t->c.mult, q, 2);
 }
 
-static void build(struct t *t, bool legacy, bool kvm)
+static void build(struct t *t, bool legacy, bool kvm, bool any_len)
 {
     fvm_init(&t->v);
     t->v.kvm_ioeventfd = kvm;
+    t->v.no_any_len = !any_len;
     t->pci = pci_bus_new(&t->v.ctx, true);
     assert_non_null(t->pci);
     t->v.ctx.pci = t->pci;
@@ -193,7 +194,7 @@ static int setup(void **state)
 {
     struct t *t = calloc(1, sizeof(*t));
     assert_non_null(t);
-    build(t, false, false);
+    build(t, false, false, false);
     *state = t;
     return 0;
 }
@@ -202,7 +203,16 @@ static int setup_kvm(void **state)
 {
     struct t *t = calloc(1, sizeof(*t));
     assert_non_null(t);
-    build(t, false, true);
+    build(t, false, true, true);
+    *state = t;
+    return 0;
+}
+
+static int setup_kvm16(void **state)
+{
+    struct t *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    build(t, false, true, false);
     *state = t;
     return 0;
 }
@@ -211,7 +221,7 @@ static int setup_legacy(void **state)
 {
     struct t *t = calloc(1, sizeof(*t));
     assert_non_null(t);
-    build(t, true, true);
+    build(t, true, true, true);
     *state = t;
     return 0;
 }
@@ -540,6 +550,26 @@ static void notify_ioeventfd_moves(void **state)
     assert_int_equal(fvm_nioev(&t->v), 2);
 }
 
+/* KVM without "any length" ioeventfds: the doorbells are 16-bit ones,
+ * and other widths still kick through the register. */
+static void notify_ioeventfd_16(void **state)
+{
+    struct t *t = *state;
+    struct ring r0, r1;
+    assert_int_equal(fvm_nioev(&t->v), 2);
+    for (unsigned q = 0; q < 2; q++) {
+        struct fake_ioev *e = fvm_find_ioev(
+            &t->v, false, BAR4 + t->c.notify + q * t->c.mult, false, 0);
+        assert_non_null(e);
+        assert_int_equal(e->len, 2);
+    }
+    driver_init(t, F_VERSION_1, &r0, &r1, NO_VECTOR, NO_VECTOR);
+    doorbell(t, 0);
+    assert_true(fdev_wait(t->f, 0, 1));
+    g_write(&t->v, false, t->c.bar4 + t->c.notify + t->c.mult, 1, 4);
+    assert_true(fdev_wait(t->f, 1, 1));
+}
+
 static void intx_isr(void **state)
 {
     struct t *t = *state;
@@ -849,6 +879,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(reset_clears, setup, teardown),
         cmocka_unit_test_setup_teardown(notify_fallback, setup, teardown),
         cmocka_unit_test_setup_teardown(notify_ioeventfd_moves, setup_kvm,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(notify_ioeventfd_16, setup_kvm16,
                                         teardown),
         cmocka_unit_test_setup_teardown(intx_isr, setup, teardown),
         cmocka_unit_test_setup_teardown(msix, setup, teardown),

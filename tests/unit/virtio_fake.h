@@ -53,6 +53,7 @@ struct fvm {
     uint32_t msi_data[FAKE_MAXMSI];
     /* ioeventfd: -ENOSYS unless kvm_ioeventfd */
     bool kvm_ioeventfd;
+    bool no_any_len; /* as KVM without fast MMIO: len 0 is -ENOSYS */
     struct fake_ioev ioev[FAKE_MAXEV];
     unsigned nassign, ndeassign;
 };
@@ -99,7 +100,7 @@ static int fvm_ioeventfd(void *opaque, bool pio, uint64_t addr, unsigned len,
     struct fvm *v = opaque;
     int rc = -ENOSYS;
     pthread_mutex_lock(&v->lock);
-    if (!v->kvm_ioeventfd)
+    if (!v->kvm_ioeventfd || (len == 0 && v->no_any_len))
         goto out;
     for (unsigned i = 0; i < FAKE_MAXEV; i++) {
         struct fake_ioev *e = &v->ioev[i];
