@@ -160,6 +160,7 @@ static void clear_ring_state(struct virtqueue *vq)
 {
     vq->mem = NULL;
     vq->desc = vq->driver = vq->device = NULL;
+    vq->ring_size = 0;
     vq->last_avail = vq->used_idx = vq->signalled_used = 0;
     vq->signalled_valid = false;
     vq->avail_wrap = vq->used_wrap = true; /* 2.8.1: initialised to 1 */
@@ -238,6 +239,7 @@ int vq_start(struct virtqueue *vq, const struct gview *mem, uint64_t features)
     vq->desc = desc;
     vq->driver = drv;
     vq->device = dev;
+    vq->ring_size = (uint16_t)n;
     /* Kicks wanted from the first buffer on. */
     if (vq->packed) {
         st16(dev, vq->event_idx ? (uint16_t)(1u << 15) : 0);
@@ -394,11 +396,11 @@ static int split_chain(struct virtqueue *vq, struct vq_elem *e, uint16_t head)
     uint16_t i = head;
     for (;;) {
         struct desc d;
-        if (e->ndesc == vq->size)
+        if (e->ndesc == vq->ring_size)
             return vq_fail(vq,
                            "descriptor chain from %u loops or is longer "
                            "than the queue size (%u)",
-                           head, vq->size);
+                           head, vq->ring_size);
         read_desc(at(vq->desc, (size_t)i * DESC_SIZE), false, &d);
         e->ndesc++;
         if (d.flags & DESC_F_INDIRECT)
@@ -408,9 +410,9 @@ static int split_chain(struct virtqueue *vq, struct vq_elem *e, uint16_t head)
             return r;
         if (!(d.flags & DESC_F_NEXT))
             return 0;
-        if (d.next >= vq->size)
+        if (d.next >= vq->ring_size)
             return vq_fail(vq, "next index %u out of range (queue size %u)",
-                           d.next, vq->size);
+                           d.next, vq->ring_size);
         i = d.next;
     }
 }
@@ -425,7 +427,7 @@ static uint16_t split_avail_idx(const struct virtqueue *vq)
 static void split_want_kicks(struct virtqueue *vq)
 {
     if (vq->event_idx)
-        st16(at(vq->device, 4 + 8 * (size_t)vq->size), vq->last_avail);
+        st16(at(vq->device, 4 + 8 * (size_t)vq->ring_size), vq->last_avail);
     else
         st16(vq->device, 0);
 }
@@ -441,17 +443,17 @@ static int split_pop(struct virtqueue *vq, struct vq_elem *e)
     uint16_t pending = (uint16_t)(idx - vq->last_avail);
     if (pending == 0)
         return 0;
-    if (pending > vq->size)
+    if (pending > vq->ring_size)
         return vq_fail(vq,
                        "available index %u is %u ahead of %u (queue size "
                        "%u)",
-                       idx, pending, vq->last_avail, vq->size);
+                       idx, pending, vq->last_avail, vq->ring_size);
     atomic_thread_fence(memory_order_acquire); /* ring entries after idx */
     uint16_t head =
-        ld16(at(vq->driver, 4 + 2 * (size_t)(vq->last_avail % vq->size)));
-    if (head >= vq->size)
+        ld16(at(vq->driver, 4 + 2 * (size_t)(vq->last_avail % vq->ring_size)));
+    if (head >= vq->ring_size)
         return vq_fail(vq, "head index %u out of range (queue size %u)", head,
-                       vq->size);
+                       vq->ring_size);
     elem_init(e);
     e->id = head;
     int r = split_chain(vq, e, head);
@@ -524,14 +526,14 @@ static int packed_pop(struct virtqueue *vq, struct vq_elem *e)
     for (;;) {
         struct desc d;
         int r;
-        if (e->ndesc == vq->size)
+        if (e->ndesc == vq->ring_size)
             return vq_fail(vq,
                            "descriptor chain at %u is longer than the "
                            "queue size (%u)",
-                           vq->last_avail, vq->size);
+                           vq->last_avail, vq->ring_size);
         read_desc(at(vq->desc, (size_t)i * DESC_SIZE), true, &d);
         e->ndesc++;
-        if (++i == vq->size) {
+        if (++i == vq->ring_size) {
             i = 0;
             wrap = !wrap;
         }
@@ -575,7 +577,8 @@ void vq_push(struct virtqueue *vq, const struct vq_elem *e, uint32_t written)
     if (written > e->in_len)
         written = (uint32_t)e->in_len;
     if (!vq->packed) {
-        void *u = at(vq->device, 4 + 8 * (size_t)(vq->used_idx % vq->size));
+        void *u =
+            at(vq->device, 4 + 8 * (size_t)(vq->used_idx % vq->ring_size));
         st32(u, e->id);
         st32(at(u, 4), written);
         atomic_thread_fence(memory_order_release); /* entry before idx */
@@ -585,8 +588,8 @@ void vq_push(struct virtqueue *vq, const struct vq_elem *e, uint32_t written)
         return;
     }
     unsigned n = e->ndesc ? e->ndesc : 1;
-    if (n > vq->size)
-        n = vq->size;
+    if (n > vq->ring_size)
+        n = vq->ring_size;
     void *d = at(vq->desc, (size_t)vq->used_idx * DESC_SIZE);
     uint16_t flags = vq->used_wrap ? DESC_F_AVAIL | DESC_F_USED : 0;
     if (written)
@@ -596,8 +599,8 @@ void vq_push(struct virtqueue *vq, const struct vq_elem *e, uint32_t written)
     atomic_thread_fence(memory_order_release); /* id, len before flags */
     st16(at(d, 14), flags);
     unsigned next = vq->used_idx + n;
-    if (next >= vq->size) {
-        next -= vq->size;
+    if (next >= vq->ring_size) {
+        next -= vq->ring_size;
         vq->used_wrap = !vq->used_wrap;
     }
     vq->used_idx = (uint16_t)next;
@@ -618,9 +621,9 @@ bool vq_need_interrupt(struct virtqueue *vq)
         vq->signalled_valid = true;
         if (!vq->event_idx)
             return !(ld16(vq->driver) & AVAIL_F_NO_INTERRUPT);
-        if (!valid || n >= vq->size)
+        if (!valid || n >= vq->ring_size)
             return true;
-        uint16_t ev = ld16(at(vq->driver, 4 + 2 * (size_t)vq->size));
+        uint16_t ev = ld16(at(vq->driver, 4 + 2 * (size_t)vq->ring_size));
         /* 2.7.10: interrupt when used_event is in [old, used_idx). */
         return (uint16_t)(vq->used_idx - ev - 1) <
                (uint16_t)(vq->used_idx - old);
@@ -628,12 +631,12 @@ bool vq_need_interrupt(struct virtqueue *vq)
     uint16_t flags = ld16(at(vq->driver, 2)) & 3;
     if (flags == EVENT_F_DISABLE)
         return false;
-    if (flags != EVENT_F_DESC || !vq->event_idx || n >= vq->size)
+    if (flags != EVENT_F_DESC || !vq->event_idx || n >= vq->ring_size)
         return true;
     uint16_t off_wrap = ld16(vq->driver);
     long off = off_wrap & 0x7fff;
     if (!!(off_wrap >> 15) != vq->used_wrap)
-        off -= vq->size; /* the previous lap */
+        off -= vq->ring_size; /* the previous lap */
     long now = vq->used_idx, before = now - (long)n;
     return before <= off && off < now;
 }

@@ -18,7 +18,9 @@
  * A malformed ring marks the queue broken (vq->broken, vq->error says why):
  * vq_pop returns -EINVAL from then on, the device stops using the queue
  * and the transport sets DEVICE_NEEDS_RESET. Nothing is ever read or
- * written outside guest RAM, and vq_pop does at most `size` steps per chain.
+ * written outside guest RAM, and vq_pop does at most `size` steps per chain
+ * (plus at most VQ_MAX_SEGS entries of its indirect table). The ring keeps
+ * the size it was started with (ring_size) whatever is written to `size`.
  *
  * Context: one thread at a time per queue (the device's); vq_start and
  * vq_reset only while the device does not use the queue.
@@ -77,6 +79,7 @@ struct virtqueue {
     /* Ring state: private to virtqueue.c. */
     const struct gview *mem;
     void *desc, *driver, *device; /* resolved ring areas */
+    uint16_t ring_size;           /* size at vq_start: what the areas hold */
     uint16_t last_avail;          /* split: next avail index to read */
     uint16_t used_idx;            /* split: next used index to write */
     uint16_t signalled_used;      /* used_idx when the driver was last told */
@@ -106,8 +109,11 @@ bool vq_ready(const struct virtqueue *vq);
 
 /*
  * vq_pop: take the next available chain into *e. Returns 1 when *e is
- * filled, 0 when the ring is empty (or the queue not ready), -EINVAL when
- * the ring is malformed (the queue is then broken).
+ * filled, 0 when the ring is empty (or the queue not ready; *e is left
+ * alone), -EINVAL when the ring is malformed (the queue is then broken,
+ * and every later vq_pop returns -EINVAL until vq_start/vq_reset).
+ * Finding the ring empty while kicks are enabled re-arms them (and looks
+ * again), so popping until 0 on every kick never misses one.
  */
 int vq_pop(struct virtqueue *vq, struct vq_elem *e) MUST_CHECK;
 /*
@@ -119,7 +125,12 @@ void vq_push(struct virtqueue *vq, const struct vq_elem *e, uint32_t written);
  * vq_need_interrupt: after one or more vq_push, whether the driver asked to
  * be interrupted (event index or the NO_INTERRUPT/ring event flags).
  * Records that it was told; call once per batch, then raise the interrupt
- * if it returns true.
+ * if it returns true. False when nothing was pushed since the last call.
+ * Split: without EVENT_IDX, true unless avail flags has NO_INTERRUPT; with
+ * it, true the first time after vq_start, then when used_event lies in
+ * [used idx at the last call, used idx now). Packed: driver event flags
+ * DISABLE: false; ENABLE (or DESC without EVENT_IDX): true; DESC: true
+ * when its offset/wrap is one of the slots used since the last call.
  */
 bool vq_need_interrupt(struct virtqueue *vq);
 /*

@@ -679,6 +679,18 @@ static void split_head_range(void **state)
     expect_broken("head index 8 out of range");
 }
 
+/* The ring keeps the size it was started with, whatever a transport later
+ * writes into vq.size: indexes stay inside the areas checked at start. */
+static void split_size_frozen(void **state)
+{
+    (void)state;
+    start_ok(8, 0);
+    sdesc(0, BUF, 8, F_NEXT, 9);
+    split_avail(0);
+    vq.size = 1024;
+    expect_broken("next index 9 out of range (queue size 8)");
+}
+
 static void split_broken_stays(void **state)
 {
     (void)state;
@@ -1278,6 +1290,7 @@ int main(void)
         T(split_avail_full_ok),
         T(split_next_range),
         T(split_head_range),
+        T(split_size_frozen),
         T(split_broken_stays),
         T(start_checks),
         T(packed_chain),
