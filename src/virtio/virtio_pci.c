@@ -833,6 +833,9 @@ static void pci_detach(struct virtio_dev *d)
     struct vpci *t = d->transport;
     if (!t)
         return;
+    /* A BAR move the last guest access requested runs bar_moved on the
+     * remap thread: let it finish before t goes. */
+    pci_bus_sync(t->ctx->pci);
     pthread_mutex_lock(&t->evlock);
     regs_ev_set(t, false);
     if (t->has_legacy)

@@ -869,6 +869,74 @@ static void attach_checks(void **state)
     fvm_free(&v);
 }
 
+/* The registry's path: devices_realize builds virtio-entropy as a
+ * transitional PCI function and as virtio-mmio; devices_teardown removes
+ * both (ASan's leak check covers what teardown frees). */
+static void realize_from_spec(void **state)
+{
+    (void)state;
+    struct fvm v;
+    fvm_init(&v);
+    v.kvm_ioeventfd = true;
+    struct vm_spec s;
+    spec_init(&s, ARCH_X86_64);
+    s.has_pci = true;
+    const struct vdev_type *vt = vdev_type_find("virtio-entropy");
+    assert_non_null(vt);
+    struct vdev_spec *vd = VEC_PUSH(&s.vdevs);
+    assert_non_null(vd);
+    vd->type = vt;
+    vd->is_pci = true;
+    vd->pci = (struct pci_func){.bdf = {0, DEV, 0},
+                                .vendor = 0x1af4,
+                                .device = 0x1004,
+                                .class_code = 0x00ff,
+                                .intx_pin = 1,
+                                .intx = {.line = GSI},
+                                .msix_vectors = 2};
+    vd->pci.bars[0] = (struct bar){BAR_IO, BAR0, 0x80, "legacy"};
+    vd->pci.bars[1] = (struct bar){BAR_MEM32, BAR1, 0x1000, "msi-x"};
+    vd->pci.bars[4] = (struct bar){BAR_MEM64, BAR4, 0x4000, "virtio"};
+    for (const struct opt_def *o = vt->opts; o->name; o++) {
+        if (strcmp(o->name, "legacy") == 0) {
+            struct opt_val *ov = VEC_PUSH(&vd->opts);
+            assert_non_null(ov);
+            ov->def = o;
+        }
+    }
+    assert_non_null(vdev_opt(vd, "legacy"));
+    vd = VEC_PUSH(&s.vdevs);
+    assert_non_null(vd);
+    vd->type = vt;
+    vd->has_loc = true;
+    vd->loc =
+        (struct loc){.space = SPACE_MEM, .base = 0xd0000000, .size = 0x200};
+    struct intr *in = VEC_PUSH(&vd->intrs);
+    assert_non_null(in);
+    in->line = 5;
+    struct dev_list l = {0};
+    assert_int_equal(devices_realize(&s, &v.ctx, &l), 0);
+    /* the PCI function: transitional, legacy BAR0 answering */
+    g_write(&v, true, 0xcf8, 0x80000000u | DEV << 11, 4);
+    assert_int_equal(g_read(&v, true, 0xcfc, 4), 0x10041af4);
+    g_write(&v, true, 0xcf8, 0x80000000u | DEV << 11 | 0x2c, 4);
+    assert_int_equal(g_read(&v, true, 0xcfe, 2), VIRTIO_ID_RNG);
+    uint64_t qnum = g_read(&v, true, BAR0 + 0x0c, 2);
+    assert_true(qnum > 0 && qnum < 0xffff);
+    /* the MMIO one */
+    assert_int_equal(g_read(&v, false, 0xd0000000, 4), 0x74726976);
+    assert_int_equal(g_read(&v, false, 0xd0000008, 4), VIRTIO_ID_RNG);
+    /* ioeventfds: PCI doorbell, legacy notify, MMIO notify (1 queue) */
+    assert_int_equal(fvm_nioev(&v), 3);
+    devices_teardown(&l);
+    assert_int_equal(fvm_nioev(&v), 0);
+    assert_int_equal(g_read(&v, false, 0xd0000000, 4), 0xffffffffu);
+    assert_int_equal(g_read(&v, false, BAR4, 4), 0xffffffffu);
+    assert_int_equal(g_read(&v, true, BAR0, 4), 0xffffffffu);
+    spec_free(&s);
+    fvm_free(&v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -891,6 +959,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(random_accesses, setup_legacy,
                                         teardown),
         cmocka_unit_test(attach_checks),
+        cmocka_unit_test(realize_from_spec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
