@@ -153,6 +153,43 @@ int kvm_set_gsi_routing(const struct kvm_sys *k,
     return e < 0 ? e : 0;
 }
 
+int kvm_ioeventfd(const struct kvm_sys *k, bool pio, uint64_t addr,
+                  unsigned len, bool match, uint64_t data, int fd, bool assign)
+{
+    struct kvm_ioeventfd a = {
+        .datamatch = data,
+        .addr = addr,
+        .len = len,
+        .fd = fd,
+        .flags = (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
+                 (match ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0) |
+                 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+    };
+    int e = xioctl(k->vm_fd, KVM_IOEVENTFD, &a);
+    return e < 0 ? e : 0;
+}
+
+int kvm_irqfd(const struct kvm_sys *k, uint32_t gsi, int fd, bool assign)
+{
+    struct kvm_irqfd a = {
+        .fd = (uint32_t)fd,
+        .gsi = gsi,
+        .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN,
+    };
+    int e = xioctl(k->vm_fd, KVM_IRQFD, &a);
+    return e < 0 ? e : 0;
+}
+
+int kvm_signal_msi(const struct kvm_sys *k, uint64_t addr, uint32_t data)
+{
+    struct kvm_msi m = {
+        .address_lo = (uint32_t)addr,
+        .address_hi = (uint32_t)(addr >> 32),
+        .data = data,
+    };
+    return xioctl(k->vm_fd, KVM_SIGNAL_MSI, &m);
+}
+
 int kvm_irq_line(const struct kvm_sys *k, uint32_t gsi, bool level)
 {
     struct kvm_irq_level l = {.irq = gsi, .level = level ? 1 : 0};

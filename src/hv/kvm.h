@@ -45,9 +45,27 @@ int kvm_set_identity_map_addr(const struct kvm_sys *k,
 int kvm_create_irqchip(const struct kvm_sys *k) MUST_CHECK;
 int kvm_create_pit2(const struct kvm_sys *k) MUST_CHECK;
 int kvm_irq_line(const struct kvm_sys *k, uint32_t gsi, bool level);
-/* kvm_set_gsi_routing: replace the GSI -> PIC/IOAPIC pin routing table. */
+/* kvm_set_gsi_routing: replace the whole GSI routing table (irqchip pins
+ * and MSI routes). */
 int kvm_set_gsi_routing(const struct kvm_sys *k,
                         const struct kvm_irq_routing *r) MUST_CHECK;
+/*
+ * Fast paths for device models (devices/device.h dev_ctx). Context: any
+ * thread once the VM exists.
+ * kvm_ioeventfd: KVM signals eventfd `fd` on a guest write of `len` bytes
+ * (0: any, needs KVM_CAP_IOEVENTFD_ANY_LENGTH) at `addr` on the port
+ * (pio) or memory bus; with `match` only for the value `data`; assign=false
+ * removes the same registration (KVM_IOEVENTFD).
+ */
+int kvm_ioeventfd(const struct kvm_sys *k, bool pio, uint64_t addr,
+                  unsigned len, bool match, uint64_t data, int fd,
+                  bool assign) MUST_CHECK;
+/* kvm_irqfd: a write to eventfd `fd` injects `gsi` (KVM_IRQFD). */
+int kvm_irqfd(const struct kvm_sys *k, uint32_t gsi, int fd,
+              bool assign) MUST_CHECK;
+/* kvm_signal_msi: inject one MSI (KVM_SIGNAL_MSI): 1 delivered, 0 blocked
+ * by the guest (e.g. its local APIC is off), or a negative errno. */
+int kvm_signal_msi(const struct kvm_sys *k, uint64_t addr, uint32_t data);
 /* kvm_get_supported_cpuid: malloc'd table in *out (caller frees). */
 int kvm_get_supported_cpuid(const struct kvm_sys *k,
                             struct kvm_cpuid2 **out) MUST_CHECK;

@@ -44,6 +44,21 @@ struct vcpu {
     atomic_ulong by_reason[VCPU_EXIT_REASONS];
 };
 
+/*
+ * The KVM GSI routing table: KVM_SET_GSI_ROUTING replaces it whole, so qvm
+ * keeps a copy: the irqchip pin routes (arch_vm_init) followed by one MSI
+ * route per allocated GSI (from the first GSI past the IOAPIC's pins) that
+ * has a message. Under `lock`; context: any thread.
+ */
+struct gsi_routes {
+    pthread_mutex_t lock;
+    struct kvm_irq_routing *table; /* capacity `cap` entries */
+    uint32_t cap;
+    uint32_t npins;    /* the first npins entries are irqchip pins */
+    uint32_t next_gsi; /* the next MSI GSI to hand out */
+    uint32_t max_gsi;  /* KVM's limit (KVM_CAP_IRQ_ROUTING) */
+};
+
 struct vm {
     const struct vm_spec *spec;
     struct kvm_sys kvm;
@@ -58,6 +73,9 @@ struct vm {
     atomic_int stop;      /* -1 running, else enum vm_stop */
     int stop_efd;         /* eventfd: written once when stop is set */
     bool has_irqchip;
+    /* KVM fast paths for devices (dev_ctx), from KVM_CHECK_EXTENSION. */
+    bool has_ioeventfd, has_ioeventfd_any, has_irqfd, has_signal_msi;
+    struct gsi_routes gsi; /* arch: has_irqchip only */
     struct kvm_cpuid2 *cpuid;
     struct boot_input boot_in; /* rsdp_gpa, firmware ranges (arch) */
     void *fw_host;             /* qvm-owned firmware ROM, or NULL */
@@ -97,6 +115,16 @@ int arch_vcpu_boot(struct vcpu *vcpu, const struct boot_state *bs) MUST_CHECK;
  * vm->nvcpus. Logs and returns <0 on failure.
  */
 int arch_firmware_init(struct vm *vm) MUST_CHECK;
+/*
+ * arch_msi_route_alloc: a new GSI for an MSI route (>= 0), -ENOSYS when
+ * this VM cannot route MSIs, -ENOSPC past KVM's limit.
+ * arch_msi_route_set: point `gsi` at (addr, data), or remove its route;
+ * KVM's table is replaced and qvm's copy kept in step (unchanged when KVM
+ * refuses). Context: any thread.
+ */
+int arch_msi_route_alloc(struct vm *vm);
+int arch_msi_route_set(struct vm *vm, int gsi, bool valid, uint64_t addr,
+                       uint32_t data);
 /* arch_vcpu_dump: log registers and the instruction bytes at the PC. */
 void arch_vcpu_dump(struct vcpu *vcpu, const char *why);
 /* arch_vcpu_pc: the program counter, for messages (0 if unknown).

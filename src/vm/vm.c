@@ -61,6 +61,87 @@ static void ctx_stop(void *opaque, enum vm_stop why)
     vm_request_stop(opaque, why);
 }
 
+/* ---- KVM fast paths for devices (device.h); -ENOSYS: use the slow path */
+
+static int ctx_ioeventfd(void *opaque, bool pio, uint64_t addr, unsigned len,
+                         bool match, uint64_t data, int fd, bool assign)
+{
+    struct vm *vm = opaque;
+    if (!vm->has_ioeventfd || (len == 0 && !vm->has_ioeventfd_any) ||
+        (len == 0 && match))
+        return -ENOSYS;
+    return kvm_ioeventfd(&vm->kvm, pio, addr, len, match, data, fd, assign);
+}
+
+static int ctx_msi_route_alloc(void *opaque)
+{
+    struct vm *vm = opaque;
+    if (!vm->has_irqfd)
+        return -ENOSYS; /* a route is only useful behind an irqfd */
+    return arch_msi_route_alloc(vm);
+}
+
+static int ctx_msi_route_set(void *opaque, int gsi, bool valid, uint64_t addr,
+                             uint32_t data)
+{
+    return arch_msi_route_set(opaque, gsi, valid, addr, data);
+}
+
+static int ctx_irqfd(void *opaque, int gsi, int fd, bool assign)
+{
+    struct vm *vm = opaque;
+    if (!vm->has_irqfd)
+        return -ENOSYS;
+    if (gsi < 0)
+        return -EINVAL;
+    return kvm_irqfd(&vm->kvm, (uint32_t)gsi, fd, assign);
+}
+
+static int ctx_msi_send(void *opaque, uint64_t addr, uint32_t data)
+{
+    struct vm *vm = opaque;
+    if (!vm->has_signal_msi)
+        return -ENOSYS;
+    int e = kvm_signal_msi(&vm->kvm, addr, data);
+    return e < 0 ? e : 0; /* 0: the guest blocks it, as hardware would */
+}
+
+/*
+ * Which fast paths this VM offers. QVM_KVM_FAST=none (or a comma list of
+ * "ioeventfd", "irqfd", "msi") restricts them, to exercise the slow paths
+ * on a host that has everything.
+ */
+static bool fast_allowed(const char *what)
+{
+    const char *s = getenv("QVM_KVM_FAST");
+    if (!s || !*s)
+        return true;
+    size_t n = strlen(what);
+    for (const char *p = s; (p = strstr(p, what)) != NULL; p += n)
+        if ((p == s || p[-1] == ',') && (p[n] == ',' || p[n] == 0))
+            return true;
+    return false;
+}
+
+static void probe_fast_paths(struct vm *vm)
+{
+    const struct kvm_sys *k = &vm->kvm;
+    vm->has_ioeventfd =
+        kvm_check_cap(k, KVM_CAP_IOEVENTFD) > 0 && fast_allowed("ioeventfd");
+    vm->has_ioeventfd_any =
+        vm->has_ioeventfd && kvm_check_cap(k, KVM_CAP_IOEVENTFD_ANY_LENGTH) > 0;
+    vm->has_irqfd = vm->has_irqchip && kvm_check_cap(k, KVM_CAP_IRQFD) > 0 &&
+                    kvm_check_cap(k, KVM_CAP_IRQ_ROUTING) > 0 &&
+                    fast_allowed("irqfd");
+    vm->has_signal_msi = vm->has_irqchip &&
+                         kvm_check_cap(k, KVM_CAP_SIGNAL_MSI) > 0 &&
+                         fast_allowed("msi");
+    log_debug(TAG, "KVM fast paths: ioeventfd %s%s, irqfd %s, signal-msi %s",
+              vm->has_ioeventfd ? "yes" : "no",
+              vm->has_ioeventfd_any ? " (any length)" : "",
+              vm->has_irqfd ? "yes" : "no", vm->has_signal_msi ? "yes" : "no");
+}
+
 static int build(struct vm *vm)
 {
     const struct vm_spec *spec = vm->spec;
@@ -77,12 +158,18 @@ static int build(struct vm *vm)
     if (gmem_init(&vm->mem, spec) < 0 ||
         gmem_register(&vm->mem, &vm->kvm) < 0 || arch_vm_init(vm) < 0)
         return -1;
+    probe_fast_paths(vm);
     vm->dev_ctx = (struct dev_ctx){.pio = &vm->pio,
                                    .mmio = &vm->mmio,
                                    .mem = &vm->mem.view,
                                    .irq_set = ctx_irq_set,
                                    .stop = ctx_stop,
-                                   .opaque = vm};
+                                   .opaque = vm,
+                                   .ioeventfd = ctx_ioeventfd,
+                                   .msi_route_alloc = ctx_msi_route_alloc,
+                                   .msi_route_set = ctx_msi_route_set,
+                                   .irqfd = ctx_irqfd,
+                                   .msi_send = ctx_msi_send};
     if (devices_realize(spec, &vm->dev_ctx, &vm->devs) < 0)
         return -1;
     for (size_t i = 0; i < vm->devs.v.n; i++)
@@ -280,6 +367,7 @@ static void teardown(struct vm *vm)
     bus_destroy(&vm->mmio);
     if (vm->stop_efd >= 0)
         close(vm->stop_efd);
+    pthread_mutex_destroy(&vm->gsi.lock);
     pthread_mutex_destroy(&vm->lock);
 }
 
@@ -291,6 +379,7 @@ int vm_run(const struct vm_spec *spec)
     vm->kvm.fd = vm->kvm.vm_fd = -1;
     atomic_init(&vm->stop, -1);
     pthread_mutex_init(&vm->lock, NULL);
+    pthread_mutex_init(&vm->gsi.lock, NULL);
     bus_init(&vm->pio, "pio");
     bus_init(&vm->mmio, "mmio");
     vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -43,14 +43,37 @@
  * 8259s (except the cascade, 2), GSI 0 (the PIT) to IOAPIC pin 2 and every
  * other GSI to the IOAPIC pin of the same number. KVM's default table
  * sends GSI 0 to pin 0, where an ACPI OS never looks for the timer.
+ * MSI routes (one per MSI-X vector with an irqfd) follow from GSI
+ * X86_MSI_GSI_BASE, past the IOAPIC's pins; the whole table is kept in
+ * vm->gsi because KVM_SET_GSI_ROUTING replaces it at once.
  */
+#define X86_IOAPIC_PINS  24
+#define X86_MSI_GSI_BASE X86_IOAPIC_PINS
+
+static int gsi_grow(struct gsi_routes *g, uint32_t want)
+{
+    if (want <= g->cap)
+        return 0;
+    uint32_t cap = g->cap ? g->cap : 64;
+    while (cap < want)
+        cap *= 2;
+    struct kvm_irq_routing *t =
+        realloc(g->table, sizeof(*t) + cap * sizeof(t->entries[0]));
+    if (!t)
+        return -ENOMEM;
+    if (!g->table)
+        memset(t, 0, sizeof(*t));
+    g->table = t;
+    g->cap = cap;
+    return 0;
+}
+
 static int set_gsi_routing(struct vm *vm)
 {
-    enum { NPINS = 24, MAXR = 16 + NPINS };
-    struct kvm_irq_routing *r =
-        calloc(1, sizeof(*r) + MAXR * sizeof(r->entries[0]));
-    if (!r)
+    struct gsi_routes *g = &vm->gsi;
+    if (gsi_grow(g, 16 + X86_IOAPIC_PINS) < 0)
         return -ENOMEM;
+    struct kvm_irq_routing *r = g->table;
     uint32_t n = 0;
     for (uint32_t gsi = 0; gsi < 16; gsi++) {
         if (gsi == 2)
@@ -62,7 +85,7 @@ static int set_gsi_routing(struct vm *vm)
                                   : KVM_IRQCHIP_PIC_SLAVE,
                           gsi % 8}};
     }
-    for (uint32_t gsi = 0; gsi < NPINS; gsi++) {
+    for (uint32_t gsi = 0; gsi < X86_IOAPIC_PINS; gsi++) {
         if (gsi == 2)
             continue;
         r->entries[n++] = (struct kvm_irq_routing_entry){
@@ -71,8 +94,81 @@ static int set_gsi_routing(struct vm *vm)
             .u.irqchip = {KVM_IRQCHIP_IOAPIC, gsi == 0 ? 2 : gsi}};
     }
     r->nr = n;
-    int e = kvm_set_gsi_routing(&vm->kvm, r);
-    free(r);
+    r->flags = 0;
+    g->npins = n;
+    g->next_gsi = X86_MSI_GSI_BASE;
+    int max = kvm_check_cap(&vm->kvm, KVM_CAP_IRQ_ROUTING);
+    g->max_gsi = max > X86_MSI_GSI_BASE ? (uint32_t)max : 0;
+    return kvm_set_gsi_routing(&vm->kvm, r);
+}
+
+int arch_msi_route_alloc(struct vm *vm)
+{
+    struct gsi_routes *g = &vm->gsi;
+    if (!vm->has_irqchip || !g->max_gsi)
+        return -ENOSYS;
+    pthread_mutex_lock(&g->lock);
+    int gsi = g->next_gsi < g->max_gsi ? (int)g->next_gsi++ : -ENOSPC;
+    pthread_mutex_unlock(&g->lock);
+    return gsi;
+}
+
+static bool same_route(const struct kvm_irq_routing_entry *a,
+                       const struct kvm_irq_routing_entry *b)
+{
+    return a->gsi == b->gsi && a->type == b->type &&
+           a->u.msi.address_lo == b->u.msi.address_lo &&
+           a->u.msi.address_hi == b->u.msi.address_hi &&
+           a->u.msi.data == b->u.msi.data;
+}
+
+int arch_msi_route_set(struct vm *vm, int gsi, bool valid, uint64_t addr,
+                       uint32_t data)
+{
+    struct gsi_routes *g = &vm->gsi;
+    if (!vm->has_irqchip || !g->max_gsi)
+        return -ENOSYS;
+    pthread_mutex_lock(&g->lock);
+    if (gsi < X86_MSI_GSI_BASE || (uint32_t)gsi >= g->next_gsi) {
+        pthread_mutex_unlock(&g->lock);
+        return -EINVAL;
+    }
+    struct kvm_irq_routing *t = g->table;
+    uint32_t i = g->npins;
+    while (i < t->nr && t->entries[i].gsi != (uint32_t)gsi)
+        i++;
+    bool had = i < t->nr;
+    struct kvm_irq_routing_entry old =
+        had ? t->entries[i] : (struct kvm_irq_routing_entry){0};
+    struct kvm_irq_routing_entry ne = {
+        .gsi = (uint32_t)gsi,
+        .type = KVM_IRQ_ROUTING_MSI,
+        .u.msi = {.address_lo = (uint32_t)addr,
+                  .address_hi = (uint32_t)(addr >> 32),
+                  .data = data}};
+    int e = 0;
+    if (valid && had && same_route(&old, &ne)) {
+        /* nothing to change */
+    } else if (valid && !had && (e = gsi_grow(g, t->nr + 1)) == 0) {
+        t = g->table;
+        t->entries[t->nr++] = ne;
+        e = kvm_set_gsi_routing(&vm->kvm, t);
+        if (e < 0)
+            t->nr--;
+    } else if (valid && had) {
+        t->entries[i] = ne;
+        e = kvm_set_gsi_routing(&vm->kvm, t);
+        if (e < 0)
+            t->entries[i] = old;
+    } else if (!valid && had) {
+        t->entries[i] = t->entries[--t->nr];
+        e = kvm_set_gsi_routing(&vm->kvm, t);
+        if (e < 0) {
+            t->entries[t->nr++] = t->entries[i];
+            t->entries[i] = old;
+        }
+    }
+    pthread_mutex_unlock(&g->lock);
     return e;
 }
 
@@ -112,6 +208,9 @@ void arch_vm_free(struct vm *vm)
 {
     free(vm->cpuid);
     vm->cpuid = NULL;
+    free(vm->gsi.table);
+    vm->gsi.table = NULL;
+    vm->gsi.cap = 0;
     if (vm->fw_host)
         munmap(vm->fw_host, (size_t)vm->fw_size);
     vm->fw_host = NULL;
