@@ -621,6 +621,87 @@ static void peer_killed(void **state)
     guest_free(&b);
 }
 
+/* A hostile process at the peer's address: crafted datagrams are dropped
+ * (bad checksum offsets, segmentation the guest did not take, runts,
+ * oversized, from a stranger), a good one still arrives. */
+static int bare_peer(const char *sys, const char *name, const char *to_sys,
+                     const char *to_name)
+{
+    char dir[128];
+    snprintf(dir, sizeof(dir), "%s/%s", rundir, sys);
+    mkdir(dir, 0755);
+    struct sockaddr_un me = {.sun_family = AF_UNIX},
+                       to = {.sun_family = AF_UNIX};
+    snprintf(me.sun_path, sizeof(me.sun_path), "%s/%s/%s", rundir, sys, name);
+    snprintf(to.sun_path, sizeof(to.sun_path), "%s/%s/%s", rundir, to_sys,
+             to_name);
+    int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+    assert_true(s >= 0);
+    int sz = 1 << 20;
+    setsockopt(s, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+    assert_int_equal(bind(s, (struct sockaddr *)&me, sizeof(me)), 0);
+    /* A stranger cannot connect to an end that has its peer (EPERM). */
+    int c = connect(s, (struct sockaddr *)&to, sizeof(to));
+    assert_true(c == 0 || errno == EPERM);
+    return s;
+}
+
+static void peer_hostile(void **state)
+{
+    (void)state;
+    struct guest a;
+    guest_new(&a, 0, "sa", "a", "/dev/qvm/sb/b", NULL, -1);
+    int s = bare_peer("sb", "b", "sa", "a");
+    assert_int_equal(send(s, "H", 1, 0), 1);
+    assert_true(wait_link(&a, true, WAIT_MS));
+    guest_start(&a, F_MRG, true);
+    uint64_t ra = post_rx(&a, 8, 2048);
+    kick(&a, VIRTIO_NET_RXQ);
+    static unsigned char d[70000];
+    memset(d, 0, sizeof(d));
+    make_frame(d + 12, 200, 30);
+    /* Checksum offsets far past the frame (and the device's buffer). */
+    d[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    put16(d + 6, 0xffff);
+    put16(d + 8, 0xffff);
+    assert_int_equal(send(s, d, 212, 0), 212);
+    /* Segmentation the guest did not negotiate. */
+    d[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    d[1] = VIRTIO_NET_HDR_GSO_TCPV4;
+    put16(d + 4, 1000);
+    put16(d + 6, 34);
+    put16(d + 8, 16);
+    assert_int_equal(send(s, d, 212, 0), 212);
+    /* An unknown segmentation type. */
+    d[1] = 0x42;
+    assert_int_equal(send(s, d, 212, 0), 212);
+    memset(d, 0, 12);
+    /* A runt, and a datagram bigger than any frame. */
+    assert_int_equal(send(s, d, 5, 0), 5);
+    assert_int_equal(send(s, d, 12 + 10, 0), 22);
+    assert_int_equal(send(s, d, sizeof(d), 0), (ssize_t)sizeof(d));
+    /* From a stranger's address. */
+    int x = bare_peer("sx", "x", "sa", "a");
+    struct sockaddr_un to = {.sun_family = AF_UNIX};
+    snprintf(to.sun_path, sizeof(to.sun_path), "%s/sa/a", rundir);
+    int e = (int)sendto(x, d, 212, 0, (struct sockaddr *)&to, sizeof(to));
+    assert_true(e == 212 || (e < 0 && errno == EPERM)); /* a is connected */
+    close(x);
+    /* A good one. */
+    make_frame(d + 12, 200, 31);
+    assert_int_equal(send(s, d, 212, 0), 212);
+    assert_true(wait_rx_frames(&a, 1, WAIT_MS));
+    uint32_t id, len;
+    assert_true(gq_used(&a, VIRTIO_NET_RXQ, &id, &len, WAIT_MS));
+    check_rx(&a, ra, len, 12, 200, 31, 1);
+    struct vnet_stats st = stats(&a);
+    assert_int_equal(st.rx_frames, 1);
+    assert_true(st.rx_dropped >= 5);
+    assert_false(virtio_get_status(a.d) & VIRTIO_STATUS_NEEDS_RESET);
+    close(s);
+    guest_free(&a);
+}
+
 static void peer_mergeable(void **state)
 {
     (void)state;
@@ -1166,8 +1247,22 @@ static int group_setup(void **state)
     if (!ram)
         return -1;
     memset(ram, 0, RAM_SIZE);
-    if (gview_add_region(&gv, 0, RAM_SIZE, ram, GV_RAM) < 0)
-        return -1;
+    return gview_add_region(&gv, 0, RAM_SIZE, ram, GV_RAM) < 0 ? -1 : 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    gview_free(&gv);
+    free(ram);
+    return 0;
+}
+
+/* Each test has its own runtime directory: endpoints a failed test left
+ * behind do not disturb the next. */
+static int test_setup(void **state)
+{
+    (void)state;
     snprintf(rundir, sizeof(rundir), "/tmp/qvm-net-test-XXXXXX");
     if (!mkdtemp(rundir))
         return -1;
@@ -1175,40 +1270,41 @@ static int group_setup(void **state)
     return 0;
 }
 
-static int group_teardown(void **state)
+static int test_teardown(void **state)
 {
     (void)state;
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", rundir);
     int r = system(cmd);
     (void)r;
-    gview_free(&gv);
-    free(ram);
     return 0;
 }
+
+#define T(f) cmocka_unit_test_setup_teardown(f, test_setup, test_teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(config_mac_option),
-        cmocka_unit_test(config_derived_mac),
-        cmocka_unit_test(config_peerfeats),
-        cmocka_unit_test(config_link_status),
-        cmocka_unit_test(runtime_dir),
-        cmocka_unit_test(peer_frame),
-        cmocka_unit_test(peer_start_order_and_restart),
-        cmocka_unit_test(peer_killed),
-        cmocka_unit_test(peer_mergeable),
-        cmocka_unit_test(peer_no_mrg_too_big),
-        cmocka_unit_test(peer_legacy_header),
-        cmocka_unit_test(peer_checksum),
-        cmocka_unit_test(peer_no_rx_buffers),
-        cmocka_unit_test(peer_absent),
-        cmocka_unit_test(peer_endpoints),
-        cmocka_unit_test(tx_malformed),
-        cmocka_unit_test(rx_malformed),
-        cmocka_unit_test(tap_both_ways),
-        cmocka_unit_test(tap_bad_name),
+        T(config_mac_option),
+        T(config_derived_mac),
+        T(config_peerfeats),
+        T(config_link_status),
+        T(runtime_dir),
+        T(peer_frame),
+        T(peer_start_order_and_restart),
+        T(peer_killed),
+        T(peer_hostile),
+        T(peer_mergeable),
+        T(peer_no_mrg_too_big),
+        T(peer_legacy_header),
+        T(peer_checksum),
+        T(peer_no_rx_buffers),
+        T(peer_absent),
+        T(peer_endpoints),
+        T(tx_malformed),
+        T(rx_malformed),
+        T(tap_both_ways),
+        T(tap_bad_name),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
