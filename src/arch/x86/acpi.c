@@ -1,9 +1,18 @@
 /*
  * acpi.c: ACPI tables for the x86 platform (ACPI 6.x): RSDP rev 2 ->
  * XSDT (and an RSDT for 32-bit readers) -> FADT rev 6 (not HW-reduced;
- * its FACS and DSDT), MADT, HPET (first `vdev hpet`) and user tables. The
- * DSDT's AML is emitted by hand: Scope(\_SB) with one PNP0501 Device per
- * ser8250 (its _CRS from loc/intr) and Name(_S5, Package(){5, 5, 0, 0}).
+ * its FACS and DSDT), MADT, MCFG (with PCI), HPET (first `vdev hpet`) and
+ * user tables. The DSDT's AML is emitted by hand:
+ *   Scope(\_SB) {
+ *     Device(COMn)  PNP0501 per ser8250 (_CRS: IO + IRQNoFlags)
+ *     Device(PCI0)  with PCI: _HID PNP0A08, _CID PNP0A03, _UID/_SEG/_BBN 0,
+ *                   _CRS (bus 0, IO 0xcf8/8, the I/O and memory windows),
+ *                   _PRT {Package{dev<<16|0xffff, pin-1, 0, GSI}, ...}
+ *     Device(MRES)  with PCI: PNP0C02 holding the ECAM window
+ *     Device(VRnn)  "LNRO0005" per virtio-mmio vdev (_CRS: Memory32Fixed +
+ *                   Interrupt(Consumer, Level, ActiveHigh, Exclusive))
+ *   }
+ *   Name(_S5, Package(){5, 5, 0, 0})
  * All multi-byte fields are little-endian, written byte by byte.
  */
 #include "arch/x86/acpi.h"
@@ -12,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/schema.h"
 #include "util/compiler.h"
 #include "util/vec.h"
 
@@ -253,40 +263,233 @@ static uint32_t eisaid(const char *id)
     return __builtin_bswap32(v);
 }
 
+static void aml_eisaid(struct aml *a, const char *id)
+{
+    uint8_t b[5] = {0x0c}; /* DWordConst: no shorter encoding for EISAIDs */
+    put32(b + 1, eisaid(id));
+    aml_bytes(a, b, 5);
+}
+
+static void aml_string(struct aml *a, const char *str)
+{
+    aml_byte(a, 0x0d); /* StringPrefix */
+    aml_bytes(a, str, strlen(str) + 1);
+}
+
+/* aml_device: DeviceOp PkgLength NameSeg; close it with aml_pkg_end. */
+static size_t aml_device(struct aml *a, const char seg[4])
+{
+    aml_byte(a, 0x5b), aml_byte(a, 0x82); /* DeviceOp */
+    size_t start = a->n;
+    aml_bytes(a, seg, 4);
+    return start;
+}
+
+static void aml_name_int(struct aml *a, const char seg[4], uint64_t v)
+{
+    aml_name(a, seg);
+    aml_integer(a, v);
+}
+
+/* ---- resource templates (ACPI 6 6.4) ---- */
+
+static void rt_io(struct aml *r, uint16_t port, uint8_t len)
+{
+    uint8_t d[8] = {0x47, 1}; /* IO(Decode16, port, port, 1, len) */
+    put16(d + 2, port);
+    put16(d + 4, port);
+    d[6] = 1;
+    d[7] = len;
+    aml_bytes(r, d, sizeof(d));
+}
+
+static void rt_irq_noflags(struct aml *r, unsigned irq)
+{
+    uint8_t d[3] = {0x22};
+    put16(d + 1, (uint16_t)(1u << irq));
+    aml_bytes(r, d, sizeof(d));
+}
+
+enum { RT_MEM = 0, RT_IO = 1, RT_BUS = 2 };
+
+/* Word{BusNumber,IO}(ResourceProducer, MinFixed, MaxFixed, PosDecode). */
+static void rt_word(struct aml *r, uint8_t type, uint8_t tflags, uint16_t min,
+                    uint16_t max)
+{
+    uint8_t d[16] = {0x88, 13, 0, type, 0x0c, tflags};
+    put16(d + 8, min);
+    put16(d + 10, max);
+    put16(d + 14, (uint16_t)(max - min + 1));
+    aml_bytes(r, d, sizeof(d));
+}
+
+/* DWordMemory(ResourceProducer, PosDecode, MinFixed, MaxFixed,
+ * NonCacheable, ReadWrite). */
+static void rt_dword_mem(struct aml *r, uint32_t min, uint32_t max)
+{
+    uint8_t d[26] = {0x87, 23, 0, RT_MEM, 0x0c, 0x01};
+    put32(d + 10, min);
+    put32(d + 14, max);
+    put32(d + 22, max - min + 1);
+    aml_bytes(r, d, sizeof(d));
+}
+
+static void rt_mem32_fixed(struct aml *r, uint32_t base, uint32_t len)
+{
+    uint8_t d[12] = {0x86, 9, 0, 1}; /* ReadWrite */
+    put32(d + 4, base);
+    put32(d + 8, len);
+    aml_bytes(r, d, sizeof(d));
+}
+
+/* Interrupt(ResourceConsumer, Level, ActiveHigh, Exclusive){gsi} */
+static void rt_interrupt_level(struct aml *r, uint32_t gsi)
+{
+    uint8_t d[9] = {0x89, 6, 0, 0x01, 1};
+    put32(d + 5, gsi);
+    aml_bytes(r, d, sizeof(d));
+}
+
+/* Name(_CRS, Buffer(){template, EndTag}); frees the template. */
+static void aml_crs(struct aml *a, struct aml *r)
+{
+    static const uint8_t end[2] = {0x79, 0}; /* checksum 0: valid */
+    aml_bytes(r, end, sizeof(end));
+    if (r->oom)
+        a->oom = true;
+    aml_name(a, "_CRS");
+    aml_byte(a, 0x11); /* BufferOp */
+    size_t buf = a->n;
+    aml_integer(a, r->n);
+    aml_bytes(a, r->b, r->n);
+    aml_pkg_end(a, buf);
+    free(r->b);
+    *r = (struct aml){0};
+}
+
+/* ---- devices ---- */
+
 static void aml_com(struct aml *a, unsigned n, uint16_t port, long irq)
 {
     char seg[5];
     snprintf(seg, sizeof(seg), "COM%u", n % 10);
-    aml_byte(a, 0x5b), aml_byte(a, 0x82); /* DeviceOp */
-    size_t dev = a->n;
-    aml_bytes(a, seg, 4);
+    size_t dev = aml_device(a, seg);
     aml_name(a, "_HID");
-    uint8_t id[5] = {0x0c}; /* DWordConst: no shorter encoding for EISAIDs */
-    put32(id + 1, eisaid("PNP0501"));
-    aml_bytes(a, id, 5);
-    aml_name(a, "_UID");
-    aml_integer(a, n);
-    aml_name(a, "_CRS");
-    uint8_t rt[16];
-    size_t k = 0;
-    rt[k++] = 0x47; /* IO(Decode16, port, port, 1, 8) */
-    rt[k++] = 1;
-    put16(rt + k, port), k += 2;
-    put16(rt + k, port), k += 2;
-    rt[k++] = 1;
-    rt[k++] = 8;
-    if (irq >= 0 && irq < 16) {
-        rt[k++] = 0x22; /* IRQNoFlags(){irq} */
-        put16(rt + k, (uint16_t)(1u << irq)), k += 2;
-    }
-    rt[k++] = 0x79; /* EndTag */
-    rt[k++] = 0;
-    aml_byte(a, 0x11); /* BufferOp */
-    size_t buf = a->n;
-    aml_integer(a, k);
-    aml_bytes(a, rt, k);
-    aml_pkg_end(a, buf);
+    aml_eisaid(a, "PNP0501");
+    aml_name_int(a, "_UID", n);
+    struct aml r = {0};
+    rt_io(&r, port, 8);
+    if (irq >= 0 && irq < 16)
+        rt_irq_noflags(&r, (unsigned)irq);
+    aml_crs(a, &r);
     aml_pkg_end(a, dev);
+}
+
+static bool is_virtio_mmio(const struct vdev_spec *vd)
+{
+    return vd->type && (vd->type->flags & VF_VIRTIO) && !vd->is_pci &&
+           vd->has_loc && vd->loc.space == SPACE_MEM;
+}
+
+/* The GSI a PCI function's INTx pin is wired to, or -1. */
+static long intx_gsi(const struct vm_spec *spec, const struct vdev_spec *vd)
+{
+    if (!vd->is_pci || vd->pci.intx_pin < 1 || vd->pci.intx_pin > 4)
+        return -1;
+    return x86_pic_gsi(spec, vd->pci.intx.pic, vd->pci.intx.line);
+}
+
+/* _PRT: one entry per (device, pin), the first function's GSI wins. */
+static void aml_prt(const struct vm_spec *spec, struct aml *a)
+{
+    bool seen[32][4] = {{false}};
+    unsigned n = 0;
+    struct aml el = {0};
+    for (size_t i = 0; i < spec->vdevs.n; i++) {
+        const struct vdev_spec *vd = &spec->vdevs.v[i];
+        long gsi = intx_gsi(spec, vd);
+        unsigned dev = vd->pci.bdf.dev, pin = vd->pci.intx_pin - 1u;
+        if (gsi < 0 || vd->pci.bdf.bus != 0 || dev > 31 || seen[dev][pin])
+            continue;
+        seen[dev][pin] = true;
+        aml_byte(&el, 0x12); /* Package(4){addr, pin, Zero, GSI} */
+        size_t pkg = el.n;
+        aml_byte(&el, 4);
+        aml_integer(&el, (uint64_t)dev << 16 | 0xffff);
+        aml_integer(&el, pin);
+        aml_integer(&el, 0);
+        aml_integer(&el, (uint64_t)gsi);
+        aml_pkg_end(&el, pkg);
+        n++;
+    }
+    aml_name(a, "_PRT");
+    aml_byte(a, 0x12); /* PackageOp; at most 128 entries */
+    size_t pkg = a->n;
+    aml_byte(a, (uint8_t)n);
+    aml_bytes(a, el.b, el.n);
+    if (el.oom)
+        a->oom = true;
+    aml_pkg_end(a, pkg);
+    free(el.b);
+}
+
+static void aml_pci(const struct vm_spec *spec, struct aml *a)
+{
+    size_t dev = aml_device(a, "PCI0");
+    aml_name(a, "_HID");
+    aml_eisaid(a, "PNP0A08");
+    aml_name(a, "_CID");
+    aml_eisaid(a, "PNP0A03");
+    aml_name_int(a, "_UID", 0);
+    aml_name_int(a, "_SEG", 0);
+    aml_name_int(a, "_BBN", 0);
+    struct aml r = {0};
+    rt_word(&r, RT_BUS, 0, 0, 0);
+    rt_io(&r, 0xcf8, 8);
+    rt_word(&r, RT_IO, 3 /* EntireRange */, ACPI_PCI_IO_BASE, ACPI_PCI_IO_END);
+    rt_dword_mem(&r, ACPI_PCI_MEM_BASE, ACPI_PCI_MEM_END);
+    aml_crs(a, &r);
+    aml_prt(spec, a);
+    aml_pkg_end(a, dev);
+
+    /* The ECAM window is a motherboard resource (Linux checks before it
+     * uses MMCONFIG). */
+    dev = aml_device(a, "MRES");
+    aml_name(a, "_HID");
+    aml_eisaid(a, "PNP0C02");
+    aml_name_int(a, "_UID", 0);
+    rt_mem32_fixed(&r, (uint32_t)ACPI_PCI_ECAM_BASE,
+                   (uint32_t)ACPI_PCI_ECAM_SIZE);
+    aml_crs(a, &r);
+    aml_pkg_end(a, dev);
+}
+
+/* The virtio-mmio devices, as Linux's virtio_mmio ACPI match expects. */
+static void aml_virtio_mmio(const struct vm_spec *spec, struct aml *a)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < spec->vdevs.n && n < 256; i++) {
+        const struct vdev_spec *vd = &spec->vdevs.v[i];
+        if (!is_virtio_mmio(vd) || vd->loc.base + vd->loc.size > 1ull << 32)
+            continue;
+        char seg[5];
+        snprintf(seg, sizeof(seg), "VR%02X", n & 0xff);
+        size_t dev = aml_device(a, seg);
+        aml_name(a, "_HID");
+        aml_string(a, "LNRO0005");
+        aml_name_int(a, "_UID", n);
+        aml_name_int(a, "_CCA", 1);
+        struct aml r = {0};
+        rt_mem32_fixed(&r, (uint32_t)vd->loc.base, (uint32_t)vd->loc.size);
+        long gsi = vd->intrs.n ? x86_pic_gsi(spec, vd->intrs.v[0].pic,
+                                             vd->intrs.v[0].line)
+                               : -1;
+        if (gsi >= 0)
+            rt_interrupt_level(&r, (uint32_t)gsi);
+        aml_crs(a, &r);
+        aml_pkg_end(a, dev);
+        n++;
+    }
 }
 
 static void dsdt_aml(const struct vm_spec *spec, struct aml *a)
@@ -305,6 +508,9 @@ static void dsdt_aml(const struct vm_spec *spec, struct aml *a)
             irq = x86_pic_gsi(spec, vd->intrs.v[0].pic, vd->intrs.v[0].line);
         aml_com(a, ++ncom, (uint16_t)vd->loc.base, irq);
     }
+    if (spec->has_pci)
+        aml_pci(spec, a);
+    aml_virtio_mmio(spec, a);
     aml_pkg_end(a, scope);
     /* Name(_S5, Package(4){5, 5, 0, 0}) */
     aml_name(a, "_S5_");
@@ -472,6 +678,26 @@ static size_t build_hpet(const struct vm_spec *spec, struct area *ar)
     return at;
 }
 
+/* MCFG (PCI Firmware 3.0, 4.1.2): one allocation, segment 0, bus 0. */
+static size_t build_mcfg(const struct vm_spec *spec, struct area *ar)
+{
+    if (!spec->has_pci)
+        return SIZE_MAX - 1; /* none: not an error */
+    const uint32_t len = HDR_LEN + 8 + 16;
+    size_t at = area_take(ar, len, 16);
+    if (at == SIZE_MAX)
+        return at;
+    uint8_t *t = ar->buf + at;
+    sdt_header(t, "MCFG", len, 1, "QVMMCFG ");
+    uint8_t *e = t + HDR_LEN + 8;
+    put64(e, ACPI_PCI_ECAM_BASE);
+    put16(e + 8, 0);                                   /* segment */
+    e[10] = 0;                                         /* start bus */
+    e[11] = (uint8_t)((ACPI_PCI_ECAM_SIZE >> 20) - 1); /* end bus */
+    sdt_finish(t, len);
+    return at;
+}
+
 /* fail: "NAME: MSG" (or MSG) into err; -1. */
 static int fail(char *err, size_t errlen, const char *msg, const char *name)
 {
@@ -495,6 +721,9 @@ long acpi_build(const struct vm_spec *spec, unsigned ncpus,
     size_t n = 0;
     tab[n++] = build_fadt(spec, &ar, base + facs, base + dsdt);
     tab[n++] = build_madt(spec, ncpus, &ar);
+    size_t mcfg = build_mcfg(spec, &ar);
+    if (mcfg != SIZE_MAX - 1)
+        tab[n++] = mcfg;
     size_t hpet = build_hpet(spec, &ar);
     if (hpet != SIZE_MAX - 1)
         tab[n++] = hpet;

@@ -6,6 +6,10 @@
  * so unit tests run them without KVM.
  *
  * The platform they describe (see devices/device.h and docs/exit-codes.md):
+ *   with PCI: MCFG (ECAM, bus 0), DSDT \_SB.PCI0 (PNP0A08/PNP0A03, _CRS
+ *   windows, _PRT: every function's INTx pin -> its GSI), \_SB.MRES
+ *   (PNP0C02: the ECAM window), and MP table entries for the INTx lines;
+ *   one LNRO0005 device per virtio-mmio vdev (window + level interrupt);
  *   PM1a_EVT_BLK 0x600 (4 bytes: PM1_STS, PM1_EN), PM1a_CNT_BLK 0x604
  *   (2 bytes), SCI on GSI/IRQ 9 (level, active high), no PM timer,
  *   reset register I/O 0xcf9 value 6, _S5 = SLP_TYP 5, local APICs at
@@ -27,6 +31,18 @@
 #define ACPI_AREA_SIZE 0x20000ull
 #define MPTABLE_BASE   0x9fc00ull /* last KiB of base memory */
 #define MPTABLE_SIZE   0x400ull
+
+/*
+ * PCI (spec->has_pci): ECAM for bus 0 (devices/pci.h), described by MCFG
+ * and reserved (E820 and a PNP0C02 device); the host bridge's windows in
+ * its _CRS are config/place.c's default BAR placement windows.
+ */
+#define ACPI_PCI_ECAM_BASE 0xe0000000ull
+#define ACPI_PCI_ECAM_SIZE 0x100000ull /* bus 0 */
+#define ACPI_PCI_IO_BASE   0xc000u
+#define ACPI_PCI_IO_END    0xffffu /* inclusive */
+#define ACPI_PCI_MEM_BASE  0xc0000000u
+#define ACPI_PCI_MEM_END   0xdfffffffu /* inclusive */
 
 #define ACPI_SCI_IRQ   9
 #define ACPI_RESET_REG 0xcf9

@@ -20,6 +20,7 @@
 #include "arch/x86/boot64.h"
 #include "arch/x86/acpi.h"
 #include "arch/x86/layout.h"
+#include "devices/pci.h"
 #include "util/log.h"
 #include "vm/machine.h"
 
@@ -389,10 +390,21 @@ static void write_bda(struct vm *vm, bool have_ebda)
     memcpy(bda + 0x13, &kib, 2);
 }
 
+_Static_assert(ACPI_PCI_ECAM_BASE == PCI_ECAM_BASE &&
+                   ACPI_PCI_ECAM_SIZE == PCI_ECAM_SIZE,
+               "the MCFG must describe pci.c's ECAM");
+
 int arch_firmware_init(struct vm *vm)
 {
     if (build_acpi(vm) < 0)
         return -1;
+    /* The ECAM window is reserved in the memory map too (Linux accepts
+     * MMCONFIG early only from an E820-reserved window). */
+    if (vm->spec->has_pci &&
+        add_fw_range(vm, ACPI_PCI_ECAM_BASE, ACPI_PCI_ECAM_SIZE) < 0) {
+        log_fatal(TAG, "cannot reserve the PCI ECAM window");
+        return -1;
+    }
     bool have_ebda = false;
     uint8_t *mp = gmem_ptr(&vm->mem, MPTABLE_BASE, MPTABLE_SIZE);
     if (mp && is_ram(vm->spec, MPTABLE_BASE, MPTABLE_SIZE) &&
