@@ -1,0 +1,98 @@
+/*
+ * virtio_rng.c: the virtio-entropy guest (tests/vm/cases/virtio-rng.sh).
+ * Finds the device on PCI, or on virtio-mmio with "mmio=ADDR" ("packed"
+ * negotiates the packed ring), and asks for entropy on its request queue:
+ * 64 bytes in one buffer, 64 more in a chain of two 32-byte buffers, and
+ * 4096 bytes; each answer must be non-empty, no longer than the buffers,
+ * not all one byte value, and the two 64-byte answers must differ.
+ */
+#include "virtio_drv.h"
+
+void guest_main(uint32_t magic, uint32_t info);
+
+static struct vdev dev;
+static struct vq q;
+
+/* distinct: how many different byte values the n bytes at p hold. */
+static uint32_t distinct(uint32_t p, uint32_t n)
+{
+    uint32_t seen[8] = {0}, count = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t b = mr8(p + i);
+        if (!(seen[b >> 5] & 1u << (b & 31))) {
+            seen[b >> 5] |= 1u << (b & 31);
+            count++;
+        }
+    }
+    return count;
+}
+
+static int32_t ask(const char *what, const struct vbuf *b, unsigned n,
+                   uint32_t total)
+{
+    for (unsigned i = 0; i < n; i++)
+        vd_memset((void *)b[i].addr, 0, b[i].len);
+    int32_t len = vq_run(&q, b, n, 0);
+    say(what);
+    if (len < 0) {
+        serial_puts(": no answer\n");
+        fail(len == -2 ? "the device set NEEDS_RESET"
+                       : "no completion within 5 s");
+        return -1;
+    }
+    /* a chain of buffers is filled in order: count what the first len
+     * bytes cover */
+    uint32_t left = (uint32_t)len, d = 0;
+    for (unsigned i = 0; i < n && left; i++) {
+        uint32_t k = left < b[i].len ? left : b[i].len;
+        d += distinct(b[i].addr, k); /* an upper bound across buffers */
+        left -= k;
+    }
+    serial_puts(": got ");
+    serial_putdec((uint32_t)len);
+    serial_puts(" bytes, ");
+    serial_putdec(d > 256 ? 256 : d);
+    serial_puts(" distinct values\n");
+    if (len == 0 || (uint32_t)len > total)
+        fail("answer length out of range");
+    else if (len >= 16 &&
+             distinct(b[0].addr, len < 32 ? (uint32_t)len : 32) < 4)
+        fail("the bytes are (nearly) all the same");
+    return len;
+}
+
+void guest_main(uint32_t magic, uint32_t info)
+{
+    vd_tag = "virtio-rng";
+    vd_start(magic, info);
+    if (vd_find(&dev, 4))
+        finish();
+    if (vd_init(&dev, arg("packed") ? FBIT(F_RING_PACKED) : 0) ||
+        vq_setup(&dev, &q, 0, 8))
+        finish();
+    vd_driver_ok(&dev);
+    say_features(&dev);
+    say(q.packed ? "packed ring" : "split ring");
+    serial_puts("\n");
+
+    uint32_t a = (uint32_t)vd_alloc(64, 64);
+    uint32_t b = (uint32_t)vd_alloc(64, 64);
+    uint32_t big = (uint32_t)vd_alloc(4096, 4096);
+
+    struct vbuf one = {a, 64, 1};
+    int32_t la = ask("64-byte buffer", &one, 1, 64);
+    struct vbuf two[2] = {{b, 32, 1}, {b + 32, 32, 1}};
+    int32_t lb = ask("two 32-byte buffers", two, 2, 64);
+    if (la >= 16 && lb >= 16) {
+        uint32_t n = (uint32_t)(la < lb ? la : lb);
+        int same = vd_memcmp((void *)a, (void *)b, n) == 0;
+        say("the two answers ");
+        serial_puts(same ? "are equal\n" : "differ\n");
+        if (same)
+            fail("two answers are the same bytes");
+    }
+    struct vbuf page = {big, 4096, 1};
+    ask("4096-byte buffer", &page, 1, 4096);
+    vd_reset(&dev);
+    finish();
+}
