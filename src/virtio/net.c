@@ -559,12 +559,15 @@ static ssize_t be_recv(struct vnet *n)
         size_t pl = fl > offsetof(struct sockaddr_un, sun_path)
                         ? fl - offsetof(struct sockaddr_un, sun_path)
                         : 0;
-        if (pl == 0 || strncmp(from.sun_path, n->peer.sun_path,
-                               MIN(pl, sizeof(from.sun_path))) != 0) {
+        pl = strnlen(from.sun_path, MIN(pl, sizeof(from.sun_path)));
+        if (pl != strlen(n->peer.sun_path) ||
+            memcmp(from.sun_path, n->peer.sun_path, pl) != 0) {
             n->st.rx_dropped++; /* not our peer */
             return 0;
         }
-        if (!n->connected)
+        /* The peer is there: connect back (at once on its hello). */
+        if (!n->connected && ((r == 1 && n->rxbuf[0] == MSG_HELLO) ||
+                              now_ms() - n->last_try_ms >= RETRY_MS))
             peer_try_connect(n);
         if (r < VIRTIO_NET_HDR_LEN) {
             if (r == 1 && n->rxbuf[0] == MSG_BYE && n->connected)
