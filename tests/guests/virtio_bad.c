@@ -9,8 +9,9 @@
  * never completed as if it were fine; a malformed ring (not one request)
  * must give NEEDS_RESET. After every class the guest resets the device,
  * sets it up again and reads sector 0 ("recovered"): qvm survived and
- * the device works. "ramend=ADDR" is the end of the guest's RAM at 1 MiB
- * (default 0x4000000).
+ * the device works. Then the same for entropy and console chains in the
+ * wrong direction (the PCI functions; the console has input). "ramend=ADDR" is
+ * the end of the guest's RAM at 1 MiB (default 0x4000000).
  */
 #include "virtio_drv.h"
 
@@ -28,6 +29,8 @@ static struct vdev dev;
 static struct vq rq;
 static uint32_t arena_mark;
 static uint32_t hdr, data, stat, tab; /* request buffers */
+static uint32_t rbuf;                 /* for the recovery request */
+static unsigned cur_q;                /* the queue the classes use */
 static uint32_t ram_end;
 static unsigned n_classes, n_reset, n_failed;
 
@@ -36,7 +39,7 @@ static int start(uint64_t features)
     vd_arena_used = arena_mark;
     if (vd_init(&dev, features))
         return -1;
-    if (vq_setup(&dev, &rq, 0, 16))
+    if (vq_setup(&dev, &rq, (uint16_t)cur_q, 16))
         return -1;
     vd_driver_ok(&dev);
     return 0;
@@ -101,25 +104,40 @@ static int react(uint32_t ms)
     return R_NONE;
 }
 
+/* recover: reset and set up the device again, then one good request: a
+ * read of sector 0 (blk), 16 bytes of entropy, one byte out of a console's
+ * transmit queue. */
 static void recover(void)
 {
+    unsigned saved = cur_q;
+    if (dev.id == 3)
+        cur_q = 1;
     int ok = start(FBIT(F_INDIRECT)) == 0;
-    if (ok) {
-        uint32_t buf = (uint32_t)vd_alloc(512, 512);
+    if (ok && dev.id == 2) {
         header(0, 0);
-        struct vbuf b[3] = {{hdr, 16, 0}, {buf, 512, 1}, {stat, 1, 1}};
+        struct vbuf b[3] = {{hdr, 16, 0}, {rbuf, 512, 1}, {stat, 1, 1}};
         int32_t r = vq_run(&rq, b, 3, 0);
         ok = r == 513 && mr8(stat) == 0 &&
-             vd_memcmp((void *)buf, "QVM-VIRTIO-BLK-0", 16) == 0;
+             vd_memcmp((void *)rbuf, "QVM-VIRTIO-BLK-0", 16) == 0;
+    } else if (ok && dev.id == 4) {
+        struct vbuf b = {rbuf, 16, 1};
+        int32_t r = vq_run(&rq, &b, 1, 0);
+        ok = r > 0 && r <= 16;
+    } else if (ok && dev.id == 3) {
+        mw8(rbuf, '.');
+        struct vbuf b = {rbuf, 1, 0};
+        ok = vq_run(&rq, &b, 1, 0) == 0;
     }
+    cur_q = saved;
     serial_puts(ok ? ", recovered\n" : ", NOT recovered\n");
     if (!ok)
         fail("the device did not work after a reset");
 }
 
 /*
- * verdict: wait for the reaction to what `make` did and judge it. `stat`
- * holds 0xee until the device writes a status.
+ * verdict: wait for the reaction to the malformed ring or chain and judge
+ * it. blk: `stat` holds 0xee until the device writes a status; other
+ * devices: a chain given back with 0 bytes written counts as failed.
  */
 static void verdict(const char *name, int expect)
 {
@@ -136,7 +154,16 @@ static void verdict(const char *name, int expect)
         ok = 1;
         break;
     case R_USED:
-        if (st == 0) {
+        if (dev.id != 2) {
+            uint32_t len =
+                rq.packed
+                    ? mr32(D(0) + 8)
+                    : mr32(rq.device + 4 + 8u * (rq.last_used % rq.size) + 4);
+            serial_puts(len ? "completed, length " : "failed, length ");
+            serial_putdec(len);
+            ok = len ? expect == E_ANY : expect != E_RESET;
+            n_failed += !len;
+        } else if (st == 0) {
             serial_puts("completed, status 0");
             ok = expect == E_ANY;
         } else {
@@ -174,10 +201,11 @@ static void split_classes(void)
 {
     if (start(FBIT(F_INDIRECT)))
         return;
-    /* a loop: 0 -> 1 -> 0 */
+    /* a loop: 0 -> 1 -> 2 -> 1 (the writable ones; nothing else wrong) */
     header(0, 0);
     sd(0, hdr, 16, D_NEXT, 1);
-    sd(1, data, 512, D_WRITE | D_NEXT, 0);
+    sd(1, data, 512, D_WRITE | D_NEXT, 2);
+    sd(2, stat, 1, D_WRITE | D_NEXT, 1);
     publish(0);
     verdict("split: chain loop", E_FAIL);
 
@@ -263,7 +291,8 @@ static void split_classes(void)
 
         header(0, 0);
         put_desc(tab, hdr, 16, D_NEXT, 1);
-        put_desc(tab + 16, data, 512, D_WRITE | D_NEXT, 0); /* loop */
+        put_desc(tab + 16, data, 512, D_WRITE | D_NEXT, 2);
+        put_desc(tab + 32, stat, 1, D_WRITE | D_NEXT, 1); /* loop */
         sd(0, tab, 48, D_INDIRECT, 0);
         publish(0);
         verdict("split: loop inside an indirect table", E_FAIL);
@@ -365,6 +394,53 @@ static void packed_classes(void)
     }
 }
 
+/* readable_kept: the 64 bytes at `data` still hold the 0x5a pattern (the
+ * device wrote nothing into a buffer the driver made readable). */
+static void readable_kept(const char *what)
+{
+    for (uint32_t i = 0; i < 64; i++)
+        if (mr8(data + i) != 0x5a) {
+            say(what);
+            serial_puts(": the device wrote into a readable buffer (wrong)\n");
+            vd_failures++;
+            return;
+        }
+}
+
+/* Device-specific misuse: entropy and console chains with the wrong
+ * direction or no length, on the PCI functions of the configuration. */
+static void device_classes(void)
+{
+    if (pci_find(&dev, 4, 0) == 0 && start(0) == 0) {
+        vd_memset((void *)data, 0x5a, 64);
+        sd(0, data, 64, 0, 0); /* readable only */
+        publish(0);
+        verdict("rng: a readable buffer only", E_FAIL);
+        readable_kept("rng");
+        if (start(0) == 0) {
+            sd(0, data, 0, D_WRITE, 0);
+            publish(0);
+            verdict("rng: zero-length buffer", E_FAIL);
+        }
+    }
+    if (pci_find(&dev, 3, 0) == 0) {
+        cur_q = 1; /* transmitq */
+        if (start(0) == 0) {
+            sd(0, data, 16, D_WRITE, 0); /* writable: nothing to send */
+            publish(0);
+            verdict("console: a writable buffer to transmit", E_FAIL);
+        }
+        cur_q = 0; /* receiveq: the case gives the console input */
+        if (start(0) == 0) {
+            vd_memset((void *)data, 0x5a, 64);
+            sd(0, data, 64, 0, 0); /* readable only */
+            publish(0);
+            verdict("console: a readable buffer to receive into", E_FAIL);
+            readable_kept("console");
+        }
+    }
+}
+
 /* Stray accesses over the whole register window: reads and writes of a
  * pattern everywhere (the notify area and the status aside). */
 static void register_garbage(void)
@@ -406,12 +482,14 @@ void guest_main(uint32_t magic, uint32_t info)
     data = (uint32_t)vd_alloc(4096, 4096);
     stat = (uint32_t)vd_alloc(1, 1);
     tab = (uint32_t)vd_alloc(256, 16);
+    rbuf = (uint32_t)vd_alloc(512, 512);
     arena_mark = vd_arena_used;
 
     split_classes();
     ring_classes();
     packed_classes();
     register_garbage();
+    device_classes();
 
     say("");
     serial_putdec(n_classes);

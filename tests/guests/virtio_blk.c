@@ -16,7 +16,8 @@
  * descriptors; the last sector; four reads in flight at once; a
  * two-sector write of "QVMWRITE s=NNNN\n" lines (read-only disk: must
  * fail with IOERR) and its read-back; FLUSH; GET_ID; WRITE_ZEROES and
- * DISCARD when offered; reads beyond the end (IOERR) and an unknown
+ * DISCARD when offered; with several queues (MQ) a read and a flush on the
+ * last one; reads beyond the end (IOERR) and an unknown
  * request type (UNSUPP); then a device reset and a read again.
  */
 #include "acpi_guest.h"
@@ -40,11 +41,14 @@
 #define F_FLUSH    9
 #define F_DISCARD  13
 #define F_WZ       14
+#define F_MQ       12
 
 void guest_main(uint32_t magic, uint32_t info);
 
 static struct vdev dev;
-static struct vq rq;
+static struct vq rq, rq_last; /* queue 0; with MQ also the last queue */
+static struct vq *cq = &rq;   /* the queue requests go to */
+static uint16_t nqueues = 1;
 static int use_indirect;
 
 struct req {
@@ -83,7 +87,7 @@ static int submit(struct req *r, uint32_t type, uint64_t sector, uint32_t data,
     for (unsigned i = 0; i < nseg; i++)
         b[n++] = (struct vbuf){data + i * seglen, seglen, in};
     b[n++] = (struct vbuf){r->status, 1, 1};
-    return vq_add(&rq, b, n, use_indirect);
+    return vq_add(cq, b, n, use_indirect);
 }
 
 /* run: submit one request and wait for it; the status byte, or -1 (none
@@ -99,9 +103,9 @@ static int run(uint32_t type, uint64_t sector, uint32_t data, unsigned nseg,
         fail("queue full");
         return -1;
     }
-    vq_kick(&rq);
+    vq_kick(cq);
     uint32_t l = 0;
-    int got = vq_wait(&rq, &l, 5000);
+    int got = vq_wait(cq, &l, 5000);
     if (got == -2) {
         fail("the device set NEEDS_RESET");
         return -1;
@@ -199,6 +203,13 @@ static int start(uint64_t want)
         return -1;
     if (vq_setup(&dev, &rq, 0, (uint16_t)arg_num("qsize", 16)))
         return -1;
+    nqueues = 1;
+    if (dev.features & FBIT(F_MQ)) {
+        nqueues = cfg16(&dev, 34);
+        if (nqueues > 1 && vq_setup(&dev, &rq_last, (uint16_t)(nqueues - 1),
+                                    (uint16_t)arg_num("qsize", 16)))
+            return -1;
+    }
     vd_driver_ok(&dev);
     if (vd_status(&dev) & (ST_NEEDS_RESET | ST_FAILED)) {
         fail("device status after DRIVER_OK");
@@ -218,7 +229,7 @@ void guest_main(uint32_t magic, uint32_t info)
         finish();
     uint64_t want = FBIT(F_RO) | FBIT(F_BLK_SIZE) | FBIT(F_FLUSH) |
                     FBIT(F_DISCARD) | FBIT(F_WZ) | FBIT(F_SEG_MAX) |
-                    FBIT(F_SIZE_MAX);
+                    FBIT(F_SIZE_MAX) | FBIT(F_MQ);
     if (arg("packed"))
         want |= FBIT(F_RING_PACKED);
     if (use_indirect)
@@ -350,6 +361,25 @@ void guest_main(uint32_t magic, uint32_t info)
 
     st = run(T_FLUSH, 0, 0, 0, 0, 0, &len);
     say_status("flush", st, S_OK);
+    if (nqueues > 1) {
+        /* the last request queue reads and flushes as well */
+        cq = &rq_last;
+        vd_memset((void *)buf, 0, 512);
+        st = run(T_IN, 1, buf, 1, 512, 1, 0);
+        say("queue ");
+        serial_putdec(nqueues - 1u);
+        serial_puts(" of ");
+        serial_putdec(nqueues);
+        serial_puts(": read sector 1 ");
+        serial_puts(st == S_OK && prefix_is(buf, "QVM-VIRTIO-BLK-1") ? "ok"
+                                                                     : "wrong");
+        serial_puts("\n");
+        if (st != S_OK || !prefix_is(buf, "QVM-VIRTIO-BLK-1"))
+            vd_failures++;
+        st = run(T_FLUSH, 0, 0, 0, 0, 0, 0);
+        check_status("flush on the last queue", st, S_OK);
+        cq = &rq;
+    }
     if (arg("hold")) {
         /* the case kills qvm (SIGKILL) now and checks the image */
         sayln("holding after the flush");
@@ -404,6 +434,7 @@ void guest_main(uint32_t magic, uint32_t info)
     /* Reset, set up again, read sector 0. */
     vd_arena_used = 0;
     vd_memset(&rq, 0, sizeof(rq));
+    vd_memset(&rq_last, 0, sizeof(rq_last));
     if (start(dev.features) == 0) {
         static struct req r2;
         buf = (uint32_t)vd_alloc(512, 512);

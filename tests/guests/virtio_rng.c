@@ -4,7 +4,11 @@
  * negotiates the packed ring), and asks for entropy on its request queue:
  * 64 bytes in one buffer, 64 more in a chain of two 32-byte buffers, and
  * 4096 bytes; each answer must be non-empty, no longer than the buffers,
- * not all one byte value, and the two 64-byte answers must differ.
+ * not all one byte value, and the two 64-byte answers must differ. Then
+ * one request with interrupts on: the INTx line (PCI: the configuration
+ * space's interrupt line; virtio-mmio: "irq=N") must reach the local APIC
+ * through the IOAPIC and the ISR status must say why; and over PCI, again
+ * with MSI-X vector 0 for the queue.
  */
 #include "virtio_drv.h"
 
@@ -93,6 +97,49 @@ void guest_main(uint32_t magic, uint32_t info)
     }
     struct vbuf page = {big, 4096, 1};
     ask("4096-byte buffer", &page, 1, 4096);
+
+    /* Interrupts: INTx (virtio-mmio: its `intr` line, given as irq=N)
+     * through the IOAPIC, with the ISR bit; then MSI-X (PCI). */
+    lapic_on();
+    uint32_t line = dev.mmio ? arg_num("irq", 0) : pci_rd8(dev.bdf, 0x3c);
+    if (line && line < 24) {
+        ioapic_route(line, 0x50);
+        (void)vd_isr(&dev);
+        vq_interrupts(&q, 1);
+        ask("with an interrupt", &one, 1, 64);
+        int got = wait_irr(0x50, 1000);
+        uint8_t isr = vd_isr(&dev);
+        say("INTx: IOAPIC line ");
+        serial_putdec(line);
+        serial_puts(got ? ", delivered" : ", not delivered");
+        serial_puts(", ISR ");
+        serial_puthex(isr);
+        serial_puts("\n");
+        if (!got || !(isr & 1))
+            fail("no INTx interrupt for a used buffer");
+    } else {
+        sayln("INTx: no line (give irq=N for virtio-mmio)");
+    }
+    if (!dev.mmio) {
+        vd_reset(&dev);
+        vd_arena_used = 0;
+        vq_msix_vector = 0;
+        if (msix_setup(&dev, 0x51) || vd_init(&dev, dev.features) ||
+            vq_setup(&dev, &q, 0, 8)) {
+            fail("MSI-X setup");
+        } else {
+            vd_driver_ok(&dev);
+            vq_interrupts(&q, 1);
+            a = (uint32_t)vd_alloc(64, 64);
+            one.addr = a;
+            ask("with MSI-X", &one, 1, 64);
+            int got = wait_irr(0x51, 1000);
+            say("MSI-X: vector 0 ");
+            serial_puts(got ? "delivered\n" : "not delivered\n");
+            if (!got)
+                fail("no MSI-X interrupt for a used buffer");
+        }
+    }
     vd_reset(&dev);
     finish();
 }

@@ -7,7 +7,8 @@
 # neither crash nor hang: each malformed chain is failed or puts the device
 # into NEEDS_RESET, each bad ring gives NEEDS_RESET, the device works again
 # after a reset every time, and qvm exits 0 when the guest powers off.
-# Over PCI, then over virtio-mmio.
+# Over PCI, then over virtio-mmio; then entropy and console chains in the
+# wrong direction (PCI): the device never writes into a readable buffer.
 # timeout: 150
 set -u
 . cases/virtio-lib
@@ -15,13 +16,20 @@ img="$TMPDIR/disk.img"
 mkimg "$img" 2048
 cp "$img" "$TMPDIR/orig.img"
 out="$TMPDIR/bad.out"
+printf 'input for the bad guest\n' >"$TMPDIR/in.txt"
 for t in pci mmio; do
     if [ $t = pci ]; then
         runqvm "$out" @"$CONFIGS/virtio-bad.qvmconf" cmdline "x" \
-            vdev virtio-blk hostdev "$img"
+            vdev virtio-blk hostdev "$img" \
+            vdev virtio-entropy \
+            vdev virtio-console hostdev "<$TMPDIR/in.txt" \
+            hostdev ">$TMPDIR/con.txt"
     else
         runqvm "$out" @"$CONFIGS/virtio-bad.qvmconf" cmdline "mmio=$MMIO" \
-            vdev virtio-blk loc "$MMIO" intr "$MMIO_INTR" hostdev "$img"
+            vdev virtio-blk loc "$MMIO" intr "$MMIO_INTR" hostdev "$img" \
+            vdev virtio-entropy \
+            vdev virtio-console hostdev "<$TMPDIR/in.txt" \
+            hostdev ">$TMPDIR/con.txt"
     fi
     guest_ok "$out" virtio-bad
     hasnt "$out" '(wrong)'
@@ -43,6 +51,13 @@ for t in pci mmio; do
         grep -Eq "^virtio-bad: $c[^:]*: (needs-reset|failed, status [12]), recovered\$" "$out" ||
             fail "$t: class '$c' was not failed or NEEDS_RESET"
     done
+    for c in 'rng: a readable buffer only' 'rng: zero-length buffer' \
+        'console: a writable buffer to transmit' \
+        'console: a readable buffer to receive into'; do
+        grep -Eq "^virtio-bad: $c: (needs-reset|failed, length 0), recovered\$" "$out" ||
+            fail "$t: class '$c' was not failed or NEEDS_RESET"
+    done
+    hasnt "$out" 'wrote into a readable buffer'
     has "$out" 'registers: a pattern written everywhere'
     # Nothing was ever written to the disk: every request read sector 0.
     cmp "$TMPDIR/orig.img" "$img" || fail "$t: the image changed"

@@ -4,9 +4,10 @@
 # backed by an image made here: reads of known sectors, a two-sector write,
 # FLUSH, GET_ID, WRITE_ZEROES, DISCARD, I/O errors beyond the end, an
 # unknown request type, a reset. Four runs (split/packed ring, direct/
-# indirect chains), then `threads 4 dio enable`, each writing other
-# sectors; the image on the host must then be exactly the original plus
-# those writes and the zeroed sector. Last, "hold": qvm is killed with
+# indirect chains), then `threads 4 dio enable` (a read and a flush on the
+# last of its 4 queues too), each writing other sectors; the image on the
+# host must then be exactly the original plus those writes and the zeroed
+# sector. Last, "hold": qvm is killed with
 # SIGKILL once the guest has its FLUSH acknowledged, and the write is in
 # the image.
 # timeout: 150
@@ -41,6 +42,9 @@ for run in "5 split direct" "9 split indirect" "13 packed direct" \
     has "$out" 'read at the capacity: status 1'
     has "$out" 'unknown request type: status 2'
     has "$out" 'after reset: read sector 0 ok'
+    if [ -n "$extra" ]; then
+        has "$out" 'queue 3 of 4: read sector 1 ok'
+    fi
     expect_write "$img" "$w"
 done
 # The whole image: the original, the five writes, sector 7 zeroed; the
