@@ -4,8 +4,10 @@
  * Written from the virtio 1.2 specification:
  *   - transports: modern PCI (4.1: bus 0 scanned through configuration
  *     mechanism #1, the vendor capabilities give the common, notify, ISR
- *     and device configuration structures inside a memory BAR) and
- *     virtio-mmio version 2 (4.2) at an address from the command line;
+ *     and device configuration structures inside a memory BAR), the
+ *     legacy interface of a transitional PCI device (I/O BAR0, 4.1.4.10)
+ *     with "legacy" on the command line, and virtio-mmio version 2 (4.2)
+ *     at an address from the command line;
  *   - initialisation (3.1.1): reset, ACKNOWLEDGE, DRIVER, features with
  *     VERSION_1, FEATURES_OK read back, queues, DRIVER_OK;
  *   - queues: split (2.7) or packed (2.8) rings in guest memory, direct or
@@ -91,7 +93,19 @@
 #define M_GEN       0x0fc
 #define M_CONFIG    0x100
 #define MMIO_MAGIC  0x74726976u /* "virt" */
-#define VQ_MAX_DESC 64          /* the most descriptors a guest queue uses */
+#define VQ_MAX_DESC 256         /* the most descriptors a guest queue uses */
+
+/* The legacy (0.9.5) interface in I/O BAR0 of a transitional PCI device
+ * (4.1.4.10), without MSI-X. */
+#define L_DF     0x00
+#define L_GF     0x04
+#define L_PFN    0x08
+#define L_QNUM   0x0c
+#define L_QSEL   0x0e
+#define L_NOTIFY 0x10
+#define L_STATUS 0x12
+#define L_ISR    0x13
+#define L_CONFIG 0x14
 
 static inline void vd_barrier(void)
 {
@@ -133,6 +147,12 @@ static inline uint32_t vd_inl(uint16_t port)
 {
     uint32_t v;
     __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+static inline uint16_t vd_inw(uint16_t port)
+{
+    uint16_t v;
+    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
     return v;
 }
 
@@ -372,7 +392,9 @@ static inline void pci_wr32(uint32_t bdf, uint32_t off, uint32_t v)
 /* ---- the device ---------------------------------------------------------- */
 
 struct vdev {
-    int mmio;      /* 1: virtio-mmio at base; 0: modern PCI at bdf */
+    int mmio;      /* 1: virtio-mmio at base; 0: PCI at bdf */
+    int legacy;    /* PCI through the legacy interface at io */
+    uint16_t io;   /* legacy: I/O BAR0 */
     uint32_t base; /* virtio-mmio registers */
     uint32_t bdf;  /* PCI: bus << 8 | dev << 3 | fn */
     uint32_t common, notify, isr, devcfg; /* PCI structures (addresses) */
@@ -410,18 +432,24 @@ struct vbuf {
 
 static inline uint8_t vd_status(struct vdev *d)
 {
+    if (d->legacy)
+        return inb((uint16_t)(d->io + L_STATUS));
     return d->mmio ? (uint8_t)mr32(d->base + M_STATUS)
                    : mr8(d->common + CC_STATUS);
 }
 static inline void vd_set_status(struct vdev *d, uint8_t s)
 {
-    if (d->mmio)
+    if (d->legacy)
+        outb((uint16_t)(d->io + L_STATUS), s);
+    else if (d->mmio)
         mw32(d->base + M_STATUS, s);
     else
         mw8(d->common + CC_STATUS, s);
 }
 static inline uint32_t vd_generation(struct vdev *d)
 {
+    if (d->legacy)
+        return 0; /* no generation counter */
     return d->mmio ? mr32(d->base + M_GEN) : mr8(d->common + CC_GEN);
 }
 static inline uint32_t vd_cfg_addr(struct vdev *d, uint32_t off)
@@ -430,14 +458,20 @@ static inline uint32_t vd_cfg_addr(struct vdev *d, uint32_t off)
 }
 static inline uint8_t cfg8(struct vdev *d, uint32_t off)
 {
+    if (d->legacy)
+        return inb((uint16_t)(d->io + L_CONFIG + off));
     return mr8(vd_cfg_addr(d, off));
 }
 static inline uint16_t cfg16(struct vdev *d, uint32_t off)
 {
+    if (d->legacy)
+        return vd_inw((uint16_t)(d->io + L_CONFIG + off));
     return mr16(vd_cfg_addr(d, off));
 }
 static inline uint32_t cfg32(struct vdev *d, uint32_t off)
 {
+    if (d->legacy)
+        return vd_inl((uint16_t)(d->io + L_CONFIG + off));
     return mr32(vd_cfg_addr(d, off));
 }
 /* cfg64: a 64-bit field as two 32-bit reads, retried while the
@@ -503,6 +537,17 @@ static inline int pci_find(struct vdev *d, uint32_t id, unsigned n)
     return -1;
 found:
     d->id = id;
+    if (arg("legacy")) {
+        uint32_t b0 = pci_rd32(d->bdf, 0x10);
+        if (!(b0 & 1) || !(b0 & ~3u)) {
+            fail("legacy: BAR0 is not an I/O BAR");
+            return -1;
+        }
+        d->legacy = 1;
+        d->io = (uint16_t)(b0 & ~3u);
+        pci_wr16(d->bdf, 0x04, (uint16_t)(pci_rd16(d->bdf, 0x04) | 0x5));
+        return 0;
+    }
     if (!(pci_rd16(d->bdf, 0x06) & 0x10)) {
         fail("no capability list");
         return -1;
@@ -575,6 +620,9 @@ static inline int vd_find(struct vdev *d, uint32_t id)
         if (d->mmio) {
             serial_puts(" on virtio-mmio at ");
             serial_puthex(base);
+        } else if (d->legacy) {
+            serial_puts(" on PCI (legacy interface) at io ");
+            serial_puthex(d->io);
         } else {
             serial_puts(" on PCI 00:");
             serial_putc("0123456789abcdef"[(d->bdf >> 7) & 1]);
@@ -604,6 +652,8 @@ static inline int vd_reset(struct vdev *d)
 
 static inline uint64_t vd_read_features(struct vdev *d)
 {
+    if (d->legacy)
+        return vd_inl((uint16_t)(d->io + L_DF));
     uint64_t f = 0;
     for (uint32_t sel = 0; sel < 2; sel++) {
         uint32_t w;
@@ -621,6 +671,10 @@ static inline uint64_t vd_read_features(struct vdev *d)
 
 static inline void vd_write_features(struct vdev *d, uint64_t f)
 {
+    if (d->legacy) {
+        vd_outl((uint16_t)(d->io + L_GF), (uint32_t)f);
+        return;
+    }
     for (uint32_t sel = 0; sel < 2; sel++) {
         uint32_t w = (uint32_t)(f >> (32 * sel));
         if (d->mmio) {
@@ -645,6 +699,12 @@ static inline int vd_init(struct vdev *d, uint64_t want)
     vd_set_status(d, ST_ACK);
     vd_set_status(d, ST_ACK | ST_DRIVER);
     d->offered = vd_read_features(d);
+    if (d->legacy) {
+        /* 0.9.5: 32 feature bits, no FEATURES_OK step */
+        d->features = d->offered & want & 0xffffffffu;
+        vd_write_features(d, d->features);
+        return 0;
+    }
     if (!(d->offered & FBIT(F_VERSION_1))) {
         fail("the device does not offer VERSION_1");
         vd_set_status(d, ST_FAILED);
@@ -663,7 +723,8 @@ static inline int vd_init(struct vdev *d, uint64_t want)
 
 static inline void vd_driver_ok(struct vdev *d)
 {
-    vd_set_status(d, ST_ACK | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK);
+    vd_set_status(d, (uint8_t)(ST_ACK | ST_DRIVER | ST_DRIVER_OK |
+                               (d->legacy ? 0 : ST_FEATURES_OK)));
 }
 
 static inline void say_features(struct vdev *d)
@@ -701,7 +762,19 @@ static inline int vq_setup(struct vdev *d, struct vq *q, uint16_t index,
     q->packed = (d->features & FBIT(F_RING_PACKED)) != 0;
     q->indirect = (d->features & FBIT(F_INDIRECT)) != 0;
     uint32_t max;
-    if (d->mmio) {
+    if (d->legacy) {
+        outw((uint16_t)(d->io + L_QSEL), index);
+        max = vd_inw((uint16_t)(d->io + L_QNUM));
+        if (vd_inl((uint16_t)(d->io + L_PFN))) {
+            fail("legacy: queue PFN is set before setup");
+            return -1;
+        }
+        if (max > VQ_MAX_DESC) {
+            fail("legacy: the queue is larger than this driver handles");
+            return -1;
+        }
+        want = (uint16_t)max; /* legacy: the device's size, no choice */
+    } else if (d->mmio) {
         mw32(d->base + M_QSEL, index);
         if (mr32(d->base + M_QREADY)) {
             fail("QueueReady is set before setup");
@@ -720,7 +793,7 @@ static inline int vq_setup(struct vdev *d, struct vq *q, uint16_t index,
     if (want > VQ_MAX_DESC)
         want = VQ_MAX_DESC;
     uint32_t size = max < want ? max : want;
-    if (!q->packed)
+    if (!q->packed && !d->legacy)
         while (size & (size - 1))
             size &= size - 1;
     q->size = (uint16_t)size;
@@ -732,10 +805,19 @@ static inline int vq_setup(struct vdev *d, struct vq *q, uint16_t index,
         mw16(q->driver + 2, 1); /* RING_EVENT_FLAGS_DISABLE: no interrupts */
         q->avail_wrap = q->used_wrap = 1;
         q->nfree = (uint16_t)size;
+    } else if (d->legacy) {
+        /* one block: descriptors, then the available ring, then the used
+         * ring at the next 4096-byte boundary */
+        uint32_t used_off = (desc_bytes + 6 + 2 * size + 4095) & ~4095u;
+        q->desc = (uint32_t)vd_alloc(used_off + 6 + 8 * size, 4096);
+        q->driver = q->desc + desc_bytes;
+        q->device = q->desc + used_off;
     } else {
         q->desc = (uint32_t)vd_alloc(desc_bytes, 4096);
         q->driver = (uint32_t)vd_alloc(6 + 2 * size, 4096);
         q->device = (uint32_t)vd_alloc(6 + 8 * size, 4096);
+    }
+    if (!q->packed) {
         mw16(q->driver, 1); /* VIRTQ_AVAIL_F_NO_INTERRUPT */
         for (uint16_t i = 0; i < size; i++)
             q->next[i] = (uint16_t)(i + 1);
@@ -743,11 +825,14 @@ static inline int vq_setup(struct vdev *d, struct vq *q, uint16_t index,
     }
     for (uint16_t i = 0; i < size; i++) {
         q->free_ids[i] = (uint16_t)(size - 1 - i);
-        q->indtab[i] = (uint32_t)vd_alloc(16 * 8, 16);
+        if (q->indirect)
+            q->indtab[i] = (uint32_t)vd_alloc(16 * 8, 16);
     }
     q->nids = (uint16_t)size;
     uint32_t desc = vq_desc_override ? vq_desc_override : q->desc;
-    if (d->mmio) {
+    if (d->legacy) {
+        vd_outl((uint16_t)(d->io + L_PFN), desc >> 12);
+    } else if (d->mmio) {
         mw32(d->base + M_QNUM, size);
         mw32(d->base + M_QDESC, desc);
         mw32(d->base + M_QDESC + 4, 0);
@@ -791,6 +876,8 @@ static inline void vq_interrupts(struct vq *q, int on)
  * InterruptStatus, then acknowledged. */
 static inline uint8_t vd_isr(struct vdev *d)
 {
+    if (d->legacy)
+        return inb((uint16_t)(d->io + L_ISR));
     if (!d->mmio)
         return mr8(d->isr);
     uint32_t v = mr32(d->base + M_ISR);
@@ -865,7 +952,9 @@ static inline int msix_setup(struct vdev *d, unsigned vec)
 static inline void vq_kick(struct vq *q)
 {
     vd_barrier();
-    if (q->d->mmio)
+    if (q->d->legacy)
+        outw((uint16_t)(q->d->io + L_NOTIFY), q->index);
+    else if (q->d->mmio)
         mw32(q->d->base + M_QNOTIFY, q->index);
     else
         mw16(q->d->notify + (uint32_t)q->notify_off * q->d->notify_mult,
