@@ -548,6 +548,22 @@ found:
         pci_wr16(d->bdf, 0x04, (uint16_t)(pci_rd16(d->bdf, 0x04) | 0x5));
         return 0;
     }
+    uint32_t nb = arg_num("movebar", 0);
+    if (nb) {
+        /* move BAR4 (the modern registers) the way an OS reassigns it:
+         * decoding off, the new address, decoding on */
+        uint32_t old = bar_addr(d->bdf, 4);
+        uint16_t cmd = pci_rd16(d->bdf, 0x04);
+        pci_wr16(d->bdf, 0x04, (uint16_t)(cmd & ~2u));
+        pci_wr32(d->bdf, 0x20, nb);
+        pci_wr32(d->bdf, 0x24, 0);
+        pci_wr16(d->bdf, 0x04, (uint16_t)(cmd | 2));
+        say("BAR4 moved from ");
+        serial_puthex(old);
+        serial_puts(" to ");
+        serial_puthex(bar_addr(d->bdf, 4));
+        serial_puts("\n");
+    }
     if (!(pci_rd16(d->bdf, 0x06) & 0x10)) {
         fail("no capability list");
         return -1;
@@ -582,6 +598,17 @@ found:
         return -1;
     }
     pci_wr16(d->bdf, 0x04, (uint16_t)(pci_rd16(d->bdf, 0x04) | 0x6));
+    if (nb) {
+        /* the first access at the new address must reach the device, as
+         * on hardware (a configuration write completes before the next
+         * access) */
+        uint16_t nq = mr16(d->common + CC_NUMQ);
+        say("after the move: num_queues ");
+        serial_puthex(nq);
+        serial_puts("\n");
+        if (nq == 0 || nq == 0xffff)
+            fail("the first access after the BAR move missed the device");
+    }
     return 0;
 }
 
