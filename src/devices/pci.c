@@ -301,6 +301,11 @@ static void *remap_thread(void *arg)
     return NULL;
 }
 
+static void sync_cb(void *arg)
+{
+    pci_bus_sync(arg);
+}
+
 /* Caller holds the lock. */
 static void request_remap(struct pci_bus *b)
 {
@@ -698,8 +703,13 @@ static void cfg_write(struct pci_bus *b, unsigned bus, unsigned devfn,
             (r == PCI_REG_CMD || (r >= PCI_REG_BAR0 && r < 0x28)))
             remap = true;
     }
-    if (remap)
+    if (remap) {
         request_remap(b);
+        /* The vCPU resumes only once the move is applied (the remap
+         * thread maps under the bus write lock we are inside of now). */
+        if (bus_defer(sync_cb, b) < 0)
+            log_debug(TAG, "BAR move applied asynchronously");
+    }
     if (touches(reg, size, PCI_REG_CMD + 1, 1)) {
         pthread_mutex_lock(&f->irq_lock);
         f->intx_disabled =

@@ -93,8 +93,52 @@ const char *bus_find(struct bus *bus, uint64_t addr)
     return n;
 }
 
+/* The deferred calls of the access running on this thread. */
+struct deferred {
+    unsigned depth, n;
+    struct {
+        void (*fn)(void *arg);
+        void *arg;
+    } q[BUS_DEFER_MAX];
+};
+static _Thread_local struct deferred tl_defer;
+
+int bus_defer(void (*fn)(void *arg), void *arg)
+{
+    struct deferred *d = &tl_defer;
+    if (!d->depth || !fn)
+        return -EINVAL;
+    for (unsigned i = 0; i < d->n; i++)
+        if (d->q[i].fn == fn && d->q[i].arg == arg)
+            return 0; /* once is enough */
+    if (d->n == BUS_DEFER_MAX)
+        return -ENOSPC;
+    d->q[d->n].fn = fn;
+    d->q[d->n].arg = arg;
+    d->n++;
+    return 0;
+}
+
+static enum bus_result access_locked(struct bus *bus, uint64_t addr, void *data,
+                                     unsigned size, bool is_write);
+
 enum bus_result bus_access(struct bus *bus, uint64_t addr, void *data,
                            unsigned size, bool is_write)
+{
+    struct deferred *d = &tl_defer;
+    d->depth++;
+    enum bus_result r = access_locked(bus, addr, data, size, is_write);
+    if (--d->depth == 0) {
+        /* Calls may defer more only through a nested bus_access. */
+        for (unsigned i = 0; i < d->n; i++)
+            d->q[i].fn(d->q[i].arg);
+        d->n = 0;
+    }
+    return r;
+}
+
+static enum bus_result access_locked(struct bus *bus, uint64_t addr, void *data,
+                                     unsigned size, bool is_write)
 {
     if (size == 0 || size > 8) {
         return BUS_UNMAPPED;

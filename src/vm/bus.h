@@ -52,5 +52,16 @@ const char *bus_find(struct bus *bus, uint64_t addr);
  */
 enum bus_result bus_access(struct bus *bus, uint64_t addr, void *data,
                            unsigned size, bool is_write);
+/*
+ * bus_defer: called from inside a region op, run fn(arg) on the same
+ * thread right after that bus_access returns, with no bus lock held, so
+ * that a device can change the bus (bus_map/bus_unmap, directly or through
+ * another thread it waits for) before the vCPU goes back to the guest: a
+ * PCI BAR move is complete when the config write that asked for it
+ * returns, as on hardware. At most BUS_DEFER_MAX per access: -ENOSPC
+ * beyond, -EINVAL outside a bus access.
+ */
+#define BUS_DEFER_MAX 8
+int bus_defer(void (*fn)(void *arg), void *arg) MUST_CHECK;
 
 #endif
