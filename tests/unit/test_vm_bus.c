@@ -99,12 +99,67 @@ static void test_unmapped(void **state)
     bus_destroy(&b);
 }
 
+/* A region whose write maps a second region through bus_defer: the
+ * mapping must be in place when bus_access returns (it would deadlock if
+ * run under the read lock). */
+static struct bus *defer_bus;
+static int deferred_runs;
+
+static void defer_map(void *arg)
+{
+    deferred_runs++;
+    assert_int_equal(bus_map(defer_bus, "late", 0x2000, 0x10, &ops, arg), 0);
+}
+
+static void nop(void *arg)
+{
+    (void)arg;
+}
+
+static void defer_write(void *opaque, uint64_t off, uint64_t v, unsigned size)
+{
+    (void)off, (void)size;
+    if (v == 1) {
+        assert_int_equal(bus_defer(defer_map, opaque), 0);
+        assert_int_equal(bus_defer(defer_map, opaque), 0); /* deduplicated */
+    } else {
+        static char args[BUS_DEFER_MAX + 1];
+        int rc = 0;
+        for (unsigned i = 0; i <= BUS_DEFER_MAX && rc == 0; i++)
+            rc = bus_defer(nop, &args[i]);
+        assert_int_equal(rc, -ENOSPC);
+    }
+}
+
+static const struct region_ops defer_ops = {fake_read, defer_write};
+
+static void test_defer(void **state)
+{
+    (void)state;
+    struct bus b;
+    bus_init(&b, "mmio");
+    defer_bus = &b;
+    deferred_runs = 0;
+    assert_int_equal(bus_defer(nop, NULL), -EINVAL); /* not in an access */
+    assert_int_equal(bus_map(&b, "ctl", 0x1000, 0x10, &defer_ops, NULL), 0);
+    assert_null(bus_find(&b, 0x2000));
+    uint32_t v = 1;
+    assert_int_equal(bus_access(&b, 0x1000, &v, 4, true), BUS_OK);
+    assert_int_equal(deferred_runs, 1);
+    assert_string_equal(bus_find(&b, 0x2004), "late");
+    v = 2; /* overflow the queue: the first BUS_DEFER_MAX still run */
+    assert_int_equal(bus_access(&b, 0x1000, &v, 4, true), BUS_OK);
+    assert_int_equal(bus_defer(nop, NULL), -EINVAL); /* queue drained */
+    bus_destroy(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_map_overlap),
         cmocka_unit_test(test_access_offsets),
         cmocka_unit_test(test_unmapped),
+        cmocka_unit_test(test_defer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
