@@ -39,7 +39,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <stdio.h>
