@@ -187,7 +187,9 @@ void virtio_set_status(struct virtio_dev *d, uint8_t val, bool modern)
     if ((set & VIRTIO_STATUS_FEATURES_OK) && !features_ok(d, modern))
         now &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
     bool start = false;
-    if ((set & VIRTIO_STATUS_DRIVER_OK) && !(now & VIRTIO_STATUS_FAILED)) {
+    if ((set & VIRTIO_STATUS_DRIVER_OK) && (now & VIRTIO_STATUS_FAILED)) {
+        now &= (uint8_t)~VIRTIO_STATUS_DRIVER_OK; /* given up: no start */
+    } else if (set & VIRTIO_STATUS_DRIVER_OK) {
         if (modern && !(now & VIRTIO_STATUS_FEATURES_OK)) {
             if (log_ratelimit(&neg_rl, TAG))
                 log_warn(TAG,

@@ -500,6 +500,10 @@ static void failed_honoured(void **state)
     assert_int_equal(rd(t, STATUS), S_ACK | S_DRV | VIRTIO_STATUS_FAILED);
     wr(t, STATUS, S_ACK | S_DRV | VIRTIO_STATUS_FAILED | S_DOK);
     assert_int_equal(t->f->activations, 0);
+    assert_int_equal(rd(t, STATUS), S_ACK | S_DRV | VIRTIO_STATUS_FAILED);
+    wr(t, QNOTIFY, 0); /* not running: no notify */
+    assert_true(fdev_wait_drained(t->f, 0));
+    assert_int_equal(fdev_notifies(t->f, 0), 0);
 }
 
 static void bad_accesses(void **state)
