@@ -1,6 +1,7 @@
 #!/bin/sh
-# test-lab.sh: the nested lab end to end (three L1 boots, ~20 s): lab-run
+# test-lab.sh: the nested lab end to end (four L1 boots, ~35 s): lab-run
 # returns entry.sh's status and L1 has a /dev/kvm that runs kvm-probe's guest;
+# its watchdog ends an L1 that stops making progress;
 # tools/qvm-lab copies the files a configuration names and relays qvm's exit
 # status; tests/vm/run-vm-tests --bed lab runs a case in L1 and reports it.
 # Exits 77 (skip) when the lab cannot be set up, unless CI=true.
@@ -31,6 +32,20 @@ rc=0
 [ "$rc" = 42 ] || fail "lab-run returned $rc, not entry.sh's 42"
 grep -q '^kvm-probe: usable' "$T/out" || fail "kvm-probe did not find L1's /dev/kvm usable"
 echo "ok: lab-run"
+
+# 1b. lab-run's progress watchdog: a payload that promises progress within
+# 5 s and then goes silent is killed well before the hard timeout, and
+# L1's CPU state is shown.
+mkdir -p "$T/w"
+printf 'echo "@@QVM-LAB WATCHDOG 5"\nsleep 200\n' >"$T/w/entry.sh"
+start=$(date +%s)
+rc=0
+"$HERE/lab-run" --timeout 300 "$T/w" >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 124 ] || fail "stalled payload: lab-run returned $rc, want 124"
+grep -q '^lab-run: watchdog: L1 made no progress in 5s' "$T/out" || fail "no watchdog message"
+grep -q '^lab-run: | RIP=' "$T/out" || fail "no L1 CPU state"
+[ $(($(date +%s) - start)) -lt 120 ] || fail "the watchdog took $(($(date +%s) - start)) s"
+echo "ok: lab-run watchdog"
 
 # 2. qvm-lab, with a stand-in qvm that lists what it finds and exits 7.
 mkdir -p "$T/build/tools" "$T/work/sub" "$T/abs"
@@ -68,7 +83,7 @@ grep -qx absolute "$T/out" || fail "qvm-lab did not copy the absolute load path"
 echo "ok: qvm-lab"
 
 # 3. run-vm-tests --bed lab: the probe case, a case checking the contract's
-# environment under busybox ash, and a failing one.
+# environment under busybox ash, a failing one and one over its limit.
 mkdir -p "$T/cases" "$T/build/tests/guests"
 echo guest >"$T/build/tests/guests/g.elf"
 cp "$REPO/tests/vm/cases/probe.sh" "$T/cases/"
@@ -80,6 +95,8 @@ set -e
 [ "$CI" = lab-test ]
 CASE
 printf 'echo FAILMARK; exit 5\n' >"$T/cases/fails.sh"
+# busybox timeout in L1 ends a case at its own limit, leftovers included.
+printf '# timeout: 3\nsleep 100 &\nsleep 100\n' >"$T/cases/slow.sh"
 rc=0
 CI=lab-test "$REPO/tests/vm/run-vm-tests" --bed lab --cases-dir "$T/cases" \
     "$T/build" >"$T/out" 2>&1 || rc=$?
@@ -88,9 +105,11 @@ grep -qx 'kvm bed: nested lab' "$T/out" || fail "no 'kvm bed: nested lab' line"
 grep -qx 'ok - probe' "$T/out" || fail "no 'ok - probe' line"
 grep -qx 'ok - env' "$T/out" || fail "the case environment is wrong in L1"
 grep -qx 'not ok - fails' "$T/out" || fail "no 'not ok - fails' line"
+grep -qx 'not ok - slow' "$T/out" || fail "no 'not ok - slow' line"
+grep -q '^# ---- slow: .*timed out after 3 s' "$T/out" || fail "the case limit did not work in L1"
 grep -q 'FAILMARK' "$T/out" || fail "a failing case's output is not shown"
 grep -q '# ---- console around fails' "$T/out" || fail "no L1 console for a failure"
-[ "$(tail -n 1 "$T/out")" = 'vm-tests: 2 passed, 1 failed, 0 skipped' ] ||
+[ "$(tail -n 1 "$T/out")" = 'vm-tests: 2 passed, 2 failed, 0 skipped' ] ||
     fail "wrong summary line"
 echo "ok: run-vm-tests --bed lab"
 echo "PASS: nested lab"

@@ -2,7 +2,8 @@
 # test-runner.sh: tests/vm/run-vm-tests keeps its contract (tests/vm/README.md)
 # on the host bed with stand-in cases, so it needs neither KVM nor the lab:
 # the case environment and payload layout, ok/not ok/SKIP lines, failure
-# output, per-case timeout, CI=true turning skips into failures, --cases,
+# output, per-case timeout (--timeout and a case's own "# timeout: N"),
+# CI=true turning skips into failures, --cases,
 # --cases-file, and the summary line.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -45,6 +46,7 @@ EOF2
 printf 'echo FAILMARK; echo to-stderr >&2; exit 3\n' >"$T/cases/fails.sh"
 printf 'echo SKIPMARK; exit 77\n' >"$T/cases/skips.sh"
 printf 'echo SLOWMARK; sleep 30\n' >"$T/cases/slow.sh"
+printf '# a case with its own limit\n# timeout: 1\nsleep 30\n' >"$T/cases/limit.sh"
 
 # 1. All cases, host bed.
 rc=0
@@ -59,8 +61,12 @@ grep -qx 'not ok - slow' "$T/out" || fail "no 'not ok - slow'"
 grep -q 'FAILMARK' "$T/out" || fail "a failing case's output is not shown"
 grep -q 'to-stderr' "$T/out" || fail "a failing case's stderr is not shown"
 grep -q 'timed out after 2 s' "$T/out" || fail "the timeout is not reported"
+grep -qx 'not ok - limit' "$T/out" || fail "no 'not ok - limit'"
+grep -q '^# ---- limit: .*timed out after 1 s' "$T/out" ||
+    fail "a case's own '# timeout:' is not used"
+grep -q '@@QVM-LAB WATCHDOG' "$T/out" && fail "watchdog markers are shown"
 ! grep -q 'PASSMARK' "$T/out" || fail "a passing case's output is shown"
-[ "$(tail -n 1 "$T/out")" = 'vm-tests: 1 passed, 2 failed, 1 skipped' ] ||
+[ "$(tail -n 1 "$T/out")" = 'vm-tests: 1 passed, 3 failed, 1 skipped' ] ||
     fail "wrong summary line"
 echo "ok: all cases"
 

@@ -1,36 +1,57 @@
 #!/bin/busybox sh
 # /init of the real-guest initramfs (tests/realguests/prepare.sh). Prints
 # markers on the console that the cases check, then acts on qvmtest=ACTION
-# from the kernel command line: poweroff (default), reboot, shell, wait.
+# from the kernel command line: poweroff (default), reboot, shell, wait,
+# and for the virtio cases netwait and blk, blkro, rng, net (several
+# joined with '+', then poweroff).
+# The virtio initramfs also holds Debian's virtio modules
+# (/lib/modules/virtio, "order" lists them in dependency order); they are
+# loaded first, since the console itself may be one (console=hvc0).
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+mods=''
+if [ -f /lib/modules/virtio/order ]; then
+    n=0 bad=''
+    for m in $(cat /lib/modules/virtio/order); do
+        if insmod "/lib/modules/virtio/$m.ko" 2>/dev/null; then
+            n=$((n + 1))
+        else
+            bad="$bad $m"
+        fi
+    done
+    mods="QVM-GUEST-INIT: modules loaded=$n failed=${bad:- none}"
+    # With console=hvc0 there was no console until virtio_console came.
+    i=0
+    while ! : >/dev/console 2>/dev/null && [ $i -lt 50 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    exec </dev/console >/dev/console 2>&1
+fi
 echo "QVM-GUEST-INIT: start"
+[ -z "$mods" ] || echo "$mods"
 cpus=$(grep -c '^processor' /proc/cpuinfo)
 mem=$(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo)
 echo "QVM-GUEST-INIT: cpus=$cpus mem_kb=$mem"
 echo "QVM-GUEST-INIT: cmdline: $(cat /proc/cmdline)"
 bad=$(dmesg | grep -ciE 'WARNING:|BUG:|call trace')
 echo "QVM-GUEST-INIT: kernel-log-problems=$bad"
-act=poweroff
+act=poweroff ip='' peer=''
 for w in $(cat /proc/cmdline); do
-    case $w in qvmtest=*) act=${w#qvmtest=} ;; esac
+    case $w in
+    qvmtest=*) act=${w#qvmtest=} ;;
+    qvmip=*) ip=${w#qvmip=} ;;
+    qvmpeer=*) peer=${w#qvmpeer=} ;;
+    esac
 done
-case $act in
-reboot)
-    echo "QVM-GUEST-INIT: done, rebooting"
-    reboot -f
-    ;;
-shell)
-    echo "QVM-GUEST-INIT: shell ready"
-    exec sh </dev/console >/dev/console 2>&1
-    ;;
-wait)
-    # The power button (SIGTERM to qvm) reaches us through acpid, which
-    # runs the shutdown with its messages.
-    # Debian builds evdev and the ACPI button driver as modules.
+say() { echo "QVM-GUEST-INIT: $*"; }
+
+# wait_power_button: waits until the power button (SIGTERM to qvm), which
+# reaches us through acpid; Debian builds evdev and button as modules.
+wait_power_button() {
     insmod /lib/modules/evdev.ko
     insmod /lib/modules/button.ko
     mkdir -p /etc/acpi/PWRF
@@ -38,11 +59,105 @@ wait)
     chmod +x /etc/acpi/PWRF/00000080
     mkdir -p /var/log /var/run
     acpid >/dev/null 2>&1
-    echo "QVM-GUEST-INIT: waiting"
+    say "waiting"
     while :; do sleep 1; done
+}
+
+# wait_dev DEV: virtio probing may finish after insmod returns.
+wait_dev() {
+    i=0
+    while [ ! -e "$1" ] && [ $i -lt 100 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    [ -e "$1" ] || say "no $1"
+}
+
+# The virtio disk: an ext4 image with dir/hello.txt (prepare.sh).
+blk() {
+    wait_dev /dev/vda
+    say "vda ro=$(cat /sys/block/vda/ro) size=$(cat /sys/block/vda/size)"
+    say "vda at $(readlink -f /sys/block/vda)"
+    mkdir -p /mnt
+    if mount -t ext4 /dev/vda /mnt; then
+        say "read: $(cat /mnt/dir/hello.txt)"
+        echo "written-by-the-guest" >/mnt/dir/guest.txt && sync &&
+            say "wrote dir/guest.txt"
+        umount /mnt && say "unmounted"
+    else
+        say "mount failed"
+    fi
+}
+blkro() {
+    wait_dev /dev/vda
+    say "vda ro=$(cat /sys/block/vda/ro)"
+    mkdir -p /mnt
+    if mount -t ext4 -o ro /dev/vda /mnt; then
+        say "read: $(cat /mnt/dir/hello.txt)"
+        umount /mnt
+    else
+        say "mount failed"
+    fi
+    # A raw write, even with the block device's own flag cleared: the
+    # disk stays read-only (the device offered VIRTIO_BLK_F_RO).
+    blockdev --setrw /dev/vda
+    if dd if=/dev/zero of=/dev/vda bs=4096 count=4 seek=64 oflag=direct \
+        conv=fsync 2>/tmp/dd.err; then
+        say "raw write accepted"
+    else
+        say "raw write refused: $(head -n 1 /tmp/dd.err)"
+    fi
+}
+rng() {
+    wait_dev /dev/hwrng
+    say "rng_current=$(cat /sys/class/misc/hw_random/rng_current)"
+    a=$(dd if=/dev/hwrng bs=32 count=1 2>/dev/null | od -An -tx1 | tr -d ' \n')
+    b=$(dd if=/dev/hwrng bs=32 count=1 2>/dev/null | od -An -tx1 | tr -d ' \n')
+    say "hwrng: $a"
+    say "hwrng: $b"
+}
+# net: eth0 gets qvmip=ADDR/LEN; with qvmpeer=ADDR, pings it (for up to
+# 60 s: the peer may still be booting).
+net() {
+    wait_dev /sys/class/net/eth0
+    ip link set lo up
+    ip link set eth0 up
+    ip addr add "$ip" dev eth0
+    say "eth0 $(cat /sys/class/net/eth0/address) $ip"
+    [ -n "$peer" ] || return 0
+    i=0
+    while [ $i -lt 30 ]; do
+        if ping -c 2 -W 2 "$peer" >/tmp/ping 2>&1; then
+            say "ping $peer ok: $(grep -c 'bytes from' /tmp/ping) replies"
+            return 0
+        fi
+        i=$((i + 1))
+    done
+    say "ping $peer failed"
+}
+
+case $act in
+reboot)
+    say "done, rebooting"
+    reboot -f
+    ;;
+shell)
+    say "shell ready"
+    exec sh </dev/console >/dev/console 2>&1
+    ;;
+wait)
+    wait_power_button
+    ;;
+netwait)
+    net
+    wait_power_button
     ;;
 *)
-    echo "QVM-GUEST-INIT: done, powering off"
+    # poweroff, or virtio checks joined with '+' (blk+rng), then poweroff.
+    for a in $(echo "$act" | tr '+' ' '); do
+        case $a in blk | blkro | rng | net) $a ;; esac
+    done
+    say "done, powering off"
     poweroff -f
     ;;
 esac

@@ -3,7 +3,9 @@
 # committed: Debian's generic kernel (the lab's own, tests/lab/fetch.sh),
 # a busybox initramfs whose /init prints QVM-GUEST-INIT markers (init.sh),
 # the vmlinux extracted from the bzImage (its PVH note) for the PVH
-# case, Xen 4.17 and memtest86+. DEST becomes the payload's guests/ directory.
+# case, Xen 4.17 and memtest86+; for the virtio cases an initramfs with
+# Debian's virtio modules, an ext4 image and debugfs (virtio/). DEST becomes
+# the payload's guests/ directory.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 DEST=$1
@@ -19,6 +21,17 @@ cp "$C"/guest-modules/*.ko "$T/lib/modules/"
 cp "$HERE/init.sh" "$T/init"
 chmod +x "$T/init"
 (cd "$T" && find . | cpio -o -H newc --quiet | gzip -1n) >"$DEST/initramfs.cpio.gz"
+
+# The virtio cases (issue 6): the same initramfs plus Debian's virtio
+# modules (prepare-virtio.sh). Without that material only they fail.
+rm -f "$DEST/initramfs-virtio.cpio.gz"
+if "$HERE/prepare-virtio.sh" "$C" "$DEST"; then
+    rm -rf "$T/lib/modules/virtio"
+    cp -a "$DEST/virtio/modules" "$T/lib/modules/virtio"
+    (cd "$T" && find . | cpio -o -H newc --quiet | gzip -1n) >"$DEST/initramfs-virtio.cpio.gz"
+else
+    echo "prepare: warning: no virtio material; the virtio cases will fail" >&2
+fi
 # vmlinux for PVH: the bzImage payload (XZ in the generic kernel).
 python3 - "$DEST/vmlinuz" "$DEST/vmlinux" <<'PY'
 import lzma, struct, sys

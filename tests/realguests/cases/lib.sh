@@ -3,11 +3,14 @@ fail() {
     echo "FAIL: $*"
     exit 1
 }
-# boot CONFIG: runs qvm to completion, the console shown as it comes (so a
-# case killed by its timeout still shows it) and kept in $out; sets $rc.
+# boot CONFIG [WORDS...]: runs qvm to completion (WORDS continue the
+# configuration), the console shown as it comes (so a case killed by its
+# timeout still shows it) and kept in $out; sets $rc.
 boot() {
     out="$TMPDIR/console"
-    { "$QVM" @"$CONFIGS/$1" </dev/null 2>&1; echo $? >"$TMPDIR/rc"; } |
+    cfg=$1
+    shift
+    { "$QVM" @"$CONFIGS/$cfg" "$@" </dev/null 2>&1; echo $? >"$TMPDIR/rc"; } |
         tee "$out"
     rc=$(cat "$TMPDIR/rc")
 }
@@ -25,24 +28,76 @@ markers() {
         fail "WARNING/BUG/call trace on the console"
     fi
 }
+# start CONFIG [WORDS...]: starts qvm in the background (stdin from
+# $stdin, default /dev/null) with its console shown as it comes (so that a
+# stalled run shows where it stopped) and kept in $out
+# ($TMPDIR/CONFIG.out). Sets $pid (qvm's) and $job; finish waits for them
+# and sets $rc. For a second instance, keep its $out, $pid and $job and
+# give them back before calling finish.
+start() {
+    out="$TMPDIR/$1.out"
+    rm -f "$out.pid" "$out.rc"
+    : >"$out"
+    cfg=$1
+    shift
+    { sh -c 'echo $$ >"$0.pid"; exec "$@"' "$out" "$QVM" @"$CONFIGS/$cfg" "$@" \
+        <"${stdin:-/dev/null}" 2>&1; echo $? >"$out.rc"; } | tee "$out" &
+    job=$!
+    i=0
+    while [ ! -s "$out.pid" ] && [ $i -lt 100 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    pid=$(cat "$out.pid") || fail "qvm did not start"
+}
+finish() {
+    wait "$job"
+    rc=$(cat "$out.rc")
+}
+# wait_for MARKER SECS: waits until MARKER is in $out; 1 if SECS pass or
+# qvm exits first.
+wait_for() {
+    end=$(($(date +%s) + $2))
+    while [ "$(date +%s)" -lt $end ]; do
+        grep -q "$1" "$out" && return 0
+        if ! kill -0 "$pid" 2>/dev/null; then
+            sleep 0.5 # what qvm wrote last may still be on its way
+            grep -q "$1" "$out"
+            return
+        fi
+        sleep 0.5
+    done
+    return 1
+}
 # until_marker CONFIG MARKER SECS: starts qvm, waits until MARKER appears on
 # its console (or it exits, or SECS pass), then ends it with SIGQUIT (power
 # cut) if it still runs. Sets $out and $found (1 when the marker appeared).
 until_marker() {
-    out="$TMPDIR/console"
-    "$QVM" @"$CONFIGS/$1" </dev/null >"$out" 2>&1 &
-    pid=$!
-    found=0 i=0
-    while [ $i -lt $(($3 * 2)) ]; do
-        if grep -q "$2" "$out"; then
-            found=1
-            break
-        fi
-        kill -0 $pid 2>/dev/null || break
-        sleep 0.5
-        i=$((i + 1))
-    done
-    kill -QUIT $pid 2>/dev/null
-    wait $pid
-    cat "$out"
+    start "$1"
+    found=0
+    wait_for "$2" "$3" && found=1
+    kill -QUIT "$pid" 2>/dev/null
+    finish
+}
+# virtio_modules: Debian's virtio modules were all loaded in the guest.
+virtio_modules() {
+    grep -q 'QVM-GUEST-INIT: modules loaded=[1-9][0-9]* failed= none' "$out" ||
+        fail "the guest could not load its virtio modules"
+}
+# image_has IMAGE PATH TEXT: the ext4 IMAGE holds PATH with TEXT (debugfs,
+# from prepare.sh), and is clean (e2fsck -n).
+image_has() {
+    got=$("$GUESTS/virtio/bin/debugfs" -R "cat $2" "$1" 2>/dev/null)
+    [ "$got" = "$3" ] || fail "$2 in the image holds '$got', expected '$3'"
+    "$GUESTS/virtio/bin/e2fsck" -fn "$1" || fail "e2fsck finds the image damaged"
+}
+# hwrng_ok: virtio-rng is the guest's hw_random source and two reads of
+# /dev/hwrng gave 32 bytes each, different and not all zero.
+hwrng_ok() {
+    grep -q 'QVM-GUEST-INIT: rng_current=virtio_rng' "$out" ||
+        fail "virtio_rng is not the guest's hw_random source"
+    set -- $(sed -n 's/.*QVM-GUEST-INIT: hwrng: \([0-9a-f]*\).*/\1/p' "$out")
+    [ $# = 2 ] && [ ${#1} = 64 ] && [ ${#2} = 64 ] || fail "/dev/hwrng did not deliver 2 x 32 bytes"
+    [ "$1" != "$2" ] || fail "/dev/hwrng gave the same bytes twice"
+    case $1 in *[1-9a-f]*) ;; *) fail "/dev/hwrng gave zeros" ;; esac
 }

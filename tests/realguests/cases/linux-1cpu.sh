@@ -1,6 +1,7 @@
 #!/bin/sh
 # Debian's kernel as a bzImage with a busybox initramfs, 1 vCPU: userspace
 # runs, memory and command line are as configured, `poweroff` ends qvm with 0.
+# timeout: 120
 . cases/lib.sh
 boot linux-1cpu.qvmconf
 [ "$rc" -eq 0 ] || fail "qvm exited $rc, expected 0"

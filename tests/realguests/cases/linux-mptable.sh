@@ -1,6 +1,7 @@
 #!/bin/sh
 # 2 vCPUs found through the MP table (acpi=off); reboot=k ends through the
 # 8042 reset, which ends qvm with 0.
+# timeout: 120
 . cases/lib.sh
 boot linux-mptable.qvmconf
 [ "$rc" -eq 0 ] || fail "qvm exited $rc, expected 0"

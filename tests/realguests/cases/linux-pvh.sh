@@ -1,5 +1,6 @@
 #!/bin/sh
 # The same kernel booted through PVH from the vmlinux in the bzImage.
+# timeout: 120
 . cases/lib.sh
 boot linux-pvh.qvmconf
 [ "$rc" -eq 0 ] || fail "qvm exited $rc, expected 0"

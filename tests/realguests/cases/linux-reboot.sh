@@ -1,5 +1,6 @@
 #!/bin/sh
 # `reboot` in the guest ends qvm with 0 and says it was a reset.
+# timeout: 120
 . cases/lib.sh
 boot linux-reboot.qvmconf
 [ "$rc" -eq 0 ] || fail "qvm exited $rc, expected 0"

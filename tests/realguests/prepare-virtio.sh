@@ -1,0 +1,72 @@
+#!/bin/sh
+# prepare-virtio.sh CACHE DEST: the material of the virtio real-guest cases
+# (issue 6) in DEST/virtio, kept while the lab's kernel and this recipe stay
+# the same: Debian's own virtio, ext4 and net modules for the lab's very
+# kernel (CACHE is tests/lab/fetch.sh's directory; its "ok" names the
+# package) with their dependencies, in load order (modules/order), for
+# prepare.sh to put in initramfs-virtio.cpio.gz; an ext4 image made here
+# (mke2fs -d) holding dir/hello.txt; debugfs and e2fsck to check the image
+# in L1; tun.ko for L1's tap. Needs e2fsprogs and python3.
+set -eu
+C=$1 DEST=$2
+K=$(cat "$C/ok")
+V=$DEST/virtio
+S=$(mktemp -d)
+trap 'rm -rf "$S"' EXIT
+# The stamp names the kernel and this recipe's version.
+if [ "$(cat "$V/ok" 2>/dev/null)" != "$K 2" ]; then
+    for p in mke2fs debugfs e2fsck; do
+        command -v $p >/dev/null ||
+            { echo "prepare-virtio: $p (e2fsprogs) is needed" >&2; exit 1; }
+    done
+    rm -rf "$V"
+    mkdir -p "$V" "$S/k"
+    (cd "$S/k" && apt-get -qq -o APT::Sandbox::User=root download "$K") ||
+        { apt-get update -qq && (cd "$S/k" &&
+            apt-get -qq -o APT::Sandbox::User=root download "$K"); } ||
+        { echo "prepare-virtio: cannot download $K" >&2; exit 1; }
+    dpkg -x "$S"/k/*.deb "$S/k/x"
+    mkdir -p "$V/modules" "$V/l1"
+    # Built-in ones are left out (the package's modules.builtin); the
+    # dependencies come from each module's own "depends=" (modinfo).
+    python3 - "$S"/k/x/lib/modules/* "$V/modules" "$V/l1" <<'PY'
+import os, re, shutil, sys
+mdir, out, l1 = sys.argv[1:4]
+norm = lambda n: n.replace('-', '_')
+paths = {}
+for line in open(os.path.join(mdir, 'modules.order')):
+    p = line.strip()
+    paths[norm(os.path.basename(p)[:-3])] = p
+builtin = {norm(os.path.basename(l.strip())[:-3])
+           for l in open(os.path.join(mdir, 'modules.builtin'))}
+want = ['virtio_pci', 'virtio_mmio', 'virtio_blk', 'virtio_console',
+        'virtio_rng', 'virtio_net', 'crc32c_generic', 'ext4']
+order, done = [], set()
+def add(n):
+    if n in done or n in builtin:
+        return
+    if n not in paths:
+        sys.exit('prepare-virtio: module %s is in neither modules.order nor modules.builtin' % n)
+    done.add(n)
+    d = open(os.path.join(mdir, paths[n]), 'rb').read()
+    m = re.search(rb'\0depends=([^\0]*)\0', d)
+    for dep in (m.group(1).decode().split(',') if m else []):
+        if dep:
+            add(norm(dep))
+    order.append(n)
+for n in want:
+    add(n)
+for n in order:
+    shutil.copy(os.path.join(mdir, paths[n]), os.path.join(out, n + '.ko'))
+open(os.path.join(out, 'order'), 'w').write('\n'.join(order) + '\n')
+shutil.copy(os.path.join(mdir, paths['tun']), os.path.join(l1, 'tun.ko'))
+print('prepare-virtio: modules:', ' '.join(order), file=sys.stderr)
+PY
+    # ext4 (the mke2fs defaults: extents, 64bit, metadata_csum) with one file.
+    mkdir -p "$S/fs/dir"
+    echo "qvm-ext4-image-file" >"$S/fs/dir/hello.txt"
+    mke2fs -q -F -t ext4 -L qvmtest -d "$S/fs" "$V/ext4.img" 16M >/dev/null
+    mkdir -p "$V/bin"
+    cp "$(command -v debugfs)" "$(command -v e2fsck)" "$V/bin/"
+    echo "$K 2" >"$V/ok"
+fi
