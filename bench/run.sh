@@ -2,25 +2,31 @@
 # run.sh: qvm's benchmark suite (bench/README.md): start-up, peak RSS and
 # per-exit cost of qvm against QEMU (-enable-kvm, -M microvm and -M pc) and
 # against bench/rawkvm (the floor), on the same bench guests in the same
-# run, alternating the VMMs; then binary sizes and shared libraries.
-# Prints a Markdown report and writes it into bench/README.md between the
-# markers of its bed. Not part of the test suite's pass/fail.
+# run, alternating the VMMs; then binary sizes and shared libraries. With
+# --linux, instead: Debian's Linux booted by qvm and by QEMU -M microvm,
+# and virtio-blk throughput (dd, 256 MiB, 1 MiB direct requests), in the
+# nested lab. Prints a Markdown report and writes it into bench/README.md
+# between the markers of its bed ("lab-linux" for --linux). Not part of
+# the test suite's pass/fail.
 #
 # Usage: bench/run.sh [--runs N] [--bed host|lab|auto] [--build DIR]
-#                     [--no-readme] [--raw FILE]
-#   --runs N      timed runs per VMM and test (default 10 on host, 5 in lab)
+#                     [--linux] [--no-readme] [--raw FILE] [--console FILE]
+#   --runs N      timed runs per VMM and test (default 10 on host, 5 in
+#                 lab, 3 with --linux)
 #   --bed B       host: this machine's /dev/kvm; lab: everything inside one
 #                 nested-lab L1 (tests/lab/), ratios only; auto (default):
 #                 host when tools/kvm-probe says /dev/kvm is usable
 #   --build DIR   the qvm build directory (default: build)
+#   --linux       the Linux benchmarks (issue 7 items 5, 6); lab bed only
 #   --no-readme   print the report only
 #   --raw FILE    keep measure.sh's raw lines in FILE
+#   --console FILE  keep the L1 console (lab) in FILE
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$ROOT/bench
-RUNS='' BED=auto BUILD=$ROOT/build README=1 RAW=''
+RUNS='' BED=auto BUILD=$ROOT/build README=1 RAW='' LINUX=0 CONSOLE=
 usage() {
-    sed -n '/^# Usage:/,/^#   --raw/s/^# \{0,1\}//p' "$0" >&2
+    sed -n '/^# Usage:/,/^#   --console/s/^# \{0,1\}//p' "$0" >&2
     exit 2
 }
 while [ $# -gt 0 ]; do
@@ -28,8 +34,10 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=$2; shift 2 ;;
     --bed) BED=$2; shift 2 ;;
     --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
+    --linux) LINUX=1; shift ;;
     --no-readme) README=0; shift ;;
     --raw) RAW=$2; shift 2 ;;
+    --console) CONSOLE=$2; shift 2 ;;
     *) usage ;;
     esac
 done
@@ -68,6 +76,12 @@ cp "$BUILD/qvm" "$W/bin/qvm"
 QEMU=$(command -v qemu-system-x86_64 || true)
 [ -n "$QEMU" ] || say "warning: no qemu-system-x86_64: QEMU rows skipped"
 
+if [ "$LINUX" = 1 ]; then
+    # kvm_pvm cannot run stock kernels (tests/realguests/README.md).
+    [ "$BED" != host ] || { say "--linux runs in the lab only"; exit 2; }
+    BED=lab
+    [ -n "$QEMU" ] || { say "--linux needs qemu-system-x86_64"; exit 2; }
+fi
 if [ "$BED" = auto ]; then
     BED=lab
     probe=$BUILD/tools/kvm-probe
@@ -75,6 +89,7 @@ if [ "$BED" = auto ]; then
         probe=$W/kvm-probe; }
     "$probe" -q && BED=host
 fi
+[ -n "$RUNS" ] || [ "$LINUX" = 0 ] || RUNS=3
 [ -n "$RUNS" ] || { [ "$BED" = host ] && RUNS=10 || RUNS=5; }
 say "bed $BED, $RUNS runs per VMM and test"
 
@@ -89,6 +104,13 @@ else
     mkdir -p "$P/fw"
     cp -r "$W/bin" "$W/guests" "$P/"
     cp "$BENCH/measure.sh" "$P/"
+    if [ "$LINUX" = 1 ]; then
+        sh "$BENCH/linux-guests.sh" "$P/lguests" 2>/dev/null ||
+            { say "cannot build the Linux guest (bench/linux-guests.sh)"; exit 1; }
+        # shellcheck disable=SC2016 # expanded in L1, where P is the payload
+        printf '%s\n' "export TESTS='lboot blk-mmio blk-pci'" \
+            'export LGUESTS=$P/lguests DISK=/dev/ram0 TIMEOUT=900' >"$P/env"
+    fi
     if [ -n "$QEMU" ]; then
         cp "$QEMU" "$P/bin/qemu-system-x86_64"
         for f in qboot.rom bios-microvm.bin bios-256k.bin multiboot_dma.bin \
@@ -108,6 +130,15 @@ Q=''
 mkdir -p /tmp/bench-work
 [ -f "$P/env" ] && . "$P/env"
 echo "@@BENCH-KERNEL $(uname -r)"
+if [ -n "${LGUESTS:-}" ]; then
+    # The Linux benchmarks' disk: a 260 MiB RAM disk (brd, O_DIRECT works
+    # on it, unlike on L1's ramfs root), written once so that its pages
+    # exist before anything is timed.
+    insmod "$LGUESTS/l1/brd.ko" rd_nr=1 rd_size=266240 max_part=0 ||
+        echo "@@BENCH-ERR brd: insmod failed"
+    dd if=/dev/zero of=/dev/ram0 bs=1M count=260 2>/dev/null ||
+        echo "@@BENCH-ERR brd: cannot write /dev/ram0"
+fi
 TSTAMP=$P/bin/tstamp RAWKVM=$P/bin/rawkvm QVM=$P/bin/qvm QEMU=$Q \
     QEMU_FW=$P/fw GUESTS=$P/guests WORK=/tmp/bench-work \
     sh "$P/measure.sh" "$(cat "$P/runs")"
@@ -115,13 +146,17 @@ EOF
     chmod +x "$P/entry.sh"
     echo "$RUNS" >"$P/runs"
     # Optional VMM lists (measure.sh) pass through to L1.
-    for v in BOOT_VMMS EXITS_VMMS; do
+    for v in BOOT_VMMS EXITS_VMMS LINUX_VMMS TESTS AIO WARMUP TIMEOUT; do
         [ -z "${!v:-}" ] || echo "export $v='${!v}'" >>"$P/env"
     done
-    "$ROOT/tests/lab/lab-run" --timeout 3000 --log "$W/console" "$P" \
+    limit=3000
+    [ "$LINUX" = 1 ] && limit=$((1200 + RUNS * 1200))
+    "$ROOT/tests/lab/lab-run" --timeout "$limit" --log "$W/console" "$P" \
         >/dev/null || say "warning: lab-run exit status $?"
+    [ -z "$CONSOLE" ] || cp "$W/console" "$CONSOLE"
     grep '^@@BENCH ' "$W/console" >"$W/raw" || true
-    grep -A4 '^@@BENCH-ERR' "$W/console" | head -40 >&2 || true
+    grep '^@@BENCH-OUT ' "$W/console" >"$W/out" || true
+    grep -A$((LINUX ? 30 : 4)) '^@@BENCH-ERR' "$W/console" | head -200 >&2 || true
     KERNEL="L1 $(sed -n 's/^@@BENCH-KERNEL //p' "$W/console" | head -1)"
     KERNEL="$KERNEL under QEMU TCG on $(uname -r)"
 fi
@@ -140,6 +175,23 @@ sizes() {
 # ---- report ----
 QV=$("$W/bin/qvm" --version 2>&1 | head -1)
 QMV=$([ -n "$QEMU" ] && "$QEMU" --version | head -1 || echo none)
+if [ "$LINUX" = 1 ]; then
+    {
+        echo "Command: \`bench/run.sh --linux --runs $RUNS\`, $(date -u '+%Y-%m-%d %H:%M UTC')."
+        echo "Bed: $BED (one nested-lab L1: emulated time, only the ratios mean something); kernel $KERNEL."
+        echo "Versions: $QV ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')); $QMV; guest kernel $(sed -n 's/^@@BENCH-KERNEL //p' "$W/console" | head -1) (Debian)."
+        echo
+        awk -f "$BENCH/summarize.awk" "$W/raw"
+        echo
+        echo "The guest's view of the disk (first measured run of each):"
+        echo
+        awk '$5 ~ /^@@BLK-DEV/ && $4 != 0 && !seen[$2 " " $3]++ {
+            printf "- %s, %s:", $2, $3; for (i = 6; i <= NF; i++) printf " %s", $i; print "" }' "$W/out"
+    } >"$W/report"
+    cat "$W/report"
+    [ "$README" = 1 ] || exit 0
+    BED=lab-linux
+else
 {
     echo "Command: \`bench/run.sh --bed $BED --runs $RUNS\`, $(date -u '+%Y-%m-%d %H:%M UTC')."
     echo "Bed: $BED ($([ "$BED" = host ] && echo "this machine's /dev/kvm" || echo 'one nested-lab L1, ratios only')); kernel $KERNEL."
@@ -160,6 +212,7 @@ QMV=$([ -n "$QEMU" ] && "$QEMU" --version | head -1 || echo none)
 cat "$W/report"
 
 [ "$README" = 1 ] || exit 0
+fi
 begin="<!-- bench results: $BED -->" end="<!-- end bench results: $BED -->"
 if ! grep -qF "$begin" "$BENCH/README.md"; then
     say "warning: no '$begin' marker in bench/README.md; not written"
