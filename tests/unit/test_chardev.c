@@ -5,7 +5,8 @@
  * every byte in order), input read only while the owner wants it
  * (backpressure), a writer that hangs up while input is paused does not
  * make the event thread spin, the `>|command` form gets all output before
- * it is reaped, and hostdevs that cannot be opened are clean errors.
+ * it is reaped, hostdevs that cannot be opened are clean errors, and
+ * `delayed` opens them at a later access (retrying once a second).
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -309,6 +310,38 @@ static void test_open_errors(void **state)
     pthread_mutex_unlock(&e->lock);
 }
 
+static void test_delayed_open(void **state)
+{
+    struct env *e = *state;
+    char path[160];
+    snprintf(path, sizeof(path), "%s/out", e->dir);
+    add_hostdev(e, HOSTDEV_IN, HOSTDEV_PATH, path);
+    static const struct opt_def delayed = {.name = "delayed"};
+    struct opt_val *o = VEC_PUSH(&e->vd.opts);
+    o->def = &delayed;
+    o->num = UINT64_MAX; /* forever */
+    assert_int_equal(open_cd(e), 0);
+    pthread_mutex_lock(&e->lock);
+    assert_false(chardev_access(e->cd)); /* first access: not there */
+    pthread_mutex_unlock(&e->lock);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("late", f);
+    fclose(f);
+    pthread_mutex_lock(&e->lock);
+    assert_false(chardev_access(e->cd)); /* retried at most once a second */
+    pthread_mutex_unlock(&e->lock);
+    sleep_ms(1100);
+    pthread_mutex_lock(&e->lock);
+    assert_true(chardev_access(e->cd));
+    assert_false(chardev_access(e->cd)); /* opened once */
+    char buf[8] = {0};
+    assert_int_equal(chardev_read(e->cd, buf, sizeof(buf)), 4);
+    assert_string_equal(buf, "late");
+    assert_int_equal(chardev_read(e->cd, buf, sizeof(buf)), -1);
+    pthread_mutex_unlock(&e->lock);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -320,6 +353,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pipe_command, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delayed_open, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
