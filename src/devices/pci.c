@@ -821,6 +821,44 @@ int pci_bus_add(struct pci_bus *b, struct pci_function *f)
     return 0;
 }
 
+void pci_bus_remove(struct pci_bus *b, struct pci_function *f)
+{
+    unsigned devfn = (unsigned)f->bdf.dev << 3 | f->bdf.fn;
+    if (!b || f->bdf.bus != 0 || f->bdf.dev > 31 || f->bdf.fn > 7)
+        return;
+    pthread_mutex_lock(&b->lock);
+    bool on = b->fn[devfn] == f && f != &b->host;
+    if (on) {
+        b->fn[devfn] = NULL;
+        request_remap(b); /* a pass after ours: none holds f any more */
+        for (struct pci_msix **p = &b->msix; *p; p = &(*p)->next)
+            if (*p == f->msix) {
+                *p = f->msix->next;
+                break;
+            }
+    }
+    pthread_mutex_unlock(&b->lock);
+    if (!on)
+        return;
+    pci_bus_sync(b);
+    for (unsigned i = 0; i < 6; i++) {
+        struct mapping *m = &b->map[devfn][i];
+        if (m->on)
+            (void)bus_unmap(m->bus, m->base);
+        *m = (struct mapping){0};
+        f->mapped[i] = false;
+    }
+    if (f->msix) {
+        msix_free(f->msix);
+        f->msix = NULL;
+    }
+    pthread_mutex_lock(&f->irq_lock);
+    f->intx_level = false;
+    intx_drive(f); /* a line left asserted drops */
+    f->bus = NULL;
+    pthread_mutex_unlock(&f->irq_lock);
+}
+
 struct pci_bus *pci_bus_new(const struct dev_ctx *ctx, bool ecam)
 {
     struct pci_bus *b = calloc(1, sizeof(*b));

@@ -161,6 +161,15 @@ struct pci_bus *pci_bus_new(const struct dev_ctx *ctx, bool ecam);
  * BDF is taken, -EINVAL if it is not on bus 0. Context: realize.
  */
 int pci_bus_add(struct pci_bus *b, struct pci_function *f) MUST_CHECK;
+/*
+ * pci_bus_remove: take `f` off the bus before its owner frees it: no hook
+ * runs for it once this returns (a BAR move in flight is waited for), its
+ * BARs are unmapped, its INTx line dropped and its MSI-X state released
+ * (the owner has stopped calling pci_msix_notify). Context: teardown, not
+ * inside a bus access nor under a lock the hooks take. No-op if f is not
+ * on b.
+ */
+void pci_bus_remove(struct pci_bus *b, struct pci_function *f);
 /* pci_bus_sync: wait until every requested BAR move is applied. Context:
  * not inside a bus access. */
 void pci_bus_sync(struct pci_bus *b);

@@ -1050,6 +1050,45 @@ static void test_hooks(void **state)
     msix_env_free(m);
 }
 
+/* pci_bus_remove: BARs unmapped, no more hooks, INTx dropped, MSI-X
+ * released, the slot free again; the bus is still usable. */
+static void test_remove(void **state)
+{
+    (void)state;
+    struct menv *m = msix_env(true);
+    struct env *e = &m->e;
+    pci_intx_set(&m->g, true);
+    assert_true(e->irq_level);
+    assert_int_equal(mread8(e, entry(0, 12), 4), 1);
+    unsigned moved = m->nmoved;
+    cfg_wr(e, 4, 0x14, 0xd0000000, 4); /* a move requested just before */
+    pci_bus_remove(e->pci, &m->g);
+    assert_false(e->irq_level);
+    assert_int_equal(e->nirqfd_off, MSIX_NVEC);
+    assert_null(m->g.msix);
+    assert_false(pci_msix_notify(&m->g, 0));
+    assert_int_equal(cfg_rd(e, 4, 0, 4), 0xffffffff);
+    assert_int_equal(mread8(e, MSIX_BAR, 4), 0xffffffff);
+    assert_int_equal(mread8(e, 0xd0000000, 4), 0xffffffff);
+    assert_int_equal(mread8(e, 0xc0014000, 4), 0xffffffff);
+    /* The move ran before the removal completed, or not at all. */
+    unsigned after = m->nmoved;
+    assert_true(after == moved || after == moved + 2);
+    cfg_wr(e, 0, 0x04, 0, 2); /* other traffic: no hook for g */
+    pci_bus_sync(e->pci);
+    assert_int_equal(m->nmoved, after);
+    pci_intx_set(&m->g, true); /* off the bus: no line */
+    assert_false(e->irq_level);
+    pci_bus_remove(e->pci, &m->g); /* twice: no-op */
+    /* The slot can be reused. */
+    struct pci_function h;
+    pci_function_init(&h, "again", (struct bdf){0, 4, 0}, 0x1234, 0x5678, 0, 0,
+                      0);
+    assert_int_equal(pci_bus_add(e->pci, &h), 0);
+    assert_int_equal(cfg_rd(e, 4, 0, 4), 0x56781234);
+    msix_env_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1069,6 +1108,7 @@ int main(void)
         cmocka_unit_test(test_msix_threads),
         cmocka_unit_test(test_intx),
         cmocka_unit_test(test_hooks),
+        cmocka_unit_test(test_remove),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
