@@ -778,6 +778,25 @@ static void test_msix_table(void **state)
     assert_int_equal(mread8(e, entry(0, 0), 1) & 3, 0);
     assert_int_equal(mread8(e, MSIX_BAR + 0x800, 8), 0);
     assert_int_equal(e->nsend, 0);
+    /* Garbage over the whole configuration space, every width: the
+     * read-only parts and the capability list survive. */
+    for (unsigned reg = 0; reg < 256; reg++)
+        for (unsigned sz = 1; sz <= 4; sz *= 2) {
+            cfg_wr(e, 4, reg, 0xa5a5a5a5u ^ reg, sz);
+            (void)cfg_rd(e, 4, reg, sz);
+        }
+    pci_bus_sync(e->pci);
+    assert_int_equal(cfg_rd(e, 4, 0, 4), 0x10411af4);
+    assert_int_equal(cfg_rd(e, 4, 0x34, 1), 0x40);
+    assert_int_equal(cfg_rd(e, 4, 0x41, 1), 0x48);
+    assert_int_equal(cfg_rd(e, 4, 0x48, 1), PCI_CAP_ID_MSIX);
+    assert_int_equal(cfg_rd(e, 4, 0x4a, 2) & 0x7ff, MSIX_NVEC - 1);
+    assert_int_equal(cfg_rd(e, 4, 0x3d, 1), 1);
+    cfg_wr(e, 4, 0x4a, 0, 2);
+    cfg_wr(e, 4, 0x14, MSIX_BAR, 4);
+    cfg_wr(e, 4, 0x04, 0x0006, 2);
+    pci_bus_sync(e->pci);
+    assert_int_equal(mread8(e, entry(0, 12), 4), 1); /* masked again */
     /* The table BAR moves like any other. */
     cfg_wr(e, 4, 0x14, 0xd0000000, 4);
     pci_bus_sync(e->pci);
