@@ -22,6 +22,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_packet.h>
+#include <net/if_arp.h>
+#include <netinet/in.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <setjmp.h>
@@ -1232,6 +1234,109 @@ static void tap_both_ways(void **state)
     assert_int_equal(if_nametoindex(name), 0);
 }
 
+/* The tap's offloads follow what the guest accepted: a UDP datagram the
+ * host sends to the guest through the tap arrives with a partial checksum
+ * (NEEDS_CSUM) only when the guest took GUEST_CSUM (TUNSETOFFLOAD), and
+ * otherwise complete. */
+static bool tap_udp_to_guest(struct guest *g, int us, struct sockaddr_in *to,
+                             unsigned char *hdr_out, unsigned char *frame,
+                             size_t *flen)
+{
+    uint64_t rb = post_rx(g, 4, 2048);
+    kick(g, VIRTIO_NET_RXQ);
+    char payload[101];
+    memset(payload, 'q', sizeof(payload));
+    if (sendto(us, payload, sizeof(payload), 0, (struct sockaddr *)to,
+               sizeof(*to)) != (ssize_t)sizeof(payload))
+        return false;
+    for (unsigned k = 0; k < 4; k++) {
+        uint32_t id, len;
+        if (!gq_used(g, VIRTIO_NET_RXQ, &id, &len, WAIT_MS))
+            return false;
+        const unsigned char *h = ram + rb + 2048u * (id % 4);
+        const unsigned char *f = h + 12;
+        if (len == 12 + 14 + 20 + 8 + sizeof(payload) && f[12] == 0x08 &&
+            f[13] == 0 && f[23] == 17 && f[36] == 0x27 && f[37] == 0x0f) {
+            memcpy(hdr_out, h, 12);
+            *flen = len - 12;
+            memcpy(frame, f, *flen);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void tap_offloads(void **state)
+{
+    (void)state;
+    char name[16], peer[64], path[128];
+    snprintf(name, sizeof(name), "qvmo%u", (unsigned)getpid() % 100000);
+    snprintf(peer, sizeof(peer), "/dev/vdevpeers/%s", name);
+    struct guest g;
+    if (guest_try(&g, 0, "s", "t", peer, "02:00:00:00:77:02", 0x3) < 0) {
+        if (in_ci())
+            fail_msg("cannot open tap %s under CI=true", name);
+        skip();
+    }
+    assert_true(g.d->host_features & F(VIRTIO_NET_F_CSUM));
+    assert_true(g.d->host_features & F(VIRTIO_NET_F_GUEST_CSUM));
+    snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+             name);
+    int pf = open(path, O_WRONLY);
+    if (pf >= 0) {
+        ssize_t w = write(pf, "1", 1);
+        (void)w;
+        close(pf);
+    }
+    /* Host side: 10.77.0.1/24 on the tap, the guest's MAC for 10.77.0.2. */
+    int us = socket(AF_INET, SOCK_DGRAM, 0);
+    assert_true(us >= 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+    struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+    sin->sin_family = AF_INET;
+    sin->sin_addr.s_addr = htonl(0x0a4d0001);
+    assert_int_equal(ioctl(us, SIOCSIFADDR, &ifr), 0);
+    sin->sin_addr.s_addr = htonl(0xffffff00);
+    assert_int_equal(ioctl(us, SIOCSIFNETMASK, &ifr), 0);
+    assert_int_equal(if_set_up(us, name), 0);
+    struct arpreq ar;
+    memset(&ar, 0, sizeof(ar));
+    struct sockaddr_in *pa = (struct sockaddr_in *)&ar.arp_pa;
+    pa->sin_family = AF_INET;
+    pa->sin_addr.s_addr = htonl(0x0a4d0002);
+    ar.arp_ha.sa_family = ARPHRD_ETHER;
+    const unsigned char gmac[6] = {2, 0, 0, 0, 0x77, 2};
+    memcpy(ar.arp_ha.sa_data, gmac, 6);
+    ar.arp_flags = ATF_COM | ATF_PERM;
+    snprintf(ar.arp_dev, sizeof(ar.arp_dev), "%s", name);
+    assert_int_equal(ioctl(us, SIOCSARP, &ar), 0);
+    struct sockaddr_in to = {.sin_family = AF_INET,
+                             .sin_port = htons(9999),
+                             .sin_addr.s_addr = htonl(0x0a4d0002)};
+    unsigned char hdr[12];
+    static unsigned char f[2048];
+    size_t flen;
+
+    /* The guest takes GUEST_CSUM: the tap hands over a partial checksum. */
+    guest_start(&g, F_MRG | F(VIRTIO_NET_F_GUEST_CSUM), true);
+    assert_true(tap_udp_to_guest(&g, us, &to, hdr, f, &flen));
+    assert_true(hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    assert_int_equal(get16(hdr + 6), 34);
+    assert_int_equal(get16(hdr + 8), 6);
+
+    /* After a reset, without GUEST_CSUM: complete checksums only. */
+    virtio_reset(g.d);
+    memset(ram + g.base, 0, 0x8000);
+    guest_start(&g, F_MRG, true);
+    assert_true(tap_udp_to_guest(&g, us, &to, hdr, f, &flen));
+    assert_int_equal(hdr[0], 0);
+    assert_int_equal(udp_verify(f, flen), 0xffff);
+    close(us);
+    guest_free(&g);
+}
+
 static void tap_bad_name(void **state)
 {
     (void)state;
@@ -1307,6 +1412,7 @@ int main(void)
         T(tx_malformed),
         T(rx_malformed),
         T(tap_both_ways),
+        T(tap_offloads),
         T(tap_bad_name),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
