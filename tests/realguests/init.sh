@@ -16,7 +16,13 @@ mods=''
 if [ -f /lib/modules/virtio/order ]; then
     n=0 bad=''
     for m in $(cat /lib/modules/virtio/order); do
-        if insmod "/lib/modules/virtio/$m.ko" 2>/dev/null; then
+        # MODULE.PARAM=VALUE from the command line, as modprobe would.
+        args=''
+        for w in $(cat /proc/cmdline); do
+            case $w in "$m".*) args="$args ${w#"$m".}" ;; esac
+        done
+        # shellcheck disable=SC2086 # the parameters are words
+        if insmod "/lib/modules/virtio/$m.ko" $args 2>/dev/null; then
             n=$((n + 1))
         else
             bad="$bad $m"
@@ -78,6 +84,10 @@ blk() {
     wait_dev /dev/vda
     say "vda ro=$(cat /sys/block/vda/ro) size=$(cat /sys/block/vda/size)"
     say "vda at $(readlink -f /sys/block/vda)"
+    # The negotiated features (bit 32: VIRTIO_F_VERSION_1, modern) and how
+    # the interrupts come (PCI-MSI: MSI-X; IO-APIC: INTx or virtio-mmio).
+    say "vda features $(cat /sys/block/vda/device/features)"
+    grep virtio /proc/interrupts | while read -r l; do say "irq: $l"; done
     mkdir -p /mnt
     if mount -t ext4 /dev/vda /mnt; then
         say "read: $(cat /mnt/dir/hello.txt)"

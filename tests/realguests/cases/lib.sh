@@ -101,3 +101,14 @@ hwrng_ok() {
     [ "$1" != "$2" ] || fail "/dev/hwrng gave the same bytes twice"
     case $1 in *[1-9a-f]*) ;; *) fail "/dev/hwrng gave zeros" ;; esac
 }
+# vda_transport MODERN IRQ: the guest's virtio-blk negotiated
+# VIRTIO_F_VERSION_1 (MODERN 1) or not (0), and its interrupts are of the
+# kind IRQ (PCI-MSI or IO-APIC, as /proc/interrupts names them).
+vda_transport() {
+    f=$(sed -n 's/.*QVM-GUEST-INIT: vda features \([01]*\).*/\1/p' "$out")
+    [ ${#f} -ge 33 ] || fail "no feature bits for /dev/vda"
+    [ "$(echo "$f" | cut -c33)" = "$1" ] ||
+        fail "VIRTIO_F_VERSION_1 is $(echo "$f" | cut -c33), expected $1"
+    grep -q "QVM-GUEST-INIT: irq: .*$2.*virtio" "$out" ||
+        fail "the virtio interrupts are not $2"
+}

@@ -10,6 +10,7 @@ boot linux-virtio-mmio.qvmconf hostdev "$img"
 [ "$rc" -eq 0 ] || fail "qvm exited $rc, expected 0"
 virtio_modules
 grep -q 'QVM-GUEST-INIT: vda at .*LNRO0005' "$out" || fail "/dev/vda is not a virtio-mmio (LNRO0005) device"
+vda_transport 1 IO-APIC
 grep -q 'QVM-GUEST-INIT: read: qvm-ext4-image-file' "$out" || fail "the guest did not read the image's file"
 grep -q 'QVM-GUEST-INIT: unmounted' "$out" || fail "the guest did not unmount"
 image_has "$img" /dir/guest.txt written-by-the-guest
