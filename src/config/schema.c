@@ -14,9 +14,10 @@
     {                                                                          \
         .name = "name", .type = OPT_NAME, .id = VD_NAME,                       \
         .syntax = "name NAME",                                                 \
-        .help = "instance name: the vdev appears as /dev/qvm/SYSTEM/NAME (on " \
-                "Linux: $XDG_RUNTIME_DIR/qvm/SYSTEM/NAME); controllers are "   \
-                "referred to by it in `intr`",                                 \
+        .help =                                                                \
+            "instance name: the vdev appears as /dev/qvm/SYSTEM/NAME (on "     \
+            "Linux: RUNDIR/SYSTEM/NAME, docs/virtio-net.md); controllers are " \
+            "referred to by it in `intr`",                                     \
         .example = "name console0"                                             \
     }
 #define O_LOG                                                                  \
@@ -85,7 +86,8 @@ const struct opt_def top_opts[] = {
      .id = TOP_SYSTEM,
      .syntax = "system NAME",
      .help = "names the VM; must be the first entry. Named vdevs appear "
-             "under /dev/qvm/NAME (on Linux: $XDG_RUNTIME_DIR/qvm/NAME), "
+             "under /dev/qvm/NAME (on Linux: RUNDIR/NAME, where RUNDIR is "
+             "$QVM_RUNTIME_DIR, /run/qvm or $XDG_RUNTIME_DIR/qvm), "
              "dump files use it as prefix",
      .def = "qvm-guest (dump prefix)",
      .example = "system guest1"},
