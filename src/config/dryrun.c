@@ -103,7 +103,8 @@ static const char *peer_mapping(const char *peer, char *buf, size_t len)
     if (strncmp(peer, "/dev/vdevpeers/", 15) == 0)
         snprintf(buf, len, "tap interface %s", peer + 15);
     else
-        snprintf(buf, len, "qvm peer socket RUNDIR/%s (docs/virtio-net.md)",
+        snprintf(buf, len,
+                 "qvm peer socket RUNDIR/%s; RUNDIR: docs/virtio-net.md",
                  peer + 9);
     return buf;
 }
