@@ -845,8 +845,10 @@ static void pci_detach(struct virtio_dev *d)
     (void)isr_take(t);
     d->transport = NULL;
     d->tops = NULL;
-    /* pci.c keeps no pointer into f that it follows after this (no vCPU
-     * runs at teardown; pci_bus_free does not touch the functions). */
+    /* Off the bus (BARs unmapped, MSI-X routes and irqfds released): after
+     * this pci.c holds no pointer into t->f, so no late bar_moved or
+     * config access can reach freed memory. */
+    pci_bus_remove(t->ctx->pci, &t->f);
     pthread_mutex_destroy(&t->ilock);
     pthread_mutex_destroy(&t->evlock);
     free(t);
