@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "config/schema.h"
+#include "util/le.h"
 #include "util/log.h"
 
 #define TAG "pci"
@@ -104,20 +105,6 @@ struct pci_bus {
 
 /* ---- configuration space ------------------------------------------------ */
 
-static void put(uint8_t *p, unsigned off, uint64_t v, unsigned size)
-{
-    for (unsigned i = 0; i < size; i++)
-        p[off + i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get(const uint8_t *p, unsigned off, unsigned size)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < size; i++)
-        v |= (uint64_t)p[off + i] << (8 * i);
-    return v;
-}
-
 void pci_function_init(struct pci_function *f, const char *name, struct bdf bdf,
                        uint16_t vendor, uint16_t device, uint32_t class24,
                        uint8_t intx_pin, uint8_t intx_line)
@@ -126,15 +113,15 @@ void pci_function_init(struct pci_function *f, const char *name, struct bdf bdf,
     pthread_mutex_init(&f->irq_lock, NULL);
     f->name = name;
     f->bdf = bdf;
-    put(f->cfg, 0x00, vendor, 2);
-    put(f->cfg, 0x02, device, 2);
-    put(f->cfg, 0x09, class24, 3);
+    le_put(f->cfg + 0x00, vendor, 2);
+    le_put(f->cfg + 0x02, device, 2);
+    le_put(f->cfg + 0x09, class24, 3);
     f->cfg[0x0e] = 0; /* header type 0, single function */
     f->cfg[0x3c] = intx_pin ? intx_line : 0;
     f->cfg[0x3d] = intx_pin;
-    put(f->wmask, PCI_REG_CMD, 0x0407, 2); /* io, mem, master, intx dis */
-    f->wmask[0x0c] = 0xff;                 /* cache line size */
-    f->wmask[0x0d] = 0xff;                 /* latency timer */
+    le_put(f->wmask + PCI_REG_CMD, 0x0407, 2); /* io, mem, master, intx dis */
+    f->wmask[0x0c] = 0xff;                     /* cache line size */
+    f->wmask[0x0d] = 0xff;                     /* latency timer */
     f->wmask[PCI_REG_INTX] = 0xff;
 }
 
@@ -155,20 +142,23 @@ int pci_function_set_bar(struct pci_function *f, unsigned idx,
     uint64_t mask = ~(size - 1);
     switch (kind) {
     case BAR_IO:
-        put(f->wmask, r, mask & 0xfffc, 4);
-        put(f->cfg, r, (base & 0xfffc) | 1, 4);
-        put(f->cfg, PCI_REG_CMD, get(f->cfg, PCI_REG_CMD, 2) | PCI_CMD_IO, 2);
+        le_put(f->wmask + r, mask & 0xfffc, 4);
+        le_put(f->cfg + r, (base & 0xfffc) | 1, 4);
+        le_put(f->cfg + PCI_REG_CMD,
+               le_get(f->cfg + PCI_REG_CMD, 2) | PCI_CMD_IO, 2);
         break;
     case BAR_MEM32:
-        put(f->wmask, r, mask & 0xfffffff0u, 4);
-        put(f->cfg, r, base & 0xfffffff0u, 4);
-        put(f->cfg, PCI_REG_CMD, get(f->cfg, PCI_REG_CMD, 2) | PCI_CMD_MEM, 2);
+        le_put(f->wmask + r, mask & 0xfffffff0u, 4);
+        le_put(f->cfg + r, base & 0xfffffff0u, 4);
+        le_put(f->cfg + PCI_REG_CMD,
+               le_get(f->cfg + PCI_REG_CMD, 2) | PCI_CMD_MEM, 2);
         break;
     case BAR_MEM64:
-        put(f->wmask, r, mask & 0xfffffffffffffff0ull, 8);
-        put(f->cfg, r, (base & ~0xfull) | 0x4, 8);
+        le_put(f->wmask + r, mask & 0xfffffffffffffff0ull, 8);
+        le_put(f->cfg + r, (base & ~0xfull) | 0x4, 8);
         f->bars[idx + 1] = (struct bar){BAR_NONE, 0, 0, NULL};
-        put(f->cfg, PCI_REG_CMD, get(f->cfg, PCI_REG_CMD, 2) | PCI_CMD_MEM, 2);
+        le_put(f->cfg + PCI_REG_CMD,
+               le_get(f->cfg + PCI_REG_CMD, 2) | PCI_CMD_MEM, 2);
         break;
     case BAR_NONE:
         break;
@@ -180,22 +170,22 @@ int pci_function_set_bar(struct pci_function *f, unsigned idx,
 static bool bar_target(const struct pci_function *f, unsigned i, uint64_t *base)
 {
     const struct bar *bar = &f->bars[i];
-    uint16_t cmd = (uint16_t)get(f->cfg, PCI_REG_CMD, 2);
+    uint16_t cmd = (uint16_t)le_get(f->cfg + PCI_REG_CMD, 2);
     unsigned r = PCI_REG_BAR0 + 4 * i;
     uint64_t b;
     switch (bar->kind) {
     case BAR_IO:
-        b = get(f->cfg, r, 4) & 0xfffc;
+        b = le_get(f->cfg + r, 4) & 0xfffc;
         if (!(cmd & PCI_CMD_IO) || b + bar->size > 0x10000)
             return false;
         break;
     case BAR_MEM32:
-        b = get(f->cfg, r, 4) & 0xfffffff0u;
+        b = le_get(f->cfg + r, 4) & 0xfffffff0u;
         if (!(cmd & PCI_CMD_MEM))
             return false;
         break;
     case BAR_MEM64:
-        b = get(f->cfg, r, 8) & ~0xfull;
+        b = le_get(f->cfg + r, 8) & ~0xfull;
         if (!(cmd & PCI_CMD_MEM) || b + bar->size < b)
             return false;
         break;
@@ -351,12 +341,12 @@ static struct ratelimit msix_rl = RATELIMIT_INIT(5, 5000);
 
 static uint64_t vec_addr(const struct msix_vec *v)
 {
-    return get(v->e, 0, 8);
+    return le_get(v->e + 0, 8);
 }
 
 static uint32_t vec_data(const struct msix_vec *v)
 {
-    return (uint32_t)get(v->e, 8, 4);
+    return (uint32_t)le_get(v->e + 8, 4);
 }
 
 static bool vec_masked(const struct pci_msix *m, const struct msix_vec *v)
@@ -485,7 +475,7 @@ static const struct region_ops msix_ops = {msix_read, msix_write};
 static void msix_control(struct pci_function *f)
 {
     struct pci_msix *m = f->msix;
-    uint16_t ctl = (uint16_t)get(f->cfg, m->cap + 2, 2);
+    uint16_t ctl = (uint16_t)le_get(f->cfg + m->cap + 2, 2);
     pthread_mutex_lock(&m->lock);
     m->enabled = ctl & PCI_MSIX_ENABLE;
     m->fmask = ctl & PCI_MSIX_FMASK;
@@ -528,9 +518,9 @@ int pci_msix_init(struct pci_function *f, unsigned bar, uint32_t table_off,
         return -ENOMEM;
     }
     uint8_t cap[12] = {0};
-    put(cap, 2, nvec - 1, 2);
-    put(cap, 4, table_off | bar, 4);
-    put(cap, 8, pba_off | bar, 4);
+    le_put(cap + 2, nvec - 1, 2);
+    le_put(cap + 4, table_off | bar, 4);
+    le_put(cap + 8, pba_off | bar, 4);
     int off = pci_function_add_cap(f, PCI_CAP_ID_MSIX, cap, sizeof(cap));
     if (off < 0) {
         free(m->v), free(m->pba), free(m);
@@ -680,7 +670,7 @@ static uint64_t cfg_read(struct pci_bus *b, unsigned bus, unsigned devfn,
     }
     if (f->cfg_read)
         f->cfg_read(f->hook_opaque, reg, size);
-    return get(f->cfg, reg, size);
+    return le_get(f->cfg + reg, size);
 }
 
 static bool touches(unsigned reg, unsigned size, unsigned at, unsigned len)
@@ -935,7 +925,7 @@ static void apply_regs(struct pci_function *f, const struct vdev_spec *vd)
         if (!o->def || strcmp(o->def->name, "reg") != 0)
             continue;
         if (o->num + o->num2 <= 0x40 && o->num2 <= 8)
-            put(f->cfg, (unsigned)o->num, o->num3, (unsigned)o->num2);
+            le_put(f->cfg + (unsigned)o->num, o->num3, (unsigned)o->num2);
     }
 }
 

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "loader/internal.h"
-#include "loader/le.h"
+#include "util/le.h"
 #include "util/ckd.h"
 
 #define fail boot_fail

@@ -58,6 +58,7 @@
 #include <unistd.h>
 
 #include "config/schema.h"
+#include "util/le.h"
 #include "util/log.h"
 #include "virtio/virtio.h"
 
@@ -144,35 +145,6 @@ static uint8_t zbuf[ZBUF_LEN] __attribute__((aligned(4096)));
 static struct blk *to_blk(struct virtio_dev *d)
 {
     return d->priv;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)v);
-    put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)v);
-    put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
 /* ---- the backing file ---------------------------------------------------- */
@@ -528,8 +500,8 @@ static uint8_t do_ranges(struct blk *b, struct blk_worker *w,
         uint8_t s[BLK_RANGE];
         if (vq_copy_from(e, BLK_HDR + i * BLK_RANGE, s, sizeof(s)) != sizeof(s))
             return VIRTIO_BLK_S_IOERR;
-        uint64_t sector = get64(s);
-        uint32_t nsect = get32(s + 8), flags = get32(s + 12);
+        uint64_t sector = le_get64(s);
+        uint32_t nsect = le_get32(s + 8), flags = le_get32(s + 12);
         if (flags & ~(zeroes ? VIRTIO_BLK_WZ_UNMAP : 0u))
             return VIRTIO_BLK_S_UNSUPP;
         if (nsect > MAX_RANGE_SEC || !in_range(b, sector, nsect))
@@ -566,8 +538,8 @@ static int64_t handle(struct blk *b, struct blk_worker *w, struct vq_elem *e)
         *status = VIRTIO_BLK_S_IOERR;
         return 1;
     }
-    uint32_t type = get32(hdr);
-    uint64_t sector = get64(hdr + 8);
+    uint32_t type = le_get32(hdr);
+    uint64_t sector = le_get64(hdr + 8);
     uint8_t st = VIRTIO_BLK_S_OK;
     size_t written = 1;
     switch (type) {
@@ -697,21 +669,21 @@ static void blk_config_read(struct virtio_dev *d, uint32_t off, void *buf,
     uint8_t c[BLK_CFG_LEN] = {0};
     if (b->delayed)
         ensure_open(b);
-    put64(c + 0, atomic_load(&b->capacity));
-    put32(c + 8, SIZE_MAX_SEG);
-    put32(c + 12, SEG_MAX);
-    put32(c + 20, b->blk_size);
+    le_put64(c + 0, atomic_load(&b->capacity));
+    le_put32(c + 8, SIZE_MAX_SEG);
+    le_put32(c + 12, SEG_MAX);
+    le_put32(c + 20, b->blk_size);
     c[24] = (uint8_t)b->phys_exp; /* topology: physical_block_exp */
     c[25] = 0;                    /* alignment_offset */
-    put16(c + 26, 1);             /* min_io_size (blocks) */
-    put32(c + 28, 0);             /* opt_io_size: none */
+    le_put16(c + 26, 1);          /* min_io_size (blocks) */
+    le_put32(c + 28, 0);          /* opt_io_size: none */
     c[32] = b->writethrough ? 0 : 1;
-    put16(c + 34, (uint16_t)d->nqueues);
-    put32(c + 36, MAX_RANGE_SEC); /* max_discard_sectors */
-    put32(c + 40, MAX_RANGES);
-    put32(c + 44, b->blk_size / SECTOR); /* discard_sector_alignment */
-    put32(c + 48, MAX_RANGE_SEC);        /* max_write_zeroes_sectors */
-    put32(c + 52, MAX_RANGES);
+    le_put16(c + 34, (uint16_t)d->nqueues);
+    le_put32(c + 36, MAX_RANGE_SEC); /* max_discard_sectors */
+    le_put32(c + 40, MAX_RANGES);
+    le_put32(c + 44, b->blk_size / SECTOR); /* discard_sector_alignment */
+    le_put32(c + 48, MAX_RANGE_SEC);        /* max_write_zeroes_sectors */
+    le_put32(c + 52, MAX_RANGES);
     c[56] = 1; /* write_zeroes_may_unmap */
     if (off >= BLK_CFG_LEN) {
         memset(buf, 0, len);

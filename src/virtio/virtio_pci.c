@@ -48,6 +48,7 @@
 #include <string.h>
 
 #include "devices/pci.h"
+#include "util/le.h"
 #include "util/log.h"
 #include "virtio/virtio.h"
 
@@ -765,12 +766,6 @@ static void bar_moved(void *opaque, unsigned i, bool mapped, uint64_t base)
 
 /* ---- the PCI configuration access capability (4.1.4.9) ------------------ */
 
-static uint32_t cfg_get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
 /* The BAR access the window describes: false when it names nothing of
  * ours (the access is then ignored). */
 static bool window(struct vpci *t, const struct region_ops **ops, uint32_t *off,
@@ -778,8 +773,8 @@ static bool window(struct vpci *t, const struct region_ops **ops, uint32_t *off,
 {
     const uint8_t *c = &t->f.cfg[t->cfg_cap];
     unsigned bar = c[4];
-    *off = cfg_get32(c + 8);
-    *len = cfg_get32(c + 12);
+    *off = le_get32(c + 8);
+    *len = le_get32(c + 12);
     if (*len != 1 && *len != 2 && *len != 4)
         return false;
     if (*off % *len)
@@ -820,7 +815,7 @@ static void hook_cfg_write(void *opaque, unsigned off, unsigned size)
     unsigned len;
     if (!touches_data(t, off, size) || !window(t, &ops, &boff, &len))
         return;
-    uint64_t v = cfg_get32(&t->f.cfg[t->cfg_cap + 16]);
+    uint64_t v = le_get32(&t->f.cfg[t->cfg_cap + 16]);
     if (len < 4)
         v &= (1u << (8 * len)) - 1;
     ops->write(t, boff, v, len);
@@ -902,12 +897,6 @@ static int add_caps(struct vpci *t)
     return 0;
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
 int virtio_pci_attach(struct virtio_dev *d, const struct vdev_spec *vd,
                       const struct dev_ctx *ctx)
 {
@@ -948,8 +937,8 @@ int virtio_pci_attach(struct virtio_dev *d, const struct vdev_spec *vd,
      * IDs below 0x1040); modern-only ones revision 1. */
     uint16_t did = (uint16_t)(f->cfg[2] | f->cfg[3] << 8);
     f->cfg[0x08] = t->has_legacy ? 0 : 1;
-    put16(&f->cfg[0x2c], SUBSYS_VID);
-    put16(&f->cfg[0x2e], (uint16_t)(did < 0x1040 ? d->id : 0x40 + d->id));
+    le_put16(&f->cfg[0x2c], SUBSYS_VID);
+    le_put16(&f->cfg[0x2e], (uint16_t)(did < 0x1040 ? d->id : 0x40 + d->id));
     f->bar_ops[REGS_BAR] = &regs_ops;
     f->bar_opaque[REGS_BAR] = t;
     if (t->has_legacy) {

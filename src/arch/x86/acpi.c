@@ -24,6 +24,7 @@
 #include "config/schema.h"
 #include "util/compiler.h"
 #include "util/vec.h"
+#include "util/le.h"
 
 #define OEM_ID       "QVM   "
 #define OEM_REVISION 1
@@ -31,30 +32,6 @@
 #define HDR_LEN      36
 
 /* ---- little-endian helpers ---------------------------------------------- */
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)v);
-    put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)v);
-    put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
 
 uint8_t acpi_checksum(const uint8_t *buf, size_t len)
 {
@@ -116,13 +93,13 @@ static void sdt_header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev,
                        const char table_id[8])
 {
     memcpy(t, sig, 4);
-    put32(t + 4, len);
+    le_put32(t + 4, len);
     t[8] = rev;
     memcpy(t + 10, OEM_ID, 6);
     memcpy(t + 16, table_id, 8);
-    put32(t + 24, OEM_REVISION);
+    le_put32(t + 24, OEM_REVISION);
     memcpy(t + 28, CREATOR_ID, 4);
-    put32(t + 32, 1);
+    le_put32(t + 32, 1);
 }
 
 static void sdt_finish(uint8_t *t, uint32_t len)
@@ -138,7 +115,7 @@ static void gas_io(uint8_t *p, uint8_t bits, uint8_t access, uint64_t port)
     p[1] = bits;
     p[2] = 0;
     p[3] = access; /* 1 byte, 2 word, 3 dword */
-    put64(p + 4, port);
+    le_put64(p + 4, port);
 }
 
 static bool set_on(const struct vm_spec *spec, const char *name)
@@ -230,15 +207,15 @@ static void aml_integer(struct aml *a, uint64_t v)
         aml_bytes(a, b, 2);
     } else if (v <= 0xffff) {
         b[0] = 0x0b;
-        put16(b + 1, (uint16_t)v);
+        le_put16(b + 1, (uint16_t)v);
         aml_bytes(a, b, 3);
     } else if (v <= 0xffffffffu) {
         b[0] = 0x0c;
-        put32(b + 1, (uint32_t)v);
+        le_put32(b + 1, (uint32_t)v);
         aml_bytes(a, b, 5);
     } else {
         b[0] = 0x0e;
-        put64(b + 1, v);
+        le_put64(b + 1, v);
         aml_bytes(a, b, 9);
     }
 }
@@ -266,7 +243,7 @@ static uint32_t eisaid(const char *id)
 static void aml_eisaid(struct aml *a, const char *id)
 {
     uint8_t b[5] = {0x0c}; /* DWordConst: no shorter encoding for EISAIDs */
-    put32(b + 1, eisaid(id));
+    le_put32(b + 1, eisaid(id));
     aml_bytes(a, b, 5);
 }
 
@@ -296,8 +273,8 @@ static void aml_name_int(struct aml *a, const char seg[4], uint64_t v)
 static void rt_io(struct aml *r, uint16_t port, uint8_t len)
 {
     uint8_t d[8] = {0x47, 1}; /* IO(Decode16, port, port, 1, len) */
-    put16(d + 2, port);
-    put16(d + 4, port);
+    le_put16(d + 2, port);
+    le_put16(d + 4, port);
     d[6] = 1;
     d[7] = len;
     aml_bytes(r, d, sizeof(d));
@@ -306,7 +283,7 @@ static void rt_io(struct aml *r, uint16_t port, uint8_t len)
 static void rt_irq_noflags(struct aml *r, unsigned irq)
 {
     uint8_t d[3] = {0x22};
-    put16(d + 1, (uint16_t)(1u << irq));
+    le_put16(d + 1, (uint16_t)(1u << irq));
     aml_bytes(r, d, sizeof(d));
 }
 
@@ -317,9 +294,9 @@ static void rt_word(struct aml *r, uint8_t type, uint8_t tflags, uint16_t min,
                     uint16_t max)
 {
     uint8_t d[16] = {0x88, 13, 0, type, 0x0c, tflags};
-    put16(d + 8, min);
-    put16(d + 10, max);
-    put16(d + 14, (uint16_t)(max - min + 1));
+    le_put16(d + 8, min);
+    le_put16(d + 10, max);
+    le_put16(d + 14, (uint16_t)(max - min + 1));
     aml_bytes(r, d, sizeof(d));
 }
 
@@ -328,17 +305,17 @@ static void rt_word(struct aml *r, uint8_t type, uint8_t tflags, uint16_t min,
 static void rt_dword_mem(struct aml *r, uint32_t min, uint32_t max)
 {
     uint8_t d[26] = {0x87, 23, 0, RT_MEM, 0x0c, 0x01};
-    put32(d + 10, min);
-    put32(d + 14, max);
-    put32(d + 22, max - min + 1);
+    le_put32(d + 10, min);
+    le_put32(d + 14, max);
+    le_put32(d + 22, max - min + 1);
     aml_bytes(r, d, sizeof(d));
 }
 
 static void rt_mem32_fixed(struct aml *r, uint32_t base, uint32_t len)
 {
     uint8_t d[12] = {0x86, 9, 0, 1}; /* ReadWrite */
-    put32(d + 4, base);
-    put32(d + 8, len);
+    le_put32(d + 4, base);
+    le_put32(d + 8, len);
     aml_bytes(r, d, sizeof(d));
 }
 
@@ -346,7 +323,7 @@ static void rt_mem32_fixed(struct aml *r, uint32_t base, uint32_t len)
 static void rt_interrupt_level(struct aml *r, uint32_t gsi)
 {
     uint8_t d[9] = {0x89, 6, 0, 0x01, 1};
-    put32(d + 5, gsi);
+    le_put32(d + 5, gsi);
     aml_bytes(r, d, sizeof(d));
 }
 
@@ -553,7 +530,7 @@ static size_t build_facs(struct area *ar)
     if (at != SIZE_MAX) {
         uint8_t *t = ar->buf + at;
         memcpy(t, "FACS", 4);
-        put32(t + 4, 64);
+        le_put32(t + 4, 64);
         t[32] = 2; /* version */
     }
     return at;
@@ -568,29 +545,29 @@ static size_t build_fadt(const struct vm_spec *spec, struct area *ar,
         return at;
     uint8_t *t = ar->buf + at;
     sdt_header(t, "FACP", len, 6, "QVMFACP ");
-    put32(t + 36, (uint32_t)facs);
-    put32(t + 40, (uint32_t)dsdt);
-    t[45] = 0;                   /* preferred PM profile: unspecified */
-    put16(t + 46, ACPI_SCI_IRQ); /* SCI_INT */
+    le_put32(t + 36, (uint32_t)facs);
+    le_put32(t + 40, (uint32_t)dsdt);
+    t[45] = 0;                      /* preferred PM profile: unspecified */
+    le_put16(t + 46, ACPI_SCI_IRQ); /* SCI_INT */
     /* SMI_CMD 0: the platform is always in ACPI mode (SCI_EN reads 1). */
-    put32(t + 56, 0x600);         /* PM1a_EVT_BLK */
-    put32(t + 64, 0x604);         /* PM1a_CNT_BLK */
+    le_put32(t + 56, 0x600);      /* PM1a_EVT_BLK */
+    le_put32(t + 64, 0x604);      /* PM1a_CNT_BLK */
     t[88] = 4;                    /* PM1_EVT_LEN */
     t[89] = 2;                    /* PM1_CNT_LEN */
-    put16(t + 96, 101);           /* P_LVL2_LAT: C2 not supported */
-    put16(t + 98, 1001);          /* P_LVL3_LAT: C3 not supported */
+    le_put16(t + 96, 101);        /* P_LVL2_LAT: C2 not supported */
+    le_put16(t + 98, 1001);       /* P_LVL3_LAT: C3 not supported */
     t[108] = 0x32;                /* CENTURY: CMOS register */
     uint16_t boot_arch = 1u << 2; /* VGA_NOT_PRESENT */
     if (!set_on(spec, "legacy-free"))
         boot_arch |= 1u << 0 | 1u << 1; /* LEGACY_DEVICES, 8042 */
-    put16(t + 109, boot_arch);
+    le_put16(t + 109, boot_arch);
     /* WBINVD, PROC_C1, SLP_BUTTON (none; the power button is the fixed
      * feature one), RESET_REG_SUP. */
-    put32(t + 112, 1u << 0 | 1u << 2 | 1u << 5 | 1u << 10);
+    le_put32(t + 112, 1u << 0 | 1u << 2 | 1u << 5 | 1u << 10);
     gas_io(t + 116, 8, 1, ACPI_RESET_REG);
     t[128] = ACPI_RESET_VAL;
     t[131] = 0; /* FADT minor version */
-    put64(t + 140, dsdt);
+    le_put64(t + 140, dsdt);
     gas_io(t + 148, 32, 2, 0x600);    /* X_PM1a_EVT_BLK */
     gas_io(t + 172, 16, 2, 0x604);    /* X_PM1a_CNT_BLK */
     memcpy(t + 268, "QVMKVM\0\0", 8); /* hypervisor vendor identity */
@@ -616,12 +593,12 @@ static size_t build_madt(const struct vm_spec *spec, unsigned ncpus,
         return at;
     uint8_t *t = ar->buf + at;
     sdt_header(t, "APIC", len, 5, "QVMMADT ");
-    put32(t + 36, X86_LAPIC_BASE);
-    put32(t + 40, 1); /* PCAT_COMPAT: dual 8259s present */
+    le_put32(t + 36, X86_LAPIC_BASE);
+    le_put32(t + 40, 1); /* PCAT_COMPAT: dual 8259s present */
     uint8_t *e = t + 44;
     for (unsigned i = 0; i < ncpus; i++, e += 8) {
         e[0] = 0, e[1] = 8, e[2] = (uint8_t)i, e[3] = (uint8_t)i;
-        put32(e + 4, 1); /* enabled */
+        le_put32(e + 4, 1); /* enabled */
     }
     unsigned k = 0;
     for (size_t i = 0; i < spec->vdevs.n; i++) {
@@ -629,22 +606,22 @@ static size_t build_madt(const struct vm_spec *spec, unsigned ncpus,
         if (!is_type(vd, "ioapic"))
             continue;
         e[0] = 1, e[1] = 12, e[2] = (uint8_t)(ncpus + k++), e[3] = 0;
-        put32(e + 4, vd->has_loc ? (uint32_t)vd->loc.base : 0xfec00000u);
-        put32(e + 8, (uint32_t)x86_pic_gsi(spec, (int)i, 0));
+        le_put32(e + 4, vd->has_loc ? (uint32_t)vd->loc.base : 0xfec00000u);
+        le_put32(e + 8, (uint32_t)x86_pic_gsi(spec, (int)i, 0));
         e += 12;
     }
     /* ISA overrides: IRQ0 -> GSI2 (conforming); SCI level, active high. */
     e[0] = 2, e[1] = 10, e[2] = 0, e[3] = 0;
-    put32(e + 4, 2);
-    put16(e + 8, 0);
+    le_put32(e + 4, 2);
+    le_put16(e + 8, 0);
     e += 10;
     e[0] = 2, e[1] = 10, e[2] = 0, e[3] = ACPI_SCI_IRQ;
-    put32(e + 4, ACPI_SCI_IRQ);
-    put16(e + 8, 0x1 | 0x3 << 2);
+    le_put32(e + 4, ACPI_SCI_IRQ);
+    le_put16(e + 8, 0x1 | 0x3 << 2);
     e += 10;
     /* Local APIC NMI: all processors, LINT1, active high, edge. */
     e[0] = 4, e[1] = 6, e[2] = 0xff;
-    put16(e + 3, 0x1 | 0x1 << 2);
+    le_put16(e + 3, 0x1 | 0x1 << 2);
     e[5] = 1;
     sdt_finish(t, len);
     return at;
@@ -668,12 +645,12 @@ static size_t build_hpet(const struct vm_spec *spec, struct area *ar)
                   (ntimers - 1) << 8 | 1; /* revision 1 */
     if (!vdev_opt(hp, "legacy-free"))
         id |= 1u << 15; /* LEG_RT_CAP */
-    put32(t + 36, id);
+    le_put32(t + 36, id);
     t[40] = 0; /* system memory */
     t[41] = 64;
-    put64(t + 44, hp->has_loc ? hp->loc.base : 0xfed00000u);
-    t[52] = 0;          /* HPET number */
-    put16(t + 53, 128); /* minimum tick */
+    le_put64(t + 44, hp->has_loc ? hp->loc.base : 0xfed00000u);
+    t[52] = 0;             /* HPET number */
+    le_put16(t + 53, 128); /* minimum tick */
     sdt_finish(t, 56);
     return at;
 }
@@ -690,8 +667,8 @@ static size_t build_mcfg(const struct vm_spec *spec, struct area *ar)
     uint8_t *t = ar->buf + at;
     sdt_header(t, "MCFG", len, 1, "QVMMCFG ");
     uint8_t *e = t + HDR_LEN + 8;
-    put64(e, ACPI_PCI_ECAM_BASE);
-    put16(e + 8, 0);                                   /* segment */
+    le_put64(e, ACPI_PCI_ECAM_BASE);
+    le_put16(e + 8, 0);                                /* segment */
     e[10] = 0;                                         /* start bus */
     e[11] = (uint8_t)((ACPI_PCI_ECAM_SIZE >> 20) - 1); /* end bus */
     sdt_finish(t, len);
@@ -730,7 +707,7 @@ long acpi_build(const struct vm_spec *spec, unsigned ncpus,
     for (size_t i = 0; i < nuser; i++) {
         const struct acpi_blob *b = &user[i];
         const uint8_t *d = b->data;
-        if (!d || b->size < HDR_LEN || get32(d + 4) != b->size)
+        if (!d || b->size < HDR_LEN || le_get32(d + 4) != b->size)
             return fail(err, errlen,
                         "not an ACPI table (its header length is not the "
                         "file size)",
@@ -755,8 +732,8 @@ long acpi_build(const struct vm_spec *spec, unsigned ncpus,
     sdt_header(x, "XSDT", (uint32_t)xlen, 1, "QVMXSDT ");
     sdt_header(r, "RSDT", (uint32_t)rlen, 1, "QVMRSDT ");
     for (size_t i = 0; i < n; i++) {
-        put64(x + HDR_LEN + 8 * i, base + tab[i]);
-        put32(r + HDR_LEN + 4 * i, (uint32_t)(base + tab[i]));
+        le_put64(x + HDR_LEN + 8 * i, base + tab[i]);
+        le_put32(r + HDR_LEN + 4 * i, (uint32_t)(base + tab[i]));
     }
     sdt_finish(x, (uint32_t)xlen);
     sdt_finish(r, (uint32_t)rlen);
@@ -765,9 +742,9 @@ long acpi_build(const struct vm_spec *spec, unsigned ncpus,
     memcpy(p, "RSD PTR ", 8);
     memcpy(p + 9, OEM_ID, 6);
     p[15] = 2; /* revision: ACPI 2.0+ */
-    put32(p + 16, (uint32_t)(base + rsdt));
-    put32(p + 20, 36);
-    put64(p + 24, base + xsdt);
+    le_put32(p + 16, (uint32_t)(base + rsdt));
+    le_put32(p + 20, 36);
+    le_put64(p + 24, base + xsdt);
     p[8] = acpi_checksum(p, 20);
     p[32] = acpi_checksum(p, 36);
     return (long)ar.pos;

@@ -1,10 +1,11 @@
 /*
- * le.h: little-endian loads and stores on byte buffers, for boot protocol
- * structures (boot_params, hvm_start_info, multiboot info). memcpy-free
- * byte access: no alignment or aliasing assumptions.
+ * le.h: little-endian loads and stores on byte buffers: boot protocol
+ * structures (boot_params, hvm_start_info, multiboot info), firmware
+ * tables, PCI configuration space, virtio configuration spaces. Byte
+ * access: no alignment or aliasing assumptions.
  */
-#ifndef QVM_LOADER_LE_H
-#define QVM_LOADER_LE_H
+#ifndef QVM_UTIL_LE_H
+#define QVM_UTIL_LE_H
 
 #include <stdint.h>
 
@@ -42,6 +43,21 @@ static inline void le_put64(unsigned char *p, uint64_t v)
 {
     le_put32(p, (uint32_t)v);
     le_put32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* le_get/le_put: `size` (0..8) bytes. */
+static inline uint64_t le_get(const unsigned char *p, unsigned size)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < size; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static inline void le_put(unsigned char *p, uint64_t v, unsigned size)
+{
+    for (unsigned i = 0; i < size; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
 }
 
 #endif
