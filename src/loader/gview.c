@@ -11,11 +11,8 @@
 
 #include "util/ckd.h"
 
-void *gview_ptr(const struct gview *v, uint64_t gpa, uint64_t len)
+const struct gview_region *gview_region_at(const struct gview *v, uint64_t gpa)
 {
-    uint64_t last;
-    if (!range_last(gpa, len, &last))
-        return NULL;
     size_t lo = 0, hi = v->regions.n;
     while (lo < hi) { /* last region with base <= gpa */
         size_t mid = lo + (hi - lo) / 2;
@@ -27,8 +24,19 @@ void *gview_ptr(const struct gview *v, uint64_t gpa, uint64_t len)
     if (lo == 0)
         return NULL;
     const struct gview_region *r = &v->regions.v[lo - 1];
+    return gpa - r->gpa < r->size ? r : NULL;
+}
+
+void *gview_ptr(const struct gview *v, uint64_t gpa, uint64_t len)
+{
+    uint64_t last;
+    if (!range_last(gpa, len, &last))
+        return NULL;
+    const struct gview_region *r = gview_region_at(v, gpa);
+    if (!r)
+        return NULL;
     uint64_t off = gpa - r->gpa;
-    if (off >= r->size || len > r->size - off)
+    if (len > r->size - off)
         return NULL;
     return r->host + off;
 }

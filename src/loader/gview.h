@@ -42,6 +42,10 @@ struct gview {
  */
 void *gview_ptr(const struct gview *v, uint64_t gpa, uint64_t len);
 
+/* gview_region_at: the region holding gpa, or NULL (a hole). For callers
+ * that need a region's bounds; host pointers come from gview_ptr. */
+const struct gview_region *gview_region_at(const struct gview *v, uint64_t gpa);
+
 /* gview_add_region: keeps regions sorted; -EEXIST on overlap, -ENOMEM. */
 int gview_add_region(struct gview *v, uint64_t gpa, uint64_t size, void *host,
                      enum gview_kind kind) MUST_CHECK;

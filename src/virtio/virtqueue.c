@@ -116,18 +116,8 @@ static void read_desc(const void *p, bool packed, struct desc *d)
 static const struct gview_region *ram_region(const struct gview *v,
                                              uint64_t gpa)
 {
-    size_t lo = 0, hi = v->regions.n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (v->regions.v[mid].gpa <= gpa)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == 0)
-        return NULL;
-    const struct gview_region *r = &v->regions.v[lo - 1];
-    if (gpa - r->gpa >= r->size || r->kind != GV_RAM)
+    const struct gview_region *r = gview_region_at(v, gpa);
+    if (!r || r->kind != GV_RAM)
         return NULL;
     return r;
 }
