@@ -310,6 +310,24 @@ int virtio_kicks_start(struct virtio_dev *d)
     return 0;
 }
 
+bool virtio_config_access(struct virtio_dev *d, uint64_t off, unsigned size,
+                          bool write, uint64_t *val)
+{
+    if (!write)
+        *val = 0;
+    if (size > 8 || off > d->config_len || size > d->config_len - off)
+        return false;
+    if (write ? !d->ops->config_write : !d->ops->config_read)
+        return false;
+    pthread_mutex_lock(&d->lock);
+    if (write)
+        d->ops->config_write(d, (uint32_t)off, val, size);
+    else
+        d->ops->config_read(d, (uint32_t)off, val, size);
+    pthread_mutex_unlock(&d->lock);
+    return true;
+}
+
 void virtio_kick(struct virtio_dev *d, unsigned q)
 {
     if (q >= d->nqueues || d->kick[q] < 0)

@@ -158,6 +158,14 @@ void virtio_set_driver_features(struct virtio_dev *d, uint32_t sel,
  */
 int virtio_kicks_start(struct virtio_dev *d) MUST_CHECK;
 void virtio_kick(struct virtio_dev *d, unsigned q);
+/*
+ * virtio_config_access: a driver access of `size` bytes at `off` in the
+ * device configuration space, under d->lock. False (nothing done; reads
+ * give 0) when it does not fit in config_len or the space is read-only:
+ * the transport logs it with its own register name.
+ */
+bool virtio_config_access(struct virtio_dev *d, uint64_t off, unsigned size,
+                          bool write, uint64_t *val) MUST_CHECK;
 /* virtio_dev_free: reset, stop the kicks, ops->destroy. */
 void virtio_dev_free(struct virtio_dev *d);
 

@@ -466,29 +466,17 @@ static void common_write(struct vpci *t, uint64_t off, uint64_t v,
 
 static uint64_t devcfg_read(struct vpci *t, uint64_t off, unsigned size)
 {
-    struct virtio_dev *d = t->d;
-    uint64_t v = 0;
-    if (off + size > d->config_len || !d->ops->config_read) {
+    uint64_t v;
+    if (!virtio_config_access(t->d, off, size, false, &v))
         bad_access(t, "device configuration read", off, size);
-        return 0;
-    }
-    pthread_mutex_lock(&d->lock);
-    d->ops->config_read(d, (uint32_t)off, &v, size);
-    pthread_mutex_unlock(&d->lock);
     return v;
 }
 
 static void devcfg_write(struct vpci *t, uint64_t off, uint64_t v,
                          unsigned size)
 {
-    struct virtio_dev *d = t->d;
-    if (off + size > d->config_len || !d->ops->config_write) {
+    if (!virtio_config_access(t->d, off, size, true, &v))
         bad_access(t, "device configuration write", off, size);
-        return;
-    }
-    pthread_mutex_lock(&d->lock);
-    d->ops->config_write(d, (uint32_t)off, &v, size);
-    pthread_mutex_unlock(&d->lock);
 }
 
 /* ---- BAR4 --------------------------------------------------------------- */
