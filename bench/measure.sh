@@ -31,6 +31,8 @@
 #                            ("qvm microvm")
 #   AIO                      optional: QEMU's aio= for the disk (native)
 #   WARMUP                   optional: 0 skips the warm-up runs
+#   LOG                      optional: 1 prints each Linux run's console,
+#                            every line with its arrival time (@@BENCH-LOG)
 set -u
 RUNS=${1:-10}
 MEM_MIB=${MEM_MIB:-256}
@@ -113,7 +115,7 @@ lone() {
     lboot) set -- "$@" -M @@LINIT ;;
     *) set -- "$@" -M @@BLK-R0 -M @@BLK-R1 -M @@BLK-W0 -M @@BLK-W1 ;;
     esac
-    set -- "$@" -t "$TIMEOUT" -e "$WORK/stderr" -o "$WORK/out" --
+    set -- "$@" -t "$TIMEOUT" -e "$WORK/stderr" -o "$WORK/out" -l "$WORK/log" --
     case $2 in
     qvm) set -- "$@" "$QVM" "@$WORK/$1.qvmconf" ;;
     microvm)
@@ -158,6 +160,8 @@ lone() {
         tail -c 1500 "$WORK/out" >&2
         head -c 2000 "$WORK/stderr" >&2
     fi
+    [ "${LOG:-0}" = 0 ] || sed "s/^/@@BENCH-LOG $test $vmm $round /" "$WORK/log"
+    [ "${LOG:-0}" = 0 ] || sed "s/^/@@BENCH-LOG $test $vmm $round stderr: /" "$WORK/stderr"
     # The blk runs' consoles, for the report (dd's summaries, the queue).
     [ "$test" = lboot ] || grep -a '@@BLK' "$WORK/out" |
         sed "s/^/@@BENCH-OUT $test $vmm $round /"

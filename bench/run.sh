@@ -11,6 +11,7 @@
 #
 # Usage: bench/run.sh [--runs N] [--bed host|lab|auto] [--build DIR]
 #                     [--linux] [--no-readme] [--raw FILE] [--console FILE]
+#                     [--from-console FILE]
 #   --runs N      timed runs per VMM and test (default 10 on host, 5 in
 #                 lab, 3 with --linux)
 #   --bed B       host: this machine's /dev/kvm; lab: everything inside one
@@ -21,12 +22,17 @@
 #   --no-readme   print the report only
 #   --raw FILE    keep measure.sh's raw lines in FILE
 #   --console FILE  keep the L1 console (lab) in FILE
+#   --from-console FILE  no measuring: the report from a kept L1 console
+#                 (the versions shown are then this tree's and build's)
 set -euo pipefail
+# The whole script is one compound command, read before it runs: editing
+# this file during a (long) run cannot derail that run.
+{
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$ROOT/bench
-RUNS='' BED=auto BUILD=$ROOT/build README=1 RAW='' LINUX=0 CONSOLE=
+RUNS='' BED=auto BUILD=$ROOT/build README=1 RAW='' LINUX=0 CONSOLE='' FROM=
 usage() {
-    sed -n '/^# Usage:/,/^#   --console/s/^# \{0,1\}//p' "$0" >&2
+    sed -n '/^# Usage:/,/^#   --from-console/s/^# \{0,1\}//p' "$0" >&2
     exit 2
 }
 while [ $# -gt 0 ]; do
@@ -38,11 +44,13 @@ while [ $# -gt 0 ]; do
     --no-readme) README=0; shift ;;
     --raw) RAW=$2; shift 2 ;;
     --console) CONSOLE=$2; shift 2 ;;
+    --from-console) FROM=$(realpath "$2"); BED=lab; shift 2 ;;
     *) usage ;;
     esac
 done
 case $BED in host | lab | auto) ;; *) usage ;; esac
 
+DATE=''
 W=$(mktemp -d "${TMPDIR:-/tmp}/qvm-bench.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 say() { echo "bench: $*" >&2; }
@@ -94,7 +102,15 @@ fi
 say "bed $BED, $RUNS runs per VMM and test"
 
 # ---- measure ----
-if [ "$BED" = host ]; then
+if [ -n "$FROM" ]; then
+    cp "$FROM" "$W/console"
+    grep '^@@BENCH ' "$W/console" >"$W/raw" || true
+    RUNS=$(awk '$4 > m { m = $4 } END { print m + 0 }' "$W/raw")
+    DATE=$(date -u -r "$FROM" '+%Y-%m-%d %H:%M UTC')
+    grep '^@@BENCH-OUT ' "$W/console" >"$W/out" || true
+    KERNEL="L1 $(sed -n 's/^@@BENCH-KERNEL //p' "$W/console" | head -1)"
+    KERNEL="$KERNEL under QEMU TCG on $(uname -r)"
+elif [ "$BED" = host ]; then
     TSTAMP=$W/bin/tstamp RAWKVM=$W/bin/rawkvm QVM=$W/bin/qvm QEMU=$QEMU \
         GUESTS=$W/guests WORK=$W/work sh "$BENCH/measure.sh" "$RUNS" |
         tee "$W/raw" | sed 's/^/bench: /' >&2
@@ -109,7 +125,7 @@ else
             { say "cannot build the Linux guest (bench/linux-guests.sh)"; exit 1; }
         # shellcheck disable=SC2016 # expanded in L1, where P is the payload
         printf '%s\n' "export TESTS='lboot blk-mmio blk-pci'" \
-            'export LGUESTS=$P/lguests DISK=/dev/ram0 TIMEOUT=900' >"$P/env"
+            'export LGUESTS=$P/lguests DISK=/dev/ram0 TIMEOUT=300' >"$P/env"
     fi
     if [ -n "$QEMU" ]; then
         cp "$QEMU" "$P/bin/qemu-system-x86_64"
@@ -146,7 +162,7 @@ EOF
     chmod +x "$P/entry.sh"
     echo "$RUNS" >"$P/runs"
     # Optional VMM lists (measure.sh) pass through to L1.
-    for v in BOOT_VMMS EXITS_VMMS LINUX_VMMS TESTS AIO WARMUP TIMEOUT; do
+    for v in BOOT_VMMS EXITS_VMMS LINUX_VMMS TESTS AIO WARMUP TIMEOUT LOG; do
         [ -z "${!v:-}" ] || echo "export $v='${!v}'" >>"$P/env"
     done
     limit=3000
@@ -177,7 +193,7 @@ QV=$("$W/bin/qvm" --version 2>&1 | head -1)
 QMV=$([ -n "$QEMU" ] && "$QEMU" --version | head -1 || echo none)
 if [ "$LINUX" = 1 ]; then
     {
-        echo "Command: \`bench/run.sh --linux --runs $RUNS\`, $(date -u '+%Y-%m-%d %H:%M UTC')."
+        echo "Command: \`bench/run.sh --linux --runs $RUNS\`, ${DATE:-$(date -u '+%Y-%m-%d %H:%M UTC')}."
         echo "Bed: $BED (one nested-lab L1: emulated time, only the ratios mean something); kernel $KERNEL."
         echo "Versions: $QV ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')); $QMV; guest kernel $(sed -n 's/^@@BENCH-KERNEL //p' "$W/console" | head -1) (Debian)."
         echo
@@ -224,3 +240,5 @@ awk -v b="$begin" -v e="$end" -v f="$W/report" '
     !skip' "$BENCH/README.md" >"$W/readme"
 cp "$W/readme" "$BENCH/README.md"
 say "results written to bench/README.md ($BED)"
+exit 0
+}

@@ -5,9 +5,12 @@
  * CLOCK_MONOTONIC from just before fork(): the first byte of output, the
  * first appearance of each -M MARK string, and the process's exit (reaped
  * with wait4, whose rusage gives the peak RSS). The child's output is
- * copied to -o FILE if given. A run that outlives -t SECS is killed.
+ * copied to -o FILE if given, and with -l FILE each line of it prefixed
+ * with the arrival time of its first byte ("[ms] "). A run that outlives
+ * -t SECS is killed.
  *
- * Usage: tstamp [-t SECS] [-o FILE] [-e FILE] [-M MARK]... -- CMD [ARG]...
+ * Usage: tstamp [-t SECS] [-o FILE] [-l FILE] [-e FILE] [-M MARK]...
+ *               -- CMD [ARG]...
  * Prints one line of key=value pairs (milliseconds, KiB):
  *   first_ms=F exit_ms=X mark1_ms=A ... status=S maxrss_kb=R bytes=N
  * where a missing event prints "-" and S is the exit status, or 128+signal.
@@ -15,6 +18,7 @@
  * 2 on a usage or system error.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -32,7 +36,8 @@
 struct run {
     double t0, first, exit, mark[MAX_MARKS];
     const char *marks[MAX_MARKS];
-    int nmarks, out_fd;
+    int nmarks, out_fd, log_fd;
+    bool line_start;
     size_t bytes;
     char tail[TAIL * 2 + 1];
     size_t tail_len;
@@ -48,8 +53,8 @@ static double now_ms(void)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: tstamp [-t SECS] [-o FILE] [-e FILE] [-M MARK]... "
-                    "-- CMD [ARG]...\n");
+    fprintf(stderr, "usage: tstamp [-t SECS] [-o FILE] [-l FILE] [-e FILE] "
+                    "[-M MARK]... -- CMD [ARG]...\n");
     return 2;
 }
 
@@ -73,6 +78,24 @@ static void scan_marks(struct run *r, const char *buf, size_t n, double t)
             memmove(r->tail, r->tail + r->tail_len - TAIL, TAIL);
             r->tail_len = TAIL;
         }
+    }
+}
+
+/* Copies buf to the -l log, each line prefixed with t. */
+static void log_lines(struct run *r, const char *buf, size_t n, double t)
+{
+    char stamp[32];
+    int sl = snprintf(stamp, sizeof(stamp), "[%.3f] ", t - r->t0);
+
+    for (size_t i = 0; i < n && r->log_fd >= 0;) {
+        const char *nl = memchr(buf + i, '\n', n - i);
+        size_t end = nl ? (size_t)(nl - buf) + 1 : n;
+
+        if ((r->line_start && write(r->log_fd, stamp, (size_t)sl) < 0) ||
+            write(r->log_fd, buf + i, end - i) < 0)
+            r->log_fd = -1;
+        r->line_start = nl != NULL;
+        i = end;
     }
 }
 
@@ -116,6 +139,7 @@ static int pump(struct run *r, int fd, double deadline)
         scan_marks(r, buf, (size_t)got, t);
         if (r->out_fd >= 0 && write(r->out_fd, buf, (size_t)got) < 0)
             r->out_fd = -1;
+        log_lines(r, buf, (size_t)got, t);
     }
 }
 
@@ -129,13 +153,17 @@ static void print_ms(const char *key, double t, double t0)
 
 int main(int argc, char **argv)
 {
-    struct run r = {.first = -1, .exit = -1, .out_fd = -1};
+    struct run r = {.first = -1,
+                    .exit = -1,
+                    .out_fd = -1,
+                    .log_fd = -1,
+                    .line_start = true};
     const char *err_path = "/dev/null";
     double timeout_s = 60;
     int opt, fds[2], status = 0;
     struct rusage ru = {0};
 
-    while ((opt = getopt(argc, argv, "+t:o:e:M:")) != -1) {
+    while ((opt = getopt(argc, argv, "+t:o:l:e:M:")) != -1) {
         switch (opt) {
         case 't':
             timeout_s = atof(optarg);
@@ -143,6 +171,11 @@ int main(int argc, char **argv)
         case 'o':
             r.out_fd = open(optarg, O_WRONLY | O_CREAT | O_TRUNC, 0644);
             if (r.out_fd < 0)
+                return perror(optarg), 2;
+            break;
+        case 'l':
+            r.log_fd = open(optarg, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (r.log_fd < 0)
                 return perror(optarg), 2;
             break;
         case 'e':
