@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2153 # QVM comes from the environment, like QVM2
 # measure.sh: the measuring loop of the benchmark suite (bench/README.md),
 # run by bench/run.sh on the host and as the lab payload inside L1, so it is
 # POSIX sh that busybox runs. For each of RUNS rounds it runs every VMM once
@@ -27,10 +28,17 @@
 #   LGUESTS DISK             the Linux tests: the directory made by
 #                            bench/linux-guests.sh, and the disk (a block
 #                            device: both VMMs open it with O_DIRECT)
-#   LINUX_VMMS               optional: VMM list of the Linux tests
-#                            ("qvm microvm")
+#   LBOOT_VMMS BLK_VMMS      optional: VMM lists of the Linux tests:
+#                            qvm, qvm2 (the binary QVM2, a variant of qvm
+#                            measured alongside), microvm, microvm-rtc
+#                            (-M microvm,rtc=on); by default "qvm microvm
+#                            microvm-rtc" and "qvm microvm", plus qvm2
+#                            when QVM2 is set
 #   AIO                      optional: QEMU's aio= for the disk (native)
 #   WARMUP                   optional: 0 skips the warm-up runs
+#   WATCHDOG                 optional: 1 prints "@@QVM-LAB WATCHDOG N"
+#                            before each Linux run (tests/lab/README.md:
+#                            lab-run ends an L1 that stalls)
 #   LOG                      optional: 1 prints each Linux run's console,
 #                            every line with its arrival time (@@BENCH-LOG)
 set -u
@@ -39,7 +47,10 @@ MEM_MIB=${MEM_MIB:-256}
 BOOT_VMMS=${BOOT_VMMS:-"qvm raw microvm pc"}
 EXITS_VMMS=${EXITS_VMMS:-"qvm raw microvm"}
 TESTS=${TESTS:-"boot exits"}
-LINUX_VMMS=${LINUX_VMMS:-"qvm microvm"}
+Q2=''
+[ -z "${QVM2:-}" ] || Q2=' qvm2'
+LBOOT_VMMS=${LBOOT_VMMS:-"qvm$Q2 microvm microvm-rtc"}
+BLK_VMMS=${BLK_VMMS:-"qvm$Q2 microvm"}
 AIO=${AIO:-native}
 TIMEOUT=${TIMEOUT:-120}
 # The Linux guest's command line, the same on both VMMs: the real-guest
@@ -118,11 +129,13 @@ lone() {
     set -- "$@" -t "$TIMEOUT" -e "$WORK/stderr" -o "$WORK/out" -l "$WORK/log" --
     case $2 in
     qvm) set -- "$@" "$QVM" "@$WORK/$1.qvmconf" ;;
-    microvm)
+    qvm2) set -- "$@" "$QVM2" "@$WORK/$1.qvmconf" ;;
+    microvm | microvm-rtc)
         m=microvm init=initramfs-blk.cpio.gz mode=blk
+        [ "$2" = microvm ] || m=$m,rtc=on
         case $1 in
         lboot) init=initramfs-boot.cpio.gz mode=boot ;;
-        blk-pci) m=microvm,pcie=on ;;
+        blk-pci) m=$m,pcie=on ;;
         esac
         set -- "$@" "$QEMU" -enable-kvm -M "$m" -cpu host -smp 1 \
             -nodefaults -no-user-config -nographic -no-reboot -serial stdio \
@@ -138,6 +151,7 @@ lone() {
     esac
     test=$1 vmm=$2 round=$3
     shift 3
+    [ "${WATCHDOG:-0}" = 0 ] || echo "@@QVM-LAB WATCHDOG $((TIMEOUT + 120))"
     line=$("$TSTAMP" "$@")
     rc=$?
     ok=1
@@ -212,12 +226,14 @@ rounds() {
 [ -n "$QEMU" ] || {
     BOOT_VMMS=$(echo " $BOOT_VMMS " | sed 's/ microvm / /; s/ pc / /')
     EXITS_VMMS=$(echo " $EXITS_VMMS " | sed 's/ microvm / /; s/ pc / /')
-    LINUX_VMMS=$(echo " $LINUX_VMMS " | sed 's/ microvm / /')
+    LBOOT_VMMS=$(echo " $LBOOT_VMMS " | sed 's/ microvm / /; s/ microvm-rtc / /')
+    BLK_VMMS=$(echo " $BLK_VMMS " | sed 's/ microvm / /')
 }
 for t in $TESTS; do
     case $t in
     boot) rounds boot "$BOOT_VMMS" ;;
     exits) rounds exits "$EXITS_VMMS" ;;
-    *) rounds "$t" "$LINUX_VMMS" ;;
+    lboot) rounds lboot "$LBOOT_VMMS" ;;
+    *) rounds "$t" "$BLK_VMMS" ;;
     esac
 done

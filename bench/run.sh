@@ -11,7 +11,7 @@
 #
 # Usage: bench/run.sh [--runs N] [--bed host|lab|auto] [--build DIR]
 #                     [--linux] [--no-readme] [--raw FILE] [--console FILE]
-#                     [--from-console FILE]
+#                     [--from-console FILE] [--qvm2 BIN NAME]
 #   --runs N      timed runs per VMM and test (default 10 on host, 5 in
 #                 lab, 3 with --linux)
 #   --bed B       host: this machine's /dev/kvm; lab: everything inside one
@@ -24,13 +24,15 @@
 #   --console FILE  keep the L1 console (lab) in FILE
 #   --from-console FILE  no measuring: the report from a kept L1 console
 #                 (the versions shown are then this tree's and build's)
+#   --qvm2 BIN NAME  (--linux) also measure the qvm binary BIN, a variant
+#                 (a candidate fix) called NAME in the report
 set -euo pipefail
 # The whole script is one compound command, read before it runs: editing
 # this file during a (long) run cannot derail that run.
 {
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$ROOT/bench
-RUNS='' BED=auto BUILD=$ROOT/build README=1 RAW='' LINUX=0 CONSOLE='' FROM=
+RUNS='' BED=auto BUILD=$ROOT/build README=1 RAW='' LINUX=0 CONSOLE='' FROM='' QVM2='' QVM2_NAME=
 usage() {
     sed -n '/^# Usage:/,/^#   --from-console/s/^# \{0,1\}//p' "$0" >&2
     exit 2
@@ -44,6 +46,7 @@ while [ $# -gt 0 ]; do
     --no-readme) README=0; shift ;;
     --raw) RAW=$2; shift 2 ;;
     --console) CONSOLE=$2; shift 2 ;;
+    --qvm2) QVM2=$(realpath "$2") QVM2_NAME=$3; shift 3 ;;
     --from-console) FROM=$(realpath "$2"); BED=lab; shift 2 ;;
     *) usage ;;
     esac
@@ -81,6 +84,7 @@ for g in bench_boot bench_exits; do
     fi
 done
 cp "$BUILD/qvm" "$W/bin/qvm"
+[ -z "$QVM2" ] || cp "$QVM2" "$W/bin/qvm2"
 QEMU=$(command -v qemu-system-x86_64 || true)
 [ -n "$QEMU" ] || say "warning: no qemu-system-x86_64: QEMU rows skipped"
 
@@ -100,6 +104,54 @@ fi
 [ -n "$RUNS" ] || [ "$LINUX" = 0 ] || RUNS=3
 [ -n "$RUNS" ] || { [ "$BED" = host ] && RUNS=10 || RUNS=5; }
 say "bed $BED, $RUNS runs per VMM and test"
+
+# unstall LABRUN_PID: works around a lab stall (tests/lab: QEMU 7.2's TCG
+# sometimes leaves L1 halted with its local APIC timer interrupt pending in
+# IRR, never delivered; L1 then runs nothing until another interrupt
+# comes). When L1's console has been silent for STALL_S seconds (no run
+# takes that long without a line), presses a key on L1's keyboard through
+# lab-run's QEMU monitor: the keyboard interrupt wakes L1, which then takes
+# its timer interrupt too. Each press appends the number of @@BENCH lines
+# seen so far to $W/kicks: the run in progress is then not counted.
+STALL_S=${STALL_S:-90}
+unstall() {
+    local pid=$1 size=-1 quiet=0 q mon n
+    set +e +o pipefail
+    while kill -0 "$pid" 2>/dev/null; do
+        sleep 10
+        n=$(stat -c %s "$W/console" 2>/dev/null || echo 0)
+        if [ "$n" != "$size" ]; then
+            size=$n quiet=0
+            continue
+        fi
+        quiet=$((quiet + 10))
+        [ "$quiet" -ge "$STALL_S" ] || continue
+        # lab-run's QEMU: a descendant of lab-run; its -initrd names the
+        # directory that holds the monitor socket.
+        q=$(pgrep -f 'qemu-system-x86_64 -accel tcg' | while read -r c; do
+            p=$c
+            while [ "$p" -gt 1 ]; do
+                [ "$p" = "$pid" ] && { echo "$c"; break; }
+                p=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null || echo 1)
+            done
+        done | head -n 1)
+        [ -n "$q" ] || continue
+        mon=$(tr '\0' '\n' <"/proc/$q/cmdline" | sed -n 's|/l1.cpio.gz$|/mon|p' | head -n 1)
+        [ -S "$mon" ] || continue
+        python3 - "$mon" <<'PY' || continue
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(2)
+s.connect(sys.argv[1])
+s.sendall(b'sendkey shift\n')
+time.sleep(0.5)
+s.close()
+PY
+        grep -c '^@@BENCH ' "$W/console" >>"$W/kicks" || true
+        say "L1 silent for ${quiet}s: pressed a key on its keyboard (lab stall workaround); the run in progress is not counted"
+        quiet=0
+    done
+}
 
 # ---- measure ----
 if [ -n "$FROM" ]; then
@@ -125,7 +177,9 @@ else
             { say "cannot build the Linux guest (bench/linux-guests.sh)"; exit 1; }
         # shellcheck disable=SC2016 # expanded in L1, where P is the payload
         printf '%s\n' "export TESTS='lboot blk-mmio blk-pci'" \
-            'export LGUESTS=$P/lguests DISK=/dev/ram0 TIMEOUT=300' >"$P/env"
+            'export LGUESTS=$P/lguests DISK=/dev/ram0 TIMEOUT=300 WATCHDOG=1' >"$P/env"
+        # shellcheck disable=SC2016 # expanded in L1
+        [ -z "$QVM2" ] || echo 'export QVM2=$P/bin/qvm2' >>"$P/env"
     fi
     if [ -n "$QEMU" ]; then
         cp "$QEMU" "$P/bin/qemu-system-x86_64"
@@ -162,15 +216,26 @@ EOF
     chmod +x "$P/entry.sh"
     echo "$RUNS" >"$P/runs"
     # Optional VMM lists (measure.sh) pass through to L1.
-    for v in BOOT_VMMS EXITS_VMMS LINUX_VMMS TESTS AIO WARMUP TIMEOUT LOG; do
+    for v in BOOT_VMMS EXITS_VMMS LBOOT_VMMS BLK_VMMS TESTS AIO WARMUP TIMEOUT LOG; do
         [ -z "${!v:-}" ] || echo "export $v='${!v}'" >>"$P/env"
     done
     limit=3000
     [ "$LINUX" = 1 ] && limit=$((1200 + RUNS * 1200))
+    : >"$W/console"
     "$ROOT/tests/lab/lab-run" --timeout "$limit" --log "$W/console" "$P" \
-        >/dev/null || say "warning: lab-run exit status $?"
+        >/dev/null &
+    lab=$!
+    unstall "$lab" &
+    kicker=$!
+    wait "$lab" || say "warning: lab-run exit status $?"
+    kill "$kicker" 2>/dev/null || true
+    wait "$kicker" 2>/dev/null || true
     [ -z "$CONSOLE" ] || cp "$W/console" "$CONSOLE"
-    grep '^@@BENCH ' "$W/console" >"$W/raw" || true
+    # A run during which L1 stalled is not a measurement.
+    awk -v k="$W/kicks" 'BEGIN { while ((getline l < k) > 0) bad[l + 1] = 1 }
+        /^@@BENCH / { n++; if (n in bad) { sub(/ ok=1 /, " ok=0 "); $0 = $0 " stalled=1" } }
+        { print }' "$W/console" >"$W/console.marked"
+    grep '^@@BENCH ' "$W/console.marked" >"$W/raw" || true
     grep '^@@BENCH-OUT ' "$W/console" >"$W/out" || true
     grep -A$((LINUX ? 30 : 4)) '^@@BENCH-ERR' "$W/console" | head -200 >&2 || true
     KERNEL="L1 $(sed -n 's/^@@BENCH-KERNEL //p' "$W/console" | head -1)"
@@ -197,7 +262,7 @@ if [ "$LINUX" = 1 ]; then
         echo "Bed: $BED (one nested-lab L1: emulated time, only the ratios mean something); kernel $KERNEL."
         echo "Versions: $QV ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')); $QMV; guest kernel $(sed -n 's/^@@BENCH-KERNEL //p' "$W/console" | head -1) (Debian)."
         echo
-        awk -f "$BENCH/summarize.awk" "$W/raw"
+        awk -v qvm2="$QVM2_NAME" -f "$BENCH/summarize.awk" "$W/raw"
         echo
         echo "The guest's view of the disk (first measured run of each):"
         echo
@@ -206,7 +271,7 @@ if [ "$LINUX" = 1 ]; then
     } >"$W/report"
     cat "$W/report"
     [ "$README" = 1 ] || exit 0
-    BED=lab-linux
+    BED='lab-linux'
 else
 {
     echo "Command: \`bench/run.sh --bed $BED --runs $RUNS\`, $(date -u '+%Y-%m-%d %H:%M UTC')."
