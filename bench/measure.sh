@@ -203,8 +203,10 @@ one() {
 # rounds TEST "VMMS": the warm-up, then RUNS rotated rounds.
 rounds() {
     case $1 in boot | exits) run=one ;; *) run=lone ;; esac
+    # Warm-up lines are kept apart (@@BENCH-WARMUP): a console that stays
+    # silent for long looks like a stalled L1 to run.sh.
     [ "${WARMUP:-1}" = 0 ] || for v in $2; do
-        $run "$1" "$v" 0 >/dev/null
+        $run "$1" "$v" 0 | sed 's/^@@BENCH /@@BENCH-WARMUP /'
     done
     n=$(echo "$2" | wc -w)
     i=1

@@ -115,30 +115,33 @@ say "bed $BED, $RUNS runs per VMM and test"
 # seen so far to $W/kicks: the run in progress is then not counted.
 STALL_S=${STALL_S:-90}
 unstall() {
-    local pid=$1 size=-1 quiet=0 q mon n
+    local pid=$1 size=-1 quiet=0 q dir n
     set +e +o pipefail
     while kill -0 "$pid" 2>/dev/null; do
         sleep 10
-        n=$(stat -c %s "$W/console" 2>/dev/null || echo 0)
+        # lab-run's QEMU: a descendant of lab-run; its -initrd names the
+        # directory that holds L1's console (lab-run's --log is a copy
+        # made at the end) and the monitor socket.
+        q=$(pgrep -f 'qemu-system-x86_64 -accel tcg' | while read -r c; do
+            p=$c
+            while [ "${p:-1}" -gt 1 ]; do
+                [ "$p" = "$pid" ] && { echo "$c"; break; }
+                p=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null)
+            done
+        done | head -n 1)
+        [ -n "$q" ] || continue # waiting for a lab slot, or done
+        dir=$(tr '\0' '\n' <"/proc/$q/cmdline" | sed -n 's|/l1.cpio.gz$||p' | head -n 1)
+        if [ ! -S "$dir/mon" ] || [ ! -f "$dir/console" ]; then
+            continue
+        fi
+        n=$(stat -c %s "$dir/console")
         if [ "$n" != "$size" ]; then
             size=$n quiet=0
             continue
         fi
         quiet=$((quiet + 10))
         [ "$quiet" -ge "$STALL_S" ] || continue
-        # lab-run's QEMU: a descendant of lab-run; its -initrd names the
-        # directory that holds the monitor socket.
-        q=$(pgrep -f 'qemu-system-x86_64 -accel tcg' | while read -r c; do
-            p=$c
-            while [ "$p" -gt 1 ]; do
-                [ "$p" = "$pid" ] && { echo "$c"; break; }
-                p=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null || echo 1)
-            done
-        done | head -n 1)
-        [ -n "$q" ] || continue
-        mon=$(tr '\0' '\n' <"/proc/$q/cmdline" | sed -n 's|/l1.cpio.gz$|/mon|p' | head -n 1)
-        [ -S "$mon" ] || continue
-        python3 - "$mon" <<'PY' || continue
+        python3 - "$dir/mon" <<'PY' || continue
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(2)
@@ -147,7 +150,7 @@ s.sendall(b'sendkey shift\n')
 time.sleep(0.5)
 s.close()
 PY
-        grep -c '^@@BENCH ' "$W/console" >>"$W/kicks" || true
+        grep -a -c '^@@BENCH ' "$dir/console" >>"$W/kicks"
         say "L1 silent for ${quiet}s: pressed a key on its keyboard (lab stall workaround); the run in progress is not counted"
         quiet=0
     done
@@ -200,6 +203,7 @@ Q=''
 mkdir -p /tmp/bench-work
 [ -f "$P/env" ] && . "$P/env"
 echo "@@BENCH-KERNEL $(uname -r)"
+[ -f "$P/version" ] && echo "@@BENCH-VERSION $(cat "$P/version")"
 if [ -n "${LGUESTS:-}" ]; then
     # The Linux benchmarks' disk: a 260 MiB RAM disk (brd, O_DIRECT works
     # on it, unlike on L1's ramfs root), written once so that its pages
@@ -215,6 +219,8 @@ TSTAMP=$P/bin/tstamp RAWKVM=$P/bin/rawkvm QVM=$P/bin/qvm QEMU=$Q \
 EOF
     chmod +x "$P/entry.sh"
     echo "$RUNS" >"$P/runs"
+    # The versions measured, for a report made later (--from-console).
+    echo "$("$W/bin/qvm" --version 2>&1 | head -1) ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'))" >"$P/version"
     # Optional VMM lists (measure.sh) pass through to L1.
     for v in BOOT_VMMS EXITS_VMMS LBOOT_VMMS BLK_VMMS TESTS AIO WARMUP TIMEOUT LOG; do
         [ -z "${!v:-}" ] || echo "export $v='${!v}'" >>"$P/env"
@@ -260,7 +266,9 @@ if [ "$LINUX" = 1 ]; then
     {
         echo "Command: \`bench/run.sh --linux --runs $RUNS\`, ${DATE:-$(date -u '+%Y-%m-%d %H:%M UTC')}."
         echo "Bed: $BED (one nested-lab L1: emulated time, only the ratios mean something); kernel $KERNEL."
-        echo "Versions: $QV ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')); $QMV; guest kernel $(sed -n 's/^@@BENCH-KERNEL //p' "$W/console" | head -1) (Debian)."
+        V=$(sed -n 's/^@@BENCH-VERSION //p' "$W/console" | head -1)
+        [ -n "$V" ] || V="$QV ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+        echo "Versions: $V; $QMV; guest kernel $(sed -n 's/^@@BENCH-KERNEL //p' "$W/console" | head -1) (Debian)."
         echo
         awk -v qvm2="$QVM2_NAME" -f "$BENCH/summarize.awk" "$W/raw"
         echo
