@@ -27,7 +27,7 @@ struct env {
     struct vdev_spec vd;
     struct dev_inst inst;
     bool level;
-    unsigned edges;
+    unsigned edges, rises;
     char dir[64];
 };
 
@@ -35,8 +35,10 @@ static void fake_irq(void *opaque, uint32_t gsi, bool level)
 {
     struct env *e = opaque;
     assert_int_equal(gsi, 4);
+    assert_true(level != e->level); /* only changes reach the line */
     e->level = level;
     e->edges++;
+    e->rises += level;
 }
 
 static void fake_stop(void *opaque, enum vm_stop why)
@@ -162,6 +164,78 @@ static void test_thre_interrupt(void **state)
     assert_true(e->level);
     out(e, 1, 0);
     assert_false(e->level);
+}
+
+/*
+ * The interrupt line as Linux's 8250 driver drives it on an edge-triggered
+ * ISA IRQ (IOAPIC or 8259): every new interrupt condition after the line
+ * went low must raise it again (a new edge), and nothing may leave it high
+ * once the driver has seen IIR "no interrupt". Mirrors serial8250_do_startup
+ * (THRE and TXEN tests), start_tx/stop_tx, the interrupt handler's IIR loop
+ * (16 bytes per THRE) and serial8250_console_write's IER save/clear/restore.
+ */
+static void test_linux_thre_edges(void **state)
+{
+    struct env *e = *state;
+    realize(e);
+    out(e, 2, 0xc7); /* FIFOs on, as set_termios leaves them */
+    /* Startup: the THRE re-assert test must not find UART_BUG_THRE. */
+    out(e, 1, 0x02);
+    assert_int_equal(e->rises, 1);
+    assert_int_equal(in(e, 2), 0xc2); /* iir1 */
+    assert_false(e->level);
+    out(e, 1, 0);
+    out(e, 1, 0x02);
+    assert_int_equal(e->rises, 2);
+    assert_int_equal(in(e, 2), 0xc2); /* re-asserted: no backup timer */
+    out(e, 1, 0);
+    /* The TXEN test: ETBEI with TEMT set must report THRE in IIR. */
+    out(e, 1, 0x02);
+    assert_int_equal(in(e, 5) & 0x40, 0x40);
+    assert_int_equal(in(e, 2), 0xc2);
+    out(e, 1, 0);
+    assert_false(e->level);
+    unsigned r = e->rises;
+    out(e, 1, 0x05); /* up->ier = RLSI | RDI */
+    assert_false(e->level);
+    for (int burst = 0; burst < 3; burst++) {
+        out(e, 1, 0x07); /* start_tx: THRI on, THR empty: a new edge */
+        assert_true(e->level);
+        assert_int_equal(e->rises, ++r);
+        for (int chunk = 0; chunk < 4; chunk++) {
+            assert_int_equal(in(e, 2), 0xc2); /* handler: THRE */
+            assert_false(e->level);
+            for (int i = 0; i < 16; i++)
+                out(e, 0, 'a');
+            assert_true(e->level); /* FIFO emptied again: one edge */
+            assert_int_equal(e->rises, ++r);
+            if (chunk == 1) {
+                /* printk in the middle: console_write with IER 0. */
+                assert_int_equal(in(e, 1), 0x07);
+                out(e, 1, 0);
+                assert_false(e->level);
+                for (int i = 0; i < 40; i++)
+                    out(e, 0, 'k');
+                assert_false(e->level);
+                out(e, 1, 0x07); /* restore: THR empty, a new edge */
+                assert_true(e->level);
+                assert_int_equal(e->rises, ++r);
+            }
+        }
+        assert_int_equal(in(e, 2), 0xc2);
+        out(e, 0, '\n'); /* the last byte: THRE again, one more edge */
+        assert_int_equal(e->rises, ++r);
+        out(e, 1, 0x05); /* circ buffer empty: stop_tx */
+        assert_false(e->level);
+        assert_int_equal(in(e, 2), 0xc1); /* the handler loop ends */
+        assert_int_equal(e->rises, r);
+    }
+    /* A console write while idle (THRI off) raises nothing. */
+    out(e, 1, 0);
+    out(e, 0, 'k');
+    out(e, 1, 0x05);
+    assert_false(e->level);
+    assert_int_equal(e->rises, r);
 }
 
 static void test_fifo_trigger_and_timeout(void **state)
@@ -298,6 +372,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reset_and_probe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thre_interrupt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_linux_thre_edges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fifo_trigger_and_timeout, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_overrun_and_priority, setup,
