@@ -436,11 +436,18 @@ static int setup_cpuid(struct vcpu *vcpu)
     if (!c)
         return -ENOMEM;
     memcpy(c, src, sz);
+    /* KVM reports its TSC-deadline timer through a capability, never in
+     * KVM_GET_SUPPORTED_CPUID: without the bit Linux calibrates its local
+     * APIC timer against the PIT (slower boots, bench/README.md). */
+    bool tscdl = vcpu->vm->has_irqchip &&
+                 kvm_check_cap(&vcpu->vm->kvm, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
     for (uint32_t i = 0; i < c->nent; i++) {
         struct kvm_cpuid_entry2 *e = &c->entries[i];
         switch (e->function) {
         case 1:
             e->ecx |= 1u << 31; /* hypervisor present */
+            if (tscdl)
+                e->ecx |= 1u << 24; /* TSC-deadline timer */
             e->ebx = (e->ebx & 0x00ffffffu) | vcpu->id << 24;
             break;
         case 0xb:
