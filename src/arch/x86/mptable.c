@@ -16,17 +16,7 @@
 
 #include <string.h>
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)v);
-    put16(p + 2, (uint16_t)(v >> 16));
-}
+#include "util/le.h"
 
 static bool is_ioapic(const struct vdev_spec *vd)
 {
@@ -41,7 +31,7 @@ static uint8_t *io_int(uint8_t *e, uint8_t type, uint16_t flags, uint8_t bus,
                        uint8_t irq, uint8_t apic, uint8_t pin)
 {
     e[0] = MP_IOINT, e[1] = type;
-    put16(e + 2, flags);
+    le_put16(e + 2, flags);
     e[4] = bus, e[5] = irq, e[6] = apic, e[7] = pin;
     return e + 8;
 }
@@ -104,26 +94,26 @@ long mptable_build(const struct vm_spec *spec, unsigned ncpus, uint8_t *buf,
 
     uint8_t *fp = buf, *c = buf + 16;
     memcpy(fp, "_MP_", 4);
-    put32(fp + 4, (uint32_t)(base + 16));
+    le_put32(fp + 4, (uint32_t)(base + 16));
     fp[8] = 1; /* length in 16-byte units */
     fp[9] = 4; /* spec revision 1.4 */
 
     memcpy(c, "PCMP", 4);
-    put16(c + 4, (uint16_t)cfg_len);
+    le_put16(c + 4, (uint16_t)cfg_len);
     c[6] = 4;
     memcpy(c + 8, "QVM     ", 8);
     memcpy(c + 16, "QVM KVM     ", 12);
-    put16(c + 34, (uint16_t)(ncpus + nbus + nio + nint + npci + 2));
-    put32(c + 36, X86_LAPIC_BASE);
+    le_put16(c + 34, (uint16_t)(ncpus + nbus + nio + nint + npci + 2));
+    le_put32(c + 36, X86_LAPIC_BASE);
 
     uint8_t *e = c + 44;
     for (unsigned i = 0; i < ncpus; i++, e += 20) {
         e[0] = MP_PROC;
         e[1] = (uint8_t)i;
-        e[2] = 0x14;                     /* local APIC version */
-        e[3] = 1 | (i == 0 ? 2 : 0);     /* EN, BP */
-        put32(e + 4, 0x600);             /* family 6 */
-        put32(e + 8, 1u << 0 | 1u << 9); /* FPU, APIC */
+        e[2] = 0x14;                        /* local APIC version */
+        e[3] = 1 | (i == 0 ? 2 : 0);        /* EN, BP */
+        le_put32(e + 4, 0x600);             /* family 6 */
+        le_put32(e + 8, 1u << 0 | 1u << 9); /* FPU, APIC */
     }
     if (spec->has_pci) {
         e[0] = MP_BUS, e[1] = 0;
@@ -142,7 +132,7 @@ long mptable_build(const struct vm_spec *spec, unsigned ncpus, uint8_t *buf,
             first_io = ncpus;
         e[0] = MP_IOAPIC, e[1] = (uint8_t)(ncpus + k++);
         e[2] = 0x11, e[3] = 1; /* version, EN */
-        put32(e + 4, vd->has_loc ? (uint32_t)vd->loc.base : 0xfec00000u);
+        le_put32(e + 4, vd->has_loc ? (uint32_t)vd->loc.base : 0xfec00000u);
         e += 8;
     }
     for (unsigned irq = 0; nio && irq < 16; irq++) {
