@@ -341,6 +341,46 @@ static void include_file(struct lexer *lx, const char *path,
 
 /* ---- the real host ---------------------------------------------------- */
 
+/* read_stream: all of a pipe or character device, at most LEX_MAX_FILE
+ * bytes (-EFBIG beyond). Closes fd. */
+static int read_stream(int fd, char **data, size_t *len)
+{
+    size_t cap = 4096, got = 0;
+    char *buf = malloc(cap + 1);
+    int rc = buf ? 0 : -ENOMEM;
+    while (rc == 0) {
+        if (got == cap) {
+            char *nb = cap >= LEX_MAX_FILE ? NULL : realloc(buf, cap * 2 + 1);
+            if (!nb) {
+                rc = cap >= LEX_MAX_FILE ? -EFBIG : -ENOMEM;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t n = read(fd, buf + got, cap - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            rc = -errno;
+        else if (n == 0)
+            break;
+        else
+            got += (size_t)n;
+    }
+    close(fd);
+    if (rc == 0 && got > LEX_MAX_FILE)
+        rc = -EFBIG;
+    if (rc < 0) {
+        free(buf);
+        return rc;
+    }
+    buf[got] = '\0';
+    *data = buf;
+    *len = got;
+    return 0;
+}
+
 static int host_read_file(void *ctx, const char *path, char **data, size_t *len)
 {
     (void)ctx;
@@ -348,10 +388,16 @@ static int host_read_file(void *ctx, const char *path, char **data, size_t *len)
     if (fd < 0)
         return -errno;
     struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        int e = S_ISDIR(st.st_mode) ? EISDIR : errno ? errno : EINVAL;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
         close(fd);
         return -e;
+    }
+    if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))
+        return read_stream(fd, data, len); /* @/dev/stdin, a pipe */
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
     }
     if ((uint64_t)st.st_size > LEX_MAX_FILE) {
         close(fd);
@@ -382,9 +428,18 @@ static int host_file_id(void *ctx, const char *path, char *out, size_t outlen)
 {
     (void)ctx;
     char buf[PATH_MAX];
-    if (!realpath(path, buf))
-        return -errno;
-    snprintf(out, outlen, "%s", buf);
+    if (realpath(path, buf)) {
+        snprintf(out, outlen, "%s", buf);
+        return 0;
+    }
+    /* No path of its own (/dev/stdin on a pipe): identify it by inode, so
+     * include cycles are still caught. */
+    int e = errno;
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return -e;
+    snprintf(out, outlen, "<dev %ju inode %ju>", (uintmax_t)st.st_dev,
+             (uintmax_t)st.st_ino);
     return 0;
 }
 
