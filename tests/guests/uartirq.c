@@ -16,78 +16,15 @@
  * line and the counts, "uartirq: done", and powers off.
  */
 #include "guest.h"
+#include "uart_irq.h"
 
-#define IOAPIC    0xfec00000u
-#define LAPIC     0xfee00000u
-#define UART_VEC  0x24
-#define UART_LINE 4
-#define NLINES    300
-#define BUFSZ     4096 /* Linux's UART_XMIT_SIZE */
+#define NLINES 300
+#define BUFSZ  4096 /* Linux's UART_XMIT_SIZE */
 
 #define IER_THRI 0x02
 #define IER_RX   0x05 /* RLSI | RDI, as the driver keeps them */
 
 void guest_main(uint32_t magic, uint32_t info);
-void uart_isr_c(void);
-extern char isr_uart[], isr_default[];
-
-/* The entry stubs and the hand-made iret: see uart.c (kvm_pvm hosts). */
-#define IRET_BY_HAND                                                           \
-    "    push %eax\n"                                                          \
-    "    mov 4(%esp), %eax\n"                                                  \
-    "    xchg %eax, 12(%esp)\n"                                                \
-    "    mov %eax, 8(%esp)\n"                                                  \
-    "    pop %eax\n"                                                           \
-    "    add $4, %esp\n"                                                       \
-    "    popf\n"                                                               \
-    "    ret\n"
-__asm__(".text\n"
-        ".globl isr_uart\n"
-        "isr_uart:\n"
-        "    pusha\n"
-        "    cld\n"
-        "    call uart_isr_c\n"
-        "    popa\n" IRET_BY_HAND ".globl isr_default\n"
-        "isr_default:\n" IRET_BY_HAND);
-
-static uint64_t idt[256];
-static const uint64_t gdt[4] = {0, 0, 0x00cf9a000000ffffull,
-                                0x00cf92000000ffffull};
-
-static void load_gdt(void)
-{
-    struct __attribute__((packed)) {
-        uint16_t limit;
-        uint32_t base;
-    } gdtr = {sizeof(gdt) - 1, (uint32_t)gdt};
-    __asm__ volatile("lgdt %0\n"
-                     "ljmp $0x10, $1f\n"
-                     "1: mov $0x18, %%eax\n"
-                     "mov %%eax, %%ds\n"
-                     "mov %%eax, %%es\n"
-                     "mov %%eax, %%ss\n"
-                     :
-                     : "m"(gdtr)
-                     : "eax", "memory");
-}
-
-static void set_gate(unsigned vec, void *fn, uint16_t cs)
-{
-    uint32_t o = (uint32_t)fn;
-    idt[vec] = (uint64_t)((o & 0xffff) | (uint32_t)cs << 16) |
-               (uint64_t)((o & 0xffff0000u) | 0x8e00u) << 32;
-}
-
-static void mmio_w(uint32_t a, uint32_t v)
-{
-    *(volatile uint32_t *)a = v;
-}
-
-static void ioapic_w(uint32_t reg, uint32_t v)
-{
-    mmio_w(IOAPIC, reg);
-    mmio_w(IOAPIC + 0x10, v);
-}
 
 /* The driver's state: the transmit buffer and the IER shadow (up->ier). */
 static volatile char xmit[BUFSZ];

@@ -1,0 +1,83 @@
+/*
+ * uart_irq.h: interrupt scaffolding for the UART guests (uart.c,
+ * uartirq.c): a flat GDT (multiboot leaves none), an IDT with the entry
+ * stub isr_uart (calls the guest's uart_isr_c) and isr_default, and
+ * IOAPIC/LAPIC register writes.
+ *
+ * KVM's instruction emulator (all ring-0 code runs through it on kvm_pvm
+ * hosts) cannot do a protected-mode iret, so the stubs return by hand: the
+ * frame EIP, CS, EFLAGS (same privilege) becomes EFLAGS, EIP for popf;
+ * ret, leaving ESP where iret would.
+ */
+#ifndef QVM_GUEST_UART_IRQ_H
+#define QVM_GUEST_UART_IRQ_H
+
+#include <stdint.h>
+
+#define IOAPIC    0xfec00000u
+#define LAPIC     0xfee00000u
+#define UART_VEC  0x24
+#define UART_LINE 4
+
+void uart_isr_c(void);
+extern char isr_uart[], isr_default[];
+
+#define IRET_BY_HAND                                                           \
+    "    push %eax\n"                                                          \
+    "    mov 4(%esp), %eax\n"                                                  \
+    "    xchg %eax, 12(%esp)\n"                                                \
+    "    mov %eax, 8(%esp)\n"                                                  \
+    "    pop %eax\n"                                                           \
+    "    add $4, %esp\n"                                                       \
+    "    popf\n"                                                               \
+    "    ret\n"
+__asm__(".text\n"
+        ".globl isr_uart\n"
+        "isr_uart:\n"
+        "    pusha\n"
+        "    cld\n"
+        "    call uart_isr_c\n"
+        "    popa\n" IRET_BY_HAND ".globl isr_default\n"
+        "isr_default:\n" IRET_BY_HAND);
+
+static uint64_t idt[256];
+/* Flat code 0x10, data 0x18: the selectors qvm's loader used. */
+static const uint64_t gdt[4] = {0, 0, 0x00cf9a000000ffffull,
+                                0x00cf92000000ffffull};
+
+static inline void load_gdt(void)
+{
+    struct __attribute__((packed)) {
+        uint16_t limit;
+        uint32_t base;
+    } gdtr = {sizeof(gdt) - 1, (uint32_t)gdt};
+    __asm__ volatile("lgdt %0\n"
+                     "ljmp $0x10, $1f\n"
+                     "1: mov $0x18, %%eax\n"
+                     "mov %%eax, %%ds\n"
+                     "mov %%eax, %%es\n"
+                     "mov %%eax, %%ss\n"
+                     :
+                     : "m"(gdtr)
+                     : "eax", "memory");
+}
+
+static inline void set_gate(unsigned vec, void *fn, uint16_t cs)
+{
+    uint32_t o = (uint32_t)fn;
+    idt[vec] = (uint64_t)((o & 0xffff) | (uint32_t)cs << 16) |
+               (uint64_t)((o & 0xffff0000u) | 0x8e00u) << 32;
+}
+
+static inline void mmio_w(uint32_t a, uint32_t v)
+{
+    *(volatile uint32_t *)a = v;
+}
+
+static inline void ioapic_w(uint32_t reg, uint32_t v)
+{
+    mmio_w(IOAPIC, reg);
+    mmio_w(IOAPIC + 0x10, v);
+}
+
+#endif
