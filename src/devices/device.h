@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "config/spec.h"
+#include "devices/irq.h"
 #include "loader/gview.h"
 #include "util/compiler.h"
 #include "util/vec.h"
@@ -25,8 +26,21 @@ struct dev_ctx {
     /* mem: guest RAM/ROM. Every guest-physical address a device follows
      * goes through gview_ptr(ctx->mem, ...), the one checked gate. */
     const struct gview *mem;
-    /* irq_set: drive interrupt controller input `gsi`. Context: any. */
+    /* irq_set: drive interrupt controller input `gsi`. Context: any.
+     * (Being replaced by irq_resolve + irq_line_set.) */
     void (*irq_set)(void *opaque, uint32_t gsi, bool level);
+    /*
+     * irq_resolve: wire a device output to the controller input its
+     * `intr` names and, for an ISA line (IOAPIC GSI below 16), to the 8259
+     * pair's input too. isa: the ISA IRQ the output drives on the 8259s
+     * when that is not the GSI (the PIT's 0), or -1. The line lives as
+     * long as the VM. -ENOENT (logged) when the controller does not exist.
+     * irq_isa: the line of ISA IRQ `isa` as the board wires it (HPET
+     * legacy replacement). Context: realize (main thread).
+     */
+    int (*irq_resolve)(void *opaque, const struct intr *in, int isa,
+                       struct irq_line *out);
+    int (*irq_isa)(void *opaque, unsigned isa, struct irq_line *out);
     /* stop: end the VM for `why` (first request wins). Context: any. */
     void (*stop)(void *opaque, enum vm_stop why);
     void *opaque;

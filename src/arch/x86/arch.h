@@ -1,0 +1,34 @@
+/*
+ * arch.h: the x86 platform state of a VM (vm->arch): the interrupt
+ * controllers and timers qvm emulates (KVM's split irqchip: local APICs
+ * in the kernel, IOAPICs, the 8259 pair and the 8254 in qvm), and the
+ * realize functions of the x86-only vdevs (their registry rows are in
+ * arch_models[]).
+ */
+#ifndef QVM_ARCH_X86_ARCH_H
+#define QVM_ARCH_X86_ARCH_H
+
+#include "devices/device.h"
+
+struct vm;
+struct pit;
+struct hpet;
+
+/* The registry rows of the x86-only models (devices/registry.c). */
+struct model;
+
+int ioapic_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
+                   struct dev_inst *inst) MUST_CHECK;
+int pic_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
+                struct dev_inst *inst) MUST_CHECK;
+int pit_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
+                struct dev_inst *inst) MUST_CHECK;
+int hpet_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
+                 struct dev_inst *inst) MUST_CHECK;
+
+/* x86_pit_out0_enable: HPET legacy replacement (LEG_RT_CNF) disconnects
+ * the PIT's OUT0 from its interrupt line; no-op without a PIT. ctx_opaque:
+ * dev_ctx.opaque (the struct vm). Context: any. */
+void x86_pit_out0_enable(void *ctx_opaque, bool on);
+
+#endif
