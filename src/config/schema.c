@@ -627,15 +627,16 @@ static const struct opt_def pit_opts[] = {
 static const struct vdev_type vt_timer8254 = {
     .name = "timer8254",
     .arch = ARCH_X86_64,
-    .flags = VF_ONE,
+    .flags = VF_ONE | VF_PIT,
     .loc_spaces = SP(SPACE_IO),
     .bare_space = SPACE_IO,
     .win_size = 4,
     .default_locs = pit_locs,
     .default_lines = pit_lines,
     .opts = pit_opts,
-    .help = "Intel 8254 programmable interval timer (KVM's in-kernel PIT; "
-            "port 0x61 gate included)",
+    .help = "Intel 8254 programmable interval timer with the port 0x61 "
+            "gate (qvm's model; KVM's in-kernel PIT when the whole "
+            "interrupt platform matches KVM's layout)",
     .example = "vdev timer8254 intr myioapic:0"};
 
 static const uint64_t rtc_locs[] = {0x70, 0};

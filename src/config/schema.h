@@ -90,6 +90,7 @@ struct opt_def {
 #define VF_LOC_REQ   (1u << 10) /* `loc` required */
 #define VF_TWO_WIN   (1u << 11) /* pckeyboard: second window at loc+4 */
 #define VF_IOAPIC_DS (1u << 12) /* accepts `intr apic` (downstream) */
+#define VF_PIT       (1u << 13) /* the 8254: its line is ISA IRQ 0 */
 
 struct vdev_type {
     const char *name;

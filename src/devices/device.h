@@ -1,7 +1,8 @@
 /*
  * device.h: what a device model gets from the VM (struct dev_ctx) and the
  * explicit table of built-in vdev types. Devices never include KVM headers:
- * they map regions on the buses, raise lines through ctx->irq_set and ask
+ * they map regions on the buses, raise lines resolved by ctx->irq_resolve
+ * (devices/irq.h) and ask
  * the VM to stop through ctx->stop.
  */
 #ifndef QVM_DEVICES_DEVICE_H
@@ -26,9 +27,6 @@ struct dev_ctx {
     /* mem: guest RAM/ROM. Every guest-physical address a device follows
      * goes through gview_ptr(ctx->mem, ...), the one checked gate. */
     const struct gview *mem;
-    /* irq_set: drive interrupt controller input `gsi`. Context: any.
-     * (Being replaced by irq_resolve + irq_line_set.) */
-    void (*irq_set)(void *opaque, uint32_t gsi, bool level);
     /*
      * irq_resolve: wire a device output to the controller input its
      * `intr` names and, for an ISA line (IOAPIC GSI below 16), to the 8259
@@ -103,6 +101,22 @@ int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx,
                     struct dev_list *out) MUST_CHECK;
 /* devices_teardown: stop the event thread, then tear down (flush) each. */
 void devices_teardown(struct dev_list *l);
+
+/*
+ * A registry row: a vdev type and its realize function. Pass 0 models (the
+ * interrupt controllers) are realized before every other vdev, so that
+ * lines can be resolved whatever order the configuration lists them in.
+ * Generic rows are in devices/registry.c, the architecture's in
+ * arch_models (arch/<arch>/models.c).
+ */
+struct dev_model {
+    const char *name;
+    int (*realize)(const struct vdev_spec *vd, const struct dev_ctx *ctx,
+                   struct dev_inst *inst);
+    unsigned pass;
+};
+extern const struct dev_model arch_models[];
+extern const size_t arch_nmodels;
 
 /* Built-in models (one realize function per vdev type). */
 int ser8250_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,

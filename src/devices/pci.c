@@ -24,7 +24,7 @@
  * is pointed at the entry's message when the vector is unmasked or its
  * entry changes while unmasked), else ctx->msi_send.
  *
- * INTx: the model's level reaches ctx->irq_set(intx_gsi) unless command
+ * INTx: the model's level reaches the `intx` line unless command
  * bit 10 (Interrupt Disable) is set; status bit 3 shows the model's level.
  *
  * Context: region ops on vCPU threads (bus read lock held), under the bus
@@ -119,6 +119,8 @@ void pci_function_init(struct pci_function *f, const char *name, struct bdf bdf,
     f->cfg[0x0e] = 0; /* header type 0, single function */
     f->cfg[0x3c] = intx_pin ? intx_line : 0;
     f->cfg[0x3d] = intx_pin;
+    f->intx_intr = (struct intr){.pic = 0, .line = intx_line};
+    f->intx = irq_line_none();
     le_put(f->wmask + PCI_REG_CMD, 0x0407, 2); /* io, mem, master, intx dis */
     f->wmask[0x0c] = 0xff;                     /* cache line size */
     f->wmask[0x0d] = 0xff;                     /* latency timer */
@@ -321,9 +323,8 @@ static void intx_drive(struct pci_function *f)
     bool out = f->intx_level && !f->intx_disabled && f->cfg[0x3d] != 0;
     if (out == f->intx_out || !f->bus)
         return;
-    const struct dev_ctx *c = f->bus->ctx;
     f->intx_out = out;
-    c->irq_set(c->opaque, f->intx_gsi, out);
+    irq_line_set(&f->intx, out);
 }
 
 void pci_intx_set(struct pci_function *f, bool level)
@@ -787,6 +788,14 @@ int pci_bus_add(struct pci_bus *b, struct pci_function *f)
     if (f->bdf.bus != 0 || f->bdf.dev > 31 || f->bdf.fn > 7)
         return -EINVAL;
     unsigned devfn = (unsigned)f->bdf.dev << 3 | f->bdf.fn;
+    if (f->cfg[0x3d] && !f->intx.n && b->ctx->irq_resolve) {
+        int e =
+            b->ctx->irq_resolve(b->ctx->opaque, &f->intx_intr, -1, &f->intx);
+        if (e < 0)
+            return e;
+        if (f->intx.gsi >= 0 && f->intx.gsi < 0xff)
+            f->cfg[0x3c] = (uint8_t)f->intx.gsi;
+    }
     for (unsigned i = 0; i < 6; i++)
         snprintf(f->bar_name[i], sizeof(f->bar_name[i]), "%s BAR%u",
                  f->name ? f->name : "pci", i);
@@ -936,8 +945,8 @@ int pci_function_from_vdev(struct pci_function *f, const struct vdev_spec *vd)
     pci_function_init(f, name, p->bdf, p->vendor, p->device,
                       (uint32_t)p->class_code << 8, p->intx_pin,
                       (uint8_t)p->intx.line);
-    /* GSI = the controller line, as for every other device model. */
-    f->intx_gsi = p->intx_pin ? p->intx.line : 0;
+    if (p->intx_pin)
+        f->intx_intr = p->intx;
     for (unsigned i = 0; i < 6; i++) {
         const struct bar *bar = &p->bars[i];
         if (bar->kind == BAR_NONE)

@@ -67,9 +67,11 @@ struct pci_function {
     void (*cfg_read)(void *opaque, unsigned off, unsigned size);
     void (*cfg_write)(void *opaque, unsigned off, unsigned size);
     void *hook_opaque;
-    /* INTx: the interrupt controller input the pin is wired to (from the
-     * spec's routing), used by pci_intx_set. */
-    uint32_t intx_gsi;
+    /* INTx: the controller line the pin is wired to (the spec's routing;
+     * pci_function_init: line `intx_line` of controller 0), resolved into
+     * `intx` by pci_bus_add, used by pci_intx_set. */
+    struct intr intx_intr;
+    struct irq_line intx;
     /* Private to pci.c. */
     struct pci_bus *bus;
     uint8_t cap_end;       /* next free capability offset */
@@ -82,7 +84,7 @@ struct pci_function {
      * no resources and needs no destroy). */
     pthread_mutex_t irq_lock;
     bool intx_level;    /* the model's level */
-    bool intx_out;      /* what irq_set last drove */
+    bool intx_out;      /* what the line was last driven to */
     bool intx_disabled; /* copy of command bit 10 */
 };
 

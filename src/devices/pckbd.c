@@ -48,7 +48,7 @@ struct kbd {
     pthread_mutex_t lock;
     const struct dev_ctx *ctx;
     bool has_irq, irq_level;
-    uint32_t gsi;
+    struct irq_line line;
     uint8_t q[OUT_Q], qaux[OUT_Q]; /* output bytes, 1 = from aux */
     unsigned qh, qn;
     uint8_t cfg, outport, status_cmd;
@@ -71,7 +71,7 @@ static void update_irq(struct kbd *k)
 {
     bool level = k->qn && !k->qaux[k->qh] && k->cfg & CFG_KBD_INT;
     if (k->has_irq && level != k->irq_level)
-        k->ctx->irq_set(k->ctx->opaque, k->gsi, level);
+        irq_line_set(&k->line, level);
     k->irq_level = level;
 }
 
@@ -224,7 +224,7 @@ static uint64_t kbd_read(struct kbd *k, bool status)
          * pulse the line so an edge-triggered IRQ 1 sees it (Linux takes
          * one byte per interrupt). */
         if (k->irq_level && k->has_irq)
-            k->ctx->irq_set(k->ctx->opaque, k->gsi, false);
+            irq_line_set(&k->line, false);
         k->irq_level = false;
     } else {
         v = k->q[(k->qh + OUT_Q - 1) % OUT_Q]; /* the last byte again */
@@ -300,8 +300,11 @@ int pckbd_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     inst->teardown = kbd_teardown;
     uint64_t base = vd->has_loc ? vd->loc.base : 0x60;
     if (vd->intrs.n) {
+        if (ctx->irq_resolve(ctx->opaque, &vd->intrs.v[0], -1, &k->line) < 0) {
+            kbd_teardown(k);
+            return -1;
+        }
         k->has_irq = true;
-        k->gsi = vd->intrs.v[0].line;
     }
     if (vd->has_loc && vd->loc.space != SPACE_IO) {
         log_fatal(TAG, "only io: locations are supported for pckeyboard");

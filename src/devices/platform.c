@@ -22,6 +22,7 @@ struct pm {
     pthread_mutex_t lock; /* sts, en, sci */
     uint16_t sts, en, cnt;
     bool sci;
+    struct irq_line sci_line; /* ISA IRQ PM_SCI_GSI as the board wires it */
     struct ratelimit rl;
 };
 
@@ -45,7 +46,7 @@ static void sci_update(struct pm *pm)
     if (level == pm->sci)
         return;
     pm->sci = level;
-    pm->ctx->irq_set(pm->ctx->opaque, PM_SCI_GSI, level);
+    irq_line_set(&pm->sci_line, level);
 }
 
 bool pm_power_button(void *state)
@@ -144,6 +145,11 @@ int platform_realize(const struct dev_ctx *ctx, struct dev_list *out)
     pthread_mutex_init(&pm->lock, NULL);
     pm->rl = (struct ratelimit)RATELIMIT_INIT(5, 1000);
     *slot = (struct dev_inst){PM_DEV_NAME, pm, pm_teardown};
+    if (ctx->irq_isa(ctx->opaque, PM_SCI_GSI, &pm->sci_line) < 0)
+        log_warn(TAG,
+                 "no interrupt controller input for the ACPI SCI "
+                 "(ISA IRQ %u): the power button raises no interrupt",
+                 PM_SCI_GSI);
     if (bus_map(ctx->pio, "port 0x80", 0x80, 1, &sink_ops, NULL) < 0 ||
         bus_map(ctx->pio, "acpi pm1a_evt", PM1A_EVT_PORT, 4, &evt_ops, pm) <
             0 ||

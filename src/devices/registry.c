@@ -12,32 +12,6 @@
 
 #define TAG "devices"
 
-struct model {
-    const char *name;
-    int (*realize)(const struct vdev_spec *vd, const struct dev_ctx *ctx,
-                   struct dev_inst *inst);
-};
-
-/*
- * Models that KVM's in-kernel irqchip and PIT (arch_vm_init) provide: the
- * 8259 pair at ports 0x20/0xa0, the 8254 at 0x40-0x43 and the IOAPIC at
- * 0xfec00000. Nothing to map; only a placement KVM cannot honour is noted.
- */
-static int inkernel_realize(const struct vdev_spec *vd,
-                            const struct dev_ctx *ctx, struct dev_inst *inst)
-{
-    (void)ctx, (void)inst;
-    const char *name = vdev_type_name(vd);
-    if (strcmp(name, "ioapic") == 0 && vd->has_loc &&
-        vd->loc.base != 0xfec00000u)
-        log_warn(TAG,
-                 "vdev ioapic at 0x%llx: KVM's in-kernel IOAPIC stays "
-                 "at 0xfec00000",
-                 (unsigned long long)vd->loc.base);
-    log_debug(TAG, "vdev %s: provided by KVM's in-kernel irqchip/PIT", name);
-    return 0;
-}
-
 /* PCI-only vdevs whose function pci_realize puts on the bus. */
 static int pci_only_realize(const struct vdev_spec *vd,
                             const struct dev_ctx *ctx, struct dev_inst *inst)
@@ -46,14 +20,44 @@ static int pci_only_realize(const struct vdev_spec *vd,
     return 0;
 }
 
-static const struct model models[] = {
-    {"ser8250", ser8250_realize},       {"pckeyboard", pckbd_realize},
-    {"mc146818", rtc_realize},          {"ioapic", inkernel_realize},
-    {"8259", inkernel_realize},         {"timer8254", inkernel_realize},
-    {"pci-dummy", pci_only_realize},    {"virtio-blk", virtio_realize},
-    {"virtio-console", virtio_realize}, {"virtio-entropy", virtio_realize},
-    {"virtio-net", virtio_realize},
+static const struct dev_model models[] = {
+    {"ser8250", ser8250_realize, 1},
+    {"pckeyboard", pckbd_realize, 1},
+    {"mc146818", rtc_realize, 1},
+    {"pci-dummy", pci_only_realize, 1},
+    {"virtio-blk", virtio_realize, 1},
+    {"virtio-console", virtio_realize, 1},
+    {"virtio-entropy", virtio_realize, 1},
+    {"virtio-net", virtio_realize, 1},
 };
+
+static const struct dev_model *model_find(const char *name)
+{
+    for (size_t j = 0; name && j < ARRAY_SIZE(models); j++)
+        if (strcmp(models[j].name, name) == 0)
+            return &models[j];
+    for (size_t j = 0; name && j < arch_nmodels; j++)
+        if (strcmp(arch_models[j].name, name) == 0)
+            return &arch_models[j];
+    return NULL;
+}
+
+static int realize_one(const struct vdev_spec *vd, const struct dev_model *m,
+                       const struct dev_ctx *ctx, struct dev_list *out)
+{
+    struct dev_inst inst = {.name = m->name};
+    if (m->realize(vd, ctx, &inst) < 0)
+        return -1; /* the model freed what it had */
+    struct dev_inst *slot = VEC_PUSH(&out->v);
+    if (!slot) {
+        if (inst.teardown)
+            inst.teardown(inst.state);
+        log_fatal(TAG, "out of memory");
+        return -1;
+    }
+    *slot = inst;
+    return 0;
+}
 
 int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx_in,
                     struct dev_list *out)
@@ -65,39 +69,35 @@ int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx_in,
     if (!out->ctx.ev)
         return -1;
     const struct dev_ctx *ctx = &out->ctx;
-    if (platform_realize(ctx, out) < 0 ||
-        pci_realize_bus(spec, ctx, out, &out->ctx.pci) < 0)
-        return -1;
-    for (size_t i = 0; i < spec->vdevs.n; i++) {
-        const struct vdev_spec *vd = &spec->vdevs.v[i];
-        const char *name = vdev_type_name(vd);
-        const struct model *m = NULL;
-        for (size_t j = 0; j < ARRAY_SIZE(models); j++)
-            if (name && strcmp(models[j].name, name) == 0)
-                m = &models[j];
-        if (!m && vd->span.file) {
-            log_warn(TAG, "%s:%u: vdev %s is not implemented yet; ignored",
-                     vd->span.file, (unsigned)vd->span.line, name ? name : "?");
-            continue;
-        }
-        if (!m) {
-            log_warn(TAG,
-                     "vdev %s (implicit) is not implemented yet; "
-                     "ignored",
-                     name ? name : "?");
-            continue;
-        }
-        struct dev_inst inst = {.name = m->name};
-        if (m->realize(vd, ctx, &inst) < 0)
+    for (unsigned pass = 0; pass < 2; pass++) {
+        /* After the interrupt controllers: the platform's SCI and the PCI
+         * functions' INTx lines need them. */
+        if (pass == 1 && (platform_realize(ctx, out) < 0 ||
+                          pci_realize_bus(spec, ctx, out, &out->ctx.pci) < 0))
             return -1;
-        struct dev_inst *slot = VEC_PUSH(&out->v);
-        if (!slot) {
-            if (inst.teardown)
-                inst.teardown(inst.state);
-            log_fatal(TAG, "out of memory");
-            return -1;
+        for (size_t i = 0; i < spec->vdevs.n; i++) {
+            const struct vdev_spec *vd = &spec->vdevs.v[i];
+            const char *name = vdev_type_name(vd);
+            const struct dev_model *m = model_find(name);
+            if (!m) {
+                if (pass == 0)
+                    continue;
+                if (vd->span.file)
+                    log_warn(TAG,
+                             "%s:%u: vdev %s is not implemented yet; "
+                             "ignored",
+                             vd->span.file, (unsigned)vd->span.line,
+                             name ? name : "?");
+                else
+                    log_warn(TAG,
+                             "vdev %s (implicit) is not implemented yet; "
+                             "ignored",
+                             name ? name : "?");
+                continue;
+            }
+            if (m->pass == pass && realize_one(vd, m, ctx, out) < 0)
+                return -1;
         }
-        *slot = inst;
     }
     return ev_start(ctx->ev) < 0 ? -1 : 0;
 }

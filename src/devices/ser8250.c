@@ -63,7 +63,7 @@ struct uart {
 
     /* Registers. */
     bool has_irq, irq_level;
-    uint32_t gsi;
+    struct irq_line line;
     uint8_t rx[RX_FIFO];
     unsigned rx_head, rx_n;
     bool thre_pending;
@@ -130,7 +130,7 @@ static void update_irq(struct uart *u)
 {
     bool level = !(iir(u) & IIR_NONE);
     if (u->has_irq && level != u->irq_level)
-        u->ctx->irq_set(u->ctx->opaque, u->gsi, level);
+        irq_line_set(&u->line, level);
     u->irq_level = level;
 }
 
@@ -341,8 +341,11 @@ int ser8250_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
         len = vd->loc.size ? vd->loc.size : 8;
     }
     if (vd->intrs.n) {
+        if (ctx->irq_resolve(ctx->opaque, &vd->intrs.v[0], -1, &u->line) < 0) {
+            uart_teardown(u);
+            return -1;
+        }
         u->has_irq = true;
-        u->gsi = vd->intrs.v[0].line;
     }
     int e =
         bus_map(ctx->pio, "ser8250", base, MIN(len, (uint64_t)8), &uart_ops, u);

@@ -146,6 +146,28 @@ int kvm_create_pit2(const struct kvm_sys *k)
     return e < 0 ? e : 0;
 }
 
+int kvm_split_irqchip(const struct kvm_sys *k, uint32_t ioapic_pins)
+{
+    struct kvm_enable_cap c = {.cap = KVM_CAP_SPLIT_IRQCHIP,
+                               .args = {ioapic_pins}};
+    int e = xioctl(k->vm_fd, KVM_ENABLE_CAP, &c);
+    return e < 0 ? e : 0;
+}
+
+int kvm_pit_hpet_legacy(const struct kvm_sys *k, bool on)
+{
+    struct kvm_pit_state2 st;
+    int e = xioctl(k->vm_fd, KVM_GET_PIT2, &st);
+    if (e < 0)
+        return e;
+    if (on)
+        st.flags |= KVM_PIT_FLAGS_HPET_LEGACY;
+    else
+        st.flags &= ~(uint32_t)KVM_PIT_FLAGS_HPET_LEGACY;
+    e = xioctl(k->vm_fd, KVM_SET_PIT2, &st);
+    return e < 0 ? e : 0;
+}
+
 int kvm_set_gsi_routing(const struct kvm_sys *k,
                         const struct kvm_irq_routing *r)
 {
@@ -286,5 +308,12 @@ int kvm_set_mp_state(int vcpu_fd, uint32_t state)
 {
     struct kvm_mp_state s = {.mp_state = state};
     int e = xioctl(vcpu_fd, KVM_SET_MP_STATE, &s);
+    return e < 0 ? e : 0;
+}
+
+int kvm_interrupt(int vcpu_fd, uint8_t vector)
+{
+    struct kvm_interrupt i = {.irq = vector};
+    int e = xioctl(vcpu_fd, KVM_INTERRUPT, &i);
     return e < 0 ? e : 0;
 }

@@ -44,6 +44,14 @@ int kvm_set_identity_map_addr(const struct kvm_sys *k,
                               uint64_t addr) MUST_CHECK;
 int kvm_create_irqchip(const struct kvm_sys *k) MUST_CHECK;
 int kvm_create_pit2(const struct kvm_sys *k) MUST_CHECK;
+/* kvm_split_irqchip: local APICs in the kernel, IOAPIC/PIC/PIT in qvm
+ * (KVM_CAP_SPLIT_IRQCHIP); GSIs below `ioapic_pins` are IOAPIC inputs
+ * whose level-triggered vectors cause KVM_EXIT_IOAPIC_EOI. Before any
+ * vCPU exists. */
+int kvm_split_irqchip(const struct kvm_sys *k, uint32_t ioapic_pins) MUST_CHECK;
+/* kvm_pit_hpet_legacy: the in-kernel PIT's output off (HPET legacy
+ * replacement) or on (KVM_SET_PIT2 flags). */
+int kvm_pit_hpet_legacy(const struct kvm_sys *k, bool on) MUST_CHECK;
 int kvm_irq_line(const struct kvm_sys *k, uint32_t gsi, bool level);
 /* kvm_set_gsi_routing: replace the whole GSI routing table (irqchip pins
  * and MSI routes). */
@@ -84,5 +92,8 @@ int kvm_set_cpuid2(int vcpu_fd, const struct kvm_cpuid2 *c) MUST_CHECK;
 /* kvm_set_msrs: returns the number of MSRs set (>= 0) or a negative errno. */
 int kvm_set_msrs(int vcpu_fd, const struct kvm_msrs *m);
 int kvm_set_mp_state(int vcpu_fd, uint32_t state) MUST_CHECK;
+/* kvm_interrupt: queue external interrupt `vector` (KVM_INTERRUPT; with a
+ * split irqchip, the 8259's ExtINT vector). vCPU thread only. */
+int kvm_interrupt(int vcpu_fd, uint8_t vector) MUST_CHECK;
 
 #endif

@@ -79,7 +79,7 @@ struct vmmio {
     const struct dev_ctx *ctx;
     uint64_t base, size;
     bool has_irq, mapped;
-    uint32_t gsi;
+    struct irq_line line;
     pthread_mutex_t ilock; /* isr and the line */
     uint32_t isr;
     bool evfd[VIRTIO_MAX_QUEUES]; /* ioeventfd registered for queue q */
@@ -102,7 +102,7 @@ static void set_isr(struct vmmio *t, uint32_t set, uint32_t clear)
     uint32_t old = t->isr;
     t->isr = (old | set) & ~clear;
     if (t->has_irq && (old != 0) != (t->isr != 0))
-        t->ctx->irq_set(t->ctx->opaque, t->gsi, t->isr != 0);
+        irq_line_set(&t->line, t->isr != 0);
     pthread_mutex_unlock(&t->ilock);
 }
 
@@ -438,8 +438,12 @@ int virtio_mmio_attach(struct virtio_dev *d, const struct vdev_spec *vd,
     t->rl = (struct ratelimit)RATELIMIT_INIT(10, 5000);
     pthread_mutex_init(&t->ilock, NULL);
     if (vd->intrs.n) {
+        if (ctx->irq_resolve(ctx->opaque, &vd->intrs.v[0], -1, &t->line) < 0) {
+            pthread_mutex_destroy(&t->ilock);
+            free(t);
+            return -1;
+        }
         t->has_irq = true;
-        t->gsi = vd->intrs.v[0].line;
     } else {
         log_warn(TAG, "%s: no intr: the driver gets no interrupts", d->name);
     }
@@ -465,7 +469,7 @@ int virtio_mmio_attach(struct virtio_dev *d, const struct vdev_spec *vd,
             log_debug(TAG, "%s: no ioeventfd for queue %u (%s)", d->name, q,
                       strerror(-e));
     }
-    log_debug(TAG, "%s: virtio-mmio at 0x%llx, irq %u", d->name,
-              (unsigned long long)t->base, t->gsi);
+    log_debug(TAG, "%s: virtio-mmio at 0x%llx, GSI %lld", d->name,
+              (unsigned long long)t->base, (long long)t->line.gsi);
     return 0;
 }

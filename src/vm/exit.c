@@ -186,7 +186,14 @@ static bool exit_continue(struct vcpu *vcpu, struct kvm_run *run)
     return true;
 }
 
+static bool exit_ioapic_eoi(struct vcpu *vcpu, struct kvm_run *run)
+{
+    arch_ioapic_eoi(vcpu->vm, run->eoi.vector);
+    return true;
+}
+
 static const exit_fn exit_table[] = {
+    [KVM_EXIT_IOAPIC_EOI] = exit_ioapic_eoi,
     [KVM_EXIT_IO] = exit_io,
     [KVM_EXIT_MMIO] = exit_mmio,
     [KVM_EXIT_HLT] = exit_hlt,

@@ -55,6 +55,7 @@ struct gsi_routes {
     struct kvm_irq_routing *table; /* capacity `cap` entries */
     uint32_t cap;
     uint32_t npins;    /* the first npins entries are irqchip pins */
+    uint32_t msi_base; /* the first MSI GSI */
     uint32_t next_gsi; /* the next MSI GSI to hand out */
     uint32_t max_gsi;  /* KVM's limit (KVM_CAP_IRQ_ROUTING) */
 };
@@ -72,7 +73,8 @@ struct vm {
     pthread_mutex_t lock; /* thread start vs. kicks */
     atomic_int stop;      /* -1 running, else enum vm_stop */
     int stop_efd;         /* eventfd: written once when stop is set */
-    bool has_irqchip;
+    bool has_irqchip;     /* local APICs in KVM (full or split irqchip) */
+    void *arch;           /* the arch's platform state (arch/<arch>/) */
     /* KVM fast paths for devices (dev_ctx), from KVM_CHECK_EXTENSION. */
     bool has_ioeventfd, has_ioeventfd_any, has_irqfd, has_signal_msi;
     struct gsi_routes gsi; /* arch: has_irqchip only */
@@ -131,5 +133,16 @@ void arch_vcpu_dump(struct vcpu *vcpu, const char *why);
  * Context: the vCPU thread only (KVM_GET_REGS waits for KVM_RUN). */
 uint64_t arch_vcpu_pc(struct vcpu *vcpu);
 void arch_vm_free(struct vm *vm);
+/* arch_irq_resolve, arch_irq_isa: dev_ctx's irq_resolve and irq_isa
+ * (devices/device.h); ctx_opaque is the struct vm. */
+int arch_irq_resolve(void *ctx_opaque, const struct intr *in, int isa,
+                     struct irq_line *out);
+int arch_irq_isa(void *ctx_opaque, unsigned isa, struct irq_line *out);
+/* arch_vcpu_pre_run: just before each KVM_RUN, on the vCPU's thread (x86:
+ * inject the 8259's interrupt on vCPU 0). */
+void arch_vcpu_pre_run(struct vcpu *vcpu);
+/* arch_ioapic_eoi: KVM_EXIT_IOAPIC_EOI (the local APICs' EOI of a
+ * level-triggered vector of qvm's IOAPICs). */
+void arch_ioapic_eoi(struct vm *vm, uint8_t vector);
 
 #endif

@@ -103,6 +103,7 @@ static void *vcpu_thread(void *arg)
     }
 
     while (!vm_stopping(vm)) {
+        arch_vcpu_pre_run(vcpu);
         atomic_store(&vcpu->state, VCPU_IN_GUEST);
         int r = kvm_vcpu_run(vcpu->fd);
         atomic_store(&vcpu->state, VCPU_IN_QVM);

@@ -45,17 +45,6 @@ void vm_request_stop(struct vm *vm, enum vm_stop why)
     pthread_mutex_unlock(&vm->lock);
 }
 
-static void ctx_irq_set(void *opaque, uint32_t gsi, bool level)
-{
-    struct vm *vm = opaque;
-    static struct ratelimit rl = RATELIMIT_INIT(5, 5000);
-    if (!vm->has_irqchip)
-        return;
-    int e = kvm_irq_line(&vm->kvm, gsi, level);
-    if (e < 0 && log_ratelimit(&rl, TAG))
-        log_error(TAG, "KVM_IRQ_LINE %u: %s", gsi, strerror(-e));
-}
-
 static void ctx_stop(void *opaque, enum vm_stop why)
 {
     vm_request_stop(opaque, why);
@@ -163,7 +152,8 @@ static int build(struct vm *vm)
     vm->dev_ctx = (struct dev_ctx){.pio = &vm->pio,
                                    .mmio = &vm->mmio,
                                    .mem = &vm->mem.view,
-                                   .irq_set = ctx_irq_set,
+                                   .irq_resolve = arch_irq_resolve,
+                                   .irq_isa = arch_irq_isa,
                                    .stop = ctx_stop,
                                    .opaque = vm,
                                    .ioeventfd = ctx_ioeventfd,
@@ -213,6 +203,7 @@ static const char *exit_name(unsigned r)
         [KVM_EXIT_INTR] = "intr",
         [KVM_EXIT_INTERNAL_ERROR] = "internal-error",
         [KVM_EXIT_SYSTEM_EVENT] = "system-event",
+        [KVM_EXIT_IOAPIC_EOI] = "ioapic-eoi",
     };
     return r < ARRAY_SIZE(names) && names[r] ? names[r] : NULL;
 }

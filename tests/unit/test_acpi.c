@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "fake_irq.h"
 #include "arch/x86/acpi.h"
 #include "config/front.h"
 #include "devices/device.h"
@@ -764,6 +765,8 @@ static void fake_irq(void *opaque, uint32_t gsi, bool level)
     sci_level = level;
 }
 
+FAKE_IRQ(fake_irq)
+
 static void fake_stop(void *opaque, enum vm_stop why)
 {
     (void)opaque;
@@ -789,8 +792,11 @@ static void test_pm_power_button(void **state)
     struct bus pio, mmio;
     bus_init(&pio, "pio");
     bus_init(&mmio, "mmio");
-    struct dev_ctx ctx = {
-        .pio = &pio, .mmio = &mmio, .irq_set = fake_irq, .stop = fake_stop};
+    struct dev_ctx ctx = {.pio = &pio,
+                          .mmio = &mmio,
+                          .irq_resolve = fake_irq_resolve,
+                          .irq_isa = fake_irq_isa,
+                          .stop = fake_stop};
     struct dev_list l = {0};
     assert_int_equal(platform_realize(&ctx, &l), 0);
     void *pm = NULL;

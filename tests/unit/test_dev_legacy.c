@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "fake_irq.h"
 #include "config/schema.h"
 #include "devices/device.h"
 
@@ -36,6 +37,8 @@ static void fake_irq(void *opaque, uint32_t gsi, bool level)
         e->rises++;
     e->level = level;
 }
+
+FAKE_IRQ(fake_irq)
 
 static void fake_stop(void *opaque, enum vm_stop why)
 {
@@ -63,7 +66,8 @@ static int setup(void **state)
     bus_init(&e->mmio, "mmio");
     e->ctx = (struct dev_ctx){.pio = &e->pio,
                               .mmio = &e->mmio,
-                              .irq_set = fake_irq,
+                              .irq_resolve = fake_irq_resolve,
+                              .irq_isa = fake_irq_isa,
                               .stop = fake_stop,
                               .opaque = e};
     *state = e;

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "fake_irq.h"
 #include "config/schema.h"
 #include "devices/pci.h"
 
@@ -62,6 +63,8 @@ static void fake_irq(void *opaque, uint32_t gsi, bool level)
     e->irq_level = level;
     pthread_mutex_unlock(&e->lock);
 }
+
+FAKE_IRQ(fake_irq)
 
 static int fake_msi_send(void *opaque, uint64_t addr, uint32_t data)
 {
@@ -135,7 +138,8 @@ static int setup(void **state)
     bus_init(&e->mmio, "mmio");
     e->ctx = (struct dev_ctx){.pio = &e->pio,
                               .mmio = &e->mmio,
-                              .irq_set = fake_irq,
+                              .irq_resolve = fake_irq_resolve,
+                              .irq_isa = fake_irq_isa,
                               .stop = fake_stop,
                               .opaque = e};
     e->pci = pci_bus_new(&e->ctx, true);
@@ -408,7 +412,8 @@ static void test_realize(void **state)
     bus_init(&e.mmio, "mmio");
     e.ctx = (struct dev_ctx){.pio = &e.pio,
                              .mmio = &e.mmio,
-                             .irq_set = fake_irq,
+                             .irq_resolve = fake_irq_resolve,
+                             .irq_isa = fake_irq_isa,
                              .stop = fake_stop,
                              .opaque = &e};
     struct vm_spec s;
@@ -432,7 +437,7 @@ static void test_realize(void **state)
     /* pci_function_from_vdev: what a transport starts from. */
     struct pci_function pf;
     assert_int_equal(pci_function_from_vdev(&pf, vd), 0);
-    assert_int_equal(pf.intx_gsi, 17);
+    assert_int_equal(pf.intx_intr.line, 17);
     assert_int_equal(pf.cfg[0x3d], 1);
     assert_int_equal(pf.bars[4].kind, BAR_MEM64);
     assert_int_equal(pf.bars[4].size, 0x4000);
@@ -559,7 +564,8 @@ static struct menv *msix_env(bool fast)
     bus_init(&e->mmio, "mmio");
     e->ctx = (struct dev_ctx){.pio = &e->pio,
                               .mmio = &e->mmio,
-                              .irq_set = fake_irq,
+                              .irq_resolve = fake_irq_resolve,
+                              .irq_isa = fake_irq_isa,
                               .stop = fake_stop,
                               .msi_send = fake_msi_send,
                               .opaque = e};
@@ -574,7 +580,6 @@ static struct menv *msix_env(bool fast)
     struct pci_function *g = &m->g;
     pci_function_init(g, "msix", (struct bdf){0, 4, 0}, 0x1af4, 0x1041,
                       0x020000, 1, 20);
-    g->intx_gsi = 20;
     assert_int_equal(
         pci_function_set_bar(g, 1, BAR_MEM32, MSIX_BAR, 0x1000, NULL, NULL), 0);
     assert_int_equal(

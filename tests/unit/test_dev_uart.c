@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "fake_irq.h"
 #include "config/schema.h"
 #include "devices/device.h"
 
@@ -40,6 +41,8 @@ static void fake_irq(void *opaque, uint32_t gsi, bool level)
     e->edges++;
     e->rises += level;
 }
+
+FAKE_IRQ(fake_irq)
 
 static void fake_stop(void *opaque, enum vm_stop why)
 {
@@ -67,7 +70,8 @@ static int setup(void **state)
     /* An event loop that never runs: the batch timer only arms. */
     e->ctx = (struct dev_ctx){.pio = &e->pio,
                               .mmio = &e->mmio,
-                              .irq_set = fake_irq,
+                              .irq_resolve = fake_irq_resolve,
+                              .irq_isa = fake_irq_isa,
                               .stop = fake_stop,
                               .opaque = e,
                               .ev = ev_new()};

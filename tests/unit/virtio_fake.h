@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fake_irq.h"
 #include "virtio/virtio.h"
 
 #define FAKE_RAM     (1u << 20)
@@ -68,6 +69,8 @@ static void fvm_irq(void *opaque, uint32_t gsi, bool level)
     pthread_cond_broadcast(&v->cond);
     pthread_mutex_unlock(&v->lock);
 }
+
+FAKE_IRQ(fvm_irq)
 
 static void fvm_stop(void *opaque, enum vm_stop why)
 {
@@ -168,7 +171,8 @@ static void fvm_init(struct fvm *v)
         .pio = &v->pio,
         .mmio = &v->mmio,
         .mem = &v->mem,
-        .irq_set = fvm_irq,
+        .irq_resolve = fake_irq_resolve,
+        .irq_isa = fake_irq_isa,
         .stop = fvm_stop,
         .opaque = v,
         .ioeventfd = fvm_ioeventfd,

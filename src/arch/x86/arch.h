@@ -14,9 +14,6 @@ struct vm;
 struct pit;
 struct hpet;
 
-/* The registry rows of the x86-only models (devices/registry.c). */
-struct model;
-
 int ioapic_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                    struct dev_inst *inst) MUST_CHECK;
 int pic_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
@@ -30,5 +27,7 @@ int hpet_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
  * the PIT's OUT0 from its interrupt line; no-op without a PIT. ctx_opaque:
  * dev_ctx.opaque (the struct vm). Context: any. */
 void x86_pit_out0_enable(void *ctx_opaque, bool on);
+/* pit_dev_out0_enable: the same for qvm's own 8254 (pit_dev.c). */
+void pit_dev_out0_enable(bool on);
 
 #endif

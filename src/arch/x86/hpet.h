@@ -29,9 +29,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define HPET_MMIO_SIZE    0x400
-#define HPET_MAX_TIMERS   32
-#define HPET_DEFAULT_HZ   14318180u /* QNX's default `frequency` */
+#define HPET_MMIO_SIZE  0x400
+#define HPET_MAX_TIMERS 32
+#define HPET_DEFAULT_HZ 14318180u /* QNX's default `frequency` */
 
 struct hpet_ops {
     void (*set_irq)(void *opaque, unsigned timer, bool level);
@@ -43,9 +43,9 @@ struct hpet_ops {
 };
 
 struct hpet_params {
-    uint64_t hz;          /* main counter frequency */
-    unsigned ntimers;     /* 3 by default, at most HPET_MAX_TIMERS */
-    bool legacy_capable;  /* LEG_RT_CAP (false for `legacy-free`) */
+    uint64_t hz;         /* main counter frequency */
+    unsigned ntimers;    /* 3 by default, at most HPET_MAX_TIMERS */
+    bool legacy_capable; /* LEG_RT_CAP (false for `legacy-free`) */
     uint32_t route_cap[HPET_MAX_TIMERS]; /* Tn_INT_ROUTE_CAP: IOAPIC
                                           * inputs each timer may use */
     uint8_t route[HPET_MAX_TIMERS];      /* initial Tn_INT_ROUTE_CNF */

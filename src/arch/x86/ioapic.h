@@ -35,10 +35,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define IOAPIC_MMIO_SIZE   0x1000
-#define IOAPIC_VERSION     0x20
+#define IOAPIC_MMIO_SIZE    0x1000
+#define IOAPIC_VERSION      0x20
 #define IOAPIC_DEFAULT_PINS 24
-#define IOAPIC_MAX_PINS    120 /* the version register's 8-bit field */
+#define IOAPIC_MAX_PINS     120 /* the version register's 8-bit field */
 
 struct ioapic_msg {
     uint64_t addr;

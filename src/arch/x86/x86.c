@@ -19,7 +19,9 @@
 
 #include "arch/x86/boot64.h"
 #include "arch/x86/acpi.h"
+#include "arch/x86/irqchip.h"
 #include "arch/x86/layout.h"
+#include "config/schema.h"
 #include "devices/pci.h"
 #include "util/log.h"
 #include "vm/machine.h"
@@ -39,17 +41,15 @@
 #define MSR_IA32_SYSENTER_EIP 0x176
 
 /*
- * GSI routing as a PC chipset wires it, matching the MADT/MP table's
- * interrupt source override ISA IRQ0 -> GSI 2 (acpi.h): GSI 0-15 go to the
- * 8259s (except the cascade, 2), GSI 0 (the PIT) to IOAPIC pin 2 and every
- * other GSI to the IOAPIC pin of the same number. KVM's default table
- * sends GSI 0 to pin 0, where an ACPI OS never looks for the timer.
- * MSI routes (one per MSI-X vector with an irqfd) follow from GSI
- * X86_MSI_GSI_BASE, past the IOAPIC's pins; the whole table is kept in
- * vm->gsi because KVM_SET_GSI_ROUTING replaces it at once.
+ * The KVM GSI routing table (vm->gsi; KVM_SET_GSI_ROUTING replaces it at
+ * once). Kernel irqchip: GSI g is KVM's IOAPIC input g and, below 16 (but
+ * not the cascade, 2), 8259 input g, so that the in-kernel PIT (GSI 0)
+ * reaches IOAPIC input 0 as the configuration wires it. Split irqchip: GSI
+ * g < the IOAPIC inputs in all is one MSI route per input, kept equal to
+ * its redirection entry by irqchip.c. MSI routes for MSI-X vectors follow
+ * from msi_base.
  */
-#define X86_IOAPIC_PINS  24
-#define X86_MSI_GSI_BASE X86_IOAPIC_PINS
+#define X86_IOAPIC_PINS 24
 
 static int gsi_grow(struct gsi_routes *g, uint32_t want)
 {
@@ -69,37 +69,44 @@ static int gsi_grow(struct gsi_routes *g, uint32_t want)
     return 0;
 }
 
-static int set_gsi_routing(struct vm *vm)
+static int set_gsi_routing(struct vm *vm, bool split, uint32_t split_pins)
 {
     struct gsi_routes *g = &vm->gsi;
-    if (gsi_grow(g, 16 + X86_IOAPIC_PINS) < 0)
+    if (gsi_grow(g, 16 + X86_IOAPIC_PINS + split_pins) < 0)
         return -ENOMEM;
     struct kvm_irq_routing *r = g->table;
     uint32_t n = 0;
-    for (uint32_t gsi = 0; gsi < 16; gsi++) {
-        if (gsi == 2)
-            continue;
-        r->entries[n++] = (struct kvm_irq_routing_entry){
-            .gsi = gsi,
-            .type = KVM_IRQ_ROUTING_IRQCHIP,
-            .u.irqchip = {gsi < 8 ? KVM_IRQCHIP_PIC_MASTER
-                                  : KVM_IRQCHIP_PIC_SLAVE,
-                          gsi % 8}};
-    }
-    for (uint32_t gsi = 0; gsi < X86_IOAPIC_PINS; gsi++) {
-        if (gsi == 2)
-            continue;
-        r->entries[n++] = (struct kvm_irq_routing_entry){
-            .gsi = gsi,
-            .type = KVM_IRQ_ROUTING_IRQCHIP,
-            .u.irqchip = {KVM_IRQCHIP_IOAPIC, gsi == 0 ? 2 : gsi}};
+    if (split) {
+        for (uint32_t gsi = 0; gsi < split_pins; gsi++)
+            r->entries[n++] = (struct kvm_irq_routing_entry){
+                .gsi = gsi,
+                .type = KVM_IRQ_ROUTING_MSI,
+                .u.msi = {.address_lo = 0xfee00000u}};
+        g->msi_base = split_pins;
+    } else {
+        for (uint32_t gsi = 0; gsi < 16; gsi++) {
+            if (gsi == 2)
+                continue;
+            r->entries[n++] = (struct kvm_irq_routing_entry){
+                .gsi = gsi,
+                .type = KVM_IRQ_ROUTING_IRQCHIP,
+                .u.irqchip = {gsi < 8 ? KVM_IRQCHIP_PIC_MASTER
+                                      : KVM_IRQCHIP_PIC_SLAVE,
+                              gsi % 8}};
+        }
+        for (uint32_t gsi = 0; gsi < X86_IOAPIC_PINS; gsi++)
+            r->entries[n++] = (struct kvm_irq_routing_entry){
+                .gsi = gsi,
+                .type = KVM_IRQ_ROUTING_IRQCHIP,
+                .u.irqchip = {KVM_IRQCHIP_IOAPIC, gsi}};
+        g->msi_base = X86_IOAPIC_PINS;
     }
     r->nr = n;
     r->flags = 0;
     g->npins = n;
-    g->next_gsi = X86_MSI_GSI_BASE;
+    g->next_gsi = g->msi_base;
     int max = kvm_check_cap(&vm->kvm, KVM_CAP_IRQ_ROUTING);
-    g->max_gsi = max > X86_MSI_GSI_BASE ? (uint32_t)max : 0;
+    g->max_gsi = max > (int)g->msi_base ? (uint32_t)max : 0;
     return kvm_set_gsi_routing(&vm->kvm, r);
 }
 
@@ -130,7 +137,8 @@ int arch_msi_route_set(struct vm *vm, int gsi, bool valid, uint64_t addr,
     if (!vm->has_irqchip || !g->max_gsi)
         return -ENOSYS;
     pthread_mutex_lock(&g->lock);
-    if (gsi < X86_MSI_GSI_BASE || (uint32_t)gsi >= g->next_gsi) {
+    if (gsi < 0 || (uint32_t)gsi < g->msi_base ||
+        (uint32_t)gsi >= g->next_gsi) {
         pthread_mutex_unlock(&g->lock);
         return -EINVAL;
     }
@@ -173,6 +181,14 @@ int arch_msi_route_set(struct vm *vm, int gsi, bool valid, uint64_t addr,
     return e;
 }
 
+static bool has_pit(const struct vm_spec *spec)
+{
+    for (size_t i = 0; i < spec->vdevs.n; i++)
+        if (spec->vdevs.v[i].type->flags & VF_PIT)
+            return true;
+    return false;
+}
+
 int arch_vm_init(struct vm *vm)
 {
     int e = kvm_set_identity_map_addr(&vm->kvm, X86_IDENTITY_MAP_ADDR);
@@ -181,21 +197,40 @@ int arch_vm_init(struct vm *vm)
     e = kvm_set_tss_addr(&vm->kvm, X86_TSS_ADDR);
     if (e < 0)
         log_debug(TAG, "KVM_SET_TSS_ADDR: %s", strerror(-e));
-    e = kvm_create_irqchip(&vm->kvm);
-    if (e < 0) {
-        log_fatal(TAG, "KVM_CREATE_IRQCHIP: %s", strerror(-e));
+    e = x86_irqchip_init(vm);
+    if (e < 0)
         return e;
+    struct x86_arch *a = x86_arch(vm);
+    if (a->split) {
+        e = kvm_split_irqchip(&vm->kvm, a->ioapic_pins);
+        if (e < 0) {
+            log_fatal(TAG,
+                      "KVM_CAP_SPLIT_IRQCHIP: %s (this host's KVM cannot "
+                      "let qvm emulate the interrupt controllers the "
+                      "configuration places: %s)",
+                      strerror(-e), a->why);
+            return e;
+        }
+    } else {
+        e = kvm_create_irqchip(&vm->kvm);
+        if (e < 0) {
+            log_fatal(TAG, "KVM_CREATE_IRQCHIP: %s", strerror(-e));
+            return e;
+        }
     }
     vm->has_irqchip = true;
-    e = set_gsi_routing(vm);
+    e = set_gsi_routing(vm, a->split, a->ioapic_pins);
     if (e < 0) {
         log_fatal(TAG, "KVM_SET_GSI_ROUTING: %s", strerror(-e));
         return e;
     }
-    e = kvm_create_pit2(&vm->kvm);
-    if (e < 0) {
-        log_fatal(TAG, "KVM_CREATE_PIT2: %s", strerror(-e));
-        return e;
+    if (!a->split && has_pit(vm->spec)) {
+        e = kvm_create_pit2(&vm->kvm);
+        if (e < 0) {
+            log_fatal(TAG, "KVM_CREATE_PIT2: %s", strerror(-e));
+            return e;
+        }
+        a->kernel_pit = true;
     }
     e = kvm_get_supported_cpuid(&vm->kvm, &vm->cpuid);
     if (e < 0) {
@@ -207,6 +242,7 @@ int arch_vm_init(struct vm *vm)
 
 void arch_vm_free(struct vm *vm)
 {
+    x86_irqchip_free(vm);
     free(vm->cpuid);
     vm->cpuid = NULL;
     free(vm->gsi.table);
