@@ -80,11 +80,41 @@ struct dev_ctx {
 };
 
 /* A realized device: torn down (and its output flushed) at VM exit. */
+/*
+ * What a realized device is to the firmware tables (arch/x86/board.c): its
+ * role, its window and the interrupt it actually got. Filled by realize.
+ */
+enum dev_role {
+    DEV_ROLE_NONE,
+    DEV_ROLE_UART,        /* a 16550 (ACPI PNP0501) */
+    DEV_ROLE_VIRTIO_MMIO, /* virtio-mmio (ACPI LNRO0005) */
+    DEV_ROLE_HPET,        /* info: struct hpet_info (arch/x86/hpet.h) */
+    DEV_ROLE_KBC,         /* the 8042 */
+    DEV_ROLE_RTC,         /* the MC146818 */
+};
+struct dev_desc {
+    enum dev_role role;
+    uint64_t base, size;
+    int64_t gsi; /* -1: none */
+    int isa;     /* its 8259 input, -1: none */
+    const void *info;
+};
+
 struct dev_inst {
     const char *name;
     void *state;
     void (*teardown)(void *state);
+    struct dev_desc desc;
 };
+
+/* dev_desc_line: a description of a device with window and line. */
+static inline struct dev_desc dev_desc_line(enum dev_role role, uint64_t base,
+                                            uint64_t size,
+                                            const struct irq_line *l)
+{
+    return (struct dev_desc){role, base, size, l ? l->gsi : -1, l ? l->isa : -1,
+                             NULL};
+}
 
 struct dev_list {
     VEC(struct dev_inst) v;

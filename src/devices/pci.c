@@ -820,6 +820,16 @@ int pci_bus_add(struct pci_bus *b, struct pci_function *f)
     return 0;
 }
 
+const struct pci_function *pci_bus_fn(struct pci_bus *b, unsigned devfn)
+{
+    if (!b || devfn > 255)
+        return NULL;
+    pthread_mutex_lock(&b->lock);
+    const struct pci_function *f = b->fn[devfn];
+    pthread_mutex_unlock(&b->lock);
+    return f;
+}
+
 void pci_bus_remove(struct pci_bus *b, struct pci_function *f)
 {
     unsigned devfn = (unsigned)f->bdf.dev << 3 | f->bdf.fn;

@@ -175,6 +175,9 @@ void pci_bus_remove(struct pci_bus *b, struct pci_function *f);
 /* pci_bus_sync: wait until every requested BAR move is applied. Context:
  * not inside a bus access. */
 void pci_bus_sync(struct pci_bus *b);
+/* pci_bus_fn: the function at devfn (bus 0), or NULL. Context: after
+ * realize, for the firmware tables. */
+const struct pci_function *pci_bus_fn(struct pci_bus *b, unsigned devfn);
 /* pci_bus_free: stop the remap thread, unmap every BAR and release the
  * MSI-X state (irqfds, eventfds, routes) of every function added. It does
  * not touch the functions themselves: models torn down before the bus may

@@ -311,6 +311,8 @@ int pckbd_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
         kbd_teardown(k);
         return -1;
     }
+    inst->desc =
+        dev_desc_line(DEV_ROLE_KBC, base, 5, k->has_irq ? &k->line : NULL);
     int e = bus_map(ctx->pio, "8042 data", base, 1, &data_ops, k);
     if (e >= 0) {
         e = bus_map(ctx->pio, "8042 status/command", base + 4, 1, &cmd_ops, k);

@@ -349,6 +349,8 @@ int ser8250_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     }
     int e =
         bus_map(ctx->pio, "ser8250", base, MIN(len, (uint64_t)8), &uart_ops, u);
+    inst->desc = dev_desc_line(DEV_ROLE_UART, base, MIN(len, (uint64_t)8),
+                               u->has_irq ? &u->line : NULL);
     if (e < 0) {
         log_fatal(TAG, "cannot map ser8250 at io 0x%llx: %s",
                   (unsigned long long)base, strerror(-e));

@@ -399,5 +399,9 @@ int virtio_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     }
     inst->state = d;
     inst->teardown = virtio_teardown;
+    if (!vd->is_pci)
+        inst->desc =
+            (struct dev_desc){DEV_ROLE_VIRTIO_MMIO, vd->loc.base, vd->loc.size,
+                              virtio_mmio_gsi(d),   -1,           NULL};
     return 0;
 }

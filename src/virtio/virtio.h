@@ -188,6 +188,8 @@ int virtio_net_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
 int virtio_pci_attach(struct virtio_dev *d, const struct vdev_spec *vd,
                       const struct dev_ctx *ctx) MUST_CHECK;
 /* virtio_mmio_attach: the device at vd->loc (memory) with vd->intrs[0]. */
+/* virtio_mmio_gsi: the GSI of a virtio-mmio device's line, or -1. */
+int64_t virtio_mmio_gsi(const struct virtio_dev *d);
 int virtio_mmio_attach(struct virtio_dev *d, const struct vdev_spec *vd,
                        const struct dev_ctx *ctx) MUST_CHECK;
 /*

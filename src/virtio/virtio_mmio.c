@@ -403,6 +403,12 @@ static const struct virtio_transport_ops mmio_tops = {
     .detach = mmio_detach,
 };
 
+int64_t virtio_mmio_gsi(const struct virtio_dev *d)
+{
+    const struct vmmio *t = d->transport;
+    return t && t->has_irq ? t->line.gsi : -1;
+}
+
 int virtio_mmio_attach(struct virtio_dev *d, const struct vdev_spec *vd,
                        const struct dev_ctx *ctx)
 {

@@ -17,11 +17,12 @@
  */
 #include "arch/x86/acpi.h"
 
+#include "arch/x86/board.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/schema.h"
 #include "util/compiler.h"
 #include "util/vec.h"
 #include "util/le.h"
@@ -116,19 +117,6 @@ static void gas_io(uint8_t *p, uint8_t bits, uint8_t access, uint64_t port)
     p[2] = 0;
     p[3] = access; /* 1 byte, 2 word, 3 dword */
     le_put64(p + 4, port);
-}
-
-static bool set_on(const struct vm_spec *spec, const char *name)
-{
-    const char *v = spec_set_var(spec, name);
-    return v && (strcmp(v, "on") == 0 || strcmp(v, "yes") == 0 ||
-                 strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
-}
-
-static bool is_type(const struct vdev_spec *vd, const char *t)
-{
-    const char *n = vdev_type_name(vd);
-    return n && strcmp(n, t) == 0;
 }
 
 /* ---- AML ------------------------------------------------------------------
@@ -319,10 +307,10 @@ static void rt_mem32_fixed(struct aml *r, uint32_t base, uint32_t len)
     aml_bytes(r, d, sizeof(d));
 }
 
-/* Interrupt(ResourceConsumer, Level, ActiveHigh, Exclusive){gsi} */
-static void rt_interrupt_level(struct aml *r, uint32_t gsi)
+/* Interrupt(ResourceConsumer, Level|Edge, ActiveHigh, Exclusive){gsi} */
+static void rt_interrupt(struct aml *r, uint32_t gsi, bool level)
 {
-    uint8_t d[9] = {0x89, 6, 0, 0x01, 1};
+    uint8_t d[9] = {0x89, 6, 0, level ? 0x01 : 0x03, 1};
     le_put32(d + 5, gsi);
     aml_bytes(r, d, sizeof(d));
 }
@@ -346,7 +334,7 @@ static void aml_crs(struct aml *a, struct aml *r)
 
 /* ---- devices ---- */
 
-static void aml_com(struct aml *a, unsigned n, uint16_t port, long irq)
+static void aml_com(struct aml *a, unsigned n, const struct board_line *c)
 {
     char seg[5];
     snprintf(seg, sizeof(seg), "COM%u", n % 10);
@@ -355,54 +343,34 @@ static void aml_com(struct aml *a, unsigned n, uint16_t port, long irq)
     aml_eisaid(a, "PNP0501");
     aml_name_int(a, "_UID", n);
     struct aml r = {0};
-    rt_io(&r, port, 8);
-    if (irq >= 0 && irq < 16)
-        rt_irq_noflags(&r, (unsigned)irq);
+    rt_io(&r, (uint16_t)c->base, (uint8_t)c->size);
+    if (c->isa >= 0 && c->isa < 16)
+        rt_irq_noflags(&r, (unsigned)c->isa);
+    else if (c->gsi >= 0)
+        rt_interrupt(&r, (uint32_t)c->gsi, false);
     aml_crs(a, &r);
     aml_pkg_end(a, dev);
 }
 
-static bool is_virtio_mmio(const struct vdev_spec *vd)
+/* _PRT: one entry per (device, pin) of the realized bus. */
+static void aml_prt(const struct x86_board *b, struct aml *a)
 {
-    return vd->type && (vd->type->flags & VF_VIRTIO) && !vd->is_pci &&
-           vd->has_loc && vd->loc.space == SPACE_MEM;
-}
-
-/* The GSI a PCI function's INTx pin is wired to, or -1. */
-static long intx_gsi(const struct vm_spec *spec, const struct vdev_spec *vd)
-{
-    if (!vd->is_pci || vd->pci.intx_pin < 1 || vd->pci.intx_pin > 4)
-        return -1;
-    return x86_pic_gsi(spec, vd->pci.intx.pic, vd->pci.intx.line);
-}
-
-/* _PRT: one entry per (device, pin), the first function's GSI wins. */
-static void aml_prt(const struct vm_spec *spec, struct aml *a)
-{
-    bool seen[32][4] = {{false}};
-    unsigned n = 0;
     struct aml el = {0};
-    for (size_t i = 0; i < spec->vdevs.n; i++) {
-        const struct vdev_spec *vd = &spec->vdevs.v[i];
-        long gsi = intx_gsi(spec, vd);
-        unsigned dev = vd->pci.bdf.dev, pin = vd->pci.intx_pin - 1u;
-        if (gsi < 0 || vd->pci.bdf.bus != 0 || dev > 31 || seen[dev][pin])
-            continue;
-        seen[dev][pin] = true;
+    for (unsigned i = 0; i < b->nprt; i++) {
+        const struct board_prt *e = &b->prt[i];
         aml_byte(&el, 0x12); /* Package(4){addr, pin, Zero, GSI} */
         size_t pkg = el.n;
         aml_byte(&el, 4);
-        aml_integer(&el, (uint64_t)dev << 16 | 0xffff);
-        aml_integer(&el, pin);
+        aml_integer(&el, (uint64_t)e->dev << 16 | 0xffff);
+        aml_integer(&el, e->pin);
         aml_integer(&el, 0);
-        aml_integer(&el, (uint64_t)gsi);
+        aml_integer(&el, e->gsi);
         aml_pkg_end(&el, pkg);
-        n++;
     }
     aml_name(a, "_PRT");
     aml_byte(a, 0x12); /* PackageOp; at most 128 entries */
     size_t pkg = a->n;
-    aml_byte(a, (uint8_t)n);
+    aml_byte(a, (uint8_t)b->nprt);
     aml_bytes(a, el.b, el.n);
     if (el.oom)
         a->oom = true;
@@ -410,7 +378,7 @@ static void aml_prt(const struct vm_spec *spec, struct aml *a)
     free(el.b);
 }
 
-static void aml_pci(const struct vm_spec *spec, struct aml *a)
+static void aml_pci(const struct x86_board *b, struct aml *a)
 {
     size_t dev = aml_device(a, "PCI0");
     aml_name(a, "_HID");
@@ -426,7 +394,7 @@ static void aml_pci(const struct vm_spec *spec, struct aml *a)
     rt_word(&r, RT_IO, 3 /* EntireRange */, ACPI_PCI_IO_BASE, ACPI_PCI_IO_END);
     rt_dword_mem(&r, ACPI_PCI_MEM_BASE, ACPI_PCI_MEM_END);
     aml_crs(a, &r);
-    aml_prt(spec, a);
+    aml_prt(b, a);
     aml_pkg_end(a, dev);
 
     /* The ECAM window is a motherboard resource (Linux checks before it
@@ -442,12 +410,11 @@ static void aml_pci(const struct vm_spec *spec, struct aml *a)
 }
 
 /* The virtio-mmio devices, as Linux's virtio_mmio ACPI match expects. */
-static void aml_virtio_mmio(const struct vm_spec *spec, struct aml *a)
+static void aml_virtio_mmio(const struct x86_board *b, struct aml *a)
 {
-    unsigned n = 0;
-    for (size_t i = 0; i < spec->vdevs.n && n < 256; i++) {
-        const struct vdev_spec *vd = &spec->vdevs.v[i];
-        if (!is_virtio_mmio(vd) || vd->loc.base + vd->loc.size > 1ull << 32)
+    for (unsigned n = 0; n < b->nvmmio && n < 256; n++) {
+        const struct board_line *v = &b->vmmio[n];
+        if (v->base + v->size > 1ull << 32)
             continue;
         char seg[5];
         snprintf(seg, sizeof(seg), "VR%02X", n & 0xff);
@@ -457,39 +424,42 @@ static void aml_virtio_mmio(const struct vm_spec *spec, struct aml *a)
         aml_name_int(a, "_UID", n);
         aml_name_int(a, "_CCA", 1);
         struct aml r = {0};
-        rt_mem32_fixed(&r, (uint32_t)vd->loc.base, (uint32_t)vd->loc.size);
-        long gsi = vd->intrs.n ? x86_pic_gsi(spec, vd->intrs.v[0].pic,
-                                             vd->intrs.v[0].line)
-                               : -1;
-        if (gsi >= 0)
-            rt_interrupt_level(&r, (uint32_t)gsi);
+        rt_mem32_fixed(&r, (uint32_t)v->base, (uint32_t)v->size);
+        if (v->gsi >= 0)
+            rt_interrupt(&r, (uint32_t)v->gsi, true);
         aml_crs(a, &r);
         aml_pkg_end(a, dev);
-        n++;
     }
 }
 
-static void dsdt_aml(const struct vm_spec *spec, struct aml *a)
+/* The HPET as a device too: Linux's hpet char driver and QNX look here. */
+static void aml_hpet(const struct x86_board *b, struct aml *a)
+{
+    if (!b->hpet.present || b->hpet.base >> 32)
+        return;
+    size_t dev = aml_device(a, "HPET");
+    aml_name(a, "_HID");
+    aml_eisaid(a, "PNP0103");
+    aml_name_int(a, "_UID", 0);
+    struct aml r = {0};
+    rt_mem32_fixed(&r, (uint32_t)b->hpet.base, 0x400);
+    aml_crs(a, &r);
+    aml_pkg_end(a, dev);
+}
+
+static void dsdt_aml(const struct x86_board *b, struct aml *a)
 {
     aml_byte(a, 0x10); /* ScopeOp */
     size_t scope = a->n;
     aml_bytes(a, "\\_SB_", 5);
-    unsigned ncom = 0;
-    for (size_t i = 0; i < spec->vdevs.n; i++) {
-        const struct vdev_spec *vd = &spec->vdevs.v[i];
-        if (!is_type(vd, "ser8250") || !vd->has_loc ||
-            vd->loc.space != SPACE_IO)
-            continue;
-        long irq = -1;
-        if (vd->intrs.n)
-            irq = x86_pic_gsi(spec, vd->intrs.v[0].pic, vd->intrs.v[0].line);
-        aml_com(a, ++ncom, (uint16_t)vd->loc.base, irq);
-    }
-    if (spec->has_pci)
-        aml_pci(spec, a);
-    aml_virtio_mmio(spec, a);
+    for (unsigned i = 0; i < b->ncom; i++)
+        aml_com(a, i + 1, &b->com[i]);
+    if (b->has_pci)
+        aml_pci(b, a);
+    aml_virtio_mmio(b, a);
+    aml_hpet(b, a);
     aml_pkg_end(a, scope);
-    /* Name(_S5, Package(4){5, 5, 0, 0}) */
+    /* Only S5 (soft off): qvm cannot suspend a guest (no S1-S4). */
     aml_name(a, "_S5_");
     aml_byte(a, 0x12); /* PackageOp */
     size_t pkg = a->n;
@@ -503,10 +473,10 @@ static void dsdt_aml(const struct vm_spec *spec, struct aml *a)
 
 /* ---- tables ------------------------------------------------------------- */
 
-static size_t build_dsdt(const struct vm_spec *spec, struct area *ar)
+static size_t build_dsdt(const struct x86_board *b, struct area *ar)
 {
     struct aml a = {0};
-    dsdt_aml(spec, &a);
+    dsdt_aml(b, &a);
     if (a.oom) {
         free(a.b);
         ar->full = true;
@@ -524,19 +494,15 @@ static size_t build_dsdt(const struct vm_spec *spec, struct area *ar)
     return at;
 }
 
-static size_t build_facs(struct area *ar)
+void acpi_facs(uint8_t *t)
 {
-    size_t at = area_take(ar, 64, 64);
-    if (at != SIZE_MAX) {
-        uint8_t *t = ar->buf + at;
-        memcpy(t, "FACS", 4);
-        le_put32(t + 4, 64);
-        t[32] = 2; /* version */
-    }
-    return at;
+    memset(t, 0, ACPI_FACS_SIZE);
+    memcpy(t, "FACS", 4);
+    le_put32(t + 4, ACPI_FACS_SIZE);
+    t[32] = 2; /* version */
 }
 
-static size_t build_fadt(const struct vm_spec *spec, struct area *ar,
+static size_t build_fadt(const struct x86_board *b, struct area *ar,
                          uint64_t facs, uint64_t dsdt)
 {
     const uint32_t len = 276;
@@ -547,118 +513,110 @@ static size_t build_fadt(const struct vm_spec *spec, struct area *ar,
     sdt_header(t, "FACP", len, 6, "QVMFACP ");
     le_put32(t + 36, (uint32_t)facs);
     le_put32(t + 40, (uint32_t)dsdt);
-    t[45] = 0;                      /* preferred PM profile: unspecified */
-    le_put16(t + 46, ACPI_SCI_IRQ); /* SCI_INT */
+    t[45] = 0; /* preferred PM profile: unspecified */
+    le_put16(t + 46, (uint16_t)b->sci_irq); /* SCI_INT */
     /* SMI_CMD 0: the platform is always in ACPI mode (SCI_EN reads 1). */
-    le_put32(t + 56, 0x600);      /* PM1a_EVT_BLK */
-    le_put32(t + 64, 0x604);      /* PM1a_CNT_BLK */
-    t[88] = 4;                    /* PM1_EVT_LEN */
-    t[89] = 2;                    /* PM1_CNT_LEN */
-    le_put16(t + 96, 101);        /* P_LVL2_LAT: C2 not supported */
-    le_put16(t + 98, 1001);       /* P_LVL3_LAT: C3 not supported */
-    t[108] = 0x32;                /* CENTURY: CMOS register */
+    le_put32(t + 56, ACPI_PM1A_EVT); /* PM1a_EVT_BLK */
+    le_put32(t + 64, ACPI_PM1A_CNT); /* PM1a_CNT_BLK */
+    t[88] = 4;                       /* PM1_EVT_LEN */
+    t[89] = 2;                       /* PM1_CNT_LEN */
+    if (b->pm_timer) {
+        le_put32(t + 76, ACPI_PM_TMR); /* PM_TMR_BLK */
+        t[91] = 4;                     /* PM_TMR_LEN */
+    }
+    le_put16(t + 96, 101);  /* P_LVL2_LAT: C2 not supported */
+    le_put16(t + 98, 1001); /* P_LVL3_LAT: C3 not supported */
+    if (b->rtc)
+        t[108] = 0x32;            /* CENTURY: CMOS register */
     uint16_t boot_arch = 1u << 2; /* VGA_NOT_PRESENT */
-    if (!set_on(spec, "legacy-free"))
-        boot_arch |= 1u << 0 | 1u << 1; /* LEGACY_DEVICES, 8042 */
+    if (!b->legacy_free)
+        boot_arch |= 1u << 0; /* LEGACY_DEVICES */
+    if (b->kbc)
+        boot_arch |= 1u << 1; /* 8042 */
+    if (!b->rtc)
+        boot_arch |= 1u << 5; /* CMOS RTC not present */
     le_put16(t + 109, boot_arch);
     /* WBINVD, PROC_C1, SLP_BUTTON (none; the power button is the fixed
-     * feature one), RESET_REG_SUP. */
-    le_put32(t + 112, 1u << 0 | 1u << 2 | 1u << 5 | 1u << 10);
+     * feature one), RESET_REG_SUP, TMR_VAL_EXT (32-bit PM timer). */
+    uint32_t flags = 1u << 0 | 1u << 2 | 1u << 5 | 1u << 10;
+    if (b->pm_timer)
+        flags |= 1u << 8;
+    le_put32(t + 112, flags);
     gas_io(t + 116, 8, 1, ACPI_RESET_REG);
     t[128] = ACPI_RESET_VAL;
-    t[131] = 0; /* FADT minor version */
+    t[131] = 0;              /* FADT minor version */
+    le_put64(t + 132, facs); /* X_FIRMWARE_CTRL */
     le_put64(t + 140, dsdt);
-    gas_io(t + 148, 32, 2, 0x600);    /* X_PM1a_EVT_BLK */
-    gas_io(t + 172, 16, 2, 0x604);    /* X_PM1a_CNT_BLK */
-    memcpy(t + 268, "QVMKVM\0\0", 8); /* hypervisor vendor identity */
+    gas_io(t + 148, 32, 2, ACPI_PM1A_EVT); /* X_PM1a_EVT_BLK */
+    gas_io(t + 172, 16, 2, ACPI_PM1A_CNT); /* X_PM1a_CNT_BLK */
+    if (b->pm_timer)
+        gas_io(t + 208, 32, 3, ACPI_PM_TMR); /* X_PM_TMR_BLK */
+    memcpy(t + 268, "QVMKVM\0\0", 8);        /* hypervisor vendor identity */
     sdt_finish(t, len);
     return at;
 }
 
-static unsigned count_type(const struct vm_spec *spec, const char *t)
+static size_t build_madt(const struct x86_board *b, struct area *ar)
 {
-    unsigned n = 0;
-    for (size_t i = 0; i < spec->vdevs.n; i++)
-        n += is_type(&spec->vdevs.v[i], t);
-    return n;
-}
-
-static size_t build_madt(const struct vm_spec *spec, unsigned ncpus,
-                         struct area *ar)
-{
-    unsigned nio = count_type(spec, "ioapic");
-    uint32_t len = 44 + 8 * ncpus + 12 * nio + 10 * 2 + 6;
+    uint32_t len = 44 + 8 * b->ncpus + 12 * b->nioapic + 10 * b->novr + 6;
     size_t at = area_take(ar, len, 16);
     if (at == SIZE_MAX)
         return at;
     uint8_t *t = ar->buf + at;
     sdt_header(t, "APIC", len, 5, "QVMMADT ");
     le_put32(t + 36, X86_LAPIC_BASE);
-    le_put32(t + 40, 1); /* PCAT_COMPAT: dual 8259s present */
+    le_put32(t + 40, b->pic ? 1 : 0); /* PCAT_COMPAT: dual 8259s present */
     uint8_t *e = t + 44;
-    for (unsigned i = 0; i < ncpus; i++, e += 8) {
+    for (unsigned i = 0; i < b->ncpus; i++, e += 8) {
         e[0] = 0, e[1] = 8, e[2] = (uint8_t)i, e[3] = (uint8_t)i;
         le_put32(e + 4, 1); /* enabled */
     }
-    unsigned k = 0;
-    for (size_t i = 0; i < spec->vdevs.n; i++) {
-        const struct vdev_spec *vd = &spec->vdevs.v[i];
-        if (!is_type(vd, "ioapic"))
-            continue;
-        e[0] = 1, e[1] = 12, e[2] = (uint8_t)(ncpus + k++), e[3] = 0;
-        le_put32(e + 4, vd->has_loc ? (uint32_t)vd->loc.base : 0xfec00000u);
-        le_put32(e + 8, (uint32_t)x86_pic_gsi(spec, (int)i, 0));
-        e += 12;
+    for (unsigned i = 0; i < b->nioapic; i++, e += 12) {
+        e[0] = 1, e[1] = 12, e[2] = b->ioapic[i].id, e[3] = 0;
+        le_put32(e + 4, b->ioapic[i].addr);
+        le_put32(e + 8, b->ioapic[i].gsi_base);
     }
-    /* ISA overrides: IRQ0 -> GSI2 (conforming); SCI level, active high. */
-    e[0] = 2, e[1] = 10, e[2] = 0, e[3] = 0;
-    le_put32(e + 4, 2);
-    le_put16(e + 8, 0);
-    e += 10;
-    e[0] = 2, e[1] = 10, e[2] = 0, e[3] = ACPI_SCI_IRQ;
-    le_put32(e + 4, ACPI_SCI_IRQ);
-    le_put16(e + 8, 0x1 | 0x3 << 2);
-    e += 10;
+    for (unsigned i = 0; i < b->novr; i++, e += 10) {
+        e[0] = 2, e[1] = 10, e[2] = 0, e[3] = b->ovr[i].isa;
+        le_put32(e + 4, b->ovr[i].gsi);
+        le_put16(e + 8, b->ovr[i].flags);
+    }
     /* Local APIC NMI: all processors, LINT1, active high, edge. */
     e[0] = 4, e[1] = 6, e[2] = 0xff;
-    le_put16(e + 3, 0x1 | 0x1 << 2);
+    le_put16(e + 3, BOARD_POL_HIGH | BOARD_TRIG_EDGE);
     e[5] = 1;
     sdt_finish(t, len);
     return at;
 }
 
-static size_t build_hpet(const struct vm_spec *spec, struct area *ar)
+static size_t build_hpet(const struct x86_board *b, struct area *ar)
 {
-    const struct vdev_spec *hp = NULL;
-    for (size_t i = 0; i < spec->vdevs.n && !hp; i++)
-        if (is_type(&spec->vdevs.v[i], "hpet"))
-            hp = &spec->vdevs.v[i];
-    if (!hp)
+    if (!b->hpet.present)
         return SIZE_MAX - 1; /* none: not an error */
     size_t at = area_take(ar, 56, 16);
     if (at == SIZE_MAX)
         return at;
     uint8_t *t = ar->buf + at;
     sdt_header(t, "HPET", 56, 1, "QVMHPET ");
-    uint32_t ntimers = hp->intrs.n ? (uint32_t)hp->intrs.n : 3;
+    uint32_t ntimers = b->hpet.ntimers ? b->hpet.ntimers : 3;
     uint32_t id = 0x8086u << 16 | 1u << 13 /* 64-bit counter */ |
                   (ntimers - 1) << 8 | 1; /* revision 1 */
-    if (!vdev_opt(hp, "legacy-free"))
+    if (b->hpet.legacy_cap)
         id |= 1u << 15; /* LEG_RT_CAP */
     le_put32(t + 36, id);
     t[40] = 0; /* system memory */
     t[41] = 64;
-    le_put64(t + 44, hp->has_loc ? hp->loc.base : 0xfed00000u);
-    t[52] = 0;             /* HPET number */
-    le_put16(t + 53, 128); /* minimum tick */
+    le_put64(t + 44, b->hpet.base);
+    t[52] = 0; /* HPET number */
+    le_put16(t + 53, b->hpet.min_tick ? b->hpet.min_tick : 128);
     sdt_finish(t, 56);
     return at;
 }
 
 /* MCFG (PCI Firmware 3.0, 4.1.2): one allocation, segment 0, bus 0. */
-static size_t build_mcfg(const struct vm_spec *spec, struct area *ar)
+static size_t build_mcfg(const struct x86_board *b, struct area *ar)
 {
-    if (!spec->has_pci)
+    if (!b->has_pci)
         return SIZE_MAX - 1; /* none: not an error */
     const uint32_t len = HDR_LEN + 8 + 16;
     size_t at = area_take(ar, len, 16);
@@ -684,39 +642,46 @@ static int fail(char *err, size_t errlen, const char *msg, const char *name)
     return -1;
 }
 
-long acpi_build(const struct vm_spec *spec, unsigned ncpus,
-                const struct acpi_blob *user, size_t nuser, uint8_t *buf,
-                size_t len, uint64_t base, char *err, size_t errlen)
+long acpi_build(const struct x86_board *b, const struct acpi_blob *user,
+                size_t nuser, uint8_t *buf, size_t len, uint64_t base,
+                char *err, size_t errlen)
 {
     struct area ar = {buf, len, 0, base, false};
     size_t rsdp = area_take(&ar, 36, 16);
-    size_t facs = build_facs(&ar);
-    size_t dsdt = build_dsdt(spec, &ar);
+    uint64_t facs = b->facs;
+    if (!facs) { /* no NVS page for it: in the (read-only) table area */
+        size_t at = area_take(&ar, ACPI_FACS_SIZE, 64);
+        if (at != SIZE_MAX) {
+            acpi_facs(ar.buf + at);
+            facs = base + at;
+        }
+    }
+    size_t dsdt = build_dsdt(b, &ar);
     if (ar.full)
         return fail(err, errlen, "ACPI tables do not fit", NULL);
     size_t tab[64];
     size_t n = 0;
-    tab[n++] = build_fadt(spec, &ar, base + facs, base + dsdt);
-    tab[n++] = build_madt(spec, ncpus, &ar);
-    size_t mcfg = build_mcfg(spec, &ar);
+    tab[n++] = build_fadt(b, &ar, facs, base + dsdt);
+    tab[n++] = build_madt(b, &ar);
+    size_t mcfg = build_mcfg(b, &ar);
     if (mcfg != SIZE_MAX - 1)
         tab[n++] = mcfg;
-    size_t hpet = build_hpet(spec, &ar);
+    size_t hpet = build_hpet(b, &ar);
     if (hpet != SIZE_MAX - 1)
         tab[n++] = hpet;
     for (size_t i = 0; i < nuser; i++) {
-        const struct acpi_blob *b = &user[i];
-        const uint8_t *d = b->data;
-        if (!d || b->size < HDR_LEN || le_get32(d + 4) != b->size)
+        const struct acpi_blob *u = &user[i];
+        const uint8_t *d = u->data;
+        if (!d || u->size < HDR_LEN || le_get32(d + 4) != u->size)
             return fail(err, errlen,
                         "not an ACPI table (its header length is not the "
                         "file size)",
-                        b->path ? b->path : "acpi load");
+                        u->path ? u->path : "acpi load");
         if (n == ARRAY_SIZE(tab))
             return fail(err, errlen, "too many ACPI tables", NULL);
-        size_t at = area_take(&ar, b->size, 16);
+        size_t at = area_take(&ar, u->size, 16);
         if (at != SIZE_MAX)
-            memcpy(ar.buf + at, b->data, b->size);
+            memcpy(ar.buf + at, u->data, u->size);
         tab[n++] = at;
     }
     if (ar.full)

@@ -11,11 +11,13 @@
  *   (PNP0C02: the ECAM window), and MP table entries for the INTx lines;
  *   one LNRO0005 device per virtio-mmio vdev (window + level interrupt);
  *   PM1a_EVT_BLK 0x600 (4 bytes: PM1_STS, PM1_EN), PM1a_CNT_BLK 0x604
- *   (2 bytes), SCI on GSI/IRQ 9 (level, active high), no PM timer,
- *   reset register I/O 0xcf9 value 6, _S5 = SLP_TYP 5, local APICs at
- *   0xfee00000 with APIC ID = vCPU index, every `vdev ioapic` (IDs from
- *   ncpus, GSI bases in configuration order, 24 lines each), ISA overrides
- *   IRQ0 -> GSI2 and IRQ9 level/high, LAPIC NMI on LINT1.
+ *   (2 bytes), PM_TMR_BLK 0x608 (32-bit), SCI on ISA IRQ 9 (level,
+ *   active high), reset register I/O 0xcf9 value 6, only _S5 (SLP_TYP 5),
+ *   the FACS in ACPI NVS RAM, local APICs at 0xfee00000 with APIC ID =
+ *   vCPU index, every realized IOAPIC (IDs from ncpus, GSI bases in
+ *   configuration order), an interrupt source override for each ISA IRQ
+ *   not on the IOAPIC input of its number, LAPIC NMI on LINT1.
+ * Everything comes from struct x86_board (board.h): the realized machine.
  */
 #ifndef QVM_ARCH_X86_ACPI_H
 #define QVM_ARCH_X86_ACPI_H
@@ -45,6 +47,13 @@
 #define ACPI_PCI_MEM_END   0xdfffffffu /* inclusive */
 
 #define ACPI_SCI_IRQ   9
+#define ACPI_PM1A_EVT  0x600
+#define ACPI_PM1A_CNT  0x604
+#define ACPI_PM_TMR    0x608 /* 32-bit ACPI PM timer, 3.579545 MHz */
+#define ACPI_FACS_SIZE 64
+/* The FACS lives in writable ACPI NVS memory below the MP table. */
+#define ACPI_FACS_BASE 0x9f800ull
+#define ACPI_NVS_SIZE  0x400ull
 #define ACPI_RESET_REG 0xcf9
 #define ACPI_RESET_VAL 0x06
 #define X86_LAPIC_BASE 0xfee00000u
@@ -63,17 +72,20 @@ struct acpi_blob {
  * err (too small a buffer, a user table without an ACPI header).
  * Context: any; pure.
  */
-long acpi_build(const struct vm_spec *spec, unsigned ncpus,
-                const struct acpi_blob *user, size_t nuser, uint8_t *buf,
-                size_t len, uint64_t base, char *err, size_t errlen);
+struct x86_board;
+long acpi_build(const struct x86_board *b, const struct acpi_blob *user,
+                size_t nuser, uint8_t *buf, size_t len, uint64_t base,
+                char *err, size_t errlen);
+/* acpi_facs: a FACS (ACPI_FACS_SIZE bytes) at t, for ACPI NVS memory. */
+void acpi_facs(uint8_t *t);
 
 /*
  * mptable_build: Intel MP 1.4 floating pointer at buf[0] (guest address
  * `base`) followed by the configuration table. Returns bytes used, or -1
  * when it does not fit in len. Context: any; pure.
  */
-long mptable_build(const struct vm_spec *spec, unsigned ncpus, uint8_t *buf,
-                   size_t len, uint64_t base);
+long mptable_build(const struct x86_board *b, uint8_t *buf, size_t len,
+                   uint64_t base);
 
 /* acpi_checksum: the byte that makes the sum of buf[0..len) zero. */
 uint8_t acpi_checksum(const uint8_t *buf, size_t len);

@@ -53,6 +53,15 @@ struct hpet_params {
 
 struct hpet;
 
+/* What the firmware tables say about a realized HPET (its dev_desc info). */
+struct hpet_info {
+    uint64_t base;
+    unsigned ntimers;
+    bool legacy_cap;
+    uint32_t period_fs;
+    uint16_t min_tick;
+};
+
 struct hpet *hpet_new(const struct hpet_params *p, const struct hpet_ops *ops,
                       void *opaque, uint64_t now);
 void hpet_free(struct hpet *h);

@@ -62,6 +62,10 @@ struct x86_arch *x86_arch(struct vm *vm);
 bool x86_irqchip_split(const struct vm_spec *spec, char *why, size_t n);
 int x86_irqchip_init(struct vm *vm);
 void x86_irqchip_free(struct vm *vm);
+struct x86_board;
+/* x86_board_collect: the realized machine, for the firmware tables
+ * (board.c). After devices_realize. */
+void x86_board_collect(struct vm *vm, struct x86_board *b);
 /* x86_kick_boot_vcpu: make vCPU 0 look at the 8259's output soon. */
 void x86_kick_boot_vcpu(struct vm *vm);
 

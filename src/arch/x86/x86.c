@@ -13,16 +13,21 @@
  * requires).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "arch/x86/boot64.h"
 #include "arch/x86/acpi.h"
+#include "arch/x86/board.h"
 #include "arch/x86/irqchip.h"
 #include "arch/x86/layout.h"
 #include "config/schema.h"
 #include "devices/pci.h"
+#include "util/le.h"
 #include "util/log.h"
 #include "vm/machine.h"
 
@@ -288,12 +293,13 @@ static bool mem_overlaps(const struct vm_spec *spec, uint64_t base,
     return false;
 }
 
-static int add_fw_range(struct vm *vm, uint64_t base, uint64_t size)
+static int add_fw_range(struct vm *vm, uint64_t base, uint64_t size,
+                        uint32_t type)
 {
     struct boot_input *in = &vm->boot_in;
     if (in->nfw == BOOT_MAX_FW)
         return -ENOSPC;
-    in->fw[in->nfw++] = (struct boot_fw_range){base, size, E820_RESERVED};
+    in->fw[in->nfw++] = (struct boot_fw_range){base, size, type};
     return gview_mark_used(&vm->mem.view, base, size);
 }
 
@@ -340,7 +346,79 @@ static uint8_t *acpi_area(struct vm *vm)
     return h;
 }
 
-static int build_acpi(struct vm *vm)
+/* Write one table to DIR/sig.dat (sig lower-cased; sig2.dat, ... for
+ * repeats), as `acpidump -b` does, so that `iasl -d *.dat` reads them. */
+static int dump_table(const char *dir, const uint8_t *t, size_t len)
+{
+    char sig[5], path[4096];
+    for (int i = 0; i < 4; i++)
+        sig[i] = (char)(t[i] >= 'A' && t[i] <= 'Z' ? t[i] - 'A' + 'a' : t[i]);
+    sig[4] = 0;
+    int fd = -1;
+    for (int k = 1; k < 100 && fd < 0; k++) {
+        if (k == 1)
+            snprintf(path, sizeof(path), "%s/%s.dat", dir, sig);
+        else
+            snprintf(path, sizeof(path), "%s/%s%d.dat", dir, sig, k);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0 || write(fd, t, len) != (ssize_t)len) {
+        log_fatal(TAG, "QVM_ACPI_DUMP: cannot write %s: %s", path,
+                  strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return close(fd);
+}
+
+/*
+ * QVM_ACPI_DUMP=DIR: write every table qvm built (from the XSDT, plus the
+ * DSDT) to DIR, for ACPICA's disassembler. Tables live in `area` (guest
+ * address ACPI_AREA_BASE, `len` bytes).
+ */
+static const uint8_t *in_area(const uint8_t *area, size_t len, uint64_t gpa,
+                              uint64_t n)
+{
+    if (gpa < ACPI_AREA_BASE || gpa - ACPI_AREA_BASE > len ||
+        n > len - (gpa - ACPI_AREA_BASE))
+        return NULL;
+    return area + (gpa - ACPI_AREA_BASE);
+}
+
+static int acpi_dump(const uint8_t *area, size_t len)
+{
+    const char *dir = getenv("QVM_ACPI_DUMP");
+    if (!dir || !*dir)
+        return 0;
+    const uint8_t *xsdt = in_area(area, len, le_get64(area + 24), 36);
+    if (!xsdt)
+        return -1;
+    uint32_t xlen = le_get32(xsdt + 4);
+    if (!in_area(area, len, le_get64(area + 24), xlen) ||
+        dump_table(dir, xsdt, xlen) < 0)
+        return -1;
+    for (uint32_t off = 36; off + 8 <= xlen; off += 8) {
+        uint64_t gpa = le_get64(xsdt + off);
+        const uint8_t *t = in_area(area, len, gpa, 36);
+        if (!t || !in_area(area, len, gpa, le_get32(t + 4)))
+            continue;
+        if (dump_table(dir, t, le_get32(t + 4)) < 0)
+            return -1;
+        if (memcmp(t, "FACP", 4) == 0) {
+            const uint8_t *d = in_area(area, len, le_get64(t + 140), 36);
+            if (d && in_area(area, len, le_get64(t + 140), le_get32(d + 4)) &&
+                dump_table(dir, d, le_get32(d + 4)) < 0)
+                return -1;
+        }
+    }
+    log_info(TAG, "ACPI tables written to %s (QVM_ACPI_DUMP)", dir);
+    return 0;
+}
+
+static int build_acpi(struct vm *vm, const struct x86_board *board)
 {
     const struct vm_spec *spec = vm->spec;
     uint8_t *area = acpi_area(vm);
@@ -368,13 +446,15 @@ static int build_acpi(struct vm *vm)
         n++;
     }
     char msg[256];
-    long len = acpi_build(spec, vm->nvcpus, blobs, n, area, ACPI_AREA_SIZE,
-                          ACPI_AREA_BASE, msg, sizeof(msg));
+    long len = acpi_build(board, blobs, n, area, ACPI_AREA_SIZE, ACPI_AREA_BASE,
+                          msg, sizeof(msg));
     if (len < 0) {
         log_fatal(TAG, "%s", msg);
         goto out;
     }
-    if (add_fw_range(vm, ACPI_AREA_BASE, ACPI_AREA_SIZE) < 0) {
+    if (acpi_dump(area, (size_t)len) < 0)
+        goto out;
+    if (add_fw_range(vm, ACPI_AREA_BASE, ACPI_AREA_SIZE, E820_RESERVED) < 0) {
         log_fatal(TAG, "cannot reserve the ACPI area");
         goto out;
     }
@@ -406,8 +486,9 @@ static bool is_ram(const struct vm_spec *spec, uint64_t base, uint64_t size)
  * port goes in 0x400 as a BIOS would leave it.
  */
 #define BDA_BASE 0x400u
-static void write_bda(struct vm *vm, bool have_ebda)
+static void write_bda(struct vm *vm, uint64_t ebda_at, uint64_t facs)
 {
+    bool have_ebda = ebda_at != 0;
     uint8_t *bda = gmem_ptr(&vm->mem, BDA_BASE, 0x100);
     if (!bda || !is_ram(vm->spec, BDA_BASE, 0x100))
         return;
@@ -418,7 +499,9 @@ static void write_bda(struct vm *vm, bool have_ebda)
             top = r->size < 0xa0000 ? r->size : 0xa0000;
     }
     if (have_ebda)
-        top = MPTABLE_BASE;
+        top = ebda_at;
+    if (facs && facs < top)
+        top = facs; /* base memory ends below the NVS page */
     uint16_t com1 = 0x3f8, ebda = have_ebda ? MPTABLE_BASE >> 4 : 0;
     uint16_t kib = (uint16_t)(top >> 10);
     memcpy(bda + 0x00, &com1, 2);
@@ -430,14 +513,41 @@ _Static_assert(ACPI_PCI_ECAM_BASE == PCI_ECAM_BASE &&
                    ACPI_PCI_ECAM_SIZE == PCI_ECAM_SIZE,
                "the MCFG must describe pci.c's ECAM");
 
+/*
+ * The FACS in ACPI NVS memory (the guest writes its waking vector and
+ * global lock there): 1 KiB of base memory below the MP table, when RAM
+ * is there and free. Returns its address, or 0 (then it goes with the
+ * read-only tables, and a warning says a guest's writes are lost).
+ */
+static uint64_t place_facs(struct vm *vm)
+{
+    uint8_t *p = gmem_ptr(&vm->mem, ACPI_FACS_BASE, ACPI_NVS_SIZE);
+    if (!p || !is_ram(vm->spec, ACPI_FACS_BASE, ACPI_NVS_SIZE) ||
+        !gview_is_free(&vm->mem.view, ACPI_FACS_BASE, ACPI_NVS_SIZE) ||
+        add_fw_range(vm, ACPI_FACS_BASE, ACPI_NVS_SIZE, E820_NVS) < 0) {
+        log_warn(TAG,
+                 "no free RAM at 0x%llx for the ACPI NVS page: the FACS is "
+                 "read-only (a guest's waking vector writes are dropped)",
+                 (unsigned long long)ACPI_FACS_BASE);
+        return 0;
+    }
+    memset(p, 0, ACPI_NVS_SIZE);
+    acpi_facs(p);
+    return ACPI_FACS_BASE;
+}
+
 int arch_firmware_init(struct vm *vm)
 {
-    if (build_acpi(vm) < 0)
+    struct x86_board board;
+    x86_board_collect(vm, &board);
+    board.facs = place_facs(vm);
+    if (build_acpi(vm, &board) < 0)
         return -1;
     /* The ECAM window is reserved in the memory map too (Linux accepts
      * MMCONFIG early only from an E820-reserved window). */
     if (vm->spec->has_pci &&
-        add_fw_range(vm, ACPI_PCI_ECAM_BASE, ACPI_PCI_ECAM_SIZE) < 0) {
+        add_fw_range(vm, ACPI_PCI_ECAM_BASE, ACPI_PCI_ECAM_SIZE,
+                     E820_RESERVED) < 0) {
         log_fatal(TAG, "cannot reserve the PCI ECAM window");
         return -1;
     }
@@ -445,16 +555,16 @@ int arch_firmware_init(struct vm *vm)
     uint8_t *mp = gmem_ptr(&vm->mem, MPTABLE_BASE, MPTABLE_SIZE);
     if (mp && is_ram(vm->spec, MPTABLE_BASE, MPTABLE_SIZE) &&
         gview_is_free(&vm->mem.view, MPTABLE_BASE, MPTABLE_SIZE)) {
-        if (mptable_build(vm->spec, vm->nvcpus, mp, MPTABLE_SIZE,
-                          MPTABLE_BASE) < 0)
+        if (mptable_build(&board, mp, MPTABLE_SIZE, MPTABLE_BASE) < 0)
             log_warn(TAG, "no MP table: %u vCPUs do not fit in 1 KiB",
                      vm->nvcpus);
-        else if (add_fw_range(vm, MPTABLE_BASE, MPTABLE_SIZE) < 0)
+        else if (add_fw_range(vm, MPTABLE_BASE, MPTABLE_SIZE, E820_RESERVED) <
+                 0)
             return -1;
         else
             have_ebda = true;
     }
-    write_bda(vm, have_ebda);
+    write_bda(vm, have_ebda ? MPTABLE_BASE : 0, board.facs);
     if (!bus_find(&vm->pio, ACPI_RESET_REG) &&
         bus_map(&vm->pio, "acpi reset", ACPI_RESET_REG, 1, &reset_ops, vm) <
             0) {
