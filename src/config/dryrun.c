@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config/front.h"
+#include "config/platform.h"
 #include "config/schema.h"
 #include "loader/sniff.h"
 #include "util/num.h"
@@ -258,6 +259,15 @@ void dryrun_text(const struct vm_spec *s, struct strbuf *o)
     }
     if (s->cmdline)
         sb_printf(o, "cmdline: \"%s\"\n", s->cmdline);
+    if (s->arch == ARCH_X86_64) {
+        char why[128];
+        bool split = platform_split_irqchip(s, why, sizeof(why));
+        sb_printf(o, "interrupt controllers: %s (%s)\n",
+                  split ? "qvm's IOAPIC, 8259 and 8254 models on KVM's split "
+                          "irqchip"
+                        : "KVM's in-kernel IOAPIC, 8259 pair and 8254",
+                  why);
+    }
     sb_printf(o, "unsupported: instruction %s, reference %s, register %s\n",
               act[s->unsupported[0]], act[s->unsupported[1]],
               act[s->unsupported[2]]);
@@ -484,6 +494,14 @@ void dryrun_json(const struct vm_spec *s, struct strbuf *o)
         sb_json_str(o, s->cmdline);
     else
         sb_puts(o, "null");
+    if (s->arch == ARCH_X86_64) {
+        char why[128];
+        bool split = platform_split_irqchip(s, why, sizeof(why));
+        sb_printf(
+            o, ",\"irqchip\":{\"by\":\"%s\",\"why\":", split ? "qvm" : "kvm");
+        sb_json_str(o, why);
+        sb_puts(o, "}");
+    }
     sb_puts(o, ",\"set\":{");
     bool first = true;
     for (size_t i = 0; i < s->sets.n; i++) {

@@ -4,6 +4,8 @@
 #include "config/platform.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "config/schema.h"
 
@@ -60,4 +62,23 @@ bool platform_kvm_layout(const struct vm_spec *s, char *why, size_t n)
     }
     snprintf(why, n, "the configuration matches KVM's layout");
     return true;
+}
+
+bool platform_split_irqchip(const struct vm_spec *s, char *why, size_t n)
+{
+    const char *env = getenv("QVM_IRQCHIP");
+    if (env && strcmp(env, "split") == 0) {
+        snprintf(why, n, "QVM_IRQCHIP=split");
+        return true;
+    }
+    char r[96];
+    bool kernel = platform_kvm_layout(s, r, sizeof(r));
+    if (env && strcmp(env, "kernel") == 0)
+        snprintf(why, n, "%s%s",
+                 kernel ? "QVM_IRQCHIP=kernel; "
+                        : "QVM_IRQCHIP=kernel ignored: ",
+                 r);
+    else
+        snprintf(why, n, "%s", r);
+    return !kernel;
 }

@@ -20,5 +20,12 @@
  * itself (KVM's split irqchip). `why` gets the reason either way.
  */
 bool platform_kvm_layout(const struct vm_spec *s, char *why, size_t n);
+/*
+ * platform_split_irqchip: whether qvm emulates the interrupt controllers
+ * (true) or uses KVM's (false): KVM's exactly when platform_kvm_layout,
+ * unless the environment's QVM_IRQCHIP=split|kernel says otherwise (for
+ * tests; `kernel` is honoured only when the layout matches).
+ */
+bool platform_split_irqchip(const struct vm_spec *s, char *why, size_t n);
 
 #endif

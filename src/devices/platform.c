@@ -9,6 +9,8 @@
  */
 #include "devices/platform.h"
 
+#include "devices/dtimer.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -23,6 +25,7 @@ struct pm {
     uint16_t sts, en, cnt;
     bool sci;
     struct irq_line sci_line; /* ISA IRQ PM_SCI_GSI as the board wires it */
+    uint64_t t0;              /* CLOCK_MONOTONIC ns at realize */
     struct ratelimit rl;
 };
 
@@ -89,6 +92,31 @@ static void evt_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 
 static const struct region_ops evt_ops = {evt_read, evt_write};
 
+/* pm_timer_count: the PM timer at `now` ns after `t0`: 32 bits, wrapping. */
+static uint32_t pm_timer_count(uint64_t t0, uint64_t now)
+{
+    uint64_t ns = now - t0;
+    /* ns * 3579545 / 1e9 without overflow for centuries of uptime. */
+    uint64_t ticks = ns / 1000000000ull * PM_TMR_HZ +
+                     ns % 1000000000ull * PM_TMR_HZ / 1000000000ull;
+    return (uint32_t)ticks;
+}
+
+static uint64_t tmr_read(void *opaque, uint64_t off, unsigned size)
+{
+    struct pm *pm = opaque;
+    uint32_t v = pm_timer_count(pm->t0, dtimer_now());
+    return (uint64_t)(v >> (8 * off)) &
+           (size >= 4 ? 0xffffffffu : (1u << (8 * size)) - 1);
+}
+
+static void tmr_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+    (void)opaque, (void)off, (void)val, (void)size; /* read-only */
+}
+
+static const struct region_ops tmr_ops = {tmr_read, tmr_write};
+
 static uint64_t pm_read(void *opaque, uint64_t off, unsigned size)
 {
     struct pm *pm = opaque;
@@ -142,6 +170,7 @@ int platform_realize(const struct dev_ctx *ctx, struct dev_list *out)
         return -1;
     }
     pm->ctx = ctx;
+    pm->t0 = dtimer_now();
     pthread_mutex_init(&pm->lock, NULL);
     pm->rl = (struct ratelimit)RATELIMIT_INIT(5, 1000);
     *slot = (struct dev_inst){PM_DEV_NAME, pm, pm_teardown};
@@ -153,7 +182,8 @@ int platform_realize(const struct dev_ctx *ctx, struct dev_list *out)
     if (bus_map(ctx->pio, "port 0x80", 0x80, 1, &sink_ops, NULL) < 0 ||
         bus_map(ctx->pio, "acpi pm1a_evt", PM1A_EVT_PORT, 4, &evt_ops, pm) <
             0 ||
-        bus_map(ctx->pio, "acpi pm1a_cnt", PM1A_CNT_PORT, 2, &pm_ops, pm) < 0) {
+        bus_map(ctx->pio, "acpi pm1a_cnt", PM1A_CNT_PORT, 2, &pm_ops, pm) < 0 ||
+        bus_map(ctx->pio, "acpi pm_tmr", PM_TMR_PORT, 4, &tmr_ops, pm) < 0) {
         log_fatal(TAG, "cannot map the platform ports (0x80, 0x%x, 0x%x)",
                   PM1A_EVT_PORT, PM1A_CNT_PORT);
         return -1;

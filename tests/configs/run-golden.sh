@@ -13,6 +13,7 @@
 #                      (default 65).
 # FLAGS come from an optional first line `# qvm-flags: ...`.
 # Output: TAP. --update rewrites the expected files from the current output.
+unset QVM_IRQCHIP
 set -u
 
 update=0

@@ -54,26 +54,6 @@ struct x86_arch *x86_arch(struct vm *vm)
 
 /* ---- the mode ------------------------------------------------------------ */
 
-bool x86_irqchip_split(const struct vm_spec *spec, char *why, size_t n)
-{
-    const char *env = getenv("QVM_IRQCHIP");
-    if (env && strcmp(env, "split") == 0) {
-        snprintf(why, n, "QVM_IRQCHIP=split");
-        return true;
-    }
-    bool kernel_ok = platform_kvm_layout(spec, why, n);
-    if (env && strcmp(env, "kernel") == 0) {
-        if (!kernel_ok)
-            log_warn(TAG,
-                     "QVM_IRQCHIP=kernel ignored: the configuration does not "
-                     "match KVM's in-kernel irqchip (%s)",
-                     why);
-        else
-            snprintf(why, n, "QVM_IRQCHIP=kernel");
-    }
-    return !kernel_ok;
-}
-
 /* ---- KVM GSI routes of IOAPIC inputs (split) ----------------------------- */
 
 static void pin_route(struct vm *vm, uint32_t gsi, struct ioapic_msg m)
@@ -565,7 +545,7 @@ int x86_irqchip_init(struct vm *vm)
     vm->arch = a;
     a->vm = vm;
     atomic_init(&a->pic_int, false);
-    a->split = x86_irqchip_split(vm->spec, a->why, sizeof(a->why));
+    a->split = platform_split_irqchip(vm->spec, a->why, sizeof(a->why));
     isa_wiring(a, vm->spec);
     uint32_t pins = total_ioapic_pins(vm->spec);
     if (a->split && pins > X86_SPLIT_MAX_PINS) {

@@ -37,7 +37,7 @@ struct x86_ioapic {
 struct x86_arch {
     struct vm *vm;
     bool split;   /* qvm's controllers; else KVM's in-kernel ones */
-    char why[96]; /* the reason, for messages and dryrun */
+    char why[128]; /* the reason, for messages and dryrun */
     struct x86_ioapic *ioapics[X86_MAX_IOAPICS];
     unsigned nioapics;
     uint32_t ioapic_pins;      /* configured IOAPIC inputs in all */
@@ -57,9 +57,6 @@ struct x86_arch {
 };
 
 struct x86_arch *x86_arch(struct vm *vm);
-/* x86_irqchip_split: the mode for this spec (QVM_IRQCHIP=split|kernel
- * forces one, for tests); why gets the reason. */
-bool x86_irqchip_split(const struct vm_spec *spec, char *why, size_t n);
 int x86_irqchip_init(struct vm *vm);
 void x86_irqchip_free(struct vm *vm);
 struct x86_board;
