@@ -2,8 +2,8 @@
 # /init of the real-guest initramfs (tests/realguests/prepare.sh). Prints
 # markers on the console that the cases check, then acts on qvmtest=ACTION
 # from the kernel command line: poweroff (default), reboot, shell, wait,
-# and for the virtio cases netwait and blk, blkro, rng, net (several
-# joined with '+', then poweroff).
+# and for the virtio cases netwait and blk, blkro, rng, net, for the
+# platform cases platform (several joined with '+', then poweroff).
 # The virtio initramfs also holds Debian's virtio modules
 # (/lib/modules/virtio, "order" lists them in dependency order); they are
 # loaded first, since the console itself may be one (console=hvc0).
@@ -146,6 +146,41 @@ net() {
     say "ping $peer failed"
 }
 
+# irqs NAME: the interrupt count of /proc/interrupts' line ending in NAME
+# (all CPUs added up), 0 when there is none.
+irqs() {
+    awk -v n="$1" '$NF == n { s = 0; for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i; print s; f = 1 } END { if (!f) print 0 }' /proc/interrupts
+}
+# platform: what the interrupt controllers and timers gave Linux (the
+# platform cases): the serial line's controller and count, the timer
+# interrupt, the clocksources (and hpet selected), the RTC read and a wake
+# alarm 2 s ahead that must interrupt.
+platform() {
+    say "serial: $(grep -E 'ttyS0$' /proc/interrupts | tr -s ' ')"
+    say "timer: $(grep -E '^ *0:' /proc/interrupts | tr -s ' ')"
+    cs=/sys/devices/system/clocksource/clocksource0
+    say "clocksources: $(cat $cs/available_clocksource)"
+    if grep -qw hpet $cs/available_clocksource; then
+        echo hpet >$cs/current_clocksource
+        a=$(date +%s%N 2>/dev/null)
+        sleep 1
+        b=$(date +%s%N 2>/dev/null)
+        say "hpet selected: $(cat $cs/current_clocksource) (1 s sleep: $(((b - a) / 1000000)) ms)"
+    fi
+    say "hwclock: $(hwclock -r -u 2>&1)"
+    before=$(irqs rtc0)
+    echo 0 >/sys/class/rtc/rtc0/wakealarm 2>/dev/null
+    if echo +2 >/sys/class/rtc/rtc0/wakealarm; then
+        i=0
+        while [ "$(irqs rtc0)" -le "$before" ] && [ $i -lt 100 ]; do
+            sleep 0.1
+            i=$((i + 1))
+        done
+    fi
+    say "rtc alarm: interrupts $before -> $(irqs rtc0)"
+    grep -E 'IO-APIC|XT-PIC' /proc/interrupts | while read -r l; do say "irq: $l"; done
+}
+
 case $act in
 reboot)
     say "done, rebooting"
@@ -165,7 +200,7 @@ netwait)
 *)
     # poweroff, or virtio checks joined with '+' (blk+rng), then poweroff.
     for a in $(echo "$act" | tr '+' ' '); do
-        case $a in blk | blkro | rng | net) $a ;; esac
+        case $a in blk | blkro | rng | net | platform) $a ;; esac
     done
     say "done, powering off"
     poweroff -f
