@@ -686,7 +686,7 @@ bool parse_value(struct parser *p, const struct opt_def *d,
             num_parse(sz, false, &size) || num_parse(val, false, &v) ||
             (size != 1 && size != 2 && size != 4 && size != 8 &&
              !(size == 3 && off == 9)) ||
-            (size != 3 && off % size) || off + size > 0x40 ||
+            (size != 3 && off % size) || !range_within(off, size, 0x40) ||
             (size < 8 && v >> (size * 8))) {
             diag_error(p->dg, &t->span,
                        "'reg %s' must be OFFSET/SIZE=VALUE (size 1, 2, 4 or "
