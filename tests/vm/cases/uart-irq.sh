@@ -9,11 +9,7 @@ set -u
 out="$TMPDIR/uartirq.out"
 rc=0
 "$QVM" @"$CONFIGS/uartirq.qvmconf" </dev/null >"$out" 2>&1 || rc=$?
-fail() {
-    tail -n 20 "$out"
-    echo "FAIL: $*"
-    exit 1
-}
+. cases/lib.sh
 [ "$rc" -eq 0 ] || fail "qvm exited $rc, expected 0"
 grep -q 'uartirq: FAIL' "$out" && fail "the guest reported a failure"
 grep -q 'uartirq: done' "$out" || fail "the guest did not finish"

@@ -4,7 +4,7 @@
 # returns all ones and the guest powers off (0).
 set -u
 out="$TMPDIR/unsup-ref.out"
-fail() { cat "$out"; echo "FAIL: $*"; exit 1; }
+. cases/lib.sh
 rc=0
 "$QVM" @"$CONFIGS/unsup-ref.qvmconf" >"$out" 2>&1 || rc=$?
 [ "$rc" -eq 5 ] || fail "qvm exited $rc, expected 5"
