@@ -15,16 +15,18 @@
 #                            (a pty reader's copy, a console file)
 #   qvm_wait RC              waits for qvm to exit; fails unless its exit
 #                            status is RC; sets $rc
-#   fail MSG                 shows $out (when set), "FAIL: MSG", exit 1
+#   fail MSG                 shows the output of the last qvm_start (if
+#                            any), "FAIL: MSG", exit 1
 
 _qvm_starts=0
+_qvm_out=''
 out=${out:-}
 pid=''
 
 fail() {
-    if [ -n "$out" ] && [ -f "$out" ]; then
-        echo "---- $out"
-        cat "$out"
+    if [ -n "$_qvm_out" ] && [ -f "$_qvm_out" ]; then
+        echo "---- $_qvm_out"
+        cat "$_qvm_out"
     fi
     echo "FAIL: $*"
     exit 1
@@ -33,6 +35,7 @@ fail() {
 qvm_start() {
     _qvm_starts=$((_qvm_starts + 1))
     out="$TMPDIR/$1.$_qvm_starts.out"
+    _qvm_out=$out
     shift
     : >"$out" || fail "cannot create $out"
     "$QVM" "$@" >"$out" 2>&1 &
@@ -58,12 +61,12 @@ wait_for_in() {
             _rc=0
             wait "$pid" || _rc=$?
             pid=''
-            [ "$1" = "$out" ] || { echo "---- $1"; cat "$1" 2>/dev/null; }
+            [ "$1" = "$_qvm_out" ] || { echo "---- $1"; cat "$1" 2>/dev/null; }
             fail "qvm exited ($_rc) before '$2' appeared in $(basename "$1")"
         fi
         if [ "$(date +%s)" -ge "$_end" ]; then
             kill -9 "$pid" 2>/dev/null
-            [ "$1" = "$out" ] || { echo "---- $1"; cat "$1" 2>/dev/null; }
+            [ "$1" = "$_qvm_out" ] || { echo "---- $1"; cat "$1" 2>/dev/null; }
             fail "timed out after ${3:-120} s waiting for '$2' in $(basename "$1")"
         fi
         sleep 0.1
@@ -71,7 +74,7 @@ wait_for_in() {
 }
 
 wait_for() {
-    wait_for_in "$out" "$1" "${2:-120}"
+    wait_for_in "$_qvm_out" "$1" "${2:-120}"
 }
 
 qvm_wait() {
