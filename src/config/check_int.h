@@ -10,7 +10,7 @@
 struct irq_use {
     int pic;
     uint32_t line;
-    char what[64];
+    char what[96]; /* a vdev_label(), up to 95 characters */
     struct src_span span;
     bool share_any; /* hpet: legacy replacement shares with anything */
     bool pci;       /* PCI INTx: shares with other INTx */

@@ -46,6 +46,23 @@ static bool check_bounds(struct parser *p, const struct token *t,
     return true;
 }
 
+/*
+ * copy_text: s into buf (n bytes) for splitting in place. A value that does
+ * not fit is an error (never silently cut: the cut text could parse).
+ */
+static bool copy_text(struct parser *p, const struct token *t, char *buf,
+                      size_t n, const char *s)
+{
+    size_t len = strlen(s);
+    if (len >= n) {
+        diag_error(p->dg, &t->span, "'%s' is too long (at most %zu characters)",
+                   t->text, n - 1);
+        return false;
+    }
+    memcpy(buf, s, len + 1);
+    return true;
+}
+
 /* Splits s at the first occurrence of c; returns the rest or NULL. */
 char *split_at(char *s, char c)
 {
@@ -61,7 +78,8 @@ static bool parse_bdf(struct parser *p, const struct token *t, const char *text,
                       struct bdf *out, bool *has_fn)
 {
     char buf[64];
-    snprintf(buf, sizeof(buf), "%s", text);
+    if (!copy_text(p, t, buf, sizeof(buf), text))
+        return false;
     char *dev = split_at(buf, ':');
     char *fn = dev ? split_at(dev, '.') : NULL;
     uint64_t b, d, f = 0;
@@ -91,7 +109,10 @@ static bool parse_bdf(struct parser *p, const struct token *t, const char *text,
 static bool parse_ids(const char *text, uint16_t *vid, uint16_t *did)
 {
     char buf[64];
-    snprintf(buf, sizeof(buf), "%s", text);
+    size_t len = strlen(text);
+    if (len >= sizeof(buf))
+        return false;
+    memcpy(buf, text, len + 1);
     char *d = split_at(buf, '/');
     uint64_t v, dd;
     if (!d || num_parse(buf, false, &v) || num_parse(d, false, &dd) ||
@@ -128,7 +149,8 @@ static bool parse_pci_loc(struct parser *p, const struct token *t,
                           const char *rest, enum loc_mode mode, struct loc *out)
 {
     char buf[128];
-    snprintf(buf, sizeof(buf), "%s", rest);
+    if (!copy_text(p, t, buf, sizeof(buf), rest))
+        return false;
     char *host = split_at(buf, '=');
     if (mode == LOC_PASS && !host && strchr(buf, '/')) {
         out->by_id = true;
@@ -209,7 +231,8 @@ bool parse_loc(struct parser *p, const struct token *t, enum loc_mode mode,
         return parse_pci_loc(p, t, s, mode, out);
     (void)explicit_space;
     char buf[256];
-    snprintf(buf, sizeof(buf), "%s", s);
+    if (!copy_text(p, t, buf, sizeof(buf), s))
+        return false;
     char *host = mode == LOC_PASS ? split_at(buf, '=') : NULL;
     char *len = split_at(buf, ',');
     char *attrs = len ? split_at(len, ',') : NULL;
@@ -452,7 +475,8 @@ bool parse_intrs(struct parser *p, const struct token *t, bool allow_apic,
 bool parse_sched(struct parser *p, const struct token *t, struct sched_spec *s)
 {
     char buf[128];
-    snprintf(buf, sizeof(buf), "%s", t->text);
+    if (!copy_text(p, t, buf, sizeof(buf), t->text))
+        return false;
     memset(s, 0, sizeof(*s));
     if (strchr(buf, ',')) {
         size_t n = strlen(buf);
@@ -502,7 +526,8 @@ bad:
 bool parse_cpulist(struct parser *p, const struct token *t, uint64_t mask[4])
 {
     char buf[512];
-    snprintf(buf, sizeof(buf), "%s", t->text);
+    if (!copy_text(p, t, buf, sizeof(buf), t->text))
+        return false;
     memset(mask, 0, 4 * sizeof(uint64_t));
     char *save = NULL;
     bool any = false;
@@ -539,7 +564,8 @@ bool parse_log(struct parser *p, const struct token *ft, const struct token *dt,
                uint64_t *mask, uint64_t *dest)
 {
     char buf[256];
-    snprintf(buf, sizeof(buf), "%s", ft->text);
+    if (!copy_text(p, ft, buf, sizeof(buf), ft->text))
+        return false;
     *mask = 0;
     char *save = NULL;
     bool ok = true;
@@ -664,7 +690,8 @@ bool parse_value(struct parser *p, const struct opt_def *d,
         }
         return parse_u64(p, t, "delayed", t->text, false, &out->num);
     case OPT_CMOS_REG: {
-        snprintf(buf, sizeof(buf), "%s", t->text);
+        if (!copy_text(p, t, buf, sizeof(buf), t->text))
+            return false;
         char *val = split_at(buf, ',');
         if (!val || num_parse(buf, false, &out->num) ||
             num_parse(val, false, &out->num2) || out->num > 127 ||
@@ -678,7 +705,8 @@ bool parse_value(struct parser *p, const struct opt_def *d,
         return true;
     }
     case OPT_PCI_REG: {
-        snprintf(buf, sizeof(buf), "%s", t->text);
+        if (!copy_text(p, t, buf, sizeof(buf), t->text))
+            return false;
         char *sz = split_at(buf, '/');
         char *val = sz ? split_at(sz, '=') : NULL;
         uint64_t off, size, v;
@@ -686,7 +714,7 @@ bool parse_value(struct parser *p, const struct opt_def *d,
             num_parse(sz, false, &size) || num_parse(val, false, &v) ||
             (size != 1 && size != 2 && size != 4 && size != 8 &&
              !(size == 3 && off == 9)) ||
-            (size != 3 && off % size) || off + size > 0x40 ||
+            (size != 3 && off % size) || !range_within(off, size, 0x40) ||
             (size < 8 && v >> (size * 8))) {
             diag_error(p->dg, &t->span,
                        "'reg %s' must be OFFSET/SIZE=VALUE (size 1, 2, 4 or "
@@ -701,7 +729,8 @@ bool parse_value(struct parser *p, const struct opt_def *d,
         return true;
     }
     case OPT_SHM_CREATE: {
-        snprintf(buf, sizeof(buf), "%s", t->text);
+        if (!copy_text(p, t, buf, sizeof(buf), t->text))
+            return false;
         char *size = split_at(buf, ',');
         char *mode = size ? split_at(size, ',') : NULL;
         char *gid = mode ? split_at(mode, ',') : NULL;
@@ -721,7 +750,8 @@ bool parse_value(struct parser *p, const struct opt_def *d,
         return true;
     }
     case OPT_WDT_ACTION: {
-        snprintf(buf, sizeof(buf), "%s", t->text);
+        if (!copy_text(p, t, buf, sizeof(buf), t->text))
+            return false;
         char *x = buf;
         out->num2 = 0;
         if (strncmp(x, "dump,", 5) == 0) {
@@ -742,7 +772,8 @@ bool parse_value(struct parser *p, const struct opt_def *d,
         return false;
     }
     case OPT_NUM_LIST: {
-        snprintf(buf, sizeof(buf), "%s", t->text);
+        if (!copy_text(p, t, buf, sizeof(buf), t->text))
+            return false;
         uint64_t v[3] = {0};
         unsigned k = 0;
         char *save = NULL;

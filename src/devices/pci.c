@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "config/schema.h"
+#include "util/ckd.h"
 #include "util/le.h"
 #include "util/log.h"
 
@@ -178,7 +179,7 @@ static bool bar_target(const struct pci_function *f, unsigned i, uint64_t *base)
     switch (bar->kind) {
     case BAR_IO:
         b = le_get(f->cfg + r, 4) & 0xfffc;
-        if (!(cmd & PCI_CMD_IO) || b + bar->size > 0x10000)
+        if (!(cmd & PCI_CMD_IO) || !range_within(b, bar->size, 0x10000))
             return false;
         break;
     case BAR_MEM32:
@@ -497,8 +498,8 @@ int pci_msix_init(struct pci_function *f, unsigned bar, uint32_t table_off,
     }
     if (!bb || (bb->kind != BAR_MEM32 && bb->kind != BAR_MEM64) ||
         f->bar_ops[bar] || nvec == 0 || nvec > PCI_MSIX_MAX ||
-        (table_off | pba_off) & 7 || table_off + tlen > bb->size ||
-        pba_off + plen > bb->size ||
+        (table_off | pba_off) & 7 || !range_within(table_off, tlen, bb->size) ||
+        !range_within(pba_off, plen, bb->size) ||
         (table_off < pba_off + plen && pba_off < table_off + tlen)) {
         log_error(TAG,
                   "%s: bad MSI-X layout (%u vectors, table 0x%x, PBA 0x%x "
@@ -943,7 +944,7 @@ static void apply_regs(struct pci_function *f, const struct vdev_spec *vd)
         const struct opt_val *o = &vd->opts.v[k];
         if (!o->def || strcmp(o->def->name, "reg") != 0)
             continue;
-        if (o->num + o->num2 <= 0x40 && o->num2 <= 8)
+        if (o->num2 <= 8 && range_within(o->num, o->num2, 0x40))
             le_put(f->cfg + (unsigned)o->num, o->num3, (unsigned)o->num2);
     }
 }

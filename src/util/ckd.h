@@ -22,6 +22,16 @@ static inline bool range_last(uint64_t base, uint64_t size, uint64_t *last)
     return size != 0 && !ckd_add(last, base, size - 1);
 }
 
+/*
+ * range_within: true when [off, off+len) lies inside [0, limit), computed
+ * without wrapping (an empty range at off == limit is inside). Use it for
+ * every "off + len <= limit" with a guest- or config-controlled off or len.
+ */
+static inline bool range_within(uint64_t off, uint64_t len, uint64_t limit)
+{
+    return off <= limit && len <= limit - off;
+}
+
 /* ranges_overlap: both ranges must be valid (non-empty, not wrapping). */
 static inline bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b,
                                   uint64_t blen)

@@ -58,6 +58,7 @@
 #include <unistd.h>
 
 #include "config/schema.h"
+#include "util/ckd.h"
 #include "util/le.h"
 #include "util/log.h"
 #include "virtio/virtio.h"
@@ -397,7 +398,7 @@ static int rw(struct blk *b, struct blk_worker *w, bool write, unsigned n,
 static bool in_range(struct blk *b, uint64_t sector, uint64_t nsect)
 {
     uint64_t cap = atomic_load(&b->capacity);
-    return sector <= cap && nsect <= cap - sector;
+    return range_within(sector, nsect, cap);
 }
 
 static void io_error(struct blk *b, const char *what, uint64_t sector, int e)

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "config/schema.h"
+#include "util/ckd.h"
 #include "util/log.h"
 
 #define TAG "virtio"
@@ -315,7 +316,7 @@ bool virtio_config_access(struct virtio_dev *d, uint64_t off, unsigned size,
 {
     if (!write)
         *val = 0;
-    if (size > 8 || off > d->config_len || size > d->config_len - off)
+    if (size > 8 || !range_within(off, size, d->config_len))
         return false;
     if (write ? !d->ops->config_write : !d->ops->config_read)
         return false;

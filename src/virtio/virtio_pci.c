@@ -48,6 +48,7 @@
 #include <string.h>
 
 #include "devices/pci.h"
+#include "util/ckd.h"
 #include "util/le.h"
 #include "util/log.h"
 #include "virtio/virtio.h"
@@ -767,9 +768,10 @@ static bool window(struct vpci *t, const struct region_ops **ops, uint32_t *off,
         return false;
     if (*off % *len)
         return false;
-    if (bar == REGS_BAR && *off + *len <= REGS_SIZE)
+    if (bar == REGS_BAR && range_within(*off, *len, REGS_SIZE))
         *ops = &regs_ops;
-    else if (bar == LEGACY_BAR && t->has_legacy && *off + *len <= LG_SIZE)
+    else if (bar == LEGACY_BAR && t->has_legacy &&
+             range_within(*off, *len, LG_SIZE))
         *ops = &legacy_ops;
     else
         return false;
@@ -778,8 +780,8 @@ static bool window(struct vpci *t, const struct region_ops **ops, uint32_t *off,
 
 static bool touches_data(struct vpci *t, unsigned off, unsigned size)
 {
-    unsigned data = t->cfg_cap + 16;
-    return t->cfg_cap && off < data + 4 && off + size > data;
+    return t->cfg_cap && size != 0 &&
+           ranges_overlap(off, size, t->cfg_cap + 16u, 4);
 }
 
 static void hook_cfg_read(void *opaque, unsigned off, unsigned size)

@@ -81,6 +81,13 @@ static inline void st32(void *p, uint32_t v)
     __atomic_store_n((uint32_t *)p, htole32(v), __ATOMIC_RELAXED);
 }
 
+/* A release store: what was written before is visible to a guest (or
+ * ThreadSanitizer, which does not model fences) that sees this value. */
+static inline void st16_release(void *p, uint16_t v)
+{
+    __atomic_store_n((uint16_t *)p, htole16(v), __ATOMIC_RELEASE);
+}
+
 static inline void *at(void *base, size_t off)
 {
     return (unsigned char *)base + off;
@@ -571,9 +578,8 @@ void vq_push(struct virtqueue *vq, const struct vq_elem *e, uint32_t written)
             at(vq->device, 4 + 8 * (size_t)(vq->used_idx % vq->ring_size));
         st32(u, e->id);
         st32(at(u, 4), written);
-        atomic_thread_fence(memory_order_release); /* entry before idx */
         vq->used_idx++;
-        st16(at(vq->device, 2), vq->used_idx);
+        st16_release(at(vq->device, 2), vq->used_idx); /* entry before idx */
         count_used(vq, 1);
         return;
     }
@@ -586,8 +592,7 @@ void vq_push(struct virtqueue *vq, const struct vq_elem *e, uint32_t written)
         flags |= DESC_F_WRITE;
     st32(at(d, 8), written);
     st16(at(d, 12), e->id);
-    atomic_thread_fence(memory_order_release); /* id, len before flags */
-    st16(at(d, 14), flags);
+    st16_release(at(d, 14), flags); /* id, len before flags */
     unsigned next = vq->used_idx + n;
     if (next >= vq->ring_size) {
         next -= vq->ring_size;

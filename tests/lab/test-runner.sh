@@ -4,7 +4,8 @@
 # the case environment and payload layout, ok/not ok/SKIP lines, failure
 # output, per-case timeout (--timeout and a case's own "# timeout: N"),
 # CI=true turning skips into failures, --cases,
-# --cases-file, and the summary line.
+# --cases-file, the summary line, a cases/lib.sh that is never a case, and
+# the cases' helper tests/vm/cases/lib.sh itself (with a stand-in qvm).
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 RUN=$HERE/../vm/run-vm-tests
@@ -43,6 +44,7 @@ check [ -f cases/env.sh ]
 if read -r line; then echo "stdin is not /dev/null"; exit 1; fi
 exit 0
 EOF2
+printf 'echo LIBMARK; exit 9\n' >"$T/cases/lib.sh"
 printf 'echo FAILMARK; echo to-stderr >&2; exit 3\n' >"$T/cases/fails.sh"
 printf 'echo SKIPMARK; exit 77\n' >"$T/cases/skips.sh"
 printf 'echo SLOWMARK; sleep 30\n' >"$T/cases/slow.sh"
@@ -66,6 +68,7 @@ grep -q '^# ---- limit: .*timed out after 1 s' "$T/out" ||
     fail "a case's own '# timeout:' is not used"
 grep -q '@@QVM-LAB WATCHDOG' "$T/out" && fail "watchdog markers are shown"
 ! grep -q 'PASSMARK' "$T/out" || fail "a passing case's output is shown"
+! grep -q 'lib' "$T/out" || fail "lib.sh was run as a case"
 [ "$(tail -n 1 "$T/out")" = 'vm-tests: 1 passed, 3 failed, 1 skipped' ] ||
     fail "wrong summary line"
 echo "ok: all cases"
@@ -94,4 +97,47 @@ echo "ok: --cases-file"
 rc=0
 "$RUN" --bed host --cases nosuch --cases-dir "$T/cases" "$T/build" >"$T/out" 2>&1 || rc=$?
 [ "$rc" = 2 ] || fail "unknown case: exit status $rc, want 2"
+rc=0
+"$RUN" --bed host --cases lib --cases-dir "$T/cases" "$T/build" >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "lib as a case: exit status $rc, want 2"
+echo "ok: lib.sh is not a case"
+
+# 5. tests/vm/cases/lib.sh with a stand-in qvm: it prints its arguments,
+# then sleeps until SIGTERM (exit 3), or exits with the status given.
+L=$T/libtest
+mkdir -p "$L/tmp"
+cat >"$L/qvm" <<'EOF2'
+#!/bin/sh
+echo "started $*"
+case $1 in
+exit) exit "$2" ;;
+sleep) trap 'echo "got TERM"; exit 3' TERM; while :; do sleep 0.1; done ;;
+esac
+EOF2
+chmod +x "$L/qvm"
+libcase() { # SCRIPT: runs it with the helper; its output in $T/out
+    (cd "$HERE/../vm" && QVM=$L/qvm TMPDIR=$L/tmp sh -c ". cases/lib.sh; $1") \
+        >"$T/out" 2>&1
+}
+libcase 'qvm_start a sleep one; wait_for "started sleep one" 5; kill -TERM $pid;
+    wait_for "got TERM" 5; qvm_wait 3; o1=$out;
+    qvm_start a exit 4; [ "$out" != "$o1" ] || fail "same file";
+    ! grep -q "sleep" "$out" || fail "old output"; wait_for "started exit" 5; qvm_wait 4;
+    echo LIBOK' || fail "lib.sh: start/wait_for/qvm_wait"
+grep -qx LIBOK "$T/out" || fail "lib.sh: did not finish"
+rc=0
+libcase 'qvm_start b exit 0; wait_for "never printed" 100' || rc=$?
+[ "$rc" = 1 ] || fail "lib.sh: wait_for on an exited qvm: status $rc, want 1"
+grep -q "qvm exited (0) before 'never printed'" "$T/out" ||
+    fail "lib.sh: wait_for does not say that qvm exited"
+grep -q "started exit 0" "$T/out" || fail "lib.sh: fail does not show the output"
+rc=0
+libcase 'qvm_start c exit 5; qvm_wait 0' || rc=$?
+[ "$rc" = 1 ] && grep -q 'qvm exited 5, expected 0' "$T/out" ||
+    fail "lib.sh: qvm_wait accepts a wrong status"
+rc=0
+libcase 'qvm_start d sleep; wait_for "never printed" 1' || rc=$?
+[ "$rc" = 1 ] && grep -q 'timed out after 1 s' "$T/out" ||
+    fail "lib.sh: wait_for does not time out"
+echo "ok: cases/lib.sh"
 echo "PASS: run-vm-tests contract"

@@ -1,4 +1,4 @@
-/* test_num.c: the qvmconf number, size and boolean grammar. */
+/* test_num.c: the qvmconf number, size and boolean grammar; util/ckd.h. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "util/ckd.h"
 #include "util/num.h"
 
 static uint64_t ok(const char *s, bool suffix)
@@ -101,12 +102,34 @@ static void test_size_str(void **st)
     assert_string_equal(buf, "6K");
 }
 
+/* range_within: [off, off+len) inside [0, limit), never by wrapping. */
+static void test_range_within(void **st)
+{
+    (void)st;
+    assert_true(range_within(0, 0x40, 0x40));
+    assert_true(range_within(0x38, 8, 0x40));
+    assert_true(range_within(0x40, 0, 0x40)); /* empty, at the end */
+    assert_true(range_within(0, 0, 0));
+    assert_false(range_within(0x39, 8, 0x40));
+    assert_false(range_within(0x41, 0, 0x40));
+    assert_false(range_within(0, 0x41, 0x40));
+    /* the sums wrap to small numbers: each must still be outside */
+    assert_false(range_within(0xfffffffffffffff8ull, 8, 0x40));
+    assert_false(range_within(0xfffffffffffffff8ull, 0x10, 0x40));
+    assert_false(range_within(8, UINT64_MAX, 0x40));
+    assert_false(range_within(UINT64_MAX, 1, UINT64_MAX));
+    assert_true(range_within(0, UINT64_MAX, UINT64_MAX));
+    assert_true(range_within(UINT64_MAX - 1, 1, UINT64_MAX));
+    /* 32-bit guest offsets (the virtio-pci configuration window) */
+    assert_false(range_within(0xfffffffcu, 4, 0x4000));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bases),    cmocka_unit_test(test_suffixes),
         cmocka_unit_test(test_errors),   cmocka_unit_test(test_bool),
-        cmocka_unit_test(test_size_str),
+        cmocka_unit_test(test_size_str), cmocka_unit_test(test_range_within),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -586,6 +586,12 @@ static void multiqueue(void **state)
     done(&t);
 }
 
+static bool in_ci(void)
+{
+    const char *ci = getenv("CI");
+    return ci && strcmp(ci, "true") == 0;
+}
+
 static void direct_io(void **state)
 {
     (void)state;
@@ -597,9 +603,11 @@ static void direct_io(void **state)
     bool host_dio = probe >= 0;
     if (probe >= 0)
         close(probe);
+    else if (in_ci())
+        fail_msg("no O_DIRECT on /tmp under CI=true");
     else
-        print_message("no O_DIRECT on the image's file system: only the "
-                      "buffered path is checked\n");
+        print_message("# no O_DIRECT on the image's file system: only the "
+                      "buffered path is checked, then skipped\n");
     /* Aligned: direct. */
     unsigned direct = atomic_load(&dio_reads);
     assert_int_equal(req(&t, 0, T_IN, 9, 4096, true, NULL), S_OK);
@@ -648,6 +656,8 @@ static void direct_io(void **state)
     assert_int_equal(data[0], 48);
     assert_int_equal(atomic_load(&dio_reads), direct);
     done(&t);
+    if (!host_dio)
+        skip(); /* the direct path went unchecked: say so */
 }
 
 static void delayed_open(void **state)

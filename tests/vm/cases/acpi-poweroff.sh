@@ -6,7 +6,7 @@ out="$TMPDIR/acpi-poweroff.out"
 rc=0
 "$QVM" @"$CONFIGS/acpi-poweroff.qvmconf" >"$out" 2>&1 || rc=$?
 cat "$out"
-fail() { echo "FAIL: $*"; exit 1; }
+. cases/lib.sh
 [ "$rc" -eq 0 ] || fail "qvm exited $rc, expected 0"
 grep -q 'acpi-poweroff: PM1a_CNT 0x00000604, _S5 SLP_TYP 5' "$out" ||
     fail "FADT/DSDT values"

@@ -6,7 +6,7 @@ out="$TMPDIR/acpi-reset.out"
 rc=0
 "$QVM" @"$CONFIGS/acpi-reset.qvmconf" >"$out" 2>&1 || rc=$?
 cat "$out"
-fail() { echo "FAIL: $*"; exit 1; }
+. cases/lib.sh
 [ "$rc" -eq 0 ] || fail "qvm exited $rc, expected 0"
 grep -q 'acpi-reset: writing 0x00000006 to port 0x00000cf9' "$out" ||
     fail "FADT reset register"

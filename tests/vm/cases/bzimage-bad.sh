@@ -4,7 +4,7 @@
 # truncated bzImage, a gzip'd image with corrupt data, and a bzImage that
 # claims more protected-mode code than the file holds.
 set -u
-fail() { echo "FAIL: $*"; exit 1; }
+. cases/lib.sh
 # try NAME REASON: run the bzimage config with the entry image NAME.
 try() {
     sed "s|^load guests/bzguest.bin|load $TMPDIR/$1|" \

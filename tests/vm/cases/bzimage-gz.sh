@@ -3,7 +3,7 @@
 # entry image, recognises the bzImage inside and boots it like bzimage.sh.
 set -u
 out="$TMPDIR/bzimage-gz.out"
-fail() { echo "FAIL: $*"; exit 1; }
+. cases/lib.sh
 gzip -c guests/bzguest.bin >"$TMPDIR/bzguest.bin.gz" || fail "gzip"
 sed "s|^load guests/bzguest.bin|load $TMPDIR/bzguest.bin.gz|" \
     "$CONFIGS/bzimage.qvmconf" >"$TMPDIR/bzimage-gz.qvmconf"

@@ -8,7 +8,7 @@ out="$TMPDIR/bzimage.out"
 rc=0
 "$QVM" @"$CONFIGS/bzimage.qvmconf" >"$out" 2>&1 || rc=$?
 cat "$out"
-fail() { echo "FAIL: $*"; exit 1; }
+. cases/lib.sh
 [ "$rc" -eq 0 ] || fail "qvm exited $rc, expected 0"
 grep -q 'BZIMAGE-TEST: PASS' "$out" || fail "the guest did not pass"
 grep -q 'FAIL:' "$out" && fail "a check failed"

@@ -7,7 +7,7 @@ out="$TMPDIR/hello.out"
 rc=0
 "$QVM" @"$CONFIGS/hello.qvmconf" >"$out" 2>&1 || rc=$?
 cat "$out"
-fail() { echo "FAIL: $*"; exit 1; }
+. cases/lib.sh
 [ "$rc" -eq 0 ] || fail "qvm exited $rc, expected 0"
 grep -q 'Hello from the qvm guest' "$out" || fail "no banner"
 grep -q 'multiboot magic 0x2badb002 (ok)' "$out" || fail "bad multiboot magic"

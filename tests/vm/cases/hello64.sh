@@ -6,7 +6,7 @@ out="$TMPDIR/hello64.out"
 rc=0
 "$QVM" @"$CONFIGS/hello64.qvmconf" >"$out" 2>&1 || rc=$?
 cat "$out"
-fail() { echo "FAIL: $*"; exit 1; }
+. cases/lib.sh
 [ "$rc" -eq 0 ] || fail "qvm exited $rc, expected 0"
 grep -q 'Hello from the 64-bit qvm guest' "$out" || fail "no banner"
 grep -q 'guest powered off' "$out" || fail "no power-off log line"

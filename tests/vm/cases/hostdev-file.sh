@@ -3,7 +3,7 @@
 # `hostdev >"|cat > FILE"` (output piped to a spawned command); both files
 # hold the whole banner once qvm has exited.
 set -u
-fail() { echo "FAIL: $*"; exit 1; }
+. cases/lib.sh
 rc=0
 "$QVM" @"$CONFIGS/hostdev.qvmconf" vdev ser8250 hostdev ">$TMPDIR/out.txt" \
     >"$TMPDIR/log1" 2>&1 || rc=$?

@@ -6,7 +6,7 @@
 # most its 64 KiB output buffer, drops the rest with a count, gives the
 # sink 2 s at exit and ends the command.
 set -u
-fail() { echo "FAIL: $*"; exit 1; }
+. cases/lib.sh
 rc=0
 head -c 100000000 /dev/zero | "$QVM" @"$CONFIGS/hostdev.qvmconf" \
     vdev ser8250 hostdev - >"$TMPDIR/in.out" 2>&1 || rc=$?

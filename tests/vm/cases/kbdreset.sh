@@ -7,7 +7,7 @@ out="$TMPDIR/kbdreset.out"
 rc=0
 "$QVM" @"$CONFIGS/kbdreset.qvmconf" >"$out" 2>&1 || rc=$?
 cat "$out"
-fail() { echo "FAIL: $*"; exit 1; }
+. cases/lib.sh
 [ "$rc" -eq 0 ] || fail "qvm exited $rc, expected 0"
 grep -q 'kbd: self test 0x00000055' "$out" || fail "self test is not 0x55"
 grep -q 'kbd: kbd test 0x00000000' "$out" || fail "interface test is not 0"

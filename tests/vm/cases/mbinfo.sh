@@ -12,7 +12,7 @@ out="$TMPDIR/$name.out"
 rc=0
 "$QVM" @"$CONFIGS/$name.qvmconf" >"$out" 2>&1 || rc=$?
 cat "$out"
-fail() { echo "FAIL: $*"; exit 1; }
+. cases/lib.sh
 has() { grep -qF -- "$1" "$out" || fail "missing line: $1"; }
 [ "$rc" -eq 0 ] || fail "qvm exited $rc, expected 0"
 has 'mbinfo: magic 0x2badb002'

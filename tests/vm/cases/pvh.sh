@@ -8,7 +8,7 @@ out="$TMPDIR/pvh.out"
 rc=0
 "$QVM" @"$CONFIGS/pvh.qvmconf" >"$out" 2>&1 || rc=$?
 cat "$out"
-fail() { echo "FAIL: $*"; exit 1; }
+. cases/lib.sh
 [ "$rc" -eq 0 ] || fail "qvm exited $rc, expected 0"
 grep -q 'PVH-TEST: PASS' "$out" || fail "the guest did not pass"
 grep -q 'FAIL:' "$out" && fail "a check failed"

@@ -8,7 +8,7 @@ out="$TMPDIR/raw.out"
 rc=0
 "$QVM" @"$CONFIGS/raw.qvmconf" >"$out" 2>&1 || rc=$?
 cat "$out"
-fail() { echo "FAIL: $*"; exit 1; }
+. cases/lib.sh
 [ "$rc" -eq 0 ] || fail "qvm exited $rc, expected 0"
 if od -An -tx1 -N4 guests/raw.bin | grep -q '7f 45 4c 46'; then
     fail "raw.bin is an ELF"

@@ -4,7 +4,7 @@
 # 24h BCD mode (reg 0x0b,0x02) and binary 12h mode (reg 0x0b,0x04). The
 # `reg 0x40,...` presets come back through CMOS byte 0x40.
 set -u
-fail() { echo "FAIL: $*"; exit 1; }
+. cases/lib.sh
 check() { # CONFIG EXPECTED-REG-B EXPECTED-CMOS-0x40
     out="$TMPDIR/$1.out"
     rc=0

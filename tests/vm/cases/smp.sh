@@ -7,7 +7,7 @@ out="$TMPDIR/smp.out"
 rc=0
 "$QVM" @"$CONFIGS/smp.qvmconf" >"$out" 2>&1 || rc=$?
 cat "$out"
-fail() { echo "FAIL: $*"; exit 1; }
+. cases/lib.sh
 [ "$rc" -eq 0 ] || fail "qvm exited $rc, expected 0"
 grep -q 'MP: 4 processors' "$out" || fail "MP table: not 4 processors"
 grep -q 'ACPI: 4 CPUs in the MADT, BSP APIC ID 0' "$out" || fail "MADT"

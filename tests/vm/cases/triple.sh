@@ -6,7 +6,7 @@ out="$TMPDIR/triple.out"
 rc=0
 "$QVM" @"$CONFIGS/triple.qvmconf" >"$out" 2>&1 || rc=$?
 cat "$out"
-fail() { echo "FAIL: $*"; exit 1; }
+. cases/lib.sh
 [ "$rc" -eq 0 ] || fail "qvm exited $rc, expected 0"
 grep -q 'triple: about to triple-fault' "$out" || fail "no banner"
 grep -q 'guest reset (triple fault)' "$out" || fail "no reset log line"

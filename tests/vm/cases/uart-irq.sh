@@ -6,15 +6,9 @@
 # waiting forever; every line must arrive, in order, and qvm exits 0.
 # timeout: 120
 set -u
-out="$TMPDIR/uartirq.out"
-rc=0
-"$QVM" @"$CONFIGS/uartirq.qvmconf" </dev/null >"$out" 2>&1 || rc=$?
-fail() {
-    tail -n 20 "$out"
-    echo "FAIL: $*"
-    exit 1
-}
-[ "$rc" -eq 0 ] || fail "qvm exited $rc, expected 0"
+. cases/lib.sh
+qvm_start uartirq @"$CONFIGS/uartirq.qvmconf"
+qvm_wait 0
 grep -q 'uartirq: FAIL' "$out" && fail "the guest reported a failure"
 grep -q 'uartirq: done' "$out" || fail "the guest did not finish"
 # A printk may land in the middle of a line still in the transmit buffer

@@ -8,7 +8,7 @@ out="$TMPDIR/uart.out"
 rc=0
 printf 'ping\n' | "$QVM" @"$CONFIGS/uart.qvmconf" >"$out" 2>&1 || rc=$?
 cat "$out"
-fail() { echo "FAIL: $*"; exit 1; }
+. cases/lib.sh
 [ "$rc" -eq 0 ] || fail "qvm exited $rc, expected 0"
 grep -q 'uart: FAIL' "$out" && fail "the guest reported a failure"
 grep -q 'uart: THRE interrupt ok' "$out" || fail "no THRE interrupt"

@@ -74,17 +74,11 @@ cmp "$exp" "$img" || fail "the image differs from what the guest wrote"
     fail "the image changed size"
 
 # An acknowledged write + FLUSH is in the image when qvm is SIGKILLed.
-log="$TMPDIR/hold.out"
-"$QVM" @"$CONFIGS/virtio-blk.qvmconf" cmdline "wsec=40 hold" \
-    vdev virtio-blk hostdev "$img" >"$log" 2>&1 &
-pid=$!
-if ! wait_for "$log" 'holding after the flush' 30; then
-    kill -9 "$pid" 2>/dev/null
-    cat "$log"
-    fail "the guest did not get to its flush"
-fi
+qvm_start hold @"$CONFIGS/virtio-blk.qvmconf" cmdline "wsec=40 hold" \
+    vdev virtio-blk hostdev "$img"
+wait_for 'holding after the flush'
 kill -9 "$pid"
-wait "$pid" 2>/dev/null
-tr -d '\r' <"$log"
+qvm_wait 137
+tr -d '\r' <"$out"
 expect_write "$img" 40
 echo "PASS"

@@ -1,0 +1,85 @@
+# lib.sh: helpers for the VM cases, sourced with `. cases/lib.sh` (POSIX sh,
+# busybox ash: only busybox tools). Not a case: run-vm-tests never runs a
+# file named lib.sh.
+#
+#   qvm_start NAME ARGS...   starts "$QVM" ARGS... in the background, stdout
+#                            and stderr to a fresh file $out
+#                            ($TMPDIR/NAME.N.out, N counts the starts, so no
+#                            step ever sees an earlier step's output); sets
+#                            $pid (qvm's own pid: signals go straight to it)
+#   wait_for PATTERN [SECS]  waits until PATTERN (a grep basic regular
+#                            expression) is in $out; fails at once, with the
+#                            output, when qvm exits first, or after SECS
+#                            (default 120: the nested lab is slow)
+#   wait_for_in FILE PATTERN [SECS]   the same for another file qvm feeds
+#                            (a pty reader's copy, a console file)
+#   qvm_wait RC              waits for qvm to exit; fails unless its exit
+#                            status is RC; sets $rc
+#   fail MSG                 shows the output of the last qvm_start (if
+#                            any), "FAIL: MSG", exit 1
+
+_qvm_starts=0
+_qvm_out=''
+out=${out:-}
+pid=''
+
+fail() {
+    if [ -n "$_qvm_out" ] && [ -f "$_qvm_out" ]; then
+        echo "---- $_qvm_out"
+        cat "$_qvm_out"
+    fi
+    echo "FAIL: $*"
+    exit 1
+}
+
+qvm_start() {
+    _qvm_starts=$((_qvm_starts + 1))
+    out="$TMPDIR/$1.$_qvm_starts.out"
+    _qvm_out=$out
+    shift
+    : >"$out" || fail "cannot create $out"
+    "$QVM" "$@" >"$out" 2>&1 &
+    pid=$!
+}
+
+# _qvm_gone: qvm has exited (it stays a zombie until `wait`, so kill -0
+# still succeeds: look at its state in /proc).
+_qvm_gone() {
+    [ -n "$pid" ] || return 0
+    _st=$(cat "/proc/$pid/stat" 2>/dev/null) || return 0
+    case ${_st##*) } in Z* | X*) return 0 ;; esac
+    return 1
+}
+
+wait_for_in() {
+    _end=$(($(date +%s) + ${3:-120}))
+    while :; do
+        grep -q -- "$2" "$1" 2>/dev/null && return 0
+        if _qvm_gone; then
+            # It wrote everything before it exited: one last look.
+            grep -q -- "$2" "$1" 2>/dev/null && return 0
+            _rc=0
+            wait "$pid" || _rc=$?
+            pid=''
+            [ "$1" = "$_qvm_out" ] || { echo "---- $1"; cat "$1" 2>/dev/null; }
+            fail "qvm exited ($_rc) before '$2' appeared in $(basename "$1")"
+        fi
+        if [ "$(date +%s)" -ge "$_end" ]; then
+            kill -9 "$pid" 2>/dev/null
+            [ "$1" = "$_qvm_out" ] || { echo "---- $1"; cat "$1" 2>/dev/null; }
+            fail "timed out after ${3:-120} s waiting for '$2' in $(basename "$1")"
+        fi
+        sleep 0.1
+    done
+}
+
+wait_for() {
+    wait_for_in "$_qvm_out" "$1" "${2:-120}"
+}
+
+qvm_wait() {
+    rc=0
+    wait "$pid" || rc=$?
+    pid=''
+    [ "$rc" -eq "$1" ] || fail "qvm exited $rc, expected $1"
+}
