@@ -70,6 +70,5 @@ bool parse_value(struct parser *p, const struct opt_def *d,
 /* check.c: whole-configuration checks and default placement. */
 void check_spec(struct parser *p);
 /* parse.c: controller label for messages. */
-const char *pic_label(const struct parser *p, int pic);
 
 #endif

@@ -337,11 +337,6 @@ static uint32_t pic_line_count(struct parser *p, int pic)
     return p->spec->arch == ARCH_AARCH64 ? 1020 : 24;
 }
 
-const char *pic_label(const struct parser *p, int pic)
-{
-    return spec_pic_label(p->spec, pic);
-}
-
 /* One "PIC:LINE" item (pass: "PIC:LINE[=HOST]", ",u" handled by caller). */
 static bool parse_one_intr(struct parser *p, const struct token *t, char *item,
                            bool allow_apic, bool pass, struct intr *out,

@@ -102,6 +102,7 @@ struct dev_desc {
 
 struct dev_inst {
     const char *name;
+    const void *arg; /* the registry row's argument (struct dev_model) */
     void *state;
     void (*teardown)(void *state);
     struct dev_desc desc;
@@ -144,6 +145,8 @@ struct dev_model {
     int (*realize)(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                    struct dev_inst *inst);
     unsigned pass;
+    const void *arg; /* given to realize as inst->arg (virtio: the device
+                      * constructor, a virtio_ctor) */
 };
 extern const struct dev_model arch_models[];
 extern const size_t arch_nmodels;

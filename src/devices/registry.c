@@ -20,15 +20,16 @@ static int pci_only_realize(const struct vdev_spec *vd,
     return 0;
 }
 
+/* name, realize, pass, argument (inst->arg). */
 static const struct dev_model models[] = {
-    {"ser8250", ser8250_realize, 1},
-    {"pckeyboard", pckbd_realize, 1},
-    {"mc146818", rtc_realize, 1},
-    {"pci-dummy", pci_only_realize, 1},
-    {"virtio-blk", virtio_realize, 1},
-    {"virtio-console", virtio_realize, 1},
-    {"virtio-entropy", virtio_realize, 1},
-    {"virtio-net", virtio_realize, 1},
+    {"ser8250", ser8250_realize, 1, NULL},
+    {"pckeyboard", pckbd_realize, 1, NULL},
+    {"mc146818", rtc_realize, 1, NULL},
+    {"pci-dummy", pci_only_realize, 1, NULL},
+    {"virtio-blk", virtio_realize, 1, VIRTIO_CTOR(virtio_blk_new)},
+    {"virtio-console", virtio_realize, 1, VIRTIO_CTOR(virtio_console_new)},
+    {"virtio-entropy", virtio_realize, 1, VIRTIO_CTOR(virtio_rng_new)},
+    {"virtio-net", virtio_realize, 1, VIRTIO_CTOR(virtio_net_new)},
 };
 
 static const struct dev_model *model_find(const char *name)
@@ -45,7 +46,7 @@ static const struct dev_model *model_find(const char *name)
 static int realize_one(const struct vdev_spec *vd, const struct dev_model *m,
                        const struct dev_ctx *ctx, struct dev_list *out)
 {
-    struct dev_inst inst = {.name = m->name};
+    struct dev_inst inst = {.name = m->name, .arg = m->arg};
     if (m->realize(vd, ctx, &inst) < 0)
         return -1; /* the model freed what it had */
     struct dev_inst *slot = VEC_PUSH(&out->v);

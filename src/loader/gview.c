@@ -144,11 +144,3 @@ bool gview_write(const struct gview *v, uint64_t gpa, const void *src,
     memcpy(p, src, len);
     return true;
 }
-
-bool gview_put32(const struct gview *v, uint64_t gpa, uint32_t val)
-{
-    unsigned char b[4] = {(unsigned char)val, (unsigned char)(val >> 8),
-                          (unsigned char)(val >> 16),
-                          (unsigned char)(val >> 24)};
-    return gview_write(v, gpa, b, 4);
-}

@@ -63,9 +63,8 @@ int gview_alloc(struct gview *v, uint64_t len, uint64_t align, uint64_t min,
                 uint64_t max, uint64_t *gpa) MUST_CHECK;
 void gview_free(struct gview *v);
 
-/* Little-endian stores/loads into guest memory through the gate. */
+/* gview_write: copy into guest memory through the gate. */
 bool gview_write(const struct gview *v, uint64_t gpa, const void *src,
                  uint64_t len) MUST_CHECK;
-bool gview_put32(const struct gview *v, uint64_t gpa, uint32_t val) MUST_CHECK;
 
 #endif

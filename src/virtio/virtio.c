@@ -364,24 +364,12 @@ int virtio_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                    struct dev_inst *inst)
 {
     struct virtio_dev *d = NULL;
-    int rc;
-    switch (vd->type->virtio_id) {
-    case VIRTIO_ID_NET:
-        rc = virtio_net_new(vd, ctx, &d);
-        break;
-    case VIRTIO_ID_BLOCK:
-        rc = virtio_blk_new(vd, ctx, &d);
-        break;
-    case VIRTIO_ID_CONSOLE:
-        rc = virtio_console_new(vd, ctx, &d);
-        break;
-    case VIRTIO_ID_RNG:
-        rc = virtio_rng_new(vd, ctx, &d);
-        break;
-    default:
+    const struct virtio_ctor *ctor = inst->arg;
+    if (!ctor) {
         log_fatal(TAG, "vdev %s: no virtio device model", vdev_type_name(vd));
         return -1;
     }
+    int rc = ctor->fn(vd, ctx, &d);
     if (rc < 0 || !d)
         return -1;
     d->legacy = vdev_opt(vd, "legacy") != NULL;

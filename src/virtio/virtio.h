@@ -171,7 +171,14 @@ void virtio_dev_free(struct virtio_dev *d);
 
 /* ---- devices (one constructor per vdev type) ---------------------------- */
 
-/* Each returns 0 and a device in *out, or logs why and returns -1. */
+/* Each returns 0 and a device in *out, or logs why and returns -1. The
+ * registry row of each virtio vdev names its constructor:
+ * {"virtio-blk", virtio_realize, 1, VIRTIO_CTOR(virtio_blk_new)}. */
+struct virtio_ctor {
+    int (*fn)(const struct vdev_spec *vd, const struct dev_ctx *ctx,
+              struct virtio_dev **out);
+};
+#define VIRTIO_CTOR(f) (&(const struct virtio_ctor){(f)})
 int virtio_blk_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                    struct virtio_dev **out) MUST_CHECK;
 int virtio_console_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
