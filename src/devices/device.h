@@ -51,6 +51,10 @@ struct dev_ctx {
     /* system: the spec's `system` name, or NULL (set by devices_realize);
      * virtio-net's peer endpoints are named after it. */
     const char *system;
+    /* timer_slack_ns: how late a device timer may fire (the
+     * configuration's `tolerance`; set by devices_realize): dtimer_new's
+     * slack. */
+    uint64_t timer_slack_ns;
 
     /*
      * KVM's fast paths, behind function pointers so that devices never

@@ -21,6 +21,7 @@ struct dtimer {
     int fd;
     dtimer_fn fn;
     void *opaque;
+    uint64_t slack;
 };
 
 uint64_t dtimer_now(void)
@@ -43,7 +44,6 @@ static void on_fire(void *opaque, int fd, uint32_t events)
 struct dtimer *dtimer_new(struct evloop *ev, dtimer_fn fn, void *opaque,
                           uint64_t slack_ns)
 {
-    (void)slack_ns; /* timerfd has no per-timer slack: see docs/qvmconf.md */
     struct dtimer *t = calloc(1, sizeof(*t));
     if (!t) {
         log_fatal(TAG, "out of memory");
@@ -52,6 +52,7 @@ struct dtimer *dtimer_new(struct evloop *ev, dtimer_fn fn, void *opaque,
     t->ev = ev;
     t->fn = fn;
     t->opaque = opaque;
+    t->slack = slack_ns;
     t->fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     if (t->fd < 0) {
         log_fatal(TAG, "timerfd_create: %s", strerror(errno));
@@ -72,6 +73,11 @@ void dtimer_arm(struct dtimer *t, uint64_t deadline)
 {
     if (!deadline)
         deadline = 1; /* 0 would disarm: fire at once instead */
+    /* The slack: deadlines round up to a multiple of it, so that timers
+     * due within one slack period share one host wake-up. */
+    if (t->slack > 1 && deadline % t->slack &&
+        deadline <= UINT64_MAX - t->slack)
+        deadline += t->slack - deadline % t->slack;
     struct itimerspec its = {
         .it_value = {.tv_sec = (time_t)(deadline / 1000000000ull),
                      .tv_nsec = (long)(deadline % 1000000000ull)}};

@@ -23,8 +23,10 @@ typedef void (*dtimer_fn)(void *opaque);
 
 /* dtimer_now: CLOCK_MONOTONIC in nanoseconds. */
 uint64_t dtimer_now(void);
-/* dtimer_new: NULL (logged) on failure. slack_ns: how late the host may
- * fire it (the configuration's `tolerance`; 0 = the host default). */
+/* dtimer_new: NULL (logged) on failure. slack_ns: how late it may fire
+ * (dev_ctx.timer_slack_ns, the configuration's `tolerance`): deadlines are
+ * rounded up to a multiple of it, so that timers due close together cost
+ * one host wake-up; 0 = exact. */
 struct dtimer *dtimer_new(struct evloop *ev, dtimer_fn fn, void *opaque,
                           uint64_t slack_ns);
 /* dtimer_arm: fire once at absolute time `deadline` (in the past: soon). */

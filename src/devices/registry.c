@@ -66,6 +66,9 @@ int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx_in,
     /* Devices keep &out->ctx: the caller's context plus the event loop. */
     out->ctx = *ctx_in;
     out->ctx.system = spec->system;
+    /* `tolerance` (qvm-reference 2.16): default 10 % of QNX's 1 ms tick. */
+    out->ctx.timer_slack_ns =
+        (spec->tolerance_us ? spec->tolerance_us : 100) * 1000;
     out->ctx.ev = ev_new();
     if (!out->ctx.ev)
         return -1;
