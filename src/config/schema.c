@@ -200,8 +200,11 @@ const struct opt_def top_opts[] = {
      .type = OPT_NUM,
      .id = TOP_TOLERANCE,
      .syntax = "tolerance MICROSECONDS",
-     .def = "10% of the host tick",
-     .help = "how late a host timer that drives a guest timer may fire",
+     .def = "100 (10% of QNX's 1 ms tick)",
+     .help = "how late a host timer that drives a guest timer (HPET, 8254, "
+             "RTC) may fire: qvm rounds its device timers' deadlines up to "
+             "a multiple of it, so that timers due close together share one "
+             "host wake-up",
      .example = "tolerance 100",
      .max = 1000000000},
     {.name = "safety",
