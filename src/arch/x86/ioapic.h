@@ -4,13 +4,17 @@
  * no KVM. The platform glue (irqchip.c) turns its callbacks into KVM GSI
  * routes and deliveries.
  *
- * Registers (MMIO, 32-bit accesses; others read all ones / are dropped):
- *   0x00 IOREGSEL, 0x10 IOWIN, 0x40 EOI (write: vector).
+ * Registers (MMIO, aligned 32-bit accesses; others read all ones / are
+ * dropped; other offsets read 0, writes to them are dropped):
+ *   0x00 IOREGSEL (bits 7:0), 0x10 IOWIN, 0x40 EOI (write: vector).
  *   Indirect: 0x00 ID (bits 27:24), 0x01 version (0x20 | (npins-1) << 16),
  *   0x02 arbitration (= ID), 0x10 + 2n / 0x11 + 2n redirection entry n
- *   (low / high dword). Remote IRR (bit 14) and delivery status (bit 12)
- *   are read-only; the polarity bit is stored only: inputs are logical
- *   (true = asserted), as QEMU's model treats them.
+ *   (low / high dword); other indices read all ones, writes are dropped.
+ *   Remote IRR (bit 14) and delivery status (bit 12, always 0: delivery is
+ *   immediate) are read-only; bits 17-55 are reserved (read 0); switching
+ *   an entry to edge clears its remote IRR (Linux's way to clear a stuck
+ *   one). The polarity bit is stored only: inputs are logical (true =
+ *   asserted), as QEMU's model treats them.
  *
  * Semantics: an unmasked edge-triggered entry delivers on each rising
  * edge of its input; a masked one drops the edge. A level-triggered entry
@@ -54,7 +58,8 @@ struct ioapic_ops {
 struct ioapic;
 
 /* ioapic_new: all entries masked, edge, vector 0; NULL when out of memory
- * or npins is 0 or above IOAPIC_MAX_PINS. */
+ * or npins is 0 or above IOAPIC_MAX_PINS. id: the ID register's initial
+ * value (4 bits; the MADT's ID must fit). ops is kept, not copied. */
 struct ioapic *ioapic_new(uint8_t id, uint32_t npins,
                           const struct ioapic_ops *ops, void *opaque);
 void ioapic_free(struct ioapic *io);
@@ -65,7 +70,9 @@ void ioapic_mmio_write(struct ioapic *io, uint64_t off, uint64_t val,
 void ioapic_set_pin(struct ioapic *io, uint32_t pin, bool level);
 /* ioapic_eoi: EOI broadcast for `vector`. */
 void ioapic_eoi(struct ioapic *io, uint8_t vector);
-/* ioapic_msg: pin's current message and mask (for the glue's tables). */
+/* ioapic_entry: pin's current message, mask and trigger mode (true =
+ * level; for the glue's tables); false when pin >= npins. Any of the
+ * out-pointers may be NULL. */
 bool ioapic_entry(struct ioapic *io, uint32_t pin, struct ioapic_msg *msg,
                   bool *masked, bool *level);
 uint32_t ioapic_npins(const struct ioapic *io);

@@ -12,7 +12,14 @@
  * priority resolver with rotation, spurious IRQ 7/15 on an INTA cycle
  * with nothing pending, special fully nested mode not needed by PCs.
  * Edge inputs latch on a rising edge; level inputs (ELCR or LTIM) request
- * while high.
+ * while high. The slave's INT drives the master's IR2 (an edge input, low
+ * during an INTA cycle of the cascade, so a request still pending on the
+ * slave afterwards latches IR2 again); pic_set_irq ignores IRQ 2. After a
+ * poll command (OCW3 P) the next read of either port of that chip returns
+ * the poll byte (0x80 | IR, the IR acknowledged; 0 when none). A chip
+ * between ICW1 and its last ICW asserts no INT. At pic_new both chips are
+ * as the 8259A's reset leaves them for KVM and QEMU: IMR 0, vector base 0,
+ * no ICW4 functions.
  *
  * Context: any thread; the model has its own mutex; ops->intr runs with it
  * held and must not call back into the pair.
@@ -24,7 +31,9 @@
 #include <stdint.h>
 
 struct pic_ops {
-    /* intr: the master's INT output changed. */
+    /* intr: the master's INT output changed (called on changes only: after
+     * pic_intack the output may stay high for the next request, so the
+     * glue checks pic_output after each injection). */
     void (*intr)(void *opaque, bool level);
 };
 
