@@ -53,6 +53,10 @@ struct dev_ctx {
     /* system: the spec's `system` name, or NULL (set by devices_realize);
      * virtio-net's peer endpoints are named after it. */
     const char *system;
+    /* timer_slack_ns: the spec's `tolerance` in ns (0: the host default),
+     * set by devices_realize: how late the host may fire the dtimers that
+     * drive guest timers (dtimer_new's slack_ns). */
+    uint64_t timer_slack_ns;
 
     /*
      * KVM's fast paths, behind function pointers so that devices never

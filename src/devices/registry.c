@@ -61,6 +61,7 @@ int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx_in,
     /* Devices keep &out->ctx: the caller's context plus the event loop. */
     out->ctx = *ctx_in;
     out->ctx.system = spec->system;
+    out->ctx.timer_slack_ns = spec->tolerance_us * 1000; /* <= 1e15 */
     out->ctx.ev = ev_new();
     if (!out->ctx.ev)
         return -1;

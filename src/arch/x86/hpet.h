@@ -29,9 +29,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define HPET_MMIO_SIZE    0x400
-#define HPET_MAX_TIMERS   32
-#define HPET_DEFAULT_HZ   14318180u /* QNX's default `frequency` */
+#define HPET_MMIO_SIZE  0x400
+#define HPET_MAX_TIMERS 32
+#define HPET_DEFAULT_HZ 14318180u /* QNX's default `frequency` */
 
 struct hpet_ops {
     void (*set_irq)(void *opaque, unsigned timer, bool level);
@@ -43,9 +43,10 @@ struct hpet_ops {
 };
 
 struct hpet_params {
-    uint64_t hz;          /* main counter frequency */
-    unsigned ntimers;     /* 3 by default, at most HPET_MAX_TIMERS */
-    bool legacy_capable;  /* LEG_RT_CAP (false for `legacy-free`) */
+    uint64_t base;       /* guest-physical address (for hpet_describe) */
+    uint64_t hz;         /* main counter frequency */
+    unsigned ntimers;    /* 3 by default, at most HPET_MAX_TIMERS */
+    bool legacy_capable; /* LEG_RT_CAP (false for `legacy-free`) */
     uint32_t route_cap[HPET_MAX_TIMERS]; /* Tn_INT_ROUTE_CAP: IOAPIC
                                           * inputs each timer may use */
     uint8_t route[HPET_MAX_TIMERS];      /* initial Tn_INT_ROUTE_CNF */
@@ -53,6 +54,27 @@ struct hpet_params {
 
 struct hpet;
 
+/* What the ACPI HPET table (IA-PC HPET 1.0a, 3.2.4) says about a block. */
+struct hpet_info {
+    uint64_t base;       /* Base Address (system memory) */
+    uint32_t block_id;   /* Event Timer Block ID: capabilities bits 31:0 */
+    unsigned ntimers;    /* comparators (NUM_TIM_CAP + 1) */
+    bool legacy_capable; /* LEG_RT_CAP */
+    bool counter_64bit;  /* COUNT_SIZE_CAP */
+    uint16_t vendor_id;  /* VENDOR_ID (0x8086) */
+    uint16_t min_tick;   /* Main Counter Minimum Clock_tick in Periodic Mode */
+    uint32_t period_fs;  /* COUNTER_CLK_PERIOD */
+    uint64_t hz;         /* the configured main counter frequency */
+};
+
+/* hpet_period_fs: COUNTER_CLK_PERIOD for `hz` (fs, rounded to nearest);
+ * 0 when it does not fit the register's 32 bits (hz below 232831). */
+uint32_t hpet_period_fs(uint64_t hz);
+
+/* hpet_new: the block after reset (counter halted at 0, every timer
+ * disabled, comparators all ones). ntimers 0 means 3. NULL when p is
+ * invalid (hpet_period_fs(hz) == 0, ntimers above HPET_MAX_TIMERS, a route
+ * above 31) or out of memory. */
 struct hpet *hpet_new(const struct hpet_params *p, const struct hpet_ops *ops,
                       void *opaque, uint64_t now);
 void hpet_free(struct hpet *h);
@@ -60,5 +82,6 @@ uint64_t hpet_read(struct hpet *h, uint64_t off, unsigned size, uint64_t now);
 void hpet_write(struct hpet *h, uint64_t off, uint64_t val, unsigned size,
                 uint64_t now);
 void hpet_tick(struct hpet *h, uint64_t now);
+void hpet_describe(const struct hpet *h, struct hpet_info *out);
 
 #endif
