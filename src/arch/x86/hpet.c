@@ -129,13 +129,12 @@ static uint64_t counter(const struct hpet *h, uint64_t now)
     return h->cnt_base + (uint64_t)ticks; /* wraps as the hardware does */
 }
 
-/* when: the first time the counter reads `value` (0: beyond 2^64 ns). */
-static uint64_t when(const struct hpet *h, uint64_t value)
+/* when: the first time the counter has gone `d` ticks past c_last (0:
+ * beyond 2^64 ns). */
+static uint64_t when(const struct hpet *h, uint64_t d)
 {
-    unsigned __int128 ns =
-        ((unsigned __int128)(value - h->cnt_base) * NS_PER_S + h->hz - 1) /
-        h->hz;
-    ns += h->t_base;
+    unsigned __int128 ticks = (unsigned __int128)(h->c_last - h->cnt_base) + d;
+    unsigned __int128 ns = (ticks * NS_PER_S + h->hz - 1) / h->hz + h->t_base;
     return ns > UINT64_MAX ? 0 : (uint64_t)ns;
 }
 
@@ -243,7 +242,7 @@ static uint64_t next_deadline(const struct hpet *h)
         uint64_t d = dist(t, h->c_last);
         if (d == 0)
             continue;
-        uint64_t at = when(h, h->c_last + d);
+        uint64_t at = when(h, d);
         if (at && (!best || at < best))
             best = at;
     }
@@ -398,7 +397,7 @@ static bool decode(uint64_t off, unsigned size, uint64_t *reg, unsigned *shift,
                    uint64_t *mask)
 {
     if ((size != 1 && size != 2 && size != 4 && size != 8) ||
-        off >= HPET_MMIO_SIZE || (off & 7) + size > 8)
+        off >= hpet_mmio_size(HPET_MAX_TIMERS) || (off & 7) + size > 8)
         return false;
     *reg = off & ~7ull;
     *shift = (unsigned)(off & 7) * 8;

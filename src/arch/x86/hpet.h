@@ -33,6 +33,17 @@
 #define HPET_MAX_TIMERS 32
 #define HPET_DEFAULT_HZ 14318180u /* QNX's default `frequency` */
 
+/*
+ * hpet_mmio_size: the register block of `ntimers` timers. Timer n's
+ * registers are at 0x100 + 0x20 n, so the specification's 1 KiB holds 24
+ * timers; timers 24-31 lie at 0x400-0x4ff and need a larger window.
+ */
+static inline uint64_t hpet_mmio_size(unsigned ntimers)
+{
+    uint64_t end = 0x100 + 0x20 * (uint64_t)ntimers;
+    return end > HPET_MMIO_SIZE ? end : HPET_MMIO_SIZE;
+}
+
 struct hpet_ops {
     void (*set_irq)(void *opaque, unsigned timer, bool level);
     void (*set_legacy)(void *opaque, unsigned which, bool level);

@@ -221,8 +221,15 @@ int hpet_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
         log_fatal(TAG, "out of memory");
         goto fail;
     }
-    int e =
-        bus_map(ctx->mmio, "hpet", p.base, HPET_MMIO_SIZE, &hpet_region_ops, d);
+    uint64_t size = hpet_mmio_size(p.ntimers);
+    if (size > HPET_MMIO_SIZE)
+        log_warn(TAG,
+                 "%s:%u: vdev hpet: timers 24-%u have their registers at "
+                 "0x%llx-0x%llx, past the 1 KiB block of the specification",
+                 vd->span.file ? vd->span.file : "?", (unsigned)vd->span.line,
+                 p.ntimers - 1, (unsigned long long)(p.base + HPET_MMIO_SIZE),
+                 (unsigned long long)(p.base + size - 1));
+    int e = bus_map(ctx->mmio, "hpet", p.base, size, &hpet_region_ops, d);
     if (e < 0) {
         log_fatal(TAG, "cannot map the HPET at 0x%llx: %s",
                   (unsigned long long)p.base, strerror(-e));
