@@ -13,7 +13,10 @@
  * INT_ROUTE_CAP: qvm's routing is fixed by the configuration), FSB_EN and
  * FSB_INT_DEL_CAP (MSI: Tn_FSB_INT_ROUTE address/value), the comparator
  * with 32-bit wrap-around, one-shot and periodic. Legacy replacement:
- * timer 0 drives ISA IRQ 0's line and timer 1 ISA IRQ 8's.
+ * timer 0 drives ISA IRQ 0's line and timer 1 ISA IRQ 8's (it wins over
+ * FSB). Comparators match on equality: one written behind the counter
+ * matches only after the counter wraps around (2^32 ticks for a 32-bit
+ * timer), which is what Linux's set_next_event ETIME check expects.
  *
  * Interrupt outputs go through ops: set_irq(timer, level) for the routed
  * line (edge: a pulse per expiry; level: asserted until the status bit is
