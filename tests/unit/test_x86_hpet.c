@@ -206,10 +206,12 @@ static void test_caps(void **state)
         assert_int_equal(info.base, 0xf8008000);
         assert_int_equal(info.block_id, 0x8086a201u);
         assert_int_equal(info.ntimers, 3);
-        assert_true(info.legacy_capable);
+        assert_true(info.legacy_cap);
         assert_int_equal(info.vendor_id, 0x8086);
         assert_int_equal(info.period_fs, cases[i].period);
         assert_int_equal(info.min_tick, 128);
+        assert_true(info.counter_64bit);
+        assert_int_equal(info.hz, cases[i].hz);
         hpet_free(h);
     }
     /* The period of 232830 Hz does not fit 32 bits. */
@@ -225,7 +227,7 @@ static void test_caps(void **state)
     struct hpet_info info;
     hpet_describe(h, &info);
     assert_int_equal(info.ntimers, 32);
-    assert_false(info.legacy_capable);
+    assert_false(info.legacy_cap);
     /* The last timer is there, and nothing after it. */
     assert_int_equal(rd(h, TCFG(31), 4, 0) & 0xffff,
                      T_PER_CAP | T_64_CAP | T_FSB_CAP);

@@ -487,13 +487,13 @@ void hpet_describe(const struct hpet *h, struct hpet_info *out)
 {
     *out = (struct hpet_info){
         .base = h->base,
-        .block_id = (uint32_t)h->cap,
         .ntimers = h->n,
-        .legacy_capable = h->leg_cap,
-        .counter_64bit = true,
-        .vendor_id = CAP_VENDOR,
-        .min_tick = HPET_MIN_TICK,
+        .legacy_cap = h->leg_cap,
         .period_fs = h->period_fs,
+        .min_tick = HPET_MIN_TICK,
+        .block_id = (uint32_t)h->cap,
+        .vendor_id = CAP_VENDOR,
+        .counter_64bit = true,
         .hz = h->hz,
     };
 }

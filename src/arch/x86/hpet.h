@@ -68,17 +68,20 @@ struct hpet_params {
 
 struct hpet;
 
-/* What the ACPI HPET table (IA-PC HPET 1.0a, 3.2.4) says about a block. */
+/*
+ * What the firmware tables say about a realized HPET (its dev_desc info;
+ * the ACPI HPET table of IA-PC HPET 1.0a, 3.2.4): hpet_describe.
+ */
 struct hpet_info {
-    uint64_t base;       /* Base Address (system memory) */
-    uint32_t block_id;   /* Event Timer Block ID: capabilities bits 31:0 */
-    unsigned ntimers;    /* comparators (NUM_TIM_CAP + 1) */
-    bool legacy_capable; /* LEG_RT_CAP */
-    bool counter_64bit;  /* COUNT_SIZE_CAP */
-    uint16_t vendor_id;  /* VENDOR_ID (0x8086) */
-    uint16_t min_tick;   /* Main Counter Minimum Clock_tick in Periodic Mode */
-    uint32_t period_fs;  /* COUNTER_CLK_PERIOD */
-    uint64_t hz;         /* the configured main counter frequency */
+    uint64_t base;      /* Base Address (system memory) */
+    unsigned ntimers;   /* comparators (NUM_TIM_CAP + 1) */
+    bool legacy_cap;    /* LEG_RT_CAP */
+    uint32_t period_fs; /* COUNTER_CLK_PERIOD */
+    uint16_t min_tick;  /* Main Counter Minimum Clock_tick in Periodic Mode */
+    uint32_t block_id;  /* Event Timer Block ID: capabilities bits 31:0 */
+    uint16_t vendor_id; /* VENDOR_ID (0x8086) */
+    bool counter_64bit; /* COUNT_SIZE_CAP */
+    uint64_t hz;        /* the configured main counter frequency */
 };
 
 /* hpet_period_fs: COUNTER_CLK_PERIOD for `hz` (fs, rounded to nearest);

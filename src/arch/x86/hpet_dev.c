@@ -42,6 +42,7 @@ struct hpet_dev {
     struct irq_line line[HPET_MAX_TIMERS];
     struct irq_line legacy[2]; /* ISA IRQ 0 and 8 */
     struct ratelimit msi_rl;
+    struct hpet_info info; /* for the firmware tables (hpet_describe) */
 };
 
 /*
@@ -235,6 +236,7 @@ int hpet_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                   (unsigned long long)p.base, strerror(-e));
         goto fail;
     }
+    hpet_describe(d->h, &d->info);
     log_debug(TAG, "at 0x%llx, %llu Hz, %u timers%s",
               (unsigned long long)p.base, (unsigned long long)p.hz, p.ntimers,
               p.legacy_capable ? "" : ", legacy-free");
