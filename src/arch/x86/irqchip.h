@@ -36,7 +36,7 @@ struct x86_ioapic {
 
 struct x86_arch {
     struct vm *vm;
-    bool split;   /* qvm's controllers; else KVM's in-kernel ones */
+    bool split;    /* qvm's controllers; else KVM's in-kernel ones */
     char why[128]; /* the reason, for messages and dryrun */
     struct x86_ioapic *ioapics[X86_MAX_IOAPICS];
     unsigned nioapics;

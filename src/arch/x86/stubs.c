@@ -10,14 +10,6 @@ int pit_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     return 0;
 }
 
-int hpet_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
-                 struct dev_inst *inst)
-{
-    (void)vd, (void)ctx, (void)inst;
-    log_warn("x86", "vdev hpet: qvm's HPET model is not merged yet");
-    return 0;
-}
-
 void pit_dev_out0_enable(bool on)
 {
     (void)on;
