@@ -1,6 +1,6 @@
 /*
  * acpi_dump_tables.c: writes the ACPI tables qvm builds for the sample
- * boards of x86_boards.h (board_qnx, board_2ioapic, board_bare) to
+ * boards of x86_boards.h (tboard_qnx, tboard_2ioapic, tboard_bare) to
  * DIR/BOARD/sig.dat, one file per table as `acpidump -b` writes them
  * (xsdt, rsdt, facp, facs, dsdt, apic, mcfg, hpet), for ACPICA's
  * disassembler (tests/unit/acpi-iasl.sh runs `iasl -d` on each). Not the
@@ -111,13 +111,13 @@ int main(int argc, char **argv)
         return 2;
     }
     struct x86_board b;
-    board_qnx(&b);
+    tboard_qnx(&b);
     if (dump(argv[1], "qnx", &b) < 0)
         return 1;
-    board_2ioapic(&b);
+    tboard_2ioapic(&b);
     if (dump(argv[1], "2ioapic", &b) < 0)
         return 1;
-    board_bare(&b);
+    tboard_bare(&b);
     if (dump(argv[1], "bare", &b) < 0)
         return 1;
     return 0;

@@ -589,8 +589,8 @@ static void test_madt(void **state)
 {
     (void)state;
     struct x86_board b;
-    board_typical(&b, 4);
-    board_add_ioapic(&b, 5, 0xfec10000u, 24, 24, 0x20);
+    tboard_typical(&b, 4);
+    tboard_add_ioapic(&b, 5, 0xfec10000u, 24, 24, 0x20);
     build_acpi(&b);
     struct madt m = parse_madt();
     assert_int_equal(m.lapic_addr, 0xfee00000u);
@@ -630,15 +630,15 @@ static void test_ioapics(void **state)
 {
     (void)state;
     struct x86_board b;
-    board_typical(&b, 2);
+    tboard_typical(&b, 2);
     b.nioapic = 0;
-    board_add_ioapic(&b, 8, 0xf8000000u, 0, 24, 0x20);
-    board_add_ioapic(&b, 9, 0xf8001000u, 24, 32, 0x20);
-    board_add_ioapic(&b, 10, 0xfec20000u, 56, 8, 0x11);
+    tboard_add_ioapic(&b, 8, 0xf8000000u, 0, 24, 0x20);
+    tboard_add_ioapic(&b, 9, 0xf8001000u, 24, 32, 0x20);
+    tboard_add_ioapic(&b, 10, 0xfec20000u, 56, 8, 0x11);
     b.has_pci = true;
-    board_add_prt(&b, 1, 0, 30); /* the second IOAPIC's input 6 */
-    board_add_prt(&b, 2, 1, 60); /* the third's input 4 */
-    board_add_prt(&b, 3, 0, 64); /* on no IOAPIC: not in the MP table */
+    tboard_add_prt(&b, 1, 0, 30); /* the second IOAPIC's input 6 */
+    tboard_add_prt(&b, 2, 1, 60); /* the third's input 4 */
+    tboard_add_prt(&b, 3, 0, 64); /* on no IOAPIC: not in the MP table */
     build_acpi(&b);
     struct madt m = parse_madt();
     assert_int_equal(m.nioapic, 3);
@@ -684,7 +684,7 @@ static void test_isa_overrides(void **state)
 {
     (void)state;
     struct x86_board b = {.sci_irq = 9};
-    board_isa_identity(&b);
+    tboard_isa_identity(&b);
     board_isa_overrides(&b);
     assert_int_equal(b.novr, 1); /* identity: only the SCI */
     assert_int_equal(b.ovr[0].isa, 9);
@@ -692,7 +692,7 @@ static void test_isa_overrides(void **state)
     assert_int_equal(b.ovr[0].flags, BOARD_POL_HIGH | BOARD_TRIG_LVL);
 
     b = (struct x86_board){.sci_irq = 9};
-    board_isa_identity(&b);
+    tboard_isa_identity(&b);
     b.isa_gsi[0] = 2;
     b.isa_gsi[2] = 0;   /* the cascade: never overridden */
     b.isa_gsi[5] = -1;  /* not on an IOAPIC */
@@ -710,7 +710,7 @@ static void test_isa_overrides(void **state)
 
     /* The SCI elsewhere: its override follows it; IRQ9 is plain. */
     b = (struct x86_board){.sci_irq = 10};
-    board_isa_identity(&b);
+    tboard_isa_identity(&b);
     b.isa_gsi[10] = 22;
     board_isa_overrides(&b);
     assert_int_equal(b.novr, 1);
@@ -724,7 +724,7 @@ static void test_overrides_in_tables(void **state)
 {
     (void)state;
     struct x86_board b;
-    board_typical(&b, 1);
+    tboard_typical(&b, 1);
     b.novr = 0;
     b.isa_gsi[0] = 0; /* the 8254 on input 0: no IRQ0 override */
     b.isa_gsi[5] = -1;
@@ -757,7 +757,7 @@ static void test_overrides_in_tables(void **state)
     assert_int_equal(x->type, 0); /* INT */
 
     /* IRQ0 -> GSI2 */
-    board_typical(&b, 1);
+    tboard_typical(&b, 1);
     build_acpi(&b);
     m = parse_madt();
     assert_int_equal(m.novr, 2);
@@ -796,7 +796,7 @@ static void test_pic(void **state)
 {
     (void)state;
     struct x86_board b;
-    board_typical(&b, 2);
+    tboard_typical(&b, 2);
     build_acpi(&b);
     assert_int_equal(parse_madt().flags & 1, 1);
     struct mp p = build_mp(&b);
@@ -821,7 +821,7 @@ static void test_mptable(void **state)
 {
     (void)state;
     struct x86_board b;
-    board_typical(&b, 3);
+    tboard_typical(&b, 3);
     struct mp p = build_mp(&b);
     assert_int_equal(p.nproc, 3);
     for (unsigned i = 0; i < 3; i++)
@@ -857,12 +857,12 @@ static void test_pci_mptable(void **state)
 {
     (void)state;
     struct x86_board b;
-    board_typical(&b, 2);
+    tboard_typical(&b, 2);
     b.has_pci = true;
-    board_add_prt(&b, 3, 0, 16);
-    board_add_prt(&b, 9, 0, 21);
-    board_add_prt(&b, 4, 1, 17);
-    board_add_prt(&b, 4, 3, 19);
+    tboard_add_prt(&b, 3, 0, 16);
+    tboard_add_prt(&b, 9, 0, 21);
+    tboard_add_prt(&b, 4, 1, 17);
+    tboard_add_prt(&b, 4, 3, 19);
     struct mp p = build_mp(&b);
     assert_int_equal(p.pci_bus, 0); /* = the PCI bus number, for Linux */
     assert_int_equal(p.isa_bus, 1);
@@ -887,7 +887,7 @@ static void test_fadt(void **state)
 {
     (void)state;
     struct x86_board b;
-    board_typical(&b, 1);
+    tboard_typical(&b, 1);
     long n = build_acpi(&b);
     const uint8_t *f = find("FACP");
     assert_non_null(f);
@@ -950,7 +950,7 @@ static void test_facs_in_area(void **state)
 {
     (void)state;
     struct x86_board b;
-    board_typical(&b, 1);
+    tboard_typical(&b, 1);
     b.facs = 0;
     long n = build_acpi(&b);
     const uint8_t *f = find("FACP");
@@ -985,7 +985,7 @@ static void test_boot_arch(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct x86_board b;
-        board_typical(&b, 1);
+        tboard_typical(&b, 1);
         b.kbc = cases[i].kbc;
         b.rtc = cases[i].rtc;
         b.legacy_free = cases[i].legacy_free;
@@ -1003,10 +1003,10 @@ static void test_dsdt_com(void **state)
 {
     (void)state;
     struct x86_board b;
-    board_typical(&b, 1);
-    board_add_com(&b, 0x3f8, 4, 4);
-    board_add_com(&b, 0x2f8, 3, 3);
-    board_add_com(&b, 0x3e8, -1, 20); /* no ISA IRQ: an Interrupt() */
+    tboard_typical(&b, 1);
+    tboard_add_com(&b, 0x3f8, 4, 4);
+    tboard_add_com(&b, 0x2f8, 3, 3);
+    tboard_add_com(&b, 0x3e8, -1, 20); /* no ISA IRQ: an Interrupt() */
     build_acpi(&b);
     const uint8_t *d = dsdt();
     uint32_t dl = get32(d + 4);
@@ -1053,7 +1053,7 @@ static void test_dsdt_sleep_states(void **state)
 {
     (void)state;
     struct x86_board b;
-    board_qnx(&b);
+    tboard_qnx(&b);
     build_acpi(&b);
     const uint8_t *d = dsdt();
     walk_dsdt(d);
@@ -1076,7 +1076,7 @@ static void test_hpet(void **state)
 {
     (void)state;
     struct x86_board b;
-    board_typical(&b, 1);
+    tboard_typical(&b, 1);
     b.hpet = (struct board_hpet){true, 0xfed00000u, 3, true, 128, 10000000};
     build_acpi(&b);
     const uint8_t *h = find("HPET");
@@ -1130,7 +1130,7 @@ static void test_legacy_free(void **state)
 {
     (void)state;
     struct x86_board b;
-    board_bare(&b);
+    tboard_bare(&b);
     build_acpi(&b);
     const uint8_t *f = find("FACP");
     assert_int_equal(f[109] & 3, 0);
@@ -1141,7 +1141,7 @@ static void test_user_table(void **state)
 {
     (void)state;
     struct x86_board b;
-    board_typical(&b, 1);
+    tboard_typical(&b, 1);
     uint8_t ssdt[40] = "SSDT";
     ssdt[4] = sizeof(ssdt);
     ssdt[9] = (uint8_t)(0 - sum(ssdt, sizeof(ssdt)));
@@ -1170,7 +1170,7 @@ static void test_too_small(void **state)
 {
     (void)state;
     struct x86_board b;
-    board_qnx(&b);
+    tboard_qnx(&b);
     b.facs = 0;
     uint8_t ssdt[40] = "SSDT";
     ssdt[4] = sizeof(ssdt);
@@ -1197,15 +1197,15 @@ static void test_too_small(void **state)
 
 static void pci_board(struct x86_board *b)
 {
-    board_typical(b, 2);
+    tboard_typical(b, 2);
     b->has_pci = true;
-    board_add_prt(b, 3, 0, 16);
-    board_add_prt(b, 9, 0, 21);
-    board_add_prt(b, 4, 1, 17);
-    board_add_vmmio(b, 0xd0000000u, 11);
-    board_add_vmmio(b, 0xd0001000u, 12);
-    board_add_vmmio(b, 0x100000000ull, 13); /* above 4 GiB: not described */
-    board_add_vmmio(b, 0xd0002000u, -1);    /* no interrupt */
+    tboard_add_prt(b, 3, 0, 16);
+    tboard_add_prt(b, 9, 0, 21);
+    tboard_add_prt(b, 4, 1, 17);
+    tboard_add_vmmio(b, 0xd0000000u, 11);
+    tboard_add_vmmio(b, 0xd0001000u, 12);
+    tboard_add_vmmio(b, 0x100000000ull, 13); /* above 4 GiB: not described */
+    tboard_add_vmmio(b, 0xd0002000u, -1);    /* no interrupt */
 }
 
 static void test_pci_acpi(void **state)
@@ -1311,8 +1311,8 @@ static void test_no_pci_acpi(void **state)
 {
     (void)state;
     struct x86_board b;
-    board_typical(&b, 1);
-    board_add_com(&b, 0x3f8, 4, 4);
+    tboard_typical(&b, 1);
+    tboard_add_com(&b, 0x3f8, 4, 4);
     build_acpi(&b);
     assert_null(find("MCFG"));
     assert_non_null(find("APIC"));
@@ -1331,8 +1331,8 @@ static void test_no_pci_acpi(void **state)
 static void test_sample_boards(void **state)
 {
     (void)state;
-    static void (*const make[])(struct x86_board *) = {board_qnx, board_2ioapic,
-                                                       board_bare};
+    static void (*const make[])(struct x86_board *) = {
+        tboard_qnx, tboard_2ioapic, tboard_bare};
     static const unsigned nhid[] = {4, 6, 1}; /* devices in the DSDT */
     for (unsigned i = 0; i < 3; i++) {
         struct x86_board b;
