@@ -37,7 +37,10 @@
  * 0's control word and first count byte). Falls that time makes (the
  * periodic low phases, the strobe) are not reported: each period's rising
  * edge is what the interrupt controller sees. Counters 1 and 2 have no
- * interrupt; counter 2's output is read in port 0x61 bit 5.
+ * interrupt; counter 2's output is read in port 0x61 bit 5. In the
+ * periodic modes OUT0 edges are delivered at most once per 100 us (a
+ * shorter period loses edges, as behind a busy CPU), and several periods
+ * passed since the last pit_tick give one edge.
  *
  * Power-on: every counter in mode 3, LSB then MSB, binary, no count
  * written, so nothing counts and OUT0 makes no edge until the guest
