@@ -106,10 +106,10 @@ struct dev_desc {
 
 struct dev_inst {
     const char *name;
-    const void *arg; /* the registry row's argument (struct dev_model) */
     void *state;
     void (*teardown)(void *state);
     struct dev_desc desc;
+    const void *arg; /* the registry row's argument (struct dev_model) */
 };
 
 /* dev_desc_line: a description of a device with window and line. */

@@ -28,6 +28,6 @@ int hpet_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
  * dev_ctx.opaque (the struct vm). Context: any. */
 void x86_pit_out0_enable(void *ctx_opaque, bool on);
 /* pit_dev_out0_enable: the same for qvm's own 8254 (pit_dev.c). */
-void pit_dev_out0_enable(bool on);
+void pit_dev_out0_enable(void *ctx_opaque, bool on);
 
 #endif

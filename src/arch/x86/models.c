@@ -43,5 +43,5 @@ void x86_pit_out0_enable(void *ctx_opaque, bool on)
                       on ? "off" : "on", strerror(-e));
         return;
     }
-    pit_dev_out0_enable(on);
+    pit_dev_out0_enable(ctx_opaque, on);
 }

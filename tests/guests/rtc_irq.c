@@ -1,0 +1,182 @@
+/*
+ * rtc_irq.c: the rtc_irq guest (tests/vm/cases/rtc-irq.sh). The MC146818's
+ * interrupts on ISA IRQ 8, IOAPIC pin 8 at the default address, edge, as
+ * Linux's rtc-cmos uses them; the handler reads register C (which ends
+ * the interrupt) and counts its flags:
+ *  - periodic interrupts at 1024 Hz (register A 0x26, PIE) counted over
+ *    two RTC seconds: at least half the nominal 2048 (the flag is a level
+ *    that coalesces when the guest is slow, never more than nominal), at
+ *    most 4096;
+ *  - an alarm 2 s ahead (AIE): exactly one interrupt, not before its time;
+ *  - update-ended interrupts (UIE): one per second, three of them taking
+ *    at least two RTC seconds.
+ * Every figure is printed; failures print "rtc-irq: FAIL ...". Powers off.
+ */
+#include "timer_guest.h"
+
+#define IOAPIC_BASE 0xfec00000u
+#define RTC_PIN     8
+#define RTC_VEC     0x38
+#define REG_A       0x0a
+#define REG_B       0x0b
+#define REG_C       0x0c
+
+void guest_main(uint32_t magic, uint32_t info);
+
+static volatile uint32_t n_irq, n_pf, n_af, n_uf, n_none;
+static int failed;
+
+/* rtc-cmos's cmos_interrupt: read C, count what it says. Interrupts are
+ * off here, so the index cannot move under the main loop's reads. */
+void timer_isr_c(void)
+{
+    outb(0x70, REG_C);
+    uint8_t c = inb(0x71);
+    n_irq++;
+    if (!(c & 0x80))
+        n_none++;
+    if (c & 0x40)
+        n_pf++;
+    if (c & 0x20)
+        n_af++;
+    if (c & 0x10)
+        n_uf++;
+    lapic_eoi();
+}
+
+static void fail(const char *what)
+{
+    serial_puts("rtc-irq: FAIL ");
+    serial_puts(what);
+    serial_puts("\n");
+    failed = 1;
+}
+
+static void say(const char *a, uint32_t n, const char *b)
+{
+    serial_puts(a);
+    serial_putdec(n);
+    serial_puts(b);
+}
+
+static uint8_t bin2bcd(uint32_t v)
+{
+    return (uint8_t)((v / 10) << 4 | v % 10);
+}
+
+/* Set or clear bits of register B the way cmos_irq_enable/disable do:
+ * read B, write it, read C. */
+static void reg_b(uint8_t set, uint8_t clear)
+{
+    uint8_t b = cmos_rd(REG_B);
+    cmos_wr(REG_B, (uint8_t)((b & ~clear) | set));
+    (void)cmos_rd(REG_C);
+}
+
+/* Run interrupt windows until `*count` >= n or `secs` RTC seconds pass. */
+static int wait_count(volatile uint32_t *count, uint32_t n, uint32_t secs)
+{
+    uint32_t t0 = rtc_daysecs();
+    while (*count < n) {
+        irq_window();
+        if (secs_between(t0, rtc_daysecs()) > secs)
+            return 0;
+    }
+    return 1;
+}
+
+static void periodic(void)
+{
+    cmos_wr(REG_A, 0x26); /* 32.768 kHz, 1024 Hz */
+    reg_b(0x40, 0);
+    if (!wait_count(&n_pf, 1, 5)) {
+        fail("no periodic interrupt");
+        reg_b(0, 0x40);
+        return;
+    }
+    /* Sleep between interrupts (they keep coming: the handler reads C)
+     * and look at the clock every 16th: a slow guest loses none. */
+    uint32_t s0 = rtc_next_second(), s = s0;
+    n_pf = 0;
+    for (uint32_t k = 1; secs_between(s0, s) < 2; k++) {
+        __asm__ volatile("sti; hlt; cli" ::: "memory");
+        if (k % 16 == 0)
+            s = rtc_daysecs();
+    }
+    uint32_t n = n_pf;
+    reg_b(0, 0x40);
+    say("rtc-irq: periodic: ", n, " interrupts in 2 RTC s (nominal 2048)\n");
+    if (n < 1024)
+        fail("periodic: fewer than half the nominal rate");
+    if (n > 4096)
+        fail("periodic: more than twice the nominal rate");
+}
+
+static void alarm(void)
+{
+    uint32_t n0 = n_irq;
+    uint32_t t = rtc_daysecs(), a = (t + 2) % 86400;
+    /* cmos_set_alarm: AIE off, the alarm registers, AIE on. */
+    reg_b(0, 0x20);
+    cmos_wr(0x05, bin2bcd(a / 3600));
+    cmos_wr(0x03, bin2bcd(a / 60 % 60));
+    cmos_wr(0x01, bin2bcd(a % 60));
+    reg_b(0x20, 0);
+    n_af = 0;
+    if (!wait_count(&n_af, 1, 10)) {
+        fail("the alarm did not fire");
+        reg_b(0, 0x20);
+        return;
+    }
+    uint32_t at = rtc_daysecs();
+    reg_b(0, 0x20); /* Linux's alarms are one-shot */
+    uint32_t el = secs_between(t, at);
+    say("rtc-irq: alarm set 2 s ahead fired after ", el, " s, ");
+    say("", n_irq - n0, " interrupt(s)\n");
+    if (el < 2)
+        fail("the alarm fired early");
+    if (n_irq - n0 != 1)
+        fail("the alarm raised more than one interrupt");
+}
+
+static void update_ended(void)
+{
+    n_uf = 0;
+    reg_b(0x10, 0);
+    uint32_t t[3];
+    for (uint32_t i = 0; i < 3; i++) {
+        if (!wait_count(&n_uf, i + 1, 5)) {
+            fail("no update-ended interrupt");
+            break;
+        }
+        t[i] = rtc_daysecs();
+    }
+    reg_b(0, 0x10);
+    if (n_uf < 3)
+        return;
+    uint32_t el = secs_between(t[0], t[2]);
+    say("rtc-irq: update-ended: 3 interrupts over ", el, " RTC s\n");
+    if (el < 2)
+        fail("update-ended interrupts come faster than once a second");
+}
+
+void guest_main(uint32_t magic, uint32_t info)
+{
+    (void)magic, (void)info;
+    com1_init();
+    irq_setup(RTC_VEC);
+    reg_b(0, 0x70); /* rtc-cmos's probe: all interrupts off */
+    ioapic_route(IOAPIC_BASE, RTC_PIN, RTC_VEC, 0);
+    serial_puts("rtc-irq: start\n");
+    periodic();
+    alarm();
+    update_ended();
+    cli();
+    ioapic_route(IOAPIC_BASE, RTC_PIN, RTC_VEC, 1);
+    say("rtc-irq: ", n_irq, " interrupts, ");
+    say("", n_none, " without IRQF\n");
+    if (n_none)
+        fail("an interrupt with register C's IRQF clear");
+    serial_puts(failed ? "rtc-irq: failed\n" : "rtc-irq: done\n");
+    poweroff();
+}
