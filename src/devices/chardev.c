@@ -62,7 +62,7 @@ struct chardev {
     uint8_t *obuf;
     size_t ohead, olen;
     uint64_t dropped;
-    struct ratelimit drop_rl;
+    struct log_budget drop_rl;
 };
 
 static void update_watch(struct chardev *c);
@@ -190,11 +190,10 @@ void chardev_put(struct chardev *c, const void *buf, size_t len)
         return;
     c->out_blocked = waiting; /* nobody waits for the rest: dropped */
     c->dropped += len - n;
-    if (log_ratelimit(&c->drop_rl, c->p.tag))
-        log_warn(c->p.tag,
-                 "hostdev output is too slow; %llu byte(s) of guest "
-                 "output dropped so far",
-                 (unsigned long long)c->dropped);
+    log_guest(&c->drop_rl, LOG_WARN, c->p.tag,
+              "hostdev output is too slow; %llu byte(s) of guest "
+              "output dropped so far",
+              (unsigned long long)c->dropped);
 }
 
 /* ---- input ---- */
@@ -561,7 +560,7 @@ int chardev_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     c->vd = vd;
     c->obuf = ob;
     c->in_fd = c->out_fd = c->timer_fd = c->pty_slave = -1;
-    c->drop_rl = (struct ratelimit)RATELIMIT_INIT(1, 5000);
+    c->drop_rl = (struct log_budget)LOG_BUDGET_INIT(1, 5000);
     const struct opt_val *o = vdev_opt(vd, "batch");
     if (o)
         c->batch_us = o->num;

@@ -22,7 +22,7 @@ struct pm {
     pthread_mutex_t lock; /* sts, en, sci */
     uint16_t sts, en, cnt;
     bool sci;
-    struct ratelimit rl;
+    struct log_budget rl;
 };
 
 static uint64_t sink_read(void *opaque, uint64_t off, unsigned size)
@@ -114,11 +114,11 @@ static void pm_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
     if (typ == PM1_S5_TYP || typ == 0) {
         log_info(TAG, "guest powered off");
         pm->ctx->stop(pm->ctx->opaque, STOP_POWEROFF);
-    } else if (log_ratelimit(&pm->rl, TAG)) {
-        log_warn(TAG,
-                 "sleep type %u written to PM1a_CNT is not supported;"
-                 " ignored",
-                 typ);
+    } else {
+        log_guest(&pm->rl, LOG_WARN, TAG,
+                  "sleep type %u written to PM1a_CNT is not supported;"
+                  " ignored",
+                  typ);
     }
 }
 
@@ -142,7 +142,7 @@ int platform_realize(const struct dev_ctx *ctx, struct dev_list *out)
     }
     pm->ctx = ctx;
     pthread_mutex_init(&pm->lock, NULL);
-    pm->rl = (struct ratelimit)RATELIMIT_INIT(5, 1000);
+    pm->rl = (struct log_budget)LOG_BUDGET_INIT(5, 1000);
     *slot = (struct dev_inst){PM_DEV_NAME, pm, pm_teardown};
     if (bus_map(ctx->pio, "port 0x80", 0x80, 1, &sink_ops, NULL) < 0 ||
         bus_map(ctx->pio, "acpi pm1a_evt", PM1A_EVT_PORT, 4, &evt_ops, pm) <

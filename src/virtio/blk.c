@@ -134,7 +134,7 @@ struct blk {
     atomic_bool flush_failed;
     bool writethrough; /* FLUSH not negotiated: sync every write */
     bool active;
-    struct ratelimit rl;
+    struct log_budget rl;
     char id[BLK_ID_BYTES];
     char qnames[VIRTIO_MAX_QUEUES][12];
     struct blk_worker *w; /* dev.nqueues of them */
@@ -402,12 +402,11 @@ static bool in_range(struct blk *b, uint64_t sector, uint64_t nsect)
 
 static void io_error(struct blk *b, const char *what, uint64_t sector, int e)
 {
-    if (log_ratelimit(&b->rl, TAG))
-        log_error(TAG,
-                  "%s: %s at sector %llu of '%s': %s (I/O error to the "
-                  "guest)",
-                  b->dev.name, what, (unsigned long long)sector, b->path,
-                  strerror(e));
+    log_guest(&b->rl, LOG_ERROR, TAG,
+              "%s: %s at sector %llu of '%s': %s (I/O error to the "
+              "guest)",
+              b->dev.name, what, (unsigned long long)sector, b->path,
+              strerror(e));
 }
 
 /* sync: fdatasync, permanent failure after the first error. */
@@ -841,7 +840,7 @@ int virtio_blk_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     atomic_init(&b->capacity, 0);
     b->blk_size = SECTOR;
     b->mem_align = b->off_align = SECTOR;
-    b->rl = (struct ratelimit)RATELIMIT_INIT(5, 10000);
+    b->rl = (struct log_budget)LOG_BUDGET_INIT(5, 10000);
     o = vdev_opt(vd, "delayed");
     if (o) {
         b->delayed = true;

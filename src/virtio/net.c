@@ -107,7 +107,7 @@ struct vnet {
     struct vq_elem txe;
 
     struct vnet_stats st;
-    struct ratelimit rl, link_rl;
+    struct log_budget rl, link_rl;
 };
 
 static struct vnet *to_vnet(struct virtio_dev *d)
@@ -207,8 +207,8 @@ static void set_link(struct vnet *n, bool up, const char *why)
         return;
     n->link_up = up;
     n->st.link_changes++;
-    if (log_ratelimit(&n->link_rl, TAG))
-        log_info(TAG, "%s: link %s (%s)", n->label, up ? "up" : "down", why);
+    log_guest(&n->link_rl, LOG_INFO, TAG, "%s: link %s (%s)", n->label,
+              up ? "up" : "down", why);
     if (n->active && virtio_has(&n->d, VIRTIO_NET_F_STATUS))
         virtio_config_changed(&n->d);
 }
@@ -237,10 +237,9 @@ static void peer_try_connect(struct vnet *n)
     if (connect(n->fd, (struct sockaddr *)&n->peer, sizeof(n->peer)) < 0) {
         /* ENOENT/ECONNREFUSED: absent; EPERM: it still talks to a former
          * us and finds out at its next keepalive. */
-        if (errno != ENOENT && errno != ECONNREFUSED && errno != EPERM &&
-            log_ratelimit(&n->rl, TAG))
-            log_warn(TAG, "%s: cannot reach peer %s: %s", n->label,
-                     n->peer.sun_path, strerror(errno));
+        if (errno != ENOENT && errno != ECONNREFUSED && errno != EPERM)
+            log_guest(&n->rl, LOG_WARN, TAG, "%s: cannot reach peer %s: %s",
+                      n->label, n->peer.sun_path, strerror(errno));
         return;
     }
     n->connected = true;
@@ -601,10 +600,9 @@ static void be_send(struct vnet *n, const uint8_t *buf, size_t len)
         n->st.tx_dropped++;
         if (w < 0 && errno == EBADFD)
             backend_failed(n, errno);
-        else if (w < 0 && errno != EAGAIN && errno != ENOBUFS &&
-                 log_ratelimit(&n->rl, TAG))
-            log_warn(TAG, "%s: tap %s refused a frame: %s", n->label, n->tap,
-                     strerror(errno));
+        else if (w < 0 && errno != EAGAIN && errno != ENOBUFS)
+            log_guest(&n->rl, LOG_WARN, TAG, "%s: tap %s refused a frame: %s",
+                      n->label, n->tap, strerror(errno));
         return;
     case BE_PEER:
         if (!n->connected && now_ms() - n->last_try_ms >= RETRY_MS)
@@ -621,10 +619,9 @@ static void be_send(struct vnet *n, const uint8_t *buf, size_t len)
         n->st.tx_dropped++;
         if (w < 0 && (errno == ECONNREFUSED || errno == ENOTCONN))
             peer_lost(n, "peer gone");
-        else if (w < 0 && errno != EAGAIN && errno != ENOBUFS &&
-                 log_ratelimit(&n->rl, TAG))
-            log_warn(TAG, "%s: sending to peer %s: %s", n->label,
-                     n->peer.sun_path, strerror(errno));
+        else if (w < 0 && errno != EAGAIN && errno != ENOBUFS)
+            log_guest(&n->rl, LOG_WARN, TAG, "%s: sending to peer %s: %s",
+                      n->label, n->peer.sun_path, strerror(errno));
         return;
     }
 }
@@ -853,9 +850,9 @@ static void tx_one(struct vnet *n, const struct vq_elem *e)
         }
     }
     n->st.tx_malformed++;
-    if (log_ratelimit(&n->rl, TAG))
-        log_warn(TAG, "%s: transmit chain of %zu bytes dropped: %s", n->label,
-                 e->out_len, bad);
+    log_guest(&n->rl, LOG_WARN, TAG,
+              "%s: transmit chain of %zu bytes dropped: %s", n->label,
+              e->out_len, bad);
 }
 
 static void tx_run(struct vnet *n)
@@ -1107,8 +1104,8 @@ int virtio_net_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
         return -1;
     }
     n->fd = n->timer_fd = -1;
-    n->rl = (struct ratelimit)RATELIMIT_INIT(5, 10000);
-    n->link_rl = (struct ratelimit)RATELIMIT_INIT(10, 10000);
+    n->rl = (struct log_budget)LOG_BUDGET_INIT(5, 10000);
+    n->link_rl = (struct log_budget)LOG_BUDGET_INIT(10, 10000);
     snprintf(n->label, sizeof(n->label), "virtio-net%s%s", vd->name ? " " : "",
              vd->name ? vd->name : "");
     struct virtio_dev *d = &n->d;

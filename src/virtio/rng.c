@@ -47,7 +47,7 @@ struct rng {
     struct timespec first_try;
     int timer_fd; /* retry timer on ctx->ev, -1 until needed */
     bool timer_armed;
-    struct ratelimit rl;
+    struct log_budget rl;
     struct vq_elem elem;
 };
 
@@ -148,11 +148,10 @@ static bool source_ready(struct rng *r)
             r->timer_fd = -1;
         }
     }
-    if (log_ratelimit(&r->rl, TAG))
-        log_warn(TAG,
-                 "%s: the host entropy pool is not initialised yet; "
-                 "requests wait for it",
-                 r->dev.name);
+    log_guest(&r->rl, LOG_WARN, TAG,
+              "%s: the host entropy pool is not initialised yet; "
+              "requests wait for it",
+              r->dev.name);
     arm_timer(r);
     return false;
 }
@@ -256,7 +255,7 @@ int virtio_rng_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     d->vq[0].name = "rng.rq";
     d->priv = r;
     r->timer_fd = -1;
-    r->rl = (struct ratelimit)RATELIMIT_INIT(1, 60000);
+    r->rl = (struct log_budget)LOG_BUDGET_INIT(1, 60000);
     const struct opt_val *o = vdev_opt(vd, "delayed");
     if (o) {
         r->delayed = true;

@@ -29,6 +29,7 @@
 #include "config/spec.h"
 #include "devices/device.h"
 #include "util/compiler.h"
+#include "util/log.h"
 #include "virtio/virtqueue.h"
 
 #define VIRTIO_ID_NET     1
@@ -109,6 +110,9 @@ struct virtio_dev {
     uint64_t features; /* driver-accepted subset of the full offer */
     atomic_uint config_generation;
     uint16_t queue_sel;
+    /* What the driver makes the core say (refused negotiation, FAILED,
+     * NEEDS_RESET): a driver looping through resets is rate-limited. */
+    struct log_budget log;
 };
 
 /* ---- for device constructors -------------------------------------------- */

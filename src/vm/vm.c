@@ -48,12 +48,13 @@ void vm_request_stop(struct vm *vm, enum vm_stop why)
 static void ctx_irq_set(void *opaque, uint32_t gsi, bool level)
 {
     struct vm *vm = opaque;
-    static struct ratelimit rl = RATELIMIT_INIT(5, 5000);
+    static struct log_budget rl = LOG_BUDGET_INIT(5, 5000);
     if (!vm->has_irqchip)
         return;
     int e = kvm_irq_line(&vm->kvm, gsi, level);
-    if (e < 0 && log_ratelimit(&rl, TAG))
-        log_error(TAG, "KVM_IRQ_LINE %u: %s", gsi, strerror(-e));
+    if (e < 0)
+        log_guest(&rl, LOG_ERROR, TAG, "KVM_IRQ_LINE %u: %s", gsi,
+                  strerror(-e));
 }
 
 static void ctx_stop(void *opaque, enum vm_stop why)
