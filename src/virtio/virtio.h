@@ -25,6 +25,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config/spec.h"
 #include "devices/device.h"
@@ -180,6 +181,10 @@ int virtio_blk_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                    struct virtio_dev **out) MUST_CHECK;
 int virtio_console_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                        struct virtio_dev **out) MUST_CHECK;
+/* For unit tests: the host entropy source (getrandom's signature; NULL:
+ * getrandom). */
+typedef ssize_t (*virtio_rng_source_fn)(void *buf, size_t n, unsigned flags);
+void virtio_rng_set_source(virtio_rng_source_fn fn);
 int virtio_rng_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                    struct virtio_dev **out) MUST_CHECK;
 int virtio_net_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
