@@ -345,6 +345,7 @@ static int spawn_pipe(struct chardev *c, const struct hostdev *h)
     sigaddset(&dfl, SIGINT);
     sigaddset(&dfl, SIGTERM);
     sigaddset(&dfl, SIGQUIT);
+    sigaddset(&dfl, SIGXFSZ); /* ignored by qvm (vm_run) */
     posix_spawnattr_setsigmask(&at, &none);
     posix_spawnattr_setsigdefault(&at, &dfl);
     posix_spawnattr_setflags(&at,
@@ -464,6 +465,38 @@ static int open_path(struct chardev *c, const struct hostdev *h)
     return 0;
 }
 
+/*
+ * Guest output to qvm's stdout. A write to a blocking pipe or terminal
+ * that is full (a stalled reader, ^S) would block the vCPU in the middle
+ * of a UART access, with the device lock held. O_NONBLOCK cannot be set on
+ * stdout itself (the open file description is shared with the shell and
+ * whoever else writes there), so a pipe, FIFO or terminal is opened again
+ * through /proc/self/fd/1: a description of our own, non-blocking. Files
+ * keep fd 1 (a new description would start writing at offset 0; a file
+ * never stalls); when the reopen fails (no /proc, a socket), flush_out
+ * polls before each small write.
+ */
+static void use_stdout(struct chardev *c)
+{
+    c->out_fd = STDOUT_FILENO;
+    struct stat st, st2;
+    if (fstat(STDOUT_FILENO, &st) < 0 ||
+        !(S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
+        return;
+    int fd =
+        open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return;
+    if (fstat(fd, &st2) < 0 || st2.st_dev != st.st_dev ||
+        st2.st_ino != st.st_ino || st2.st_rdev != st.st_rdev) {
+        close(fd);
+        return;
+    }
+    c->out_fd = fd;
+    c->close_out = true;
+    c->out_nb = true;
+}
+
 /* Register the backend fds with the event loop (idle until wanted). */
 static void watch_backend(struct chardev *c)
 {
@@ -513,7 +546,7 @@ static int open_backend(struct chardev *c, bool quiet)
             if (want_in)
                 c->in_fd = STDIN_FILENO;
             if (want_out)
-                c->out_fd = STDOUT_FILENO;
+                use_stdout(c);
             break;
         case HOSTDEV_PIPE:
             e = spawn_pipe(c, h);

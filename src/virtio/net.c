@@ -603,6 +603,27 @@ static void close_rights(struct cmsghdr *c)
 }
 
 /*
+ * A receive error. Only a backend that is gone (the tap deleted, the
+ * socket unusable) takes the link down for good; anything else (ENOBUFS or
+ * ENOMEM under memory pressure, a pending socket error such as
+ * ECONNREFUSED, a tap whose interface is down) is transient: logged,
+ * rate-limited, and reading goes on.
+ */
+static void rx_error(struct vnet *n, int e)
+{
+    if (e == EAGAIN || e == EWOULDBLOCK)
+        return;
+    if (e == EBADF || e == EBADFD || e == ENODEV || e == ENXIO || e == EFAULT ||
+        e == EINVAL || e == ENOTSOCK) {
+        backend_failed(n, e);
+        return;
+    }
+    n->st.rx_dropped++;
+    log_guest(&n->rl, LOG_WARN, TAG, "%s: receive: %s (transient)", n->label,
+              strerror(e));
+}
+
+/*
  * Read one frame into rxbuf. >0: its length (header included); 0: nothing
  * for the guest (control message, runt, stranger); <0: -errno (-EAGAIN:
  * nothing more now).
@@ -861,8 +882,7 @@ static void rx_run(struct vnet *n)
             if (r > 0)
                 n->st.rx_dropped++;
             if (r < 0) {
-                if (r != -EAGAIN)
-                    backend_failed(n, (int)-r);
+                rx_error(n, (int)-r);
                 break;
             }
             continue;
@@ -875,8 +895,7 @@ static void rx_run(struct vnet *n)
             }
             ssize_t r = be_recv(n);
             if (r < 0) {
-                if (r != -EAGAIN)
-                    backend_failed(n, (int)-r);
+                rx_error(n, (int)-r);
                 break;
             }
             if (r == 0)

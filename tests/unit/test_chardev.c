@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -461,6 +462,53 @@ static void test_output_no_symlink(void **state)
     assert_int_equal(open_cd(e), 0);
 }
 
+/* Guest output to stdout when stdout is a pipe nobody reads: a private
+ * non-blocking description (stdout's own, shared with the shell, stays
+ * blocking), so a full pipe drops output instead of blocking the vCPU. */
+static void test_stdout_never_blocks(void **state)
+{
+    struct env *e = *state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO);
+    assert_true(saved >= 0);
+    assert_int_equal(dup2(p[1], STDOUT_FILENO), STDOUT_FILENO);
+    close(p[1]);
+    add_hostdev(e, HOSTDEV_OUT, HOSTDEV_STDIO, "-");
+    int rc = open_cd(e);
+    int fl1 = fcntl(STDOUT_FILENO, F_GETFL);
+    /* The chardev's own descriptor of the pipe: non-blocking. */
+    struct stat pst, st;
+    assert_int_equal(fstat(STDOUT_FILENO, &pst), 0);
+    int own = -1;
+    for (int fd = 3; fd < 1024 && own < 0; fd++)
+        if (fd != saved && fd != p[0] && fstat(fd, &st) == 0 &&
+            st.st_ino == pst.st_ino && st.st_dev == pst.st_dev)
+            own = fd;
+    bool own_nb = own >= 0 && (fcntl(own, F_GETFL) & O_NONBLOCK);
+    static char buf[1 << 16];
+    memset(buf, 'z', sizeof(buf));
+    if (rc == 0) {
+        pthread_mutex_lock(&e->lock);
+        for (int i = 0; i < 16; i++) /* 1 MiB into a 64 KiB pipe */
+            chardev_put(e->cd, buf, sizeof(buf));
+        pthread_mutex_unlock(&e->lock);
+    }
+    int avail = 0;
+    ioctl(p[0], FIONREAD, &avail);
+    ev_stop(e->ctx.ev);
+    chardev_close(e->cd); /* the flush gives up after its 2 s */
+    e->cd = NULL;
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    close(p[0]);
+    assert_int_equal(rc, 0);
+    assert_false(fl1 & O_NONBLOCK);
+    assert_true(own_nb);
+    assert_true(avail > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -477,6 +525,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_output_cap_env, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_file_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_no_symlink, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_stdout_never_blocks, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
