@@ -29,12 +29,14 @@
 
 #include "devices/chardev.h"
 #include "util/log.h"
+#include "util/num.h"
 
-#define OUT_CAP   (64u * 1024)
-#define OUT_CHUNK 512u
-#define BATCH_MAX 4096u /* a batch never holds more: flush at once */
-#define FLUSH_MS  2000  /* teardown: how long a slow sink may take */
-#define REAP_MS   5000  /* teardown: how long the command may take */
+#define OUT_CAP            (64u * 1024)
+#define OUT_CHUNK          512u
+#define BATCH_MAX          4096u /* a batch never holds more: flush at once */
+#define FLUSH_MS           2000  /* teardown: how long a slow sink may take */
+#define REAP_MS            5000  /* teardown: how long the command may take */
+#define OUTPUT_CAP_DEFAULT (64ull << 20) /* bytes a file sink may receive */
 
 struct chardev {
     struct chardev_params p;
@@ -62,7 +64,12 @@ struct chardev {
     uint8_t *obuf;
     size_t ohead, olen;
     uint64_t dropped;
-    struct ratelimit drop_rl;
+    struct log_budget drop_rl;
+    /* A regular-file sink takes at most out_cap bytes (0: no cap), so a
+     * guest cannot fill the host's disk; what comes after is dropped. */
+    uint64_t file_cap; /* QVM_OUTPUT_CAP */
+    uint64_t out_cap, out_total, over_cap;
+    bool capped;
 };
 
 static void update_watch(struct chardev *c);
@@ -154,14 +161,35 @@ static void arm_batch(struct chardev *c)
         flush_out(c, 0);
 }
 
+/* The sink reached its byte cap: said once, then output is dropped (the
+ * guest does not wait for it). */
+static void cap_reached(struct chardev *c)
+{
+    c->capped = true;
+    log_warn(c->p.tag,
+             "hostdev output reached its cap of %llu bytes "
+             "(QVM_OUTPUT_CAP); further output is dropped",
+             (unsigned long long)c->out_cap);
+}
+
 size_t chardev_write(struct chardev *c, const void *buf, size_t len)
 {
     if (!c || c->out_fd < 0 || c->out_broken)
         return len;
+    if (c->capped) {
+        c->over_cap += len;
+        return len;
+    }
+    size_t want = len;
+    bool hits_cap = false;
+    if (c->out_cap && c->out_cap - c->out_total <= len) {
+        want = (size_t)(c->out_cap - c->out_total);
+        hits_cap = true;
+    }
     const uint8_t *b = buf;
     size_t done = 0;
     for (;;) {
-        size_t n = MIN(len - done, (size_t)OUT_CAP - c->olen);
+        size_t n = MIN(want - done, (size_t)OUT_CAP - c->olen);
         if (!n)
             break;
         size_t tail = (c->ohead + c->olen) % OUT_CAP;
@@ -170,12 +198,18 @@ size_t chardev_write(struct chardev *c, const void *buf, size_t len)
         memcpy(c->obuf, b + done + first, n - first);
         c->olen += n;
         done += n;
+        c->out_total += n;
         if (c->timer_fd >= 0 && c->olen < BATCH_MAX)
             arm_batch(c);
         else
             flush_out(c, 0);
         if (c->out_broken)
             return len;
+    }
+    if (hits_cap && done == want) {
+        cap_reached(c);
+        c->over_cap += len - done;
+        return len;
     }
     if (done < len)
         c->out_blocked = true;
@@ -190,11 +224,10 @@ void chardev_put(struct chardev *c, const void *buf, size_t len)
         return;
     c->out_blocked = waiting; /* nobody waits for the rest: dropped */
     c->dropped += len - n;
-    if (log_ratelimit(&c->drop_rl, c->p.tag))
-        log_warn(c->p.tag,
-                 "hostdev output is too slow; %llu byte(s) of guest "
-                 "output dropped so far",
-                 (unsigned long long)c->dropped);
+    log_guest(&c->drop_rl, LOG_WARN, c->p.tag,
+              "hostdev output is too slow; %llu byte(s) of guest "
+              "output dropped so far",
+              (unsigned long long)c->dropped);
 }
 
 /* ---- input ---- */
@@ -312,6 +345,7 @@ static int spawn_pipe(struct chardev *c, const struct hostdev *h)
     sigaddset(&dfl, SIGINT);
     sigaddset(&dfl, SIGTERM);
     sigaddset(&dfl, SIGQUIT);
+    sigaddset(&dfl, SIGXFSZ); /* ignored by qvm (vm_run) */
     posix_spawnattr_setsigmask(&at, &none);
     posix_spawnattr_setsigdefault(&at, &dfl);
     posix_spawnattr_setflags(&at,
@@ -368,6 +402,31 @@ static int open_pty(struct chardev *c)
     return 0;
 }
 
+/*
+ * Output to a path never follows a symbolic link to a file (a link planted
+ * where the output goes must not make qvm overwrite its target): a link is
+ * followed only to a device or FIFO, and then without O_CREAT or O_TRUNC.
+ * A new file is created 0600 (guest output is nobody else's business).
+ */
+static int open_out_path(const char *path)
+{
+    int fl = O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+    int fd = open(path, fl | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
+    if (fd < 0 && (errno == EINVAL || errno == EACCES))
+        fd = open(path, fl | O_CREAT | O_NOFOLLOW, 0600); /* devices, FIFOs */
+    if (fd >= 0 || errno != ELOOP)
+        return fd < 0 ? -errno : fd;
+    fd = open(path, fl); /* a link: only to a device or a FIFO */
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat(fd, &st) < 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+        close(fd);
+        return -ELOOP;
+    }
+    return fd;
+}
+
 /* A path: regular files (or new ones) receive output; `<path` is input;
  * devices, FIFOs and sockets with no direction are both. */
 static int open_path(struct chardev *c, const struct hostdev *h)
@@ -387,26 +446,63 @@ static int open_path(struct chardev *c, const struct hostdev *h)
         int fd = open(h->path, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
             return -errno;
-        c->in_fd = c->out_fd = fd;
-        c->close_in = c->close_out = true;
-        c->out_nb = true;
-        return 0;
+        /* Replaced by a file since the stat: treated as an output file. */
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+            close(fd);
+        } else {
+            c->in_fd = c->out_fd = fd;
+            c->close_in = c->close_out = true;
+            c->out_nb = true;
+            return 0;
+        }
     }
-    int fl = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-    int fd = open(h->path, fl | O_TRUNC, 0666);
-    if (fd < 0 && (errno == EINVAL || errno == EACCES))
-        fd = open(h->path, fl, 0666); /* devices, FIFOs */
+    int fd = open_out_path(h->path);
     if (fd < 0)
-        return -errno;
+        return fd;
     c->out_fd = fd;
     c->close_out = true;
     c->out_nb = true;
     return 0;
 }
 
+/*
+ * Guest output to qvm's stdout. A write to a blocking pipe or terminal
+ * that is full (a stalled reader, ^S) would block the vCPU in the middle
+ * of a UART access, with the device lock held. O_NONBLOCK cannot be set on
+ * stdout itself (the open file description is shared with the shell and
+ * whoever else writes there), so a pipe, FIFO or terminal is opened again
+ * through /proc/self/fd/1: a description of our own, non-blocking. Files
+ * keep fd 1 (a new description would start writing at offset 0; a file
+ * never stalls); when the reopen fails (no /proc, a socket), flush_out
+ * polls before each small write.
+ */
+static void use_stdout(struct chardev *c)
+{
+    c->out_fd = STDOUT_FILENO;
+    struct stat st, st2;
+    if (fstat(STDOUT_FILENO, &st) < 0 ||
+        !(S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
+        return;
+    int fd =
+        open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return;
+    if (fstat(fd, &st2) < 0 || st2.st_dev != st.st_dev ||
+        st2.st_ino != st.st_ino || st2.st_rdev != st.st_rdev) {
+        close(fd);
+        return;
+    }
+    c->out_fd = fd;
+    c->close_out = true;
+    c->out_nb = true;
+}
+
 /* Register the backend fds with the event loop (idle until wanted). */
 static void watch_backend(struct chardev *c)
 {
+    struct stat st;
+    if (c->out_fd >= 0 && fstat(c->out_fd, &st) == 0 && S_ISREG(st.st_mode))
+        c->out_cap = c->file_cap;
     struct evloop *ev = c->ctx->ev;
     if (!ev)
         return;
@@ -450,7 +546,7 @@ static int open_backend(struct chardev *c, bool quiet)
             if (want_in)
                 c->in_fd = STDIN_FILENO;
             if (want_out)
-                c->out_fd = STDOUT_FILENO;
+                use_stdout(c);
             break;
         case HOSTDEV_PIPE:
             e = spawn_pipe(c, h);
@@ -484,7 +580,10 @@ static int open_backend(struct chardev *c, bool quiet)
             if (!quiet)
                 log_fatal(c->p.tag, "%s:%u: cannot open hostdev %s: %s",
                           span_file(h), (unsigned)h->span.line, h->path,
-                          strerror(-e));
+                          e == -ELOOP ? "it is a symbolic link (qvm does "
+                                        "not follow one to a file for "
+                                        "output)"
+                                      : strerror(-e));
             return -1;
         }
     }
@@ -544,10 +643,29 @@ bool chardev_access(struct chardev *c)
     return false;
 }
 
+/* QVM_OUTPUT_CAP: bytes (K/M/G suffixes), 0 for no cap. */
+static int output_cap(const char *tag, uint64_t *cap)
+{
+    const char *s = getenv("QVM_OUTPUT_CAP");
+    *cap = OUTPUT_CAP_DEFAULT;
+    if (!s)
+        return 0;
+    enum num_err e = num_parse(s, true, cap);
+    if (e != NUM_OK) {
+        log_fatal(tag, "QVM_OUTPUT_CAP '%s' %s (a byte count; 0: no cap)", s,
+                  num_strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
 int chardev_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                 const struct chardev_params *p, struct chardev **out)
 {
     *out = NULL;
+    uint64_t file_cap;
+    if (output_cap(p->tag, &file_cap) < 0)
+        return -1;
     struct chardev *c = calloc(1, sizeof(*c));
     uint8_t *ob = malloc(OUT_CAP);
     if (!c || !ob) {
@@ -560,8 +678,9 @@ int chardev_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     c->ctx = ctx;
     c->vd = vd;
     c->obuf = ob;
+    c->file_cap = file_cap;
     c->in_fd = c->out_fd = c->timer_fd = c->pty_slave = -1;
-    c->drop_rl = (struct ratelimit)RATELIMIT_INIT(1, 5000);
+    c->drop_rl = (struct log_budget)LOG_BUDGET_INIT(1, 5000);
     const struct opt_val *o = vdev_opt(vd, "batch");
     if (o)
         c->batch_us = o->num;
@@ -611,6 +730,11 @@ void chardev_close(struct chardev *c)
                  "%llu byte(s) of guest output were dropped (slow "
                  "hostdev)",
                  (unsigned long long)c->dropped);
+    if (c->over_cap)
+        log_warn(c->p.tag,
+                 "%llu byte(s) of guest output were dropped over the "
+                 "output cap",
+                 (unsigned long long)c->over_cap);
     if (c->out_fd >= 0 && c->close_out)
         fsync(c->out_fd); /* harmless on pipes/ttys; flush files */
     if (c->in_fd == STDIN_FILENO)

@@ -10,7 +10,10 @@
  * sink is writable; it is flushed at teardown (a slow sink gets 2 s).
  * chardev_write takes what fits and calls `output_room` once there is room
  * again (flow control); chardev_put drops what does not fit, counted and
- * logged (a UART, whose guest cannot be made to wait).
+ * logged (a UART, whose guest cannot be made to wait). A regular-file sink
+ * takes at most QVM_OUTPUT_CAP bytes (default 64 MiB; 0: no cap), then
+ * output is dropped (said once); output files are created 0600 and a
+ * symbolic link is followed only to a device or FIFO.
  * Input is pulled by the owner with chardev_read, only while it has room:
  * chardev_want_input(false) stops watching the fd (backpressure), so held
  * input stays in the host fd and qvm's memory stays bounded. Pollable fds

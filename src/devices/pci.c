@@ -339,7 +339,7 @@ void pci_intx_set(struct pci_function *f, bool level)
 /* ---- MSI-X ----------------------------------------------------------------
  */
 
-static struct ratelimit msix_rl = RATELIMIT_INIT(5, 5000);
+static struct log_budget msix_rl = LOG_BUDGET_INIT(5, 5000);
 
 static uint64_t vec_addr(const struct msix_vec *v)
 {
@@ -369,10 +369,10 @@ static void vec_route(struct pci_msix *m, struct msix_vec *v)
     int e = m->ctx->msi_route_set(m->ctx->opaque, v->gsi, true, vec_addr(v),
                                   vec_data(v));
     if (e < 0) {
-        if (log_ratelimit(&msix_rl, TAG))
-            log_warn(TAG, "%s: MSI route 0x%llx/0x%x (GSI %d): %s", m->name,
-                     (unsigned long long)vec_addr(v), vec_data(v), v->gsi,
-                     strerror(-e));
+        log_guest(&msix_rl, LOG_WARN, TAG,
+                  "%s: MSI route 0x%llx/0x%x (GSI %d): %s", m->name,
+                  (unsigned long long)vec_addr(v), vec_data(v), v->gsi,
+                  strerror(-e));
         return;
     }
     v->routed = true;
@@ -393,10 +393,11 @@ static void vec_deliver(struct pci_msix *m, unsigned i)
     if (!m->ctx->msi_send)
         return;
     int e = m->ctx->msi_send(m->ctx->opaque, vec_addr(v), vec_data(v));
-    if (e < 0 && log_ratelimit(&msix_rl, TAG))
-        log_warn(TAG, "%s: MSI-X vector %u (0x%llx/0x%x) not delivered: %s",
-                 m->name, i, (unsigned long long)vec_addr(v), vec_data(v),
-                 strerror(-e));
+    if (e < 0)
+        log_guest(&msix_rl, LOG_WARN, TAG,
+                  "%s: MSI-X vector %u (0x%llx/0x%x) not delivered: %s",
+                  m->name, i, (unsigned long long)vec_addr(v), vec_data(v),
+                  strerror(-e));
 }
 
 /* After a change to vector i or to the function's bits: route it and send

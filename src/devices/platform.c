@@ -26,7 +26,7 @@ struct pm {
     bool sci;
     struct irq_line sci_line; /* ISA IRQ PM_SCI_GSI as the board wires it */
     uint64_t t0;              /* CLOCK_MONOTONIC ns at realize */
-    struct ratelimit rl;
+    struct log_budget rl;
 };
 
 static uint64_t sink_read(void *opaque, uint64_t off, unsigned size)
@@ -143,11 +143,11 @@ static void pm_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
     if (typ == PM1_S5_TYP || typ == 0) {
         log_info(TAG, "guest powered off");
         pm->ctx->stop(pm->ctx->opaque, STOP_POWEROFF);
-    } else if (log_ratelimit(&pm->rl, TAG)) {
-        log_warn(TAG,
-                 "sleep type %u written to PM1a_CNT is not supported;"
-                 " ignored",
-                 typ);
+    } else {
+        log_guest(&pm->rl, LOG_WARN, TAG,
+                  "sleep type %u written to PM1a_CNT is not supported;"
+                  " ignored",
+                  typ);
     }
 }
 
@@ -172,7 +172,7 @@ int platform_realize(const struct dev_ctx *ctx, struct dev_list *out)
     pm->ctx = ctx;
     pm->t0 = dtimer_now();
     pthread_mutex_init(&pm->lock, NULL);
-    pm->rl = (struct ratelimit)RATELIMIT_INIT(5, 1000);
+    pm->rl = (struct log_budget)LOG_BUDGET_INIT(5, 1000);
     *slot = (struct dev_inst){PM_DEV_NAME, pm, pm_teardown};
     if (ctx->irq_isa(ctx->opaque, PM_SCI_GSI, &pm->sci_line) < 0)
         log_warn(TAG,

@@ -328,7 +328,8 @@ int boot_load_images(struct gview *v, const struct vm_spec *spec,
     }
     enum image_fmt f = image_sniff(kernel.data, kernel.size);
     if (f == IMG_GZIP) {
-        if (boot_gunzip(&kernel, ram_size(spec), &unz, err) < 0) {
+        if (boot_gunzip(&kernel, boot_gunzip_limit(ram_size(spec)), &unz, err) <
+            0) {
             name_file(err, el->path);
             goto out;
         }

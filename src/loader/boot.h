@@ -243,8 +243,14 @@ int mb2_write_info(struct gview *v, const struct vm_spec *spec,
 /*
  * boot_gunzip: decompress a gzip image into a malloc'd buffer of at most
  * `limit` bytes (more is refused: a decompression bomb or an image larger
- * than the guest). out->path = in->path. 0 or -1 + err.
+ * than the guest); no allocation is ever larger than `limit`.
+ * out->path = in->path. 0 or -1 + err.
+ * boot_gunzip_limit: the limit for a VM with `ram` bytes of RAM: that, but
+ * at most BOOT_GUNZIP_MAX (no kernel needs more; the heap copy must not
+ * grow with the guest's RAM).
  */
+#define BOOT_GUNZIP_MAX (512ull << 20)
+uint64_t boot_gunzip_limit(uint64_t ram);
 int boot_gunzip(const struct boot_image *in, uint64_t limit,
                 struct boot_image *out, struct boot_err *err) MUST_CHECK;
 

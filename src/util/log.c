@@ -27,23 +27,32 @@ bool log_enabled(enum log_class c)
     return c < LOG_NCLASS && dests[c] != LOGD_NONE;
 }
 
-void log_msg(enum log_class c, const char *tag, const char *fmt, ...)
+static void (*_Atomic sink_fn)(enum log_class c, const char *line);
+
+void log_set_sink(void (*sink)(enum log_class c, const char *line))
 {
-    if (!log_enabled(c))
-        return;
+    sink_fn = sink;
+}
+
+static void log_vmsg(enum log_class c, const char *tag, const char *fmt,
+                     va_list ap)
+{
     char line[1024];
     int n = snprintf(line, sizeof(line), "qvm: %s: %s%s", log_class_names[c],
                      tag ? tag : "", tag ? ": " : "");
     if (n < 0)
         return;
-    va_list ap;
-    va_start(ap, fmt);
     if ((size_t)n < sizeof(line))
         vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-    va_end(ap);
     size_t len = 0;
     while (len < sizeof(line) - 2 && line[len])
         len++;
+    line[len] = 0;
+    void (*sink)(enum log_class, const char *) = sink_fn;
+    if (sink) {
+        sink(c, line);
+        return;
+    }
     if (dests[c] == LOGD_SLOG) {
         syslog(c <= LOG_ERROR ? LOG_ERR : LOG_NOTICE, "%s", line);
         if (c != LOG_INTERNAL)
@@ -55,31 +64,81 @@ void log_msg(enum log_class c, const char *tag, const char *fmt, ...)
     (void)w;
 }
 
-static uint64_t now_ms(void)
+void log_msg(enum log_class c, const char *tag, const char *fmt, ...)
+{
+    if (!log_enabled(c))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    log_vmsg(c, tag, fmt, ap);
+    va_end(ap);
+}
+
+static uint64_t monotonic_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-bool log_ratelimit(struct ratelimit *rl, const char *tag)
+static uint64_t (*_Atomic clock_fn)(void) = monotonic_ms;
+
+void log_set_clock(uint64_t (*now_ms)(void))
 {
-    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    bool ok;
-    pthread_mutex_lock(&lock);
-    uint64_t t = now_ms();
-    if (t - rl->window_start_ms >= rl->interval_ms) {
-        if (rl->suppressed)
-            log_warn(tag, "%u similar messages suppressed", rl->suppressed);
-        rl->window_start_ms = t;
-        rl->printed = 0;
-        rl->suppressed = 0;
+    clock_fn = now_ms ? now_ms : monotonic_ms;
+}
+
+/* May a line go out now? Returns the number of lines dropped before it
+ * through *suppressed. Caller holds budget_lock. */
+static bool budget_take(struct log_budget *b, uint64_t now,
+                        uint64_t *suppressed)
+{
+    if (!b->started) {
+        b->started = true;
+        if (!b->burst && !b->interval_ms) { /* zero-initialised */
+            b->burst = LOG_BURST;
+            b->interval_ms = LOG_INTERVAL_MS;
+        }
+        b->tokens = b->burst;
+        b->last_ms = now;
     }
-    ok = rl->printed < rl->burst;
-    if (ok)
-        rl->printed++;
-    else
-        rl->suppressed++;
-    pthread_mutex_unlock(&lock);
-    return ok;
+    if (b->interval_ms && now > b->last_ms) {
+        uint64_t back = (now - b->last_ms) / b->interval_ms;
+        if (back >= b->burst - b->tokens) {
+            b->tokens = b->burst;
+            b->last_ms = now;
+        } else {
+            b->tokens += (unsigned)back;
+            b->last_ms += back * b->interval_ms;
+        }
+    }
+    if (b->tokens == 0) {
+        b->suppressed++;
+        return false;
+    }
+    b->tokens--;
+    *suppressed = b->suppressed;
+    b->suppressed = 0;
+    return true;
+}
+
+void log_guest(struct log_budget *b, enum log_class c, const char *tag,
+               const char *fmt, ...)
+{
+    static pthread_mutex_t budget_lock = PTHREAD_MUTEX_INITIALIZER;
+    if (!log_enabled(c))
+        return;
+    uint64_t suppressed = 0;
+    pthread_mutex_lock(&budget_lock);
+    bool ok = budget_take(b, clock_fn(), &suppressed);
+    pthread_mutex_unlock(&budget_lock);
+    if (!ok)
+        return;
+    if (suppressed)
+        log_msg(c, tag, "%llu similar messages suppressed",
+                (unsigned long long)suppressed);
+    va_list ap;
+    va_start(ap, fmt);
+    log_vmsg(c, tag, fmt, ap);
+    va_end(ap);
 }

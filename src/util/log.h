@@ -43,20 +43,45 @@ void log_msg(enum log_class c, const char *tag, const char *fmt, ...)
 #define log_verbose(tag, ...) log_msg(LOG_VERBOSE, tag, __VA_ARGS__)
 
 /*
- * struct ratelimit: at most `burst` messages per `interval_ms`, then one
- * "N messages suppressed" line when the window reopens. For anything a guest
- * can trigger. Zero-initialise with RATELIMIT_INIT(burst, ms).
+ * Guest-driven messages: anything a guest (or a peer) can make qvm say
+ * again and again goes through log_guest() with a budget, never straight
+ * through log_msg(). A budget allows a burst of `burst` lines, then at most
+ * one line per `interval_ms` (a token bucket: one token back per interval,
+ * at most `burst` saved). When a line gets through after others were
+ * dropped, a "K similar messages suppressed" line precedes it. Thread-safe;
+ * a budget is either per device (a struct member, LOG_BUDGET_INIT) or per
+ * call site (LOG_RATELIMITED, a static budget).
  */
-struct ratelimit {
+struct log_budget {
     unsigned burst, interval_ms;
-    uint64_t window_start_ms;
-    unsigned printed, suppressed;
+    bool started;
+    unsigned tokens;
+    uint64_t last_ms;    /* when the last token was given back */
+    uint64_t suppressed; /* dropped since the last line that got through */
 };
-#define RATELIMIT_INIT(b, ms)                                                  \
+#define LOG_BUDGET_INIT(b, ms)                                                 \
     {                                                                          \
         .burst = (b), .interval_ms = (ms)                                      \
     }
-/* log_ratelimit: true when the caller may print now. */
-bool log_ratelimit(struct ratelimit *rl, const char *tag);
+/* The budget of LOG_RATELIMITED call sites. */
+#define LOG_BURST       10
+#define LOG_INTERVAL_MS 5000
+
+void log_guest(struct log_budget *b, enum log_class c, const char *tag,
+               const char *fmt, ...) PRINTF_FMT(4, 5);
+
+#define LOG_RATELIMITED(c, tag, ...)                                           \
+    do {                                                                       \
+        static struct log_budget log_site_budget_ =                            \
+            LOG_BUDGET_INIT(LOG_BURST, LOG_INTERVAL_MS);                       \
+        log_guest(&log_site_budget_, (c), (tag), __VA_ARGS__);                 \
+    } while (0)
+
+/*
+ * For unit tests: the clock budgets read (NULL: CLOCK_MONOTONIC), and a
+ * sink that receives every line instead of its destination (NULL: none).
+ */
+void log_set_clock(uint64_t (*now_ms)(void));
+void log_set_sink(void (*sink)(enum log_class c, const char *line));
 
 #endif

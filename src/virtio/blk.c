@@ -119,23 +119,30 @@ struct blk_worker {
 struct blk {
     struct virtio_dev dev;
     char *path;
-    bool ro, want_dio, is_bdev;
+    bool ro, want_dio;
     /* `delayed`: open on first access (under d->lock). */
     bool delayed, opened, gave_up, tried, warned;
     uint64_t delay_s;
     struct timespec first_try, last_try;
-    /* fd: the descriptor requests prefer (O_DIRECT with dio); bfd: the
-     * buffered one (the same as fd without dio). -1 until opened. */
-    atomic_int fd, bfd;
+    /* What an open publishes, as one pointer: NULL until opened (a
+     * `delayed` open happens while workers may already run requests: they
+     * load `files` once and see either nothing or all of it). */
+    struct blk_files {
+        /* fd: the descriptor requests prefer (O_DIRECT with dio); bfd: the
+         * buffered one (the same as fd without dio). */
+        int fd, bfd;
+        uint32_t mem_align, off_align; /* direct I/O alignment */
+        bool is_bdev;
+    } f;
+    _Atomic(const struct blk_files *) files;
     atomic_bool dio_off; /* EINVAL seen: buffered from now on */
     atomic_bool unaligned_seen;
-    uint32_t mem_align, off_align; /* direct I/O alignment */
     atomic_uint_fast64_t capacity; /* 512-byte sectors */
     uint32_t blk_size, phys_exp;
     atomic_bool flush_failed;
     bool writethrough; /* FLUSH not negotiated: sync every write */
     bool active;
-    struct ratelimit rl;
+    struct log_budget rl;
     char id[BLK_ID_BYTES];
     char qnames[VIRTIO_MAX_QUEUES][12];
     struct blk_worker *w; /* dev.nqueues of them */
@@ -204,7 +211,7 @@ static int open_backing(struct blk *b)
             pbs = pb;
         else
             pbs = lbs;
-        b->is_bdev = true;
+        b->f.is_bdev = true;
     } else if (S_ISREG(st.st_mode)) {
         size = (uint64_t)st.st_size;
         if (st.st_blksize >= (blksize_t)SECTOR && st.st_blksize <= 65536 &&
@@ -224,7 +231,7 @@ static int open_backing(struct blk *b)
                  (unsigned long long)(size % SECTOR));
     b->blk_size = lbs;
     b->phys_exp = pbs > lbs ? log2u(pbs / lbs) : 0;
-    b->mem_align = b->off_align = lbs;
+    b->f.mem_align = b->f.off_align = lbs;
     int dfd = -1;
     if (b->want_dio) {
         dfd = open(p, (b->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_DIRECT);
@@ -238,15 +245,16 @@ static int open_backing(struct blk *b)
             struct statx sx;
             if (statx(dfd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 &&
                 (sx.stx_mask & STATX_DIOALIGN) && sx.stx_dio_offset_align) {
-                b->mem_align = MAX(sx.stx_dio_mem_align, 1u);
-                b->off_align = sx.stx_dio_offset_align;
+                b->f.mem_align = MAX(sx.stx_dio_mem_align, 1u);
+                b->f.off_align = sx.stx_dio_offset_align;
             }
 #endif
         }
     }
+    b->f.bfd = fd;
+    b->f.fd = dfd >= 0 ? dfd : fd;
     atomic_store(&b->capacity, size / SECTOR);
-    atomic_store(&b->bfd, fd);
-    atomic_store(&b->fd, dfd >= 0 ? dfd : fd);
+    atomic_store_explicit(&b->files, &b->f, memory_order_release);
     b->opened = true;
     return 0;
 fail_errno:
@@ -312,14 +320,20 @@ static unsigned slice(const struct iovec *src, unsigned n, size_t off,
     return k;
 }
 
-static bool aligned(const struct blk *b, const struct iovec *v, unsigned n,
-                    uint64_t off)
+/* The published files, or NULL before the (delayed) open. */
+static const struct blk_files *files(struct blk *b)
 {
-    if (off % b->off_align)
+    return atomic_load_explicit(&b->files, memory_order_acquire);
+}
+
+static bool aligned(const struct blk_files *f, const struct iovec *v,
+                    unsigned n, uint64_t off)
+{
+    if (off % f->off_align)
         return false;
     for (unsigned i = 0; i < n; i++)
-        if ((uintptr_t)v[i].iov_base % b->mem_align ||
-            v[i].iov_len % b->off_align)
+        if ((uintptr_t)v[i].iov_base % f->mem_align ||
+            v[i].iov_len % f->off_align)
             return false;
     return true;
 }
@@ -342,11 +356,12 @@ static int rw(struct blk *b, struct blk_worker *w, bool write, unsigned n,
               uint64_t off, size_t len)
 {
     struct iovec *iov = w->io;
-    int dfd = atomic_load(&b->fd), bfd = atomic_load(&b->bfd);
-    if (bfd < 0)
+    const struct blk_files *f = files(b);
+    if (!f)
         return -EIO;
+    int dfd = f->fd, bfd = f->bfd;
     bool direct = dfd != bfd && !atomic_load(&b->dio_off);
-    if (direct && !aligned(b, iov, n, off)) {
+    if (direct && !aligned(f, iov, n, off)) {
         direct = false;
         if (!atomic_exchange(&b->unaligned_seen, true))
             log_info(TAG,
@@ -403,12 +418,11 @@ static bool in_range(struct blk *b, uint64_t sector, uint64_t nsect)
 
 static void io_error(struct blk *b, const char *what, uint64_t sector, int e)
 {
-    if (log_ratelimit(&b->rl, TAG))
-        log_error(TAG,
-                  "%s: %s at sector %llu of '%s': %s (I/O error to the "
-                  "guest)",
-                  b->dev.name, what, (unsigned long long)sector, b->path,
-                  strerror(e));
+    log_guest(&b->rl, LOG_ERROR, TAG,
+              "%s: %s at sector %llu of '%s': %s (I/O error to the "
+              "guest)",
+              b->dev.name, what, (unsigned long long)sector, b->path,
+              strerror(e));
 }
 
 /* sync: fdatasync, permanent failure after the first error. */
@@ -416,10 +430,10 @@ static int sync_data(struct blk *b)
 {
     if (atomic_load(&b->flush_failed))
         return -EIO;
-    int fd = atomic_load(&b->bfd);
-    if (fd < 0)
+    const struct blk_files *f = files(b);
+    if (!f)
         return -EIO;
-    while (fdatasync(fd) < 0) {
+    while (fdatasync(f->bfd) < 0) {
         if (errno == EINTR)
             continue;
         int e = errno;
@@ -435,9 +449,11 @@ static int sync_data(struct blk *b)
 
 static int discard(struct blk *b, uint64_t off, uint64_t len)
 {
-    int fd = atomic_load(&b->bfd);
-    int r;
-    if (b->is_bdev) {
+    const struct blk_files *f = files(b);
+    if (!f)
+        return -EIO;
+    int fd = f->bfd, r;
+    if (f->is_bdev) {
         uint64_t range[2] = {off, len};
         r = ioctl(fd, BLKDISCARD, range);
     } else {
@@ -455,8 +471,11 @@ static int discard(struct blk *b, uint64_t off, uint64_t len)
 static int write_zeroes(struct blk *b, struct blk_worker *w, uint64_t off,
                         uint64_t len, bool unmap)
 {
-    int fd = atomic_load(&b->bfd);
-    if (b->is_bdev) {
+    const struct blk_files *f = files(b);
+    if (!f)
+        return -EIO;
+    int fd = f->bfd;
+    if (f->is_bdev) {
         uint64_t range[2] = {off, len};
         if (ioctl(fd, BLKZEROOUT, range) == 0)
             return 0;
@@ -763,11 +782,11 @@ static void blk_destroy(struct virtio_dev *d)
         pthread_mutex_destroy(&b->w[q].lock);
         pthread_cond_destroy(&b->w[q].cond);
     }
-    int fd = atomic_load(&b->fd), bfd = atomic_load(&b->bfd);
-    if (fd >= 0 && fd != bfd)
-        close(fd);
-    if (bfd >= 0)
-        close(bfd);
+    const struct blk_files *f = files(b);
+    if (f && f->fd != f->bfd)
+        close(f->fd);
+    if (f)
+        close(f->bfd);
     free(b->w);
     free(b->path);
     free(b);
@@ -837,12 +856,11 @@ int virtio_blk_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     b->ro = h->dir == HOSTDEV_IN;
     o = vdev_opt(vd, "dio");
     b->want_dio = o && o->num == 0; /* choices: enable, disable */
-    atomic_init(&b->fd, -1);
-    atomic_init(&b->bfd, -1);
+    b->f = (struct blk_files){-1, -1, SECTOR, SECTOR, false};
+    atomic_init(&b->files, NULL);
     atomic_init(&b->capacity, 0);
     b->blk_size = SECTOR;
-    b->mem_align = b->off_align = SECTOR;
-    b->rl = (struct ratelimit)RATELIMIT_INIT(5, 10000);
+    b->rl = (struct log_budget)LOG_BUDGET_INIT(5, 10000);
     o = vdev_opt(vd, "delayed");
     if (o) {
         b->delayed = true;

@@ -107,7 +107,7 @@ struct vnet {
     struct vq_elem txe;
 
     struct vnet_stats st;
-    struct ratelimit rl, link_rl;
+    struct log_budget rl, link_rl, drop_rl;
 };
 
 static struct vnet *to_vnet(struct virtio_dev *d)
@@ -207,8 +207,8 @@ static void set_link(struct vnet *n, bool up, const char *why)
         return;
     n->link_up = up;
     n->st.link_changes++;
-    if (log_ratelimit(&n->link_rl, TAG))
-        log_info(TAG, "%s: link %s (%s)", n->label, up ? "up" : "down", why);
+    log_guest(&n->link_rl, LOG_INFO, TAG, "%s: link %s (%s)", n->label,
+              up ? "up" : "down", why);
     if (n->active && virtio_has(&n->d, VIRTIO_NET_F_STATUS))
         virtio_config_changed(&n->d);
 }
@@ -237,10 +237,9 @@ static void peer_try_connect(struct vnet *n)
     if (connect(n->fd, (struct sockaddr *)&n->peer, sizeof(n->peer)) < 0) {
         /* ENOENT/ECONNREFUSED: absent; EPERM: it still talks to a former
          * us and finds out at its next keepalive. */
-        if (errno != ENOENT && errno != ECONNREFUSED && errno != EPERM &&
-            log_ratelimit(&n->rl, TAG))
-            log_warn(TAG, "%s: cannot reach peer %s: %s", n->label,
-                     n->peer.sun_path, strerror(errno));
+        if (errno != ENOENT && errno != ECONNREFUSED && errno != EPERM)
+            log_guest(&n->rl, LOG_WARN, TAG, "%s: cannot reach peer %s: %s",
+                      n->label, n->peer.sun_path, strerror(errno));
         return;
     }
     n->connected = true;
@@ -277,12 +276,50 @@ static int make_dirs(const char *path)
             continue;
         char c = *p;
         *p = '\0';
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
             return -errno;
         *p = c;
         if (!c)
             return 0;
     }
+}
+
+/*
+ * RUNDIR and RUNDIR/SYSTEM must be ours alone: whoever may write there can
+ * take a peer's place. Owned by our effective uid and not writable by the
+ * group or others; else -1 with a message naming the directory and what is
+ * wrong with it.
+ */
+static int check_dir(const char *label, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        log_fatal(TAG, "%s: runtime directory %s: %s", label, path,
+                  strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        log_fatal(TAG, "%s: runtime directory %s is not a directory", label,
+                  path);
+        return -1;
+    }
+    if (st.st_uid != geteuid()) {
+        log_fatal(TAG,
+                  "%s: runtime directory %s belongs to uid %u, not to this "
+                  "user (uid %u); set QVM_RUNTIME_DIR to a directory of "
+                  "your own",
+                  label, path, (unsigned)st.st_uid, (unsigned)geteuid());
+        return -1;
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        log_fatal(TAG,
+                  "%s: runtime directory %s is writable by its group or "
+                  "others (mode %04o): anyone could pose as a peer; make it "
+                  "0700",
+                  label, path, (unsigned)(st.st_mode & 07777));
+        return -1;
+    }
+    return 0;
 }
 
 static bool path_component_ok(const char *s)
@@ -339,6 +376,12 @@ static int peer_bind(struct vnet *n)
             return -1;
         }
         log_debug(TAG, "%s: replaced stale endpoint %s", n->label, path);
+    }
+    /* Only this user (and root) may send to it. The directory is already
+     * 0700, so the moment before the chmod gives nobody else a way in. */
+    if (chmod(path, 0600) < 0) {
+        log_fatal(TAG, "%s: chmod %s: %s", n->label, path, strerror(errno));
+        return -1;
     }
     struct stat st;
     if (stat(path, &st) == 0) {
@@ -400,19 +443,34 @@ static int peer_open(struct vnet *n, const struct vdev_spec *vd,
     }
     memcpy(n->self_dir, n->self.sun_path, sizeof(n->self_dir));
     *strrchr(n->self_dir, '/') = '\0'; /* RUNDIR/SYSTEM */
-    e = make_dirs(n->self_dir);
+    /* RUNDIR is checked before anything is made inside it. */
+    const char *made = dir;
+    e = make_dirs(dir);
+    if (e == 0 && check_dir(n->label, dir) < 0)
+        return -1;
+    if (e == 0) {
+        made = n->self_dir;
+        e = make_dirs(n->self_dir);
+    }
     if (e < 0) {
-        log_fatal(TAG, "%s: cannot create %s: %s", n->label, n->self_dir,
+        log_fatal(TAG, "%s: cannot create %s: %s", n->label, made,
                   strerror(-e));
         return -1;
     }
+    if (check_dir(n->label, n->self_dir) < 0)
+        return -1;
     n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (n->fd < 0) {
         log_fatal(TAG, "%s: socket: %s", n->label, strerror(errno));
         return -1;
     }
-    int sz = SNDBUF;
+    int sz = SNDBUF, on = 1;
     (void)setsockopt(n->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+    /* Every datagram then carries its sender's credentials (be_recv). */
+    if (setsockopt(n->fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0) {
+        log_fatal(TAG, "%s: SO_PASSCRED: %s", n->label, strerror(errno));
+        return -1;
+    }
     if (peer_bind(n) < 0)
         return -1;
     n->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -533,6 +591,38 @@ static void backend_failed(struct vnet *n, int err)
     set_link(n, false, "backend failed");
 }
 
+/* File descriptors passed with SCM_RIGHTS: closed at once. */
+static void close_rights(struct cmsghdr *c)
+{
+    size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < k; i++) {
+        int fd;
+        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+        close(fd);
+    }
+}
+
+/*
+ * A receive error. Only a backend that is gone (the tap deleted, the
+ * socket unusable) takes the link down for good; anything else (ENOBUFS or
+ * ENOMEM under memory pressure, a pending socket error such as
+ * ECONNREFUSED, a tap whose interface is down) is transient: logged,
+ * rate-limited, and reading goes on.
+ */
+static void rx_error(struct vnet *n, int e)
+{
+    if (e == EAGAIN || e == EWOULDBLOCK)
+        return;
+    if (e == EBADF || e == EBADFD || e == ENODEV || e == ENXIO || e == EFAULT ||
+        e == EINVAL || e == ENOTSOCK) {
+        backend_failed(n, e);
+        return;
+    }
+    n->st.rx_dropped++;
+    log_guest(&n->rl, LOG_WARN, TAG, "%s: receive: %s (transient)", n->label,
+              strerror(e));
+}
+
 /*
  * Read one frame into rxbuf. >0: its length (header included); 0: nothing
  * for the guest (control message, runt, stranger); <0: -errno (-EAGAIN:
@@ -549,19 +639,44 @@ static ssize_t be_recv(struct vnet *n)
             return errno == EINTR ? 0 : -errno;
     } else {
         struct sockaddr_un from;
-        socklen_t fl = sizeof(from);
         memset(&from, 0, sizeof(from));
-        r = recvfrom(n->fd, n->rxbuf, BUF_LEN, MSG_TRUNC | MSG_DONTWAIT,
-                     (struct sockaddr *)&from, &fl);
+        union {
+            struct cmsghdr h;
+            char buf[CMSG_SPACE(sizeof(struct ucred))];
+        } cm;
+        struct iovec iov = {n->rxbuf, BUF_LEN};
+        struct msghdr mh = {.msg_name = &from,
+                            .msg_namelen = sizeof(from),
+                            .msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = cm.buf,
+                            .msg_controllen = sizeof(cm.buf)};
+        r = recvmsg(n->fd, &mh, MSG_TRUNC | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
         if (r < 0)
             return errno == EINTR || errno == ECONNRESET ? 0 : -errno;
-        size_t pl = fl > offsetof(struct sockaddr_un, sun_path)
-                        ? fl - offsetof(struct sockaddr_un, sun_path)
-                        : 0;
+        size_t pl =
+            mh.msg_namelen > offsetof(struct sockaddr_un, sun_path)
+                ? mh.msg_namelen - offsetof(struct sockaddr_un, sun_path)
+                : 0;
         pl = strnlen(from.sun_path, MIN(pl, sizeof(from.sun_path)));
-        if (pl != strlen(n->peer.sun_path) ||
-            memcmp(from.sun_path, n->peer.sun_path, pl) != 0) {
+        const struct ucred *cred = NULL;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+            if (c->cmsg_level == SOL_SOCKET &&
+                c->cmsg_type == SCM_CREDENTIALS &&
+                c->cmsg_len >= CMSG_LEN(sizeof(struct ucred)))
+                cred = (const struct ucred *)(void *)CMSG_DATA(c);
+            else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+                close_rights(c); /* never wanted: do not leak them */
+        uid_t uid = cred ? cred->uid : (uid_t)-1;
+        bool from_peer = pl == strlen(n->peer.sun_path) &&
+                         memcmp(from.sun_path, n->peer.sun_path, pl) == 0;
+        if (!from_peer || (uid != geteuid() && uid != 0)) {
             n->st.rx_dropped++; /* not our peer */
+            log_guest(&n->drop_rl, LOG_WARN, TAG,
+                      "%s: datagram from %s (uid %d) dropped: only the "
+                      "peer %s of this user may send",
+                      n->label, pl ? from.sun_path : "an unnamed socket",
+                      cred ? (int)cred->uid : -1, n->peer.sun_path);
             return 0;
         }
         /* The peer is there: connect back (at once on its hello). */
@@ -601,10 +716,9 @@ static void be_send(struct vnet *n, const uint8_t *buf, size_t len)
         n->st.tx_dropped++;
         if (w < 0 && errno == EBADFD)
             backend_failed(n, errno);
-        else if (w < 0 && errno != EAGAIN && errno != ENOBUFS &&
-                 log_ratelimit(&n->rl, TAG))
-            log_warn(TAG, "%s: tap %s refused a frame: %s", n->label, n->tap,
-                     strerror(errno));
+        else if (w < 0 && errno != EAGAIN && errno != ENOBUFS)
+            log_guest(&n->rl, LOG_WARN, TAG, "%s: tap %s refused a frame: %s",
+                      n->label, n->tap, strerror(errno));
         return;
     case BE_PEER:
         if (!n->connected && now_ms() - n->last_try_ms >= RETRY_MS)
@@ -621,10 +735,9 @@ static void be_send(struct vnet *n, const uint8_t *buf, size_t len)
         n->st.tx_dropped++;
         if (w < 0 && (errno == ECONNREFUSED || errno == ENOTCONN))
             peer_lost(n, "peer gone");
-        else if (w < 0 && errno != EAGAIN && errno != ENOBUFS &&
-                 log_ratelimit(&n->rl, TAG))
-            log_warn(TAG, "%s: sending to peer %s: %s", n->label,
-                     n->peer.sun_path, strerror(errno));
+        else if (w < 0 && errno != EAGAIN && errno != ENOBUFS)
+            log_guest(&n->rl, LOG_WARN, TAG, "%s: sending to peer %s: %s",
+                      n->label, n->peer.sun_path, strerror(errno));
         return;
     }
 }
@@ -769,8 +882,7 @@ static void rx_run(struct vnet *n)
             if (r > 0)
                 n->st.rx_dropped++;
             if (r < 0) {
-                if (r != -EAGAIN)
-                    backend_failed(n, (int)-r);
+                rx_error(n, (int)-r);
                 break;
             }
             continue;
@@ -783,8 +895,7 @@ static void rx_run(struct vnet *n)
             }
             ssize_t r = be_recv(n);
             if (r < 0) {
-                if (r != -EAGAIN)
-                    backend_failed(n, (int)-r);
+                rx_error(n, (int)-r);
                 break;
             }
             if (r == 0)
@@ -853,9 +964,9 @@ static void tx_one(struct vnet *n, const struct vq_elem *e)
         }
     }
     n->st.tx_malformed++;
-    if (log_ratelimit(&n->rl, TAG))
-        log_warn(TAG, "%s: transmit chain of %zu bytes dropped: %s", n->label,
-                 e->out_len, bad);
+    log_guest(&n->rl, LOG_WARN, TAG,
+              "%s: transmit chain of %zu bytes dropped: %s", n->label,
+              e->out_len, bad);
 }
 
 static void tx_run(struct vnet *n)
@@ -1107,8 +1218,9 @@ int virtio_net_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
         return -1;
     }
     n->fd = n->timer_fd = -1;
-    n->rl = (struct ratelimit)RATELIMIT_INIT(5, 10000);
-    n->link_rl = (struct ratelimit)RATELIMIT_INIT(10, 10000);
+    n->rl = (struct log_budget)LOG_BUDGET_INIT(5, 10000);
+    n->link_rl = (struct log_budget)LOG_BUDGET_INIT(10, 10000);
+    n->drop_rl = (struct log_budget)LOG_BUDGET_INIT(5, 10000);
     snprintf(n->label, sizeof(n->label), "virtio-net%s%s", vd->name ? " " : "",
              vd->name ? vd->name : "");
     struct virtio_dev *d = &n->d;

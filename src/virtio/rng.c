@@ -12,14 +12,22 @@
  * an error then); with it, the first use is the guest's first request.
  * While the host's entropy pool is not yet initialised (getrandom with
  * GRND_NONBLOCK says EAGAIN, early in a host's boot) requests stay queued
- * and qvm retries once a second; with `delayed SECS` it gives up after
- * SECS seconds (0: a single try, `forever`: never) and the device then
- * leaves requests unanswered, as a disconnected source would.
+ * and qvm retries once a second, while a helper thread waits in a blocking
+ * getrandom, which is what makes the kernel initialise the pool (see
+ * pool_waiter); with `delayed SECS` it gives up after SECS seconds (0: a
+ * single try, `forever`: never) and the device then leaves requests
+ * unanswered, as a disconnected source would.
+ *
+ * One call answers at most RNG_BATCH_BYTES bytes or RNG_BATCH_REQS requests,
+ * then kicks the queue again (virtio_kick): the rest is served after the
+ * other devices' events, so one guest cannot keep the shared I/O thread.
  *
  * Context: notify and the retry timer run on the I/O event thread, under
  * d->lock (the core takes it around notify; the timer callback takes it).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -32,10 +40,12 @@
 #include "util/log.h"
 #include "virtio/virtio.h"
 
-#define TAG          "virtio-entropy"
-#define RNG_QSIZE    256
-#define RNG_MAX_REQ  (64u * 1024) /* bytes per request */
-#define RETRY_PERIOD 1            /* seconds between tries of the source */
+#define TAG             "virtio-entropy"
+#define RNG_QSIZE       256
+#define RNG_MAX_REQ     (64u * 1024) /* bytes per request */
+#define RETRY_PERIOD    1            /* seconds between tries of the source */
+#define RNG_BATCH_BYTES (64u * 1024) /* bytes per call before yielding */
+#define RNG_BATCH_REQS  64           /* requests per call before yielding */
 
 struct rng {
     struct virtio_dev dev;
@@ -47,7 +57,8 @@ struct rng {
     struct timespec first_try;
     int timer_fd; /* retry timer on ctx->ev, -1 until needed */
     bool timer_armed;
-    struct ratelimit rl;
+    bool waiter_started; /* pool_waiter runs (or ran) */
+    struct log_budget rl;
     struct vq_elem elem;
 };
 
@@ -56,13 +67,26 @@ static struct rng *to_rng(struct virtio_dev *d)
     return d->priv;
 }
 
+/* The host source: getrandom(2), or a unit test's. */
+static ssize_t host_getrandom(void *buf, size_t n, unsigned flags)
+{
+    return getrandom(buf, n, flags);
+}
+static _Atomic(virtio_rng_source_fn) source = host_getrandom;
+
+void virtio_rng_set_source(virtio_rng_source_fn fn)
+{
+    source = fn ? fn : host_getrandom;
+}
+
 /* fill: n bytes of host entropy at p. 0, -EAGAIN (pool not ready) or
  * -errno. */
 static int fill(void *p, size_t n)
 {
     unsigned char *b = p;
+    virtio_rng_source_fn fn = source;
     while (n) {
-        ssize_t r = getrandom(b, n, GRND_NONBLOCK);
+        ssize_t r = fn(b, n, GRND_NONBLOCK);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
@@ -99,6 +123,44 @@ static void timer_cb(void *opaque, int fd, uint32_t events)
     r->timer_armed = false;
     service(r);
     pthread_mutex_unlock(&r->dev.lock);
+}
+
+/*
+ * pool_waiter: one blocking getrandom. Polling with GRND_NONBLOCK only ever
+ * reports EAGAIN: it never makes the kernel initialise its pool. A blocking
+ * reader does: Linux >= 5.18 then runs its jitter-entropy generator and is
+ * ready within about a second; older kernels wake the reader once enough
+ * entropy came in. When the call returns the pool is ready and the next
+ * once-a-second retry answers the guest. GRND_INSECURE or /dev/urandom
+ * would answer at once, but with bytes that may be predictable, which a
+ * guest seeding its own generator must not get. The thread is detached and
+ * touches nothing of the device: it may outlive it.
+ */
+static void *pool_waiter(void *arg)
+{
+    virtio_rng_source_fn fn = arg;
+    unsigned char b;
+    while (fn(&b, 1, 0) < 0 && errno == EINTR)
+        ;
+    return NULL;
+}
+
+static void start_waiter(struct rng *r)
+{
+    if (r->waiter_started)
+        return;
+    pthread_attr_t at;
+    pthread_t t;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&at, 64 * 1024);
+    int e = pthread_create(&t, &at, pool_waiter, (void *)source);
+    pthread_attr_destroy(&at);
+    if (e)
+        log_warn(TAG, "%s: cannot start a thread to wait for the host pool: %s",
+                 r->dev.name, strerror(e));
+    else
+        r->waiter_started = true;
 }
 
 /*
@@ -148,23 +210,30 @@ static bool source_ready(struct rng *r)
             r->timer_fd = -1;
         }
     }
-    if (log_ratelimit(&r->rl, TAG))
-        log_warn(TAG,
-                 "%s: the host entropy pool is not initialised yet; "
-                 "requests wait for it",
-                 r->dev.name);
+    log_guest(&r->rl, LOG_WARN, TAG,
+              "%s: the host entropy pool is not initialised yet; "
+              "requests wait for it",
+              r->dev.name);
+    start_waiter(r);
     arm_timer(r);
     return false;
 }
 
-/* service: answer every available request. Caller holds d->lock. */
+/* service: answer the available requests, a batch at a time. Caller holds
+ * d->lock. */
 static void service(struct rng *r)
 {
     struct virtio_dev *d = &r->dev;
     struct virtqueue *vq = &d->vq[0];
     struct vq_elem *e = &r->elem;
     bool pushed = false;
+    size_t bytes = 0;
+    unsigned reqs = 0;
     while (vq_ready(vq) && source_ready(r)) {
+        if (bytes >= RNG_BATCH_BYTES || reqs >= RNG_BATCH_REQS) {
+            virtio_kick(d, 0); /* the rest after the other devices */
+            break;
+        }
         int got = vq_pop(vq, e);
         if (got < 0) {
             virtio_needs_reset(d, vq->error);
@@ -184,6 +253,8 @@ static void service(struct rng *r)
         }
         vq_push(vq, e, (uint32_t)done);
         pushed = true;
+        bytes += done;
+        reqs++;
     }
     if (pushed)
         virtio_notify_used(d, 0);
@@ -256,7 +327,7 @@ int virtio_rng_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     d->vq[0].name = "rng.rq";
     d->priv = r;
     r->timer_fd = -1;
-    r->rl = (struct ratelimit)RATELIMIT_INIT(1, 60000);
+    r->rl = (struct log_budget)LOG_BUDGET_INIT(1, 60000);
     const struct opt_val *o = vdev_opt(vd, "delayed");
     if (o) {
         r->delayed = true;

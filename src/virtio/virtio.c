@@ -41,8 +41,6 @@
     ((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_INDIRECT_DESC) |         \
      (1ull << VIRTIO_F_EVENT_IDX) | (1ull << VIRTIO_F_RING_PACKED))
 
-static struct ratelimit neg_rl = RATELIMIT_INIT(10, 5000);
-
 void virtio_dev_init(struct virtio_dev *d, const struct dev_ctx *ctx,
                      const char *name)
 {
@@ -59,6 +57,7 @@ void virtio_dev_init(struct virtio_dev *d, const struct dev_ctx *ctx,
     d->dfeat_sel = d->gfeat_sel = 0;
     d->queue_sel = 0;
     atomic_init(&d->config_generation, 0);
+    d->log = (struct log_budget)LOG_BUDGET_INIT(10, 5000);
 }
 
 uint64_t virtio_offer(const struct virtio_dev *d)
@@ -101,8 +100,8 @@ void virtio_needs_reset(struct virtio_dev *d, const char *why)
                                     __ATOMIC_ACQ_REL);
     if (old & VIRTIO_STATUS_NEEDS_RESET)
         return;
-    log_warn(TAG, "%s: %s; the device needs a reset",
-             d->name ? d->name : "virtio", why ? why : "device error");
+    log_guest(&d->log, LOG_WARN, TAG, "%s: %s; the device needs a reset",
+              d->name ? d->name : "virtio", why ? why : "device error");
     /* A configuration change interrupt tells the driver (2.1.2). */
     if ((old & VIRTIO_STATUS_DRIVER_OK) && d->tops && d->tops->interrupt)
         d->tops->interrupt(d, -1);
@@ -135,19 +134,17 @@ static bool features_ok(struct virtio_dev *d, bool modern)
 {
     uint64_t extra = d->features & ~virtio_offer(d);
     if (extra) {
-        if (log_ratelimit(&neg_rl, TAG))
-            log_warn(TAG,
-                     "%s: driver accepted features 0x%llx that were not "
-                     "offered; FEATURES_OK refused",
-                     d->name, (unsigned long long)extra);
+        log_guest(&d->log, LOG_WARN, TAG,
+                  "%s: driver accepted features 0x%llx that were not "
+                  "offered; FEATURES_OK refused",
+                  d->name, (unsigned long long)extra);
         return false;
     }
     if (modern && !virtio_has(d, VIRTIO_F_VERSION_1)) {
-        if (log_ratelimit(&neg_rl, TAG))
-            log_warn(TAG,
-                     "%s: driver did not accept VERSION_1 on the modern "
-                     "interface; FEATURES_OK refused",
-                     d->name);
+        log_guest(&d->log, LOG_WARN, TAG,
+                  "%s: driver did not accept VERSION_1 on the modern "
+                  "interface; FEATURES_OK refused",
+                  d->name);
         return false;
     }
     return true;
@@ -184,7 +181,8 @@ void virtio_set_status(struct virtio_dev *d, uint8_t val, bool modern)
     uint8_t set = (uint8_t)(val & ~old & ~VIRTIO_STATUS_NEEDS_RESET);
     uint8_t now = (uint8_t)(old | set);
     if (set & VIRTIO_STATUS_FAILED)
-        log_info(TAG, "%s: the driver gave up (status FAILED)", d->name);
+        log_guest(&d->log, LOG_INFO, TAG,
+                  "%s: the driver gave up (status FAILED)", d->name);
     if ((set & VIRTIO_STATUS_FEATURES_OK) && !features_ok(d, modern))
         now &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
     bool start = false;
@@ -192,11 +190,10 @@ void virtio_set_status(struct virtio_dev *d, uint8_t val, bool modern)
         now &= (uint8_t)~VIRTIO_STATUS_DRIVER_OK; /* given up: no start */
     } else if (set & VIRTIO_STATUS_DRIVER_OK) {
         if (modern && !(now & VIRTIO_STATUS_FEATURES_OK)) {
-            if (log_ratelimit(&neg_rl, TAG))
-                log_warn(TAG,
-                         "%s: DRIVER_OK without FEATURES_OK; the device "
-                         "stays stopped",
-                         d->name);
+            log_guest(&d->log, LOG_WARN, TAG,
+                      "%s: DRIVER_OK without FEATURES_OK; the device "
+                      "stays stopped",
+                      d->name);
             now &= (uint8_t)~VIRTIO_STATUS_DRIVER_OK;
             now |= VIRTIO_STATUS_NEEDS_RESET;
         } else {
@@ -237,9 +234,10 @@ void virtio_set_driver_features(struct virtio_dev *d, uint32_t sel,
             d->features = (d->features & 0xffffffffull) | (uint64_t)val << 32;
         /* Other windows: no feature bits there; a 1 bit makes the set
          * non-offered, so remember nothing but refuse FEATURES_OK. */
-        else if (val && log_ratelimit(&neg_rl, TAG))
-            log_warn(TAG, "%s: driver features window %u written (0x%x)",
-                     d->name, sel, val);
+        else if (val)
+            log_guest(&d->log, LOG_WARN, TAG,
+                      "%s: driver features window %u written (0x%x)", d->name,
+                      sel, val);
     }
     pthread_mutex_unlock(&d->lock);
 }

@@ -25,10 +25,12 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config/spec.h"
 #include "devices/device.h"
 #include "util/compiler.h"
+#include "util/log.h"
 #include "virtio/virtqueue.h"
 
 #define VIRTIO_ID_NET     1
@@ -109,6 +111,9 @@ struct virtio_dev {
     uint64_t features; /* driver-accepted subset of the full offer */
     atomic_uint config_generation;
     uint16_t queue_sel;
+    /* What the driver makes the core say (refused negotiation, FAILED,
+     * NEEDS_RESET): a driver looping through resets is rate-limited. */
+    struct log_budget log;
 };
 
 /* ---- for device constructors -------------------------------------------- */
@@ -183,6 +188,10 @@ int virtio_blk_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                    struct virtio_dev **out) MUST_CHECK;
 int virtio_console_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                        struct virtio_dev **out) MUST_CHECK;
+/* For unit tests: the host entropy source (getrandom's signature; NULL:
+ * getrandom). */
+typedef ssize_t (*virtio_rng_source_fn)(void *buf, size_t n, unsigned flags);
+void virtio_rng_set_source(virtio_rng_source_fn fn);
 int virtio_rng_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                    struct virtio_dev **out) MUST_CHECK;
 int virtio_net_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,

@@ -83,15 +83,15 @@ struct vmmio {
     pthread_mutex_t ilock; /* isr and the line */
     uint32_t isr;
     bool evfd[VIRTIO_MAX_QUEUES]; /* ioeventfd registered for queue q */
-    struct ratelimit rl;
+    struct log_budget rl;
 };
 
 static void bad_access(struct vmmio *t, const char *what, uint64_t off,
                        unsigned size)
 {
-    if (log_ratelimit(&t->rl, TAG))
-        log_warn(TAG, "%s: %s of %u bytes at offset 0x%llx ignored", t->d->name,
-                 what, size, (unsigned long long)off);
+    log_guest(&t->rl, LOG_WARN, TAG,
+              "%s: %s of %u bytes at offset 0x%llx ignored", t->d->name, what,
+              size, (unsigned long long)off);
 }
 
 /* ---- interrupts --------------------------------------------------------- */
@@ -121,16 +121,16 @@ static struct virtqueue *cfg_queue(struct vmmio *t, const char *reg)
 {
     struct virtio_dev *d = t->d;
     if (d->queue_sel >= d->nqueues) {
-        if (log_ratelimit(&t->rl, TAG))
-            log_warn(TAG, "%s: %s for queue %u, which does not exist", d->name,
-                     reg, d->queue_sel);
+        log_guest(&t->rl, LOG_WARN, TAG,
+                  "%s: %s for queue %u, which does not exist", d->name, reg,
+                  d->queue_sel);
         return NULL;
     }
     struct virtqueue *vq = &d->vq[d->queue_sel];
     if ((virtio_get_status(d) & VIRTIO_STATUS_DRIVER_OK) || vq->enabled) {
-        if (log_ratelimit(&t->rl, TAG))
-            log_warn(TAG, "%s: %s for queue %u while it is in use; ignored",
-                     d->name, reg, d->queue_sel);
+        log_guest(&t->rl, LOG_WARN, TAG,
+                  "%s: %s for queue %u while it is in use; ignored", d->name,
+                  reg, d->queue_sel);
         return NULL;
     }
     return vq;
@@ -270,10 +270,10 @@ static void queue_write(struct vmmio *t, uint64_t off, uint32_t v)
     case REG_QUEUE_NUM: {
         bool packed = virtio_has(d, VIRTIO_F_RING_PACKED);
         if (v == 0 || v > vq->max_size || (!packed && !IS_POW2(v))) {
-            if (log_ratelimit(&t->rl, TAG))
-                log_warn(TAG, "%s: queue %u size %u refused (max %u%s)",
-                         d->name, d->queue_sel, v, vq->max_size,
-                         packed ? "" : ", a power of two");
+            log_guest(&t->rl, LOG_WARN, TAG,
+                      "%s: queue %u size %u refused (max %u%s)", d->name,
+                      d->queue_sel, v, vq->max_size,
+                      packed ? "" : ", a power of two");
             break;
         }
         vq->size = (uint16_t)v;
@@ -441,7 +441,7 @@ int virtio_mmio_attach(struct virtio_dev *d, const struct vdev_spec *vd,
     t->ctx = ctx;
     t->base = vd->loc.base;
     t->size = size;
-    t->rl = (struct ratelimit)RATELIMIT_INIT(10, 5000);
+    t->rl = (struct log_budget)LOG_BUDGET_INIT(10, 5000);
     pthread_mutex_init(&t->ilock, NULL);
     if (vd->intrs.n) {
         if (ctx->irq_resolve(ctx->opaque, &vd->intrs.v[0], -1, &t->line) < 0) {

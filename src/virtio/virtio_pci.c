@@ -136,15 +136,15 @@ struct vpci {
     bool regs_ev[VIRTIO_MAX_QUEUES], lg_ev[VIRTIO_MAX_QUEUES];
     unsigned regs_ev_len[VIRTIO_MAX_QUEUES];
 
-    struct ratelimit rl;
+    struct log_budget rl;
 };
 
 static void bad_access(struct vpci *t, const char *what, uint64_t off,
                        unsigned size)
 {
-    if (log_ratelimit(&t->rl, TAG))
-        log_warn(TAG, "%s: %s of %u bytes at offset 0x%llx ignored", t->d->name,
-                 what, size, (unsigned long long)off);
+    log_guest(&t->rl, LOG_WARN, TAG,
+              "%s: %s of %u bytes at offset 0x%llx ignored", t->d->name, what,
+              size, (unsigned long long)off);
 }
 
 /* ---- interrupts --------------------------------------------------------- */
@@ -206,9 +206,9 @@ static uint16_t check_vector(struct vpci *t, uint32_t v)
 {
     if (v == VIRTIO_MSI_NO_VECTOR || v < t->nvec)
         return (uint16_t)v;
-    if (log_ratelimit(&t->rl, TAG))
-        log_warn(TAG, "%s: MSI-X vector %u does not exist (%u vectors)",
-                 t->d->name, v, t->nvec);
+    log_guest(&t->rl, LOG_WARN, TAG,
+              "%s: MSI-X vector %u does not exist (%u vectors)", t->d->name, v,
+              t->nvec);
     return VIRTIO_MSI_NO_VECTOR;
 }
 
@@ -227,15 +227,15 @@ static struct virtqueue *cfg_queue(struct vpci *t)
     struct virtio_dev *d = t->d;
     struct virtqueue *vq = sel_queue(d);
     if (!vq) {
-        if (log_ratelimit(&t->rl, TAG))
-            log_warn(TAG, "%s: configuration of queue %u, which does not exist",
-                     d->name, d->queue_sel);
+        log_guest(&t->rl, LOG_WARN, TAG,
+                  "%s: configuration of queue %u, which does not exist",
+                  d->name, d->queue_sel);
         return NULL;
     }
     if ((virtio_get_status(d) & VIRTIO_STATUS_DRIVER_OK) || vq->enabled) {
-        if (log_ratelimit(&t->rl, TAG))
-            log_warn(TAG, "%s: configuration of queue %u while it is in use",
-                     d->name, d->queue_sel);
+        log_guest(&t->rl, LOG_WARN, TAG,
+                  "%s: configuration of queue %u while it is in use", d->name,
+                  d->queue_sel);
         return NULL;
     }
     return vq;
@@ -245,10 +245,10 @@ static void set_queue_size(struct vpci *t, struct virtqueue *vq, uint32_t v)
 {
     bool packed = virtio_has(t->d, VIRTIO_F_RING_PACKED);
     if (v == 0 || v > vq->max_size || (!packed && !IS_POW2(v))) {
-        if (log_ratelimit(&t->rl, TAG))
-            log_warn(TAG, "%s: queue %u size %u refused (max %u%s)", t->d->name,
-                     t->d->queue_sel, v, vq->max_size,
-                     packed ? "" : ", a power of two");
+        log_guest(&t->rl, LOG_WARN, TAG,
+                  "%s: queue %u size %u refused (max %u%s)", t->d->name,
+                  t->d->queue_sel, v, vq->max_size,
+                  packed ? "" : ", a power of two");
         return;
     }
     vq->size = (uint16_t)v;
@@ -445,9 +445,8 @@ static void common_write(struct vpci *t, uint64_t off, uint64_t v,
         break;
     case CC_Q_ENABLE:
         if (v != 1) {
-            if (log_ratelimit(&t->rl, TAG))
-                log_warn(TAG, "%s: queue_enable %llu ignored", d->name,
-                         (unsigned long long)v);
+            log_guest(&t->rl, LOG_WARN, TAG, "%s: queue_enable %llu ignored",
+                      d->name, (unsigned long long)v);
             break;
         }
         vq = cfg_queue(t);
@@ -909,7 +908,7 @@ int virtio_pci_attach(struct virtio_dev *d, const struct vdev_spec *vd,
     }
     t->d = d;
     t->ctx = ctx;
-    t->rl = (struct ratelimit)RATELIMIT_INIT(10, 5000);
+    t->rl = (struct log_budget)LOG_BUDGET_INIT(10, 5000);
     atomic_init(&t->config_vector, VIRTIO_MSI_NO_VECTOR);
     pthread_mutex_init(&t->ilock, NULL);
     pthread_mutex_init(&t->evlock, NULL);

@@ -13,26 +13,24 @@
 
 typedef bool (*exit_fn)(struct vcpu *vcpu, struct kvm_run *run);
 
-static struct ratelimit unmapped_rl = RATELIMIT_INIT(10, 5000);
+static struct log_budget unmapped_rl = LOG_BUDGET_INIT(10, 5000);
 
 static void log_unmapped(struct vcpu *vcpu, const char *space, uint64_t addr,
                          unsigned size, bool is_write, uint64_t val)
 {
-    if (!log_ratelimit(&unmapped_rl, TAG))
-        return;
     uint64_t pc = arch_vcpu_pc(vcpu);
     if (is_write)
-        log_warn(TAG,
-                 "vCPU %u: %u-byte write of 0x%llx to unmapped %s "
-                 "0x%llx (pc 0x%llx): dropped",
-                 vcpu->id, size, (unsigned long long)val, space,
-                 (unsigned long long)addr, (unsigned long long)pc);
+        log_guest(&unmapped_rl, LOG_WARN, TAG,
+                  "vCPU %u: %u-byte write of 0x%llx to unmapped %s "
+                  "0x%llx (pc 0x%llx): dropped",
+                  vcpu->id, size, (unsigned long long)val, space,
+                  (unsigned long long)addr, (unsigned long long)pc);
     else
-        log_warn(TAG,
-                 "vCPU %u: %u-byte read from unmapped %s 0x%llx "
-                 "(pc 0x%llx): all ones",
-                 vcpu->id, size, space, (unsigned long long)addr,
-                 (unsigned long long)pc);
+        log_guest(&unmapped_rl, LOG_WARN, TAG,
+                  "vCPU %u: %u-byte read from unmapped %s 0x%llx "
+                  "(pc 0x%llx): all ones",
+                  vcpu->id, size, space, (unsigned long long)addr,
+                  (unsigned long long)pc);
 }
 
 /*

@@ -265,7 +265,10 @@ static int shutdown_grace(void)
  */
 static void power_button(struct vm *vm, int signo)
 {
-    const char *sig = signo == SIGINT ? "SIGINT" : "SIGTERM";
+    const char *sig = signo == SIGINT    ? "SIGINT"
+                      : signo == SIGHUP  ? "SIGHUP"
+                      : signo == SIGALRM ? "SIGALRM"
+                                         : "SIGTERM";
     if (vm->pwrbtn_presses++) {
         log_info(TAG, "%s again: power cut", sig);
         vm_request_stop(vm, STOP_POWERCUT);
@@ -336,7 +339,10 @@ static void wait_loop(struct vm *vm, int sfd)
             log_info(TAG, "SIGQUIT: power cut");
             vm_request_stop(vm, STOP_POWERCUT);
             break;
-        default:
+        case SIGUSR2:
+            log_info(TAG, "SIGUSR2: guest dumps are not implemented yet");
+            break;
+        default: /* SIGTERM, SIGINT, SIGHUP, SIGALRM */
             power_button(vm, (int)si.ssi_signo);
             break;
         }
@@ -376,12 +382,23 @@ int vm_run(const struct vm_spec *spec)
     bus_init(&vm->mmio, "mmio");
     vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
+    /* Every signal whose default would end qvm without its teardown (no
+     * output flush, no terminal restore) is taken through the signalfd.
+     * SIGXFSZ is ignored: a write past RLIMIT_FSIZE then fails with EFBIG,
+     * which the writer handles (hostdev output stops, a disk write is an
+     * I/O error to the guest). */
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old_xfsz;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGXFSZ, &ign, &old_xfsz);
     sigset_t block, old;
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigaddset(&block, SIGALRM);
     sigaddset(&block, SIGQUIT);
     sigaddset(&block, SIGUSR1);
+    sigaddset(&block, SIGUSR2);
     sigaddset(&block, SIGPIPE);
     sigaddset(&block, vcpu_kick_signal());
     pthread_sigmask(SIG_BLOCK, &block, &old);
@@ -415,5 +432,6 @@ out:
         close(sfd);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    sigaction(SIGXFSZ, &old_xfsz, NULL);
     return status;
 }

@@ -14,11 +14,14 @@
  *
  * Signals while the guest runs (handled on the calling thread through a
  * signalfd; they are blocked in the process for the duration): SIGQUIT
- * ends the VM with status 3 (power cut); SIGTERM and SIGINT press the ACPI
- * power button (docs/exit-codes.md: a second one, the end of the grace
- * period or a guest without ACPI power button mean a power cut, 3);
- * SIGUSR1 logs the VM status. SIGPIPE is blocked so that a closed output
- * pipe is an error, not death. The signal mask is restored on return.
+ * ends the VM with status 3 (power cut); SIGTERM, SIGINT, SIGHUP and
+ * SIGALRM press the ACPI power button (docs/exit-codes.md: a second one,
+ * the end of the grace period or a guest without ACPI power button mean a
+ * power cut, 3); SIGUSR1 logs the VM status; SIGUSR2 (reserved for guest
+ * dumps) is logged and ignored. SIGPIPE is blocked so that a closed output
+ * pipe is an error, not death; SIGXFSZ is ignored (a write past the file
+ * size limit fails with EFBIG). The signal mask and SIGXFSZ's action are
+ * restored on return.
  * Context: main thread, once per process.
  */
 int vm_run(const struct vm_spec *spec);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 
 #include "config/schema.h"
 #include "devices/chardev.h"
+#include "util/log.h"
 
 struct env {
     struct dev_ctx ctx;
@@ -90,6 +92,11 @@ static int teardown(void **state)
     char path[160];
     snprintf(path, sizeof(path), "%s/out", e->dir);
     unlink(path);
+    static const char *const extra[] = {"victim", "link", "null"};
+    for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", e->dir, extra[i]);
+        unlink(path);
+    }
     unlink(e->fifo);
     rmdir(e->dir);
     ev_free(e->ctx.ev);
@@ -342,6 +349,166 @@ static void test_delayed_open(void **state)
     pthread_mutex_unlock(&e->lock);
 }
 
+/* The log, captured. */
+static unsigned cap_lines, log_lines;
+static void log_sink(enum log_class c, const char *line)
+{
+    (void)c;
+    log_lines++;
+    if (strstr(line, "reached its cap of 1000 bytes"))
+        cap_lines++;
+}
+
+static long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static void test_output_cap(void **state)
+{
+    struct env *e = *state;
+    char path[160];
+    snprintf(path, sizeof(path), "%s/out", e->dir);
+    add_hostdev(e, HOSTDEV_OUT, HOSTDEV_PATH, path);
+    setenv("QVM_OUTPUT_CAP", "1000", 1);
+    int rc = open_cd(e);
+    unsetenv("QVM_OUTPUT_CAP");
+    assert_int_equal(rc, 0);
+    cap_lines = log_lines = 0;
+    log_set_sink(log_sink);
+    char buf[300];
+    memset(buf, 'x', sizeof(buf));
+    pthread_mutex_lock(&e->lock);
+    /* The guest never waits: every write is taken (past the cap: dropped). */
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(chardev_write(e->cd, buf, sizeof(buf)), sizeof(buf));
+    for (int i = 0; i < 1000; i++)
+        chardev_put(e->cd, buf, 7);
+    pthread_mutex_unlock(&e->lock);
+    ev_stop(e->ctx.ev);
+    chardev_close(e->cd);
+    e->cd = NULL;
+    log_set_sink(NULL);
+    assert_int_equal(file_size(path), 1000);
+    assert_int_equal(cap_lines, 1);
+    assert_int_equal(log_lines, 2); /* the cap, then the total at close */
+}
+
+static void test_output_cap_env(void **state)
+{
+    struct env *e = *state;
+    char path[160];
+    snprintf(path, sizeof(path), "%s/out", e->dir);
+    add_hostdev(e, HOSTDEV_OUT, HOSTDEV_PATH, path);
+    setenv("QVM_OUTPUT_CAP", "lots", 1);
+    assert_int_equal(open_cd(e), -1);
+    /* 0: no cap. */
+    setenv("QVM_OUTPUT_CAP", "0", 1);
+    int rc = open_cd(e);
+    unsetenv("QVM_OUTPUT_CAP");
+    assert_int_equal(rc, 0);
+    char buf[4096];
+    memset(buf, 'y', sizeof(buf));
+    pthread_mutex_lock(&e->lock);
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(chardev_write(e->cd, buf, sizeof(buf)), sizeof(buf));
+    pthread_mutex_unlock(&e->lock);
+    ev_stop(e->ctx.ev);
+    chardev_close(e->cd);
+    e->cd = NULL;
+    assert_int_equal(file_size(path), 64 * 4096);
+}
+
+static void test_output_file_mode(void **state)
+{
+    struct env *e = *state;
+    char path[160];
+    snprintf(path, sizeof(path), "%s/out", e->dir);
+    add_hostdev(e, HOSTDEV_OUT, HOSTDEV_PATH, path);
+    mode_t old = umask(0);
+    int rc = open_cd(e);
+    umask(old);
+    assert_int_equal(rc, 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+}
+
+static void test_output_no_symlink(void **state)
+{
+    struct env *e = *state;
+    char victim[160], link[160], null[160];
+    snprintf(victim, sizeof(victim), "%s/victim", e->dir);
+    snprintf(link, sizeof(link), "%s/link", e->dir);
+    snprintf(null, sizeof(null), "%s/null", e->dir);
+    FILE *f = fopen(victim, "w");
+    assert_non_null(f);
+    fputs("precious", f);
+    fclose(f);
+    assert_int_equal(symlink(victim, link), 0);
+    /* `>link` and `link`: refused, the target untouched. */
+    add_hostdev(e, HOSTDEV_OUT, HOSTDEV_PATH, link);
+    assert_int_equal(open_cd(e), -1);
+    e->vd.hostdevs.v[0].dir = HOSTDEV_BOTH;
+    assert_int_equal(open_cd(e), -1);
+    assert_null(e->cd);
+    assert_int_equal(file_size(victim), 8);
+    /* A link to a device is still followed (/dev/serial/by-id/...). */
+    assert_int_equal(symlink("/dev/null", null), 0);
+    free(e->vd.hostdevs.v[0].path);
+    e->vd.hostdevs.v[0].path = strdup(null);
+    e->vd.hostdevs.v[0].dir = HOSTDEV_OUT;
+    assert_int_equal(open_cd(e), 0);
+}
+
+/* Guest output to stdout when stdout is a pipe nobody reads: a private
+ * non-blocking description (stdout's own, shared with the shell, stays
+ * blocking), so a full pipe drops output instead of blocking the vCPU. */
+static void test_stdout_never_blocks(void **state)
+{
+    struct env *e = *state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO);
+    assert_true(saved >= 0);
+    assert_int_equal(dup2(p[1], STDOUT_FILENO), STDOUT_FILENO);
+    close(p[1]);
+    add_hostdev(e, HOSTDEV_OUT, HOSTDEV_STDIO, "-");
+    int rc = open_cd(e);
+    int fl1 = fcntl(STDOUT_FILENO, F_GETFL);
+    /* The chardev's own descriptor of the pipe: non-blocking. */
+    struct stat pst, st;
+    assert_int_equal(fstat(STDOUT_FILENO, &pst), 0);
+    int own = -1;
+    for (int fd = 3; fd < 1024 && own < 0; fd++)
+        if (fd != saved && fd != p[0] && fstat(fd, &st) == 0 &&
+            st.st_ino == pst.st_ino && st.st_dev == pst.st_dev)
+            own = fd;
+    bool own_nb = own >= 0 && (fcntl(own, F_GETFL) & O_NONBLOCK);
+    static char buf[1 << 16];
+    memset(buf, 'z', sizeof(buf));
+    if (rc == 0) {
+        pthread_mutex_lock(&e->lock);
+        for (int i = 0; i < 16; i++) /* 1 MiB into a 64 KiB pipe */
+            chardev_put(e->cd, buf, sizeof(buf));
+        pthread_mutex_unlock(&e->lock);
+    }
+    int avail = 0;
+    ioctl(p[0], FIONREAD, &avail);
+    ev_stop(e->ctx.ev);
+    chardev_close(e->cd); /* the flush gives up after its 2 s */
+    e->cd = NULL;
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    close(p[0]);
+    assert_int_equal(rc, 0);
+    assert_false(fl1 & O_NONBLOCK);
+    assert_true(own_nb);
+    assert_true(avail > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -354,6 +521,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pipe_command, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delayed_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_cap_env, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_file_mode, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_no_symlink, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_stdout_never_blocks, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

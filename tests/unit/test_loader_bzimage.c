@@ -267,18 +267,38 @@ static void test_bz_gzip(void **state)
 
 static void test_gzip_bomb(void **state)
 {
-    (void)state;
-    size_t big = 80u << 20, n;
+    struct env *e = *state;
+    /* 100 MiB of zeros: about 100 KiB of gzip. */
+    size_t big = 100u << 20, n;
     unsigned char *zeros = calloc(1, big);
     unsigned char *gz = gzip(zeros, big, &n);
     free(zeros);
-    struct boot_image in = {gz, n, "bomb.gz"}, out;
+    assert_true(n < big / 500);
+    struct boot_image in = {gz, n, "bomb.gz"}, out = {0};
     struct boot_err err = {{0}};
-    assert_int_equal(boot_gunzip(&in, 64u << 20, &out, &err), -1);
-    assert_non_null(strstr(err.msg, "more than the guest's RAM"));
+    assert_int_equal(boot_gunzip(&in, 16u << 20, &out, &err), -1);
+    assert_string_equal(err.msg,
+                        "the gzip image decompresses to more than 16M (a "
+                        "kernel may take the guest's RAM, at most 512M); "
+                        "not loaded");
+    assert_null(out.data);
+    /* The limit is exact: one byte less than the image is refused. */
+    assert_int_equal(boot_gunzip(&in, big - 1, &out, &err), -1);
+    assert_non_null(strstr(err.msg, "decompresses to more than"));
     assert_int_equal(boot_gunzip(&in, big, &out, &err), 0);
     assert_int_equal(out.size, big);
     free((void *)(uintptr_t)out.data);
+    /* The limit: the guest's RAM, but never more than 512 MiB. */
+    assert_int_equal(boot_gunzip_limit(64u << 20), 64u << 20);
+    assert_int_equal(boot_gunzip_limit(8ull << 30), 512u << 20);
+    assert_int_equal(boot_gunzip_limit(UINT64_MAX), 512u << 20);
+    /* As a `load`: the VM (65152K of RAM) refuses it, naming the file. */
+    e->imgs[0] = in;
+    struct boot_state bs;
+    assert_int_equal(
+        boot_load_images(&e->v, &e->s, NULL, e->imgs, IMG_RAW, &bs, &err), -1);
+    assert_non_null(strstr(err.msg, "bz: the gzip image decompresses to more "
+                                    "than 65152K"));
     free(gz);
 }
 

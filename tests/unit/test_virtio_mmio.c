@@ -10,6 +10,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -506,6 +507,47 @@ static void failed_honoured(void **state)
     assert_int_equal(fdev_notifies(t->f, 0), 0);
 }
 
+/* The log: a frozen clock (no interval ever passes) and a line counter. */
+static atomic_uint log_lines;
+static uint64_t frozen_ms(void)
+{
+    return 0;
+}
+static void count_line(enum log_class c, const char *line)
+{
+    (void)c, (void)line;
+    atomic_fetch_add(&log_lines, 1);
+}
+
+static void reset_loop_log_bounded(void **state)
+{
+    struct t *t = *state;
+    log_set_clock(frozen_ms);
+    log_set_sink(count_line);
+    atomic_store(&log_lines, 0);
+    /* A driver that breaks the device, resets it and starts over forever:
+     * bad ring (NEEDS_RESET), FAILED, unoffered features, bad accesses. */
+    struct ring bad = ring_at(FAKE_RAM - 0x1000, 8);
+    for (unsigned i = 0; i < 100000; i++) {
+        wr(t, STATUS, 0);
+        wr(t, STATUS, S_ACK | S_DRV);
+        drv_features(t, F_VERSION_1);
+        wr(t, STATUS, S_ACK | S_DRV | S_FOK);
+        setup_queue(t, 0, &bad);
+        wr(t, STATUS, S_ACK | S_DRV | S_FOK | S_DOK);
+        assert_true(rd(t, STATUS) & S_NRST);
+        wr(t, STATUS, S_ACK | S_DRV | S_FOK | S_DOK | VIRTIO_STATUS_FAILED);
+        wr(t, STATUS, 0);
+        drv_features(t, F_VERSION_1 | (1ull << 40));
+        wr(t, STATUS, S_ACK | S_DRV | S_FOK);
+        g_write(&t->v, false, BASE + STATUS, S_ACK, 1);
+    }
+    log_set_sink(NULL);
+    log_set_clock(NULL);
+    /* One budget for the core, one for the transport. */
+    assert_in_range(atomic_load(&log_lines), 1, 2 * 10);
+}
+
 static void bad_accesses(void **state)
 {
     struct t *t = *state;
@@ -624,6 +666,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(needs_reset_bad_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_honoured, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_accesses, setup, teardown),
+        cmocka_unit_test_setup_teardown(reset_loop_log_bounded, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(random_accesses, setup_kvm, teardown),
         cmocka_unit_test(attach_checks),
     };

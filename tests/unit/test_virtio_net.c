@@ -38,6 +38,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +46,7 @@
 
 #include "config/schema.h"
 #include "loader/gview.h"
+#include "util/log.h"
 #include "util/vec.h"
 #include "virtio/net.h"
 #include "virtio/virtio.h"
@@ -623,6 +625,38 @@ static void peer_killed(void **state)
     guest_free(&b);
 }
 
+/* The log, captured: lines that contain `log_want`. */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static const char *log_want;
+static unsigned log_hits;
+static char log_last[1024];
+static void log_sink(enum log_class c, const char *line)
+{
+    (void)c;
+    pthread_mutex_lock(&log_lock);
+    if (log_want && strstr(line, log_want)) {
+        log_hits++;
+        snprintf(log_last, sizeof(log_last), "%s", line);
+    }
+    pthread_mutex_unlock(&log_lock);
+}
+static void log_capture(const char *want)
+{
+    pthread_mutex_lock(&log_lock);
+    log_want = want;
+    log_hits = 0;
+    log_last[0] = 0;
+    pthread_mutex_unlock(&log_lock);
+    log_set_sink(want ? log_sink : NULL);
+}
+static unsigned log_count(void)
+{
+    pthread_mutex_lock(&log_lock);
+    unsigned k = log_hits;
+    pthread_mutex_unlock(&log_lock);
+    return k;
+}
+
 /* A hostile process at the peer's address: crafted datagrams are dropped
  * (bad checksum offsets, segmentation the guest did not take, runts,
  * oversized, from a stranger), a good one still arrives. */
@@ -659,12 +693,18 @@ static void peer_hostile(void **state)
     static unsigned char d[70000];
     memset(d, 0, sizeof(d));
     make_frame(d + 12, 200, 29);
-    /* A stranger (not A's peer) is ignored, also while A has no peer. */
+    /* A stranger (not A's peer) is ignored, also while A has no peer;
+     * that is logged, rate-limited. */
+    log_capture("dropped: only the peer");
     int x = bare_peer("sx", "x", "sa", "a");
-    assert_int_equal(send(x, d, 212, 0), 212);
-    for (unsigned t = 0; t < WAIT_MS && !stats(&a).rx_dropped; t++)
+    for (unsigned i = 0; i < 100; i++)
+        assert_int_equal(send(x, d, 212, 0), 212);
+    for (unsigned t = 0; t < WAIT_MS && stats(&a).rx_dropped < 100; t++)
         sleep_ms(1);
-    assert_int_equal(stats(&a).rx_dropped, 1);
+    assert_int_equal(stats(&a).rx_dropped, 100);
+    assert_int_equal(log_count(), 5);
+    assert_non_null(strstr(log_last, "/sx/x (uid 0"));
+    log_capture(NULL);
     assert_int_equal(stats(&a).rx_frames, 0);
     assert_false(vnet_link_up(a.d));
     close(x);
@@ -701,10 +741,96 @@ static void peer_hostile(void **state)
     check_rx(&a, ra, len, 12, 200, 31, 1);
     struct vnet_stats st = stats(&a);
     assert_int_equal(st.rx_frames, 1);
-    assert_true(st.rx_dropped >= 6);
+    assert_true(st.rx_dropped >= 105);
     assert_false(virtio_get_status(a.d) & VIRTIO_STATUS_NEEDS_RESET);
     close(s);
     guest_free(&a);
+}
+
+/* A process of another user at the peer's very path (root only: the test
+ * needs to change its uid) is not the peer. */
+static void peer_other_user(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    struct guest a;
+    guest_new(&a, 0, "sa", "a", "/dev/qvm/sb/b", NULL, -1);
+    guest_start(&a, F_MRG, true);
+    post_rx(&a, 8, 2048);
+    kick(&a, VIRTIO_NET_RXQ);
+    int s = bare_peer("sb", "b", "sa", "a");
+    assert_int_equal(send(s, "H", 1, 0), 1);
+    assert_true(wait_link(&a, true, WAIT_MS));
+    static unsigned char d[300];
+    memset(d, 0, sizeof(d));
+    make_frame(d + 12, 200, 40);
+    log_capture("(uid 65534) dropped");
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) /* the same socket, now sending as nobody */
+        _exit(setuid(65534) == 0 && send(s, d, 212, 0) == 212 ? 0 : 1);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    for (unsigned t = 0; t < WAIT_MS && !stats(&a).rx_dropped; t++)
+        sleep_ms(1);
+    assert_int_equal(stats(&a).rx_dropped, 1);
+    assert_int_equal(stats(&a).rx_frames, 0);
+    assert_int_equal(log_count(), 1);
+    log_capture(NULL);
+    /* The same datagram from this user arrives. */
+    assert_int_equal(send(s, d, 212, 0), 212);
+    assert_true(wait_rx_frames(&a, 1, WAIT_MS));
+    close(s);
+    guest_free(&a);
+}
+
+/* RUNDIR and RUNDIR/SYSTEM: made 0700, refused when others may write
+ * there; the endpoint is 0600. */
+static void runtime_dir_modes(void **state)
+{
+    (void)state;
+    struct guest a;
+    char path[160];
+    struct stat st;
+    log_capture("writable by its group or others");
+    assert_int_equal(chmod(rundir, 0777), 0);
+    assert_int_equal(guest_try(&a, 0, "sa", "a", "/dev/qvm/sb/b", NULL, -1),
+                     -1);
+    assert_int_equal(log_count(), 1);
+    assert_non_null(strstr(log_last, rundir));
+    assert_int_equal(chmod(rundir, 0755), 0);
+    /* A system directory others may write to. */
+    snprintf(path, sizeof(path), "%s/sa", rundir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(chmod(path, 0770), 0);
+    assert_int_equal(guest_try(&a, 0, "sa", "a", "/dev/qvm/sb/b", NULL, -1),
+                     -1);
+    assert_int_equal(log_count(), 2);
+    assert_non_null(strstr(log_last, path));
+    assert_non_null(strstr(log_last, "mode 0770"));
+    log_capture(NULL);
+    assert_int_equal(rmdir(path), 0);
+    /* Made when missing: 0700; the socket 0600. */
+    guest_new(&a, 0, "sa", "a", "/dev/qvm/sb/b", NULL, -1);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    snprintf(path, sizeof(path), "%s/sa/a", rundir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    guest_free(&a);
+    /* Another user's directory (root only: make one that is not ours). */
+    if (geteuid() == 0) {
+        snprintf(path, sizeof(path), "%s/sa", rundir);
+        assert_int_equal(mkdir(path, 0700), 0);
+        assert_int_equal(chown(path, 65534, 65534), 0);
+        log_capture("belongs to uid 65534");
+        assert_int_equal(guest_try(&a, 0, "sa", "a", "/dev/qvm/sb/b", NULL, -1),
+                         -1);
+        assert_int_equal(log_count(), 1);
+        log_capture(NULL);
+    }
 }
 
 static void peer_mergeable(void **state)
@@ -1398,6 +1524,8 @@ int main(void)
         T(config_peerfeats),
         T(config_link_status),
         T(runtime_dir),
+        T(runtime_dir_modes),
+        T(peer_other_user),
         T(peer_frame),
         T(peer_start_order_and_restart),
         T(peer_killed),

@@ -6,12 +6,14 @@
  * segments left alone, several requests in a row, `delayed`, and a
  * malformed ring putting the device into NEEDS_RESET without a crash.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <cmocka.h>
 
@@ -159,6 +161,86 @@ static void malformed_ring(void **state)
     spec_free(&s);
 }
 
+/* An event loop for the device's own events (re-kicks, the retry timer). */
+static void with_events(struct vdrv *v)
+{
+    v->ctx.ev = ev_new();
+    assert_non_null(v->ctx.ev);
+    assert_int_equal(virtio_kicks_start(v->d), 0);
+    assert_int_equal(ev_start(v->ctx.ev), 0);
+}
+
+static void stop_events(struct vdrv *v)
+{
+    ev_stop(v->ctx.ev);
+}
+
+/* One call answers a bounded batch, then the queue is kicked again: 16
+ * requests of 64 KiB are answered in 16 calls (one interrupt each), the
+ * others' events running in between. */
+static void bounded_batch(void **state)
+{
+    (void)state;
+    struct vdrv v;
+    struct vm_spec s;
+    rng_dev(&v, &s, false);
+    with_events(&v);
+    vd_start(&v, 0, 1);
+    struct vd_seg big = {VD_DATA, 64 * 1024, true};
+    for (unsigned i = 0; i < VD_QSIZE; i++)
+        vd_post(&v, 0, &big, 1);
+    unsigned irqs = atomic_load(&v.irqs);
+    vd_kick(&v, 0);
+    assert_true(vd_wait(&v, 0, VD_QSIZE));
+    assert_int_equal(atomic_load(&v.irqs) - irqs, VD_QSIZE);
+    stop_events(&v);
+    struct evloop *ev = v.ctx.ev;
+    vd_free(&v);
+    ev_free(ev);
+    spec_free(&s);
+}
+
+/* A host whose pool is not initialised: EAGAIN to every GRND_NONBLOCK
+ * poll; only a blocking reader makes the kernel initialise it. */
+static atomic_bool pool_ready;
+static atomic_uint blocking_calls;
+static ssize_t cold_host(void *buf, size_t n, unsigned flags)
+{
+    if (!(flags & GRND_NONBLOCK)) {
+        atomic_fetch_add(&blocking_calls, 1);
+        atomic_store(&pool_ready, true);
+    } else if (!atomic_load(&pool_ready)) {
+        errno = EAGAIN;
+        return -1;
+    }
+    memset(buf, 0xa5, n);
+    return (ssize_t)n;
+}
+
+static void cold_pool_answered(void **state)
+{
+    (void)state;
+    atomic_store(&pool_ready, false);
+    atomic_store(&blocking_calls, 0);
+    virtio_rng_set_source(cold_host);
+    struct vdrv v;
+    struct vm_spec s;
+    rng_dev(&v, &s, false);
+    with_events(&v);
+    vd_start(&v, 0, 1);
+    struct vd_seg seg = {VD_DATA, 32, true};
+    memset(vd_ptr(&v, VD_DATA), 0, 32);
+    assert_int_equal(vd_request(&v, 0, &seg, 1), 32);
+    assert_int_equal(*(uint8_t *)vd_ptr(&v, VD_DATA + 31), 0xa5);
+    assert_int_equal(atomic_load(&blocking_calls), 1);
+    stop_events(&v);
+    struct evloop *ev = v.ctx.ev;
+    vd_free(&v);
+    ev_free(ev);
+    spec_free(&s);
+    virtio_rng_set_source(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -167,6 +249,8 @@ int main(void)
         cmocka_unit_test(bounded_and_readable_ignored),
         cmocka_unit_test(delayed_source),
         cmocka_unit_test(malformed_ring),
+        cmocka_unit_test(bounded_batch),
+        cmocka_unit_test(cold_pool_answered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,7 +41,7 @@ struct hpet_dev {
     const struct dev_ctx *ctx;
     struct irq_line line[HPET_MAX_TIMERS];
     struct irq_line legacy[2]; /* ISA IRQ 0 and 8 */
-    struct ratelimit msi_rl;
+    struct log_budget msi_rl;
     struct hpet_info info; /* for the firmware tables (hpet_describe) */
 };
 
@@ -78,9 +78,10 @@ static void op_msi(void *opaque, uint64_t addr, uint32_t data)
     struct hpet_dev *d = opaque;
     int e = d->ctx->msi_send ? d->ctx->msi_send(d->ctx->opaque, addr, data)
                              : -ENOSYS;
-    if (e < 0 && log_ratelimit(&d->msi_rl, TAG))
-        log_warn(TAG, "FSB message 0x%x to 0x%llx not delivered: %s",
-                 (unsigned)data, (unsigned long long)addr, strerror(-e));
+    if (e < 0)
+        log_guest(&d->msi_rl, LOG_WARN, TAG,
+                  "FSB message 0x%x to 0x%llx not delivered: %s",
+                  (unsigned)data, (unsigned long long)addr, strerror(-e));
 }
 
 static void op_arm(void *opaque, uint64_t deadline)
@@ -187,7 +188,7 @@ int hpet_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
         return -1;
     }
     d->ctx = ctx;
-    d->msi_rl = (struct ratelimit)RATELIMIT_INIT(5, 10000);
+    d->msi_rl = (struct log_budget)LOG_BUDGET_INIT(5, 10000);
     for (unsigned i = 0; i < HPET_MAX_TIMERS; i++)
         d->line[i] = irq_line_none();
     d->legacy[0] = d->legacy[1] = irq_line_none();

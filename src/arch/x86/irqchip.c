@@ -91,21 +91,21 @@ static void io_route(void *opaque, uint32_t pin, struct ioapic_msg msg,
 static void io_deliver(void *opaque, uint32_t pin)
 {
     struct x86_ioapic *x = opaque;
-    static struct ratelimit rl = RATELIMIT_INIT(5, 5000);
     struct ioapic_msg m;
     bool masked, level;
     if (ioapic_entry(x->io, pin, &m, &masked, &level) &&
         ((m.data >> 8) & 7) == 7) {
-        if (log_ratelimit(&rl, TAG))
-            log_warn(TAG,
-                     "%s input %u: ExtINT delivery through the IOAPIC is "
-                     "not supported; program the local APIC's LINT0 instead",
-                     x->chip.name, pin);
+        LOG_RATELIMITED(LOG_WARN, TAG,
+                        "%s input %u: ExtINT delivery through the IOAPIC is "
+                        "not supported; program the local APIC's LINT0 "
+                        "instead",
+                        x->chip.name, pin);
         return;
     }
     int e = kvm_irq_line(&x->vm->kvm, x->gsi_base + pin, true);
-    if (e < 0 && log_ratelimit(&rl, TAG))
-        log_error(TAG, "KVM_IRQ_LINE %u: %s", x->gsi_base + pin, strerror(-e));
+    if (e < 0)
+        LOG_RATELIMITED(LOG_ERROR, TAG, "KVM_IRQ_LINE %u: %s",
+                        x->gsi_base + pin, strerror(-e));
 }
 
 static const struct ioapic_ops io_ops = {io_route, io_deliver};
@@ -140,10 +140,10 @@ static const struct region_ops io_mmio_ops = {io_mmio_read, io_mmio_write};
 static void kernel_set_pin(void *opaque, uint32_t gsi, bool level)
 {
     struct vm *vm = opaque;
-    static struct ratelimit rl = RATELIMIT_INIT(5, 5000);
     int e = kvm_irq_line(&vm->kvm, gsi, level);
-    if (e < 0 && log_ratelimit(&rl, TAG))
-        log_error(TAG, "KVM_IRQ_LINE %u: %s", gsi, strerror(-e));
+    if (e < 0)
+        LOG_RATELIMITED(LOG_ERROR, TAG, "KVM_IRQ_LINE %u: %s", gsi,
+                        strerror(-e));
 }
 
 static void ioapic_teardown(void *state)

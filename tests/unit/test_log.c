@@ -1,0 +1,143 @@
+/*
+ * test_log.c: the rate-limited log helper for guest-driven messages
+ * (src/util/log.c): a burst, then one line per interval, the "suppressed"
+ * line when lines get through again, per-site budgets, and a budget shared
+ * by threads. The clock is the test's own: no wall-clock windows.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util/log.h"
+
+static _Atomic uint64_t fake_ms;
+static uint64_t fake_clock(void)
+{
+    return atomic_load(&fake_ms);
+}
+
+static pthread_mutex_t lines_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned nlines;
+static char last[1024], prev[1024];
+
+static void sink(enum log_class c, const char *line)
+{
+    (void)c;
+    pthread_mutex_lock(&lines_lock);
+    nlines++;
+    snprintf(prev, sizeof(prev), "%s", last);
+    snprintf(last, sizeof(last), "%s", line);
+    pthread_mutex_unlock(&lines_lock);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    atomic_store(&fake_ms, 1000000);
+    nlines = 0;
+    last[0] = prev[0] = 0;
+    log_set_clock(fake_clock);
+    log_set_sink(sink);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    log_set_sink(NULL);
+    log_set_clock(NULL);
+    return 0;
+}
+
+static void burst_then_interval(void **state)
+{
+    (void)state;
+    struct log_budget b = LOG_BUDGET_INIT(3, 1000);
+    for (unsigned i = 0; i < 100000; i++)
+        log_guest(&b, LOG_WARN, "t", "bad %u", i);
+    assert_int_equal(nlines, 3);
+    assert_string_equal(last, "qvm: warn: t: bad 2");
+    /* Less than an interval later: still nothing. */
+    atomic_fetch_add(&fake_ms, 999);
+    log_guest(&b, LOG_WARN, "t", "bad again");
+    assert_int_equal(nlines, 3);
+    /* One interval: one line, after the count of what was dropped. */
+    atomic_fetch_add(&fake_ms, 1);
+    log_guest(&b, LOG_WARN, "t", "bad later");
+    log_guest(&b, LOG_WARN, "t", "bad later still");
+    assert_int_equal(nlines, 5);
+    assert_string_equal(prev,
+                        "qvm: warn: t: 99998 similar messages suppressed");
+    assert_string_equal(last, "qvm: warn: t: bad later");
+    /* A long quiet time gives back the whole burst, not more. */
+    atomic_fetch_add(&fake_ms, 1000000);
+    for (unsigned i = 0; i < 10; i++)
+        log_guest(&b, LOG_WARN, "t", "after quiet %u", i);
+    assert_int_equal(nlines, 5 + 1 + 3); /* suppressed line + burst */
+}
+
+static void per_site_budget(void **state)
+{
+    (void)state;
+    for (unsigned i = 0; i < 1000; i++)
+        LOG_RATELIMITED(LOG_WARN, "a", "site a %u", i);
+    assert_int_equal(nlines, LOG_BURST);
+    for (unsigned i = 0; i < 1000; i++)
+        LOG_RATELIMITED(LOG_WARN, "b", "site b %u", i);
+    assert_int_equal(nlines, 2 * LOG_BURST);
+}
+
+static void zeroed_budget_has_default(void **state)
+{
+    (void)state;
+    struct log_budget b = {0};
+    for (unsigned i = 0; i < 1000; i++)
+        log_guest(&b, LOG_ERROR, "z", "x");
+    assert_int_equal(nlines, LOG_BURST);
+}
+
+static struct log_budget shared = LOG_BUDGET_INIT(7, 1000);
+
+static void *hammer(void *arg)
+{
+    (void)arg;
+    for (unsigned i = 0; i < 20000; i++)
+        log_guest(&shared, LOG_WARN, "mt", "%u", i);
+    return NULL;
+}
+
+static void threads_share_a_budget(void **state)
+{
+    (void)state;
+    pthread_t th[4];
+    for (unsigned i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, hammer, NULL), 0);
+    for (unsigned i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(nlines, 7);
+    atomic_fetch_add(&fake_ms, 1000);
+    log_guest(&shared, LOG_WARN, "mt", "later");
+    assert_int_equal(nlines, 9);
+    assert_string_equal(prev,
+                        "qvm: warn: mt: 79993 similar messages suppressed");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(burst_then_interval, setup, teardown),
+        cmocka_unit_test_setup_teardown(per_site_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(zeroed_budget_has_default, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(threads_share_a_budget, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
