@@ -64,6 +64,13 @@ int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx_in,
     out->ctx.ev = ev_new();
     if (!out->ctx.ev)
         return -1;
+    if (devices_realize_models(spec, out) < 0)
+        return -1;
+    return ev_start(out->ctx.ev) < 0 ? -1 : 0;
+}
+
+int devices_realize_models(const struct vm_spec *spec, struct dev_list *out)
+{
     const struct dev_ctx *ctx = &out->ctx;
     if (platform_realize(ctx, out) < 0 ||
         pci_realize_bus(spec, ctx, out, &out->ctx.pci) < 0)
@@ -99,7 +106,7 @@ int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx_in,
         }
         *slot = inst;
     }
-    return ev_start(ctx->ev) < 0 ? -1 : 0;
+    return 0;
 }
 
 void devices_teardown(struct dev_list *l)
