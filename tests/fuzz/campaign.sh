@@ -3,9 +3,11 @@
 # target named (default: all), runs build-fuzz/tests/fuzz/fuzz_TARGET for
 # RUNS executions (QVM_FUZZ_RUNS, default 10 million) or at most SECS
 # seconds (QVM_FUZZ_MAX_SECONDS, default 7200), one job, starting from the
-# committed corpus; then adds to tests/fuzz/corpus/TARGET the inputs that
-# cover what the committed ones do not (-merge=1: a minimal set) and prints
-# the executions run and the cov/ft figures of the new corpus. Crashes are left
+# committed corpus; then minimises the committed corpus and what the run
+# found into tests/fuzz/corpus/TARGET (-set_cover_merge=1, -merge=1's
+# set-cover form: the fewest inputs that keep every feature; hand-made
+# seeds, not named by their SHA-1, are kept as they are) and prints the
+# executions run and the cov/ft figures of the new corpus. Crashes are left
 # in WORK/TARGET (QVM_FUZZ_WORK, default /tmp/qvm-fuzz-campaign).
 #   tests/fuzz/campaign.sh [TARGET ...]
 set -eu
@@ -27,10 +29,20 @@ for t in "$@"; do
         -artifact_prefix="$dir/" "$dir/new" $(tests/fuzz/targets.sh seeds "$t") \
         >"$dir/run.log" 2>&1 || echo "campaign: $t stopped (see $dir/run.log)"
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/run.log")
-    # keep the committed files; add what the campaign found that they lack
-    mkdir -p tests/fuzz/corpus/"$t"
-    "$bin" -merge=1 -max_len="$maxlen" tests/fuzz/corpus/"$t" "$dir/new" \
+    # Minimise: the hand-made seeds (not named by their SHA-1) stay; the
+    # rest is a minimal set (greedy set cover of libFuzzer's features) of
+    # the committed corpus and what the campaign found.
+    c=tests/fuzz/corpus/$t
+    rm -rf "$dir/min"
+    mkdir -p "$dir/min" "$c"
+    for f in "$c"/*; do
+        [ -f "$f" ] || continue
+        basename "$f" | grep -Eqx '[0-9a-f]{40}' || cp "$f" "$dir/min/"
+    done
+    "$bin" -set_cover_merge=1 -max_len="$maxlen" "$dir/min" "$c" "$dir/new" \
         >"$dir/merge.log" 2>&1
+    rm -rf "$c"
+    cp -r "$dir/min" "$c"
     # shellcheck disable=SC2046
     fig=$("$bin" -runs=0 $(tests/fuzz/targets.sh seeds "$t") 2>&1 |
         sed -n 's/.*DONE *\(cov: [0-9]* ft: [0-9]*\).*/\1/p')
