@@ -125,7 +125,7 @@ if [ $quick = 0 ]; then
         [ -d build-fuzz ] || CC=clang meson setup build-fuzz -Dfuzz=true \
             -Db_sanitize=address,undefined -Db_lundef=false -Dguests=false >/dev/null
         step build-fuzz ninja -C build-fuzz
-        for t in qvmconf loader virtqueue; do
+        for t in qvmconf loader virtqueue ser8250 pci virtio_blk virtio_net; do
             corpus=$(mktemp -d)
             seeds=tests/fuzz/corpus/$t
             [ $t = qvmconf ] && seeds="$seeds tests/configs/good tests/configs/bad"
@@ -133,6 +133,7 @@ if [ $quick = 0 ]; then
             step "fuzz $t ${fuzz_secs}s" build-fuzz/tests/fuzz/fuzz_$t \
                 -max_total_time="$fuzz_secs" -rss_limit_mb=2048 -timeout=10 \
                 -print_final_stats=1 "$corpus" $seeds
+            step "fuzz $t coverage" tests/fuzz/check-cov.sh $t
             rm -rf "$corpus"
         done
     fi

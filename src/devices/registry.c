@@ -72,6 +72,13 @@ int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx_in,
     out->ctx.ev = ev_new();
     if (!out->ctx.ev)
         return -1;
+    if (devices_realize_models(spec, out) < 0)
+        return -1;
+    return ev_start(out->ctx.ev) < 0 ? -1 : 0;
+}
+
+int devices_realize_models(const struct vm_spec *spec, struct dev_list *out)
+{
     const struct dev_ctx *ctx = &out->ctx;
     for (unsigned pass = 0; pass < 2; pass++) {
         /* After the interrupt controllers: the platform's SCI and the PCI
@@ -103,7 +110,7 @@ int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx_in,
                 return -1;
         }
     }
-    return ev_start(ctx->ev) < 0 ? -1 : 0;
+    return 0;
 }
 
 void devices_teardown(struct dev_list *l)

@@ -1,0 +1,151 @@
+/*
+ * fuzz_devreg.c: the generic device-register fuzz target. A device is a row
+ * of `rows` below: a configuration text realized by the registry on the
+ * fake VM of fuzz_env.h; the input is then a sequence of guest accesses to
+ * whatever regions the devices mapped on the port-I/O and MMIO buses
+ * (found on the buses at each access, so a PCI BAR the guest moved is
+ * followed), through bus_access and so the devices' region_ops, with
+ * writes of guest RAM in between (for devices that follow guest-physical
+ * addresses through the gview gate). Each target is this file built with
+ * -DDEVREG_ROW="name" (tests/fuzz/meson.build); a new device model is one
+ * row here and one entry there.
+ *
+ * Input: [0] host features (FE_KVM_*), [1..2] length L of the host input,
+ * then L bytes of host input (the file @DIR@/in, e.g. a UART's `hostdev <`),
+ * then operations, each a control byte c and its operands:
+ *   c >> 4 < 14: an access of 1 << (c & 3) bytes, a write when c & 4, on
+ *                the MMIO bus when c & 8, else port I/O: [region index]
+ *                [offset: 2 bytes], and for a write the value (size bytes);
+ *                the region is the index modulo the regions mapped, the
+ *                offset modulo its length;
+ *   c >> 4 == 14: the same with a 4-byte offset;
+ *   c >> 4 == 15: guest RAM write: [address: 2 bytes][n] n bytes.
+ * Checked: no access reaches outside the buses' regions or guest RAM
+ * (ASan), interrupt lines stay in range, every region is unmapped at
+ * teardown; UBSan watches the arithmetic.
+ */
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fuzz_env.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define MAX_OPS 4096
+
+struct row {
+    const char *name;
+    const char *config; /* @DIR@: the directory of host files */
+};
+
+static const struct row rows[] = {
+    /* the 16550A, its host input read from a file as the guest drains */
+    {"ser8250", "vdev ser8250 loc io:0x3f8 hostdev <@DIR@/in\n"},
+    /* PCI bus 0 (mechanism #1, ECAM) with a plain function, a
+     * virtio-net (modern and legacy registers, MSI-X table and PBA)
+     * and a virtio-entropy over PCI */
+    {"pci", "vdev pci-dummy reg 0x00/2=0x1234 reg 0x02/2=0x5678\n"
+            "vdev virtio-net legacy\n"
+            "vdev virtio-entropy\n"},
+};
+
+static const struct row *row;
+static struct vm_spec spec;
+
+static uint64_t get(const uint8_t *p, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static void init(void)
+{
+    fe_init();
+    for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
+        if (strcmp(rows[i].name, DEVREG_ROW) == 0)
+            row = &rows[i];
+    CHECK(row);
+    char path[96];
+    snprintf(path, sizeof(path), "%s/in", fe.dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    CHECK(fd >= 0);
+    close(fd);
+    fe_spec(&spec, row->config);
+}
+
+static void host_input(const uint8_t *p, size_t n)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "%s/in", fe.dir);
+    int fd = open(path, O_WRONLY | O_TRUNC);
+    CHECK(fd >= 0);
+    CHECK(write(fd, p, n) == (ssize_t)n);
+    close(fd);
+}
+
+/* One guest access at offset `off` of region `ri` of the bus. */
+static void access_(struct bus *b, unsigned ri, uint64_t off, unsigned size,
+                    bool write, uint64_t val)
+{
+    pthread_rwlock_rdlock(&b->lock);
+    size_t n = b->regions.n;
+    uint64_t addr = 0;
+    if (n) {
+        const struct bus_region *r = &b->regions.v[ri % n];
+        addr = r->base + off % r->len;
+    }
+    pthread_rwlock_unlock(&b->lock);
+    if (!n)
+        return;
+    uint64_t v = write ? val : 0;
+    (void)bus_access(b, addr, &v, size, write);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!row)
+        init();
+    if (size < 3)
+        return 0;
+    const uint8_t *p = data + 3, *end = data + size;
+    size_t hl = MIN((size_t)get(data + 1, 2), size - 3);
+    host_input(p, hl);
+    p += hl;
+    fe_reset(data[0]);
+    static struct dev_list l;
+    fe_realize(&spec, &l);
+    for (unsigned ops = 0; p < end && ops < MAX_OPS; ops++) {
+        uint8_t c = *p++;
+        unsigned kind = c >> 4;
+        if (kind == 15) {
+            if (end - p < 3)
+                break;
+            uint64_t a = get(p, 2) % FE_RAM;
+            size_t n = MIN((size_t)p[2], (size_t)(end - p - 3));
+            memcpy(fe.ram + a, p + 3, MIN(n, (size_t)(FE_RAM - a)));
+            p += 3 + n;
+            continue;
+        }
+        unsigned sz = 1u << (c & 3), offlen = kind == 14 ? 4 : 2;
+        bool write = c & 4;
+        if ((size_t)(end - p) < 1 + offlen + (write ? sz : 0))
+            break;
+        unsigned ri = p[0];
+        uint64_t off = get(p + 1, offlen);
+        p += 1 + offlen;
+        uint64_t val = 0;
+        if (write) {
+            val = get(p, sz);
+            p += sz;
+        }
+        access_(c & 8 ? &fe.mmio : &fe.pio, ri, off, sz, write, val);
+    }
+    fe_teardown(&l);
+    return 0;
+}
