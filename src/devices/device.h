@@ -138,10 +138,12 @@ int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx,
  * devices_realize_models: what devices_realize does between making the
  * event loop and starting it, with out->ctx filled by the caller (its ev
  * made, and never started when the caller drives every device on its own
- * thread: the fuzz targets, tests/fuzz/fuzz_env.h).
+ * thread: the fuzz targets, tests/fuzz/fuzz_env.h). irqchips false: the
+ * interrupt controllers (pass 0 models) are not realized, because the
+ * caller's irq_resolve stands for them (a fake machine without a VM).
  */
-int devices_realize_models(const struct vm_spec *spec,
-                           struct dev_list *out) MUST_CHECK;
+int devices_realize_models(const struct vm_spec *spec, struct dev_list *out,
+                           bool irqchips) MUST_CHECK;
 /* devices_teardown: stop the event thread, then tear down (flush) each. */
 void devices_teardown(struct dev_list *l);
 

@@ -72,12 +72,13 @@ int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx_in,
     out->ctx.ev = ev_new();
     if (!out->ctx.ev)
         return -1;
-    if (devices_realize_models(spec, out) < 0)
+    if (devices_realize_models(spec, out, true) < 0)
         return -1;
     return ev_start(out->ctx.ev) < 0 ? -1 : 0;
 }
 
-int devices_realize_models(const struct vm_spec *spec, struct dev_list *out)
+int devices_realize_models(const struct vm_spec *spec, struct dev_list *out,
+                           bool irqchips)
 {
     const struct dev_ctx *ctx = &out->ctx;
     for (unsigned pass = 0; pass < 2; pass++) {
@@ -106,6 +107,8 @@ int devices_realize_models(const struct vm_spec *spec, struct dev_list *out)
                              name ? name : "?");
                 continue;
             }
+            if (m->pass == 0 && !irqchips)
+                continue;
             if (m->pass == pass && realize_one(vd, m, ctx, out) < 0)
                 return -1;
         }

@@ -11,11 +11,13 @@
  * copied out of the ring once and only the copy is checked and used, so a
  * driver that rewrites it meanwhile cannot get past the checks.
  *
- * Memory ordering (the driver runs on other CPUs): split: acquire after
- * reading avail->idx, release before publishing used->idx; packed: acquire
- * after reading a head's flags, release before writing a used descriptor's
- * flags. A full fence separates publishing used entries from reading the
- * driver's interrupt suppression (vq_need_interrupt), and publishing the
+ * Memory ordering (the driver runs on other CPUs): split: avail->idx is
+ * read with acquire, used->idx published with release; packed: a head's
+ * flags are read with acquire, a used descriptor's flags written with
+ * release. (Acquire loads and release stores rather than fences: the same
+ * code on x86, and ThreadSanitizer, which does not model fences, sees the
+ * ordering too.) A full fence separates publishing used entries from reading
+ * the driver's interrupt suppression (vq_need_interrupt), and publishing the
  * device's kick suppression from re-reading the ring (vq_enable_kicks and
  * an empty vq_pop), so that neither side misses the other's update.
  *
@@ -79,6 +81,13 @@ static inline void st16(void *p, uint16_t v)
 static inline void st32(void *p, uint32_t v)
 {
     __atomic_store_n((uint32_t *)p, htole32(v), __ATOMIC_RELAXED);
+}
+
+/* An acquire load: what the driver wrote before it published this value
+ * (with a release store or a fence) is visible after it. */
+static inline uint16_t ld16_acquire(const void *p)
+{
+    return le16toh(__atomic_load_n((const uint16_t *)p, __ATOMIC_ACQUIRE));
 }
 
 /* A release store: what was written before is visible to a guest (or
@@ -414,10 +423,11 @@ static int split_chain(struct virtqueue *vq, struct vq_elem *e, uint16_t head)
     }
 }
 
-/* split_avail_idx: the driver's avail->idx (relaxed). */
+/* split_avail_idx: the driver's avail->idx (acquire: the ring entries and
+ * descriptors it publishes are read after it). */
 static uint16_t split_avail_idx(const struct virtqueue *vq)
 {
-    return ld16(at(vq->driver, 2));
+    return ld16_acquire(at(vq->driver, 2));
 }
 
 /* split_want_kicks: publish that a kick is wanted for the next buffer. */
@@ -445,7 +455,6 @@ static int split_pop(struct virtqueue *vq, struct vq_elem *e)
                        "available index %u is %u ahead of %u (queue size "
                        "%u)",
                        idx, pending, vq->last_avail, vq->ring_size);
-    atomic_thread_fence(memory_order_acquire); /* ring entries after idx */
     uint16_t head =
         ld16(at(vq->driver, 4 + 2 * (size_t)(vq->last_avail % vq->ring_size)));
     if (head >= vq->ring_size)
@@ -467,9 +476,11 @@ static bool packed_avail(uint16_t flags, bool wrap)
     return !!(flags & DESC_F_AVAIL) == wrap && !!(flags & DESC_F_USED) != wrap;
 }
 
+/* packed_head_flags: the next head's flags (acquire: its chain is read
+ * after them). */
 static uint16_t packed_head_flags(const struct virtqueue *vq)
 {
-    return ld16(at(vq->desc, (size_t)vq->last_avail * DESC_SIZE + 14));
+    return ld16_acquire(at(vq->desc, (size_t)vq->last_avail * DESC_SIZE + 14));
 }
 
 /* packed_want_kicks: publish that a kick is wanted for the next buffer. */
@@ -516,7 +527,6 @@ static int packed_pop(struct virtqueue *vq, struct vq_elem *e)
     }
     if (!packed_avail(flags, vq->avail_wrap))
         return 0;
-    atomic_thread_fence(memory_order_acquire); /* descriptors after flags */
     elem_init(e);
     uint16_t i = vq->last_avail;
     bool wrap = vq->avail_wrap;

@@ -35,6 +35,7 @@ struct evloop {
     bool running;
     pthread_mutex_t lock; /* the registration list */
     struct ev_reg *regs;
+    atomic_uint_fast64_t dispatches; /* callbacks run (ev_dispatches) */
 };
 
 struct evloop *ev_new(void)
@@ -44,6 +45,7 @@ struct evloop *ev_new(void)
         log_fatal(TAG, "out of memory");
         return NULL;
     }
+    atomic_init(&ev->dispatches, 0);
     ev->epfd = epoll_create1(EPOLL_CLOEXEC);
     ev->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     pthread_mutex_init(&ev->lock, NULL);
@@ -73,8 +75,11 @@ static void *ev_thread(void *arg)
             struct ev_reg *r = es[i].data.ptr;
             if (!r)
                 return NULL; /* the stop eventfd */
-            if (!atomic_load(&r->dead))
+            if (!atomic_load(&r->dead)) {
                 r->fn(r->opaque, r->fd, es[i].events);
+                atomic_fetch_add_explicit(&ev->dispatches, 1,
+                                          memory_order_release);
+            }
         }
     }
 }
@@ -154,6 +159,11 @@ int ev_add(struct evloop *ev, int fd, uint32_t events, ev_fn fn, void *opaque)
     ev->regs = r;
     pthread_mutex_unlock(&ev->lock);
     return 0;
+}
+
+uint64_t ev_dispatches(struct evloop *ev)
+{
+    return atomic_load_explicit(&ev->dispatches, memory_order_acquire);
 }
 
 int ev_mod(struct evloop *ev, int fd, uint32_t events)

@@ -41,4 +41,8 @@ int ev_add(struct evloop *ev, int fd, uint32_t events, ev_fn fn,
 int ev_mod(struct evloop *ev, int fd, uint32_t events);
 int ev_del(struct evloop *ev, int fd);
 
+/* ev_dispatches: how many callbacks the event thread has run so far (a
+ * wake-up for a fd nobody wants shows here: tests count them). */
+uint64_t ev_dispatches(struct evloop *ev);
+
 #endif

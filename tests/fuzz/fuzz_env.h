@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../unit/fake_irq.h"
 #include "config/front.h"
 #include "devices/device.h"
 #include "util/log.h"
@@ -62,6 +63,9 @@ static void fe_irq(void *opaque, uint32_t gsi, bool level)
     fe.level[gsi] = level;
     fe.irqs++;
 }
+
+/* The interrupt controllers: line N of any controller is fe_irq(N). */
+FAKE_IRQ(fe_irq)
 
 static void fe_stop(void *opaque, enum vm_stop why)
 {
@@ -145,7 +149,8 @@ static void fe_init(void)
         .pio = &fe.pio,
         .mmio = &fe.mmio,
         .mem = &fe.mem,
-        .irq_set = fe_irq,
+        .irq_resolve = fake_irq_resolve,
+        .irq_isa = fake_irq_isa,
         .stop = fe_stop,
         .opaque = &fe,
         .ioeventfd = fe_ioeventfd,
@@ -163,6 +168,7 @@ static void fe_reset(unsigned kvm)
     memset(fe.level, 0, sizeof(fe.level));
     fe.irqs = fe.stops = fe.msis = fe.routes = fe.irqfds = 0;
     fe.next_gsi = 24;
+    fake_irq_reset();
     fe.kvm = kvm;
 }
 
@@ -200,7 +206,7 @@ UNUSED static void fe_realize(const struct vm_spec *spec, struct dev_list *l)
     l->ctx.system = spec->system;
     l->ctx.ev = ev_new();
     CHECK(l->ctx.ev);
-    CHECK(devices_realize_models(spec, l) == 0);
+    CHECK(devices_realize_models(spec, l, false) == 0);
 }
 
 UNUSED static void fe_teardown(struct dev_list *l)

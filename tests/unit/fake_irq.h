@@ -3,7 +3,10 @@
  * controller (and ISA IRQ N) is one shared input whose changes call the
  * test's sink fn(ctx opaque, N, level), like an interrupt controller would
  * see them. Use: FAKE_IRQ(my_sink) at file scope, then
- * `.irq_resolve = fake_irq_resolve, .irq_isa = fake_irq_isa` in the ctx.
+ * `.irq_resolve = fake_irq_resolve, .irq_isa = fake_irq_isa` in the ctx,
+ * and fake_irq_reset() whenever a new fake machine is made: a machine
+ * allocated where the last one was (same opaque) must not inherit its
+ * inputs, whose sources may still be asserted.
  */
 #ifndef QVM_TESTS_FAKE_IRQ_H
 #define QVM_TESTS_FAKE_IRQ_H
@@ -11,6 +14,7 @@
 #include <errno.h>
 
 #include "devices/irq.h"
+#include "util/compiler.h"
 
 #define FAKE_IRQ_LINES 256
 
@@ -35,6 +39,15 @@
         }                                                                      \
         out->gsi = n;                                                          \
         return irq_line_connect(out, &fake_irq_in_[n]);                        \
+    }                                                                          \
+    UNUSED static void fake_irq_reset(void)                                    \
+    {                                                                          \
+        for (unsigned i_ = 0; i_ < FAKE_IRQ_LINES; i_++) {                     \
+            if (fake_irq_init_[i_])                                            \
+                irq_input_destroy(&fake_irq_in_[i_]);                          \
+            fake_irq_init_[i_] = false;                                        \
+            fake_irq_owner_[i_] = NULL;                                        \
+        }                                                                      \
     }                                                                          \
     static int fake_irq_resolve(void *o, const struct intr *in, int isa,       \
                                 struct irq_line *out)                          \

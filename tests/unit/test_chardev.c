@@ -7,7 +7,12 @@
  * make the event thread spin, the `>|command` form gets all output before
  * it is reaped, hostdevs that cannot be opened are clean errors, and
  * `delayed` opens them at a later access (retrying once a second).
+ *
+ * No wall-clock windows: callbacks signal a condition variable, and
+ * "nothing happens" is checked after a barrier through the event loop
+ * (ev_flush.h), with the event thread's callback count as the witness.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -28,11 +33,15 @@
 #include "config/schema.h"
 #include "devices/chardev.h"
 #include "util/log.h"
+#include "ev_flush.h"
+
+#define WAIT_S 60 /* bounds a wait for a callback; reached only on a bug */
 
 struct env {
     struct dev_ctx ctx;
     struct vdev_spec vd;
     pthread_mutex_t lock;
+    pthread_cond_t cond; /* broadcast by every callback (under lock) */
     struct chardev *cd;
     char dir[64], fifo[128];
     /* Callback records (under lock). */
@@ -57,12 +66,14 @@ static void on_input(void *opaque)
         e->in_len += (size_t)n;
     }
     chardev_want_input(e->cd, e->want);
+    pthread_cond_broadcast(&e->cond);
 }
 
 static void on_room(void *opaque)
 {
     struct env *e = opaque;
     e->rooms++;
+    pthread_cond_broadcast(&e->cond);
 }
 
 static int setup(void **state)
@@ -72,6 +83,11 @@ static int setup(void **state)
     assert_non_null(e->ctx.ev);
     assert_int_equal(ev_start(e->ctx.ev), 0);
     pthread_mutex_init(&e->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&e->cond, &ca);
+    pthread_condattr_destroy(&ca);
     snprintf(e->dir, sizeof(e->dir), "/tmp/test_chardev.XXXXXX");
     assert_non_null(mkdtemp(e->dir));
     snprintf(e->fifo, sizeof(e->fifo), "%s/fifo", e->dir);
@@ -100,6 +116,7 @@ static int teardown(void **state)
     unlink(e->fifo);
     rmdir(e->dir);
     ev_free(e->ctx.ev);
+    pthread_cond_destroy(&e->cond);
     pthread_mutex_destroy(&e->lock);
     free(e);
     return 0;
@@ -125,26 +142,49 @@ static int open_cd(struct env *e)
     return chardev_new(&e->vd, &e->ctx, &p, &e->cd);
 }
 
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
 }
 
-/* Wait (up to 2 s) until *counter (read under lock) differs from `old`. */
+/* Wait until *counter (read under lock) differs from `old`. */
 static unsigned wait_change(struct env *e, const unsigned *counter,
                             unsigned old)
 {
-    for (int i = 0; i < 200; i++) {
-        pthread_mutex_lock(&e->lock);
-        unsigned v = *counter;
-        pthread_mutex_unlock(&e->lock);
-        if (v != old)
-            return v;
-        sleep_ms(10);
-    }
-    fail_msg("no callback within 2 s");
-    return old;
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    dl.tv_sec += WAIT_S;
+    pthread_mutex_lock(&e->lock);
+    int err = 0;
+    while (*counter == old && err != ETIMEDOUT)
+        err = pthread_cond_timedwait(&e->cond, &e->lock, &dl);
+    unsigned v = *counter;
+    pthread_mutex_unlock(&e->lock);
+    if (v == old)
+        fail_msg("no callback within %d s", WAIT_S);
+    return v;
+}
+
+/* Wait until the input callback saw the end of input. */
+static void wait_in_end(struct env *e)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    dl.tv_sec += WAIT_S;
+    pthread_mutex_lock(&e->lock);
+    int err = 0;
+    while (!e->in_end && err != ETIMEDOUT)
+        err = pthread_cond_timedwait(&e->cond, &e->lock, &dl);
+    pthread_mutex_unlock(&e->lock);
 }
 
 #define BIG (300u * 1024)
@@ -167,18 +207,24 @@ static void test_write_flow_control(void **state)
     assert_true(sent < BIG);
     size_t have = 0;
     unsigned rooms = 0;
-    for (int spins = 0; have < BIG && spins < 2000; spins++) {
+    /* Read what arrives; hand the rest over at each output_room. A stall
+     * (no byte and no callback for WAIT_S) is the failure. */
+    double progress = mono_s();
+    while (have < BIG && mono_s() - progress < WAIT_S) {
+        struct pollfd p = {.fd = rd, .events = POLLIN};
+        (void)poll(&p, 1, 10);
         ssize_t n = read(rd, got + have, BIG - have);
-        if (n > 0)
+        if (n > 0) {
             have += (size_t)n;
+            progress = mono_s();
+        }
         pthread_mutex_lock(&e->lock);
         if (e->rooms != rooms && sent < BIG) {
             rooms = e->rooms;
             sent += chardev_write(e->cd, src + sent, BIG - sent);
+            progress = mono_s();
         }
         pthread_mutex_unlock(&e->lock);
-        if (n <= 0)
-            sleep_ms(2);
     }
     assert_int_equal(have, BIG);
     assert_true(rooms >= 1);
@@ -211,7 +257,9 @@ static void test_input_backpressure(void **state)
     unsigned n1 = e->inputs;
     pthread_mutex_unlock(&e->lock);
     assert_int_equal(write(wr, "def", 3), 3);
-    sleep_ms(100);
+    /* Every event due is handled (the FIFO is readable before the
+     * barrier is posted): still no callback. */
+    assert_true(ev_flush(e->ctx.ev));
     pthread_mutex_lock(&e->lock);
     assert_int_equal(e->inputs, n1);
     assert_int_equal(e->in_len, 3);
@@ -227,13 +275,6 @@ static void test_input_backpressure(void **state)
     close(wr);
 }
 
-static double cpu_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static void test_hangup_while_paused(void **state)
 {
     struct env *e = *state;
@@ -243,10 +284,16 @@ static void test_hangup_while_paused(void **state)
     assert_true(wr >= 0);
     assert_int_equal(write(wr, "x", 1), 1);
     close(wr); /* hang-up, with input not wanted */
-    double t0 = cpu_ms();
-    sleep_ms(300);
-    double used = cpu_ms() - t0;
-    assert_true(used < 10.0); /* spinning: tens of ms even when busy */
+    /* The hang-up is reported (at most once) before the first barrier
+     * completes. A fd that keeps being reported (level-triggered with no
+     * events: epoll still reports EPOLLHUP) is reported again in every
+     * epoll_wait, so at each later barrier: the event thread spins. Two
+     * more barriers then may cost two callbacks (the markers), no more. */
+    assert_true(ev_flush(e->ctx.ev));
+    uint64_t d0 = ev_dispatches(e->ctx.ev);
+    assert_true(ev_flush(e->ctx.ev));
+    assert_true(ev_flush(e->ctx.ev));
+    assert_int_equal(ev_dispatches(e->ctx.ev) - d0, 2);
     pthread_mutex_lock(&e->lock);
     assert_int_equal(e->inputs, 0);
     unsigned n0 = e->inputs;
@@ -254,14 +301,7 @@ static void test_hangup_while_paused(void **state)
     chardev_want_input(e->cd, true);
     pthread_mutex_unlock(&e->lock);
     wait_change(e, &e->inputs, n0);
-    for (int i = 0; i < 200; i++) {
-        pthread_mutex_lock(&e->lock);
-        bool end = e->in_end;
-        pthread_mutex_unlock(&e->lock);
-        if (end)
-            break;
-        sleep_ms(10);
-    }
+    wait_in_end(e);
     pthread_mutex_lock(&e->lock);
     assert_int_equal(e->in_len, 1);
     assert_int_equal(e->in[0], 'x');
@@ -328,6 +368,7 @@ static void test_delayed_open(void **state)
     o->def = &delayed;
     o->num = UINT64_MAX; /* forever */
     assert_int_equal(open_cd(e), 0);
+    double t0 = mono_s(); /* before the first try */
     pthread_mutex_lock(&e->lock);
     assert_false(chardev_access(e->cd)); /* first access: not there */
     pthread_mutex_unlock(&e->lock);
@@ -335,12 +376,18 @@ static void test_delayed_open(void **state)
     assert_non_null(f);
     fputs("late", f);
     fclose(f);
+    /* Retried at most once a second: an open now is wrong unless this
+     * thread was held up for a second since t0 (then it is the retry). */
     pthread_mutex_lock(&e->lock);
-    assert_false(chardev_access(e->cd)); /* retried at most once a second */
+    bool early = chardev_access(e->cd);
     pthread_mutex_unlock(&e->lock);
-    sleep_ms(1100);
+    if (early)
+        assert_true(mono_s() - t0 >= 1.0);
+    else
+        sleep_ms(1100); /* a lower bound: the retry is due after it */
     pthread_mutex_lock(&e->lock);
-    assert_true(chardev_access(e->cd));
+    if (!early)
+        assert_true(chardev_access(e->cd));
     assert_false(chardev_access(e->cd)); /* opened once */
     char buf[8] = {0};
     assert_int_equal(chardev_read(e->cd, buf, sizeof(buf)), 4);

@@ -62,6 +62,7 @@ static void out(struct env *e, uint16_t port, uint32_t v, unsigned size)
 static int setup(void **state)
 {
     struct env *e = calloc(1, sizeof(*e));
+    fake_irq_reset();
     bus_init(&e->pio, "pio");
     bus_init(&e->mmio, "mmio");
     e->ctx = (struct dev_ctx){.pio = &e->pio,

@@ -133,6 +133,7 @@ static const struct region_ops bar_ops = {bar_read, NULL};
 static int setup(void **state)
 {
     struct env *e = calloc(1, sizeof(*e));
+    fake_irq_reset();
     pthread_mutex_init(&e->lock, NULL);
     bus_init(&e->pio, "pio");
     bus_init(&e->mmio, "mmio");
@@ -408,6 +409,7 @@ static void test_realize(void **state)
 {
     (void)state;
     struct env e = {0};
+    fake_irq_reset();
     bus_init(&e.pio, "pio");
     bus_init(&e.mmio, "mmio");
     e.ctx = (struct dev_ctx){.pio = &e.pio,
@@ -559,6 +561,7 @@ static struct menv *msix_env(bool fast)
     struct menv *m = calloc(1, sizeof(*m));
     struct env *e = &m->e;
     assert_non_null(m);
+    fake_irq_reset();
     pthread_mutex_init(&e->lock, NULL);
     bus_init(&e->pio, "pio");
     bus_init(&e->mmio, "mmio");

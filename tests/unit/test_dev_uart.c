@@ -65,6 +65,7 @@ static void out(struct env *e, unsigned reg, uint8_t v)
 static int setup(void **state)
 {
     struct env *e = calloc(1, sizeof(*e));
+    fake_irq_reset();
     bus_init(&e->pio, "pio");
     bus_init(&e->mmio, "mmio");
     /* An event loop that never runs: the batch timer only arms. */

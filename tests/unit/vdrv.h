@@ -26,7 +26,7 @@
     (0x1000u + (uint64_t)(q)*0x1000u) /* desc; +0x400 avail;                   \
                                          +0x800 used */
 #define VD_DATA    0x100000u          /* data buffers from 1 MiB */
-#define VD_WAIT_MS 5000
+#define VD_WAIT_MS 60000              /* bounds a hang; never a window */
 
 struct vd_seg {
     uint64_t gpa;

@@ -31,14 +31,9 @@ printf 'ping\r' >"$pty"
 rc=0
 wait "$pid" || rc=$?
 # The reader ends by itself at the pty's hang-up once it has read what is
-# buffered; killing it at once would lose the guest's last line.
-n=0
-while kill -0 "$cpid" 2>/dev/null && [ "$n" -lt 30 ]; do
-    n=$((n + 1))
-    sleep 0.1
-done
-kill "$cpid" 2>/dev/null
-wait "$cpid" 2>/dev/null
+# buffered; killing it at once would lose the guest's last line. (It is
+# a zombie once it ended: kill -0 cannot tell, wait_exit can.)
+wait_exit "$cpid" 30 || echo "the pty reader did not end at the hang-up"
 cat "$out" "$TMPDIR/pty2.txt"
 [ "$rc" -eq 0 ] || fail "uart guest on a pty: qvm exited $rc"
 # "got: p..." proves the typed line reached the guest. The tail of its last

@@ -15,6 +15,9 @@
 #                            (a pty reader's copy, a console file)
 #   qvm_wait RC              waits for qvm to exit; fails unless its exit
 #                            status is RC; sets $rc
+#   wait_exit PID [SECS]     waits until another background process (a pty
+#                            reader) has exited and reaps it; after SECS
+#                            (default 120) kills it and returns 1
 #   fail MSG                 shows the output of the last qvm_start (if
 #                            any), "FAIL: MSG", exit 1
 
@@ -42,13 +45,31 @@ qvm_start() {
     pid=$!
 }
 
-# _qvm_gone: qvm has exited (it stays a zombie until `wait`, so kill -0
-# still succeeds: look at its state in /proc).
-_qvm_gone() {
-    [ -n "$pid" ] || return 0
-    _st=$(cat "/proc/$pid/stat" 2>/dev/null) || return 0
+# _gone PID: the process has exited (it stays a zombie until `wait`, so
+# kill -0 still succeeds: look at its state in /proc).
+_gone() {
+    [ -n "$1" ] || return 0
+    _st=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
     case ${_st##*) } in Z* | X*) return 0 ;; esac
     return 1
+}
+
+_qvm_gone() {
+    _gone "$pid"
+}
+
+wait_exit() {
+    _end=$(($(date +%s) + ${2:-120}))
+    while ! _gone "$1"; do
+        if [ "$(date +%s)" -ge "$_end" ]; then
+            kill "$1" 2>/dev/null
+            wait "$1" 2>/dev/null
+            return 1
+        fi
+        sleep 0.1
+    done
+    wait "$1" 2>/dev/null
+    return 0
 }
 
 wait_for_in() {
