@@ -85,16 +85,15 @@ static void io_route(void *opaque, uint32_t pin, struct ioapic_msg msg,
 {
     struct x86_ioapic *x = opaque;
     (void)masked;
+    x->data[pin] = msg.data; /* under the model's lock, as deliver reads */
     pin_route(x->vm, x->gsi_base + pin, msg);
 }
 
 static void io_deliver(void *opaque, uint32_t pin)
 {
     struct x86_ioapic *x = opaque;
-    struct ioapic_msg m;
-    bool masked, level;
-    if (ioapic_entry(x->io, pin, &m, &masked, &level) &&
-        ((m.data >> 8) & 7) == 7) {
+    /* Called with the model's lock held: no ioapic_* call from here. */
+    if (((x->data[pin] >> 8) & 7) == 7) {
         LOG_RATELIMITED(LOG_WARN, TAG,
                         "%s input %u: ExtINT delivery through the IOAPIC is "
                         "not supported; program the local APIC's LINT0 "
@@ -152,6 +151,7 @@ static void ioapic_teardown(void *state)
     for (uint32_t i = 0; x->in && i < x->npins; i++)
         irq_input_destroy(&x->in[i]);
     free(x->in);
+    free(x->data);
     if (x->io)
         ioapic_free(x->io);
     free(x);
@@ -179,7 +179,8 @@ static int ioapic_init(struct x86_ioapic *x, const struct vdev_spec *vd,
         x->chip.opaque = vm;
     }
     x->in = calloc(x->npins, sizeof(*x->in));
-    if (!x->in) {
+    x->data = calloc(x->npins, sizeof(*x->data));
+    if (!x->in || !x->data) {
         log_fatal(TAG, "out of memory");
         return -1;
     }

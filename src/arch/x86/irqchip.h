@@ -27,6 +27,7 @@ struct x86_ioapic {
     struct ioapic *io; /* split mode only */
     struct irq_chip chip;
     struct irq_input *in; /* npins */
+    uint32_t *data;       /* npins: each input's MSI data, as routed */
     uint32_t gsi_base, npins;
     uint64_t base;
     int vdev;
