@@ -445,13 +445,14 @@ static int line_isa(struct x86_arch *a, int isa, struct irq_line *out)
     *out = irq_line_none();
     out->isa = isa;
     struct x86_ioapic *io = isa_ioapic(a);
-    if (!a->split) {
-        if (!io || (uint32_t)isa >= io->npins)
-            return -ENOENT;
-        out->gsi = isa;
-        return connect(out, &io->in[isa], "ISA IRQ");
-    }
     int64_t gsi = a->isa_gsi[isa];
+    if (!a->split) {
+        /* KVM routes GSI g < 16 (not 2) to 8259 input g too. */
+        if (!io || gsi < 0 || (uint64_t)gsi >= io->npins)
+            return -ENOENT;
+        out->gsi = gsi;
+        return connect(out, &io->in[gsi], "ISA IRQ");
+    }
     if (io && gsi >= 0 && (uint32_t)gsi < io->npins) {
         out->gsi = gsi;
         if (connect(out, &io->in[gsi], "ISA IRQ") < 0)
@@ -508,13 +509,15 @@ int arch_irq_resolve(void *ctx_opaque, const struct intr *in, int isa,
 /* ---- set-up ----------------------------------------------------------------
  */
 
-/* The IOAPIC GSI of each ISA IRQ: the same number, except IRQ 0 when the
- * 8254 is wired to another input of the first IOAPIC (as KVM's layout and
- * many PCs put it on GSI 2). */
+/* The IOAPIC GSI of each ISA IRQ: the same number, except IRQ 0: the 8254's
+ * input of the first IOAPIC when the configuration has an 8254, else GSI 2,
+ * where a PC's chipset wires IRQ 0 and the HPET specification puts legacy
+ * replacement timer 0 in APIC mode. */
 static void isa_wiring(struct x86_arch *a, const struct vm_spec *spec)
 {
     for (int i = 0; i < 16; i++)
         a->isa_gsi[i] = i;
+    a->isa_gsi[0] = 2;
     for (size_t i = 0; i < spec->vdevs.n; i++) {
         const struct vdev_spec *vd = &spec->vdevs.v[i];
         if (!(vd->type->flags & VF_PIT) || !vd->intrs.n)
