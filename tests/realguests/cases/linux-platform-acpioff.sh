@@ -1,0 +1,10 @@
+#!/bin/sh
+# linux-platform with `acpi=off`: the platform from the MP table (reboot=k:
+# the power-off is the 8042's reset or poweroff -f's halt: 0 either way).
+# timeout: 240
+. cases/lib.sh
+. cases/platform-lib
+boot linux-platform-acpioff.qvmconf
+platform_checks 1 IO-APIC
+grep -q 'found SMP MP-table' "$out" || fail "the kernel did not use the MP table"
+echo PASS
