@@ -5,6 +5,6 @@
 . cases/lib.sh
 . cases/platform-lib
 boot linux-platform-acpioff.qvmconf
-platform_checks 1 IO-APIC
+platform_checks 1 IO-APIC notimer
 grep -q 'found SMP MP-table' "$out" || fail "the kernel did not use the MP table"
 echo PASS
