@@ -588,5 +588,7 @@ int rtc_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     }
     inst->state = d;
     inst->teardown = rtc_teardown;
+    inst->desc =
+        dev_desc_line(DEV_ROLE_RTC, base, 2, d->line.n ? &d->line : NULL);
     return 0;
 }

@@ -120,6 +120,7 @@ has $b mcfg "Base Address : 00000000E0000000 Segment Group Number : 0000 Start B
 has $b hpet "Hardware Block ID : 8086A201 "
 has $b hpet "Address : 00000000F8008000 "
 has $b dsdt 'Device (COM1) { Name (_HID, EisaId ("PNP0501") ) Name (_UID, One) Name (_CRS, ResourceTemplate () { IO (Decode16, 0x03F8, 0x03F8, 0x01, 0x08, ) IRQNoFlags () {4} }) }'
+has $b dsdt 'Device (RTC) { Name (_HID, EisaId ("PNP0B00") ) Name (_CRS, ResourceTemplate () { IO (Decode16, 0x0070, 0x0070, 0x01, 0x02, ) IRQNoFlags () {8} }) }'
 has $b dsdt 'Name (_HID, EisaId ("PNP0A08") )'
 has $b dsdt 'Name (_CID, EisaId ("PNP0A03") )'
 has $b dsdt 'Name (_PRT, Package (0x04) { Package (0x04) { 0x0001FFFF, Zero, Zero, 0x10 }, Package (0x04) { 0x0002FFFF, Zero, Zero, 0x11 }, Package (0x04) { 0x0002FFFF, One, Zero, 0x12 }, Package (0x04) { 0x0003FFFF, 0x03, Zero, 0x13 } })'

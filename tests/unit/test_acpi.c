@@ -1029,7 +1029,7 @@ static void test_dsdt_com(void **state)
     assert_int_equal(d[36], 0x10);
 
     walk_dsdt(d);
-    assert_int_equal(aml_count("._HID"), 3);
+    assert_int_equal(aml_count("._HID"), 4); /* RTC_ and three COMs */
     struct res r = crs("\\_SB_.COM1._CRS");
     assert_int_equal(r.nio, 1);
     assert_int_equal(r.io, 0x3f8);
@@ -1123,7 +1123,7 @@ static void test_hpet(void **state)
     assert_null(find("HPET"));
     walk_dsdt(dsdt());
     assert_null(aml_get("\\_SB_.HPET._HID"));
-    assert_int_equal(aml_count("._HID"), 0);
+    assert_int_equal(aml_count("._HID"), 1); /* RTC_ */
 }
 
 static void test_legacy_free(void **state)
@@ -1281,7 +1281,7 @@ static void test_pci_acpi(void **state)
     assert_int_equal(r.fixed_base, ACPI_PCI_ECAM_BASE);
     assert_int_equal(r.fixed_len, ACPI_PCI_ECAM_SIZE);
     /* virtio-mmio: LNRO0005 devices, level/high/exclusive. */
-    assert_int_equal(aml_count("._HID"), 5); /* PCI0 MRES VR00 VR01 VR03 */
+    assert_int_equal(aml_count("._HID"), 6); /* RTC_ PCI0 MRES VR00 VR01 VR03 */
     o = aml_get("\\_SB_.VR00._HID");
     assert_non_null(o);
     assert_int_equal(o[0], 0x0d);
@@ -1319,7 +1319,7 @@ static void test_no_pci_acpi(void **state)
     walk_dsdt(dsdt());
     assert_null(aml_get("\\_SB_.PCI0._HID"));
     assert_null(aml_get("\\_SB_.MRES._HID"));
-    assert_int_equal(aml_count("._HID"), 1); /* COM1 */
+    assert_int_equal(aml_count("._HID"), 2); /* RTC_ COM1 */
     struct res r = crs("\\_SB_.COM1._CRS");
     assert_int_equal(r.nio, 1);
     assert_int_equal(r.io, 0x3f8);
@@ -1333,7 +1333,7 @@ static void test_sample_boards(void **state)
     (void)state;
     static void (*const make[])(struct x86_board *) = {
         tboard_qnx, tboard_2ioapic, tboard_bare};
-    static const unsigned nhid[] = {4, 6, 1}; /* devices in the DSDT */
+    static const unsigned nhid[] = {5, 7, 1}; /* devices in the DSDT */
     for (unsigned i = 0; i < 3; i++) {
         struct x86_board b;
         make[i](&b);

@@ -69,6 +69,7 @@ static inline void tboard_typical(struct x86_board *b, unsigned ncpus)
     board_isa_overrides(b);
     b->kbc = true;
     b->rtc = true;
+    b->rtc_line = (struct board_line){0x70, 2, 8, 8};
     b->pm_timer = true;
     b->facs = ACPI_FACS_BASE;
 }

@@ -447,11 +447,30 @@ static void aml_hpet(const struct x86_board *b, struct aml *a)
     aml_pkg_end(a, dev);
 }
 
+/* The MC146818 (PNP0B00): Linux's rtc-cmos binds through it under ACPI. */
+static void aml_rtc(const struct x86_board *b, struct aml *a)
+{
+    if (!b->rtc || b->rtc_line.base > 0xffff)
+        return;
+    size_t dev = aml_device(a, "RTC_");
+    aml_name(a, "_HID");
+    aml_eisaid(a, "PNP0B00");
+    struct aml r = {0};
+    rt_io(&r, (uint16_t)b->rtc_line.base, (uint8_t)b->rtc_line.size);
+    if (b->rtc_line.isa >= 0 && b->rtc_line.isa < 16)
+        rt_irq_noflags(&r, (unsigned)b->rtc_line.isa);
+    else if (b->rtc_line.gsi >= 0)
+        rt_interrupt(&r, (uint32_t)b->rtc_line.gsi, false);
+    aml_crs(a, &r);
+    aml_pkg_end(a, dev);
+}
+
 static void dsdt_aml(const struct x86_board *b, struct aml *a)
 {
     aml_byte(a, 0x10); /* ScopeOp */
     size_t scope = a->n;
     aml_bytes(a, "\\_SB_", 5);
+    aml_rtc(b, a);
     for (unsigned i = 0; i < b->ncom; i++)
         aml_com(a, i + 1, &b->com[i]);
     if (b->has_pci)

@@ -78,6 +78,8 @@ static void add_devices(struct x86_board *b, const struct dev_list *l)
             b->kbc = true;
             break;
         case DEV_ROLE_RTC:
+            if (!b->rtc)
+                b->rtc_line = line;
             b->rtc = true;
             break;
         case DEV_ROLE_NONE:
