@@ -10,6 +10,10 @@
  *  - an alarm 2 s ahead (AIE): exactly one interrupt, not before its time;
  *  - update-ended interrupts (UIE): one per second, three of them taking
  *    at least two RTC seconds;
+ *  - HPET legacy replacement (LEG_RT_CNF of the HPET at 0xfed00000, its
+ *    counter halted) takes IRQ 8 from the RTC: with PIE on, register C
+ *    shows IRQF for three polled periodic flags and no interrupt comes;
+ *    with LEG_RT_CNF clear again the periodic interrupts are back;
  *  - every interrupt finds register C's IRQF set, except one already
  *    latched in the local APIC's IRR when the guest changed register B and
  *    read C with interrupts off (as rtc-cmos does: its handler returns
@@ -30,6 +34,8 @@
 #define REG_A       0x0a
 #define REG_B       0x0b
 #define REG_C       0x0c
+#define HPET_CFG    0xfed00010u
+#define LEG_RT_CNF  0x2u
 
 void guest_main(uint32_t magic, uint32_t info);
 
@@ -80,10 +86,15 @@ static uint8_t bin2bcd(uint32_t v)
     return (uint8_t)((v / 10) << 4 | v % 10);
 }
 
+static uint32_t mmio_r(uint32_t a)
+{
+    return *(volatile uint32_t *)a;
+}
+
 /* The local APIC has `vec` pending (IRR): delivered, not yet taken. */
 static int lapic_irr(unsigned vec)
 {
-    uint32_t irr = *(volatile uint32_t *)(LAPIC + 0x200 + vec / 32 * 0x10);
+    uint32_t irr = mmio_r(LAPIC + 0x200 + vec / 32 * 0x10);
     return (irr >> vec % 32) & 1;
 }
 
@@ -192,6 +203,38 @@ static void update_ended(void)
         fail("update-ended interrupts come faster than once a second");
 }
 
+static void legacy_replacement(void)
+{
+    mmio_w(HPET_CFG, mmio_r(HPET_CFG) | LEG_RT_CNF);
+    if (!(mmio_r(HPET_CFG) & LEG_RT_CNF)) {
+        fail("the HPET's LEG_RT_CNF does not stick");
+        return;
+    }
+    uint32_t n0 = n_irq - n_stale, seen = 0, t0 = rtc_daysecs();
+    reg_b(0x40, 0);
+    /* Interrupt windows between reads of C: a connected RTC would
+     * interrupt in them (and its handler consume the flags). */
+    while (seen < 3 && secs_between(t0, rtc_daysecs()) <= 5) {
+        irq_window();
+        if ((cmos_rd(REG_C) & 0xc0) == 0xc0)
+            seen++;
+    }
+    uint32_t during = n_irq - n_stale - n0;
+    mmio_w(HPET_CFG, mmio_r(HPET_CFG) & ~LEG_RT_CNF);
+    uint32_t n1 = n_irq - n_stale;
+    int back = wait_count(&n_pf, n_pf + 1, 5);
+    reg_b(0, 0x40);
+    say("rtc-irq: legacy replacement: IRQF polled ", seen, " times, ");
+    say("", during, " interrupt(s); ");
+    say("", n_irq - n_stale - n1, " after it ended\n");
+    if (seen < 3)
+        fail("legacy replacement: no periodic IRQF seen by polling C");
+    if (during)
+        fail("an RTC interrupt while HPET legacy replacement held IRQ 8");
+    if (!back)
+        fail("no RTC interrupt after legacy replacement ended");
+}
+
 void guest_main(uint32_t magic, uint32_t info)
 {
     (void)magic, (void)info;
@@ -203,6 +246,7 @@ void guest_main(uint32_t magic, uint32_t info)
     periodic();
     alarm();
     update_ended();
+    legacy_replacement();
     cli();
     ioapic_route(IOAPIC_BASE, RTC_PIN, RTC_VEC, 1);
     say("rtc-irq: ", n_irq, " interrupts, ");
