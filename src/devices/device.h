@@ -94,7 +94,7 @@ enum dev_role {
     DEV_ROLE_VIRTIO_MMIO, /* virtio-mmio (ACPI LNRO0005) */
     DEV_ROLE_HPET,        /* info: struct hpet_info (arch/x86/hpet.h) */
     DEV_ROLE_KBC,         /* the 8042 */
-    DEV_ROLE_RTC,         /* the MC146818 */
+    DEV_ROLE_RTC,         /* the MC146818 (state: for rtc_irq_connect) */
 };
 struct dev_desc {
     enum dev_role role;
@@ -174,6 +174,11 @@ int pckbd_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                   struct dev_inst *inst) MUST_CHECK;
 int rtc_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                 struct dev_inst *inst) MUST_CHECK;
+/* rtc_irq_connect: connect (true, as realized) or disconnect the RTC's
+ * interrupt output from its line: HPET legacy replacement takes IRQ 8 from
+ * the RTC. rtc_state: the state of a DEV_ROLE_RTC instance. Context: any
+ * thread but the RTC's own callbacks. */
+void rtc_irq_connect(void *rtc_state, bool on);
 /* pci_stub_realize: config mechanism #1 at 0xcf8-0xcff when there is no
  * PCI (all ones: no device), and the 0xcf9 reset control register. */
 int pci_stub_realize(const struct vm_spec *spec, const struct dev_ctx *ctx,

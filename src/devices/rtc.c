@@ -25,6 +25,10 @@
  * their handlers, so a rising edge per read of C is the interrupt. A
  * device timer wakes the model only when an enabled flag can next raise
  * IRQF: none with PIE, AIE and UIE clear, none while IRQF is set.
+ * While the HPET's legacy replacement holds IRQ 8 (rtc_irq_connect, called
+ * by the platform's HPET glue) the output stays low and no timer runs;
+ * the realized device describes itself as DEV_ROLE_RTC so that the
+ * platform finds it (and the firmware tables announce a CMOS RTC).
  *
  * `reg INDEX,VALUE` presets CMOS bytes, the alarm and registers A/B
  * (`reg 0x0b,0x02` = 24h BCD, the default).
@@ -83,6 +87,7 @@ struct rtc {
     uint64_t last;  /* flags are computed up to this time (ns) */
     uint8_t flags;  /* PF AF UF, set since the last read of C */
     bool irq;       /* the level given to ops->irq */
+    bool cut;       /* the output disconnected (HPET legacy replacement) */
     uint64_t armed; /* the deadline given to ops->arm */
 };
 
@@ -294,7 +299,7 @@ static bool irqf(const struct rtc *r)
 
 static void update_irq(struct rtc *r)
 {
-    bool level = irqf(r);
+    bool level = irqf(r) && !r->cut;
     if (level != r->irq) {
         r->irq = level;
         r->ops->irq(r->opaque, level);
@@ -304,6 +309,8 @@ static void update_irq(struct rtc *r)
 /* The next time an enabled flag can set IRQF (ns), or 0. */
 static uint64_t next_due(const struct rtc *r, uint64_t now)
 {
+    if (r->cut)
+        return 0; /* no interrupt can come: C is computed when read */
     if (irqf(r))
         return 0; /* the guest must read C first */
     uint8_t b = r->ram[REG_B];
@@ -453,6 +460,16 @@ void rtc_tick(struct rtc *r, uint64_t now)
     pthread_mutex_unlock(&r->lock);
 }
 
+void rtc_set_irq_connected(struct rtc *r, bool on, uint64_t now)
+{
+    pthread_mutex_lock(&r->lock);
+    advance(r, now);
+    r->cut = !on;
+    update_irq(r);
+    rearm(r, now, false);
+    pthread_mutex_unlock(&r->lock);
+}
+
 /* ---- the vdev ---- */
 
 struct rtc_dev {
@@ -591,4 +608,10 @@ int rtc_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     inst->desc =
         dev_desc_line(DEV_ROLE_RTC, base, 2, d->line.n ? &d->line : NULL);
     return 0;
+}
+
+void rtc_irq_connect(void *rtc_state, bool on)
+{
+    struct rtc_dev *d = rtc_state;
+    rtc_set_irq_connected(d->rtc, on, realtime_ns());
 }

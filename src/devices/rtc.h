@@ -13,7 +13,14 @@
  * (ops->irq: true when IRQF becomes set, false when a read of C or a
  * write of B clears it), so flags coalesce until the guest reads C.
  * ops->arm asks for rtc_tick at the next time IRQF would become set (0:
- * nothing can: no enabled interrupt, or IRQF already set).
+ * nothing can: no enabled interrupt, IRQF already set, or the output
+ * disconnected).
+ *
+ * HPET legacy replacement disconnects the RTC from IRQ 8 (the chipset
+ * gates it off): rtc_set_irq_connected(false) drops the output and keeps
+ * it low (ops->irq follows IRQF AND connected) while register C's flags
+ * and IRQF work as before for a guest that polls them; connecting again
+ * with IRQF set raises the output (an edge on IRQ 8, as the gate opens).
  *
  * Context: any thread; own mutex, held while ops run.
  */
@@ -43,5 +50,8 @@ uint8_t rtc_io_read(struct rtc *r, unsigned off, uint64_t now);
 void rtc_io_write(struct rtc *r, unsigned off, uint8_t val, uint64_t now);
 /* rtc_tick: the time asked for by ops->arm has come (or passed). */
 void rtc_tick(struct rtc *r, uint64_t now);
+/* rtc_set_irq_connected: connect (true, the initial state) or disconnect
+ * the IRQ output from its line (above). */
+void rtc_set_irq_connected(struct rtc *r, bool on, uint64_t now);
 
 #endif

@@ -3,8 +3,9 @@
  * rtc.h) at explicit times: the periodic flag at register A's rate, the
  * alarm with "don't care" values, update-ended once a second, register C
  * read-to-clear and the IRQ line following IRQF, the device timer asked
- * for only when an enabled interrupt needs it, and Linux's rtc-cmos
- * sequences. Time 0 of the tests is 2024-03-01 12:00:00 UTC.
+ * for only when an enabled interrupt needs it, Linux's rtc-cmos sequences
+ * and the output disconnected by HPET legacy replacement. Time 0 of the tests
+ * is 2024-03-01 12:00:00 UTC.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -365,6 +366,52 @@ static void test_presets(void **state)
     assert_int_equal(rtc_io_read(t->r, 0, BASE), 0xff);
 }
 
+/* ---- HPET legacy replacement ---- */
+
+/* Disconnected, the output stays low and no timer runs, while register C
+ * still shows the flags and IRQF; the line drops when disconnected while
+ * high, and rises when connected again with IRQF set (the gate opens on a
+ * pending request), else the timer comes back. */
+static void test_disconnect(void **state)
+{
+    struct t *t = *state;
+    wr(t, REG_B, 0x42, BASE + 100); /* PIE */
+    assert_int_equal(t->rec.deadline, BASE + PER_NS);
+    rtc_set_irq_connected(t->r, false, BASE + 200);
+    assert_int_equal(t->rec.deadline, 0); /* nothing can interrupt */
+    rtc_tick(t->r, BASE + PER_NS);
+    assert_false(t->rec.level);
+    assert_int_equal(t->rec.rises, 0);
+    assert_int_equal(rd(t, REG_C, BASE + 2 * PER_NS), 0xc0); /* polled */
+    assert_int_equal(t->rec.rises, 0);
+    assert_int_equal(t->rec.deadline, 0);
+    /* Connected with nothing pending: the periodic timer again. */
+    rtc_set_irq_connected(t->r, true, BASE + 2 * PER_NS + 10);
+    assert_false(t->rec.level);
+    assert_int_equal(t->rec.deadline, BASE + 1953125 + PER_NS);
+    rtc_tick(t->r, t->rec.deadline);
+    assert_true(t->rec.level);
+    assert_int_equal(t->rec.rises, 1);
+    /* Disconnected while asserted: the line drops, IRQF stays. */
+    rtc_set_irq_connected(t->r, false, BASE + S / 100);
+    assert_false(t->rec.level);
+    assert_int_equal(t->rec.falls, 1);
+    rtc_set_irq_connected(t->r, false, BASE + S / 100); /* again: nothing */
+    assert_int_equal(t->rec.falls, 1);
+    /* Connected again with IRQF set: an edge at once. */
+    rtc_set_irq_connected(t->r, true, BASE + S / 50);
+    assert_true(t->rec.level);
+    assert_int_equal(t->rec.rises, 2);
+    assert_int_equal(rd(t, REG_C, BASE + S / 50), 0xc0);
+    assert_false(t->rec.level);
+    /* Flags set while disconnected with the enable on: the edge comes
+     * when the output is connected again. */
+    rtc_set_irq_connected(t->r, false, BASE + S / 50 + 10);
+    rtc_set_irq_connected(t->r, true, BASE + S / 10);
+    assert_true(t->rec.level);
+    assert_int_equal(t->rec.rises, 3);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -372,7 +419,7 @@ int main(void)
         T(test_periodic),     T(test_periodic_rates), T(test_periodic_coalesce),
         T(test_update_ended), T(test_alarm),          T(test_alarm_12h),
         T(test_alarm_offset), T(test_linux_alarm),    T(test_linux_probe_pie),
-        T(test_presets),
+        T(test_presets),      T(test_disconnect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
  * test_x86_hpet_dev.c: `vdev hpet`'s glue (src/arch/x86/hpet_dev.c): the
  * options (loc, frequency, intr, legacy-free) as the registers show them,
  * the interrupt lines it resolves and drives, FSB messages through
- * msi_send, and x86_pit_out0_enable on LEG_RT_CNF. The glue reads the host
+ * msi_send, and x86_pit_out0_enable and x86_rtc_irq_enable on LEG_RT_CNF
+ * (the 8254's OUT0 and the RTC both disconnected). The glue reads the host
  * clock: waits poll the HPET's own counter until it passed a comparator.
  */
 #include <setjmp.h>
@@ -46,15 +47,22 @@ struct env {
     uint32_t msi_data;
 };
 
-static struct env *cur; /* for x86_pit_out0_enable */
-static int pit_on = -1;
-static unsigned pit_calls;
+static struct env *cur; /* for x86_pit_out0_enable, x86_rtc_irq_enable */
+static int pit_on = -1, rtc_on = -1;
+static unsigned pit_calls, rtc_calls;
 
 void x86_pit_out0_enable(void *ctx_opaque, bool on)
 {
     assert_ptr_equal(ctx_opaque, cur);
     pit_on = on;
     pit_calls++;
+}
+
+void x86_rtc_irq_enable(void *ctx_opaque, bool on)
+{
+    assert_ptr_equal(ctx_opaque, cur);
+    rtc_on = on;
+    rtc_calls++;
 }
 
 static void set_pin(void *opaque, uint32_t pin, bool level)
@@ -115,8 +123,8 @@ static int setup(void **state)
     e->vd.loc = (struct loc){.space = SPACE_MEM, .base = BASE, .size = 0x400};
     e->vd.span = (struct src_span){.file = "hpet.qvmconf", .line = 7};
     cur = e;
-    pit_on = -1;
-    pit_calls = 0;
+    pit_on = rtc_on = -1;
+    pit_calls = rtc_calls = 0;
     *state = e;
     return 0;
 }
@@ -219,6 +227,7 @@ static void test_options(void **state)
     wr(e, CFG, 3);
     assert_int_equal(rd(e, CFG), 1);
     assert_int_equal(pit_calls, 0);
+    assert_int_equal(rtc_calls, 0);
 }
 
 static void test_bad_options(void **state)
@@ -278,10 +287,15 @@ static void test_lines(void **state)
     wr(e, ISR, 1u << 2);
     assert_false(e->level[10]);
 
-    /* Legacy replacement: the PIT's OUT0 off, timer 0 on ISA IRQ 0. */
+    /* Legacy replacement: the PIT's OUT0 and the RTC off, timer 0 on ISA
+     * IRQ 0. */
     wr(e, CFG, 3);
     assert_int_equal(pit_calls, 1);
     assert_int_equal(pit_on, 0);
+    assert_int_equal(rtc_calls, 1);
+    assert_int_equal(rtc_on, 0);
+    wr(e, CFG, 3); /* no change: no call */
+    assert_int_equal(rtc_calls, 1);
     uint32_t c = rd(e, COUNTER);
     wr(e, TCFG(0), 1u << 2 | 1u << 1);
     wr(e, TCMP(0), c + 20);
@@ -289,11 +303,13 @@ static void test_lines(void **state)
     pass(e, c + 20);
     assert_true(e->level[LEG_PIN(0)]);
     assert_false(e->level[2]);
-    wr(e, CFG, 1); /* back on its route, the PIT on again */
+    wr(e, CFG, 1); /* back on its route, the PIT and the RTC on again */
     assert_false(e->level[LEG_PIN(0)]);
     assert_true(e->level[2]);
     assert_int_equal(pit_calls, 2);
     assert_int_equal(pit_on, 1);
+    assert_int_equal(rtc_calls, 2);
+    assert_int_equal(rtc_on, 1);
     wr(e, ISR, 1u << 0);
     assert_false(e->level[2]);
 

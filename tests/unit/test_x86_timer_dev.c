@@ -5,7 +5,10 @@
  * timer on a running event loop delivers the models' interrupts to a fake
  * controller input (waited for on a condition variable, never slept for).
  * One PIT per VM: a second realize is refused until the first is torn
- * down; pit_dev_out0_enable reaches the realized PIT only.
+ * down; pit_dev_out0_enable reaches the realized PIT only. The RTC
+ * describes itself as DEV_ROLE_RTC, by which x86_rtc_irq_enable (HPET
+ * legacy replacement) finds it in the VM's device list and disconnects
+ * its interrupt.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -20,6 +23,7 @@
 
 #include "arch/x86/arch.h"
 #include "devices/device.h"
+#include "vm/machine.h"
 
 struct env {
     struct bus pio, mmio;
@@ -230,12 +234,57 @@ static void test_rtc_irq(void **state)
     assert_int_equal(cmos(e, 0x0c) & 0x90, 0x90);
 }
 
+/* HPET legacy replacement through the VM's device list: the RTC found by
+ * its role, its interrupt off (register C still shows IRQF when polled)
+ * and on again (the periodic interrupts come back). */
+static void test_rtc_legacy_replacement(void **state)
+{
+    struct env *e = *state;
+    add_intr(e, 8);
+    assert_int_equal(rtc_realize(&e->vd, &e->ctx, &e->inst), 0);
+    assert_int_equal(e->inst.desc.role, DEV_ROLE_RTC);
+    assert_int_equal(e->inst.desc.base, 0x70);
+    assert_int_equal(e->inst.desc.isa, 8);
+    struct dev_inst others[2] = {{.name = "ser8250"}, e->inst};
+    others[0].desc.role = DEV_ROLE_UART;
+    struct vm *vm = calloc(1, sizeof(*vm));
+    assert_non_null(vm);
+    vm->devs.v.v = others;
+    vm->devs.v.n = 2;
+    assert_int_equal(ev_start(e->ctx.ev), 0);
+    (void)cmos(e, 0x0c);
+    out8(e, 0x70, 0x0b);
+    out8(e, 0x71, 0x42); /* PIE at 1024 Hz */
+    assert_true(wait_for(e, &e->rises, 1));
+    x86_rtc_irq_enable(vm, false); /* asserted: dropped */
+    assert_true(wait_for(e, &e->falls, 1));
+    assert_int_equal(cmos(e, 0x0c) & 0xc0, 0xc0);
+    /* Poll C until a period boundary has passed again (IRQF set by the
+     * time, PIE on): no edge came for it. */
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint8_t c;
+    do {
+        c = cmos(e, 0x0c);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while (!(c & 0x80) && t.tv_sec - t0.tv_sec < 10);
+    assert_int_equal(c & 0xc0, 0xc0);
+    pthread_mutex_lock(&e->m);
+    assert_int_equal(e->rises, 1);
+    pthread_mutex_unlock(&e->m);
+    x86_rtc_irq_enable(vm, true);
+    assert_true(wait_for(e, &e->rises, 2));
+    free(vm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pit_realize, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pit_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rtc_irq, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rtc_legacy_replacement, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,5 +29,10 @@ int hpet_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
 void x86_pit_out0_enable(void *ctx_opaque, bool on);
 /* pit_dev_out0_enable: the same for qvm's own 8254 (pit_dev.c). */
 void pit_dev_out0_enable(void *ctx_opaque, bool on);
+/* x86_rtc_irq_enable: HPET legacy replacement's other half: disconnects
+ * the MC146818 (every realized DEV_ROLE_RTC of the VM's device list) from
+ * IRQ 8 (false) or connects it again; no-op without an RTC. Context: after
+ * realize (the device list is complete), not from an RTC callback. */
+void x86_rtc_irq_enable(void *ctx_opaque, bool on);
 
 #endif

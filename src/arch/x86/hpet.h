@@ -52,7 +52,8 @@ struct hpet_ops {
     void (*set_legacy)(void *opaque, unsigned which, bool level);
     void (*msi)(void *opaque, uint64_t addr, uint32_t data);
     void (*arm)(void *opaque, uint64_t deadline); /* 0: nothing pending */
-    /* legacy: LEG_RT_CNF changed (the glue disconnects the PIT's OUT0). */
+    /* legacy: LEG_RT_CNF changed (the glue disconnects the PIT's OUT0
+     * and the RTC's IRQ 8). */
     void (*legacy)(void *opaque, bool on);
 };
 

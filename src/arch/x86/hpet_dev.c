@@ -93,10 +93,13 @@ static void op_arm(void *opaque, uint64_t deadline)
         dtimer_disarm(d->dt);
 }
 
+/* LEG_RT_CNF: timers 0 and 1 take ISA IRQ 0 and 8 from the 8254's OUT0
+ * and the RTC (the HPET specification's legacy replacement route). */
 static void op_legacy(void *opaque, bool on)
 {
     struct hpet_dev *d = opaque;
     x86_pit_out0_enable(d->ctx->opaque, !on);
+    x86_rtc_irq_enable(d->ctx->opaque, !on);
 }
 
 static const struct hpet_ops hpet_dev_ops = {

@@ -45,3 +45,13 @@ void x86_pit_out0_enable(void *ctx_opaque, bool on)
     }
     pit_dev_out0_enable(ctx_opaque, on);
 }
+
+void x86_rtc_irq_enable(void *ctx_opaque, bool on)
+{
+    struct vm *vm = ctx_opaque;
+    for (size_t i = 0; i < vm->devs.v.n; i++) {
+        struct dev_inst *d = &vm->devs.v.v[i];
+        if (d->desc.role == DEV_ROLE_RTC && d->state)
+            rtc_irq_connect(d->state, on);
+    }
+}
