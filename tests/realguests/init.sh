@@ -178,6 +178,7 @@ platform() {
         done
     fi
     say "rtc alarm: interrupts $before -> $(irqs rtc0)"
+    while read -r l; do say "rtc: $l"; done </proc/driver/rtc
     grep -E 'IO-APIC|XT-PIC' /proc/interrupts | while read -r l; do say "irq: $l"; done
 }
 
