@@ -5,22 +5,9 @@
  * configuration interrupt when that changes), VIRTIO_NET_F_MRG_RXBUF, and
  * the checksum/segmentation offloads that `peerfeats` allows.
  *
- * Backends (docs/virtio-net.md):
- *   - `peer /dev/vdevpeers/NAME` (or the deprecated `tapdev NAME`): the
- *     Linux tap interface NAME, opened with IFF_VNET_HDR (12-byte header)
- *     and created when missing (that needs CAP_NET_ADMIN); the tap's
- *     offloads (TUNSETOFFLOAD) follow what the guest accepted;
- *   - `peer /dev/qvm/SYSTEM/NAME`: the virtio-net named NAME in the qvm
- *     whose `system` is SYSTEM. Each end binds an AF_UNIX datagram socket
- *     at RUNDIR/<its system>/<its name> (RUNDIR: vnet_runtime_dir) and
- *     connects it to the other end's, so frames (12-byte virtio_net_hdr_v1
- *     + frame, one datagram each) flow only between the two, and the
- *     kernel bounds what is in flight by the sender's send buffer. A
- *     1-byte 'H' datagram says hello (sent on connect and every second as
- *     a keepalive), 'B' says goodbye (at teardown). An end whose peer is
- *     absent keeps its link down, drops what its guest sends (counted) and
- *     retries once a second; either end may start first, and a restarted
- *     peer is found again within about a second.
+ * The host end of the link is a backend (net_backend.h): a Linux tap
+ * (net_tap.c) or another qvm's virtio-net (net_peer.c); without `peer` there
+ * is none and the link is down (docs/virtio-net.md).
  * A frame the backend cannot take at once is dropped, never queued here.
  *
  * Receive: the backend fd is read on the I/O event thread only while the
@@ -38,23 +25,16 @@
  * backend and timer callbacks on the I/O event thread, taking d->lock.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/if_tun.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/timerfd.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
 #include "virtio/net.h"
+#include "virtio/net_backend.h"
 #include "virtio/virtio.h"
 
 #define TAG "virtio-net"
@@ -65,15 +45,7 @@
 #define TX_BUDGET  256 /* chains per kick before yielding */
 #define ETH_HDR    14
 #define BUF_LEN    (VIRTIO_NET_HDR_LEN + VIRTIO_NET_MAX_FRAME)
-#define RETRY_MS   1000 /* peer: reconnect and keepalive period */
-#define SNDBUF     (1 << 20)
-
-#define MSG_HELLO 'H'
-#define MSG_BYE   'B'
-
-#define BIT(b) (1ull << (b))
-
-enum backend { BE_NONE, BE_TAP, BE_PEER };
+#define BIT(b)     (1ull << (b))
 
 struct vnet {
     struct virtio_dev d;
@@ -81,23 +53,13 @@ struct vnet {
     uint8_t mac[6];
     uint64_t offloads; /* the offload bits offered (from peerfeats) */
 
-    enum backend be;
-    int fd;       /* tap fd or socket; -1 without a backend */
-    int timer_fd; /* peer: retry/keepalive timer */
-    bool be_dead; /* the fd failed for good (the tap was deleted) */
-    bool reading; /* fd watched for EPOLLIN */
-    char tap[IFNAMSIZ];
-    struct sockaddr_un self, peer;
-    char self_dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    dev_t self_dev;
-    ino_t self_ino;
-    bool bound, connected;
-    uint64_t last_try_ms;
+    struct net_backend *be;       /* NULL: no `peer`, the link is down */
+    struct net_backend_host host; /* what be calls back */
+    bool reading;                 /* be->fd watched for EPOLLIN */
 
     bool active; /* DRIVER_OK and not reset */
     bool link_up;
     unsigned hdr_len; /* the driver's header: 12, or 10 (legacy) */
-    unsigned tun_offload;
 
     uint8_t *rxbuf; /* a frame read from the backend: 12-byte hdr + frame */
     size_t rx_len;  /* 0: none pending */
@@ -107,7 +69,7 @@ struct vnet {
     struct vq_elem txe;
 
     struct vnet_stats st;
-    struct log_budget rl, link_rl, drop_rl;
+    struct log_budget rl, link_rl;
 };
 
 static struct vnet *to_vnet(struct virtio_dev *d)
@@ -124,13 +86,6 @@ static void st16(uint8_t *p, uint16_t v)
 {
     p[0] = (uint8_t)v;
     p[1] = (uint8_t)(v >> 8);
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* ---- offloads -------------------------------------------------------- */
@@ -213,393 +168,33 @@ static void set_link(struct vnet *n, bool up, const char *why)
         virtio_config_changed(&n->d);
 }
 
-/* ---- the qvm-to-qvm peer --------------------------------------------- */
-
-static void peer_hello(struct vnet *n, char what)
+static void link_changed(void *opaque, bool up, const char *why)
 {
-    ssize_t w = send(n->fd, &what, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-    (void)w; /* a lost hello is repeated by the timer */
-}
-
-static void peer_lost(struct vnet *n, const char *why)
-{
-    struct sockaddr sa = {.sa_family = AF_UNSPEC};
-    if (connect(n->fd, &sa, sizeof(sa)) < 0 && errno != EINVAL)
-        log_debug(TAG, "%s: disconnect: %s", n->label, strerror(errno));
-    n->connected = false;
-    set_link(n, false, why);
-}
-
-/* Connect to the peer's socket if it is there; caller holds the lock. */
-static void peer_try_connect(struct vnet *n)
-{
-    n->last_try_ms = now_ms();
-    if (connect(n->fd, (struct sockaddr *)&n->peer, sizeof(n->peer)) < 0) {
-        /* ENOENT/ECONNREFUSED: absent; EPERM: it still talks to a former
-         * us and finds out at its next keepalive. */
-        if (errno != ENOENT && errno != ECONNREFUSED && errno != EPERM)
-            log_guest(&n->rl, LOG_WARN, TAG, "%s: cannot reach peer %s: %s",
-                      n->label, n->peer.sun_path, strerror(errno));
-        return;
-    }
-    n->connected = true;
-    peer_hello(n, MSG_HELLO);
-    set_link(n, true, "peer connected");
-}
-
-static void timer_event(void *opaque, int fd, uint32_t events)
-{
-    struct vnet *n = opaque;
-    (void)events;
-    uint64_t ticks;
-    if (read(fd, &ticks, sizeof(ticks)) < 0)
-        return;
-    pthread_mutex_lock(&n->d.lock);
-    if (n->connected) {
-        char h = MSG_HELLO;
-        if (send(n->fd, &h, 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
-            (errno == ECONNREFUSED || errno == ENOTCONN))
-            peer_lost(n, "peer gone");
-    }
-    if (!n->connected)
-        peer_try_connect(n);
-    pthread_mutex_unlock(&n->d.lock);
-}
-
-/* The directory for RUNDIR/SYSTEM (made if missing). */
-static int make_dirs(const char *path)
-{
-    char buf[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char c = *p;
-        *p = '\0';
-        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-            return -errno;
-        *p = c;
-        if (!c)
-            return 0;
-    }
-}
-
-/*
- * RUNDIR and RUNDIR/SYSTEM must be ours alone: whoever may write there can
- * take a peer's place. Owned by our effective uid and not writable by the
- * group or others; else -1 with a message naming the directory and what is
- * wrong with it.
- */
-static int check_dir(const char *label, const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) < 0) {
-        log_fatal(TAG, "%s: runtime directory %s: %s", label, path,
-                  strerror(errno));
-        return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        log_fatal(TAG, "%s: runtime directory %s is not a directory", label,
-                  path);
-        return -1;
-    }
-    if (st.st_uid != geteuid()) {
-        log_fatal(TAG,
-                  "%s: runtime directory %s belongs to uid %u, not to this "
-                  "user (uid %u); set QVM_RUNTIME_DIR to a directory of "
-                  "your own",
-                  label, path, (unsigned)st.st_uid, (unsigned)geteuid());
-        return -1;
-    }
-    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-        log_fatal(TAG,
-                  "%s: runtime directory %s is writable by its group or "
-                  "others (mode %04o): anyone could pose as a peer; make it "
-                  "0700",
-                  label, path, (unsigned)(st.st_mode & 07777));
-        return -1;
-    }
-    return 0;
-}
-
-static bool path_component_ok(const char *s)
-{
-    return s && *s && !strchr(s, '/') && strcmp(s, ".") != 0 &&
-           strcmp(s, "..") != 0;
-}
-
-static int set_addr(struct sockaddr_un *a, const char *dir, const char *sys,
-                    const char *name)
-{
-    memset(a, 0, sizeof(*a));
-    a->sun_family = AF_UNIX;
-    int k =
-        snprintf(a->sun_path, sizeof(a->sun_path), "%s/%s/%s", dir, sys, name);
-    return k > 0 && (size_t)k < sizeof(a->sun_path) ? 0 : -ENAMETOOLONG;
-}
-
-/* Bind our endpoint, replacing a stale socket file; refuse a live one. */
-static int peer_bind(struct vnet *n)
-{
-    const char *path = n->self.sun_path;
-    for (int attempt = 0;; attempt++) {
-        if (bind(n->fd, (struct sockaddr *)&n->self, sizeof(n->self)) == 0)
-            break;
-        int e = errno;
-        struct stat st;
-        if (e != EADDRINUSE || attempt > 0 || lstat(path, &st) < 0) {
-            log_fatal(TAG, "%s: cannot create endpoint %s: %s", n->label, path,
-                      strerror(e));
-            return -1;
-        }
-        if (!S_ISSOCK(st.st_mode)) {
-            log_fatal(TAG, "%s: %s exists and is not a socket", n->label, path);
-            return -1;
-        }
-        int probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        int r = probe < 0 ? -1
-                          : connect(probe, (struct sockaddr *)&n->self,
-                                    sizeof(n->self));
-        e = errno;
-        if (probe >= 0)
-            close(probe);
-        if (r == 0 || e == EPERM) {
-            log_fatal(TAG,
-                      "%s: %s is in use by another running qvm (two vdevs "
-                      "with the same system and name)",
-                      n->label, path);
-            return -1;
-        }
-        if (e != ECONNREFUSED || unlink(path) < 0) {
-            log_fatal(TAG, "%s: cannot replace stale endpoint %s: %s", n->label,
-                      path, strerror(errno));
-            return -1;
-        }
-        log_debug(TAG, "%s: replaced stale endpoint %s", n->label, path);
-    }
-    /* Only this user (and root) may send to it. The directory is already
-     * 0700, so the moment before the chmod gives nobody else a way in. */
-    if (chmod(path, 0600) < 0) {
-        log_fatal(TAG, "%s: chmod %s: %s", n->label, path, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    if (stat(path, &st) == 0) {
-        n->self_dev = st.st_dev;
-        n->self_ino = st.st_ino;
-    }
-    n->bound = true;
-    return 0;
-}
-
-static int peer_open(struct vnet *n, const struct vdev_spec *vd,
-                     const struct dev_ctx *ctx, const char *peer)
-{
-    /* peer is /dev/qvm/SYSTEM/NAME (checked by the front end). */
-    char psys[128], pname[128];
-    const char *s = peer + 9, *sl = strchr(s, '/');
-    if (!sl || (size_t)(sl - s) >= sizeof(psys) ||
-        strlen(sl + 1) >= sizeof(pname)) {
-        log_fatal(TAG, "%s: peer '%s' must be /dev/qvm/SYSTEM/NAME", n->label,
-                  peer);
-        return -1;
-    }
-    memcpy(psys, s, (size_t)(sl - s));
-    psys[sl - s] = '\0';
-    snprintf(pname, sizeof(pname), "%s", sl + 1);
-    if (!path_component_ok(psys) || !path_component_ok(pname)) {
-        log_fatal(TAG, "%s: peer '%s' must be /dev/qvm/SYSTEM/NAME", n->label,
-                  peer);
-        return -1;
-    }
-    if (!vd->name || !ctx->system) {
-        log_fatal(TAG,
-                  "%s: peer %s needs this vdev's `name` and the VM's `system` "
-                  "(the peer reaches this end as /dev/qvm/SYSTEM/NAME)",
-                  n->label, peer);
-        return -1;
-    }
-    if (!path_component_ok(vd->name) || !path_component_ok(ctx->system)) {
-        log_fatal(TAG,
-                  "%s: system '%s' and name '%s' must not contain '/' to "
-                  "name a peer endpoint",
-                  n->label, ctx->system, vd->name);
-        return -1;
-    }
-    char dir[sizeof(n->self.sun_path)];
-    int e = vnet_runtime_dir(dir, sizeof(dir));
-    if (e < 0) {
-        log_fatal(TAG,
-                  "%s: no runtime directory for peer endpoints: set "
-                  "QVM_RUNTIME_DIR or XDG_RUNTIME_DIR",
-                  n->label);
-        return -1;
-    }
-    if (set_addr(&n->self, dir, ctx->system, vd->name) < 0 ||
-        set_addr(&n->peer, dir, psys, pname) < 0) {
-        log_fatal(TAG, "%s: endpoint path under %s is too long for a socket",
-                  n->label, dir);
-        return -1;
-    }
-    memcpy(n->self_dir, n->self.sun_path, sizeof(n->self_dir));
-    *strrchr(n->self_dir, '/') = '\0'; /* RUNDIR/SYSTEM */
-    /* RUNDIR is checked before anything is made inside it. */
-    const char *made = dir;
-    e = make_dirs(dir);
-    if (e == 0 && check_dir(n->label, dir) < 0)
-        return -1;
-    if (e == 0) {
-        made = n->self_dir;
-        e = make_dirs(n->self_dir);
-    }
-    if (e < 0) {
-        log_fatal(TAG, "%s: cannot create %s: %s", n->label, made,
-                  strerror(-e));
-        return -1;
-    }
-    if (check_dir(n->label, n->self_dir) < 0)
-        return -1;
-    n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (n->fd < 0) {
-        log_fatal(TAG, "%s: socket: %s", n->label, strerror(errno));
-        return -1;
-    }
-    int sz = SNDBUF, on = 1;
-    (void)setsockopt(n->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-    /* Every datagram then carries its sender's credentials (be_recv). */
-    if (setsockopt(n->fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0) {
-        log_fatal(TAG, "%s: SO_PASSCRED: %s", n->label, strerror(errno));
-        return -1;
-    }
-    if (peer_bind(n) < 0)
-        return -1;
-    n->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    struct itimerspec its = {
-        .it_interval = {.tv_sec = RETRY_MS / 1000,
-                        .tv_nsec = (RETRY_MS % 1000) * 1000000L},
-        .it_value = {.tv_sec = RETRY_MS / 1000,
-                     .tv_nsec = (RETRY_MS % 1000) * 1000000L},
-    };
-    if (n->timer_fd < 0 || timerfd_settime(n->timer_fd, 0, &its, NULL) < 0) {
-        log_fatal(TAG, "%s: timerfd: %s", n->label, strerror(errno));
-        return -1;
-    }
-    log_info(TAG, "%s: endpoint %s, peer %s", n->label, n->self.sun_path,
-             n->peer.sun_path);
-    peer_try_connect(n);
-    return 0;
-}
-
-/* ---- the tap backend ------------------------------------------------- */
-
-static int tap_open(struct vnet *n, const char *name)
-{
-    snprintf(n->tap, sizeof(n->tap), "%s", name);
-    bool existed = if_nametoindex(name) != 0;
-    n->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (n->fd < 0) {
-        log_fatal(TAG, "%s: tap %s: cannot open /dev/net/tun: %s%s", n->label,
-                  name, strerror(errno),
-                  errno == ENOENT ? " (is the tun module loaded?)" : "");
-        return -1;
-    }
-    unsigned feats = 0;
-    if (ioctl(n->fd, TUNGETFEATURES, &feats) == 0 && !(feats & IFF_VNET_HDR)) {
-        log_fatal(TAG, "%s: tap %s: the kernel lacks IFF_VNET_HDR", n->label,
-                  name);
-        return -1;
-    }
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof(ifr));
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-    if (ioctl(n->fd, TUNSETIFF, &ifr) < 0) {
-        int e = errno;
-        const char *hint =
-            e == EPERM    ? existed ? " (the tap belongs to another user)"
-                                    : " (create it first: ip tuntap add NAME "
-                                      "mode tap user USER; or give qvm "
-                                      "CAP_NET_ADMIN)"
-            : e == EBUSY  ? " (another process has it open)"
-            : e == EINVAL ? " (it exists but is not a single-queue tap)"
-                          : "";
-        log_fatal(TAG, "%s: cannot attach to tap interface %s: %s%s", n->label,
-                  name, strerror(e), hint);
-        return -1;
-    }
-    int hsz = VIRTIO_NET_HDR_LEN;
-    if (ioctl(n->fd, TUNSETVNETHDRSZ, &hsz) < 0 ||
-        ioctl(n->fd, TUNSETOFFLOAD, 0u) < 0) {
-        log_fatal(TAG, "%s: tap %s: %s", n->label, name, strerror(errno));
-        return -1;
-    }
-    if (!existed)
-        log_info(TAG,
-                 "%s: created tap interface %s (it goes away when qvm "
-                 "exits; bring it up and address it with ip(8))",
-                 n->label, name);
-    return 0;
-}
-
-/* TUNSETOFFLOAD: what the tap may hand us = what the guest accepted. */
-static void tap_offloads(struct vnet *n, bool on)
-{
-    if (n->be != BE_TAP || n->be_dead)
-        return;
-    const struct virtio_dev *d = &n->d;
-    unsigned f = 0;
-    if (on && virtio_has(d, VIRTIO_NET_F_GUEST_CSUM)) {
-        f |= TUN_F_CSUM;
-        if (virtio_has(d, VIRTIO_NET_F_GUEST_TSO4))
-            f |= TUN_F_TSO4;
-        if (virtio_has(d, VIRTIO_NET_F_GUEST_TSO6))
-            f |= TUN_F_TSO6;
-        if (virtio_has(d, VIRTIO_NET_F_GUEST_ECN))
-            f |= TUN_F_TSO_ECN;
-        if (virtio_has(d, VIRTIO_NET_F_GUEST_UFO))
-            f |= TUN_F_UFO;
-    }
-    if (f == n->tun_offload)
-        return;
-    if (ioctl(n->fd, TUNSETOFFLOAD, f) < 0) {
-        log_warn(TAG, "%s: tap %s: TUNSETOFFLOAD 0x%x: %s", n->label, n->tap, f,
-                 strerror(errno));
-        return;
-    }
-    n->tun_offload = f;
+    set_link(opaque, up, why);
 }
 
 /* ---- backend I/O ----------------------------------------------------- */
 
 static void set_reading(struct vnet *n, bool on)
 {
-    on = on && !n->be_dead;
-    if (n->fd < 0 || on == n->reading || !n->d.ctx || !n->d.ctx->ev)
+    if (!n->be)
+        return;
+    on = on && !n->be->dead;
+    if (on == n->reading || !n->d.ctx || !n->d.ctx->ev)
         return;
     /* Idle: edge-triggered with no events, so an error wakes us once. */
-    if (ev_mod(n->d.ctx->ev, n->fd, on ? EPOLLIN : EPOLLET) == 0)
+    if (ev_mod(n->d.ctx->ev, n->be->fd, on ? EPOLLIN : EPOLLET) == 0)
         n->reading = on;
 }
 
-static void backend_failed(struct vnet *n, int err)
+static void backend_failed(void *opaque, int err)
 {
+    struct vnet *n = opaque;
     log_error(TAG, "%s: %s %s failed: %s; the link stays down", n->label,
-              n->be == BE_TAP ? "tap" : "peer socket",
-              n->be == BE_TAP ? n->tap : n->self.sun_path, strerror(err));
-    n->be_dead = true;
+              n->be->ops->kind, n->be->name, strerror(err));
+    n->be->dead = true;
     set_reading(n, false);
     set_link(n, false, "backend failed");
-}
-
-/* File descriptors passed with SCM_RIGHTS: closed at once. */
-static void close_rights(struct cmsghdr *c)
-{
-    size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < k; i++) {
-        int fd;
-        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
-        close(fd);
-    }
 }
 
 /*
@@ -630,65 +225,11 @@ static void rx_error(struct vnet *n, int e)
  */
 static ssize_t be_recv(struct vnet *n)
 {
-    if (n->be == BE_NONE || n->be_dead)
+    if (!n->be || n->be->dead)
         return -EAGAIN;
-    ssize_t r;
-    if (n->be == BE_TAP) {
-        r = read(n->fd, n->rxbuf, BUF_LEN);
-        if (r < 0)
-            return errno == EINTR ? 0 : -errno;
-    } else {
-        struct sockaddr_un from;
-        memset(&from, 0, sizeof(from));
-        union {
-            struct cmsghdr h;
-            char buf[CMSG_SPACE(sizeof(struct ucred))];
-        } cm;
-        struct iovec iov = {n->rxbuf, BUF_LEN};
-        struct msghdr mh = {.msg_name = &from,
-                            .msg_namelen = sizeof(from),
-                            .msg_iov = &iov,
-                            .msg_iovlen = 1,
-                            .msg_control = cm.buf,
-                            .msg_controllen = sizeof(cm.buf)};
-        r = recvmsg(n->fd, &mh, MSG_TRUNC | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-        if (r < 0)
-            return errno == EINTR || errno == ECONNRESET ? 0 : -errno;
-        size_t pl =
-            mh.msg_namelen > offsetof(struct sockaddr_un, sun_path)
-                ? mh.msg_namelen - offsetof(struct sockaddr_un, sun_path)
-                : 0;
-        pl = strnlen(from.sun_path, MIN(pl, sizeof(from.sun_path)));
-        const struct ucred *cred = NULL;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-            if (c->cmsg_level == SOL_SOCKET &&
-                c->cmsg_type == SCM_CREDENTIALS &&
-                c->cmsg_len >= CMSG_LEN(sizeof(struct ucred)))
-                cred = (const struct ucred *)(void *)CMSG_DATA(c);
-            else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-                close_rights(c); /* never wanted: do not leak them */
-        uid_t uid = cred ? cred->uid : (uid_t)-1;
-        bool from_peer = pl == strlen(n->peer.sun_path) &&
-                         memcmp(from.sun_path, n->peer.sun_path, pl) == 0;
-        if (!from_peer || (uid != geteuid() && uid != 0)) {
-            n->st.rx_dropped++; /* not our peer */
-            log_guest(&n->drop_rl, LOG_WARN, TAG,
-                      "%s: datagram from %s (uid %d) dropped: only the "
-                      "peer %s of this user may send",
-                      n->label, pl ? from.sun_path : "an unnamed socket",
-                      cred ? (int)cred->uid : -1, n->peer.sun_path);
-            return 0;
-        }
-        /* The peer is there: connect back (at once on its hello). */
-        if (!n->connected && ((r == 1 && n->rxbuf[0] == MSG_HELLO) ||
-                              now_ms() - n->last_try_ms >= RETRY_MS))
-            peer_try_connect(n);
-        if (r < VIRTIO_NET_HDR_LEN) {
-            if (r == 1 && n->rxbuf[0] == MSG_BYE && n->connected)
-                peer_lost(n, "peer closed");
-            return 0;
-        }
-    }
+    ssize_t r = n->be->ops->recv(n->be, n->rxbuf, BUF_LEN);
+    if (r <= 0)
+        return r;
     if (r > (ssize_t)BUF_LEN || r < VIRTIO_NET_HDR_LEN + ETH_HDR) {
         n->st.rx_dropped++;
         return 0;
@@ -698,48 +239,30 @@ static ssize_t be_recv(struct vnet *n)
 
 static void be_send(struct vnet *n, const uint8_t *buf, size_t len)
 {
-    ssize_t w;
-    switch (n->be) {
-    case BE_NONE:
+    if (n->be && n->be->ops->send(n->be, buf, len) == (ssize_t)len)
+        n->st.tx_frames++;
+    else
         n->st.tx_dropped++;
+}
+
+/* TUNSETOFFLOAD and the like: what the host may hand over = what the
+ * guest accepted (nothing while no driver runs). */
+static void be_offloads(struct vnet *n, bool on)
+{
+    if (n->be && n->be->ops->offloads)
+        n->be->ops->offloads(n->be, on ? n->d.features : 0);
+}
+
+static void backend_tick(void *opaque, int fd, uint32_t events)
+{
+    struct vnet *n = opaque;
+    (void)events;
+    uint64_t ticks;
+    if (read(fd, &ticks, sizeof(ticks)) < 0)
         return;
-    case BE_TAP:
-        if (n->be_dead) {
-            n->st.tx_dropped++;
-            return;
-        }
-        w = write(n->fd, buf, len);
-        if (w == (ssize_t)len) {
-            n->st.tx_frames++;
-            return;
-        }
-        n->st.tx_dropped++;
-        if (w < 0 && errno == EBADFD)
-            backend_failed(n, errno);
-        else if (w < 0 && errno != EAGAIN && errno != ENOBUFS)
-            log_guest(&n->rl, LOG_WARN, TAG, "%s: tap %s refused a frame: %s",
-                      n->label, n->tap, strerror(errno));
-        return;
-    case BE_PEER:
-        if (!n->connected && now_ms() - n->last_try_ms >= RETRY_MS)
-            peer_try_connect(n);
-        if (!n->connected) {
-            n->st.tx_dropped++;
-            return;
-        }
-        w = send(n->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (w == (ssize_t)len) {
-            n->st.tx_frames++;
-            return;
-        }
-        n->st.tx_dropped++;
-        if (w < 0 && (errno == ECONNREFUSED || errno == ENOTCONN))
-            peer_lost(n, "peer gone");
-        else if (w < 0 && errno != EAGAIN && errno != ENOBUFS)
-            log_guest(&n->rl, LOG_WARN, TAG, "%s: sending to peer %s: %s",
-                      n->label, n->peer.sun_path, strerror(errno));
-        return;
-    }
+    pthread_mutex_lock(&n->d.lock);
+    n->be->ops->tick(n->be);
+    pthread_mutex_unlock(&n->d.lock);
 }
 
 /* ---- receive --------------------------------------------------------- */
@@ -1032,7 +555,7 @@ static int vnet_activate(struct virtio_dev *d)
     n->stash_head = 0;
     n->rx_len = 0;
     n->active = true;
-    tap_offloads(n, true);
+    be_offloads(n, true);
     set_reading(n, true);
     return 0;
 }
@@ -1055,33 +578,21 @@ static void vnet_reset(struct virtio_dev *d)
     n->stash_n = 0;
     n->stash_head = 0;
     n->rx_len = 0;
-    tap_offloads(n, false);
+    be_offloads(n, false);
     set_reading(n, true); /* discard while no driver runs */
 }
 
 static void vnet_close(struct vnet *n)
 {
-    if (n->fd >= 0) {
-        if (n->d.ctx && n->d.ctx->ev)
-            (void)ev_del(n->d.ctx->ev, n->fd);
-        if (n->be == BE_PEER && n->connected)
-            peer_hello(n, MSG_BYE);
-        close(n->fd);
-        n->fd = -1;
-    }
-    if (n->timer_fd >= 0) {
-        if (n->d.ctx && n->d.ctx->ev)
-            (void)ev_del(n->d.ctx->ev, n->timer_fd);
-        close(n->timer_fd);
-        n->timer_fd = -1;
-    }
-    if (n->bound) {
-        struct stat st;
-        if (stat(n->self.sun_path, &st) == 0 && st.st_dev == n->self_dev &&
-            st.st_ino == n->self_ino)
-            unlink(n->self.sun_path);
-        (void)rmdir(n->self_dir); /* when no other endpoint is left */
-        n->bound = false;
+    if (n->be) {
+        if (n->d.ctx && n->d.ctx->ev) {
+            (void)ev_del(n->d.ctx->ev, n->be->fd);
+            if (n->be->timer_fd >= 0)
+                (void)ev_del(n->d.ctx->ev, n->be->timer_fd);
+        }
+        n->be->ops->close(n->be);
+        free(n->be);
+        n->be = NULL;
     }
     free(n->rxbuf);
     free(n->txbuf);
@@ -1107,22 +618,6 @@ static const struct virtio_dev_ops vnet_ops = {
 };
 
 /* ---- construction ---------------------------------------------------- */
-
-int vnet_runtime_dir(char *buf, size_t len)
-{
-    const char *e = getenv("QVM_RUNTIME_DIR");
-    int k;
-    if (e && *e)
-        k = snprintf(buf, len, "%s", e);
-    else if (access("/run/qvm", W_OK | X_OK) == 0 ||
-             (access("/run/qvm", F_OK) < 0 && access("/run", W_OK | X_OK) == 0))
-        k = snprintf(buf, len, "/run/qvm");
-    else if ((e = getenv("XDG_RUNTIME_DIR")) && *e)
-        k = snprintf(buf, len, "%s/qvm", e);
-    else
-        return -ENOENT;
-    return k > 0 && (size_t)k < len ? 0 : -ENAMETOOLONG;
-}
 
 /* A locally administered unicast MAC from the system and vdev names (or
  * the vdev's place when it has no name): the same on every run. */
@@ -1163,6 +658,27 @@ bool vnet_link_up(struct virtio_dev *d)
     return up;
 }
 
+static int be_open(struct vnet *n, const struct net_backend_ops *ops,
+                   const char *target, const struct vdev_spec *vd,
+                   const struct dev_ctx *ctx)
+{
+    struct net_backend *be = calloc(1, ops->size);
+    if (!be) {
+        log_fatal(TAG, "%s: out of memory", n->label);
+        return -1;
+    }
+    be->ops = ops;
+    be->host = &n->host;
+    be->fd = be->timer_fd = -1;
+    if (ops->open(be, target, vd, ctx) < 0) {
+        ops->close(be);
+        free(be);
+        return -1;
+    }
+    n->be = be;
+    return 0;
+}
+
 static int open_backend(struct vnet *n, const struct vdev_spec *vd,
                         const struct dev_ctx *ctx)
 {
@@ -1180,8 +696,7 @@ static int open_backend(struct vnet *n, const struct vdev_spec *vd,
                       n->label, tapdev->text);
             return -1;
         }
-        n->be = BE_TAP;
-        return tap_open(n, tapdev->text);
+        return be_open(n, &net_tap_ops, tapdev->text, vd, ctx);
     }
     if (!peer) {
         log_info(TAG, "%s: no `peer`: the link is down", n->label);
@@ -1194,13 +709,10 @@ static int open_backend(struct vnet *n, const struct vdev_spec *vd,
                       peer->text);
             return -1;
         }
-        n->be = BE_TAP;
-        return tap_open(n, name);
+        return be_open(n, &net_tap_ops, name, vd, ctx);
     }
-    if (strncmp(peer->text, "/dev/qvm/", 9) == 0) {
-        n->be = BE_PEER;
-        return peer_open(n, vd, ctx, peer->text);
-    }
+    if (strncmp(peer->text, "/dev/qvm/", 9) == 0)
+        return be_open(n, &net_peer_ops, peer->text, vd, ctx);
     log_fatal(TAG,
               "%s: peer '%s' must be /dev/vdevpeers/NAME or "
               "/dev/qvm/SYSTEM/NAME",
@@ -1217,10 +729,8 @@ int virtio_net_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
         log_fatal(TAG, "out of memory");
         return -1;
     }
-    n->fd = n->timer_fd = -1;
     n->rl = (struct log_budget)LOG_BUDGET_INIT(5, 10000);
     n->link_rl = (struct log_budget)LOG_BUDGET_INIT(10, 10000);
-    n->drop_rl = (struct log_budget)LOG_BUDGET_INIT(5, 10000);
     snprintf(n->label, sizeof(n->label), "virtio-net%s%s", vd->name ? " " : "",
              vd->name ? vd->name : "");
     struct virtio_dev *d = &n->d;
@@ -1256,16 +766,22 @@ int virtio_net_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
         log_fatal(TAG, "%s: out of memory", n->label);
         goto fail;
     }
+    n->host = (struct net_backend_host){
+        .label = n->label,
+        .rl = &n->rl,
+        .st = &n->st,
+        .link = link_changed,
+        .failed = backend_failed,
+        .opaque = n,
+    };
     if (open_backend(n, vd, ctx) < 0)
         goto fail;
-    if (n->be == BE_TAP)
-        n->link_up = true;
-    else if (n->be == BE_PEER)
-        n->link_up = n->connected;
-    if (n->fd >= 0 && ctx && ctx->ev) {
-        int e = ev_add(ctx->ev, n->fd, EPOLLIN, backend_event, n);
-        if (e == 0 && n->timer_fd >= 0)
-            e = ev_add(ctx->ev, n->timer_fd, EPOLLIN, timer_event, n);
+    if (n->be)
+        n->link_up = n->be->ops->carrier(n->be);
+    if (n->be && ctx && ctx->ev) {
+        int e = ev_add(ctx->ev, n->be->fd, EPOLLIN, backend_event, n);
+        if (e == 0 && n->be->timer_fd >= 0)
+            e = ev_add(ctx->ev, n->be->timer_fd, EPOLLIN, backend_tick, n);
         if (e < 0) {
             log_fatal(TAG, "%s: cannot watch the backend: %s", n->label,
                       strerror(-e));
