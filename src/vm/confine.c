@@ -219,6 +219,15 @@ static void allow_threads(struct fb *b)
         SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
     rule(b, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, &th);
     rule(b, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, NULL);
+    /* The new thread names itself and installs its own filter under this
+     * one (a filter only ever narrows what a thread may do). */
+    static const long pr[] = {PR_SET_NAME, PR_SET_NO_NEW_PRIVS,
+                              PR_GET_SECCOMP};
+    for (size_t i = 0; i < ARRAY_SIZE(pr); i++) {
+        struct scmp_arg_cmp a = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)pr[i]);
+        rule(b, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, &a);
+    }
+    ALLOW(b, SCMP_SYS(seccomp));
 }
 
 static void allow_sigaction(struct fb *b)
