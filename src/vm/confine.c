@@ -39,8 +39,6 @@
 
 #include "util/log.h"
 
-#include <syslog.h> /* after util/log.h: its macros are not ours */
-
 #define TAG "confine"
 
 #define NAME_SLOTS 512 /* x86-64 syscall numbers in use are below this */
@@ -61,12 +59,9 @@ static struct {
 static _Thread_local int cur_kind = -1;
 
 static const char *const kind_names[CONFINE_KINDS] = {
-    [CONFINE_MAIN] = "main",
-    [CONFINE_VCPU] = "vCPU",
-    [CONFINE_IO] = "I/O",
-    [CONFINE_BLK] = "block worker",
-    [CONFINE_PCI] = "PCI remap",
-    [CONFINE_RNG] = "entropy helper",
+    [CONFINE_MAIN] = "main",     [CONFINE_VCPU] = "vCPU",
+    [CONFINE_IO] = "I/O",        [CONFINE_BLK] = "block worker",
+    [CONFINE_PCI] = "PCI remap", [CONFINE_RNG] = "entropy helper",
 };
 
 const char *confine_kind_name(enum confine_kind kind)
@@ -110,8 +105,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
     size_t n = 0, cap = sizeof(line);
     int nr = si->si_syscall;
     n = put(line, n, cap, "qvm: fatal: confine: the ");
-    n = put(line, n, cap,
-            cur_kind >= 0 ? kind_names[cur_kind] : "unconfined");
+    n = put(line, n, cap, cur_kind >= 0 ? kind_names[cur_kind] : "unconfined");
     n = put(line, n, cap, " thread made a forbidden system call: ");
     if ((uint32_t)si->si_arch != cf.arch)
         n = put(line, n, cap, "(foreign architecture) ");
@@ -142,8 +136,7 @@ static void install_handler(void)
             free(s);
         }
     }
-    struct sigaction sa = {.sa_sigaction = on_sigsys,
-                           .sa_flags = SA_SIGINFO};
+    struct sigaction sa = {.sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO};
     sigfillset(&sa.sa_mask);
     sigaction(SIGSYS, &sa, NULL);
 }
@@ -152,12 +145,12 @@ static void install_handler(void)
 
 static const unsigned long ioctl_tty[] = {TCGETS, TCSETS, TCSETSW, TCSETSF};
 /* A vCPU: its own ioctls (registers only for the fatal-exit dump). */
-static const unsigned long ioctl_vcpu[] = {KVM_RUN, KVM_GET_REGS,
-                                           KVM_GET_SREGS, KVM_INTERRUPT};
+static const unsigned long ioctl_vcpu[] = {KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS,
+                                           KVM_INTERRUPT};
 /* Interrupts and KVM's fast paths on the VM fd, from any device context. */
 static const unsigned long ioctl_irq[] = {
-    KVM_IRQ_LINE, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING, KVM_IRQFD,
-    KVM_IOEVENTFD, KVM_GET_PIT2, KVM_SET_PIT2};
+    KVM_IRQ_LINE,  KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING, KVM_IRQFD,
+    KVM_IOEVENTFD, KVM_GET_PIT2,   KVM_SET_PIT2};
 static const unsigned long ioctl_blk_io[] = {BLKDISCARD, BLKZEROOUT};
 static const unsigned long ioctl_blk_open[] = {BLKGETSIZE64, BLKSSZGET,
                                                BLKPBSZGET};
@@ -224,8 +217,7 @@ static void allow_threads(struct fb *b)
     rule(b, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, NULL);
     /* The new thread names itself and installs its own filter under this
      * one (a filter only ever narrows what a thread may do). */
-    static const long pr[] = {PR_SET_NAME, PR_SET_NO_NEW_PRIVS,
-                              PR_GET_SECCOMP};
+    static const long pr[] = {PR_SET_NAME, PR_SET_NO_NEW_PRIVS, PR_GET_SECCOMP};
     for (size_t i = 0; i < ARRAY_SIZE(pr); i++) {
         struct scmp_arg_cmp a = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)pr[i]);
         rule(b, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, &a);
@@ -247,10 +239,9 @@ static void base(struct fb *b)
           SCMP_SYS(rt_sigreturn), SCMP_SYS(restart_syscall),
           SCMP_SYS(rt_sigprocmask), SCMP_SYS(clock_gettime),
           SCMP_SYS(clock_getres), SCMP_SYS(gettimeofday), SCMP_SYS(time),
-          SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep),
-          SCMP_SYS(sched_yield), SCMP_SYS(getpid), SCMP_SYS(gettid),
-          SCMP_SYS(write), SCMP_SYS(writev), SCMP_SYS(getrandom),
-          SCMP_SYS(set_robust_list), SCMP_SYS(rseq));
+          SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(sched_yield),
+          SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(write), SCMP_SYS(writev),
+          SCMP_SYS(getrandom), SCMP_SYS(set_robust_list), SCMP_SYS(rseq));
     struct scmp_arg_cmp self = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid());
     rule(b, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, &self);
     allow_memory(b);
@@ -285,12 +276,11 @@ static void allow_setid(struct fb *b)
  * eventfds, timers, the kick eventfds made at DRIVER_OK. */
 static void device_io(struct fb *b)
 {
-    ALLOW(b, SCMP_SYS(read), SCMP_SYS(readv), SCMP_SYS(close),
-          SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(epoll_ctl),
-          SCMP_SYS(eventfd2), SCMP_SYS(timerfd_settime),
-          SCMP_SYS(timerfd_gettime), SCMP_SYS(sendto), SCMP_SYS(sendmsg),
-          SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), SCMP_SYS(connect),
-          SCMP_SYS(lseek));
+    ALLOW(b, SCMP_SYS(read), SCMP_SYS(readv), SCMP_SYS(close), SCMP_SYS(poll),
+          SCMP_SYS(ppoll), SCMP_SYS(epoll_ctl), SCMP_SYS(eventfd2),
+          SCMP_SYS(timerfd_settime), SCMP_SYS(timerfd_gettime),
+          SCMP_SYS(sendto), SCMP_SYS(sendmsg), SCMP_SYS(recvfrom),
+          SCMP_SYS(recvmsg), SCMP_SYS(connect), SCMP_SYS(lseek));
     ALLOW_IOCTLS(b, ioctl_irq);
 }
 
@@ -330,8 +320,7 @@ static void build_kind(struct fb *b, enum confine_kind kind)
             /* A `delayed` hostdev opens on the guest's first access. */
             ALLOW(b, SCMP_SYS(openat), SCMP_SYS(open), SCMP_SYS(newfstatat),
                   SCMP_SYS(fstat), SCMP_SYS(fcntl), SCMP_SYS(timerfd_create),
-                  SCMP_SYS(access), SCMP_SYS(faccessat),
-                  SCMP_SYS(faccessat2));
+                  SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2));
             allow_sigaction(b);
             ALLOW_IOCTLS(b, ioctl_blk_open);
             ALLOW_IOCTLS(b, ioctl_pty);
@@ -454,8 +443,8 @@ static int resolve_user(const char *spec)
         if (f)
             fclose(f);
         if (!gr) {
-            log_fatal(TAG, "user '%s': no such group '%s' in /etc/group",
-                      spec, group);
+            log_fatal(TAG, "user '%s': no such group '%s' in /etc/group", spec,
+                      group);
             return -1;
         }
     }
@@ -521,10 +510,8 @@ int confine_setup(const struct vm_spec *spec)
     for (int c = 0; c < LOG_NCLASS; c++)
         if (spec->log_dest[c] == LOGD_SLOG)
             cf.slog = true;
-    if (cf.slog) {
-        tzset(); /* syslog's time stamps: /etc/localtime read now */
-        openlog(NULL, LOG_NDELAY | LOG_PID, LOG_USER);
-    }
+    if (cf.slog)
+        log_slog_open();
     if (prctl(PR_GET_SECCOMP) < 0 && errno == EINVAL) {
         log_fatal(TAG, "this kernel has no seccomp; QVM_SECCOMP=off runs "
                        "qvm unconfined");

@@ -35,7 +35,8 @@
 #if defined(__SANITIZE_ADDRESS__)
 #define SANITIZED 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#if __has_feature(address_sanitizer) ||                                        \
+    __has_feature(undefined_behavior_sanitizer)
 #define SANITIZED 1
 #endif
 #endif
@@ -45,7 +46,7 @@
 
 struct child {
     pid_t pid;
-    int err; /* read end of the child's stderr */
+    int err;   /* read end of the child's stderr */
     int ready; /* read end: the child says it is confined */
 };
 
@@ -330,6 +331,58 @@ static void test_vcpu_starts_a_worker(void **state)
     close(fd);
 }
 
+/* `user` as root: every id changes, root is out of reach, and the
+ * threads alive during the drop (glibc runs set*id on each) follow. */
+static void *idle_thread(void *arg)
+{
+    int fd = *(int *)arg;
+    char b;
+    ssize_t r = read(fd, &b, 1); /* until the drop is done */
+    (void)r;
+    uid_t ru, eu, su;
+    getresuid(&ru, &eu, &su);
+    return (void *)(intptr_t)(ru == 65534 && eu == 65534 && su == 65534);
+}
+
+static void test_user_drop_as_root(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct vm_spec spec;
+        memset(&spec, 0, sizeof(spec));
+        char user[] = "65534:65534";
+        spec.user = user;
+        setenv("QVM_SECCOMP", "off", 1);
+        int p[2];
+        pthread_t t;
+        void *ok = NULL;
+        if (pipe(p) < 0 || pthread_create(&t, NULL, idle_thread, &p[0]))
+            _exit(30);
+        if (confine_setup(&spec) < 0 || confine_drop() < 0)
+            _exit(31);
+        if (write(p[1], "x", 1) != 1 || pthread_join(t, &ok) || !ok)
+            _exit(32);
+        uid_t r, e, sv;
+        gid_t rg, eg, sg, g[4];
+        if (getresuid(&r, &e, &sv) || r != 65534 || e != 65534 || sv != 65534 ||
+            getresgid(&rg, &eg, &sg) || rg != 65534 || eg != 65534 ||
+            sg != 65534 || getgroups(4, g) != 1 || g[0] != 65534)
+            _exit(33);
+        if (setuid(0) == 0)
+            _exit(34);
+        _exit(0);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_forbidden_calls_end_qvm_named),
         cmocka_unit_test(test_needed_calls_still_work),
         cmocka_unit_test(test_vcpu_starts_a_worker),
+        cmocka_unit_test(test_user_drop_as_root),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
