@@ -3,7 +3,7 @@
 # is missing (apt-get; run as root, or with sudo available). Why each is here
 # is in README.md ("Dependencies").
 set -eu
-PKGS="meson ninja-build gcc libc6-dev pkg-config zlib1g-dev libcmocka-dev
+PKGS="meson ninja-build gcc libc6-dev pkg-config zlib1g-dev libseccomp-dev libcmocka-dev
 clang libclang-rt-14-dev clang-format python3
 qemu-system-x86 busybox-static cpio lz4 e2fsprogs iproute2 acpica-tools"
 missing=""

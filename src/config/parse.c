@@ -471,6 +471,18 @@ static void handle_top(struct parser *p, const struct opt_def *d,
                   : strcmp(d->name, "acpi") == 0   ? BLOB_ACPI
                                                    : BLOB_FDT;
         break;
+    case TOP_USER:
+        if (!a[0]->text[0] || a[0]->text[0] == ':' ||
+            strchr(a[0]->text, ':') != strrchr(a[0]->text, ':')) {
+            diag_error(p->dg, &a[0]->span,
+                       "user '%s': give USER or USER:GROUP (names or "
+                       "numbers)",
+                       a[0]->text);
+            break;
+        }
+        free(p->spec->user);
+        p->spec->user = xstrdup(p, a[0]->text, &a[0]->span);
+        break;
     case TOP_REJECTED:
         break;
     }

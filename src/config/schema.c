@@ -269,11 +269,17 @@ const struct opt_def top_opts[] = {
      .syntax = "gdb ...",
      .why = "no live GDB stub yet; use `dump` and a core-file debugger"},
     {.name = "user",
-     .type = OPT_FLAG,
-     .flags = OF_REJECTED,
-     .id = TOP_REJECTED,
-     .syntax = "user ...",
-     .why = "QNX documents no syntax for it; run qvm as the wanted user"},
+     .type = OPT_STR,
+     .id = TOP_USER,
+     .syntax = "user USER[:GROUP]",
+     .def = "the user qvm was started as",
+     .help = "started as root, qvm drops to this user and group (names "
+             "from /etc/passwd and /etc/group, or numbers; default group: "
+             "the user's own) once /dev/kvm, the disks, hostdevs, taps "
+             "and sockets are open, before the guest runs; the only "
+             "supplementary group is GROUP. QNX documents no syntax for "
+             "`user`: this one is qvm's",
+     .example = "user qvm:kvm"},
     O_END,
 };
 

@@ -129,6 +129,7 @@ enum top_id {
     TOP_TOLERANCE,
     TOP_SAFETY,
     TOP_BLOB,
+    TOP_USER,
     TOP_REJECTED,
 };
 /* Context option ids. */

@@ -62,6 +62,7 @@ void spec_free(struct vm_spec *s)
     free(s->system);
     free(s->cmdline);
     free(s->dump);
+    free(s->user);
     VEC_FREE(&s->mem);
     for (size_t i = 0; i < s->cpus.n; i++) {
         free(s->cpus.v[i].cluster);

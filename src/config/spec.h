@@ -242,6 +242,7 @@ struct vm_spec {
     uint64_t tolerance_us; /* 0: default (10 % of the host tick) */
     int safety;            /* -1 unset, 0 none, 1 warn, 2 required */
     char *dump;            /* directory, or "|command" */
+    char *user;            /* `user NAME[:GROUP]`, or NULL */
     bool dryrun;
     int entry_load;         /* index into loads, or -1 */
     bool has_pci;           /* any PCI function: host bridge at 00:00.0 */

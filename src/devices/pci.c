@@ -34,6 +34,7 @@
 #include "util/ckd.h"
 #include "util/le.h"
 #include "util/log.h"
+#include "vm/confine.h"
 
 #define TAG "pci"
 
@@ -245,6 +246,7 @@ static void remap_pass(struct pci_bus *b)
 static void *remap_thread(void *arg)
 {
     struct pci_bus *b = arg;
+    confine_thread(CONFINE_PCI);
     pthread_mutex_lock(&b->lock);
     for (;;) {
         while (b->done == b->req && !b->quit)

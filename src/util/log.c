@@ -16,6 +16,12 @@ static enum log_dest dests[LOG_NCLASS] = {LOGD_STDERR, LOGD_STDERR, LOGD_STDERR,
                                           LOGD_STDERR, LOGD_STDERR, LOGD_NONE,
                                           LOGD_NONE};
 
+void log_slog_open(void)
+{
+    tzset(); /* syslog's time stamps: /etc/localtime is read now */
+    openlog(NULL, LOG_NDELAY, LOG_USER);
+}
+
 void log_set_dest(enum log_class c, enum log_dest d)
 {
     if (c < LOG_NCLASS)

@@ -31,6 +31,9 @@ extern const char *const log_class_names[LOG_NCLASS];
 extern const char *const log_dest_names[4];
 
 void log_set_dest(enum log_class c, enum log_dest d);
+/* log_slog_open: connect syslog's socket and read the time zone now, so
+ * that no later `slog` line opens a file (vm/confine.h). */
+void log_slog_open(void);
 bool log_enabled(enum log_class c);
 void log_msg(enum log_class c, const char *tag, const char *fmt, ...)
     PRINTF_FMT(3, 4);

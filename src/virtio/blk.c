@@ -62,6 +62,7 @@
 #include "util/le.h"
 #include "util/log.h"
 #include "virtio/virtio.h"
+#include "vm/confine.h"
 
 #define TAG "virtio-blk"
 
@@ -652,6 +653,12 @@ static void serve(struct blk *b, struct blk_worker *w)
 static void *worker_main(void *arg)
 {
     struct blk_worker *w = arg;
+    /* Named by itself (prctl): naming another thread opens its /proc
+     * file, which no confined thread may do. */
+    char tn[16];
+    snprintf(tn, sizeof(tn), "qvm-blk-q%u", w->q % 64u);
+    (void)pthread_setname_np(pthread_self(), tn);
+    confine_thread(CONFINE_BLK);
     for (;;) {
         pthread_mutex_lock(&w->lock);
         while (!w->kick && !atomic_load(&w->stop))
@@ -736,9 +743,6 @@ static int blk_activate(struct virtio_dev *d)
             break;
         }
         w->started = true;
-        char tn[16];
-        snprintf(tn, sizeof(tn), "qvm-blk-q%u", q % 64u);
-        (void)pthread_setname_np(w->th, tn);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err) {

@@ -38,6 +38,7 @@
 
 #include "config/schema.h"
 #include "util/log.h"
+#include "vm/confine.h"
 #include "virtio/virtio.h"
 
 #define TAG             "virtio-entropy"
@@ -139,6 +140,7 @@ static void timer_cb(void *opaque, int fd, uint32_t events)
 static void *pool_waiter(void *arg)
 {
     virtio_rng_source_fn fn = arg;
+    confine_thread(CONFINE_RNG);
     unsigned char b;
     while (fn(&b, 1, 0) < 0 && errno == EINTR)
         ;

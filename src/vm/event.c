@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "vm/confine.h"
 
 #define TAG "event"
 
@@ -62,6 +63,7 @@ struct evloop *ev_new(void)
 static void *ev_thread(void *arg)
 {
     struct evloop *ev = arg;
+    confine_thread(CONFINE_IO);
     for (;;) {
         struct epoll_event es[16];
         int n = epoll_wait(ev->epfd, es, 16, -1);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "util/log.h"
+#include "vm/confine.h"
 #include "vm/machine.h"
 
 #define TAG "vcpu"
@@ -101,6 +102,7 @@ static void *vcpu_thread(void *arg)
             apply_affinity(vcpu, cs);
         apply_sched(vcpu, &cs->sched);
     }
+    confine_thread(CONFINE_VCPU);
 
     while (!vm_stopping(vm)) {
         arch_vcpu_pre_run(vcpu);

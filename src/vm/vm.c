@@ -17,6 +17,7 @@
 
 #include "devices/platform.h"
 #include "util/log.h"
+#include "vm/confine.h"
 #include "vm/machine.h"
 
 #define TAG "vm"
@@ -411,7 +412,11 @@ int vm_run(const struct vm_spec *spec)
         log_fatal(TAG, "cannot create eventfd/signalfd: %s", strerror(errno));
         goto out;
     }
-    if (build(vm) < 0)
+    /* Confinement (README "Confinement"): the I/O and PCI remap threads
+     * confine themselves as they start (in build), then `user` drops the
+     * ids once everything is open, each vCPU confines itself before its
+     * first KVM_RUN, and this thread does last. */
+    if (confine_setup(spec) < 0 || build(vm) < 0 || confine_drop() < 0)
         goto out;
     for (unsigned i = 0; i < vm->nvcpus; i++) {
         if (vcpu_start(&vm->vcpus[i]) < 0) {
@@ -421,6 +426,7 @@ int vm_run(const struct vm_spec *spec)
             break;
         }
     }
+    confine_thread(CONFINE_MAIN);
     wait_loop(vm, sfd);
     status = vm_stop_status((enum vm_stop)atomic_load(&vm->stop));
 out:

@@ -1,0 +1,399 @@
+/*
+ * test_confine.c: the seccomp filters of vm/confine.c, installed by the
+ * same function qvm's threads call, in forked children: every kind shows
+ * `Seccomp: 2`; what a kind needs still works (disk I/O, threads started
+ * from a confined thread, KVM's interrupt ioctls reach the kernel); a
+ * forbidden call (a socket, exec, fork, an unknown ioctl, executable
+ * memory, taking over SIGSYS) ends the child with CONFINE_EXIT_STATUS and
+ * one log line naming the call and the thread kind.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "vm/confine.h"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) ||                                        \
+    __has_feature(undefined_behavior_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
+struct child {
+    pid_t pid;
+    int err;   /* read end of the child's stderr */
+    int ready; /* read end: the child says it is confined */
+};
+
+typedef void (*body_fn)(int ready_fd, void *arg);
+
+/* Leave a confined child without exit hooks (a sanitizer's leak check
+ * would run under the filter). */
+static void quit(int status)
+{
+    syscall(SYS_exit_group, status);
+    _exit(status);
+}
+
+static void *noop(void *arg)
+{
+    return arg;
+}
+
+/* Fork; the child confines itself as `kind` and runs body. */
+static struct child spawn(enum confine_kind kind, body_fn body, void *arg)
+{
+    int e[2], r[2];
+    assert_int_equal(pipe(e), 0);
+    assert_int_equal(pipe(r), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(e[0]);
+        close(r[0]);
+        dup2(e[1], STDERR_FILENO);
+        /* As in qvm, a thread has run before any filter: glibc sets up
+         * its thread signals (rt_sigaction) at the first pthread_create. */
+        pthread_t t;
+        if (pthread_create(&t, NULL, noop, NULL) != 0 ||
+            pthread_join(t, NULL) != 0)
+            quit(99);
+        confine_force();
+        confine_thread(kind);
+        body(r[1], arg);
+        quit(0);
+    }
+    close(e[1]);
+    close(r[1]);
+    return (struct child){pid, e[0], r[0]};
+}
+
+/* Wait for the child; its exit status (or 128 + signal) and stderr. */
+static int finish(struct child *c, char *out, size_t n)
+{
+    size_t k = 0;
+    ssize_t got;
+    while (k + 1 < n && (got = read(c->err, out + k, n - 1 - k)) > 0)
+        k += (size_t)got;
+    out[k] = 0;
+    int st;
+    assert_int_equal(waitpid(c->pid, &st, 0), c->pid);
+    close(c->err);
+    close(c->ready);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void expect_killed(enum confine_kind kind, body_fn body, void *arg,
+                          const char *call)
+{
+    struct child c = spawn(kind, body, arg);
+    char out[1024];
+    int st = finish(&c, out, sizeof(out));
+    if (st != CONFINE_EXIT_STATUS)
+        fail_msg("%s from the %s thread: status %d, stderr '%s'", call,
+                 confine_kind_name(kind), st, out);
+    char want[160];
+    snprintf(want, sizeof(want),
+             "qvm: fatal: confine: the %s thread made a forbidden system "
+             "call: %s (",
+             confine_kind_name(kind), call);
+    if (!strstr(out, want))
+        fail_msg("stderr was '%s', wanted '%s'", out, want);
+}
+
+/* ---- bodies ---------------------------------------------------------- */
+
+static void park(int ready_fd)
+{
+    char b = 1;
+    assert_int_equal(write(ready_fd, &b, 1), 1);
+    static int never;
+    for (;;)
+        syscall(SYS_futex, &never, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+}
+
+static void body_park(int ready_fd, void *arg)
+{
+    (void)arg;
+    park(ready_fd);
+}
+
+static void body_socket(int ready_fd, void *arg)
+{
+    (void)ready_fd, (void)arg;
+    int s = socket(AF_INET6, SOCK_STREAM, 0);
+    (void)s;
+    quit(0);
+}
+
+static void body_exec(int ready_fd, void *arg)
+{
+    (void)ready_fd, (void)arg;
+    char name[] = "true";
+    char *argv[] = {name, NULL};
+    execve("/bin/true", argv, argv + 1);
+    quit(0);
+}
+
+static void body_fork(int ready_fd, void *arg)
+{
+    (void)ready_fd, (void)arg;
+    /* fork(): clone without CLONE_THREAD (clone3 is refused first). */
+    pid_t p = (pid_t)syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+    if (p == 0)
+        quit(0);
+    quit(0);
+}
+
+static void body_open(int ready_fd, void *arg)
+{
+    (void)ready_fd, (void)arg;
+    int fd = open("/etc/passwd", O_RDONLY);
+    (void)fd;
+    quit(0);
+}
+
+static void body_bad_ioctl(int ready_fd, void *arg)
+{
+    (void)ready_fd, (void)arg;
+    /* A request a vCPU never makes after start-up. */
+    int r = ioctl(0, KVM_CREATE_VCPU, 0);
+    (void)r;
+    quit(0);
+}
+
+static void body_exec_mem(int ready_fd, void *arg)
+{
+    (void)ready_fd, (void)arg;
+    void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    (void)p;
+    quit(0);
+}
+
+static void body_sigsys(int ready_fd, void *arg)
+{
+    (void)ready_fd, (void)arg;
+    /* The raw call: a sanitizer's sigaction may keep it to itself. */
+    syscall(SYS_rt_sigaction, SIGSYS, NULL, NULL, 8);
+    quit(0);
+}
+
+/* A block worker's disk I/O on a file opened before the filter. */
+static void body_disk(int ready_fd, void *arg)
+{
+    (void)ready_fd;
+    int fd = *(int *)arg;
+    char buf[512];
+    memset(buf, 0x5a, sizeof(buf));
+    if (pwrite(fd, buf, sizeof(buf), 4096) != (ssize_t)sizeof(buf))
+        quit(10);
+    if (fdatasync(fd) < 0)
+        quit(11);
+    memset(buf, 0, sizeof(buf));
+    if (pread(fd, buf, sizeof(buf), 4096) != (ssize_t)sizeof(buf) ||
+        buf[511] != 0x5a)
+        quit(12);
+    /* An allowed ioctl reaches the kernel: ENOTTY, not a trap. */
+    if (ioctl(fd, KVM_IRQ_LINE, NULL) == 0 || errno != ENOTTY)
+        quit(13);
+    quit(0);
+}
+
+static void *worker_thread(void *arg)
+{
+    int fd = *(int *)arg;
+    confine_thread(CONFINE_BLK);
+    char b = 1;
+    return (void *)(intptr_t)(pwrite(fd, &b, 1, 0) == 1);
+}
+
+/* A vCPU starts a block worker (clone3 refused, clone with CLONE_THREAD
+ * allowed), which confines itself on top and does disk I/O. */
+static void body_vcpu_starts_worker(int ready_fd, void *arg)
+{
+    (void)ready_fd;
+    pthread_t t;
+    if (pthread_create(&t, NULL, worker_thread, arg) != 0)
+        quit(20);
+    void *ok;
+    if (pthread_join(t, &ok) != 0 || !ok)
+        quit(21);
+    quit(0);
+}
+
+/* ---- tests ----------------------------------------------------------- */
+
+static bool seccomp_mode_2(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    bool two = false;
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, "Seccomp:", 8) == 0)
+            two = atoi(line + 8) == 2;
+    fclose(f);
+    return two;
+}
+
+static void test_every_kind_is_filtered(void **state)
+{
+    (void)state;
+    for (int k = 0; k < CONFINE_KINDS; k++) {
+        struct child c = spawn((enum confine_kind)k, body_park, NULL);
+        char b;
+        assert_int_equal(read(c.ready, &b, 1), 1);
+        bool two = seccomp_mode_2(c.pid);
+        kill(c.pid, SIGKILL);
+        if (!two)
+            fail_msg("the %s filter is not installed",
+                     confine_kind_name((enum confine_kind)k));
+        char out[256];
+        assert_int_equal(finish(&c, out, sizeof(out)), 128 + SIGKILL);
+    }
+}
+
+static void test_forbidden_calls_end_qvm_named(void **state)
+{
+    (void)state;
+    expect_killed(CONFINE_BLK, body_socket, NULL, "socket");
+    expect_killed(CONFINE_IO, body_socket, NULL, "socket");
+    expect_killed(CONFINE_VCPU, body_exec, NULL, "execve");
+    expect_killed(CONFINE_MAIN, body_exec, NULL, "execve");
+    expect_killed(CONFINE_IO, body_fork, NULL, "clone");
+    expect_killed(CONFINE_VCPU, body_fork, NULL, "clone");
+    expect_killed(CONFINE_VCPU, body_open, NULL, "openat");
+    expect_killed(CONFINE_RNG, body_open, NULL, "openat");
+    expect_killed(CONFINE_PCI, body_open, NULL, "openat");
+    expect_killed(CONFINE_VCPU, body_bad_ioctl, NULL, "ioctl");
+    expect_killed(CONFINE_BLK, body_exec_mem, NULL, "mmap");
+    expect_killed(CONFINE_MAIN, body_sigsys, NULL, "rt_sigaction");
+}
+
+static int temp_file(void)
+{
+    char path[] = "/tmp/qvm-confine-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    return fd;
+}
+
+static void test_needed_calls_still_work(void **state)
+{
+    (void)state;
+    int fd = temp_file();
+    struct child c = spawn(CONFINE_BLK, body_disk, &fd);
+    char out[1024];
+    int st = finish(&c, out, sizeof(out));
+    if (st != 0)
+        fail_msg("block worker disk I/O: status %d, stderr '%s'", st, out);
+    close(fd);
+}
+
+static void test_vcpu_starts_a_worker(void **state)
+{
+    (void)state;
+    if (SANITIZED)
+        skip(); /* the sanitizer runtimes' own thread start-up calls */
+    int fd = temp_file();
+    struct child c = spawn(CONFINE_VCPU, body_vcpu_starts_worker, &fd);
+    char out[1024];
+    int st = finish(&c, out, sizeof(out));
+    if (st != 0)
+        fail_msg("vCPU starting a block worker: status %d, stderr '%s'", st,
+                 out);
+    close(fd);
+}
+
+/* `user` as root: every id changes, root is out of reach, and the
+ * threads alive during the drop (glibc runs set*id on each) follow. */
+static void *idle_thread(void *arg)
+{
+    int fd = *(int *)arg;
+    char b;
+    ssize_t r = read(fd, &b, 1); /* until the drop is done */
+    (void)r;
+    uid_t ru, eu, su;
+    getresuid(&ru, &eu, &su);
+    return (void *)(intptr_t)(ru == 65534 && eu == 65534 && su == 65534);
+}
+
+static void test_user_drop_as_root(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct vm_spec spec;
+        memset(&spec, 0, sizeof(spec));
+        char user[] = "65534:65534";
+        spec.user = user;
+        setenv("QVM_SECCOMP", "off", 1);
+        int p[2];
+        pthread_t t;
+        void *ok = NULL;
+        if (pipe(p) < 0 || pthread_create(&t, NULL, idle_thread, &p[0]))
+            _exit(30);
+        if (confine_setup(&spec) < 0 || confine_drop() < 0)
+            _exit(31);
+        if (write(p[1], "x", 1) != 1 || pthread_join(t, &ok) || !ok)
+            _exit(32);
+        uid_t r, e, sv;
+        gid_t rg, eg, sg, g[4];
+        if (getresuid(&r, &e, &sv) || r != 65534 || e != 65534 || sv != 65534 ||
+            getresgid(&rg, &eg, &sg) || rg != 65534 || eg != 65534 ||
+            sg != 65534 || getgroups(4, g) != 1 || g[0] != 65534)
+            _exit(33);
+        if (setuid(0) == 0)
+            _exit(34);
+        _exit(0);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_kind_is_filtered),
+        cmocka_unit_test(test_forbidden_calls_end_qvm_named),
+        cmocka_unit_test(test_needed_calls_still_work),
+        cmocka_unit_test(test_vcpu_starts_a_worker),
+        cmocka_unit_test(test_user_drop_as_root),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
