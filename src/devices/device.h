@@ -39,6 +39,13 @@ struct dev_ctx {
     int (*irq_resolve)(void *opaque, const struct intr *in, int isa,
                        struct irq_line *out);
     int (*irq_isa)(void *opaque, unsigned isa, struct irq_line *out);
+    /*
+     * legacy_replacement: an HPET turned legacy replacement on (its timers
+     * 0 and 1 take ISA IRQ 0 and 8) or off: the platform disconnects or
+     * reconnects the 8254's OUT0 and the RTC's IRQ 8. NULL: nothing to
+     * disconnect (a fake machine). Context: any.
+     */
+    void (*legacy_replacement)(void *opaque, bool on);
     /* stop: end the VM for `why` (first request wins). Context: any. */
     void (*stop)(void *opaque, enum vm_stop why);
     void *opaque;

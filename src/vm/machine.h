@@ -138,6 +138,8 @@ void arch_vm_free(struct vm *vm);
 int arch_irq_resolve(void *ctx_opaque, const struct intr *in, int isa,
                      struct irq_line *out);
 int arch_irq_isa(void *ctx_opaque, unsigned isa, struct irq_line *out);
+/* arch_legacy_replacement: dev_ctx's legacy_replacement. */
+void arch_legacy_replacement(void *ctx_opaque, bool on);
 /* arch_vcpu_pre_run: just before each KVM_RUN, on the vCPU's thread (x86:
  * inject the 8259's interrupt on vCPU 0). */
 void arch_vcpu_pre_run(struct vcpu *vcpu);

@@ -150,18 +150,20 @@ static int build(struct vm *vm)
         gmem_register(&vm->mem, &vm->kvm) < 0 || arch_vm_init(vm) < 0)
         return -1;
     probe_fast_paths(vm);
-    vm->dev_ctx = (struct dev_ctx){.pio = &vm->pio,
-                                   .mmio = &vm->mmio,
-                                   .mem = &vm->mem.view,
-                                   .irq_resolve = arch_irq_resolve,
-                                   .irq_isa = arch_irq_isa,
-                                   .stop = ctx_stop,
-                                   .opaque = vm,
-                                   .ioeventfd = ctx_ioeventfd,
-                                   .msi_route_alloc = ctx_msi_route_alloc,
-                                   .msi_route_set = ctx_msi_route_set,
-                                   .irqfd = ctx_irqfd,
-                                   .msi_send = ctx_msi_send};
+    vm->dev_ctx =
+        (struct dev_ctx){.pio = &vm->pio,
+                         .mmio = &vm->mmio,
+                         .mem = &vm->mem.view,
+                         .irq_resolve = arch_irq_resolve,
+                         .irq_isa = arch_irq_isa,
+                         .legacy_replacement = arch_legacy_replacement,
+                         .stop = ctx_stop,
+                         .opaque = vm,
+                         .ioeventfd = ctx_ioeventfd,
+                         .msi_route_alloc = ctx_msi_route_alloc,
+                         .msi_route_set = ctx_msi_route_set,
+                         .irqfd = ctx_irqfd,
+                         .msi_send = ctx_msi_send};
     if (devices_realize(spec, &vm->dev_ctx, &vm->devs) < 0)
         return -1;
     for (size_t i = 0; i < vm->devs.v.n; i++)

@@ -2,7 +2,7 @@
  * test_x86_hpet_dev.c: `vdev hpet`'s glue (src/arch/x86/hpet_dev.c): the
  * options (loc, frequency, intr, legacy-free) as the registers show them,
  * the interrupt lines it resolves and drives, FSB messages through
- * msi_send, and x86_pit_out0_enable and x86_rtc_irq_enable on LEG_RT_CNF
+ * msi_send, and dev_ctx.legacy_replacement on LEG_RT_CNF
  * (the 8254's OUT0 and the RTC both disconnected). The glue reads the host
  * clock: waits poll the HPET's own counter until it passed a comparator.
  */
@@ -47,21 +47,18 @@ struct env {
     uint32_t msi_data;
 };
 
-static struct env *cur; /* for x86_pit_out0_enable, x86_rtc_irq_enable */
+static struct env *cur; /* for legacy_replacement */
 static int pit_on = -1, rtc_on = -1;
 static unsigned pit_calls, rtc_calls;
 
-void x86_pit_out0_enable(void *ctx_opaque, bool on)
+/* dev_ctx.legacy_replacement: the 8254's OUT0 and the RTC's IRQ 8 are
+ * disconnected while it is on. */
+static void legacy_replacement(void *ctx_opaque, bool on)
 {
     assert_ptr_equal(ctx_opaque, cur);
-    pit_on = on;
+    pit_on = !on;
     pit_calls++;
-}
-
-void x86_rtc_irq_enable(void *ctx_opaque, bool on)
-{
-    assert_ptr_equal(ctx_opaque, cur);
-    rtc_on = on;
+    rtc_on = !on;
     rtc_calls++;
 }
 
@@ -115,6 +112,7 @@ static int setup(void **state)
                               .irq_resolve = resolve,
                               .irq_isa = isa_line,
                               .msi_send = msi_send,
+                              .legacy_replacement = legacy_replacement,
                               .opaque = e,
                               .ev = ev_new(),
                               .timer_slack_ns = 50000};

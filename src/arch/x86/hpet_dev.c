@@ -98,8 +98,8 @@ static void op_arm(void *opaque, uint64_t deadline)
 static void op_legacy(void *opaque, bool on)
 {
     struct hpet_dev *d = opaque;
-    x86_pit_out0_enable(d->ctx->opaque, !on);
-    x86_rtc_irq_enable(d->ctx->opaque, !on);
+    if (d->ctx->legacy_replacement)
+        d->ctx->legacy_replacement(d->ctx->opaque, on);
 }
 
 static const struct hpet_ops hpet_dev_ops = {

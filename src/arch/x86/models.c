@@ -55,3 +55,9 @@ void x86_rtc_irq_enable(void *ctx_opaque, bool on)
             rtc_irq_connect(d->state, on);
     }
 }
+
+void arch_legacy_replacement(void *ctx_opaque, bool on)
+{
+    x86_pit_out0_enable(ctx_opaque, !on);
+    x86_rtc_irq_enable(ctx_opaque, !on);
+}
