@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "config/front.h"
 #include "util/log.h"
@@ -55,6 +56,9 @@ int main(int argc, char **argv)
 #endif
     bool json = false, strict = false, arch_forced = false;
     int i = 1;
+    /* Load the time zone now: the RTC's gmtime_r/timegm would otherwise
+     * open /etc/localtime on a vCPU thread, under its seccomp filter. */
+    tzset();
     for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return cmd_help(0, NULL, arch);

@@ -41,6 +41,9 @@ void log_set_sink(void (*sink)(enum log_class c, const char *line))
 }
 
 static void log_vmsg(enum log_class c, const char *tag, const char *fmt,
+                     va_list ap) __attribute__((format(printf, 3, 0)));
+
+static void log_vmsg(enum log_class c, const char *tag, const char *fmt,
                      va_list ap)
 {
     char line[1024];

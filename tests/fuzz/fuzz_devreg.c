@@ -51,6 +51,8 @@ static const struct row rows[] = {
     {"pci", "vdev pci-dummy reg 0x00/2=0x1234 reg 0x02/2=0x5678\n"
             "vdev virtio-net legacy\n"
             "vdev virtio-entropy\n"},
+    /* the HPET: 4 timers, its default lines, legacy replacement, FSB */
+    {"hpet", "vdev hpet intr ioapic:2,ioapic:8,ioapic:10,ioapic:11\n"},
 };
 
 static const struct row *row;
