@@ -88,6 +88,11 @@ static void check_decreasing(unsigned ch, int readback, const char *what)
     uint16_t first = readback ? readback_count(ch) : latched(ch), prev = first;
     for (int i = 0; i < 8; i++) {
         uint16_t v = readback ? readback_count(ch) : latched(ch);
+        /* Past the terminal count (OUT high) a mode 0 counter wraps to
+         * 0xffff and goes on: on a slow bed the count may get there
+         * between two reads. */
+        if (v > prev && (status(ch) & 0x80) && prev != first)
+            return;
         if (v > prev) {
             fail(what);
             say("pit: count went up: ", prev, " -> ");
@@ -153,6 +158,7 @@ static void counter0_mode0_polled(void)
         say("pit: status ", st, "\n");
     }
     check_decreasing(0, 0, "counter 0 mode 0: latched counts");
+    program(0, 0x30, LATCH_10MS); /* afresh: the first check took time */
     check_decreasing(0, 1, "counter 0 mode 0: read-back counts");
     uint32_t polls = 0;
     while (!(status(0) & 0x80))
