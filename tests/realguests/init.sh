@@ -153,8 +153,8 @@ irqs() {
 }
 # platform: what the interrupt controllers and timers gave Linux (the
 # platform cases): the serial line's controller and count, the timer
-# interrupt, the clocksources (and hpet selected), the RTC read and a wake
-# alarm 2 s ahead that must interrupt.
+# interrupt, the clocksources (and hpet selected), the RTC read and an
+# alarm 2 s ahead through /dev/rtc0 (rtcalarm.c) that must interrupt.
 platform() {
     say "serial: $(grep -E 'ttyS0$' /proc/interrupts | tr -s ' ')"
     say "timer: $(grep -E '^ *0:' /proc/interrupts | tr -s ' ')"
@@ -169,14 +169,7 @@ platform() {
     fi
     say "hwclock: $(hwclock -r -u 2>&1)"
     before=$(irqs rtc0)
-    echo 0 >/sys/class/rtc/rtc0/wakealarm 2>/dev/null
-    if echo +2 >/sys/class/rtc/rtc0/wakealarm; then
-        i=0
-        while [ "$(irqs rtc0)" -le "$before" ] && [ $i -lt 100 ]; do
-            sleep 0.1
-            i=$((i + 1))
-        done
-    fi
+    say "$(/bin/rtcalarm 2>&1)"
     say "rtc alarm: interrupts $before -> $(irqs rtc0)"
     while read -r l; do say "rtc: $l"; done </proc/driver/rtc
     grep -E 'IO-APIC|XT-PIC' /proc/interrupts | while read -r l; do say "irq: $l"; done
