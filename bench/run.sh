@@ -25,7 +25,12 @@
 #   --from-console FILE  no measuring: the report from a kept L1 console
 #                 (the versions shown are then this tree's and build's)
 #   --qvm2 BIN NAME  (--linux) also measure the qvm binary BIN, a variant
-#                 (a candidate fix) called NAME in the report
+#                 (a candidate fix) called NAME in the report; BIN may be
+#                 a /bin/sh script that execs the qvm next to it (it is
+#                 copied next to qvm in the payload), e.g. bench/qvm-split
+# Environment (lab): BOOT_VMMS EXITS_VMMS LBOOT_VMMS BLK_VMMS TESTS AIO
+# WARMUP TIMEOUT LOG pass through to measure.sh in L1 (e.g. TESTS=lboot:
+# the Linux boot only, LBOOT_VMMS='qvm qvm2 microvm').
 set -euo pipefail
 # The whole script is one compound command, read before it runs: editing
 # this file during a (long) run cannot derail that run.
