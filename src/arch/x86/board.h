@@ -76,12 +76,12 @@ struct x86_board {
     struct board_prt prt[BOARD_MAX_PRT];
     unsigned nprt;
     struct board_hpet hpet;
-    bool kbc;         /* an 8042 at 0x60/0x64 */
-    bool rtc;         /* an MC146818 */
+    bool kbc;                   /* an 8042 at 0x60/0x64 */
+    bool rtc;                   /* an MC146818 */
     struct board_line rtc_line; /* its ports and interrupt */
-    bool legacy_free; /* `set legacy-free` */
-    bool pm_timer;    /* the ACPI PM timer at PM_TMR_PORT */
-    uint64_t facs;    /* guest address of the FACS (ACPI NVS), 0: none */
+    bool legacy_free;           /* `set legacy-free` */
+    bool pm_timer;              /* the ACPI PM timer at PM_TMR_PORT */
+    uint64_t facs; /* guest address of the FACS (ACPI NVS), 0: none */
 };
 
 /* board_add_override: record ISA IRQ -> GSI with flags (dedup by isa). */
