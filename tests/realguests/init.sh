@@ -192,10 +192,20 @@ netwait)
     wait_power_button
     ;;
 *)
-    # poweroff, or virtio checks joined with '+' (blk+rng), then poweroff.
+    # poweroff, or checks joined with '+' (blk+rng), then poweroff; a last
+    # `reboot` reboots instead (acpi=off: no ACPI power-off; reboot=k
+    # resets through the 8042, which ends qvm with 0).
+    end=poweroff
     for a in $(echo "$act" | tr '+' ' '); do
-        case $a in blk | blkro | rng | net | platform) $a ;; esac
+        case $a in
+        blk | blkro | rng | net | platform) $a ;;
+        reboot) end=reboot ;;
+        esac
     done
+    if [ $end = reboot ]; then
+        say "done, rebooting"
+        reboot -f
+    fi
     say "done, powering off"
     poweroff -f
     ;;

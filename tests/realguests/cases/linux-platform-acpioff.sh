@@ -1,6 +1,6 @@
 #!/bin/sh
 # linux-platform with `acpi=off`: the platform from the MP table (reboot=k:
-# the power-off is the 8042's reset or poweroff -f's halt: 0 either way).
+# the end is a reboot through the 8042 (reboot=k), which ends qvm with 0).
 # timeout: 240
 . cases/lib.sh
 . cases/platform-lib
