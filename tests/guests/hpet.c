@@ -348,20 +348,12 @@ void guest_main(uint32_t magic, uint32_t info)
     outb(COM1 + 1, 0);
     outb(COM1 + 3, 0x03);
 
-    load_gdt();
-    uint16_t cs;
-    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
-    for (unsigned v = 0; v < 256; v++)
-        set_gate(v, isr_default, cs);
+    uint16_t cs = idt_begin(isr_default, isr_default);
     set_gate(VEC_T0, isr_t0, cs);
     set_gate(VEC_T1, isr_t1, cs);
     set_gate(VEC_T2, isr_t2, cs);
     set_gate(VEC_MSI, isr_msi, cs);
-    struct __attribute__((packed)) {
-        uint16_t limit;
-        uint32_t base;
-    } idtr = {sizeof(idt) - 1, (uint32_t)idt};
-    __asm__ volatile("lidt %0" : : "m"(idtr));
+    idt_load();
     mmio_w(LAPIC + 0xf0, 0x1ff); /* SVR: APIC on, spurious vector 0xff */
     redir(2, VEC_T0, 0, 0);
     redir(8, VEC_T1, 0, 0);

@@ -125,19 +125,13 @@ void other_isr_c(void)
 /* wait_for: interrupts on until *v reaches want (bounded), then off. */
 static void wait_for(volatile uint32_t *v, uint32_t want)
 {
-    __asm__ volatile("sti" ::: "memory");
-    for (uint32_t i = 0; i < SPIN_LIMIT && *v < want; i++)
-        __asm__ volatile("pause" ::: "memory");
-    __asm__ volatile("cli" ::: "memory");
+    sti_wait(v, want, SPIN_LIMIT);
 }
 
 /* quiet: interrupts on for a while; anything pending is taken. */
 static void quiet(void)
 {
-    __asm__ volatile("sti" ::: "memory");
-    for (uint32_t i = 0; i < SPIN_QUIET; i++)
-        __asm__ volatile("pause" ::: "memory");
-    __asm__ volatile("cli" ::: "memory");
+    sti_quiet(SPIN_QUIET);
 }
 
 static void check_madt(void)
@@ -260,19 +254,11 @@ void guest_main(uint32_t magic, uint32_t info)
     outb(COM1 + 4, 0x0b);
     serial_puts("ioapic2: start\n");
 
-    load_gdt();
-    uint16_t cs;
-    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
-    for (unsigned v = 0; v < 256; v++)
-        set_gate(v, v < 0x20 ? isr_default : isr_other, cs);
+    uint16_t cs = idt_begin(isr_default, isr_other);
     set_gate(LEVEL_VEC, isr_uart, cs);
     set_gate(EDGE_VEC, isr_edge, cs);
     set_gate(0xff, isr_default, cs); /* the APIC's spurious vector */
-    struct __attribute__((packed)) {
-        uint16_t limit;
-        uint32_t base;
-    } idtr = {sizeof(idt) - 1, (uint32_t)idt};
-    __asm__ volatile("lidt %0" : : "m"(idtr));
+    idt_load();
     wr32(LAPIC + 0xf0, 0x1ff);     /* SVR: APIC on, spurious vector 0xff */
     wr32(LAPIC + 0x350, 1u << 16); /* LINT0 masked: no 8259 */
 

@@ -119,20 +119,16 @@ void other_isr_c(void)
     n_other++;
 }
 
+/* wait_for: interrupts on until *v reaches want (bounded), then off. */
 static void wait_for(volatile uint32_t *v, uint32_t want)
 {
-    __asm__ volatile("sti" ::: "memory");
-    for (uint32_t i = 0; i < SPIN_LIMIT && *v < want; i++)
-        __asm__ volatile("pause" ::: "memory");
-    __asm__ volatile("cli" ::: "memory");
+    sti_wait(v, want, SPIN_LIMIT);
 }
 
+/* quiet: interrupts on for a while; anything pending is taken. */
 static void quiet(void)
 {
-    __asm__ volatile("sti" ::: "memory");
-    for (uint32_t i = 0; i < SPIN_QUIET; i++)
-        __asm__ volatile("pause" ::: "memory");
-    __asm__ volatile("cli" ::: "memory");
+    sti_quiet(SPIN_QUIET);
 }
 
 /* Linux's probe_8259A and init_8259A (no auto-EOI). */
@@ -168,20 +164,12 @@ void guest_main(uint32_t magic, uint32_t info)
     serial_puts("pic-only: start\n");
     init_8259();
 
-    load_gdt();
-    uint16_t cs;
-    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
-    for (unsigned v = 0; v < 256; v++)
-        set_gate(v, v < 0x20 ? isr_default : isr_other, cs);
+    uint16_t cs = idt_begin(isr_default, isr_other);
     set_gate(VEC_IRQ4, isr_uart, cs);
     set_gate(VEC_IRQ11, isr_slave, cs);
     set_gate(0x27, isr_spurious, cs);
     set_gate(0x2f, isr_spurious, cs);
-    struct __attribute__((packed)) {
-        uint16_t limit;
-        uint32_t base;
-    } idtr = {sizeof(idt) - 1, (uint32_t)idt};
-    __asm__ volatile("lidt %0" : : "m"(idtr));
+    idt_load();
 
     /* IRQ 4 and the cascade unmasked; non-specific EOI. */
     outb(0x21, 0xeb);

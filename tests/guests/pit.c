@@ -45,13 +45,6 @@ static void fail(const char *what)
     failed = 1;
 }
 
-static void say(const char *a, uint32_t n, const char *b)
-{
-    serial_puts(a);
-    serial_putdec(n);
-    serial_puts(b);
-}
-
 static void program(unsigned ch, uint8_t cw, uint16_t count)
 {
     outb(0x43, cw);

@@ -74,13 +74,6 @@ static void fail(const char *what)
     failed = 1;
 }
 
-static void say(const char *a, uint32_t n, const char *b)
-{
-    serial_puts(a);
-    serial_putdec(n);
-    serial_puts(b);
-}
-
 static uint8_t bin2bcd(uint32_t v)
 {
     return (uint8_t)((v / 10) << 4 | v % 10);

@@ -58,17 +58,9 @@ static inline void irq_setup(unsigned vec)
 {
     outb(0x21, 0xff);
     outb(0xa1, 0xff);
-    load_gdt();
-    uint16_t cs;
-    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
-    for (unsigned v = 0; v < 256; v++)
-        set_gate(v, isr_default, cs);
+    uint16_t cs = idt_begin(isr_default, isr_default);
     set_gate(vec, isr_timer, cs);
-    struct __attribute__((packed)) {
-        uint16_t limit;
-        uint32_t base;
-    } idtr = {sizeof(idt) - 1, (uint32_t)idt};
-    __asm__ volatile("lidt %0" : : "m"(idtr));
+    idt_load();
     mmio_w(LAPIC + 0xf0, 0x1ff); /* SVR: APIC on, spurious vector 0xff */
 }
 
@@ -140,6 +132,14 @@ static inline uint32_t rtc_next_second(void)
     while ((s = rtc_daysecs()) == s0)
         ;
     return s;
+}
+
+/* say: a, the decimal n, b on COM1. */
+static inline void say(const char *a, uint32_t n, const char *b)
+{
+    serial_puts(a);
+    serial_putdec(n);
+    serial_puts(b);
 }
 
 #endif

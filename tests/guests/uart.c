@@ -94,17 +94,9 @@ void guest_main(uint32_t magic, uint32_t info)
     if ((inb(COM1 + 5) & 0x60) != 0x60)
         fail("LSR THRE|TEMT");
 
-    load_gdt();
-    uint16_t cs;
-    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
-    for (unsigned v = 0; v < 256; v++)
-        set_gate(v, isr_default, cs);
+    uint16_t cs = idt_begin(isr_default, isr_default);
     set_gate(UART_VEC, isr_uart, cs);
-    struct __attribute__((packed)) {
-        uint16_t limit;
-        uint32_t base;
-    } idtr = {sizeof(idt) - 1, (uint32_t)idt};
-    __asm__ volatile("lidt %0" : : "m"(idtr));
+    idt_load();
     mmio_w(LAPIC + 0xf0, 0x1ff);       /* SVR: APIC on, spurious vector 0xff */
     ioapic_w(0x11 + 2 * UART_LINE, 0); /* destination: APIC 0 */
     ioapic_w(0x10 + 2 * UART_LINE, UART_VEC | 1u << 15); /* level, high */

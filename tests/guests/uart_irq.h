@@ -69,6 +69,47 @@ static inline void set_gate(unsigned vec, void *fn, uint16_t cs)
                (uint64_t)((o & 0xffff0000u) | 0x8e00u) << 32;
 }
 
+/* idt_begin: load the GDT and point every IDT gate at `low` (vectors
+ * below 0x20) or `high` (the rest); returns CS for more set_gate calls.
+ * idt_load: then load the IDT. */
+static inline uint16_t idt_begin(void *low, void *high)
+{
+    load_gdt();
+    uint16_t cs;
+    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
+    for (unsigned v = 0; v < 256; v++)
+        set_gate(v, v < 0x20 ? low : high, cs);
+    return cs;
+}
+
+static inline void idt_load(void)
+{
+    struct __attribute__((packed)) {
+        uint16_t limit;
+        uint32_t base;
+    } idtr = {sizeof(idt) - 1, (uint32_t)idt};
+    __asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+/* sti_wait: interrupts on until *v reaches want or `spins` pauses pass,
+ * then off. sti_quiet: interrupts on for `spins` pauses (anything pending
+ * is taken), then off. */
+static inline void sti_wait(volatile uint32_t *v, uint32_t want, uint32_t spins)
+{
+    __asm__ volatile("sti" ::: "memory");
+    for (uint32_t i = 0; i < spins && *v < want; i++)
+        __asm__ volatile("pause" ::: "memory");
+    __asm__ volatile("cli" ::: "memory");
+}
+
+static inline void sti_quiet(uint32_t spins)
+{
+    __asm__ volatile("sti" ::: "memory");
+    for (uint32_t i = 0; i < spins; i++)
+        __asm__ volatile("pause" ::: "memory");
+    __asm__ volatile("cli" ::: "memory");
+}
+
 static inline void mmio_w(uint32_t a, uint32_t v)
 {
     *(volatile uint32_t *)a = v;

@@ -156,17 +156,9 @@ void guest_main(uint32_t magic, uint32_t info)
     outb(COM1 + 2, 0xc7); /* FIFOs on and reset */
     outb(COM1 + 4, 0x0b); /* DTR RTS OUT2 */
 
-    load_gdt();
-    uint16_t cs;
-    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
-    for (unsigned v = 0; v < 256; v++)
-        set_gate(v, isr_default, cs);
+    uint16_t cs = idt_begin(isr_default, isr_default);
     set_gate(UART_VEC, isr_uart, cs);
-    struct __attribute__((packed)) {
-        uint16_t limit;
-        uint32_t base;
-    } idtr = {sizeof(idt) - 1, (uint32_t)idt};
-    __asm__ volatile("lidt %0" : : "m"(idtr));
+    idt_load();
     mmio_w(LAPIC + 0xf0, 0x1ff); /* SVR: APIC on, spurious vector 0xff */
     ioapic_w(0x11 + 2 * UART_LINE, 0);
     /* Masked (disable_irq_nosync after an interrupt came), edge, high. */
