@@ -322,8 +322,13 @@ static void test_needed_calls_still_work(void **state)
 static void test_vcpu_starts_a_worker(void **state)
 {
     (void)state;
-    if (SANITIZED)
-        skip(); /* the sanitizer runtimes' own thread start-up calls */
+    if (SANITIZED) {
+        /* The sanitizer runtimes' own thread start-up makes calls no
+         * filter of qvm's allows; the plain build runs this test. */
+        print_message("# ci-not-applicable: a sanitizer build's thread "
+                      "start-up is not qvm's (tested in the plain build)\n");
+        skip();
+    }
     int fd = temp_file();
     struct child c = spawn(CONFINE_VCPU, body_vcpu_starts_worker, &fd);
     char out[1024];
