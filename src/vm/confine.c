@@ -240,8 +240,10 @@ static void base(struct fb *b)
           SCMP_SYS(rt_sigprocmask), SCMP_SYS(clock_gettime),
           SCMP_SYS(clock_getres), SCMP_SYS(gettimeofday), SCMP_SYS(time),
           SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(sched_yield),
-          SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(write), SCMP_SYS(writev),
-          SCMP_SYS(getrandom), SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
+          SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getuid),
+          SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid),
+          SCMP_SYS(write), SCMP_SYS(writev), SCMP_SYS(getrandom),
+          SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
           SCMP_SYS(sigaltstack)); /* the own thread's: sanitizers */
     struct scmp_arg_cmp self = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid());
     rule(b, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, &self);
