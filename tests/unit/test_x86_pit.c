@@ -432,7 +432,9 @@ static void test_latch(void **state)
     assert_int_equal(rd(t, 0, 500), (29991 & 0xff));
     assert_int_equal(rd(t, 0, 9000), 29991 >> 8);
     /* Unlatched again: the live count. */
-    assert_int_equal(rd(t, 0, 10001) | rd(t, 0, 10001) << 8, 20000);
+    uint8_t lsb = rd(t, 0, 10001); /* two statements: operand order */
+    uint8_t msb = rd(t, 0, 10001);
+    assert_int_equal(lsb | msb << 8, 20000);
     /* Unlatched LSB then MSB straddling a borrow: as on the chip. */
     uint8_t lo = rd(t, 0, 10001 + 0x20); /* 20000 - 32 = 0x4e00 */
     uint8_t hi = rd(t, 0, 10001 + 0x21); /* 0x4dff */
