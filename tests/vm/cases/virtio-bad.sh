@@ -9,7 +9,7 @@
 # after a reset every time, and qvm exits 0 when the guest powers off.
 # Over PCI, then over virtio-mmio; then entropy and console chains in the
 # wrong direction (PCI): the device never writes into a readable buffer.
-# timeout: 150
+# timeout: 300
 set -u
 . cases/virtio-lib
 img="$TMPDIR/disk.img"
