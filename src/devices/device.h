@@ -48,6 +48,14 @@ struct dev_ctx {
     void (*legacy_replacement)(void *opaque, bool on);
     /* stop: end the VM for `why` (first request wins). Context: any. */
     void (*stop)(void *opaque, enum vm_stop why);
+    /*
+     * dump: write a guest dump now (the configuration's `dump`; a watchdog
+     * vdev's `action dump,...`), `why` names the cause in the log. Returns
+     * when the dump is written (the vCPUs are paused meanwhile); 0, or -1
+     * (logged: no `dump` configured, or it failed). Context: any thread
+     * but a vCPU's.
+     */
+    int (*dump)(void *opaque, const char *why);
     void *opaque;
     /* ev: the I/O event thread for backends (vm/event.h); set by
      * devices_realize, started after every device is realized. */

@@ -9,6 +9,7 @@ enum vm_stop {
     STOP_POWEROFF,    /* guest powered off: 0 */
     STOP_RESET,       /* guest reset (triple fault, reset port): 0 */
     STOP_POWERCUT,    /* SIGQUIT/SIGTERM/SIGINT: 3 */
+    STOP_WATCHDOG,    /* a watchdog vdev's `action terminate`: 4 */
     STOP_UNSUPPORTED, /* `unsupported ... abort`: 5 */
     STOP_VDEV,        /* unexpected vdev error: 6 */
     STOP_INTERNAL,    /* unexpected qvm error: 7 */
@@ -17,7 +18,7 @@ enum vm_stop {
 
 static inline int vm_stop_status(enum vm_stop s)
 {
-    static const int codes[] = {0, 0, 3, 5, 6, 7, 96};
+    static const int codes[] = {0, 0, 3, 4, 5, 6, 7, 96};
     return (unsigned)s < sizeof(codes) / sizeof(codes[0]) ? codes[s] : 7;
 }
 

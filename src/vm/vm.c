@@ -51,6 +51,15 @@ static void ctx_stop(void *opaque, enum vm_stop why)
     vm_request_stop(opaque, why);
 }
 
+/* Guest dumps (the configuration's `dump`): not implemented yet. */
+static int ctx_dump(void *opaque, const char *why)
+{
+    (void)opaque;
+    log_warn(TAG, "%s: guest dumps are not implemented yet; no dump written",
+             why);
+    return -1;
+}
+
 /* ---- KVM fast paths for devices (device.h); -ENOSYS: use the slow path */
 
 static int ctx_ioeventfd(void *opaque, bool pio, uint64_t addr, unsigned len,
@@ -158,6 +167,7 @@ static int build(struct vm *vm)
                          .irq_isa = arch_irq_isa,
                          .legacy_replacement = arch_legacy_replacement,
                          .stop = ctx_stop,
+                         .dump = ctx_dump,
                          .opaque = vm,
                          .ioeventfd = ctx_ioeventfd,
                          .msi_route_alloc = ctx_msi_route_alloc,
