@@ -38,8 +38,13 @@
  * Context: config_read on vCPU threads, notify on the I/O event thread,
  * both under d->lock (taken by the core). notify only wakes the queue's
  * worker; the workers pop, do the host I/O, push and interrupt without
- * d->lock. activate starts the workers, reset stops and joins them, so
- * nothing touches guest memory once reset returns.
+ * d->lock. The workers are created with the device and live as long as it
+ * does: activate lets them serve, reset parks them and waits until none
+ * is inside its ring, so nothing touches guest memory once reset returns.
+ * (A worker created at DRIVER_OK, as before, could wait seconds for its
+ * first time slice on a one-CPU host while the vCPU thread spun polling:
+ * a new thread does not preempt, a woken sleeper does. Seen in the nested
+ * lab as virtio-bad's "NOT recovered".)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -109,10 +114,14 @@ struct blk_worker {
     pthread_t th;
     bool started;
     pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool kick;        /* under lock */
-    atomic_bool stop; /* set by reset */
-    bool failed;      /* the queue needs a reset: no more pops */
+    pthread_cond_t cond; /* any change of the four below */
+    bool run;            /* under lock: serving (activate .. reset) */
+    bool kick;           /* under lock: look at the ring */
+    bool busy;           /* under lock: in serve(), outside the lock */
+    bool quit;           /* under lock: the device goes */
+    atomic_bool stop;    /* set by reset: serve() stops early */
+    bool failed;         /* the queue needs a reset: no more pops (set by the
+                            worker while busy, cleared while it is parked) */
     struct vq_elem elem;
     struct iovec io[VQ_MAX_SEGS]; /* a request's data segments */
 };
@@ -659,28 +668,68 @@ static void *worker_main(void *arg)
     snprintf(tn, sizeof(tn), "qvm-blk-q%u", w->q % 64u);
     (void)pthread_setname_np(pthread_self(), tn);
     confine_thread(CONFINE_BLK);
+    pthread_mutex_lock(&w->lock);
     for (;;) {
-        pthread_mutex_lock(&w->lock);
-        while (!w->kick && !atomic_load(&w->stop))
+        while (!w->quit && !(w->run && w->kick))
             pthread_cond_wait(&w->cond, &w->lock);
-        w->kick = false;
-        pthread_mutex_unlock(&w->lock);
-        if (atomic_load(&w->stop))
+        if (w->quit)
             break;
+        w->kick = false;
+        w->busy = true;
+        pthread_mutex_unlock(&w->lock);
         serve(w->b, w);
+        pthread_mutex_lock(&w->lock);
+        w->busy = false;
+        pthread_cond_broadcast(&w->cond);
     }
+    pthread_mutex_unlock(&w->lock);
     return NULL;
 }
 
-static void stop_workers(struct blk *b)
+/* Start every queue's worker, parked (the device's construction). */
+static int start_workers(struct blk *b)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int err = 0;
+    for (unsigned q = 0; q < b->dev.nqueues && !err; q++) {
+        err = pthread_create(&b->w[q].th, NULL, worker_main, &b->w[q]);
+        b->w[q].started = err == 0;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err)
+        log_fatal(TAG, "%s: cannot start an I/O thread: %s", b->dev.name,
+                  strerror(err));
+    return -err;
+}
+
+/* Park every worker: no more pops, and wait until none is in its ring. */
+static void park_workers(struct blk *b)
+{
+    for (unsigned q = 0; q < b->dev.nqueues; q++) {
+        struct blk_worker *w = &b->w[q];
+        pthread_mutex_lock(&w->lock);
+        w->run = false;
+        w->kick = false;
+        atomic_store(&w->stop, true);
+        while (w->busy)
+            pthread_cond_wait(&w->cond, &w->lock);
+        w->failed = false;
+        pthread_mutex_unlock(&w->lock);
+    }
+}
+
+static void end_workers(struct blk *b)
 {
     for (unsigned q = 0; q < b->dev.nqueues; q++) {
         struct blk_worker *w = &b->w[q];
         if (!w->started)
             continue;
         pthread_mutex_lock(&w->lock);
+        w->quit = true;
         atomic_store(&w->stop, true);
-        pthread_cond_signal(&w->cond);
+        pthread_cond_broadcast(&w->cond);
         pthread_mutex_unlock(&w->lock);
         pthread_join(w->th, NULL);
         w->started = false;
@@ -727,27 +776,15 @@ static int blk_activate(struct virtio_dev *d)
     if (b->delayed)
         ensure_open(b);
     b->writethrough = !virtio_has(d, VIRTIO_BLK_F_FLUSH);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int err = 0;
     for (unsigned q = 0; q < d->nqueues; q++) {
         struct blk_worker *w = &b->w[q];
+        pthread_mutex_lock(&w->lock);
         atomic_store(&w->stop, false);
         w->failed = false;
+        w->run = true;
         w->kick = true; /* look at the ring once: kicks before DRIVER_OK */
-        err = pthread_create(&w->th, NULL, worker_main, w);
-        if (err) {
-            log_error(TAG, "%s: cannot start an I/O thread: %s", d->name,
-                      strerror(err));
-            break;
-        }
-        w->started = true;
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (err) {
-        stop_workers(b);
-        return -err;
+        pthread_cond_broadcast(&w->cond);
+        pthread_mutex_unlock(&w->lock);
     }
     b->active = true;
     return 0;
@@ -763,25 +800,21 @@ static void blk_notify(struct virtio_dev *d, unsigned q)
     struct blk_worker *w = &b->w[q];
     pthread_mutex_lock(&w->lock);
     w->kick = true;
-    pthread_cond_signal(&w->cond);
+    pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->lock);
 }
 
 static void blk_reset(struct virtio_dev *d)
 {
     struct blk *b = to_blk(d);
-    stop_workers(b);
-    for (unsigned q = 0; q < d->nqueues; q++) {
-        b->w[q].kick = false;
-        b->w[q].failed = false;
-    }
+    park_workers(b);
     b->active = false;
 }
 
 static void blk_destroy(struct virtio_dev *d)
 {
     struct blk *b = to_blk(d);
-    stop_workers(b);
+    end_workers(b);
     for (unsigned q = 0; q < d->nqueues; q++) {
         pthread_mutex_destroy(&b->w[q].lock);
         pthread_cond_destroy(&b->w[q].cond);
@@ -897,7 +930,7 @@ int virtio_blk_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
         pthread_mutex_init(&w[q].lock, NULL);
         pthread_cond_init(&w[q].cond, NULL);
     }
-    if (!b->delayed && open_backing(b) < 0) {
+    if ((!b->delayed && open_backing(b) < 0) || start_workers(b) < 0) {
         pthread_mutex_destroy(&d->lock);
         blk_destroy(d);
         return -1;

@@ -317,8 +317,7 @@ static void build_kind(struct fb *b, enum confine_kind kind)
         ALLOW_IOCTLS(b, ioctl_vcpu);
         ALLOW_IOCTLS(b, ioctl_tun); /* offloads follow the driver */
         device_io(b);
-        disk_io(b);       /* the block workers it starts */
-        allow_threads(b); /* block workers, the entropy helper */
+        allow_threads(b); /* the entropy helper */
         if (cf.delayed) {
             /* A `delayed` hostdev opens on the guest's first access. */
             ALLOW(b, SCMP_SYS(openat), SCMP_SYS(open), SCMP_SYS(newfstatat),
@@ -335,9 +334,10 @@ static void build_kind(struct fb *b, enum confine_kind kind)
         allow_threads(b); /* the entropy helper */
         allow_setid(b);
         break;
-    case CONFINE_BLK:
+    case CONFINE_BLK: /* started with the device, before `user` */
         disk_io(b);
         ALLOW_IOCTLS(b, ioctl_irq);
+        allow_setid(b);
         break;
     case CONFINE_PCI:
         ALLOW(b, SCMP_SYS(eventfd2), SCMP_SYS(close), SCMP_SYS(epoll_ctl));

@@ -119,6 +119,15 @@ static void recover(void)
         int32_t r = vq_run(&rq, b, 3, 0);
         ok = r == 513 && mr8(stat) == 0 &&
              vd_memcmp((void *)rbuf, "QVM-VIRTIO-BLK-0", 16) == 0;
+        if (!ok) { /* what the device did, for the log */
+            serial_puts(" [request ");
+            serial_putdec((uint32_t)r);
+            serial_puts(", status byte ");
+            serial_putdec(mr8(stat));
+            serial_puts(", device status ");
+            serial_putdec(vd_status(&dev));
+            serial_puts("]");
+        }
     } else if (ok && dev.id == 4) {
         struct vbuf b = {rbuf, 16, 1};
         int32_t r = vq_run(&rq, &b, 1, 0);
@@ -488,8 +497,7 @@ void guest_main(uint32_t magic, uint32_t info)
     split_classes();
     ring_classes();
     packed_classes();
-    if (!arg_num("nogarbage", 0)) /* quarantined over PCI: see the case */
-        register_garbage();
+    register_garbage();
     device_classes();
 
     say("");

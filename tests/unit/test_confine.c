@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -226,21 +227,23 @@ static void body_disk(int ready_fd, void *arg)
     quit(0);
 }
 
-static void *worker_thread(void *arg)
+static void *helper_thread(void *arg)
 {
-    int fd = *(int *)arg;
-    confine_thread(CONFINE_BLK);
-    char b = 1;
-    return (void *)(intptr_t)(pwrite(fd, &b, 1, 0) == 1);
+    (void)arg;
+    confine_thread(CONFINE_RNG);
+    char b;
+    return (void *)(intptr_t)(getrandom(&b, 1, 0) == 1);
 }
 
-/* A vCPU starts a block worker (clone3 refused, clone with CLONE_THREAD
- * allowed), which confines itself on top and does disk I/O. */
-static void body_vcpu_starts_worker(int ready_fd, void *arg)
+/* A vCPU starts the entropy helper (clone3 refused, clone with
+ * CLONE_THREAD allowed), which confines itself on top and waits in a
+ * blocking getrandom. */
+static void body_vcpu_starts_helper(int ready_fd, void *arg)
 {
     (void)ready_fd;
+    (void)arg;
     pthread_t t;
-    if (pthread_create(&t, NULL, worker_thread, arg) != 0)
+    if (pthread_create(&t, NULL, helper_thread, NULL) != 0)
         quit(20);
     void *ok;
     if (pthread_join(t, &ok) != 0 || !ok)
@@ -319,7 +322,7 @@ static void test_needed_calls_still_work(void **state)
     close(fd);
 }
 
-static void test_vcpu_starts_a_worker(void **state)
+static void test_vcpu_starts_the_entropy_helper(void **state)
 {
     (void)state;
     if (SANITIZED) {
@@ -329,13 +332,21 @@ static void test_vcpu_starts_a_worker(void **state)
                       "start-up is not qvm's (tested in the plain build)\n");
         skip();
     }
-    int fd = temp_file();
-    struct child c = spawn(CONFINE_VCPU, body_vcpu_starts_worker, &fd);
+    struct child c = spawn(CONFINE_VCPU, body_vcpu_starts_helper, NULL);
     char out[1024];
     int st = finish(&c, out, sizeof(out));
     if (st != 0)
-        fail_msg("vCPU starting a block worker: status %d, stderr '%s'", st,
+        fail_msg("vCPU starting the entropy helper: status %d, stderr '%s'", st,
                  out);
+}
+
+/* The block workers start with their device, before any vCPU runs: a vCPU
+ * itself does no disk I/O. */
+static void test_vcpu_does_no_disk_io(void **state)
+{
+    (void)state;
+    int fd = temp_file();
+    expect_killed(CONFINE_VCPU, body_disk, &fd, "pwrite64");
     close(fd);
 }
 
@@ -397,7 +408,8 @@ int main(void)
         cmocka_unit_test(test_every_kind_is_filtered),
         cmocka_unit_test(test_forbidden_calls_end_qvm_named),
         cmocka_unit_test(test_needed_calls_still_work),
-        cmocka_unit_test(test_vcpu_starts_a_worker),
+        cmocka_unit_test(test_vcpu_starts_the_entropy_helper),
+        cmocka_unit_test(test_vcpu_does_no_disk_io),
         cmocka_unit_test(test_user_drop_as_root),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -42,32 +42,6 @@ uint8_t acpi_checksum(const uint8_t *buf, size_t len)
     return (uint8_t)(0 - sum);
 }
 
-long x86_pic_gsi(const struct vm_spec *spec, int pic, uint32_t line)
-{
-    if (pic < 0 || (size_t)pic >= spec->vdevs.n)
-        return -1;
-    const char *name = vdev_type_name(&spec->vdevs.v[pic]);
-    if (name && strcmp(name, "8259") == 0) {
-        unsigned nth = 0; /* first or second 8259 */
-        for (int i = 0; i < pic; i++) {
-            const char *n = vdev_type_name(&spec->vdevs.v[i]);
-            if (n && strcmp(n, "8259") == 0)
-                nth++;
-        }
-        return line + (nth ? 8 : 0);
-    }
-    if (!name || strcmp(name, "ioapic") != 0)
-        return -1;
-    long base = 0;
-    for (int i = 0; i < pic; i++) {
-        const struct vdev_spec *vd = &spec->vdevs.v[i];
-        const char *n = vdev_type_name(vd);
-        if (n && strcmp(n, "ioapic") == 0)
-            base += vd->pic_lines ? vd->pic_lines : 24;
-    }
-    return base + line;
-}
-
 /* ---- the table area: a bump allocator over the caller's buffer ---------- */
 
 struct area {

@@ -90,10 +90,4 @@ long mptable_build(const struct x86_board *b, uint8_t *buf, size_t len,
 /* acpi_checksum: the byte that makes the sum of buf[0..len) zero. */
 uint8_t acpi_checksum(const uint8_t *buf, size_t len);
 
-/*
- * x86_pic_gsi: the GSI of `line` of controller vdev `pic`: an ioapic's GSI
- * base + line, an 8259's ISA IRQ (the second 8259 adds 8); -1 otherwise.
- */
-long x86_pic_gsi(const struct vm_spec *spec, int pic, uint32_t line);
-
 #endif

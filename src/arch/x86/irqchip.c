@@ -487,6 +487,18 @@ int arch_irq_isa(void *ctx_opaque, unsigned isa, struct irq_line *out)
     return line_isa(a, (int)isa, out);
 }
 
+/* On x86 a controller vdev is an IOAPIC (it takes `intr apic`
+ * downstream) or one of the 8259 pair. */
+static bool is_ioapic(const struct vdev_spec *vd)
+{
+    return vd->type->flags & VF_IOAPIC_DS;
+}
+
+static bool is_8259(const struct vdev_spec *vd)
+{
+    return (vd->type->flags & VF_PIC) && !is_ioapic(vd);
+}
+
 int arch_irq_resolve(void *ctx_opaque, const struct intr *in, int isa,
                      struct irq_line *out)
 {
@@ -496,7 +508,7 @@ int arch_irq_resolve(void *ctx_opaque, const struct intr *in, int isa,
     if (in->pic < 0 || (size_t)in->pic >= vm->spec->vdevs.n)
         return -ENOENT;
     const struct vdev_spec *ctl = &vm->spec->vdevs.v[in->pic];
-    if (ctl->type->flags & VF_IOAPIC_DS) {
+    if (is_ioapic(ctl)) {
         struct x86_ioapic *io = ioapic_of_vdev(a, in->pic);
         if (!io || in->line >= io->npins) {
             log_fatal(TAG, "interrupt %s:%u: no such IOAPIC input",
@@ -528,6 +540,27 @@ int arch_irq_resolve(void *ctx_opaque, const struct intr *in, int isa,
  * input of the first IOAPIC when the configuration has an 8254, else GSI 2,
  * where a PC's chipset wires IRQ 0 and the HPET specification puts legacy
  * replacement timer 0 in APIC mode. */
+/* The GSI of `line` of controller vdev `pic`: an IOAPIC's GSI base (its
+ * predecessors' inputs) + line, an 8259's ISA IRQ (the second adds 8); -1
+ * for anything else. */
+static long pic_gsi(const struct vm_spec *spec, int pic, uint32_t line)
+{
+    if (pic < 0 || (size_t)pic >= spec->vdevs.n)
+        return -1;
+    const struct vdev_spec *ctl = &spec->vdevs.v[pic];
+    if (!is_ioapic(ctl) && !is_8259(ctl))
+        return -1;
+    long base = 0;
+    for (int i = 0; i < pic; i++) {
+        const struct vdev_spec *vd = &spec->vdevs.v[i];
+        if (is_8259(ctl) && is_8259(vd))
+            base = 8; /* the second 8259 */
+        else if (is_ioapic(ctl) && is_ioapic(vd))
+            base += vd->pic_lines ? vd->pic_lines : IOAPIC_DEFAULT_PINS;
+    }
+    return base + line;
+}
+
 static void isa_wiring(struct x86_arch *a, const struct vm_spec *spec)
 {
     for (int i = 0; i < 16; i++)
@@ -537,9 +570,8 @@ static void isa_wiring(struct x86_arch *a, const struct vm_spec *spec)
         const struct vdev_spec *vd = &spec->vdevs.v[i];
         if (!(vd->type->flags & VF_PIT) || !vd->intrs.n)
             continue;
-        long g = x86_pic_gsi(spec, vd->intrs.v[0].pic, vd->intrs.v[0].line);
-        const struct vdev_spec *ctl = &spec->vdevs.v[vd->intrs.v[0].pic];
-        if (g >= 0 && g < 16 && (ctl->type->flags & VF_IOAPIC_DS))
+        long g = pic_gsi(spec, vd->intrs.v[0].pic, vd->intrs.v[0].line);
+        if (g >= 0 && g < 16 && is_ioapic(&spec->vdevs.v[vd->intrs.v[0].pic]))
             a->isa_gsi[0] = g;
     }
 }
@@ -548,7 +580,7 @@ static uint32_t total_ioapic_pins(const struct vm_spec *spec)
 {
     uint32_t n = 0;
     for (size_t i = 0; i < spec->vdevs.n; i++)
-        if (spec->vdevs.v[i].type->flags & VF_IOAPIC_DS)
+        if (is_ioapic(&spec->vdevs.v[i]))
             n += spec->vdevs.v[i].pic_lines ? spec->vdevs.v[i].pic_lines
                                             : IOAPIC_DEFAULT_PINS;
     return n;
