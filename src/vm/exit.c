@@ -210,11 +210,15 @@ static bool unsupported_insn(struct vcpu *vcpu, struct kvm_run *run)
     uint64_t pc = arch_vcpu_pc(vcpu);
     unsigned len = a == UNSUP_IGNORE ? arch_insn_len(vcpu, bytes, n) : 0;
     bool no_len;
+    enum unsup_do d = unsup_insn_do(a, len, &no_len);
+    /* The bytes KVM fetched (up to 15), or the instruction's when
+     * skipped. */
+    unsigned show = d == UNSUP_DO_IGNORE && len < n ? len : n;
     char hex[48] = "";
-    for (unsigned i = 0, k = 0; i < n && i < 15; i++)
+    for (unsigned i = 0, k = 0; i < show && i < 15; i++)
         k += (unsigned)snprintf(hex + k, sizeof(hex) - k, " %02x", bytes[i]);
     int e = 0;
-    switch (unsup_insn_do(a, len, &no_len)) {
+    switch (d) {
     case UNSUP_DO_ABORT:
         log_fatal(TAG,
                   "vCPU %u: KVM internal error %u (instruction emulation "
@@ -227,8 +231,8 @@ static bool unsupported_insn(struct vcpu *vcpu, struct kvm_run *run)
     case UNSUP_DO_IGNORE:
         log_guest(&insn_rl, LOG_WARN, TAG,
                   "vCPU %u: instruction KVM cannot emulate at pc 0x%llx "
-                  "(%u bytes:%s): skipped (unsupported instruction ignore)",
-                  vcpu->id, (unsigned long long)pc, len, hex);
+                  "(%u bytes%s%s): skipped (unsupported instruction ignore)",
+                  vcpu->id, (unsigned long long)pc, len, show ? ":" : "", hex);
         e = arch_insn_skip(vcpu, len);
         break;
     default:
