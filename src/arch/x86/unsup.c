@@ -40,7 +40,7 @@
 #define EFER_LMA  (1ull << 10)
 #define VEC_UD    6
 #define VEC_GP    13
-#define MAX_CHAIN 16 /* I/O exits of one instruction while completing */
+#define MAX_CHAIN 4096 /* I/O exits of one instruction (rep ins/outs) */
 
 int arch_unsup_init(struct vm *vm)
 {
