@@ -193,8 +193,13 @@ const struct opt_def top_opts[] = {
      .syntax = "unsupported instruction|reference|register abort|fail|ignore",
      .def = "instruction fail, reference ignore, register fail",
      .help = "what qvm does when the guest does something it cannot "
-             "emulate: abort (exit 5), fail (exception to the guest), "
-             "ignore (reads return all ones)",
+             "emulate: an instruction KVM cannot emulate, an access to an "
+             "unmapped port or address (reference), an MSR KVM does not "
+             "implement (register). abort: exit 5 naming it; fail: an "
+             "exception to the guest (#UD for an instruction, #GP(0) "
+             "otherwise); ignore: the instruction is skipped, unmapped "
+             "reads return all ones and MSRs read 0, writes are dropped "
+             "(docs/exit-codes.md)",
      .example = "unsupported reference abort"},
     {.name = "tolerance",
      .type = OPT_NUM,

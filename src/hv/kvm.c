@@ -121,6 +121,13 @@ int kvm_set_mem_slot(const struct kvm_sys *k, uint32_t slot, uint64_t gpa,
     return e < 0 ? e : 0;
 }
 
+int kvm_enable_cap(const struct kvm_sys *k, uint32_t cap, uint64_t arg0)
+{
+    struct kvm_enable_cap c = {.cap = cap, .args = {arg0}};
+    int e = xioctl(k->vm_fd, KVM_ENABLE_CAP, &c);
+    return e < 0 ? e : 0;
+}
+
 int kvm_set_tss_addr(const struct kvm_sys *k, uint64_t addr)
 {
     int e = xioctl(k->vm_fd, KVM_SET_TSS_ADDR, (void *)(uintptr_t)addr);
@@ -308,6 +315,18 @@ int kvm_set_mp_state(int vcpu_fd, uint32_t state)
 {
     struct kvm_mp_state s = {.mp_state = state};
     int e = xioctl(vcpu_fd, KVM_SET_MP_STATE, &s);
+    return e < 0 ? e : 0;
+}
+
+int kvm_get_vcpu_events(int vcpu_fd, struct kvm_vcpu_events *ev)
+{
+    int e = xioctl(vcpu_fd, KVM_GET_VCPU_EVENTS, ev);
+    return e < 0 ? e : 0;
+}
+
+int kvm_set_vcpu_events(int vcpu_fd, const struct kvm_vcpu_events *ev)
+{
+    int e = xioctl_in(vcpu_fd, KVM_SET_VCPU_EVENTS, ev);
     return e < 0 ? e : 0;
 }
 

@@ -38,6 +38,10 @@ int kvm_create_vm(struct kvm_sys *k) MUST_CHECK;
 int kvm_set_mem_slot(const struct kvm_sys *k, uint32_t slot, uint64_t gpa,
                      uint64_t size, void *hva, bool readonly) MUST_CHECK;
 
+/* kvm_enable_cap: KVM_ENABLE_CAP on the VM fd with args[0] = arg0. */
+int kvm_enable_cap(const struct kvm_sys *k, uint32_t cap,
+                   uint64_t arg0) MUST_CHECK;
+
 /* x86 VM-wide set-up. */
 int kvm_set_tss_addr(const struct kvm_sys *k, uint64_t addr) MUST_CHECK;
 int kvm_set_identity_map_addr(const struct kvm_sys *k,
@@ -92,6 +96,12 @@ int kvm_set_cpuid2(int vcpu_fd, const struct kvm_cpuid2 *c) MUST_CHECK;
 /* kvm_set_msrs: returns the number of MSRs set (>= 0) or a negative errno. */
 int kvm_set_msrs(int vcpu_fd, const struct kvm_msrs *m);
 int kvm_set_mp_state(int vcpu_fd, uint32_t state) MUST_CHECK;
+/* kvm_get/set_vcpu_events: pending and injected exceptions, interrupts,
+ * NMI and SMM state (KVM_GET/SET_VCPU_EVENTS); an exception marked
+ * injected is delivered at the next entry, at the current RIP. */
+int kvm_get_vcpu_events(int vcpu_fd, struct kvm_vcpu_events *ev) MUST_CHECK;
+int kvm_set_vcpu_events(int vcpu_fd,
+                        const struct kvm_vcpu_events *ev) MUST_CHECK;
 /* kvm_interrupt: queue external interrupt `vector` (KVM_INTERRUPT; with a
  * split irqchip, the 8259's ExtINT vector). vCPU thread only. */
 int kvm_interrupt(int vcpu_fd, uint8_t vector) MUST_CHECK;

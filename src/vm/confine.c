@@ -144,9 +144,12 @@ static void install_handler(void)
 /* ---- the filters --------------------------------------------------------- */
 
 static const unsigned long ioctl_tty[] = {TCGETS, TCSETS, TCSETSW, TCSETSF};
-/* A vCPU: its own ioctls (registers only for the fatal-exit dump). */
-static const unsigned long ioctl_vcpu[] = {KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS,
-                                           KVM_INTERRUPT};
+/* A vCPU: its own ioctls (registers for the fatal-exit dump; registers
+ * and events for the `unsupported` policies: a skipped instruction, an
+ * injected #UD or #GP). */
+static const unsigned long ioctl_vcpu[] = {
+    KVM_RUN,      KVM_GET_REGS,        KVM_GET_SREGS,      KVM_INTERRUPT,
+    KVM_SET_REGS, KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS};
 /* Interrupts and KVM's fast paths on the VM fd, from any device context. */
 static const unsigned long ioctl_irq[] = {
     KVM_IRQ_LINE,  KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING, KVM_IRQFD,

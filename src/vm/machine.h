@@ -133,6 +133,27 @@ void arch_vcpu_dump(struct vcpu *vcpu, const char *why);
  * Context: the vCPU thread only (KVM_GET_REGS waits for KVM_RUN). */
 uint64_t arch_vcpu_pc(struct vcpu *vcpu);
 void arch_vm_free(struct vm *vm);
+/*
+ * The `unsupported` policies (vm/unsup.h; x86: src/arch/x86/unsup.c).
+ * Context: the vCPU thread, while it handles the exit. Each returns 0 or
+ * a negative errno (and logs why).
+ * arch_unsup_init: ask KVM to hand qvm what the policies decide
+ * (instruction emulation failures, unknown MSRs); from arch_vm_init.
+ * arch_insn_undefined: raise the undefined-instruction exception (x86
+ * #UD) at the PC.
+ * arch_insn_len: the length of the instruction at the PC, from `bytes`
+ * (n of them; n = 0: read through the guest's page tables), 0 when it
+ * cannot be known. arch_insn_skip: the PC past `len` bytes.
+ * arch_reference_fault: for a port or MMIO access nothing decodes (the
+ * current exit): complete it (reads see all ones), put the registers
+ * back as they were before the instruction where KVM has not retired it
+ * yet, and raise the access fault (x86 #GP(0)).
+ */
+int arch_unsup_init(struct vm *vm) MUST_CHECK;
+int arch_insn_undefined(struct vcpu *vcpu);
+unsigned arch_insn_len(struct vcpu *vcpu, const uint8_t *bytes, unsigned n);
+int arch_insn_skip(struct vcpu *vcpu, unsigned len);
+int arch_reference_fault(struct vcpu *vcpu);
 /* arch_irq_resolve, arch_irq_isa: dev_ctx's irq_resolve and irq_isa
  * (devices/device.h); ctx_opaque is the struct vm. */
 int arch_irq_resolve(void *ctx_opaque, const struct intr *in, int isa,

@@ -11,6 +11,8 @@
 #include "devices/device.h"
 
 struct vm;
+struct vcpu;
+struct kvm_sregs;
 struct pit;
 struct hpet;
 
@@ -34,5 +36,13 @@ void pit_dev_out0_enable(void *ctx_opaque, bool on);
  * IRQ 8 (false) or connects it again; no-op without an RTC. Context: after
  * realize (the device list is complete), not from an RTC callback. */
 void x86_rtc_irq_enable(void *ctx_opaque, bool on);
+
+/* x86_fetch_code: up to `max` bytes of code at CS:rip into buf, through
+ * the guest's page tables (dump.c); returns how many could be read. The
+ * linear address and the physical address of the first byte go to
+ * *la_out and *gpa_out when not NULL. Context: the vCPU thread. */
+unsigned x86_fetch_code(struct vcpu *vcpu, const struct kvm_sregs *s,
+                        uint64_t rip, uint8_t *buf, unsigned max,
+                        uint64_t *la_out, uint64_t *gpa_out);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arch/x86/arch.h"
 #include "util/log.h"
 #include "vm/machine.h"
 
@@ -97,27 +98,38 @@ uint64_t arch_vcpu_pc(struct vcpu *vcpu)
     return r.rip;
 }
 
-static void dump_insn(struct vcpu *vcpu, const struct kvm_sregs *s,
-                      uint64_t rip)
+unsigned x86_fetch_code(struct vcpu *vcpu, const struct kvm_sregs *s,
+                        uint64_t rip, uint8_t *buf, unsigned max,
+                        uint64_t *la_out, uint64_t *gpa_out)
 {
     uint64_t la = (s->efer & EFER_LMA) && s->cs.l ? rip : s->cs.base + rip;
     if (!(s->efer & EFER_LMA) || !s->cs.l)
         la &= 0xffffffffull;
-    char buf[80];
-    int n = 0;
+    if (la_out)
+        *la_out = la;
     unsigned got = 0;
-    uint64_t first = 0;
-    for (unsigned i = 0; i < 15; i++) {
+    for (unsigned i = 0; i < max; i++) {
         uint64_t gpa;
-        uint8_t b;
         if (!translate(&vcpu->vm->mem, s, la + i, &gpa) ||
-            !rd(&vcpu->vm->mem, gpa, &b, 1))
+            !rd(&vcpu->vm->mem, gpa, &buf[i], 1))
             break;
-        if (i == 0)
-            first = gpa;
-        n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %02x", b);
+        if (i == 0 && gpa_out)
+            *gpa_out = gpa;
         got++;
     }
+    return got;
+}
+
+static void dump_insn(struct vcpu *vcpu, const struct kvm_sregs *s,
+                      uint64_t rip)
+{
+    uint8_t code[15];
+    uint64_t la = 0, first = 0;
+    unsigned got = x86_fetch_code(vcpu, s, rip, code, 15, &la, &first);
+    char buf[80];
+    int n = 0;
+    for (unsigned i = 0; i < got; i++)
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %02x", code[i]);
     if (got == 0)
         log_fatal(TAG,
                   "vCPU %u: code at linear 0x%llx is not in guest "

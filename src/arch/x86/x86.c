@@ -242,7 +242,7 @@ int arch_vm_init(struct vm *vm)
         log_fatal(TAG, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-e));
         return e;
     }
-    return 0;
+    return arch_unsup_init(vm);
 }
 
 void arch_vm_free(struct vm *vm)
