@@ -29,7 +29,7 @@
 #include "devices/dtimer.h"
 #include "util/log.h"
 
-#define TAG "wdt-ib700"
+#define TAG "watchdog"
 
 #define IB700_DEFAULT_BASE 0x441u
 
