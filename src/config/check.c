@@ -530,6 +530,29 @@ static void check_misc(struct checker *c)
                 }
             }
         }
+        /* Watchdogs: `fiq` pulses the vdev's interrupt (x86 has no FIQ),
+         * which must then exist; `intr` is only for `fiq`; `dump,` needs
+         * the top-level `dump`. */
+        const struct opt_def *wdt = opt_find(vd->type->opts, "action");
+        if (wdt && wdt->type == OPT_WDT_ACTION) {
+            const struct opt_val *act = vdev_opt(vd, "action");
+            bool fiq = act && act->num == 1;
+            if (fiq && vd->intrs.n == 0)
+                diag_error(c->dg, &act->span,
+                           "%s: 'action %s' raises the vdev's interrupt: "
+                           "give it an 'intr' (or use 'action terminate')",
+                           lb, act->text);
+            else if (!fiq && vd->intrs.n)
+                diag_warn(c->dg, &vd->intrs.v[0].span,
+                          "%s: 'intr' is only raised by 'action fiq'; "
+                          "ignored with 'action %s'",
+                          lb, act ? act->text : "terminate");
+            if (act && act->num2 && !s->dump)
+                diag_warn(c->dg, &act->span,
+                          "%s: 'action %s' but no top-level 'dump': the "
+                          "watchdog writes no dump",
+                          lb, act->text);
+        }
         if (strcmp(vd->type->name, "pci-dummy") == 0 &&
             !vdev_opt(vd, "clone") && vd->pci.vendor == 0xffff)
             diag_warn(c->dg, &vd->span,

@@ -1055,8 +1055,9 @@ static const struct opt_def ib700_opts[] = {
      .id = VD_OTHER,
      .syntax = "action [dump,]terminate|fiq",
      .def = "terminate",
-     .help = "on expiry: optionally dump the guest, then end qvm (exit 4) or "
-             "raise the interrupt"},
+     .help = "on expiry: log it, optionally dump the guest (needs the "
+             "top-level `dump`), then end qvm (exit 4), or with `fiq` pulse "
+             "the vdev's `intr` (required then; x86 has no FIQ) and run on"},
     O_NAME,
     O_LOG,
     O_END,
@@ -1070,7 +1071,10 @@ static const struct vdev_type vt_ib700 = {
     .win_size = 3,
     .default_locs = ib700_locs,
     .opts = ib700_opts,
-    .help = "IB700 watchdog (write-only ports)",
+    .help = "IB700 watchdog as Linux's ib700wdt drives it: write-only "
+            "ports, any write to loc (0x441) stops it, a write of V to "
+            "loc+2 (0x443) starts or pings it with a timeout of 30-2*(V&15) "
+            "seconds",
     .example = "vdev wdt-ib700 action terminate"};
 
 static const uint64_t kbd_locs[] = {0x60, 0};

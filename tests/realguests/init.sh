@@ -3,7 +3,8 @@
 # markers on the console that the cases check, then acts on qvmtest=ACTION
 # from the kernel command line: poweroff (default), reboot, shell, wait,
 # and for the virtio cases netwait and blk, blkro, rng, net, for the
-# platform cases platform (several joined with '+', then poweroff).
+# platform cases platform, for the watchdog cases wdtpet and wdtstarve
+# (several joined with '+', then poweroff).
 # The virtio initramfs also holds Debian's virtio modules
 # (/lib/modules/virtio, "order" lists them in dependency order); they are
 # loaded first, since the console itself may be one (console=hvc0).
@@ -146,6 +147,50 @@ net() {
     say "ping $peer failed"
 }
 
+# wdt_open: loads the extra modules (ib700wdt; MODULE.PARAM=VALUE words
+# of the command line as parameters, e.g. ib700wdt.timeout=10) and opens
+# /dev/watchdog as fd 3, which starts it; then pets it once a second for
+# 12 s (more than the timeout the cases give).
+wdt_open() {
+    for m in $(cat /lib/modules/extra/order 2>/dev/null); do
+        args=''
+        for w in $(cat /proc/cmdline); do
+            case $w in "$m".*) args="$args ${w#"$m".}" ;; esac
+        done
+        # shellcheck disable=SC2086 # the parameters are words
+        insmod "/lib/modules/extra/$m.ko" $args || say "insmod $m failed"
+    done
+    wait_dev /dev/watchdog
+    exec 3>/dev/watchdog || { say "cannot open /dev/watchdog"; return 1; }
+    say "watchdog opened"
+    i=0
+    while [ $i -lt 12 ]; do
+        echo >&3
+        sleep 1
+        i=$((i + 1))
+    done
+    say "watchdog petted $i times"
+}
+# wdtpet: the magic close ('V' then close: the driver stops the
+# watchdog), 15 s more (longer than the timeout), then power off.
+wdtpet() {
+    wdt_open || return
+    printf V >&3
+    exec 3>&-
+    say "watchdog closed with the magic character"
+    sleep 15
+    say "alive 15 s after the magic close"
+}
+# wdtstarve: close without the magic character (the driver pings once
+# and leaves it running) and stop petting: qvm must end the guest.
+wdtstarve() {
+    wdt_open || return
+    exec 3>&-
+    say "watchdog closed without the magic character; no more petting"
+    sleep 60
+    say "FAIL still alive 60 s after the last pet"
+}
+
 # irqs NAME: the interrupt count of /proc/interrupts' line ending in NAME
 # (all CPUs added up), 0 when there is none.
 irqs() {
@@ -198,7 +243,7 @@ netwait)
     end=poweroff
     for a in $(echo "$act" | tr '+' ' '); do
         case $a in
-        blk | blkro | rng | net | platform) $a ;;
+        blk | blkro | rng | net | platform | wdtpet | wdtstarve) $a ;;
         reboot) end=reboot ;;
         esac
     done

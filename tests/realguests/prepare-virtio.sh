@@ -14,7 +14,7 @@ V=$DEST/virtio
 S=$(mktemp -d)
 trap 'rm -rf "$S"' EXIT
 # The stamp names the kernel and this recipe's version.
-if [ "$(cat "$V/ok" 2>/dev/null)" != "$K 2" ]; then
+if [ "$(cat "$V/ok" 2>/dev/null)" != "$K 3" ]; then
     for p in mke2fs debugfs e2fsck; do
         command -v $p >/dev/null ||
             { echo "prepare-virtio: $p (e2fsprogs) is needed" >&2; exit 1; }
@@ -26,12 +26,14 @@ if [ "$(cat "$V/ok" 2>/dev/null)" != "$K 2" ]; then
             apt-get -qq -o APT::Sandbox::User=root download "$K"); } ||
         { echo "prepare-virtio: cannot download $K" >&2; exit 1; }
     dpkg -x "$S"/k/*.deb "$S/k/x"
-    mkdir -p "$V/modules" "$V/l1"
+    mkdir -p "$V/modules" "$V/extra" "$V/l1"
     # Built-in ones are left out (the package's modules.builtin); the
     # dependencies come from each module's own "depends=" (modinfo).
-    python3 - "$S"/k/x/lib/modules/* "$V/modules" "$V/l1" <<'PY'
+    # extra/: modules a case loads itself (ib700wdt, the watchdog cases),
+    # with their dependencies, in extra/order; not loaded at boot.
+    python3 - "$S"/k/x/lib/modules/* "$V/modules" "$V/l1" "$V/extra" <<'PY'
 import os, re, shutil, sys
-mdir, out, l1 = sys.argv[1:4]
+mdir, out, l1, extra = sys.argv[1:5]
 norm = lambda n: n.replace('-', '_')
 paths = {}
 for line in open(os.path.join(mdir, 'modules.order')):
@@ -59,6 +61,11 @@ for n in want:
 for n in order:
     shutil.copy(os.path.join(mdir, paths[n]), os.path.join(out, n + '.ko'))
 open(os.path.join(out, 'order'), 'w').write('\n'.join(order) + '\n')
+boot = len(order)
+add('ib700wdt')
+for n in order[boot:]:
+    shutil.copy(os.path.join(mdir, paths[n]), os.path.join(extra, n + '.ko'))
+open(os.path.join(extra, 'order'), 'w').write('\n'.join(order[boot:]) + '\n')
 shutil.copy(os.path.join(mdir, paths['tun']), os.path.join(l1, 'tun.ko'))
 print('prepare-virtio: modules:', ' '.join(order), file=sys.stderr)
 PY
@@ -68,5 +75,5 @@ PY
     mke2fs -q -F -t ext4 -L qvmtest -d "$S/fs" "$V/ext4.img" 16M >/dev/null
     mkdir -p "$V/bin"
     cp "$(command -v debugfs)" "$(command -v e2fsck)" "$V/bin/"
-    echo "$K 2" >"$V/ok"
+    echo "$K 3" >"$V/ok"
 fi

@@ -28,8 +28,9 @@ chmod +x "$T/init"
 # modules (prepare-virtio.sh). Without that material only they fail.
 rm -f "$DEST/initramfs-virtio.cpio.gz"
 if "$HERE/prepare-virtio.sh" "$C" "$DEST"; then
-    rm -rf "$T/lib/modules/virtio"
+    rm -rf "$T/lib/modules/virtio" "$T/lib/modules/extra"
     cp -a "$DEST/virtio/modules" "$T/lib/modules/virtio"
+    cp -a "$DEST/virtio/extra" "$T/lib/modules/extra"
     (cd "$T" && find . | cpio -o -H newc --quiet | gzip -1n) >"$DEST/initramfs-virtio.cpio.gz"
 else
     echo "prepare: warning: no virtio material; the virtio cases will fail" >&2

@@ -24,6 +24,8 @@ int pit_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                 struct dev_inst *inst) MUST_CHECK;
 int hpet_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                  struct dev_inst *inst) MUST_CHECK;
+int wdt_ib700_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
+                      struct dev_inst *inst) MUST_CHECK;
 
 /* x86_pit_out0_enable: HPET legacy replacement (LEG_RT_CNF) disconnects
  * the PIT's OUT0 from its interrupt line; no-op without a PIT. ctx_opaque:

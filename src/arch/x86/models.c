@@ -25,10 +25,9 @@ static int timer8254_realize(const struct vdev_spec *vd,
 }
 
 const struct dev_model arch_models[] = {
-    {"ioapic", ioapic_realize, 0},
-    {"8259", pic_realize, 0},
-    {"timer8254", timer8254_realize, 1},
-    {"hpet", hpet_realize, 1},
+    {"ioapic", ioapic_realize, 0},       {"8259", pic_realize, 0},
+    {"timer8254", timer8254_realize, 1}, {"hpet", hpet_realize, 1},
+    {"wdt-ib700", wdt_ib700_realize, 1},
 };
 const size_t arch_nmodels = sizeof(arch_models) / sizeof(arch_models[0]);
 
