@@ -75,7 +75,7 @@ struct pci_function {
     /* Private to pci.c. */
     struct pci_bus *bus;
     uint8_t cap_end;       /* next free capability offset */
-    struct pci_msix *msix; /* NULL without MSI-X */
+    struct pci_msix *msix; /* msix.c's; NULL without MSI-X */
     /* Private to pci.c (remap thread): where each BAR is mapped now. */
     bool mapped[6];
     uint64_t mapped_base[6];

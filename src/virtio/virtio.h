@@ -4,7 +4,8 @@
  * (virtio_pci.c: modern 1.x plus the optional legacy 0.9.5 interface;
  * virtio_mmio.c: version 2) knows nothing of the device. virtio.c holds
  * what both transports share: status and feature negotiation, queue
- * start/reset, and the queue notification (kick) plumbing.
+ * start/reset, and the queue notification (kick) plumbing; transport.c the
+ * driver-facing register rules they have in common (transport.h).
  *
  * Kicks: the transport gives each queue an eventfd (struct virtio_dev.kick)
  * that it registers with KVM as an ioeventfd on the queue's notify address

@@ -33,6 +33,7 @@
 
 #include "config/schema.h"
 #include "util/log.h"
+#include "virtio/transport.h"
 #include "virtio/virtio.h"
 
 #define TAG "virtio-mmio"
@@ -75,7 +76,7 @@
 #define INT_CONFIG        0x2u
 
 struct vmmio {
-    struct virtio_dev *d;
+    struct vtransport vt; /* first */
     const struct dev_ctx *ctx;
     uint64_t base, size;
     bool has_irq, mapped;
@@ -83,16 +84,7 @@ struct vmmio {
     pthread_mutex_t ilock; /* isr and the line */
     uint32_t isr;
     bool evfd[VIRTIO_MAX_QUEUES]; /* ioeventfd registered for queue q */
-    struct log_budget rl;
 };
-
-static void bad_access(struct vmmio *t, const char *what, uint64_t off,
-                       unsigned size)
-{
-    log_guest(&t->rl, LOG_WARN, TAG,
-              "%s: %s of %u bytes at offset 0x%llx ignored", t->d->name, what,
-              size, (unsigned long long)off);
-}
 
 /* ---- interrupts --------------------------------------------------------- */
 
@@ -106,6 +98,11 @@ static void set_isr(struct vmmio *t, uint32_t set, uint32_t clear)
     pthread_mutex_unlock(&t->ilock);
 }
 
+static void mmio_reset(struct vtransport *vt)
+{
+    set_isr((struct vmmio *)vt, 0, ~0u);
+}
+
 static void mmio_interrupt(struct virtio_dev *d, int q)
 {
     struct vmmio *t = d->transport;
@@ -115,58 +112,37 @@ static void mmio_interrupt(struct virtio_dev *d, int q)
 
 /* ---- registers ---------------------------------------------------------- */
 
-/* The selected queue if the driver may configure it now, else NULL.
- * Caller holds d->lock. */
-static struct virtqueue *cfg_queue(struct vmmio *t, const char *reg)
+/* The ring address register at off: the area and which half. */
+static bool area_reg(uint64_t off, enum vt_area *a, bool *hi)
 {
-    struct virtio_dev *d = t->d;
-    if (d->queue_sel >= d->nqueues) {
-        log_guest(&t->rl, LOG_WARN, TAG,
-                  "%s: %s for queue %u, which does not exist", d->name, reg,
-                  d->queue_sel);
-        return NULL;
+    switch (off) {
+    case REG_QUEUE_DESC_LO:
+    case REG_QUEUE_DESC_HI:
+        *a = VT_DESC;
+        break;
+    case REG_QUEUE_DRV_LO:
+    case REG_QUEUE_DRV_HI:
+        *a = VT_DRIVER;
+        break;
+    case REG_QUEUE_DEV_LO:
+    case REG_QUEUE_DEV_HI:
+        *a = VT_DEVICE;
+        break;
+    default:
+        return false;
     }
-    struct virtqueue *vq = &d->vq[d->queue_sel];
-    if ((virtio_get_status(d) & VIRTIO_STATUS_DRIVER_OK) || vq->enabled) {
-        log_guest(&t->rl, LOG_WARN, TAG,
-                  "%s: %s for queue %u while it is in use; ignored", d->name,
-                  reg, d->queue_sel);
-        return NULL;
-    }
-    return vq;
-}
-
-static void set_lo(uint64_t *p, uint32_t v)
-{
-    *p = (*p & ~0xffffffffull) | v;
-}
-
-static void set_hi(uint64_t *p, uint32_t v)
-{
-    *p = (*p & 0xffffffffull) | (uint64_t)v << 32;
-}
-
-static uint64_t config_read(struct vmmio *t, uint64_t off, unsigned size)
-{
-    uint64_t v;
-    if (!virtio_config_access(t->d, off, size, false, &v))
-        bad_access(t, "configuration read", off + MMIO_CONFIG, size);
-    return v;
-}
-
-static void config_write(struct vmmio *t, uint64_t off, uint64_t v,
-                         unsigned size)
-{
-    if (!virtio_config_access(t->d, off, size, true, &v))
-        bad_access(t, "configuration write", off + MMIO_CONFIG, size);
+    *hi = off & 4;
+    return true;
 }
 
 /* Caller holds d->lock. */
 static uint32_t queue_reg(struct virtio_dev *d, uint64_t off)
 {
-    if (d->queue_sel >= d->nqueues)
+    struct virtqueue *vq = vt_sel_queue(d);
+    enum vt_area a;
+    bool hi;
+    if (!vq)
         return 0;
-    const struct virtqueue *vq = &d->vq[d->queue_sel];
     switch (off) {
     case REG_QUEUE_NUM_MAX:
         return vq->max_size;
@@ -174,31 +150,20 @@ static uint32_t queue_reg(struct virtio_dev *d, uint64_t off)
         return vq->size;
     case REG_QUEUE_READY:
         return vq->enabled;
-    case REG_QUEUE_DESC_LO:
-        return (uint32_t)vq->desc_gpa;
-    case REG_QUEUE_DESC_HI:
-        return (uint32_t)(vq->desc_gpa >> 32);
-    case REG_QUEUE_DRV_LO:
-        return (uint32_t)vq->driver_gpa;
-    case REG_QUEUE_DRV_HI:
-        return (uint32_t)(vq->driver_gpa >> 32);
-    case REG_QUEUE_DEV_LO:
-        return (uint32_t)vq->device_gpa;
-    case REG_QUEUE_DEV_HI:
-        return (uint32_t)(vq->device_gpa >> 32);
     default:
-        return 0;
+        return area_reg(off, &a, &hi) ? vt_half(*vt_area(vq, a), hi) : 0;
     }
 }
 
 static uint64_t mmio_read(void *opaque, uint64_t off, unsigned size)
 {
     struct vmmio *t = opaque;
-    struct virtio_dev *d = t->d;
+    struct virtio_dev *d = t->vt.d;
     if (off >= MMIO_CONFIG)
-        return config_read(t, off - MMIO_CONFIG, size);
+        return vt_config_read(&t->vt, off - MMIO_CONFIG, size,
+                              "configuration read", MMIO_CONFIG);
     if (size != 4 || (off & 3)) {
-        bad_access(t, "register read", off, size);
+        vt_bad_access(&t->vt, "register read", off, size);
         return 0;
     }
     uint32_t v = 0;
@@ -212,10 +177,7 @@ static uint64_t mmio_read(void *opaque, uint64_t off, unsigned size)
     case REG_VENDOR_ID:
         return MMIO_VENDOR;
     case REG_DEV_FEATURES:
-        pthread_mutex_lock(&d->lock);
-        v = virtio_dev_features(d, d->dfeat_sel);
-        pthread_mutex_unlock(&d->lock);
-        return v;
+        return vt_device_features(&t->vt);
     case REG_QUEUE_NUM_MAX:
     case REG_QUEUE_NUM:
     case REG_QUEUE_READY:
@@ -244,16 +206,19 @@ static uint64_t mmio_read(void *opaque, uint64_t off, unsigned size)
     case REG_QUEUE_RESET:
         return 0;
     case REG_CONFIG_GEN:
-        return (uint8_t)atomic_load(&d->config_generation);
+        return vt_config_generation(&t->vt);
     default:
-        bad_access(t, "read of a write-only or unknown register", off, size);
+        vt_bad_access(&t->vt, "read of a write-only or unknown register", off,
+                      size);
         return 0;
     }
 }
 
 static void queue_write(struct vmmio *t, uint64_t off, uint32_t v)
 {
-    struct virtio_dev *d = t->d;
+    struct virtio_dev *d = t->vt.d;
+    enum vt_area a;
+    bool hi;
     pthread_mutex_lock(&d->lock);
     if (off == REG_QUEUE_READY && v == 0 && d->queue_sel < d->nqueues &&
         !(virtio_get_status(d) & VIRTIO_STATUS_DRIVER_OK)) {
@@ -261,86 +226,41 @@ static void queue_write(struct vmmio *t, uint64_t off, uint32_t v)
         pthread_mutex_unlock(&d->lock);
         return;
     }
-    struct virtqueue *vq = cfg_queue(t, "queue configuration");
-    if (!vq) {
-        pthread_mutex_unlock(&d->lock);
-        return;
-    }
-    switch (off) {
-    case REG_QUEUE_NUM: {
-        bool packed = virtio_has(d, VIRTIO_F_RING_PACKED);
-        if (v == 0 || v > vq->max_size || (!packed && !IS_POW2(v))) {
-            log_guest(&t->rl, LOG_WARN, TAG,
-                      "%s: queue %u size %u refused (max %u%s)", d->name,
-                      d->queue_sel, v, vq->max_size,
-                      packed ? "" : ", a power of two");
-            break;
-        }
-        vq->size = (uint16_t)v;
-        break;
-    }
-    case REG_QUEUE_READY:
+    struct virtqueue *vq = vt_cfg_queue(&t->vt);
+    if (vq && off == REG_QUEUE_NUM)
+        vt_set_queue_size(&t->vt, vq, v);
+    else if (vq && off == REG_QUEUE_READY)
         vq->enabled = v == 1;
-        break;
-    case REG_QUEUE_DESC_LO:
-        set_lo(&vq->desc_gpa, v);
-        break;
-    case REG_QUEUE_DESC_HI:
-        set_hi(&vq->desc_gpa, v);
-        break;
-    case REG_QUEUE_DRV_LO:
-        set_lo(&vq->driver_gpa, v);
-        break;
-    case REG_QUEUE_DRV_HI:
-        set_hi(&vq->driver_gpa, v);
-        break;
-    case REG_QUEUE_DEV_LO:
-        set_lo(&vq->device_gpa, v);
-        break;
-    case REG_QUEUE_DEV_HI:
-        set_hi(&vq->device_gpa, v);
-        break;
-    default:
-        break;
-    }
+    else if (vq && area_reg(off, &a, &hi))
+        vt_set_half(vt_area(vq, a), hi, v);
     pthread_mutex_unlock(&d->lock);
 }
 
 static void mmio_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
     struct vmmio *t = opaque;
-    struct virtio_dev *d = t->d;
     if (off >= MMIO_CONFIG) {
-        config_write(t, off - MMIO_CONFIG, val, size);
+        vt_config_write(&t->vt, off - MMIO_CONFIG, val, size,
+                        "configuration write", MMIO_CONFIG);
         return;
     }
     if (size != 4 || (off & 3)) {
-        bad_access(t, "register write", off, size);
+        vt_bad_access(&t->vt, "register write", off, size);
         return;
     }
     uint32_t v = (uint32_t)val;
     switch (off) {
     case REG_DEV_FEAT_SEL:
-        pthread_mutex_lock(&d->lock);
-        d->dfeat_sel = v;
-        pthread_mutex_unlock(&d->lock);
+        vt_select_device_features(&t->vt, v);
         break;
-    case REG_DRV_FEATURES: {
-        pthread_mutex_lock(&d->lock);
-        uint32_t sel = d->gfeat_sel;
-        pthread_mutex_unlock(&d->lock);
-        virtio_set_driver_features(d, sel, v);
+    case REG_DRV_FEATURES:
+        vt_set_driver_features(&t->vt, v);
         break;
-    }
     case REG_DRV_FEAT_SEL:
-        pthread_mutex_lock(&d->lock);
-        d->gfeat_sel = v;
-        pthread_mutex_unlock(&d->lock);
+        vt_select_driver_features(&t->vt, v);
         break;
     case REG_QUEUE_SEL:
-        pthread_mutex_lock(&d->lock);
-        d->queue_sel = v > 0xffff ? 0xffff : (uint16_t)v;
-        pthread_mutex_unlock(&d->lock);
+        vt_select_queue(&t->vt, v > 0xffff ? 0xffff : (uint16_t)v);
         break;
     case REG_QUEUE_NUM:
     case REG_QUEUE_READY:
@@ -353,24 +273,20 @@ static void mmio_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
         queue_write(t, off, v);
         break;
     case REG_QUEUE_NOTIFY:
-        if (v < d->nqueues)
-            virtio_kick(d, v);
-        else
-            bad_access(t, "notification of a missing queue", off, size);
+        vt_notify(&t->vt, v, off, size);
         break;
     case REG_INT_ACK:
         set_isr(t, 0, v);
         break;
     case REG_STATUS:
-        virtio_set_status(d, (uint8_t)v, true);
-        if ((uint8_t)v == 0)
-            set_isr(t, 0, ~0u);
+        vt_set_status(&t->vt, (uint8_t)v, true);
         break;
     case REG_SHM_SEL:
     case REG_QUEUE_RESET:
         break;
     default:
-        bad_access(t, "write of a read-only or unknown register", off, size);
+        vt_bad_access(&t->vt, "write of a read-only or unknown register", off,
+                      size);
         break;
     }
 }
@@ -385,10 +301,8 @@ static void mmio_detach(struct virtio_dev *d)
     if (!t)
         return;
     const struct dev_ctx *ctx = t->ctx;
-    for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
-        if (t->evfd[q])
-            (void)ctx->ioeventfd(ctx->opaque, false, t->base + REG_QUEUE_NOTIFY,
-                                 4, true, q, d->kick[q], false);
+    vt_doorbells(&t->vt, ctx, false, t->base + REG_QUEUE_NOTIFY, 4, t->evfd,
+                 false);
     if (t->mapped)
         (void)bus_unmap(ctx->mmio, t->base);
     set_isr(t, 0, ~0u);
@@ -437,11 +351,10 @@ int virtio_mmio_attach(struct virtio_dev *d, const struct vdev_spec *vd,
         log_fatal(TAG, "out of memory");
         return -1;
     }
-    t->d = d;
+    vt_init(&t->vt, d, TAG, mmio_reset);
     t->ctx = ctx;
     t->base = vd->loc.base;
     t->size = size;
-    t->rl = (struct log_budget)LOG_BUDGET_INIT(10, 5000);
     pthread_mutex_init(&t->ilock, NULL);
     if (vd->intrs.n) {
         if (ctx->irq_resolve(ctx->opaque, &vd->intrs.v[0], -1, &t->line) < 0) {
@@ -465,16 +378,8 @@ int virtio_mmio_attach(struct virtio_dev *d, const struct vdev_spec *vd,
         return -1;
     }
     t->mapped = true;
-    for (unsigned q = 0; ctx->ioeventfd && q < d->nqueues; q++) {
-        if (d->kick[q] < 0)
-            continue;
-        e = ctx->ioeventfd(ctx->opaque, false, t->base + REG_QUEUE_NOTIFY, 4,
-                           true, q, d->kick[q], true);
-        t->evfd[q] = e == 0;
-        if (e < 0 && e != -ENOSYS)
-            log_debug(TAG, "%s: no ioeventfd for queue %u (%s)", d->name, q,
-                      strerror(-e));
-    }
+    vt_doorbells(&t->vt, ctx, false, t->base + REG_QUEUE_NOTIFY, 4, t->evfd,
+                 true);
     log_debug(TAG, "%s: virtio-mmio at 0x%llx, GSI %lld", d->name,
               (unsigned long long)t->base, (long long)t->line.gsi);
     return 0;

@@ -51,6 +51,7 @@
 #include "util/ckd.h"
 #include "util/le.h"
 #include "util/log.h"
+#include "virtio/transport.h"
 #include "virtio/virtio.h"
 
 #define TAG "virtio-pci"
@@ -120,7 +121,7 @@
 
 struct vpci {
     struct pci_function f; /* on the bus: freed only at detach */
-    struct virtio_dev *d;
+    struct vtransport vt;
     const struct dev_ctx *ctx;
     unsigned nvec; /* MSI-X vectors; 0: no MSI-X */
     bool has_legacy;
@@ -135,17 +136,7 @@ struct vpci {
     uint64_t regs_base, lg_base;
     bool regs_ev[VIRTIO_MAX_QUEUES], lg_ev[VIRTIO_MAX_QUEUES];
     unsigned regs_ev_len[VIRTIO_MAX_QUEUES];
-
-    struct log_budget rl;
 };
-
-static void bad_access(struct vpci *t, const char *what, uint64_t off,
-                       unsigned size)
-{
-    log_guest(&t->rl, LOG_WARN, TAG,
-              "%s: %s of %u bytes at offset 0x%llx ignored", t->d->name, what,
-              size, (unsigned long long)off);
-}
 
 /* ---- interrupts --------------------------------------------------------- */
 
@@ -188,17 +179,12 @@ static void pci_interrupt(struct virtio_dev *d, int q)
 }
 
 /* The driver reset the device: the transport's own state goes too. */
-static void transport_reset(struct vpci *t)
+static void pci_reset(struct vtransport *vt)
 {
+    struct vpci *t =
+        (struct vpci *)(void *)((char *)vt - offsetof(struct vpci, vt));
     atomic_store(&t->config_vector, VIRTIO_MSI_NO_VECTOR);
     (void)isr_take(t);
-}
-
-static void set_status(struct vpci *t, uint8_t v, bool modern)
-{
-    virtio_set_status(t->d, v, modern);
-    if (v == 0)
-        transport_reset(t);
 }
 
 /* A vector the driver asked for, or NO_VECTOR when there is no such. */
@@ -206,62 +192,20 @@ static uint16_t check_vector(struct vpci *t, uint32_t v)
 {
     if (v == VIRTIO_MSI_NO_VECTOR || v < t->nvec)
         return (uint16_t)v;
-    log_guest(&t->rl, LOG_WARN, TAG,
-              "%s: MSI-X vector %u does not exist (%u vectors)", t->d->name, v,
-              t->nvec);
+    log_guest(&t->vt.rl, LOG_WARN, TAG,
+              "%s: MSI-X vector %u does not exist (%u vectors)", t->vt.d->name,
+              v, t->nvec);
     return VIRTIO_MSI_NO_VECTOR;
 }
 
 /* ---- queues ------------------------------------------------------------- */
 
-/* The selected queue if it exists, else NULL. Caller holds d->lock. */
-static struct virtqueue *sel_queue(struct virtio_dev *d)
+/* The ring address field at off (CC_Q_DESCLO..CC_Q_USEDHI). */
+static uint64_t *queue_addr(struct virtqueue *vq, uint64_t off)
 {
-    return d->queue_sel < d->nqueues ? &d->vq[d->queue_sel] : NULL;
-}
-
-/* The selected queue if the driver may configure it now, else NULL
- * (logged). Caller holds d->lock. */
-static struct virtqueue *cfg_queue(struct vpci *t)
-{
-    struct virtio_dev *d = t->d;
-    struct virtqueue *vq = sel_queue(d);
-    if (!vq) {
-        log_guest(&t->rl, LOG_WARN, TAG,
-                  "%s: configuration of queue %u, which does not exist",
-                  d->name, d->queue_sel);
-        return NULL;
-    }
-    if ((virtio_get_status(d) & VIRTIO_STATUS_DRIVER_OK) || vq->enabled) {
-        log_guest(&t->rl, LOG_WARN, TAG,
-                  "%s: configuration of queue %u while it is in use", d->name,
-                  d->queue_sel);
-        return NULL;
-    }
-    return vq;
-}
-
-static void set_queue_size(struct vpci *t, struct virtqueue *vq, uint32_t v)
-{
-    bool packed = virtio_has(t->d, VIRTIO_F_RING_PACKED);
-    if (v == 0 || v > vq->max_size || (!packed && !IS_POW2(v))) {
-        log_guest(&t->rl, LOG_WARN, TAG,
-                  "%s: queue %u size %u refused (max %u%s)", t->d->name,
-                  t->d->queue_sel, v, vq->max_size,
-                  packed ? "" : ", a power of two");
-        return;
-    }
-    vq->size = (uint16_t)v;
-}
-
-static void put_lo(uint64_t *p, uint32_t v)
-{
-    *p = (*p & ~0xffffffffull) | v;
-}
-
-static void put_hi(uint64_t *p, uint32_t v)
-{
-    *p = (*p & 0xffffffffull) | (uint64_t)v << 32;
+    return vt_area(vq, off < CC_Q_AVAILLO  ? VT_DESC
+                       : off < CC_Q_USEDLO ? VT_DRIVER
+                                           : VT_DEVICE);
 }
 
 /* ---- common configuration ----------------------------------------------- */
@@ -310,36 +254,31 @@ static bool common_size_ok(uint64_t off, unsigned size)
 static uint64_t queue_addr_read(struct virtqueue *vq, uint64_t off,
                                 unsigned size)
 {
-    uint64_t a = off < CC_Q_AVAILLO  ? vq->desc_gpa
-                 : off < CC_Q_USEDLO ? vq->driver_gpa
-                                     : vq->device_gpa;
-    if (size == 8)
-        return a;
-    return (off & 4) ? a >> 32 : (uint32_t)a;
+    uint64_t a = *queue_addr(vq, off);
+    return size == 8 ? a : vt_half(a, off & 4);
 }
 
 static uint64_t common_read(struct vpci *t, uint64_t off, unsigned size)
 {
-    struct virtio_dev *d = t->d;
+    struct virtio_dev *d = t->vt.d;
     if (!common_size_ok(off, size)) {
-        bad_access(t, "common configuration read", off, size);
+        vt_bad_access(&t->vt, "common configuration read", off, size);
         return 0;
     }
     if (off == CC_STATUS)
         return virtio_get_status(d);
     if (off == CC_CFGGEN)
-        return (uint8_t)atomic_load(&d->config_generation);
+        return vt_config_generation(&t->vt);
     if (off == CC_MSIX)
         return atomic_load(&t->config_vector);
+    if (off == CC_DF)
+        return vt_device_features(&t->vt);
     uint64_t v = 0;
     pthread_mutex_lock(&d->lock);
-    struct virtqueue *vq = sel_queue(d);
+    struct virtqueue *vq = vt_sel_queue(d);
     switch (off) {
     case CC_DFSELECT:
         v = d->dfeat_sel;
-        break;
-    case CC_DF:
-        v = virtio_dev_features(d, d->dfeat_sel);
         break;
     case CC_GFSELECT:
         v = d->gfeat_sel;
@@ -378,44 +317,45 @@ static uint64_t common_read(struct vpci *t, uint64_t off, unsigned size)
 static void queue_addr_write(struct virtqueue *vq, uint64_t off, uint64_t v,
                              unsigned size)
 {
-    uint64_t *a = off < CC_Q_AVAILLO  ? &vq->desc_gpa
-                  : off < CC_Q_USEDLO ? &vq->driver_gpa
-                                      : &vq->device_gpa;
+    uint64_t *a = queue_addr(vq, off);
     if (size == 8)
         *a = v;
-    else if (off & 4)
-        put_hi(a, (uint32_t)v);
     else
-        put_lo(a, (uint32_t)v);
+        vt_set_half(a, off & 4, (uint32_t)v);
 }
 
 static void common_write(struct vpci *t, uint64_t off, uint64_t v,
                          unsigned size)
 {
-    struct virtio_dev *d = t->d;
+    struct virtio_dev *d = t->vt.d;
     if (!common_size_ok(off, size)) {
-        bad_access(t, "common configuration write", off, size);
+        vt_bad_access(&t->vt, "common configuration write", off, size);
         return;
     }
     switch (off) {
     case CC_STATUS:
-        set_status(t, (uint8_t)v, true);
+        vt_set_status(&t->vt, (uint8_t)v, true);
         return;
     case CC_MSIX:
         atomic_store(&t->config_vector, check_vector(t, (uint32_t)v));
         return;
-    case CC_GF: {
-        pthread_mutex_lock(&d->lock);
-        uint32_t sel = d->gfeat_sel;
-        pthread_mutex_unlock(&d->lock);
-        virtio_set_driver_features(d, sel, (uint32_t)v);
+    case CC_GF:
+        vt_set_driver_features(&t->vt, (uint32_t)v);
         return;
-    }
+    case CC_DFSELECT:
+        vt_select_device_features(&t->vt, (uint32_t)v);
+        return;
+    case CC_GFSELECT:
+        vt_select_driver_features(&t->vt, (uint32_t)v);
+        return;
+    case CC_Q_SELECT:
+        vt_select_queue(&t->vt, (uint16_t)v);
+        return;
     case CC_DF:
     case CC_NUMQ:
     case CC_CFGGEN:
     case CC_Q_NOFF:
-        bad_access(t, "write of a read-only field", off, size);
+        vt_bad_access(&t->vt, "write of a read-only field", off, size);
         return;
     default:
         break;
@@ -423,60 +363,34 @@ static void common_write(struct vpci *t, uint64_t off, uint64_t v,
     pthread_mutex_lock(&d->lock);
     struct virtqueue *vq;
     switch (off) {
-    case CC_DFSELECT:
-        d->dfeat_sel = (uint32_t)v;
-        break;
-    case CC_GFSELECT:
-        d->gfeat_sel = (uint32_t)v;
-        break;
-    case CC_Q_SELECT:
-        d->queue_sel = (uint16_t)v;
-        break;
     case CC_Q_MSIX:
-        vq = sel_queue(d);
+        vq = vt_sel_queue(d);
         if (vq)
             __atomic_store_n(&vq->msix_vector, check_vector(t, (uint32_t)v),
                              __ATOMIC_RELAXED);
         break;
     case CC_Q_SIZE:
-        vq = cfg_queue(t);
+        vq = vt_cfg_queue(&t->vt);
         if (vq)
-            set_queue_size(t, vq, (uint32_t)v);
+            vt_set_queue_size(&t->vt, vq, (uint32_t)v);
         break;
     case CC_Q_ENABLE:
         if (v != 1) {
-            log_guest(&t->rl, LOG_WARN, TAG, "%s: queue_enable %llu ignored",
+            log_guest(&t->vt.rl, LOG_WARN, TAG, "%s: queue_enable %llu ignored",
                       d->name, (unsigned long long)v);
             break;
         }
-        vq = cfg_queue(t);
+        vq = vt_cfg_queue(&t->vt);
         if (vq)
             vq->enabled = true;
         break;
     default:
-        vq = cfg_queue(t);
+        vq = vt_cfg_queue(&t->vt);
         if (vq)
             queue_addr_write(vq, off, v, size);
         break;
     }
     pthread_mutex_unlock(&d->lock);
-}
-
-/* ---- device configuration ----------------------------------------------- */
-
-static uint64_t devcfg_read(struct vpci *t, uint64_t off, unsigned size)
-{
-    uint64_t v;
-    if (!virtio_config_access(t->d, off, size, false, &v))
-        bad_access(t, "device configuration read", off, size);
-    return v;
-}
-
-static void devcfg_write(struct vpci *t, uint64_t off, uint64_t v,
-                         unsigned size)
-{
-    if (!virtio_config_access(t->d, off, size, true, &v))
-        bad_access(t, "device configuration write", off, size);
 }
 
 /* ---- BAR4 --------------------------------------------------------------- */
@@ -489,26 +403,28 @@ static uint64_t regs_read(void *opaque, uint64_t off, unsigned size)
     if (off == ISR_OFF)
         return isr_take(t);
     if (off >= DEVICE_OFF && off < DEVICE_OFF + SLOT_LEN)
-        return devcfg_read(t, off - DEVICE_OFF, size);
-    bad_access(t, "register read", off, size);
+        return vt_config_read(&t->vt, off - DEVICE_OFF, size,
+                              "device configuration read", 0);
+    vt_bad_access(&t->vt, "register read", off, size);
     return 0;
 }
 
 static void regs_write(void *opaque, uint64_t off, uint64_t v, unsigned size)
 {
     struct vpci *t = opaque;
-    struct virtio_dev *d = t->d;
+    struct virtio_dev *d = t->vt.d;
     if (off < COMMON_OFF + COMMON_LEN) {
         common_write(t, off - COMMON_OFF, v, size);
     } else if (off >= DEVICE_OFF && off < DEVICE_OFF + SLOT_LEN) {
-        devcfg_write(t, off - DEVICE_OFF, v, size);
+        vt_config_write(&t->vt, off - DEVICE_OFF, v, size,
+                        "device configuration write", 0);
     } else if (off >= NOTIFY_OFF && off < NOTIFY_OFF + SLOT_LEN &&
                (off - NOTIFY_OFF) % NOTIFY_MULT == 0 &&
                (off - NOTIFY_OFF) / NOTIFY_MULT < d->nqueues &&
                (size == 2 || size == 4)) {
         virtio_kick(d, (unsigned)((off - NOTIFY_OFF) / NOTIFY_MULT));
     } else {
-        bad_access(t, "register write", off, size);
+        vt_bad_access(&t->vt, "register write", off, size);
     }
 }
 
@@ -547,12 +463,13 @@ static unsigned legacy_width(uint64_t off)
 static uint64_t legacy_read(void *opaque, uint64_t off, unsigned size)
 {
     struct vpci *t = opaque;
-    struct virtio_dev *d = t->d;
+    struct virtio_dev *d = t->vt.d;
     unsigned cfg = legacy_config(t);
     if (off >= cfg)
-        return devcfg_read(t, off - cfg, size);
+        return vt_config_read(&t->vt, off - cfg, size,
+                              "device configuration read", 0);
     if (legacy_width(off) != size) {
-        bad_access(t, "legacy register read", off, size);
+        vt_bad_access(&t->vt, "legacy register read", off, size);
         return 0;
     }
     if (off == LG_STATUS)
@@ -563,7 +480,7 @@ static uint64_t legacy_read(void *opaque, uint64_t off, unsigned size)
         return atomic_load(&t->config_vector);
     uint64_t v = 0;
     pthread_mutex_lock(&d->lock);
-    struct virtqueue *vq = sel_queue(d);
+    struct virtqueue *vq = vt_sel_queue(d);
     switch (off) {
     case LG_HOST_FEATURES:
         v = virtio_dev_features(d, 0);
@@ -596,14 +513,14 @@ static uint64_t legacy_read(void *opaque, uint64_t off, unsigned size)
  * d->lock. */
 static void legacy_pfn(struct vpci *t, uint32_t pfn)
 {
-    struct virtio_dev *d = t->d;
-    struct virtqueue *vq = sel_queue(d);
+    struct virtio_dev *d = t->vt.d;
+    struct virtqueue *vq = vt_sel_queue(d);
     if (vq && pfn == 0 && !(virtio_get_status(d) & VIRTIO_STATUS_DRIVER_OK)) {
         vq->enabled = false;
         vq->desc_gpa = vq->driver_gpa = vq->device_gpa = 0;
         return;
     }
-    vq = cfg_queue(t);
+    vq = vt_cfg_queue(&t->vt);
     if (!vq || pfn == 0)
         return;
     uint64_t size = vq->max_size;
@@ -617,14 +534,15 @@ static void legacy_pfn(struct vpci *t, uint32_t pfn)
 static void legacy_write(void *opaque, uint64_t off, uint64_t v, unsigned size)
 {
     struct vpci *t = opaque;
-    struct virtio_dev *d = t->d;
+    struct virtio_dev *d = t->vt.d;
     unsigned cfg = legacy_config(t);
     if (off >= cfg) {
-        devcfg_write(t, off - cfg, v, size);
+        vt_config_write(&t->vt, off - cfg, v, size,
+                        "device configuration write", 0);
         return;
     }
     if (legacy_width(off) != size) {
-        bad_access(t, "legacy register write", off, size);
+        vt_bad_access(&t->vt, "legacy register write", off, size);
         return;
     }
     switch (off) {
@@ -635,23 +553,23 @@ static void legacy_write(void *opaque, uint64_t off, uint64_t v, unsigned size)
         virtio_set_driver_features(d, 1, 0);
         return;
     case LG_QUEUE_NOTIFY:
-        if (v < d->nqueues)
-            virtio_kick(d, (unsigned)v);
-        else
-            bad_access(t, "notification of a missing queue", off, size);
+        vt_notify(&t->vt, v, off, size);
         return;
     case LG_STATUS:
-        set_status(t, (uint8_t)v, false);
+        vt_set_status(&t->vt, (uint8_t)v, false);
+        return;
+    case LG_QUEUE_SEL:
+        vt_select_queue(&t->vt, (uint16_t)v);
         return;
     case LG_CONFIG_VECTOR:
         atomic_store(&t->config_vector, check_vector(t, (uint32_t)v));
         return;
     case LG_QUEUE_PFN:
-    case LG_QUEUE_SEL:
     case LG_QUEUE_VECTOR:
         break;
     default:
-        bad_access(t, "legacy write of a read-only register", off, size);
+        vt_bad_access(&t->vt, "legacy write of a read-only register", off,
+                      size);
         return;
     }
     pthread_mutex_lock(&d->lock);
@@ -660,11 +578,8 @@ static void legacy_write(void *opaque, uint64_t off, uint64_t v, unsigned size)
     case LG_QUEUE_PFN:
         legacy_pfn(t, (uint32_t)v);
         break;
-    case LG_QUEUE_SEL:
-        d->queue_sel = (uint16_t)v;
-        break;
     default: /* LG_QUEUE_VECTOR */
-        vq = sel_queue(d);
+        vq = vt_sel_queue(d);
         if (vq)
             __atomic_store_n(&vq->msix_vector, check_vector(t, (uint32_t)v),
                              __ATOMIC_RELAXED);
@@ -681,7 +596,7 @@ static const struct region_ops legacy_ops = {legacy_read, legacy_write};
 static void regs_ev_set(struct vpci *t, bool assign)
 {
     const struct dev_ctx *ctx = t->ctx;
-    struct virtio_dev *d = t->d;
+    struct virtio_dev *d = t->vt.d;
     for (unsigned q = 0; ctx->ioeventfd && q < d->nqueues; q++) {
         uint64_t addr = t->regs_base + NOTIFY_OFF + NOTIFY_MULT * q;
         if (!assign) {
@@ -713,25 +628,8 @@ static void regs_ev_set(struct vpci *t, bool assign)
 /* Caller holds evlock. */
 static void lg_ev_set(struct vpci *t, bool assign)
 {
-    const struct dev_ctx *ctx = t->ctx;
-    struct virtio_dev *d = t->d;
-    for (unsigned q = 0; ctx->ioeventfd && q < d->nqueues; q++) {
-        uint64_t addr = t->lg_base + LG_QUEUE_NOTIFY;
-        if (!assign) {
-            if (t->lg_ev[q])
-                (void)ctx->ioeventfd(ctx->opaque, true, addr, 2, true, q,
-                                     d->kick[q], false);
-            t->lg_ev[q] = false;
-            continue;
-        }
-        if (d->kick[q] < 0)
-            continue;
-        int e = ctx->ioeventfd(ctx->opaque, true, addr, 2, true, q, d->kick[q],
-                               true);
-        t->lg_ev[q] = e == 0;
-        if (e == -ENOSYS)
-            return;
-    }
+    vt_doorbells(&t->vt, t->ctx, true, t->lg_base + LG_QUEUE_NOTIFY, 2,
+                 t->lg_ev, assign);
 }
 
 static void bar_moved(void *opaque, unsigned i, bool mapped, uint64_t base)
@@ -865,7 +763,7 @@ static int add_vcap(struct pci_function *f, uint8_t type, uint8_t bar,
 static int add_caps(struct vpci *t)
 {
     struct pci_function *f = &t->f;
-    struct virtio_dev *d = t->d;
+    struct virtio_dev *d = t->vt.d;
     int c;
     if (add_vcap(f, CAP_COMMON, REGS_BAR, COMMON_OFF, COMMON_LEN, UINT32_MAX) <
             0 ||
@@ -906,9 +804,8 @@ int virtio_pci_attach(struct virtio_dev *d, const struct vdev_spec *vd,
         log_fatal(TAG, "out of memory");
         return -1;
     }
-    t->d = d;
+    vt_init(&t->vt, d, TAG, pci_reset);
     t->ctx = ctx;
-    t->rl = (struct log_budget)LOG_BUDGET_INIT(10, 5000);
     atomic_init(&t->config_vector, VIRTIO_MSI_NO_VECTOR);
     pthread_mutex_init(&t->ilock, NULL);
     pthread_mutex_init(&t->evlock, NULL);
