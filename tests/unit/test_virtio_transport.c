@@ -144,6 +144,10 @@ struct tdrv {
     uint32_t (*irq_peek)(struct t *t);
     /* one access the transport ignores (logged) */
     void (*bad_access)(struct t *t);
+    /* virtio_bad.c's register_garbage: at every 4-byte offset of the
+     * register window but the status and the notifications, a read, then
+     * 0xdeadbeef, 0xbeef at +2 and 0xef at +1 */
+    void (*garbage)(struct t *t);
 };
 
 struct t {
@@ -304,6 +308,22 @@ static void m_bad_access(struct t *t)
     g_write(&t->v, false, M_BASE + STATUS, S_ACK, 1);
 }
 
+/* One offset of the pattern: a read and three writes (4, 2, 1 bytes). */
+static void garbage_at(struct t *t, uint64_t a)
+{
+    (void)g_read(&t->v, false, a, 4);
+    g_write(&t->v, false, a, 0xdeadbeefu, 4);
+    g_write(&t->v, false, a + 2, 0xbeef, 2);
+    g_write(&t->v, false, a + 1, 0xef, 1);
+}
+
+static void m_garbage(struct t *t)
+{
+    for (uint64_t off = 0; off < 0x200; off += 4)
+        if (off != STATUS && off != QNOTIFY)
+            garbage_at(t, M_BASE + off);
+}
+
 static struct tdrv mmio_drv = {
     .name = "mmio",
     .gsi = M_GSI,
@@ -331,6 +351,7 @@ static struct tdrv mmio_drv = {
     .irq_take = m_irq_take,
     .irq_peek = m_irq_peek,
     .bad_access = m_bad_access,
+    .garbage = m_garbage,
 };
 
 /* ---- virtio-pci --------------------------------------------------------- */
@@ -571,6 +592,15 @@ static void p_bad_access(struct t *t)
     cc_wr(t, CC_STATUS, S_ACK, 2);
 }
 
+/* BAR4 (0x4000 bytes) but the notification area and the status. */
+static void p_garbage(struct t *t)
+{
+    for (uint32_t off = 0; off < 0x4000; off += 4)
+        if ((off < t->c.notify || off >= t->c.notify + 0x1000) &&
+            off != t->c.common + CC_STATUS)
+            garbage_at(t, t->c.bar4 + off);
+}
+
 static struct tdrv pci_drv = {
     .name = "pci",
     .gsi = P_GSI,
@@ -599,6 +629,7 @@ static struct tdrv pci_drv = {
     .cfg_gen = p_cfg_gen,
     .irq_take = p_irq_take,
     .bad_access = p_bad_access,
+    .garbage = p_garbage,
 };
 
 /* ---- fixtures: *state holds the transport's driver until setup ---------- */
@@ -1149,6 +1180,65 @@ static void reset_loop_log_bounded(void **state)
     log_set_clock(NULL);
     /* One budget for the core, one for the transport. */
     assert_in_range(atomic_load(&log_lines), 1, 2 * 10);
+}
+
+/* virtio_bad.c's register_garbage on a running device: a pattern over the
+ * whole register window, FAILED and more in the status; after a reset the
+ * device must initialise again and complete a request. */
+static void garbage_then_reset(void **state)
+{
+    struct t *t = *state;
+    const struct tdrv *d = t->drv;
+    struct ring r0, r1;
+    t->f->echo = true;
+    driver_init(t, F_VERSION_1, &r0, &r1);
+    d->garbage(t);
+    /* Nothing of the running device moved: its queues are frozen while
+     * DRIVER_OK is set, its features since FEATURES_OK. */
+    assert_int_equal(status(t), S_ALL);
+    assert_int_equal(t->f->d.features, F_VERSION_1);
+    const struct ring *rs[2] = {&r0, &r1};
+    for (unsigned q = 0; q < 2; q++) {
+        const struct virtqueue *vq = &t->f->d.vq[q];
+        assert_true(vq->enabled);
+        assert_int_equal(vq->size, rs[q]->size);
+        assert_int_equal(vq->desc_gpa, rs[q]->desc);
+        assert_int_equal(vq->driver_gpa, rs[q]->avail);
+        assert_int_equal(vq->device_gpa, rs[q]->used);
+    }
+    set_status(t, 0xee);
+    set_status(t, 0);
+    assert_int_equal(status(t), 0);
+    assert_int_equal(t->f->d.features, 0);
+    for (unsigned q = 0; q < 2; q++) {
+        d->qsel(t, q);
+        assert_int_equal(d->qready(t), 0);
+        assert_int_equal(d->qaddr(t, A_DESC), 0);
+        assert_int_equal(d->qaddr(t, A_DRIVER), 0);
+        assert_int_equal(d->qaddr(t, A_DEVICE), 0);
+    }
+    driver_init(t, F_VERSION_1, &r0, &r1);
+    assert_int_equal(status(t), S_ALL);
+    assert_int_equal(t->f->activations, 2);
+    assert_int_equal(t->f->act_features, F_VERSION_1);
+    for (unsigned q = 0; q < 2; q++)
+        assert_true(vq_ready(&t->f->d.vq[q]));
+    memset(t->v.ram + 0x80000, 0, 0x1000);
+    ring_add(&t->v, &r0, 0x80000, 64);
+    d->notify(t, 0);
+    assert_true(fdev_wait(t->f, 0, 1));
+    assert_true(fvm_wait_level(&t->v, d->gsi, true));
+    assert_int_equal(ring_used_idx(&t->v, &r0), 1);
+    assert_int_equal(ring_used_len(&t->v, &r0, 0), 64);
+    assert_int_equal(t->v.ram[0x80000], 0xab);
+    assert_int_equal(d->irq_take(t), 1);
+    assert_false(level(t));
+}
+
+/* The same with KVM's ioeventfds on the doorbells. */
+static void garbage_then_reset_kvm(void **state)
+{
+    garbage_then_reset(state);
 }
 
 /* ---- virtio-mmio only --------------------------------------------------- */
@@ -1809,6 +1899,8 @@ int main(void)
         BOTH(needs_reset_bad_chain, setup),
         BOTH(failed_honoured, setup),
         BOTH(reset_loop_log_bounded, setup),
+        BOTH(garbage_then_reset, setup),
+        BOTH(garbage_then_reset_kvm, setup_kvm),
         /* virtio-mmio */
         MMIO(mmio_identity, setup),
         MMIO(mmio_interrupt_ack, setup),
