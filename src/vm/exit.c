@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/log.h"
+#include "vm/dumper.h"
 #include "vm/machine.h"
 
 #define TAG "exit"
@@ -48,6 +49,7 @@ static bool reference_abort(struct vcpu *vcpu, const char *space, uint64_t addr,
               vcpu->id, size, is_write ? "write to" : "read from", space,
               (unsigned long long)addr, (unsigned long long)arch_vcpu_pc(vcpu));
     arch_vcpu_dump(vcpu, "unsupported reference");
+    vm_dump_on_fault(vcpu->vm, "unsupported reference abort");
     vm_request_stop(vcpu->vm, STOP_UNSUPPORTED);
     return true;
 }
@@ -119,6 +121,7 @@ static bool exit_shutdown(struct vcpu *vcpu, struct kvm_run *run)
 {
     (void)run;
     log_info(TAG, "guest reset (triple fault) on vCPU %u", vcpu->id);
+    vm_dump_on_fault(vcpu->vm, "triple fault");
     vm_request_stop(vcpu->vm, STOP_RESET);
     return false;
 }
@@ -138,6 +141,7 @@ static bool exit_system_event(struct vcpu *vcpu, struct kvm_run *run)
         log_fatal(TAG, "vCPU %u: system event %u (guest crash)", vcpu->id,
                   run->system_event.type);
         arch_vcpu_dump(vcpu, "system event");
+        vm_dump_on_fault(vcpu->vm, "guest crash");
         vm_request_stop(vcpu->vm, STOP_FATAL);
         break;
     }
@@ -153,6 +157,7 @@ static bool exit_fail_entry(struct vcpu *vcpu, struct kvm_run *run)
         vcpu->id,
         (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
     arch_vcpu_dump(vcpu, "entry failure");
+    vm_dump_on_fault(vcpu->vm, "entry failure");
     vm_request_stop(vcpu->vm, STOP_FATAL);
     return false;
 }
@@ -174,6 +179,8 @@ static bool exit_internal_error(struct vcpu *vcpu, struct kvm_run *run)
               vcpu->id, s, what,
               abort ? " (unsupported instruction abort)" : "");
     arch_vcpu_dump(vcpu, "internal error");
+    vm_dump_on_fault(vcpu->vm, abort ? "unsupported instruction abort"
+                                     : "KVM internal error");
     vm_request_stop(vcpu->vm, abort ? STOP_UNSUPPORTED : STOP_FATAL);
     return false;
 }
@@ -211,6 +218,7 @@ bool exit_dispatch(struct vcpu *vcpu)
         return exit_table[r](vcpu, run);
     log_fatal(TAG, "vCPU %u: unexpected KVM exit reason %u", vcpu->id, r);
     arch_vcpu_dump(vcpu, "unexpected exit");
+    vm_dump_on_fault(vcpu->vm, "unexpected exit");
     vm_request_stop(vcpu->vm, STOP_FATAL);
     return false;
 }
