@@ -19,7 +19,9 @@
 #include "util/compiler.h"
 #include "vm/coredump.h"
 
-#define NT_QVM_X86_SYSREGS 1
+/* Not a number any NT_* of Linux or BFD uses: BFD reads notes of unknown
+ * names by type as if they were Linux's. */
+#define NT_QVM_X86_SYSREGS 0x51564d01u
 
 /* A segment register: flags bit 0 present, 1-2 DPL, 3 D/B, 4 S, 5 L,
  * 6 G, 7 AVL, 8 unusable. */
