@@ -87,7 +87,7 @@ void guest_main(uint32_t magic, uint32_t info)
     volatile char *m = (volatile char *)MARKER_GPA;
     for (unsigned i = 0; i < sizeof(marker); i++)
         m[i] = marker[i];
-    serial_puts("dumpee: marker at 0x");
+    serial_puts("dumpee: marker at ");
     serial_puthex(MARKER_GPA);
     serial_puts("\n");
     uint32_t madt = find_table("APIC"), n = 0, ids[MAX_CPUS];

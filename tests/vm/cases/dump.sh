@@ -16,8 +16,9 @@ CHECK=$GUESTS/dumpcheck
 MARKER='QVM-DUMP-MARKER-7f3a: dumpee'
 CODE='0x100000 0x200000' # the guests' code (guest.ld: at 1 MiB)
 
+# The guest's lines end in CR LF: [[:space:]]*$ ends a tick number.
 last_tick() {
-    sed -n 's/^dumpee: tick \([0-9]*\)$/\1/p' "$out" | tail -n 1
+    sed -n 's/^dumpee: tick \([0-9]*\).*/\1/p' "$out" | tail -n 1
 }
 
 # check FILE NCPUS: dumpcheck with the marker when it is dumpee's
@@ -36,11 +37,11 @@ d=$TMPDIR/dumps
 mkdir "$d"
 qvm_start dir @"$CONFIGS/dumpee.qvmconf" dump "$d"
 wait_for 'dumpee: 2 CPUs up'
-wait_for 'dumpee: tick 1$'
+wait_for 'dumpee: tick 1[[:space:]]*$'
 kill -USR2 "$pid"
 wait_for 'SIGUSR2: dump written'
 n=$(last_tick)
-wait_for "dumpee: tick $((n + 2))\$"
+wait_for "dumpee: tick $((n + 2))[[:space:]]*\$"
 set -- "$d"/dumpee-????????-??????.gcore
 [ $# = 1 ] && [ -f "$1" ] || fail "no single dumpee-YYYYMMDD-hhmmss.gcore in $d: $(ls "$d")"
 first=$1
@@ -51,7 +52,7 @@ while [ "$(grep -c 'SIGUSR2: dump written' "$out")" -lt 2 ]; do
     sleep 0.2
 done
 n=$(last_tick)
-wait_for "dumpee: tick $((n + 1))\$"
+wait_for "dumpee: tick $((n + 1))[[:space:]]*\$"
 kill -QUIT "$pid"
 qvm_wait 3
 [ "$(ls "$d" | wc -l)" -eq 2 ] || fail "not two dumps: $(ls "$d")"
@@ -68,11 +69,11 @@ cat "$out"
 
 # ---- dump "|command"
 qvm_start pipe @"$CONFIGS/dumpee.qvmconf" dump "|gzip -c >$TMPDIR/pipe.gz"
-wait_for 'dumpee: tick 1$'
+wait_for 'dumpee: tick 1[[:space:]]*$'
 kill -USR2 "$pid"
 wait_for 'SIGUSR2: dump written'
 n=$(last_tick)
-wait_for "dumpee: tick $((n + 1))\$"
+wait_for "dumpee: tick $((n + 1))[[:space:]]*\$"
 kill -QUIT "$pid"
 qvm_wait 3
 gunzip -c "$TMPDIR/pipe.gz" >"$TMPDIR/pipe.gcore" || fail "gunzip"
@@ -82,11 +83,11 @@ cat "$out"
 
 # ---- no dump configured
 qvm_start none @"$CONFIGS/dumpee.qvmconf"
-wait_for 'dumpee: tick 1$'
+wait_for 'dumpee: tick 1[[:space:]]*$'
 kill -USR2 "$pid"
 wait_for 'SIGUSR2: no `dump` configured'
 n=$(last_tick)
-wait_for "dumpee: tick $((n + 1))\$"
+wait_for "dumpee: tick $((n + 1))[[:space:]]*\$"
 kill -QUIT "$pid"
 qvm_wait 3
 cat "$out"
