@@ -41,7 +41,8 @@ static int rd(int fd, void *b, size_t n, uint64_t off)
 int main(int argc, char **argv)
 {
     if (argc != 5 && argc != 7) {
-        fprintf(stderr, "usage: dumpcheck FILE NCPUS RIP_LO RIP_HI [GPA STRING]\n");
+        fprintf(stderr,
+                "usage: dumpcheck FILE NCPUS RIP_LO RIP_HI [GPA STRING]\n");
         return 2;
     }
     int fd = open(argv[1], O_RDONLY);
