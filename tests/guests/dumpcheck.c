@@ -4,14 +4,16 @@
  * carries it into the nested lab, which has no gdb. It reads a guest dump
  * (docs/dumps.md) the way a debugger would and checks it:
  *
- *   dumpcheck FILE NCPUS RIP_LO RIP_HI [GPA STRING]
+ *   dumpcheck [-r] FILE NCPUS RIP_LO RIP_HI [GPA STRING]
  *
  * an ELF64 x86-64 core; exactly NCPUS NT_PRSTATUS notes with pr_pid 1..N
  * in order, each rip in [RIP_LO, RIP_HI) and inside a PT_LOAD; NCPUS "QVM"
  * notes (version 1, valid, CR0.PE set); one NT_PRPSINFO; every PT_LOAD
  * within the file with p_paddr = p_vaddr; STRING at guest-physical GPA
- * (through the PT_LOAD that holds it). Prints what it found; exit 0 when
- * everything holds, 1 otherwise.
+ * (through the PT_LOAD that holds it). -r: the vCPUs may be in their
+ * reset state (AMD's KVM reinitialises a vCPU after a triple fault): no
+ * CR0.PE check. Prints what it found; exit 0 when everything holds, 1
+ * otherwise.
  */
 #include <elf.h>
 #include <fcntl.h>
@@ -40,9 +42,15 @@ static int rd(int fd, void *b, size_t n, uint64_t off)
 
 int main(int argc, char **argv)
 {
+    int reset_ok = argc > 1 && !strcmp(argv[1], "-r");
+    if (reset_ok) {
+        argv++;
+        argc--;
+    }
     if (argc != 5 && argc != 7) {
-        fprintf(stderr,
-                "usage: dumpcheck FILE NCPUS RIP_LO RIP_HI [GPA STRING]\n");
+        fprintf(
+            stderr,
+            "usage: dumpcheck [-r] FILE NCPUS RIP_LO RIP_HI [GPA STRING]\n");
         return 2;
     }
     int fd = open(argv[1], O_RDONLY);
@@ -138,7 +146,7 @@ int main(int argc, char **argv)
             memcpy(&cr3, n + dn + 32, 8);
             printf("dumpcheck: vCPU %u: cr0 0x%llx cr3 0x%llx\n", vcpu,
                    (unsigned long long)cr0, (unsigned long long)cr3);
-            if (ver != 1 || !valid || vcpu != nq || !(cr0 & 1))
+            if (ver != 1 || !valid || vcpu != nq || (!reset_ok && !(cr0 & 1)))
                 no("QVM note: version, valid, vCPU or CR0.PE", cr0);
             nq++;
         } else if (!strcmp(name, "CORE") && nh.n_type == NT_PRPSINFO) {
