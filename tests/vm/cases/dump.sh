@@ -87,7 +87,7 @@ kill -QUIT "$pid"
 qvm_wait 3
 set -- "$g"/dumpee-*.gcore
 [ $# = 1 ] && [ -f "$1" ] || fail "no dump in $g"
-[ "$(wc -c <"$1")" -gt $((1024 * 1024 * 1024)) ] || fail "short 1 GiB dump"
+[ "$(wc -c <"$1")" -gt $((1023 * 1024 * 1024)) ] || fail "short 1 GiB dump"
 check "$1" 2
 rm -f "$1"
 cat "$out"
