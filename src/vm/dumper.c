@@ -45,6 +45,7 @@ struct dumper {
     bool pipe;
     const char *target; /* the spec's `dump` */
     pthread_mutex_t lock;
+    bool closed; /* the vCPUs are going away: no more dumps */
 };
 
 /* ---- the helper process (unconfined; _exit only) ------------------------- */
@@ -317,6 +318,11 @@ int vm_dump(struct vm *vm, const char *why, bool at_exit)
         return -1;
     }
     pthread_mutex_lock(&d->lock);
+    if (d->closed) {
+        log_warn(TAG, "%s: qvm is ending: no guest dump written", why);
+        pthread_mutex_unlock(&d->lock);
+        return -1;
+    }
     struct dreq rq = {.op = OP_OPEN};
     struct drep rp;
     int fd = -1;
@@ -410,4 +416,9 @@ void vm_dump_pending(struct vm *vm)
     const char *why = atomic_load(&vm->fault_why);
     if (why)
         (void)vm_dump(vm, why, true);
+    if (vm->dumper) {
+        pthread_mutex_lock(&vm->dumper->lock);
+        vm->dumper->closed = true;
+        pthread_mutex_unlock(&vm->dumper->lock);
+    }
 }

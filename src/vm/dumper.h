@@ -59,7 +59,9 @@ int vm_dump(struct vm *vm, const char *why, bool at_exit);
  */
 void vm_dump_on_fault(struct vm *vm, const char *why);
 /* vm_dump_pending: the dump vm_dump_on_fault asked for, after the vCPU
- * threads have been joined. Context: the main thread. */
+ * threads have been joined; later vm_dump calls (a watchdog on the I/O
+ * thread, which outlives the vCPUs) write nothing: the vCPUs are about
+ * to be destroyed. Context: the main thread, in the teardown. */
 void vm_dump_pending(struct vm *vm);
 
 #endif
