@@ -170,8 +170,9 @@ const struct opt_def top_opts[] = {
      .type = OPT_HOSTPATH,
      .id = TOP_DUMP,
      .syntax = "dump DIRECTORY | \"|COMMAND\"",
-     .help = "where a guest dump goes (SIGUSR2, watchdog action dump): "
-             "PREFIX-YYYYMMDD-hhmmss.gcore in DIRECTORY, or piped to COMMAND",
+     .help = "where a guest dump goes (SIGUSR2, watchdog action dump, a "
+             "fatal guest fault): PREFIX-YYYYMMDD-hhmmss.gcore in DIRECTORY, "
+             "or piped to COMMAND (an ELF core; docs/dumps.md)",
      .example = "dump /var/dumps"},
     {.name = "dryrun",
      .type = OPT_FLAG,

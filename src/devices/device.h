@@ -53,7 +53,8 @@ struct dev_ctx {
      * vdev's `action dump,...`), `why` names the cause in the log. Returns
      * when the dump is written (the vCPUs are paused meanwhile); 0, or -1
      * (logged: no `dump` configured, or it failed). Context: any thread
-     * but a vCPU's.
+     * but a vCPU's, holding no lock a vCPU may wait for while it handles
+     * an exit (the vCPUs must reach their pause point; vm/dumper.h).
      */
     int (*dump)(void *opaque, const char *why);
     void *opaque;

@@ -49,6 +49,7 @@ static struct {
     bool delayed; /* a `delayed` hostdev: a vCPU may open files */
     bool slog;    /* `logger slog`: syslog's socket may be reopened */
     bool drop;    /* `user`: threads alive during the drop may set ids */
+    bool dump;    /* `dump`: the main and I/O threads may write dumps */
     uid_t uid;
     gid_t gid;
     const char *user; /* as given */
@@ -299,6 +300,19 @@ static void disk_io(struct fb *b)
     ALLOW_IOCTLS(b, ioctl_blk_io);
 }
 
+/* Writing a guest dump (vm/dumper.c) on the main thread (SIGUSR2, a
+ * fault's dump at exit) or the I/O thread (a watchdog's action): the
+ * helper's socket (the descriptor comes with SCM_RIGHTS), the untouched
+ * pages looked up (pagemap, mincore), holes by lseek and ftruncate. */
+static void allow_dump(struct fb *b)
+{
+    if (!cf.dump)
+        return;
+    ALLOW(b, SCMP_SYS(sendto), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg),
+          SCMP_SYS(recvfrom), SCMP_SYS(pread64), SCMP_SYS(mincore),
+          SCMP_SYS(lseek), SCMP_SYS(ftruncate), SCMP_SYS(close));
+}
+
 static void build_kind(struct fb *b, enum confine_kind kind)
 {
     base(b);
@@ -315,6 +329,7 @@ static void build_kind(struct fb *b, enum confine_kind kind)
               SCMP_SYS(timerfd_settime), SCMP_SYS(lseek));
         allow_sigaction(b);
         ALLOW_IOCTLS(b, ioctl_irq);
+        allow_dump(b);
         break;
     case CONFINE_VCPU:
         ALLOW_IOCTLS(b, ioctl_vcpu);
@@ -336,6 +351,7 @@ static void build_kind(struct fb *b, enum confine_kind kind)
         device_io(b);
         allow_threads(b); /* the entropy helper */
         allow_setid(b);
+        allow_dump(b);
         break;
     case CONFINE_BLK: /* started with the device, before `user` */
         disk_io(b);
@@ -483,6 +499,7 @@ static bool needs_delayed(const struct vm_spec *spec, bool *pipe)
 int confine_setup(const struct vm_spec *spec)
 {
     cf.user = spec->user;
+    cf.dump = spec->dump != NULL;
     if (spec->user) {
         if (geteuid() != 0) {
             log_fatal(TAG,
@@ -534,7 +551,7 @@ void confine_force(void)
     cf.on = true;
 }
 
-int confine_drop(void)
+int confine_drop_ids(void)
 {
     if (!cf.drop)
         return 0;
@@ -558,7 +575,16 @@ int confine_drop(void)
         log_fatal(TAG, "user %s: the ids did not change as asked", cf.user);
         return -1;
     }
+    return 0;
+}
+
+int confine_drop(void)
+{
+    if (!cf.drop)
+        return 0;
+    if (confine_drop_ids() < 0)
+        return -1;
     log_info(TAG, "running as uid %u gid %u (user %s)", (unsigned)cf.uid,
-             (unsigned)g, cf.user);
+             (unsigned)cf.gid, cf.user);
     return 0;
 }

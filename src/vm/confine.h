@@ -58,6 +58,9 @@ bool confine_enabled(void);
  * is no `user`), or -1 logged.
  */
 int confine_drop(void) MUST_CHECK;
+/* confine_drop_ids: the same without the log line (the dump helper,
+ * vm/dumper.h). */
+int confine_drop_ids(void) MUST_CHECK;
 
 /*
  * confine_thread: install kind's filter on the calling thread (and

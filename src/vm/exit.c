@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "util/log.h"
+#include "vm/dumper.h"
 #include "vm/machine.h"
 #include "vm/unsup.h"
 
@@ -68,6 +69,7 @@ static bool reference_policy(struct vcpu *vcpu, const char *space,
                   (unsigned long long)addr,
                   (unsigned long long)arch_vcpu_pc(vcpu));
         arch_vcpu_dump(vcpu, "unsupported reference");
+        vm_dump_on_fault(vcpu->vm, "unsupported reference abort");
         vm_request_stop(vcpu->vm, STOP_UNSUPPORTED);
         return true;
     case UNSUP_DO_FAULT: {
@@ -151,6 +153,7 @@ static bool exit_shutdown(struct vcpu *vcpu, struct kvm_run *run)
 {
     (void)run;
     log_info(TAG, "guest reset (triple fault) on vCPU %u", vcpu->id);
+    vm_dump_on_fault(vcpu->vm, "triple fault");
     vm_request_stop(vcpu->vm, STOP_RESET);
     return false;
 }
@@ -170,6 +173,7 @@ static bool exit_system_event(struct vcpu *vcpu, struct kvm_run *run)
         log_fatal(TAG, "vCPU %u: system event %u (guest crash)", vcpu->id,
                   run->system_event.type);
         arch_vcpu_dump(vcpu, "system event");
+        vm_dump_on_fault(vcpu->vm, "guest crash");
         vm_request_stop(vcpu->vm, STOP_FATAL);
         break;
     }
@@ -185,6 +189,7 @@ static bool exit_fail_entry(struct vcpu *vcpu, struct kvm_run *run)
         vcpu->id,
         (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
     arch_vcpu_dump(vcpu, "entry failure");
+    vm_dump_on_fault(vcpu->vm, "entry failure");
     vm_request_stop(vcpu->vm, STOP_FATAL);
     return false;
 }
@@ -226,6 +231,7 @@ static bool unsupported_insn(struct vcpu *vcpu, struct kvm_run *run)
                   "(unsupported instruction abort)",
                   vcpu->id, KVM_INTERNAL_ERROR_EMULATION);
         arch_vcpu_dump(vcpu, "internal error");
+        vm_dump_on_fault(vcpu->vm, "unsupported instruction abort");
         vm_request_stop(vcpu->vm, STOP_UNSUPPORTED);
         return false;
     case UNSUP_DO_IGNORE:
@@ -271,6 +277,7 @@ static bool exit_internal_error(struct vcpu *vcpu, struct kvm_run *run)
               "cannot run this guest code",
               vcpu->id, s, what);
     arch_vcpu_dump(vcpu, "internal error");
+    vm_dump_on_fault(vcpu->vm, "KVM internal error");
     vm_request_stop(vcpu->vm, STOP_FATAL);
     return false;
 }
@@ -299,6 +306,7 @@ static bool exit_msr(struct vcpu *vcpu, struct kvm_run *run)
                   "unsupported register abort",
                   vcpu->id, what, (unsigned long long)pc);
         arch_vcpu_dump(vcpu, "unsupported register");
+        vm_dump_on_fault(vcpu->vm, "unsupported register abort");
         vm_request_stop(vcpu->vm, STOP_UNSUPPORTED);
         return false;
     case UNSUP_DO_IGNORE:
@@ -356,6 +364,7 @@ bool exit_dispatch(struct vcpu *vcpu)
         return exit_table[r](vcpu, run);
     log_fatal(TAG, "vCPU %u: unexpected KVM exit reason %u", vcpu->id, r);
     arch_vcpu_dump(vcpu, "unexpected exit");
+    vm_dump_on_fault(vcpu->vm, "unexpected exit");
     vm_request_stop(vcpu->vm, STOP_FATAL);
     return false;
 }

@@ -16,6 +16,7 @@
 #include "hv/kvm.h"
 #include "loader/boot.h"
 #include "vm/bus.h"
+#include "vm/coredump.h"
 #include "vm/memory.h"
 #include "vm/stop.h"
 
@@ -42,6 +43,8 @@ struct vcpu {
     atomic_int state;        /* enum vcpu_state */
     atomic_uint last_reason; /* kvm_run->exit_reason of the last exit */
     atomic_ulong by_reason[VCPU_EXIT_REASONS];
+    bool parked;      /* held for a dump (under vm->pause_lock) */
+    void *dump_state; /* registers saved for a dump (arch_dump_save) */
 };
 
 /*
@@ -85,6 +88,13 @@ struct vm {
     void *pm;               /* the ACPI PM device (devices/platform.h) */
     int pwrbtn_presses;     /* SIGTERM/SIGINT received */
     struct timespec pwrbtn; /* CLOCK_MONOTONIC of the first press */
+    /* Guest dumps (vm/dumper.h): the helper (NULL: no `dump`), the vCPU
+     * pause (vcpus_pause), the fault a dump at exit is for. */
+    struct dumper *dumper;
+    pthread_mutex_t pause_lock;
+    pthread_cond_t pause_cv;
+    atomic_bool pause_req;
+    _Atomic(const char *) fault_why;
 };
 
 /*
@@ -100,6 +110,16 @@ int vcpu_start(struct vcpu *vcpu) MUST_CHECK;
 /* vcpu_kick: make the vCPU leave KVM_RUN soon. Caller holds vm->lock. */
 void vcpu_kick(struct vcpu *vcpu);
 void vcpu_destroy(struct vcpu *vcpu);
+/* vcpu_join: wait for the vCPU's thread to end (after a stop request). */
+void vcpu_join(struct vcpu *vcpu);
+/*
+ * vcpus_pause: kick every running vCPU out of KVM_RUN and wait until each
+ * is parked (its registers saved by arch_dump_save) or has ended;
+ * vcpus_resume lets them run again. One pause at a time (the dump lock).
+ * Context: any thread but a vCPU's.
+ */
+void vcpus_pause(struct vm *vm);
+void vcpus_resume(struct vm *vm);
 int vcpu_kick_signal(void);
 
 /* exit.c: handle one KVM exit; false when the vCPU must stop. */
@@ -129,6 +149,16 @@ int arch_msi_route_set(struct vm *vm, int gsi, bool valid, uint64_t addr,
                        uint32_t data);
 /* arch_vcpu_dump: log registers and the instruction bytes at the PC. */
 void arch_vcpu_dump(struct vcpu *vcpu, const char *why);
+/*
+ * Guest dumps (vm/dumper.h). arch_dump_save: save the vCPU's registers in
+ * vcpu->dump_state (freed by vcpu_destroy); on the vCPU's thread, or when
+ * no thread runs it. arch_core_notes: the dump's notes (core registers
+ * per vCPU, system registers, the process info) from the saved states;
+ * 0 or -ENOMEM. arch_core_machine: the ELF e_machine.
+ */
+void arch_dump_save(struct vcpu *vcpu);
+int arch_core_notes(struct vm *vm, struct core_notes *out) MUST_CHECK;
+extern const uint16_t arch_core_machine;
 /* arch_vcpu_pc: the program counter, for messages (0 if unknown).
  * Context: the vCPU thread only (KVM_GET_REGS waits for KVM_RUN). */
 uint64_t arch_vcpu_pc(struct vcpu *vcpu);

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/log.h"
@@ -88,6 +89,26 @@ static void apply_sched(struct vcpu *vcpu, const struct sched_spec *ss)
                  e == EPERM ? " (needs CAP_SYS_NICE or an RLIMIT_RTPRIO)" : "");
 }
 
+/*
+ * A dump asked the vCPUs to pause: save the registers, wait for the end of
+ * the pause. The kick that brought the vCPU here set immediate_exit: it is
+ * cleared before the loop looks at the stop flag again, so a stop request
+ * made meanwhile (flag first, kick second) is never lost.
+ */
+static void park(struct vcpu *vcpu)
+{
+    struct vm *vm = vcpu->vm;
+    arch_dump_save(vcpu);
+    pthread_mutex_lock(&vm->pause_lock);
+    vcpu->parked = true;
+    pthread_cond_broadcast(&vm->pause_cv);
+    while (atomic_load(&vm->pause_req))
+        pthread_cond_wait(&vm->pause_cv, &vm->pause_lock);
+    vcpu->parked = false;
+    pthread_mutex_unlock(&vm->pause_lock);
+    __atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+}
+
 static void *vcpu_thread(void *arg)
 {
     struct vcpu *vcpu = arg;
@@ -105,6 +126,10 @@ static void *vcpu_thread(void *arg)
     confine_thread(CONFINE_VCPU);
 
     while (!vm_stopping(vm)) {
+        if (atomic_load(&vm->pause_req)) {
+            park(vcpu);
+            continue;
+        }
         arch_vcpu_pre_run(vcpu);
         atomic_store(&vcpu->state, VCPU_IN_GUEST);
         int r = kvm_vcpu_run(vcpu->fd);
@@ -125,7 +150,12 @@ static void *vcpu_thread(void *arg)
         if (!exit_dispatch(vcpu))
             break;
     }
+    if (vm->dumper)
+        arch_dump_save(vcpu); /* a dump at exit (vm_dump_pending) */
+    pthread_mutex_lock(&vm->pause_lock);
     atomic_store(&vcpu->state, VCPU_STOPPED);
+    pthread_cond_broadcast(&vm->pause_cv);
+    pthread_mutex_unlock(&vm->pause_lock);
     return NULL;
 }
 
@@ -168,12 +198,48 @@ void vcpu_kick(struct vcpu *vcpu)
         pthread_kill(vcpu->thread, vcpu_kick_signal());
 }
 
-void vcpu_destroy(struct vcpu *vcpu)
+void vcpu_join(struct vcpu *vcpu)
 {
     if (vcpu->thread_started) {
         pthread_join(vcpu->thread, NULL);
         vcpu->thread_started = false;
     }
+}
+
+/* Running: started and not ended; such a vCPU must park for a dump. */
+static bool must_park(const struct vcpu *v)
+{
+    return v->thread_started && atomic_load(&v->state) != VCPU_STOPPED &&
+           !v->parked;
+}
+
+void vcpus_pause(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->lock);
+    atomic_store(&vm->pause_req, true);
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        vcpu_kick(&vm->vcpus[i]);
+    pthread_mutex_unlock(&vm->lock);
+    pthread_mutex_lock(&vm->pause_lock);
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        while (must_park(&vm->vcpus[i]))
+            pthread_cond_wait(&vm->pause_cv, &vm->pause_lock);
+    pthread_mutex_unlock(&vm->pause_lock);
+}
+
+void vcpus_resume(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->pause_lock);
+    atomic_store(&vm->pause_req, false);
+    pthread_cond_broadcast(&vm->pause_cv);
+    pthread_mutex_unlock(&vm->pause_lock);
+}
+
+void vcpu_destroy(struct vcpu *vcpu)
+{
+    vcpu_join(vcpu);
+    free(vcpu->dump_state);
+    vcpu->dump_state = NULL;
     if (vcpu->fd >= 0 || vcpu->run)
         kvm_destroy_vcpu(&vcpu->vm->kvm, vcpu->fd, vcpu->run);
     vcpu->fd = -1;

@@ -18,6 +18,7 @@
 #include "devices/platform.h"
 #include "util/log.h"
 #include "vm/confine.h"
+#include "vm/dumper.h"
 #include "vm/machine.h"
 
 #define TAG "vm"
@@ -51,13 +52,10 @@ static void ctx_stop(void *opaque, enum vm_stop why)
     vm_request_stop(opaque, why);
 }
 
-/* Guest dumps (the configuration's `dump`): not implemented yet. */
+/* Guest dumps (the configuration's `dump`; vm/dumper.h). */
 static int ctx_dump(void *opaque, const char *why)
 {
-    (void)opaque;
-    log_warn(TAG, "%s: guest dumps are not implemented yet; no dump written",
-             why);
-    return -1;
+    return vm_dump(opaque, why, false);
 }
 
 /* ---- KVM fast paths for devices (device.h); -ENOSYS: use the slow path */
@@ -352,8 +350,8 @@ static void wait_loop(struct vm *vm, int sfd)
             log_info(TAG, "SIGQUIT: power cut");
             vm_request_stop(vm, STOP_POWERCUT);
             break;
-        case SIGUSR2:
-            log_info(TAG, "SIGUSR2: guest dumps are not implemented yet");
+        case SIGUSR2: /* a dump; the guest goes on running */
+            (void)vm_dump(vm, "SIGUSR2", false);
             break;
         default: /* SIGTERM, SIGINT, SIGHUP, SIGALRM */
             power_button(vm, (int)si.ssi_signo);
@@ -368,6 +366,10 @@ static void teardown(struct vm *vm)
         vm_request_stop(vm, STOP_INTERNAL);
     for (unsigned i = 0; i < vm->nvcpus; i++)
         if (vm->vcpus[i].vm)
+            vcpu_join(&vm->vcpus[i]);
+    vm_dump_pending(vm); /* a fatal guest fault's dump, every vCPU still */
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        if (vm->vcpus[i].vm)
             vcpu_destroy(&vm->vcpus[i]);
     free(vm->vcpus);
     devices_teardown(&vm->devs);
@@ -378,6 +380,9 @@ static void teardown(struct vm *vm)
     bus_destroy(&vm->mmio);
     if (vm->stop_efd >= 0)
         close(vm->stop_efd);
+    dumper_stop(vm->dumper);
+    pthread_cond_destroy(&vm->pause_cv);
+    pthread_mutex_destroy(&vm->pause_lock);
     pthread_mutex_destroy(&vm->gsi.lock);
     pthread_mutex_destroy(&vm->lock);
 }
@@ -391,6 +396,10 @@ int vm_run(const struct vm_spec *spec)
     atomic_init(&vm->stop, -1);
     pthread_mutex_init(&vm->lock, NULL);
     pthread_mutex_init(&vm->gsi.lock, NULL);
+    pthread_mutex_init(&vm->pause_lock, NULL);
+    pthread_cond_init(&vm->pause_cv, NULL);
+    atomic_init(&vm->pause_req, false);
+    atomic_init(&vm->fault_why, NULL);
     bus_init(&vm->pio, "pio");
     bus_init(&vm->mmio, "mmio");
     vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -428,7 +437,8 @@ int vm_run(const struct vm_spec *spec)
      * confine themselves as they start (in build), then `user` drops the
      * ids once everything is open, each vCPU confines itself before its
      * first KVM_RUN, and this thread does last. */
-    if (confine_setup(spec) < 0 || build(vm) < 0 || confine_drop() < 0)
+    if (confine_setup(spec) < 0 || dumper_start(spec, &old, &vm->dumper) < 0 ||
+        build(vm) < 0 || confine_drop() < 0)
         goto out;
     for (unsigned i = 0; i < vm->nvcpus; i++) {
         if (vcpu_start(&vm->vcpus[i]) < 0) {

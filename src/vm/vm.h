@@ -17,8 +17,9 @@
  * ends the VM with status 3 (power cut); SIGTERM, SIGINT, SIGHUP and
  * SIGALRM press the ACPI power button (docs/exit-codes.md: a second one,
  * the end of the grace period or a guest without ACPI power button mean a
- * power cut, 3); SIGUSR1 logs the VM status; SIGUSR2 (reserved for guest
- * dumps) is logged and ignored. SIGPIPE is blocked so that a closed output
+ * power cut, 3); SIGUSR1 logs the VM status; SIGUSR2 writes a guest
+ * dump when the spec has `dump` (vm/dumper.h; the guest runs on), else
+ * says that no dump is configured. SIGPIPE is blocked so that a closed output
  * pipe is an error, not death; SIGXFSZ is ignored (a write past the file
  * size limit fails with EFBIG). The signal mask and SIGXFSZ's action are
  * restored on return.

@@ -2,12 +2,17 @@
  * dump.c: vCPU state for fatal errors: general and control registers, and
  * the instruction bytes at CS:RIP, read through the gmem_ptr gate after
  * translating the linear address through the guest's page tables (32-bit,
- * PAE or 4-level, by CR0.PG, CR4.PAE and EFER.LMA).
+ * PAE or 4-level, by CR0.PG, CR4.PAE and EFER.LMA); the registers and
+ * notes of a guest dump (vm/dumper.h, core_notes.h).
  */
+#include <elf.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arch/x86/arch.h"
+#include "arch/x86/core_notes.h"
 #include "util/log.h"
 #include "vm/machine.h"
 
@@ -173,4 +178,39 @@ void arch_vcpu_dump(struct vcpu *vcpu, const char *why)
     log_fatal(TAG, "  gdt %llx/%x idt %llx/%x", (unsigned long long)s.gdt.base,
               s.gdt.limit, (unsigned long long)s.idt.base, s.idt.limit);
     dump_insn(vcpu, &s, r.rip);
+}
+
+/* ---- guest dumps (vm/dumper.h): the registers, then the notes ---------- */
+
+const uint16_t arch_core_machine = EM_X86_64;
+
+void arch_dump_save(struct vcpu *vcpu)
+{
+    struct x86_core_cpu *c = vcpu->dump_state;
+    if (!c) {
+        c = calloc(1, sizeof(*c));
+        if (!c)
+            return; /* its notes say "registers unavailable" */
+        vcpu->dump_state = c;
+    }
+    c->valid = vcpu->fd >= 0 && kvm_get_regs(vcpu->fd, &c->regs) == 0 &&
+               kvm_get_sregs(vcpu->fd, &c->sregs) == 0;
+    if (!c->valid)
+        log_warn(TAG, "vCPU %u: registers unavailable for the dump", vcpu->id);
+}
+
+int arch_core_notes(struct vm *vm, struct core_notes *out)
+{
+    struct x86_core_cpu *cpus =
+        calloc(vm->nvcpus ? vm->nvcpus : 1, sizeof(*cpus));
+    if (!cpus) {
+        memset(out, 0, sizeof(*out));
+        return -ENOMEM;
+    }
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        if (vm->vcpus[i].dump_state)
+            cpus[i] = *(const struct x86_core_cpu *)vm->vcpus[i].dump_state;
+    int e = x86_core_notes(cpus, vm->nvcpus, vm->spec->system, out);
+    free(cpus);
+    return e;
 }
