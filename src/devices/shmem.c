@@ -173,18 +173,14 @@ static uint32_t attach(struct shmem *sh, uint32_t pages)
     int st = sh->ops->open(sh->host, name, size, data_host(sh, k), &h, &handle);
     if (st != GSS_OK)
         return (uint32_t)st;
+    /* Dead clients first (a restarted peer takes its old index back). */
+    for (unsigned i = 0; i < SHM_MAX_CLIENTS; i++)
+        reclaim(sh, h, i);
     unsigned idx = SHM_MAX_CLIENTS;
-    for (unsigned pass = 0; pass < 2 && idx == SHM_MAX_CLIENTS; pass++) {
-        for (unsigned i = 0; i < SHM_MAX_CLIENTS; i++) {
-            uint32_t zero = 0;
-            if (pass == 1)
-                reclaim(sh, h, i);
-            if (atomic_compare_exchange_strong(&h->owner[i], &zero,
-                                               sh->ops->self)) {
-                idx = i;
-                break;
-            }
-        }
+    for (unsigned i = 0; i < SHM_MAX_CLIENTS && idx == SHM_MAX_CLIENTS; i++) {
+        uint32_t zero = 0;
+        if (atomic_compare_exchange_strong(&h->owner[i], &zero, sh->ops->self))
+            idx = i;
     }
     if (idx == SHM_MAX_CLIENTS) {
         sh->ops->close(sh->host, handle, data_host(sh, k), size);
@@ -192,7 +188,6 @@ static uint32_t attach(struct shmem *sh, uint32_t pages)
                         sh->label, name, SHM_MAX_CLIENTS);
         return GSS_CLIENT_MAX;
     }
-    atomic_store(&h->pending[idx], 0);
     s->used = true;
     s->hdr = h;
     s->handle = handle;
@@ -205,6 +200,11 @@ static uint32_t attach(struct shmem *sh, uint32_t pages)
         sh->ops->close(sh->host, handle, data_host(sh, k), size);
         s->used = false;
         return GSS_UNKNOWN_FAILURE;
+    }
+    /* A peer may have notified us between the claim and the watch. */
+    if (atomic_load(&h->pending[idx])) {
+        atomic_store(&s->event, true);
+        update_irq(sh);
     }
     bump_others(sh, h, idx);
     sh->shmem = ctl_gpa(sh, k);

@@ -78,6 +78,7 @@ struct waiter {
     struct shmem *sh;
     unsigned slot;
     _Atomic uint32_t *word;
+    uint32_t seen;
     atomic_bool stop;
 };
 
@@ -224,7 +225,7 @@ static void *waiter_main(void *arg)
 {
     struct waiter *w = arg;
     confine_thread(CONFINE_SHMEM);
-    uint32_t seen = atomic_load(w->word);
+    uint32_t seen = w->seen;
     while (!atomic_load(&w->stop)) {
         /* Sleeps only while the word still holds `seen`: a bump between
          * the load and the wait makes FUTEX_WAIT return at once. */
@@ -248,6 +249,9 @@ static int h_watch(void *o, struct shmem *sh, unsigned slot,
     w->sh = sh;
     w->slot = slot;
     w->word = &hdr->seq[idx];
+    /* What the word holds now, before the thread runs: a change after the
+     * attach is an event even if the thread starts late. */
+    w->seen = atomic_load(w->word);
     int e = pthread_create(&w->th, NULL, waiter_main, w);
     if (e) {
         log_error(TAG, "waiter thread: %s", strerror(e));

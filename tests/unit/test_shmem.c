@@ -11,8 +11,16 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <dirent.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "config/schema.h"
+#include "devices/device.h"
 #include "devices/shmem.h"
+#include "fake_irq.h"
 
 #define WIN 0x80000000ULL
 
@@ -381,6 +389,196 @@ static void test_policy(void **state)
     assert_true(shmem_policy_permits(&p, "any"));
 }
 
+/* ---- the host side (shmem_host.c): two MMIO devices in this process,
+ * regions in a temporary QVM_SHM_DIR, the waiter threads for real. */
+
+static pthread_mutex_t hl = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hc = PTHREAD_COND_INITIALIZER;
+static bool hlevel[2];
+static unsigned hedges[2];
+
+static void host_sink(void *o, uint32_t n, bool level)
+{
+    (void)o;
+    unsigned i = n == 10 ? 0 : 1;
+    pthread_mutex_lock(&hl);
+    if (level && !hlevel[i])
+        hedges[i]++;
+    hlevel[i] = level;
+    pthread_cond_broadcast(&hc);
+    pthread_mutex_unlock(&hl);
+}
+FAKE_IRQ(host_sink)
+
+static int fake_ram_add(void *o, uint64_t gpa, uint64_t size, void *hva)
+{
+    (void)o, (void)gpa, (void)size, (void)hva;
+    return 0;
+}
+
+/* Wait (bounded only as a failure) for device i's line to rise. */
+static bool wait_edge(unsigned i, unsigned edges)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += 20;
+    pthread_mutex_lock(&hl);
+    while (hedges[i] <= edges)
+        if (pthread_cond_timedwait(&hc, &hl, &t) != 0)
+            break;
+    bool ok = hedges[i] > edges;
+    pthread_mutex_unlock(&hl);
+    return ok;
+}
+
+static unsigned edges_of(unsigned i)
+{
+    pthread_mutex_lock(&hl);
+    unsigned n = hedges[i];
+    pthread_mutex_unlock(&hl);
+    return n;
+}
+
+struct henv {
+    struct bus mmio;
+    struct dev_ctx ctx;
+    struct vdev_spec vd;
+    struct dev_inst inst;
+};
+
+static void henv_init(struct henv *e, uint32_t line, char *create)
+{
+    memset(e, 0, sizeof(*e));
+    bus_init(&e->mmio, "mmio");
+    e->ctx = (struct dev_ctx){.mmio = &e->mmio,
+                              .irq_resolve = fake_irq_resolve,
+                              .irq_isa = fake_irq_isa,
+                              .ram_add = fake_ram_add,
+                              .opaque = e};
+    e->vd.type = vdev_type_find("shmem");
+    assert_non_null(e->vd.type);
+    e->vd.has_loc = true;
+    e->vd.loc =
+        (struct loc){.space = SPACE_MEM, .base = 0x10000000, .size = 0x1000};
+    struct intr *in = VEC_PUSH(&e->vd.intrs);
+    assert_non_null(in);
+    *in = (struct intr){.line = line};
+    e->vd.pci.bars[2] = (struct bar){BAR_MEM64, 0xc0000000, SHM_WINDOW, "r"};
+    if (create) {
+        struct opt_val *o = VEC_PUSH(&e->vd.opts);
+        assert_non_null(o);
+        for (const struct opt_def *d = e->vd.type->opts; d->name; d++)
+            if (strcmp(d->name, "create") == 0)
+                o->def = d;
+        o->text = create;
+        o->num = 16384;
+        o->num2 = 0600;
+    }
+    assert_int_equal(shmem_realize(&e->vd, &e->ctx, &e->inst), 0);
+}
+
+static void henv_fini(struct henv *e)
+{
+    e->inst.teardown(e->inst.state);
+    VEC_FREE(&e->vd.intrs);
+    VEC_FREE(&e->vd.opts);
+    bus_destroy(&e->mmio);
+}
+
+static struct shmem *hsh(struct henv *e)
+{
+    return e->inst.state; /* struct shm_dev starts with its struct shmem */
+}
+
+static uint32_t hattach(struct henv *e, const char *name, uint32_t pages)
+{
+    struct shmem *sh = hsh(e);
+    char buf[SHM_MAX_NAME] = {0};
+    memcpy(buf, name, strlen(name));
+    for (unsigned i = 0; i < SHM_MAX_NAME; i += 4) {
+        uint32_t w;
+        memcpy(&w, buf + i, 4);
+        shmem_factory_ops.write(sh, SHM_F_NAME + i, w, 4);
+    }
+    shmem_factory_ops.write(sh, SHM_F_SIZE, pages, 4);
+    return (uint32_t)shmem_factory_ops.read(sh, SHM_F_STATUS, 4);
+}
+
+static void test_host(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/qvm-shmem-test.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    setenv("QVM_SHM_DIR", dir, 1);
+    fake_irq_reset();
+    static struct henv a, b;
+    static char create[] = "hostreg,16K,0600";
+    henv_init(&a, 10, create);
+    henv_init(&b, 11, NULL);
+    /* `create`: the file, its mode and size (a page of header first). */
+    char path[512];
+    snprintf(path, sizeof(path), "%s/qvm-shmem-hostreg", dir);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(st.st_size, 4096 + 16384);
+    /* Attach both; larger than the region: NOMEM. */
+    assert_int_equal(hattach(&a, "hostreg", 4), GSS_OK);
+    unsigned ea = edges_of(0);
+    assert_int_equal(hattach(&b, "hostreg", 5), GSS_NOMEM);
+    assert_int_equal(hattach(&b, "hostreg", 4), GSS_OK);
+    /* A hears B's attach from its waiter thread. */
+    assert_true(wait_edge(0, ea));
+    assert_int_equal(shmem_ctl_ops.read(hsh(&a), SHM_C_STATUS, 4), 3u << 16);
+    /* The data is shared: written through A's window, read in B's. */
+    char *da = (char *)hsh(&a)->win_host + SHM_PAGE;
+    char *db = (char *)hsh(&b)->win_host + SHM_PAGE;
+    strcpy(da + 100, "from a");
+    assert_string_equal(db + 100, "from a");
+    /* B notifies A: A's line rises, the status names B. */
+    ea = edges_of(0);
+    unsigned eb = edges_of(1);
+    shmem_ctl_ops.write(hsh(&b), SHM_C_NOTIFY, 1u << 0, 4);
+    assert_true(wait_edge(0, ea));
+    assert_int_equal(shmem_ctl_ops.read(hsh(&a), SHM_C_STATUS, 4),
+                     3u << 16 | 1u << 1);
+    /* And back. */
+    shmem_ctl_ops.write(hsh(&a), SHM_C_NOTIFY, 1u << 1, 4);
+    assert_true(wait_edge(1, eb));
+    assert_int_equal(shmem_ctl_ops.read(hsh(&b), SHM_C_STATUS, 4) & 0xffff,
+                     1u << 0);
+    /* A fresh name is created on first use, mode 0666 (umask 0). */
+    assert_int_equal(hattach(&b, "fresh", 1), GSS_OK);
+    snprintf(path, sizeof(path), "%s/qvm-shmem-fresh", dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0666);
+    /* B detaches: A sees it go; B's window reads zero again. */
+    ea = edges_of(0);
+    shmem_ctl_ops.write(hsh(&b), SHM_C_DETACH, 1, 4);
+    assert_true(wait_edge(0, ea));
+    assert_int_equal(shmem_ctl_ops.read(hsh(&a), SHM_C_STATUS, 4), 1u << 16);
+    assert_int_equal(db[100], 0);
+    henv_fini(&b);
+    henv_fini(&a);
+    /* No temporary file is left behind. */
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *de;
+    unsigned n = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.' &&
+            (de->d_name[1] == 0 || strcmp(de->d_name, "..") == 0))
+            continue;
+        assert_true(strncmp(de->d_name, "qvm-shmem-", 10) == 0);
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        unlink(path);
+        n++;
+    }
+    closedir(d);
+    assert_int_equal(n, 2);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,6 +589,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_accesses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_policy, setup, teardown),
+        cmocka_unit_test(test_host),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
