@@ -55,8 +55,9 @@ static bool reclaim(struct shmem *sh, struct shm_hdr *h, unsigned i)
     if (!atomic_compare_exchange_strong(&h->owner[i], &pid, 0))
         return false;
     atomic_store(&h->pending[i], 0);
-    log_info(TAG, "%s: client %u (pid %u) is gone; its slot is free", sh->label,
-             i, (unsigned)pid);
+    LOG_RATELIMITED(LOG_INFO, TAG,
+                    "%s: client %u (pid %u) is gone; its slot is free",
+                    sh->label, i, (unsigned)pid);
     bump_others(sh, h, i);
     return true;
 }
@@ -115,8 +116,8 @@ static void detach(struct shmem *sh, unsigned k)
     if (atomic_compare_exchange_strong(&h->owner[s->idx], &me, 0))
         bump_others(sh, h, s->idx);
     sh->ops->close(sh->host, s->handle, data_host(sh, k), s->size);
-    log_info(TAG, "%s: region '%s' detached (client %u)", sh->label, s->name,
-             s->idx);
+    LOG_RATELIMITED(LOG_INFO, TAG, "%s: region '%s' detached (client %u)",
+                    sh->label, s->name, s->idx);
     s->used = false;
     s->hdr = NULL;
     atomic_store(&s->event, false);
@@ -208,9 +209,11 @@ static uint32_t attach(struct shmem *sh, uint32_t pages)
     }
     bump_others(sh, h, idx);
     sh->shmem = ctl_gpa(sh, k);
-    log_info(TAG, "%s: region '%s' (%llu KiB) attached as client %u at 0x%llx",
-             sh->label, name, (unsigned long long)(size >> 10), idx,
-             (unsigned long long)sh->shmem);
+    LOG_RATELIMITED(
+        LOG_INFO, TAG,
+        "%s: region '%s' (%llu KiB) attached as client %u at 0x%llx", sh->label,
+        name, (unsigned long long)(size >> 10), idx,
+        (unsigned long long)sh->shmem);
     return GSS_OK;
 }
 

@@ -188,8 +188,10 @@ static int h_open(void *o, const char *name, uint64_t size, void *where,
         return st_;
     }
     if (created)
-        log_info(TAG, "%s: created region '%s' (%s, %llu bytes, mode %04o)",
-                 d->label, name, fn, (unsigned long long)size, (unsigned)mode);
+        LOG_RATELIMITED(LOG_INFO, TAG,
+                        "%s: created region '%s' (%s, %llu bytes, mode %04o)",
+                        d->label, name, fn, (unsigned long long)size,
+                        (unsigned)mode);
     *hdr = h;
     *handle = h;
     return GSS_OK;
