@@ -96,4 +96,9 @@ _qvm_out=$out_a
 qvm_wait 0
 grep -q 'shmem: a done' "$out" || fail "MMIO: A did not finish"
 check_clean "$out"
+# What each qvm and guest said (shown with -v).
+for f in "$TMPDIR"/*.out; do
+    echo "== ${f##*/}"
+    grep -E 'shmem|confine' "$f"
+done
 echo "PASS"
