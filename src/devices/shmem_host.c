@@ -385,7 +385,9 @@ static void teardown(void *state)
         bus_unmap(d->ctx->mmio, d->sh.win_gpa);
     if (d->dirfd >= 0)
         close(d->dirfd);
-    /* The window stays mapped: KVM's memory slots still point there. */
+    /* No vCPU runs any more (as guest RAM, unmapped before KVM closes). */
+    if (d->win && d->win != MAP_FAILED)
+        munmap(d->win, SHM_WINDOW);
     free(d->pci);
     free(d->pats);
     free(d);

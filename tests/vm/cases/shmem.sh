@@ -10,6 +10,7 @@
 #     refused too (the region file is 0600, root's);
 #   - B is killed (SIGKILL): A keeps running; a new B attaches (it takes
 #     the dead client's index back) and exchanges again with A;
+#   - the host reads B's last message in the region file;
 #   - the same exchange between two MMIO shmems (loc + intr).
 # Regions live in a private directory (QVM_SHM_DIR) so that nothing is
 # left behind in /dev/shm.
@@ -45,6 +46,10 @@ wait_for_in "$out_a" "shmem: a read 'msg from b 2' from client 1"
 n=$(sed -n 's/.*shmem: b done, \([0-9]*\) interrupts.*/\1/p' "$out")
 [ "${n:-0}" -ge 3 ] || fail "b counted ${n:-0} interrupts, not at least 3"
 check_clean "$out"
+# The host sees the same bytes: B (client 1) wrote at data + 256, the data
+# at offset 4096 of the region file (docs/shmem.md).
+got=$(dd if="$QVM_SHM_DIR/qvm-shmem-$name" bs=1 skip=4352 count=12 2>/dev/null)
+[ "$got" = "msg from b 2" ] || fail "the host read '$got' in the region"
 
 # --- A third qvm whose shmem denies the name.
 qvm_start c @"$pci" deny 'qvmt*' cmdline "role=c name=$name"
