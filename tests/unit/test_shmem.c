@@ -446,7 +446,22 @@ struct henv {
     struct dev_inst inst;
 };
 
-static void henv_init(struct henv *e, uint32_t line, char *create)
+/* An option of the device's spec, as the front end types it. */
+static void henv_opt(struct henv *e, const char *name, char *text, uint64_t num,
+                     uint64_t num2)
+{
+    struct opt_val *o = VEC_PUSH(&e->vd.opts);
+    assert_non_null(o);
+    for (const struct opt_def *d = e->vd.type->opts; d->name; d++)
+        if (strcmp(d->name, name) == 0)
+            o->def = d;
+    assert_non_null(o->def);
+    o->text = text;
+    o->num = num;
+    o->num2 = num2;
+}
+
+static void henv_init(struct henv *e, uint32_t line, char *create, bool options)
 {
     memset(e, 0, sizeof(*e));
     bus_init(&e->mmio, "mmio");
@@ -464,15 +479,16 @@ static void henv_init(struct henv *e, uint32_t line, char *create)
     assert_non_null(in);
     *in = (struct intr){.line = line};
     e->vd.pci.bars[2] = (struct bar){BAR_MEM64, 0xc0000000, SHM_WINDOW, "r"};
-    if (create) {
-        struct opt_val *o = VEC_PUSH(&e->vd.opts);
-        assert_non_null(o);
-        for (const struct opt_def *d = e->vd.type->opts; d->name; d++)
-            if (strcmp(d->name, "create") == 0)
-                o->def = d;
-        o->text = create;
-        o->num = 16384;
-        o->num2 = 0600;
+    if (create)
+        henv_opt(e, "create", create, 16384, 0600);
+    if (options) {
+        /* Guest-made regions: mode 0666 & ~027, our group, host names
+         * with "sub_" for a leading "pre". */
+        static char umask_[] = "027", subst[] = "pre,sub_", gid[16];
+        snprintf(gid, sizeof(gid), "%u", (unsigned)getegid());
+        henv_opt(e, "umask", umask_, 027, 0);
+        henv_opt(e, "gid", gid, 0, 0);
+        henv_opt(e, "subst", subst, 0, 0);
     }
     assert_int_equal(shmem_realize(&e->vd, &e->ctx, &e->inst), 0);
 }
@@ -513,8 +529,8 @@ static void test_host(void **state)
     fake_irq_reset();
     static struct henv a, b;
     static char create[] = "hostreg,16K,0600";
-    henv_init(&a, 10, create);
-    henv_init(&b, 11, NULL);
+    henv_init(&a, 10, create, false);
+    henv_init(&b, 11, NULL, true);
     /* `create`: the file, its mode and size (a page of header first). */
     char path[512];
     snprintf(path, sizeof(path), "%s/qvm-shmem-hostreg", dir);
@@ -547,9 +563,19 @@ static void test_host(void **state)
     assert_true(wait_edge(1, eb));
     assert_int_equal(shmem_ctl_ops.read(hsh(&b), SHM_C_STATUS, 4) & 0xffff,
                      1u << 0);
-    /* A fresh name is created on first use, mode 0666 (umask 0). */
+    /* A fresh name is created on first use: b's umask 027 and gid. */
     assert_int_equal(hattach(&b, "fresh", 1), GSS_OK);
     snprintf(path, sizeof(path), "%s/qvm-shmem-fresh", dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
+    assert_int_equal(st.st_gid, getegid());
+    /* b's subst: "pre..." is "sub_..." on the host. */
+    assert_int_equal(hattach(&b, "prefixed", 1), GSS_OK);
+    snprintf(path, sizeof(path), "%s/qvm-shmem-sub_fixed", dir);
+    assert_int_equal(stat(path, &st), 0);
+    /* a's default mode: 0666. */
+    assert_int_equal(hattach(&a, "plain", 1), GSS_OK);
+    snprintf(path, sizeof(path), "%s/qvm-shmem-plain", dir);
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0666);
     /* B detaches: A sees it go; B's window reads zero again. */
@@ -575,7 +601,7 @@ static void test_host(void **state)
         n++;
     }
     closedir(d);
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 4);
     rmdir(dir);
 }
 
