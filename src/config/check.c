@@ -519,6 +519,21 @@ static void check_misc(struct checker *c)
                 if (strcmp(x->def->name, "create") != 0)
                     continue;
                 size_t la = strcspn(x->text, ",");
+                /* devices/shmem.h: a region window slot less its control
+                 * page (docs/shmem.md). */
+                if (x->text[0] == '.' ||
+                    strspn(x->text,
+                           "abcdefghijklmnopqrstuvwxyz"
+                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") < la)
+                    diag_error(c->dg, &x->span,
+                               "%s: region name '%.*s': A-Z a-z 0-9 . _ - "
+                               "only, not starting with '.'",
+                               lb, (int)la, x->text);
+                if (x->num > 0x1000000 - 0x1000)
+                    diag_error(c->dg, &x->span,
+                               "%s: region '%.*s' is larger than 16 MiB - "
+                               "4 KiB, the most a region can be",
+                               lb, (int)la, x->text);
                 for (size_t b = 0; b < a; b++) {
                     const struct opt_val *y = &vd->opts.v[b];
                     if (strcmp(y->def->name, "create") == 0 &&

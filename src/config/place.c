@@ -15,6 +15,9 @@
 #include "util/ckd.h"
 
 /* x86-64 platform layout (qvm's choices; see docs/qvmconf.md) */
+/* shmem's region window (devices/shmem.h SHM_WINDOW): PCI BAR2, or for an
+ * MMIO shmem a window from the same free space, in vd->pci.bars[2]. */
+#define SHM_WINDOW       0x4000000ULL
 #define X86_PCI_MEM_BASE 0xc0000000ULL
 #define X86_PCI_MEM_END  0xe0000000ULL
 #define X86_ECAM_BASE    0xe0000000ULL
@@ -563,6 +566,23 @@ void place_pci(struct checker *c)
     for (size_t i = 0; i < s->vdevs.n; i++) {
         struct vdev_spec *vd = &s->vdevs.v[i];
         char lb[96];
+        if (!vd->is_pci && strcmp(vd->type->name, "shmem") == 0 &&
+            vd->has_loc && vd->loc.space == SPACE_MEM) {
+            uint64_t base;
+            vdev_label(vd, lb, sizeof(lb));
+            if (!alloc_window(c, SPACE_MEM, &mem_next, mem_end, SHM_WINDOW,
+                              &base)) {
+                diag_error(c->dg, &vd->span,
+                           "no room for the region window of %s", lb);
+                continue;
+            }
+            vd->pci.bars[2] = (struct bar){.kind = BAR_MEM64,
+                                           .base = base,
+                                           .size = SHM_WINDOW,
+                                           .what = "regions"};
+            add_placed(c, SPACE_MEM, base, SHM_WINDOW, fmt("%s regions", lb),
+                       &vd->span, true, false);
+        }
         if (!vd->is_pci)
             continue;
         vdev_label(vd, lb, sizeof(lb));
@@ -601,6 +621,7 @@ void place_pci(struct checker *c)
             vd->pci.msix_vectors = (uint16_t)virtio_vectors(vd);
         } else if (strcmp(vt->name, "shmem") == 0) {
             bars[nb++] = (struct bar_req){0, BAR_MEM32, 0x1000, "factory page"};
+            bars[nb++] = (struct bar_req){2, BAR_MEM64, SHM_WINDOW, "regions"};
         }
         for (unsigned k = 0; k < nb; k++) {
             uint64_t base;

@@ -97,6 +97,14 @@ struct dev_ctx {
                          uint32_t data);
     int (*irqfd)(void *opaque, int gsi, int fd, bool assign);
     int (*msi_send)(void *opaque, uint64_t addr, uint32_t data);
+    /*
+     * ram_add: guest RAM at [gpa, gpa+size) backed by host memory `hva`
+     * (a KVM memory slot; not in ctx->mem: no device follows pointers
+     * there). The device keeps `hva` mapped for the VM's lifetime and may
+     * replace its pages (MAP_FIXED). 0 or -errno (logged). Context:
+     * realize only.
+     */
+    int (*ram_add)(void *opaque, uint64_t gpa, uint64_t size, void *hva);
 };
 
 /* A realized device: torn down (and its output flushed) at VM exit. */
@@ -111,6 +119,8 @@ enum dev_role {
     DEV_ROLE_HPET,        /* info: struct hpet_info (arch/x86/hpet.h) */
     DEV_ROLE_KBC,         /* the 8042 */
     DEV_ROLE_RTC,         /* the MC146818 (state: for rtc_irq_connect) */
+    DEV_ROLE_SHMEM,       /* an MMIO shmem's factory page (ACPI QNXS0001);
+                           * info: uint64_t[2], its region window */
 };
 struct dev_desc {
     enum dev_role role;
@@ -190,6 +200,9 @@ int pckbd_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                   struct dev_inst *inst) MUST_CHECK;
 int rtc_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                 struct dev_inst *inst) MUST_CHECK;
+/* shmem_realize: `vdev shmem` (devices/shmem.h, docs/shmem.md). */
+int shmem_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
+                  struct dev_inst *inst) MUST_CHECK;
 /* rtc_irq_connect: connect (true, as realized) or disconnect the RTC's
  * interrupt output from its line: HPET legacy replacement takes IRQ 8 from
  * the RTC. rtc_state: the state of a DEV_ROLE_RTC instance. Context: any

@@ -697,8 +697,9 @@ int pci_realize_bus(const struct vm_spec *spec, const struct dev_ctx *ctx,
     }
     for (size_t i = 0, n = 0; i < spec->vdevs.n; i++) {
         const struct vdev_spec *vd = &spec->vdevs.v[i];
-        if (vd->type && (vd->type->flags & VF_VIRTIO))
-            continue; /* virtio_pci_attach adds its own function */
+        if (vd->type && ((vd->type->flags & VF_VIRTIO) ||
+                         strcmp(vd->type->name, "shmem") == 0))
+            continue; /* virtio_pci_attach, shmem_realize add their own */
         if (vd->is_pci && add_vdev(b, &b->owned[n++], vd) < 0)
             return -1;
     }

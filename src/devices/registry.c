@@ -26,6 +26,7 @@ static const struct dev_model models[] = {
     {"pckeyboard", pckbd_realize, 1, NULL},
     {"mc146818", rtc_realize, 1, NULL},
     {"pci-dummy", pci_only_realize, 1, NULL},
+    {"shmem", shmem_realize, 1, NULL},
     {"virtio-blk", virtio_realize, 1, VIRTIO_CTOR(virtio_blk_new)},
     {"virtio-console", virtio_realize, 1, VIRTIO_CTOR(virtio_console_new)},
     {"virtio-entropy", virtio_realize, 1, VIRTIO_CTOR(virtio_rng_new)},

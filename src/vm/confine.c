@@ -47,6 +47,7 @@
 static struct {
     bool on;
     bool delayed; /* a `delayed` hostdev: a vCPU may open files */
+    bool shmem;   /* a `vdev shmem`: a vCPU opens and makes regions */
     bool slog;    /* `logger slog`: syslog's socket may be reopened */
     bool drop;    /* `user`: threads alive during the drop may set ids */
     bool dump;    /* `dump`: the main and I/O threads may write dumps */
@@ -60,9 +61,13 @@ static struct {
 static _Thread_local int cur_kind = -1;
 
 static const char *const kind_names[CONFINE_KINDS] = {
-    [CONFINE_MAIN] = "main",     [CONFINE_VCPU] = "vCPU",
-    [CONFINE_IO] = "I/O",        [CONFINE_BLK] = "block worker",
-    [CONFINE_PCI] = "PCI remap", [CONFINE_RNG] = "entropy helper",
+    [CONFINE_MAIN] = "main",
+    [CONFINE_VCPU] = "vCPU",
+    [CONFINE_IO] = "I/O",
+    [CONFINE_BLK] = "block worker",
+    [CONFINE_PCI] = "PCI remap",
+    [CONFINE_RNG] = "entropy helper",
+    [CONFINE_SHMEM] = "shmem waiter",
 };
 
 const char *confine_kind_name(enum confine_kind kind)
@@ -335,7 +340,18 @@ static void build_kind(struct fb *b, enum confine_kind kind)
         ALLOW_IOCTLS(b, ioctl_vcpu);
         ALLOW_IOCTLS(b, ioctl_tun); /* offloads follow the driver */
         device_io(b);
-        allow_threads(b); /* the entropy helper */
+        allow_threads(b); /* the entropy helper, shmem waiters */
+        if (cf.shmem) {
+            /* Create-or-attach by name (devices/shmem_host.c): a region
+             * file under its directory, sized, its mode and group set,
+             * renamed into place; kill(pid, 0) asks whether a peer lives;
+             * a waiter thread per region. */
+            ALLOW(b, SCMP_SYS(openat), SCMP_SYS(newfstatat), SCMP_SYS(fstat),
+                  SCMP_SYS(ftruncate), SCMP_SYS(fchmod), SCMP_SYS(fchown),
+                  SCMP_SYS(renameat2), SCMP_SYS(unlinkat));
+            struct scmp_arg_cmp sig0 = SCMP_A1(SCMP_CMP_EQ, 0);
+            rule(b, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1, &sig0);
+        }
         if (cf.delayed) {
             /* A `delayed` hostdev opens on the guest's first access. */
             ALLOW(b, SCMP_SYS(openat), SCMP_SYS(open), SCMP_SYS(newfstatat),
@@ -362,6 +378,11 @@ static void build_kind(struct fb *b, enum confine_kind kind)
         ALLOW(b, SCMP_SYS(eventfd2), SCMP_SYS(close), SCMP_SYS(epoll_ctl));
         ALLOW_IOCTLS(b, ioctl_irq);
         allow_setid(b);
+        break;
+    case CONFINE_SHMEM:
+        /* shmem_event: the device's line (an IOAPIC model, KVM_IRQ_LINE,
+         * an irqfd write). */
+        ALLOW_IOCTLS(b, ioctl_irq);
         break;
     case CONFINE_RNG:
     case CONFINE_KINDS:
@@ -524,6 +545,10 @@ int confine_setup(const struct vm_spec *spec)
     }
     bool pipe;
     cf.delayed = needs_delayed(spec, &pipe);
+    for (size_t i = 0; i < spec->vdevs.n; i++)
+        if (vdev_type_name(&spec->vdevs.v[i]) &&
+            strcmp(vdev_type_name(&spec->vdevs.v[i]), "shmem") == 0)
+            cf.shmem = true;
     if (pipe) {
         /* The command would start from a vCPU, under its filter. */
         log_warn(TAG, "a `delayed` >|command hostdev cannot be started "

@@ -32,12 +32,13 @@
 #define CONFINE_EXIT_STATUS 7
 
 enum confine_kind {
-    CONFINE_MAIN, /* vm_run's wait loop, then the teardown */
-    CONFINE_VCPU, /* KVM_RUN and device emulation on exits */
-    CONFINE_IO,   /* the I/O event thread (vm/event.c) */
-    CONFINE_BLK,  /* virtio-blk queue workers */
-    CONFINE_PCI,  /* the PCI BAR remap thread */
-    CONFINE_RNG,  /* virtio-entropy's blocking getrandom helper */
+    CONFINE_MAIN,  /* vm_run's wait loop, then the teardown */
+    CONFINE_VCPU,  /* KVM_RUN and device emulation on exits */
+    CONFINE_IO,    /* the I/O event thread (vm/event.c) */
+    CONFINE_BLK,   /* virtio-blk queue workers */
+    CONFINE_PCI,   /* the PCI BAR remap thread */
+    CONFINE_RNG,   /* virtio-entropy's blocking getrandom helper */
+    CONFINE_SHMEM, /* a shmem region's waiter (FUTEX_WAIT, the interrupt) */
     CONFINE_KINDS,
 };
 

@@ -103,6 +103,25 @@ static int ctx_msi_send(void *opaque, uint64_t addr, uint32_t data)
     return e < 0 ? e : 0; /* 0: the guest blocks it, as hardware would */
 }
 
+/* Devices' RAM (shmem's region window): memory slots from DEV_SLOT_BASE
+ * up, clear of the spec's regions and the firmware's (arch) below. */
+#define DEV_SLOT_BASE 256
+
+static int ctx_ram_add(void *opaque, uint64_t gpa, uint64_t size, void *hva)
+{
+    struct vm *vm = opaque;
+    static unsigned next = DEV_SLOT_BASE;
+    int e = kvm_set_mem_slot(&vm->kvm, next, gpa, size, hva, false);
+    if (e < 0) {
+        log_fatal(TAG, "KVM_SET_USER_MEMORY_REGION (device) 0x%llx,0x%llx: %s",
+                  (unsigned long long)gpa, (unsigned long long)size,
+                  strerror(-e));
+        return e;
+    }
+    next++;
+    return 0;
+}
+
 /*
  * Which fast paths this VM offers. QVM_KVM_FAST=none (or a comma list of
  * "ioeventfd", "irqfd") restricts them, to exercise the slow paths (MMIO/
@@ -171,7 +190,8 @@ static int build(struct vm *vm)
                          .msi_route_alloc = ctx_msi_route_alloc,
                          .msi_route_set = ctx_msi_route_set,
                          .irqfd = ctx_irqfd,
-                         .msi_send = ctx_msi_send};
+                         .msi_send = ctx_msi_send,
+                         .ram_add = ctx_ram_add};
     if (devices_realize(spec, &vm->dev_ctx, &vm->devs) < 0)
         return -1;
     for (size_t i = 0; i < vm->devs.v.n; i++)

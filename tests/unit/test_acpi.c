@@ -1206,6 +1206,7 @@ static void pci_board(struct x86_board *b)
     tboard_add_vmmio(b, 0xd0001000u, 12);
     tboard_add_vmmio(b, 0x100000000ull, 13); /* above 4 GiB: not described */
     tboard_add_vmmio(b, 0xd0002000u, -1);    /* no interrupt */
+    tboard_add_shm(b, 0xfeb00000u, 0xc4000000u, 10);
 }
 
 static void test_pci_acpi(void **state)
@@ -1281,7 +1282,8 @@ static void test_pci_acpi(void **state)
     assert_int_equal(r.fixed_base, ACPI_PCI_ECAM_BASE);
     assert_int_equal(r.fixed_len, ACPI_PCI_ECAM_SIZE);
     /* virtio-mmio: LNRO0005 devices, level/high/exclusive. */
-    assert_int_equal(aml_count("._HID"), 6); /* RTC_ PCI0 MRES VR00 VR01 VR03 */
+    /* RTC_ PCI0 MRES VR00 VR01 VR03 SH00 */
+    assert_int_equal(aml_count("._HID"), 7);
     o = aml_get("\\_SB_.VR00._HID");
     assert_non_null(o);
     assert_int_equal(o[0], 0x0d);
@@ -1303,6 +1305,16 @@ static void test_pci_acpi(void **state)
     r = crs("\\_SB_.VR03._CRS");
     assert_int_equal(r.fixed_base, 0xd0002000u);
     assert_int_equal(r.nirq, 0);
+    /* An MMIO shmem: QNXS0001, its factory page, window and line. */
+    o = aml_get("\\_SB_.SH00._HID");
+    assert_non_null(o);
+    assert_string_equal((const char *)o + 1, "QNXS0001");
+    r = crs("\\_SB_.SH00._CRS");
+    assert_int_equal(r.nfixed, 2);
+    assert_int_equal(r.fixed_base, 0xc4000000u); /* the last one */
+    assert_int_equal(r.fixed_len, 0x4000000u);
+    assert_int_equal(r.nirq, 1);
+    assert_int_equal(r.irq, 10);
     /* _S5 survives at the root. */
     assert_non_null(aml_get("._S5_"));
 }
@@ -1333,7 +1345,7 @@ static void test_sample_boards(void **state)
     (void)state;
     static void (*const make[])(struct x86_board *) = {
         tboard_qnx, tboard_2ioapic, tboard_bare};
-    static const unsigned nhid[] = {5, 7, 1}; /* devices in the DSDT */
+    static const unsigned nhid[] = {5, 8, 1}; /* devices in the DSDT */
     for (unsigned i = 0; i < 3; i++) {
         struct x86_board b;
         make[i](&b);

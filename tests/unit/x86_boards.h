@@ -44,6 +44,15 @@ static inline void tboard_add_vmmio(struct x86_board *b, uint64_t base,
     b->vmmio[b->nvmmio++] = (struct board_line){base, 0x200, gsi, -1};
 }
 
+/* An MMIO shmem: factory page, 64 MiB region window, line. */
+static inline void tboard_add_shm(struct x86_board *b, uint64_t base,
+                                  uint64_t win, int64_t gsi)
+{
+    b->shm_win[b->nshm][0] = win;
+    b->shm_win[b->nshm][1] = 0x4000000;
+    b->shm[b->nshm++] = (struct board_line){base, 0x1000, gsi, -1};
+}
+
 static inline void tboard_add_prt(struct x86_board *b, uint8_t dev, uint8_t pin,
                                   uint32_t gsi)
 {
@@ -100,6 +109,7 @@ static inline void tboard_2ioapic(struct x86_board *b)
     tboard_add_vmmio(b, 0xd0000000u, 24);
     tboard_add_vmmio(b, 0xd0000200u, 25);
     tboard_add_vmmio(b, 0xd0000400u, 40);
+    tboard_add_shm(b, 0xfeb00000u, 0xc4000000u, 10);
     b->hpet = (struct board_hpet){true, 0xfed00000u, 3, false, 128, 10000000};
 }
 

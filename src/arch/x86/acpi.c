@@ -11,6 +11,8 @@
  *     Device(MRES)  with PCI: PNP0C02 holding the ECAM window
  *     Device(VRnn)  "LNRO0005" per virtio-mmio vdev (_CRS: Memory32Fixed +
  *                   Interrupt(Consumer, Level, ActiveHigh, Exclusive))
+ *     Device(SHnn)  "QNXS0001" per MMIO shmem (_CRS: the factory page,
+ *                   the region window, the Interrupt; docs/shmem.md)
  *   }
  *   Name(_S5, Package(){5, 5, 0, 0})
  * All multi-byte fields are little-endian, written byte by byte.
@@ -406,6 +408,30 @@ static void aml_virtio_mmio(const struct x86_board *b, struct aml *a)
     }
 }
 
+/* MMIO shmems: QNX's guest_shm factory page, region window and line. */
+static void aml_shmem(const struct x86_board *b, struct aml *a)
+{
+    for (unsigned n = 0; n < b->nshm; n++) {
+        const struct board_line *v = &b->shm[n];
+        const uint64_t *w = b->shm_win[n];
+        if (v->base + v->size > 1ull << 32 || w[0] + w[1] > 1ull << 32)
+            continue;
+        char seg[5];
+        snprintf(seg, sizeof(seg), "SH%02X", n & 0xff);
+        size_t dev = aml_device(a, seg);
+        aml_name(a, "_HID");
+        aml_string(a, "QNXS0001");
+        aml_name_int(a, "_UID", n);
+        struct aml r = {0};
+        rt_mem32_fixed(&r, (uint32_t)v->base, (uint32_t)v->size);
+        rt_mem32_fixed(&r, (uint32_t)w[0], (uint32_t)w[1]);
+        if (v->gsi >= 0)
+            rt_interrupt(&r, (uint32_t)v->gsi, true);
+        aml_crs(a, &r);
+        aml_pkg_end(a, dev);
+    }
+}
+
 /* The HPET as a device too: Linux's hpet char driver and QNX look here. */
 static void aml_hpet(const struct x86_board *b, struct aml *a)
 {
@@ -450,6 +476,7 @@ static void dsdt_aml(const struct x86_board *b, struct aml *a)
     if (b->has_pci)
         aml_pci(b, a);
     aml_virtio_mmio(b, a);
+    aml_shmem(b, a);
     aml_hpet(b, a);
     aml_pkg_end(a, scope);
     /* Only S5 (soft off): qvm cannot suspend a guest (no S1-S4). */

@@ -74,6 +74,14 @@ static void add_devices(struct x86_board *b, const struct dev_list *l)
                                               h->min_tick, h->period_fs};
             }
             break;
+        case DEV_ROLE_SHMEM:
+            if (b->nshm < BOARD_MAX_SHM && d->info) {
+                const uint64_t *w = d->info;
+                b->shm_win[b->nshm][0] = w[0];
+                b->shm_win[b->nshm][1] = w[1];
+                b->shm[b->nshm++] = line;
+            }
+            break;
         case DEV_ROLE_KBC:
             b->kbc = true;
             break;

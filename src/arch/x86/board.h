@@ -16,6 +16,7 @@
 #define BOARD_MAX_OVR     16
 #define BOARD_MAX_COMS    8
 #define BOARD_MAX_VMMIO   64
+#define BOARD_MAX_SHM     16
 #define BOARD_MAX_PRT     128
 
 /* MADT / MP interrupt flags: polarity (bits 1:0) and trigger (3:2). */
@@ -72,6 +73,11 @@ struct x86_board {
     unsigned ncom;
     struct board_line vmmio[BOARD_MAX_VMMIO];
     unsigned nvmmio;
+    /* MMIO shmems: the factory page and line; shm_win their region
+     * windows (base, size). */
+    struct board_line shm[BOARD_MAX_SHM];
+    uint64_t shm_win[BOARD_MAX_SHM][2];
+    unsigned nshm;
     bool has_pci;
     struct board_prt prt[BOARD_MAX_PRT];
     unsigned nprt;
