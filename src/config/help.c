@@ -221,7 +221,8 @@ void help_markdown(struct strbuf *o)
             sb_puts(o, ".");
         }
         if (vt->flags & VF_ONE)
-            sb_puts(o, " At most one instance.");
+            sb_puts(o, " At most one instance: a second definition "
+                       "replaces the first (with a note).");
         if (vt->pic_lines)
             sb_printf(o, " Interrupt controller with %u lines.", vt->pic_lines);
         if (vt->example)
