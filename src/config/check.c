@@ -536,21 +536,6 @@ static void check_misc(struct checker *c)
                       "%s has vendor ID 0xffff, which guests read as no "
                       "device: give 'reg 0x00/2=VENDOR' or 'clone'",
                       lb);
-        const struct opt_val *clone = vdev_opt(vd, "clone");
-        if (clone) {
-            char path[128];
-            struct host_file hf;
-            snprintf(
-                path, sizeof(path), "/sys/bus/pci/devices/0000:%02x:%02x.%x",
-                (unsigned)(clone->num >> 8), (unsigned)(clone->num >> 3 & 31),
-                (unsigned)(clone->num & 7));
-            env->stat_file(env->ctx, path, &hf);
-            if (!hf.exists)
-                diag_warn(c->dg, &clone->span,
-                          "host PCI device %s is not present: its identity "
-                          "cannot be cloned here",
-                          clone->text);
-        }
     }
     for (size_t i = 0; i < s->passes.n; i++) {
         const struct pass_spec *ps = &s->passes.v[i];

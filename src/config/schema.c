@@ -1112,8 +1112,14 @@ static const struct opt_def dummy_opts[] = {
      .type = OPT_BDF,
      .id = VD_OTHER,
      .syntax = "clone pci:B:D.F",
-     .help = "copies the identity registers of host PCI device B:D.F "
-             "(from /sys/bus/pci/devices)"},
+     .help = "copies the identity of host PCI function B:D.F (domain 0): "
+             "vendor, device, class with programming interface, revision "
+             "and subsystem IDs, read from /sys/bus/pci/devices/"
+             "0000:BB:DD.F when the configuration is read "
+             "($QVM_SYSFS_ROOT replaces /sys, for tests); a function the "
+             "host does not have is a configuration error (exit 65). `reg` "
+             "presets override what it copies",
+     .example = "clone pci:0:31.0"},
     O_NAME,
     O_LOG,
     O_END,

@@ -184,6 +184,10 @@ struct pci_func {
     uint8_t intx_pin; /* 1 = INTA .. 4 = INTD, 0 none */
     struct intr intx; /* the controller line INTx is routed to */
     uint16_t msix_vectors;
+    /* pci-dummy `clone`: the rest of the host function's identity */
+    bool cloned;
+    uint8_t revision, prog_if;
+    uint16_t subsys_vendor, subsys_id;
 };
 
 struct vdev_spec {
