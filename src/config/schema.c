@@ -31,8 +31,21 @@
     {                                                                          \
         .name = "sched", .type = OPT_SCHED, .id = VD_OTHER,                    \
         .syntax = "sched PRIO[r|f|o]",                                         \
-        .help = "priority of the vdev's host-side I/O thread",                 \
+        .help = "policy and priority of the vdev's own host threads "          \
+                "(SCHED_RR; f SCHED_FIFO; o SCHED_OTHER at nice 0), set by "   \
+                "each thread as it starts; a warning when the host refuses "   \
+                "(CAP_SYS_NICE or RLIMIT_RTPRIO)",                             \
         .example = "sched 10"                                                  \
+    }
+/* sched on a vdev without a host thread of its own: warned about. */
+#define O_SCHED_NO_THREAD                                                      \
+    {                                                                          \
+        .name = "sched", .type = OPT_SCHED, .flags = OF_IGNORED,               \
+        .id = VD_OTHER, .syntax = "sched PRIO[r|f|o]",                         \
+        .help = "QNX: priority of the vdev's host-side input threads",         \
+        .why = "this vdev has no host thread of its own (qvm's shared I/O "    \
+               "thread and the vCPU threads serve it), so there is no thread " \
+               "to give the priority to"                                       \
     }
 #define O_INTR(dflt_)                                                          \
     {                                                                          \
@@ -143,11 +156,14 @@ const struct opt_def top_opts[] = {
      .example = "vdev ser8250 hostdev >-"},
     {.name = "pass",
      .type = OPT_FLAG,
-     .flags = OF_CONTEXT | OF_MULTI,
      .id = TOP_PASS,
      .syntax = "[BLOBTYPE] pass [loc LOC] [intr INTR]",
+     .flags = OF_CONTEXT | OF_MULTI | OF_IGNORED,
+     .why = "pass-through is not implemented yet (a later issue builds it on "
+            "VFIO): the guest does not see the host resource; its `loc` and "
+            "`intr` are checked and kept out of qvm's automatic placement",
      .help = "passes a host memory region, I/O ports, PCI device or "
-             "interrupt through to the guest (VFIO on Linux)",
+             "interrupt through to the guest",
      .example = "pass loc pci:0:2.0=pci:0:2.0"},
     {.name = "reserve",
      .type = OPT_FLAG,
@@ -576,6 +592,9 @@ static const struct opt_def ioapic_opts[] = {
     O_NAME,
     {.name = "hostvector",
      .type = OPT_NUM,
+     .flags = OF_IGNORED,
+     .why = "it numbers host interrupts for pass-through, which qvm does "
+            "not implement yet",
      .id = VD_OTHER,
      .syntax = "hostvector N",
      .def = "previous controller's hostvector + its line count",
@@ -604,6 +623,9 @@ static const struct opt_def pic_opts[] = {
     O_NAME,
     {.name = "hostvector",
      .type = OPT_NUM,
+     .flags = OF_IGNORED,
+     .why = "it numbers host interrupts for pass-through, which qvm does "
+            "not implement yet",
      .id = VD_OTHER,
      .syntax = "hostvector N",
      .help = "host interrupt number of input line 0 (for pass-through)"},
@@ -745,7 +767,7 @@ static const struct opt_def ser8250_opts[] = {
              "character",
      .max = 10000000},
     O_DELAYED,
-    O_SCHED,
+    O_SCHED_NO_THREAD,
     O_NAME,
     O_LOG,
     O_END,
@@ -776,7 +798,7 @@ static const struct opt_def pl011_opts[] = {
      .help = "as for ser8250",
      .max = 10000000},
     O_DELAYED,
-    O_SCHED,
+    O_SCHED_NO_THREAD,
     O_NAME,
     O_LOG,
     O_END,
@@ -806,7 +828,7 @@ static const struct opt_def vcon_opts[] = {
     O_HOSTDEV("host end of the console (same forms as ser8250)"),
     O_DELAYED,
     O_LEGACY,
-    O_SCHED,
+    O_SCHED_NO_THREAD,
     O_NAME,
     O_LOG,
     O_END,
@@ -909,7 +931,7 @@ static const struct opt_def vnet_opts[] = {
      .why = "peer /dev/vdevpeers/TAP",
      .help = "QNX 7.0: attach to a host tap interface"},
     O_LEGACY,
-    O_SCHED,
+    O_SCHED_NO_THREAD,
     O_NAME,
     O_LOG,
     O_END,
@@ -930,7 +952,8 @@ static const struct vdev_type vt_vnet = {
     .example = "vdev virtio-net peer /dev/vdevpeers/vp0 mac 52:54:00:00:00:01"};
 
 static const struct opt_def vrng_opts[] = {
-    VIRTIO_LOC, VIRTIO_INTR, O_DELAYED, O_LEGACY, O_SCHED, O_NAME, O_LOG, O_END,
+    VIRTIO_LOC,        VIRTIO_INTR, O_DELAYED, O_LEGACY,
+    O_SCHED_NO_THREAD, O_NAME,      O_LOG,     O_END,
 };
 static const struct vdev_type vt_vrng = {
     .name = "virtio-entropy",
@@ -986,7 +1009,7 @@ static const struct opt_def shmem_opts[] = {
      .id = VD_OTHER,
      .syntax = "subst [ORIGINAL],PREFIX",
      .help = "prefix added to region names as the host sees them"},
-    O_SCHED,
+    O_SCHED_NO_THREAD,
     O_NAME,
     O_LOG,
     O_END,

@@ -31,6 +31,14 @@ static const struct fake_file files[] = {
     {.path = "in.txt", .data = "input"},
     {.path = "dumps", .dir = true},
     {.path = "out", .dir = true},
+#define SYSPCI "/sys/bus/pci/devices/0000:00:1f.0"
+    {.path = SYSPCI, .dir = true},
+    {.path = SYSPCI "/vendor", .data = "0x8086\n"},
+    {.path = SYSPCI "/device", .data = "0xa304\n"},
+    {.path = SYSPCI "/class", .data = "0x060100\n"},
+    {.path = SYSPCI "/revision", .data = "0x10\n"},
+    {.path = SYSPCI "/subsystem_vendor", .data = "0x1028\n"},
+    {.path = SYSPCI "/subsystem_device", .data = "0x0869\n"},
     {0},
 };
 
