@@ -319,6 +319,14 @@ static void build_kind(struct fb *b, enum confine_kind kind)
         device_io(b);
         disk_io(b);       /* the block workers it starts */
         allow_threads(b); /* block workers, the entropy helper */
+        {
+            /* a block worker's `sched` (devices/dev_sched.c), on itself
+             * only (pid 0) */
+            struct scmp_arg_cmp self0 = SCMP_A0(SCMP_CMP_EQ, 0);
+            rule(b, SCMP_ACT_ALLOW, SCMP_SYS(sched_setscheduler), 1, &self0);
+            rule(b, SCMP_ACT_ALLOW, SCMP_SYS(sched_getscheduler), 1, &self0);
+            rule(b, SCMP_ACT_ALLOW, SCMP_SYS(sched_getparam), 1, &self0);
+        }
         if (cf.delayed) {
             /* A `delayed` hostdev opens on the guest's first access. */
             ALLOW(b, SCMP_SYS(openat), SCMP_SYS(open), SCMP_SYS(newfstatat),
