@@ -257,6 +257,7 @@ static void log_status(struct vm *vm, const struct timespec *t0)
                  st >= 0 && st <= VCPU_STOPPED ? states[st] : "?",
                  atomic_load(&v->exits), n ? " (" : "", by, n ? ")" : "");
     }
+    devices_report(&vm->devs, vm->spec);
 }
 
 /* QVM_SHUTDOWN_GRACE: seconds the guest gets after the power button. */

@@ -381,6 +381,13 @@ static void sched_workers(void **state)
     assert_int_equal(req(&t, 1, T_IN, 2, 512, true, NULL), S_OK);
     log_set_sink(NULL);
     log_set_dest(LOG_DEBUG, LOGD_NONE);
+    /* the SIGUSR1 report's line: status and each queue's progress */
+    char rep[320];
+    virtio_report(t.v.d, rep, sizeof(rep));
+    if (!strstr(rep, "driver-ok") ||
+        !strstr(rep, "; blk.rq0 size 16 avail 1 used 1; blk.rq1 size 16 "
+                     "avail 1 used 1"))
+        fail_msg("report: %s", rep);
     bool ok0 = strstr(sched_lines, "disk7 queue 0 worker: runs SCHED_FIFO "
                                    "priority 5") != NULL;
     bool ok1 = strstr(sched_lines, "disk7 queue 1 worker: runs SCHED_FIFO "
