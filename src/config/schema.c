@@ -24,8 +24,18 @@
     {                                                                          \
         .name = "log", .type = OPT_LOG, .id = VD_OTHER,                        \
         .syntax = "log FILTER[,FILTER...] DEST",                               \
-        .help = "this vdev's messages: classes as for `logger`",               \
+        .help = "where this vdev's messages of the listed classes go (as for " \
+                "`logger`; the other classes follow `logger`): the lines qvm " \
+                "logs under the vdev's type name. Routing is per type: vdevs " \
+                "of one type share it (a warning when they disagree)",         \
         .example = "log debug,info stderr"                                     \
+    }
+/* log on a vdev that logs nothing under its own name: warned about. */
+#define O_LOG_NONE(why_)                                                       \
+    {                                                                          \
+        .name = "log", .type = OPT_LOG, .flags = OF_IGNORED, .id = VD_OTHER,   \
+        .syntax = "log FILTER[,FILTER...] DEST",                               \
+        .help = "this vdev's messages: classes as for `logger`", .why = why_   \
     }
 #define O_SCHED                                                                \
     {                                                                          \
@@ -388,18 +398,25 @@ const struct opt_def set_vars[] = {
      .flags = OF_SET_GLOB,
      .def = "all ones (guest counter starts at 0)",
      .help = "host minus guest time-stamp counter; all ones: the guest's "
-             "counter starts at 0; 0: same as the host"},
+             "counter starts at 0 (KVM's own start); 0: the same as the "
+             "host's. Set on every vCPU with KVM_VCPU_TSC_OFFSET (Linux "
+             "5.16); a warning when KVM lacks it"},
     {.name = "debug",
      .type = OPT_BOOL,
      .flags = OF_SET_VDEV,
      .def = "on",
-     .help = "include this vdev in the SIGUSR1 status report"},
+     .help = "include this vdev in the SIGUSR1 status report (which lists "
+             "every device with its state: virtio status, features and "
+             "queue indices; off leaves it out)"},
     {.name = "exit-on-halt",
      .type = OPT_BOOL,
      .flags = OF_SET_GLOB | OF_SET_GUEST,
      .def = "on",
-     .help = "HLT/WFI exits to qvm; off lets the guest halt in hardware "
-             "(KVM_CAP_X86_DISABLE_EXITS)"},
+     .help = "on: a guest HLT exits to the hypervisor (KVM blocks the vCPU "
+             "thread until an interrupt is due; the host CPU is free); off: "
+             "the guest halts in hardware (KVM_CAP_X86_DISABLE_EXITS HLT: "
+             "lower wake-up latency, the host CPU stays busy; a warning when "
+             "KVM lacks it). The SIGUSR1 report says which is in force"},
     {.name = "fdt-dump-file",
      .type = OPT_STR,
      .flags = OF_SET_GLOB | OF_SET_GUEST,
@@ -599,7 +616,8 @@ static const struct opt_def ioapic_opts[] = {
      .syntax = "hostvector N",
      .def = "previous controller's hostvector + its line count",
      .help = "host interrupt number of input line 0 (for pass-through)"},
-    O_LOG,
+    O_LOG_NONE("the interrupt controllers log as qvm's interrupt "
+               "platform (`irqchip`), which `logger` routes"),
     O_END,
 };
 static const struct vdev_type vt_ioapic = {
@@ -629,7 +647,8 @@ static const struct opt_def pic_opts[] = {
      .id = VD_OTHER,
      .syntax = "hostvector N",
      .help = "host interrupt number of input line 0 (for pass-through)"},
-    O_LOG,
+    O_LOG_NONE("the interrupt controllers log as qvm's interrupt "
+               "platform (`irqchip`), which `logger` routes"),
     O_END,
 };
 static const struct vdev_type vt_8259 = {
@@ -1144,7 +1163,7 @@ static const struct opt_def dummy_opts[] = {
              "presets override what it copies",
      .example = "clone pci:0:31.0"},
     O_NAME,
-    O_LOG,
+    O_LOG_NONE("an inert PCI function has nothing to log"),
     O_END,
 };
 static const struct vdev_type vt_dummy = {

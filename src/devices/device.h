@@ -174,6 +174,14 @@ int devices_realize_models(const struct vm_spec *spec, struct dev_list *out,
  * its report hook's line. Context: the main thread.
  */
 void devices_report(const struct dev_list *l, const struct vm_spec *spec);
+/*
+ * devices_log_routes: each vdev's `log FILTERS DEST` (util/log.h
+ * log_route_tag): the lines qvm logs under the vdev's type name (`qvm:
+ * warn: ser8250: ...`) of those classes go to DEST. Routing is per type:
+ * the vdevs of one type share it (the configuration front end warns when
+ * they disagree). Context: main thread, before the VM's threads start.
+ */
+void devices_log_routes(const struct vm_spec *spec);
 /* devices_teardown: stop the event thread, then tear down (flush) each. */
 void devices_teardown(struct dev_list *l);
 

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "devices/device.h"
+#include "config/schema.h"
 #include "devices/pci.h"
 #include "virtio/virtio.h"
 #include "util/log.h"
@@ -116,6 +117,22 @@ int devices_realize_models(const struct vm_spec *spec, struct dev_list *out,
         }
     }
     return 0;
+}
+
+void devices_log_routes(const struct vm_spec *spec)
+{
+    for (size_t i = 0; i < spec->vdevs.n; i++) {
+        const struct vdev_spec *vd = &spec->vdevs.v[i];
+        const struct opt_val *lo = vdev_opt(vd, "log");
+        if (!lo || (lo->def->flags & OF_IGNORED))
+            continue;
+        if (log_route_tag(vdev_type_name(vd), (unsigned)lo->num,
+                          (enum log_dest)lo->num2) < 0)
+            log_warn(TAG,
+                     "vdev %s: too many `log` routes; its lines follow "
+                     "`logger`",
+                     vdev_type_name(vd));
+    }
 }
 
 /* `set debug off` after the vdev: left out of the SIGUSR1 report. */
