@@ -9,12 +9,11 @@
 
 #include "util/log.h"
 
-#define TAG "sched"
-
 void dev_sched_init(struct dev_sched *s, const struct vdev_spec *vd)
 {
     memset(s, 0, sizeof(*s));
     atomic_init(&s->warned, false);
+    s->tag = vdev_type_name(vd);
     const struct opt_val *o = vdev_opt(vd, "sched");
     if (!o)
         return;
@@ -35,7 +34,7 @@ void dev_sched_init(struct dev_sched *s, const struct vdev_spec *vd)
     int64_t p = (int64_t)o->num;
     s->prio = p < lo ? lo : p > hi ? hi : (int)p;
     if (s->policy != SCHED_OTHER && s->prio != p)
-        log_warn(TAG, "%s: priority %lld clamped to %d (host range %d-%d)",
+        log_warn(s->tag, "%s: priority %lld clamped to %d (host range %d-%d)",
                  vd->name ? vd->name : vdev_type_name(vd), (long long)p,
                  s->prio, lo, hi);
     s->set = true;
@@ -58,7 +57,7 @@ int dev_sched_apply_self(struct dev_sched *s, const char *who)
     if (syscall(SYS_sched_setscheduler, 0, s->policy, &sp) != 0) {
         int e = errno;
         if (!atomic_exchange(&s->warned, true))
-            log_warn(TAG,
+            log_warn(s->tag,
                      "%s: the host refused %s priority %d: %s%s; the "
                      "thread runs with qvm's policy",
                      who, pol_name(s->policy), s->prio, strerror(e),
@@ -66,11 +65,11 @@ int dev_sched_apply_self(struct dev_sched *s, const char *who)
                                 : "");
         return e;
     }
-    if (log_enabled(LOG_DEBUG)) { /* what the kernel now says */
+    if (log_enabled_tag(LOG_DEBUG, s->tag)) { /* what the kernel now says */
         int pol = sched_getscheduler(0);
         struct sched_param got = {0};
         sched_getparam(0, &got);
-        log_debug(TAG, "%s: runs %s priority %d", who, pol_name(pol),
+        log_debug(s->tag, "%s: runs %s priority %d", who, pol_name(pol),
                   got.sched_priority);
     }
     return 0;

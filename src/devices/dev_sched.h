@@ -16,9 +16,11 @@ struct dev_sched {
     bool set;           /* `sched` given */
     int policy, prio;   /* SCHED_RR/SCHED_FIFO/SCHED_OTHER, clamped priority */
     atomic_bool warned; /* one warning per device, not per thread start */
+    const char *tag;    /* the device's log tag (its type: `log` routes it) */
 };
 
-/* dev_sched_init: from the vdev's `sched` option (none: set = false). */
+/* dev_sched_init: from the vdev's `sched` option (none: set = false);
+ * the lines are logged under the vdev type's name. */
 void dev_sched_init(struct dev_sched *s, const struct vdev_spec *vd);
 /* dev_sched_apply_self: the calling thread takes the policy; `who` names
  * it in the log ("disk0 queue 0"). 0, or a positive errno (warned once per
