@@ -168,6 +168,9 @@ int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx,
  */
 int devices_realize_models(const struct vm_spec *spec, struct dev_list *out,
                            bool irqchips) MUST_CHECK;
+/* devices_timer_slack_ns: dev_ctx.timer_slack_ns for the spec's
+ * `tolerance` (default 100 us). */
+uint64_t devices_timer_slack_ns(const struct vm_spec *spec);
 /*
  * devices_report: the SIGUSR1 report's device lines (class info): every
  * realized device but the vdevs configured with `set debug off`, each with

@@ -63,15 +63,19 @@ static int realize_one(const struct vdev_spec *vd, const struct dev_model *m,
     return 0;
 }
 
+uint64_t devices_timer_slack_ns(const struct vm_spec *spec)
+{
+    /* `tolerance` (qvm-reference 2.16): default 10 % of QNX's 1 ms tick. */
+    return (spec->tolerance_us ? spec->tolerance_us : 100) * 1000;
+}
+
 int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx_in,
                     struct dev_list *out)
 {
     /* Devices keep &out->ctx: the caller's context plus the event loop. */
     out->ctx = *ctx_in;
     out->ctx.system = spec->system;
-    /* `tolerance` (qvm-reference 2.16): default 10 % of QNX's 1 ms tick. */
-    out->ctx.timer_slack_ns =
-        (spec->tolerance_us ? spec->tolerance_us : 100) * 1000;
+    out->ctx.timer_slack_ns = devices_timer_slack_ns(spec);
     out->ctx.ev = ev_new();
     if (!out->ctx.ev)
         return -1;

@@ -1,7 +1,8 @@
 /*
- * test_dev_report.c: the SIGUSR1 report's device lines (devices_report):
- * every device with its report hook's line, `set debug off` leaving a vdev
- * out, the last `set debug` of a vdev deciding.
+ * test_dev_report.c: what the configuration asks of every device: the
+ * SIGUSR1 report's device lines (devices_report: every device with its
+ * report hook's line, `set debug off` leaving a vdev out, the last `set
+ * debug` of a vdev deciding), and `tolerance` as the device timers' slack.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 
 #include "config/schema.h"
 #include "devices/device.h"
+#include "devices/dtimer.h"
 #include "util/log.h"
 
 static char lines[4096];
@@ -92,10 +94,32 @@ static void report_lines(void **st)
     spec_free(&s);
 }
 
+/* `tolerance US`: every device timer's deadline is rounded up to a
+ * multiple of it (timers due close together share one wake-up); the
+ * default is 100 us. */
+static void tolerance_rounds_deadlines(void **st)
+{
+    (void)st;
+    struct vm_spec s;
+    spec_init(&s, ARCH_X86_64);
+    s.tolerance_us = 250;
+    uint64_t slack = devices_timer_slack_ns(&s);
+    assert_int_equal(slack, 250000);
+    assert_int_equal(dtimer_round(1000000001, slack), 1000250000);
+    assert_int_equal(dtimer_round(1000250000, slack), 1000250000);
+    s.tolerance_us = 0; /* not given: 100 us */
+    assert_int_equal(devices_timer_slack_ns(&s), 100000);
+    assert_int_equal(dtimer_round(1000000001, 100000), 1000100000);
+    assert_int_equal(dtimer_round(1234, 0), 1234);
+    assert_int_equal(dtimer_round(UINT64_MAX - 1, 1000), UINT64_MAX - 1);
+    spec_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(report_lines),
+        cmocka_unit_test(tolerance_rounds_deadlines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
