@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "config/front.h"
+#include "devices/device.h"
 #include "util/log.h"
 #include "vm/vm.h"
 
@@ -136,6 +137,7 @@ int main(int argc, char **argv)
     } else {
         for (int c = 0; c < LOG_NCLASS; c++)
             log_set_dest((enum log_class)c, (enum log_dest)spec.log_dest[c]);
+        devices_log_routes(&spec); /* each vdev's `log FILTERS DEST` */
         rc = vm_run(&spec);
     }
     spec_free(&spec);

@@ -475,6 +475,31 @@ static void check_cpus(struct checker *c)
     }
 }
 
+/* A vdev's `log` routes the lines of its type (devices_log_routes): two
+ * vdevs of one type that disagree share the later one's routing. */
+static void check_log_routes(struct checker *c)
+{
+    const struct vm_spec *s = c->s;
+    for (size_t i = 0; i < s->vdevs.n; i++) {
+        const struct opt_val *a = vdev_opt(&s->vdevs.v[i], "log");
+        if (!a || (a->def->flags & OF_IGNORED))
+            continue;
+        for (size_t k = i + 1; k < s->vdevs.n; k++) {
+            const struct opt_val *b = vdev_opt(&s->vdevs.v[k], "log");
+            if (s->vdevs.v[k].type != s->vdevs.v[i].type || !b ||
+                (b->num == a->num && b->num2 == a->num2))
+                continue;
+            diag_warn(c->dg, &b->span,
+                      "'log %s' and 'log %s' both route the lines of every "
+                      "vdev %s (qvm routes a vdev's lines by its type; for a "
+                      "class both name, the later one wins)",
+                      b->text, a->text, s->vdevs.v[k].type->name);
+            diag_note(c->dg, &a->span, "the other 'log' is here");
+            break;
+        }
+    }
+}
+
 static void check_misc(struct checker *c)
 {
     struct vm_spec *s = c->s;
@@ -574,21 +599,6 @@ static void check_misc(struct checker *c)
                       "%s has vendor ID 0xffff, which guests read as no "
                       "device: give 'reg 0x00/2=VENDOR' or 'clone'",
                       lb);
-        const struct opt_val *clone = vdev_opt(vd, "clone");
-        if (clone) {
-            char path[128];
-            struct host_file hf;
-            snprintf(
-                path, sizeof(path), "/sys/bus/pci/devices/0000:%02x:%02x.%x",
-                (unsigned)(clone->num >> 8), (unsigned)(clone->num >> 3 & 31),
-                (unsigned)(clone->num & 7));
-            env->stat_file(env->ctx, path, &hf);
-            if (!hf.exists)
-                diag_warn(c->dg, &clone->span,
-                          "host PCI device %s is not present: its identity "
-                          "cannot be cloned here",
-                          clone->text);
-        }
     }
     for (size_t i = 0; i < s->passes.n; i++) {
         const struct pass_spec *ps = &s->passes.v[i];
@@ -631,5 +641,6 @@ void check_spec(struct parser *p)
     check_loads(&c);
     check_hostdevs(&c);
     check_misc(&c);
+    check_log_routes(&c);
     VEC_FREE(&c.irqs);
 }

@@ -81,6 +81,15 @@ void diag_note(struct diag *dg, const struct src_span *at, const char *fmt, ...)
     va_end(ap);
 }
 
+void diag_notice(struct diag *dg, const struct src_span *at, const char *fmt,
+                 ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    emit(dg, at, "note", fmt, ap);
+    va_end(ap);
+}
+
 static unsigned edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);

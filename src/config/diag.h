@@ -44,6 +44,11 @@ void diag_warn(struct diag *dg, const struct src_span *at, const char *fmt, ...)
 /* diag_note: attached to the previous error or warning; shown with it. */
 void diag_note(struct diag *dg, const struct src_span *at, const char *fmt, ...)
     PRINTF_FMT(3, 4);
+/* diag_notice: a note on its own (not attached to an error or warning, not
+ * counted, not an error under --strict-config): something the reader should
+ * know, e.g. that a later definition replaces an earlier one. */
+void diag_notice(struct diag *dg, const struct src_span *at, const char *fmt,
+                 ...) PRINTF_FMT(3, 4);
 static inline bool diag_failed(const struct diag *dg)
 {
     return dg->errors > 0;

@@ -131,6 +131,9 @@ static void text_vdev(struct strbuf *o, const struct vm_spec *s,
         const struct pci_func *f = &vd->pci;
         sb_printf(o, "      pci %04x:%04x class %04x", f->vendor, f->device,
                   f->class_code);
+        if (f->cloned)
+            sb_printf(o, " prog-if %02x rev %02x subsystem %04x:%04x (cloned)",
+                      f->prog_if, f->revision, f->subsys_vendor, f->subsys_id);
         if (f->msix_vectors)
             sb_printf(o, " msi-x %u", f->msix_vectors);
         if (f->intx_pin) {
@@ -387,6 +390,11 @@ static void j_vdev(struct strbuf *o, const struct vm_spec *s,
             first = false;
         }
         sb_puts(o, "]");
+        if (f->cloned)
+            sb_printf(o,
+                      ",\"cloned\":{\"prog_if\":%u,\"revision\":%u,"
+                      "\"subsystem_vendor\":%u,\"subsystem_id\":%u}",
+                      f->prog_if, f->revision, f->subsys_vendor, f->subsys_id);
         if (f->intx_pin) {
             sb_printf(o, ",\"intx\":{\"pin\":\"INT%c\",\"route\":",
                       'A' + f->intx_pin - 1);

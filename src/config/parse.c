@@ -178,6 +178,70 @@ static void top_load(struct parser *p, const struct token *t)
     *mn = p->spec->mem.n;
 }
 
+/*
+ * A single-instance vdev (VF_ONE) defined again: QNX takes the last
+ * configuration read (qvm-reference.md 1.5). The first definition's options,
+ * its `set` variables and its pending `intr` names are dropped and the
+ * instance keeps its place (controllers are referred to by index), with a
+ * note naming both places.
+ */
+static void vdev_redefine(struct parser *p, int idx, const struct token *cmd)
+{
+    struct vdev_spec *vd = &p->spec->vdevs.v[idx];
+    diag_notice(p->dg, &cmd->span,
+                "vdev '%s' is defined again: this definition replaces the one "
+                "at %s:%u:%u (a single-instance vdev takes the last "
+                "configuration read)",
+                vd->type->name, vd->span.file ? vd->span.file : "?",
+                (unsigned)vd->span.line, (unsigned)vd->span.col);
+    free(vd->name);
+    for (size_t k = 0; k < vd->hostdevs.n; k++)
+        free(vd->hostdevs.v[k].path);
+    for (size_t k = 0; k < vd->opts.n; k++)
+        free(vd->opts.v[k].text);
+    VEC_FREE(&vd->intrs);
+    VEC_FREE(&vd->hostdevs);
+    VEC_FREE(&vd->opts);
+    const struct vdev_type *vt = vd->type;
+    memset(vd, 0, sizeof(*vd));
+    vd->type = vt;
+    vd->span = cmd->span;
+    vd->pic_lines = vt->pic_lines;
+    for (size_t i = p->unresolved.n; i-- > 0;) {
+        struct unresolved *u = &p->unresolved.v[i];
+        if (u->vdev == idx) {
+            free(u->name);
+            *u = p->unresolved.v[--p->unresolved.n];
+        }
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < p->spec->sets.n; i++) {
+        struct set_var *sv = &p->spec->sets.v[i];
+        if (sv->vdev == idx) {
+            free(sv->name);
+            free(sv->value);
+            continue;
+        }
+        p->spec->sets.v[w++] = *sv;
+    }
+    p->spec->sets.n = w;
+    p->ctx = CTX_VDEV;
+    p->ctx_index = idx;
+}
+
+/* A single-valued top-level option given again: the last one read wins. */
+static void top_again(struct parser *p, const char *what,
+                      const struct src_span *now, struct src_span *first)
+{
+    if (first->file)
+        diag_notice(p->dg, now,
+                    "'%s' is given again: this value replaces the one at "
+                    "%s:%u:%u (the last one read wins)",
+                    what, first->file, (unsigned)first->line,
+                    (unsigned)first->col);
+    *first = *now;
+}
+
 static void top_vdev(struct parser *p, const struct token *cmd,
                      const struct token *t)
 {
@@ -222,10 +286,7 @@ static void top_vdev(struct parser *p, const struct token *cmd,
     if (vt->flags & VF_ONE) {
         for (size_t i = 0; i < p->spec->vdevs.n; i++) {
             if (p->spec->vdevs.v[i].type == vt) {
-                diag_error(p->dg, &t->span, "only one vdev '%s' is allowed",
-                           vt->name);
-                diag_note(p->dg, &p->spec->vdevs.v[i].span,
-                          "the first '%s' is here", vt->name);
+                vdev_redefine(p, (int)i, cmd);
                 return;
             }
         }
@@ -338,10 +399,7 @@ static void handle_top(struct parser *p, const struct opt_def *d,
         p->blob_pending = false;
     }
     if (d->id == TOP_SYSTEM) {
-        if (p->seen_system) {
-            diag_error(p->dg, &t->span, "'system' is given twice");
-            diag_note(p->dg, &p->system_span, "the first 'system' is here");
-        } else if (t != &p->toks[0]) {
+        if (!p->seen_system && t != &p->toks[0]) {
             diag_error(p->dg, &t->span,
                        "'system' must be the first entry of the "
                        "configuration");
@@ -362,16 +420,18 @@ static void handle_top(struct parser *p, const struct opt_def *d,
         return;
     switch ((enum top_id)d->id) {
     case TOP_SYSTEM:
-        if (!p->seen_system) {
-            p->seen_system = true;
-            p->system_span = t->span;
-            if (strchr(a[0]->text, '/') || !a[0]->text[0])
-                diag_error(p->dg, &a[0]->span,
-                           "system name '%s' must be non-empty and contain "
-                           "no '/'",
-                           a[0]->text);
-            else
-                p->spec->system = xstrdup(p, a[0]->text, &a[0]->span);
+        if (p->seen_system)
+            top_again(p, "system", &t->span, &p->system_span);
+        p->seen_system = true;
+        p->system_span = t->span;
+        if (strchr(a[0]->text, '/') || !a[0]->text[0]) {
+            diag_error(p->dg, &a[0]->span,
+                       "system name '%s' must be non-empty and contain "
+                       "no '/'",
+                       a[0]->text);
+        } else {
+            free(p->spec->system);
+            p->spec->system = xstrdup(p, a[0]->text, &a[0]->span);
         }
         break;
     case TOP_RAM:
@@ -396,6 +456,7 @@ static void handle_top(struct parser *p, const struct opt_def *d,
         p->blob_pending = false;
         break;
     case TOP_CMDLINE:
+        top_again(p, "cmdline", &t->span, &p->once_span[TOP_CMDLINE]);
         free(p->spec->cmdline);
         p->spec->cmdline = xstrdup(p, a[0]->text, &a[0]->span);
         break;
@@ -427,6 +488,7 @@ static void handle_top(struct parser *p, const struct opt_def *d,
         top_logger(p, a);
         break;
     case TOP_DUMP:
+        top_again(p, "dump", &t->span, &p->once_span[TOP_DUMP]);
         free(p->spec->dump);
         p->spec->dump = xstrdup(p, a[0]->text, &a[0]->span);
         p->dump_span = a[0]->span;
@@ -443,14 +505,17 @@ static void handle_top(struct parser *p, const struct opt_def *d,
         break;
     case TOP_TOLERANCE: {
         struct opt_val ov = {0};
-        if (parse_value(p, d, a, &ov))
+        if (parse_value(p, d, a, &ov)) {
+            top_again(p, "tolerance", &t->span, &p->once_span[TOP_TOLERANCE]);
             p->spec->tolerance_us = ov.num;
+        }
         break;
     }
     case TOP_SAFETY: {
         struct opt_val ov = {0};
         if (!parse_value(p, d, a, &ov))
             break;
+        top_again(p, "safety", &t->span, &p->once_span[TOP_SAFETY]);
         p->spec->safety = (int)ov.num;
         if (ov.num == 2)
             diag_error(p->dg, &a[0]->span,
@@ -480,6 +545,7 @@ static void handle_top(struct parser *p, const struct opt_def *d,
                        a[0]->text);
             break;
         }
+        top_again(p, "user", &t->span, &p->once_span[TOP_USER]);
         free(p->spec->user);
         p->spec->user = xstrdup(p, a[0]->text, &a[0]->span);
         break;

@@ -43,6 +43,9 @@ struct parser {
     VEC(size_t) load_mem_n; /* per load: spec->mem.n when it was read */
     struct src_span dryrun_span;
     struct src_span dump_span;
+    /* where each single-valued top-level option (by top_id) was last
+     * given: a second one replaces it with a note */
+    struct src_span once_span[TOP_REJECTED + 1];
     bool saw_mem;          /* a ram/rom word, even one with a bad value */
     unsigned parse_errors; /* errors before check_spec: absence checks
                             * (no ram, no image) would only cascade */

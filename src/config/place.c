@@ -5,6 +5,7 @@
  * with BDF, BARs and INTx) and checks each address space for overlaps.
  * Layout constants are documented in docs/qvmconf.md ("Default placement").
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -455,12 +456,86 @@ static bool alloc_window(struct checker *c, enum space sp, uint64_t *next,
     return false;
 }
 
-static void pci_identity(struct vdev_spec *vd)
+/* One identity file of a host PCI function (sysfs: "0x8086\n"). */
+static bool sysfs_hex(struct checker *c, const char *dir, const char *file,
+                      uint64_t max, uint64_t *out)
+{
+    char path[512];
+    unsigned char buf[32];
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    long n = c->p->env->read_at(c->p->env->ctx, path, 0, buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return false;
+    buf[n] = 0;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull((const char *)buf, &end, 16);
+    if (errno || end == (char *)buf || (*end && *end != '\n') || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/*
+ * pci-dummy `clone pci:B:D.F`: vendor, device, class (with programming
+ * interface), revision and subsystem IDs of the host function, read from
+ * $QVM_SYSFS_ROOT/bus/pci/devices/0000:BB:DD.F (QVM_SYSFS_ROOT defaults to
+ * /sys; tests point it at a fake tree). A function that is not there, or
+ * whose files do not read, is a configuration error.
+ */
+static void pci_clone(struct checker *c, struct vdev_spec *vd,
+                      const struct opt_val *clone)
+{
+    const char *root = getenv("QVM_SYSFS_ROOT");
+    char dir[400];
+    snprintf(dir, sizeof(dir), "%s/bus/pci/devices/0000:%02x:%02x.%x",
+             root && *root ? root : "/sys", (unsigned)(clone->num >> 8),
+             (unsigned)(clone->num >> 3 & 31), (unsigned)(clone->num & 7));
+    struct host_file hf;
+    c->p->env->stat_file(c->p->env->ctx, dir, &hf);
+    if (!hf.exists) {
+        diag_error(c->dg, &clone->span,
+                   "'clone %s': the host has no PCI function %02x:%02x.%x "
+                   "(%s: %s)",
+                   clone->text, (unsigned)(clone->num >> 8),
+                   (unsigned)(clone->num >> 3 & 31), (unsigned)(clone->num & 7),
+                   dir, strerror(hf.err));
+        return;
+    }
+    static const char *const names[] = {
+        "vendor",   "device",           "class",
+        "revision", "subsystem_vendor", "subsystem_device"};
+    static const uint64_t max[] = {0xffff, 0xffff, 0xffffff,
+                                   0xff,   0xffff, 0xffff};
+    uint64_t v[6];
+    for (unsigned i = 0; i < 6; i++) {
+        if (!sysfs_hex(c, dir, names[i], max[i], &v[i])) {
+            diag_error(c->dg, &clone->span,
+                       "'clone %s': cannot read %s/%s (a hexadecimal "
+                       "number up to 0x%" PRIx64 ")",
+                       clone->text, dir, names[i], max[i]);
+            return;
+        }
+    }
+    vd->pci.vendor = (uint16_t)v[0];
+    vd->pci.device = (uint16_t)v[1];
+    vd->pci.class_code = (uint16_t)(v[2] >> 8);
+    vd->pci.prog_if = (uint8_t)v[2];
+    vd->pci.revision = (uint8_t)v[3];
+    vd->pci.subsys_vendor = (uint16_t)v[4];
+    vd->pci.subsys_id = (uint16_t)v[5];
+    vd->pci.cloned = true;
+}
+
+static void pci_identity(struct checker *c, struct vdev_spec *vd)
 {
     const struct vdev_type *vt = vd->type;
     vd->pci.vendor = vt->pci_vendor;
     vd->pci.device = vt->pci_device;
     vd->pci.class_code = vt->pci_class;
+    const struct opt_val *clone = vdev_opt(vd, "clone");
+    if (clone)
+        pci_clone(c, vd, clone);
     if ((vt->flags & VF_VIRTIO) && vdev_opt(vd, "legacy")) {
         static const uint16_t transitional[] = {0, 0x1000, 0x1001, 0, 0x1005};
         if (vt->virtio_id == 3)
@@ -607,7 +682,7 @@ void place_pci(struct checker *c)
                 continue;
             }
         }
-        pci_identity(vd);
+        pci_identity(c, vd);
         const struct vdev_type *vt = vd->type;
         struct bar_req bars[3];
         unsigned nb = 0;

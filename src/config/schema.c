@@ -24,15 +24,38 @@
     {                                                                          \
         .name = "log", .type = OPT_LOG, .id = VD_OTHER,                        \
         .syntax = "log FILTER[,FILTER...] DEST",                               \
-        .help = "this vdev's messages: classes as for `logger`",               \
+        .help = "where this vdev's messages of the listed classes go (as for " \
+                "`logger`; the other classes follow `logger`): the lines qvm " \
+                "logs under the vdev's type name. Routing is per type: vdevs " \
+                "of one type share it (a warning when they disagree)",         \
         .example = "log debug,info stderr"                                     \
+    }
+/* log on a vdev that logs nothing under its own name: warned about. */
+#define O_LOG_NONE(why_)                                                       \
+    {                                                                          \
+        .name = "log", .type = OPT_LOG, .flags = OF_IGNORED, .id = VD_OTHER,   \
+        .syntax = "log FILTER[,FILTER...] DEST",                               \
+        .help = "this vdev's messages: classes as for `logger`", .why = why_   \
     }
 #define O_SCHED                                                                \
     {                                                                          \
         .name = "sched", .type = OPT_SCHED, .id = VD_OTHER,                    \
         .syntax = "sched PRIO[r|f|o]",                                         \
-        .help = "priority of the vdev's host-side I/O thread",                 \
+        .help = "policy and priority of the vdev's own host threads "          \
+                "(SCHED_RR; f SCHED_FIFO; o SCHED_OTHER at nice 0), set by "   \
+                "each thread as it starts; a warning when the host refuses "   \
+                "(CAP_SYS_NICE or RLIMIT_RTPRIO)",                             \
         .example = "sched 10"                                                  \
+    }
+/* sched on a vdev without a host thread of its own: warned about. */
+#define O_SCHED_NO_THREAD                                                      \
+    {                                                                          \
+        .name = "sched", .type = OPT_SCHED, .flags = OF_IGNORED,               \
+        .id = VD_OTHER, .syntax = "sched PRIO[r|f|o]",                         \
+        .help = "QNX: priority of the vdev's host-side input threads",         \
+        .why = "this vdev has no host thread of its own (qvm's shared I/O "    \
+               "thread and the vCPU threads serve it), so there is no thread " \
+               "to give the priority to"                                       \
     }
 #define O_INTR(dflt_)                                                          \
     {                                                                          \
@@ -143,11 +166,14 @@ const struct opt_def top_opts[] = {
      .example = "vdev ser8250 hostdev >-"},
     {.name = "pass",
      .type = OPT_FLAG,
-     .flags = OF_CONTEXT | OF_MULTI,
      .id = TOP_PASS,
      .syntax = "[BLOBTYPE] pass [loc LOC] [intr INTR]",
+     .flags = OF_CONTEXT | OF_MULTI | OF_IGNORED,
+     .why = "pass-through is not implemented yet (a later issue builds it on "
+            "VFIO): the guest does not see the host resource; its `loc` and "
+            "`intr` are checked and kept out of qvm's automatic placement",
      .help = "passes a host memory region, I/O ports, PCI device or "
-             "interrupt through to the guest (VFIO on Linux)",
+             "interrupt through to the guest",
      .example = "pass loc pci:0:2.0=pci:0:2.0"},
     {.name = "reserve",
      .type = OPT_FLAG,
@@ -378,18 +404,25 @@ const struct opt_def set_vars[] = {
      .flags = OF_SET_GLOB,
      .def = "all ones (guest counter starts at 0)",
      .help = "host minus guest time-stamp counter; all ones: the guest's "
-             "counter starts at 0; 0: same as the host"},
+             "counter starts at 0 (KVM's own start); 0: the same as the "
+             "host's. Set on every vCPU with KVM_VCPU_TSC_OFFSET (Linux "
+             "5.16); a warning when KVM lacks it"},
     {.name = "debug",
      .type = OPT_BOOL,
      .flags = OF_SET_VDEV,
      .def = "on",
-     .help = "include this vdev in the SIGUSR1 status report"},
+     .help = "include this vdev in the SIGUSR1 status report (which lists "
+             "every device with its state: virtio status, features and "
+             "queue indices; off leaves it out)"},
     {.name = "exit-on-halt",
      .type = OPT_BOOL,
      .flags = OF_SET_GLOB | OF_SET_GUEST,
      .def = "on",
-     .help = "HLT/WFI exits to qvm; off lets the guest halt in hardware "
-             "(KVM_CAP_X86_DISABLE_EXITS)"},
+     .help = "on: a guest HLT exits to the hypervisor (KVM blocks the vCPU "
+             "thread until an interrupt is due; the host CPU is free); off: "
+             "the guest halts in hardware (KVM_CAP_X86_DISABLE_EXITS HLT: "
+             "lower wake-up latency, the host CPU stays busy; a warning when "
+             "KVM lacks it). The SIGUSR1 report says which is in force"},
     {.name = "fdt-dump-file",
      .type = OPT_STR,
      .flags = OF_SET_GLOB | OF_SET_GUEST,
@@ -582,11 +615,15 @@ static const struct opt_def ioapic_opts[] = {
     O_NAME,
     {.name = "hostvector",
      .type = OPT_NUM,
+     .flags = OF_IGNORED,
+     .why = "it numbers host interrupts for pass-through, which qvm does "
+            "not implement yet",
      .id = VD_OTHER,
      .syntax = "hostvector N",
      .def = "previous controller's hostvector + its line count",
      .help = "host interrupt number of input line 0 (for pass-through)"},
-    O_LOG,
+    O_LOG_NONE("the interrupt controllers log as qvm's interrupt "
+               "platform (`irqchip`), which `logger` routes"),
     O_END,
 };
 static const struct vdev_type vt_ioapic = {
@@ -610,10 +647,14 @@ static const struct opt_def pic_opts[] = {
     O_NAME,
     {.name = "hostvector",
      .type = OPT_NUM,
+     .flags = OF_IGNORED,
+     .why = "it numbers host interrupts for pass-through, which qvm does "
+            "not implement yet",
      .id = VD_OTHER,
      .syntax = "hostvector N",
      .help = "host interrupt number of input line 0 (for pass-through)"},
-    O_LOG,
+    O_LOG_NONE("the interrupt controllers log as qvm's interrupt "
+               "platform (`irqchip`), which `logger` routes"),
     O_END,
 };
 static const struct vdev_type vt_8259 = {
@@ -751,7 +792,7 @@ static const struct opt_def ser8250_opts[] = {
              "character",
      .max = 10000000},
     O_DELAYED,
-    O_SCHED,
+    O_SCHED_NO_THREAD,
     O_NAME,
     O_LOG,
     O_END,
@@ -782,7 +823,7 @@ static const struct opt_def pl011_opts[] = {
      .help = "as for ser8250",
      .max = 10000000},
     O_DELAYED,
-    O_SCHED,
+    O_SCHED_NO_THREAD,
     O_NAME,
     O_LOG,
     O_END,
@@ -812,7 +853,7 @@ static const struct opt_def vcon_opts[] = {
     O_HOSTDEV("host end of the console (same forms as ser8250)"),
     O_DELAYED,
     O_LEGACY,
-    O_SCHED,
+    O_SCHED_NO_THREAD,
     O_NAME,
     O_LOG,
     O_END,
@@ -915,7 +956,7 @@ static const struct opt_def vnet_opts[] = {
      .why = "peer /dev/vdevpeers/TAP",
      .help = "QNX 7.0: attach to a host tap interface"},
     O_LEGACY,
-    O_SCHED,
+    O_SCHED_NO_THREAD,
     O_NAME,
     O_LOG,
     O_END,
@@ -936,7 +977,8 @@ static const struct vdev_type vt_vnet = {
     .example = "vdev virtio-net peer /dev/vdevpeers/vp0 mac 52:54:00:00:00:01"};
 
 static const struct opt_def vrng_opts[] = {
-    VIRTIO_LOC, VIRTIO_INTR, O_DELAYED, O_LEGACY, O_SCHED, O_NAME, O_LOG, O_END,
+    VIRTIO_LOC,        VIRTIO_INTR, O_DELAYED, O_LEGACY,
+    O_SCHED_NO_THREAD, O_NAME,      O_LOG,     O_END,
 };
 static const struct vdev_type vt_vrng = {
     .name = "virtio-entropy",
@@ -992,7 +1034,7 @@ static const struct opt_def shmem_opts[] = {
      .id = VD_OTHER,
      .syntax = "subst [ORIGINAL],PREFIX",
      .help = "prefix added to region names as the host sees them"},
-    O_SCHED,
+    O_SCHED_NO_THREAD,
     O_NAME,
     O_LOG,
     O_END,
@@ -1122,10 +1164,16 @@ static const struct opt_def dummy_opts[] = {
      .type = OPT_BDF,
      .id = VD_OTHER,
      .syntax = "clone pci:B:D.F",
-     .help = "copies the identity registers of host PCI device B:D.F "
-             "(from /sys/bus/pci/devices)"},
+     .help = "copies the identity of host PCI function B:D.F (domain 0): "
+             "vendor, device, class with programming interface, revision "
+             "and subsystem IDs, read from /sys/bus/pci/devices/"
+             "0000:BB:DD.F when the configuration is read "
+             "($QVM_SYSFS_ROOT replaces /sys, for tests); a function the "
+             "host does not have is a configuration error (exit 65). `reg` "
+             "presets override what it copies",
+     .example = "clone pci:0:31.0"},
     O_NAME,
-    O_LOG,
+    O_LOG_NONE("an inert PCI function has nothing to log"),
     O_END,
 };
 static const struct vdev_type vt_dummy = {

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config/schema.h"
 
@@ -140,4 +141,20 @@ const char *spec_set_var(const struct vm_spec *s, const char *name)
             strcmp(s->sets.v[i].name, name) == 0)
             v = s->sets.v[i].value;
     return v;
+}
+
+int spec_set_bool(const struct vm_spec *s, const char *name, int dflt)
+{
+    const char *v = spec_set_var(s, name);
+    if (!v)
+        return dflt;
+    static const char *const on[] = {"on", "yes", "true", "1", "enable"};
+    static const char *const off[] = {"off", "no", "false", "0", "disable"};
+    for (size_t i = 0; i < ARRAY_SIZE(on); i++) {
+        if (strcasecmp(v, on[i]) == 0)
+            return 1;
+        if (strcasecmp(v, off[i]) == 0)
+            return 0;
+    }
+    return dflt;
 }

@@ -184,6 +184,10 @@ struct pci_func {
     uint8_t intx_pin; /* 1 = INTA .. 4 = INTD, 0 none */
     struct intr intx; /* the controller line INTx is routed to */
     uint16_t msix_vectors;
+    /* pci-dummy `clone`: the rest of the host function's identity */
+    bool cloned;
+    uint8_t revision, prog_if;
+    uint16_t subsys_vendor, subsys_id;
 };
 
 struct vdev_spec {
@@ -259,5 +263,7 @@ const char *vdev_type_name(const struct vdev_spec *vd);
 const char *spec_pic_label(const struct vm_spec *s, int pic);
 /* spec_set_var: last `set NAME` in the given context (-1: global) or NULL. */
 const char *spec_set_var(const struct vm_spec *s, const char *name);
+/* spec_set_bool: a global boolean `set NAME` (1 on, 0 off), or dflt. */
+int spec_set_bool(const struct vm_spec *s, const char *name, int dflt);
 
 #endif

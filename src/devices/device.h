@@ -9,6 +9,7 @@
 #define QVM_DEVICES_DEVICE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config/spec.h"
@@ -134,8 +135,16 @@ struct dev_inst {
     const char *name;
     void *state;
     void (*teardown)(void *state);
+    /*
+     * report: one line of the device's state for the SIGUSR1 status report
+     * (registers, queues, counters), at most `len` bytes with the NUL.
+     * NULL: the report says where the device is. Context: the main thread,
+     * confined (locks only: no file or other system call).
+     */
+    void (*report)(void *state, char *buf, size_t len);
     struct dev_desc desc;
     const void *arg; /* the registry row's argument (struct dev_model) */
+    const struct vdev_spec *vd; /* its configuration; NULL: qvm's own */
 };
 
 /* dev_desc_line: a description of a device with window and line. */
@@ -170,6 +179,23 @@ int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx,
  */
 int devices_realize_models(const struct vm_spec *spec, struct dev_list *out,
                            bool irqchips) MUST_CHECK;
+/* devices_timer_slack_ns: dev_ctx.timer_slack_ns for the spec's
+ * `tolerance` (default 100 us). */
+uint64_t devices_timer_slack_ns(const struct vm_spec *spec);
+/*
+ * devices_report: the SIGUSR1 report's device lines (class info): every
+ * realized device but the vdevs configured with `set debug off`, each with
+ * its report hook's line. Context: the main thread.
+ */
+void devices_report(const struct dev_list *l, const struct vm_spec *spec);
+/*
+ * devices_log_routes: each vdev's `log FILTERS DEST` (util/log.h
+ * log_route_tag): the lines qvm logs under the vdev's type name (`qvm:
+ * warn: ser8250: ...`) of those classes go to DEST. Routing is per type:
+ * the vdevs of one type share it (the configuration front end warns when
+ * they disagree). Context: main thread, before the VM's threads start.
+ */
+void devices_log_routes(const struct vm_spec *spec);
 /* devices_teardown: stop the event thread, then tear down (flush) each. */
 void devices_teardown(struct dev_list *l);
 

@@ -69,15 +69,20 @@ struct dtimer *dtimer_new(struct evloop *ev, dtimer_fn fn, void *opaque,
     return t;
 }
 
+uint64_t dtimer_round(uint64_t deadline, uint64_t slack)
+{
+    /* The slack: deadlines round up to a multiple of it, so that timers
+     * due within one slack period share one host wake-up. */
+    if (slack > 1 && deadline % slack && deadline <= UINT64_MAX - slack)
+        deadline += slack - deadline % slack;
+    return deadline;
+}
+
 void dtimer_arm(struct dtimer *t, uint64_t deadline)
 {
     if (!deadline)
         deadline = 1; /* 0 would disarm: fire at once instead */
-    /* The slack: deadlines round up to a multiple of it, so that timers
-     * due within one slack period share one host wake-up. */
-    if (t->slack > 1 && deadline % t->slack &&
-        deadline <= UINT64_MAX - t->slack)
-        deadline += t->slack - deadline % t->slack;
+    deadline = dtimer_round(deadline, t->slack);
     struct itimerspec its = {
         .it_value = {.tv_sec = (time_t)(deadline / 1000000000ull),
                      .tv_nsec = (long)(deadline % 1000000000ull)}};

@@ -29,6 +29,9 @@ uint64_t dtimer_now(void);
  * one host wake-up; 0 = exact. */
 struct dtimer *dtimer_new(struct evloop *ev, dtimer_fn fn, void *opaque,
                           uint64_t slack_ns);
+/* dtimer_round: the deadline a timer with this slack is armed for (rounded
+ * up to a multiple of slack_ns; unchanged with slack 0 or 1). */
+uint64_t dtimer_round(uint64_t deadline, uint64_t slack_ns);
 /* dtimer_arm: fire once at absolute time `deadline` (in the past: soon). */
 void dtimer_arm(struct dtimer *t, uint64_t deadline);
 void dtimer_disarm(struct dtimer *t);

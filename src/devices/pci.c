@@ -649,8 +649,16 @@ static int add_vdev(struct pci_bus *b, struct pci_function *f,
 {
     if (pci_function_from_vdev(f, vd) < 0)
         return -1;
-    if (strcmp(vdev_type_name(vd), "pci-dummy") == 0)
-        apply_regs(f, vd);
+    if (strcmp(vdev_type_name(vd), "pci-dummy") == 0) {
+        const struct pci_func *p = &vd->pci;
+        if (p->cloned) { /* `clone`: the rest of the host's identity */
+            f->cfg[0x08] = p->revision;
+            f->cfg[0x09] = p->prog_if;
+            le_put(f->cfg + 0x2c, p->subsys_vendor, 2);
+            le_put(f->cfg + 0x2e, p->subsys_id, 2);
+        }
+        apply_regs(f, vd); /* `reg` presets override the clone */
+    }
     if (pci_bus_add(b, f) < 0) {
         log_fatal(TAG, "%s: PCI function %02x:%02x.%x is taken", f->name,
                   vd->pci.bdf.bus, vd->pci.bdf.dev, vd->pci.bdf.fn);

@@ -2,10 +2,13 @@
  * registry.c: the one visible list of built-in vdev types, and device
  * realization/teardown for a VM.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "devices/device.h"
+#include "config/schema.h"
 #include "devices/pci.h"
 #include "virtio/virtio.h"
 #include "util/log.h"
@@ -47,7 +50,7 @@ static const struct dev_model *model_find(const char *name)
 static int realize_one(const struct vdev_spec *vd, const struct dev_model *m,
                        const struct dev_ctx *ctx, struct dev_list *out)
 {
-    struct dev_inst inst = {.name = m->name, .arg = m->arg};
+    struct dev_inst inst = {.name = m->name, .arg = m->arg, .vd = vd};
     if (m->realize(vd, ctx, &inst) < 0)
         return -1; /* the model freed what it had */
     struct dev_inst *slot = VEC_PUSH(&out->v);
@@ -61,15 +64,19 @@ static int realize_one(const struct vdev_spec *vd, const struct dev_model *m,
     return 0;
 }
 
+uint64_t devices_timer_slack_ns(const struct vm_spec *spec)
+{
+    /* `tolerance` (qvm-reference 2.16): default 10 % of QNX's 1 ms tick. */
+    return (spec->tolerance_us ? spec->tolerance_us : 100) * 1000;
+}
+
 int devices_realize(const struct vm_spec *spec, const struct dev_ctx *ctx_in,
                     struct dev_list *out)
 {
     /* Devices keep &out->ctx: the caller's context plus the event loop. */
     out->ctx = *ctx_in;
     out->ctx.system = spec->system;
-    /* `tolerance` (qvm-reference 2.16): default 10 % of QNX's 1 ms tick. */
-    out->ctx.timer_slack_ns =
-        (spec->tolerance_us ? spec->tolerance_us : 100) * 1000;
+    out->ctx.timer_slack_ns = devices_timer_slack_ns(spec);
     out->ctx.ev = ev_new();
     if (!out->ctx.ev)
         return -1;
@@ -115,6 +122,75 @@ int devices_realize_models(const struct vm_spec *spec, struct dev_list *out,
         }
     }
     return 0;
+}
+
+void devices_log_routes(const struct vm_spec *spec)
+{
+    for (size_t i = 0; i < spec->vdevs.n; i++) {
+        const struct vdev_spec *vd = &spec->vdevs.v[i];
+        const struct opt_val *lo = vdev_opt(vd, "log");
+        if (!lo || (lo->def->flags & OF_IGNORED))
+            continue;
+        if (log_route_tag(vdev_type_name(vd), (unsigned)lo->num,
+                          (enum log_dest)lo->num2) < 0)
+            log_warn(TAG,
+                     "vdev %s: too many `log` routes; its lines follow "
+                     "`logger`",
+                     vdev_type_name(vd));
+    }
+}
+
+/* `set debug off` after the vdev: left out of the SIGUSR1 report. */
+static bool debug_off(const struct vm_spec *spec, const struct vdev_spec *vd)
+{
+    const char *v = NULL;
+    for (size_t i = 0; vd && i < spec->sets.n; i++)
+        if (spec->sets.v[i].vdev >= 0 &&
+            (size_t)spec->sets.v[i].vdev < spec->vdevs.n &&
+            &spec->vdevs.v[spec->sets.v[i].vdev] == vd &&
+            strcmp(spec->sets.v[i].name, "debug") == 0)
+            v = spec->sets.v[i].value;
+    if (!v)
+        return false;
+    static const char *const off[] = {"off", "no", "false", "0", "disable"};
+    for (size_t i = 0; i < ARRAY_SIZE(off); i++)
+        if (strcasecmp(v, off[i]) == 0)
+            return true;
+    return false;
+}
+
+void devices_report(const struct dev_list *l, const struct vm_spec *spec)
+{
+    unsigned hidden = 0;
+    for (size_t i = 0; i < l->v.n; i++) {
+        const struct dev_inst *d = &l->v.v[i];
+        if (debug_off(spec, d->vd)) {
+            hidden++;
+            continue;
+        }
+        char state[320] = "";
+        if (d->report) {
+            d->report(d->state, state, sizeof(state));
+        } else if (d->desc.size) {
+            snprintf(state, sizeof(state), "at 0x%llx (%llu bytes)",
+                     (unsigned long long)d->desc.base,
+                     (unsigned long long)d->desc.size);
+        }
+        const char *vname = d->vd ? d->vd->name : NULL;
+        if (d->vd && d->vd->span.file)
+            log_info(TAG, "status: device %s%s%s%s (%s:%u): %s", d->name,
+                     vname ? " '" : "", vname ? vname : "", vname ? "'" : "",
+                     d->vd->span.file, (unsigned)d->vd->span.line,
+                     state[0] ? state : "running");
+        else
+            log_info(TAG, "status: device %s%s%s%s (%s): %s", d->name,
+                     vname ? " '" : "", vname ? vname : "", vname ? "'" : "",
+                     d->vd ? "implicit" : "qvm's own",
+                     state[0] ? state : "running");
+    }
+    if (hidden)
+        log_info(TAG, "status: %u device(s) left out (`set debug off`)",
+                 hidden);
 }
 
 void devices_teardown(struct dev_list *l)

@@ -161,6 +161,36 @@ int kvm_split_irqchip(const struct kvm_sys *k, uint32_t ioapic_pins)
     return e < 0 ? e : 0;
 }
 
+int kvm_disable_exits(const struct kvm_sys *k, uint32_t exits)
+{
+    int have = kvm_check_cap(k, KVM_CAP_X86_DISABLE_EXITS);
+    if (have < 0)
+        return have;
+    if (((uint32_t)have & exits) != exits)
+        return -EOPNOTSUPP;
+    struct kvm_enable_cap c = {.cap = KVM_CAP_X86_DISABLE_EXITS,
+                               .args = {exits}};
+    int e = xioctl(k->vm_fd, KVM_ENABLE_CAP, &c);
+    return e < 0 ? e : 0;
+}
+
+int kvm_vcpu_tsc_offset(int vcpu_fd, uint64_t offset)
+{
+#ifdef KVM_VCPU_TSC_OFFSET
+    struct kvm_device_attr a = {.group = KVM_VCPU_TSC_CTRL,
+                                .attr = KVM_VCPU_TSC_OFFSET,
+                                .addr = (uint64_t)(uintptr_t)&offset};
+    int e = xioctl(vcpu_fd, KVM_HAS_DEVICE_ATTR, &a);
+    if (e < 0)
+        return e == -ENXIO || e == -ENOTTY || e == -EINVAL ? -EOPNOTSUPP : e;
+    e = xioctl(vcpu_fd, KVM_SET_DEVICE_ATTR, &a);
+    return e < 0 ? e : 0;
+#else
+    (void)vcpu_fd, (void)offset;
+    return -EOPNOTSUPP;
+#endif
+}
+
 int kvm_pit_hpet_legacy(const struct kvm_sys *k, bool on)
 {
     struct kvm_pit_state2 st;

@@ -53,6 +53,10 @@ int kvm_create_pit2(const struct kvm_sys *k) MUST_CHECK;
  * whose level-triggered vectors cause KVM_EXIT_IOAPIC_EOI. Before any
  * vCPU exists. */
 int kvm_split_irqchip(const struct kvm_sys *k, uint32_t ioapic_pins) MUST_CHECK;
+/* kvm_disable_exits: KVM_CAP_X86_DISABLE_EXITS with `exits`
+ * (KVM_X86_DISABLE_EXITS_*), before the first vCPU; -EOPNOTSUPP when this
+ * KVM cannot disable all of them. */
+int kvm_disable_exits(const struct kvm_sys *k, uint32_t exits) MUST_CHECK;
 /* kvm_pit_hpet_legacy: the in-kernel PIT's output off (HPET legacy
  * replacement) or on (KVM_SET_PIT2 flags). */
 int kvm_pit_hpet_legacy(const struct kvm_sys *k, bool on) MUST_CHECK;
@@ -102,6 +106,9 @@ int kvm_set_mp_state(int vcpu_fd, uint32_t state) MUST_CHECK;
 int kvm_get_vcpu_events(int vcpu_fd, struct kvm_vcpu_events *ev) MUST_CHECK;
 int kvm_set_vcpu_events(int vcpu_fd,
                         const struct kvm_vcpu_events *ev) MUST_CHECK;
+/* kvm_vcpu_tsc_offset: guest TSC = host TSC + offset (KVM_VCPU_TSC_OFFSET,
+ * Linux 5.16); -EOPNOTSUPP when this KVM lacks the attribute. */
+int kvm_vcpu_tsc_offset(int vcpu_fd, uint64_t offset) MUST_CHECK;
 /* kvm_interrupt: queue external interrupt `vector` (KVM_INTERRUPT; with a
  * split irqchip, the 8259's ExtINT vector). vCPU thread only. */
 int kvm_interrupt(int vcpu_fd, uint8_t vector) MUST_CHECK;

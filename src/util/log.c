@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +32,57 @@ void log_set_dest(enum log_class c, enum log_dest d)
 bool log_enabled(enum log_class c)
 {
     return c < LOG_NCLASS && dests[c] != LOGD_NONE;
+}
+
+/* Per-tag overrides (a vdev's `log`): set before the threads start, read
+ * only afterwards. */
+#define LOG_MAX_ROUTES 32
+static struct log_route {
+    char tag[32];
+    unsigned mask;
+    enum log_dest dest[LOG_NCLASS];
+} routes[LOG_MAX_ROUTES];
+static unsigned nroutes;
+
+int log_route_tag(const char *tag, unsigned class_mask, enum log_dest d)
+{
+    struct log_route *r = NULL;
+    for (unsigned i = 0; i < nroutes; i++)
+        if (strcmp(routes[i].tag, tag) == 0)
+            r = &routes[i];
+    if (!r) {
+        if (nroutes == LOG_MAX_ROUTES || strlen(tag) >= sizeof(r->tag))
+            return -1;
+        r = &routes[nroutes++];
+        memset(r, 0, sizeof(*r));
+        strcpy(r->tag, tag);
+    }
+    for (unsigned c = 0; c < LOG_NCLASS; c++) {
+        if (class_mask & (1u << c)) {
+            r->mask |= 1u << c;
+            r->dest[c] = d;
+        }
+    }
+    return 0;
+}
+
+void log_routes_clear(void)
+{
+    nroutes = 0;
+}
+
+/* Where a line of class c with this tag goes. */
+static enum log_dest dest_of(enum log_class c, const char *tag)
+{
+    for (unsigned i = 0; tag && i < nroutes; i++)
+        if ((routes[i].mask & (1u << c)) && strcmp(routes[i].tag, tag) == 0)
+            return routes[i].dest[c];
+    return dests[c];
+}
+
+bool log_enabled_tag(enum log_class c, const char *tag)
+{
+    return c < LOG_NCLASS && dest_of(c, tag) != LOGD_NONE;
 }
 
 static void (*_Atomic sink_fn)(enum log_class c, const char *line);
@@ -62,20 +114,21 @@ static void log_vmsg(enum log_class c, const char *tag, const char *fmt,
         sink(c, line);
         return;
     }
-    if (dests[c] == LOGD_SLOG) {
+    enum log_dest d = dest_of(c, tag);
+    if (d == LOGD_SLOG) {
         syslog(c <= LOG_ERROR ? LOG_ERR : LOG_NOTICE, "%s", line);
         if (c != LOG_INTERNAL)
             return;
     }
     line[len++] = '\n';
-    int fd = dests[c] == LOGD_STDOUT ? STDOUT_FILENO : STDERR_FILENO;
+    int fd = d == LOGD_STDOUT ? STDOUT_FILENO : STDERR_FILENO;
     ssize_t w = write(fd, line, len);
     (void)w;
 }
 
 void log_msg(enum log_class c, const char *tag, const char *fmt, ...)
 {
-    if (!log_enabled(c))
+    if (!log_enabled_tag(c, tag))
         return;
     va_list ap;
     va_start(ap, fmt);
@@ -135,7 +188,7 @@ void log_guest(struct log_budget *b, enum log_class c, const char *tag,
                const char *fmt, ...)
 {
     static pthread_mutex_t budget_lock = PTHREAD_MUTEX_INITIALIZER;
-    if (!log_enabled(c))
+    if (!log_enabled_tag(c, tag))
         return;
     uint64_t suppressed = 0;
     pthread_mutex_lock(&budget_lock);

@@ -37,6 +37,16 @@ void log_slog_open(void);
 bool log_enabled(enum log_class c);
 void log_msg(enum log_class c, const char *tag, const char *fmt, ...)
     PRINTF_FMT(3, 4);
+/*
+ * log_route_tag: lines with this tag and a class in class_mask (bit
+ * 1 << LOG_*) go to `d` instead of the class's destination (a vdev's
+ * `log FILTERS DEST`; the tag is the vdev type's name). Before the threads
+ * start; -1 when the table (32 tags) is full. log_routes_clear: none.
+ * log_enabled_tag: whether a line of class c with this tag goes anywhere.
+ */
+int log_route_tag(const char *tag, unsigned class_mask, enum log_dest d);
+void log_routes_clear(void);
+bool log_enabled_tag(enum log_class c, const char *tag);
 
 #define log_fatal(tag, ...)   log_msg(LOG_FATAL, tag, __VA_ARGS__)
 #define log_error(tag, ...)   log_msg(LOG_ERROR, tag, __VA_ARGS__)

@@ -63,6 +63,7 @@
 #include <unistd.h>
 
 #include "config/schema.h"
+#include "devices/dev_sched.h"
 #include "util/ckd.h"
 #include "util/le.h"
 #include "util/log.h"
@@ -155,7 +156,8 @@ struct blk {
     struct log_budget rl;
     char id[BLK_ID_BYTES];
     char qnames[VIRTIO_MAX_QUEUES][12];
-    struct blk_worker *w; /* dev.nqueues of them */
+    struct blk_worker *w;   /* dev.nqueues of them */
+    struct dev_sched sched; /* `sched`: each worker applies it to itself */
 };
 
 static uint8_t zbuf[ZBUF_LEN] __attribute__((aligned(4096)));
@@ -667,6 +669,9 @@ static void *worker_main(void *arg)
     char tn[16];
     snprintf(tn, sizeof(tn), "qvm-blk-q%u", w->q % 64u);
     (void)pthread_setname_np(pthread_self(), tn);
+    char who[64];
+    snprintf(who, sizeof(who), "%s queue %u worker", w->b->dev.name, w->q);
+    dev_sched_apply_self(&w->b->sched, who);
     confine_thread(CONFINE_BLK);
     pthread_mutex_lock(&w->lock);
     for (;;) {
@@ -904,6 +909,7 @@ int virtio_blk_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
         b->delay_s = o->num;
     }
     make_id(b, vd);
+    dev_sched_init(&b->sched, vd);
 
     d->ops = &blk_ops;
     d->id = VIRTIO_ID_BLOCK;

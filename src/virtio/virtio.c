@@ -358,6 +358,47 @@ static void virtio_teardown(void *state)
     virtio_dev_free(d);
 }
 
+void virtio_report(struct virtio_dev *d, char *buf, size_t len)
+{
+    if (!len)
+        return;
+    buf[0] = 0;
+    size_t n = 0;
+#define PUT(...)                                                               \
+    do {                                                                       \
+        if (n < len) {                                                         \
+            int w_ = snprintf(buf + n, len - n, __VA_ARGS__);                  \
+            n += w_ > 0 ? (size_t)w_ : 0;                                      \
+        }                                                                      \
+    } while (0)
+    pthread_mutex_lock(&d->lock);
+    uint8_t st = d->status;
+    PUT("%s, status 0x%02x%s%s%s, features 0x%llx",
+        d->legacy ? "legacy" : "1.x", st,
+        st & VIRTIO_STATUS_DRIVER_OK     ? " driver-ok"
+        : st & VIRTIO_STATUS_FEATURES_OK ? " features-ok"
+        : st == 0                        ? " reset"
+                                         : "",
+        st & VIRTIO_STATUS_NEEDS_RESET ? " needs-reset" : "",
+        st & VIRTIO_STATUS_FAILED ? " failed" : "",
+        (unsigned long long)d->features);
+    for (unsigned q = 0; q < d->nqueues; q++) {
+        const struct virtqueue *vq = &d->vq[q];
+        if (!vq->enabled)
+            continue;
+        PUT("; %s size %u%s avail %u used %u%s%s", vq->name ? vq->name : "vq",
+            vq->size, vq->packed ? " packed" : "", vq->last_avail, vq->used_idx,
+            vq->broken ? " broken: " : "", vq->broken ? vq->error : "");
+    }
+    pthread_mutex_unlock(&d->lock);
+#undef PUT
+}
+
+static void virtio_report_hook(void *state, char *buf, size_t len)
+{
+    virtio_report(state, buf, len);
+}
+
 int virtio_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                    struct dev_inst *inst)
 {
@@ -386,6 +427,7 @@ int virtio_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     }
     inst->state = d;
     inst->teardown = virtio_teardown;
+    inst->report = virtio_report_hook;
     if (!vd->is_pci)
         inst->desc =
             (struct dev_desc){DEV_ROLE_VIRTIO_MMIO, vd->loc.base, vd->loc.size,

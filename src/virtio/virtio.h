@@ -137,6 +137,9 @@ static inline bool virtio_has(const struct virtio_dev *d, unsigned bit)
 /* virtio_notify_used: after vq_push()es on queue q, interrupt the driver
  * if the queue says it wants one. Context: any. */
 void virtio_notify_used(struct virtio_dev *d, unsigned q);
+/* virtio_report: one line of the device's state for the SIGUSR1 report
+ * (status, features, each enabled queue's indices). Context: any. */
+void virtio_report(struct virtio_dev *d, char *buf, size_t len);
 /* virtio_config_changed: bump the generation and interrupt. */
 void virtio_config_changed(struct virtio_dev *d);
 /* virtio_needs_reset: set DEVICE_NEEDS_RESET (logged once, with why) and

@@ -558,6 +558,11 @@ int confine_setup(const struct vm_spec *spec)
     for (int c = 0; c < LOG_NCLASS; c++)
         if (spec->log_dest[c] == LOGD_SLOG)
             cf.slog = true;
+    for (size_t i = 0; i < spec->vdevs.n; i++) { /* a vdev's `log ... slog` */
+        const struct opt_val *lo = vdev_opt(&spec->vdevs.v[i], "log");
+        if (lo && lo->num2 == LOGD_SLOG)
+            cf.slog = true;
+    }
     if (cf.slog)
         log_slog_open();
     if (prctl(PR_GET_SECCOMP) < 0 && errno == EINVAL) {

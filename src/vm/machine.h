@@ -77,6 +77,7 @@ struct vm {
     atomic_int stop;      /* -1 running, else enum vm_stop */
     int stop_efd;         /* eventfd: written once when stop is set */
     bool has_irqchip;     /* local APICs in KVM (full or split irqchip) */
+    bool hlt_in_guest;    /* `set exit-on-halt off` in force */
     void *arch;           /* the arch's platform state (arch/<arch>/) */
     /* KVM fast paths for devices (dev_ctx), from KVM_CHECK_EXTENSION. */
     bool has_ioeventfd, has_ioeventfd_any, has_irqfd, has_signal_msi;

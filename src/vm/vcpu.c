@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,11 @@ static void *vcpu_thread(void *arg)
     sigemptyset(&set);
     sigaddset(&set, vcpu_kick_signal());
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    /* Named by itself (prctl), as the block workers are: `ps -L`, and
+     * the tests find a vCPU's runmask and sched in /proc by the name. */
+    char tn[16];
+    snprintf(tn, sizeof(tn), "qvm-vcpu%u", vcpu->id % 1000u);
+    (void)pthread_setname_np(pthread_self(), tn);
     if (vcpu->id < vm->spec->cpus.n) {
         const struct cpu_spec *cs = &vm->spec->cpus.v[vcpu->id];
         if (cs->has_runmask)

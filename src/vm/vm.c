@@ -251,9 +251,12 @@ static void log_status(struct vm *vm, const struct timespec *t0)
     clock_gettime(CLOCK_MONOTONIC, &t);
     double up = (double)(t.tv_sec - t0->tv_sec) +
                 (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-    log_info(TAG, "status: system %s, up %.1f s, %u vCPU(s), %zu device(s)",
+    log_info(TAG,
+             "status: system %s, up %.1f s, %u vCPU(s), %zu device(s), HLT %s",
              vm->spec->system ? vm->spec->system : "qvm-guest", up, vm->nvcpus,
-             vm->devs.v.n);
+             vm->devs.v.n,
+             vm->hlt_in_guest ? "stays in the guest (exit-on-halt off)"
+                              : "exits (exit-on-halt on)");
     for (unsigned i = 0; i < vm->nvcpus; i++) {
         struct vcpu *v = &vm->vcpus[i];
         char by[256] = "";
@@ -275,6 +278,7 @@ static void log_status(struct vm *vm, const struct timespec *t0)
                  st >= 0 && st <= VCPU_STOPPED ? states[st] : "?",
                  atomic_load(&v->exits), n ? " (" : "", by, n ? ")" : "");
     }
+    devices_report(&vm->devs, vm->spec);
 }
 
 /* QVM_SHUTDOWN_GRACE: seconds the guest gets after the power button. */

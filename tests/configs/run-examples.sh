@@ -26,6 +26,10 @@ case $qvm in
 esac
 here=$(cd "$(dirname "$0")" && pwd) || exit 2
 files=$here/files
+# `pci-dummy clone pci:B:D.F` reads the host function's identity from
+# sysfs: the examples clone 00:1f.0 (an ISA bridge), which files/sysfs has.
+QVM_SYSFS_ROOT=$files/sysfs
+export QVM_SYSFS_ROOT
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/qvm-examples.XXXXXX") || exit 2
 created=$tmp/.created # absolute paths we created, in creation order

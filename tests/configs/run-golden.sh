@@ -42,8 +42,9 @@ cd "$(dirname "$0")" || exit 2
 QVM_CLUSTERS=files/clusters
 QVM_ASINFO=files/asinfo
 XDG_RUNTIME_DIR=/run/user/qvm-golden
+QVM_SYSFS_ROOT=files/sysfs
 LC_ALL=C
-export QVM_CLUSTERS QVM_ASINFO XDG_RUNTIME_DIR LC_ALL
+export QVM_CLUSTERS QVM_ASINFO XDG_RUNTIME_DIR QVM_SYSFS_ROOT LC_ALL
 unset CDPATH
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/qvm-golden.XXXXXX") || exit 2

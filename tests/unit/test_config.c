@@ -31,6 +31,14 @@ static const struct fake_file files[] = {
     {.path = "in.txt", .data = "input"},
     {.path = "dumps", .dir = true},
     {.path = "out", .dir = true},
+#define SYSPCI "/sys/bus/pci/devices/0000:00:1f.0"
+    {.path = SYSPCI, .dir = true},
+    {.path = SYSPCI "/vendor", .data = "0x8086\n"},
+    {.path = SYSPCI "/device", .data = "0xa304\n"},
+    {.path = SYSPCI "/class", .data = "0x060100\n"},
+    {.path = SYSPCI "/revision", .data = "0x10\n"},
+    {.path = SYSPCI "/subsystem_vendor", .data = "0x1028\n"},
+    {.path = SYSPCI "/subsystem_device", .data = "0x0869\n"},
     {0},
 };
 
@@ -151,7 +159,12 @@ static void test_system_rules(void **st)
     expect_ok("system vm1 " BASE);
     assert_string_equal(spec.system, "vm1");
     expect_err(BASE "system vm1", "'system' must be the first entry");
-    expect_err("system a system b " BASE, "'system' is given twice");
+    /* defined twice: the last one read wins, with a note (QNX's rule) */
+    expect_ok("system a " BASE "system b");
+    assert_string_equal(spec.system, "b");
+    assert_non_null(strstr(msgs, "t:1:29: note: 'system' is given again: "
+                                 "this value replaces the one at t:1:1"));
+    assert_int_equal(dg.warnings, 0);
     expect_err("system x/y " BASE, "no '/'");
 }
 
@@ -183,8 +196,17 @@ static void test_vdev_names(void **st)
     assert_int_equal(spec.vdevs.n, 4); /* + implicit ioapic */
     expect_err(BASE "vdev ser8250 name a vdev ser8250 name a",
                "two vdevs are named 'a'");
-    expect_err(BASE "vdev timer8254 vdev timer8254",
-               "only one vdev 'timer8254'");
+    /* a single-instance vdev defined twice: the second definition
+     * replaces the first (its options and `set`s) in the same place */
+    expect_ok(BASE "vdev mc146818 reg 1,2 set debug off vdev timer8254 "
+                   "vdev mc146818 name rtc2 reg 3,4");
+    assert_int_equal(spec.vdevs.n, 3); /* + implicit ioapic */
+    assert_string_equal(vdev("mc146818", 0)->name, "rtc2");
+    assert_int_equal(vdev("mc146818", 0)->opts.n, 1);
+    assert_string_equal(vdev("mc146818", 0)->opts.v[0].text, "3,4");
+    assert_int_equal(spec.sets.n, 0);
+    assert_non_null(strstr(msgs, "note: vdev 'mc146818' is defined again"));
+    assert_non_null(strstr(msgs, "replaces the one at t:1:20"));
     expect_err(BASE "vdev ioapic name my:pic", "or ':'");
 }
 

@@ -474,8 +474,29 @@ static void test_realize(void **state)
                               .num2 = presets[k][1],
                               .num3 = presets[k][2]};
     }
+    /* pci-dummy at 00:03.0 cloned from a host function (`clone`: the
+     * front end read sysfs), a `reg` preset overriding the revision. */
+    vd = VEC_PUSH(&s.vdevs);
+    assert_non_null(vd);
+    vd->type = vdev_type_find("pci-dummy");
+    vd->is_pci = true;
+    vd->pci = (struct pci_func){.bdf = {0, 3, 0},
+                                .vendor = 0x8086,
+                                .device = 0xa304,
+                                .class_code = 0x0c03,
+                                .cloned = true,
+                                .prog_if = 0x30,
+                                .revision = 0x10,
+                                .subsys_vendor = 0x1028,
+                                .subsys_id = 0x0869};
+    struct opt_val *o3 = VEC_PUSH(&vd->opts);
+    assert_non_null(o3);
+    *o3 = (struct opt_val){.def = reg, .num = 0x08, .num2 = 1, .num3 = 0x21};
     struct dev_list l = {0};
     assert_int_equal(pci_realize(&s, &e.ctx, &l), 0);
+    assert_int_equal(cfg_rd(&e, 3, 0, 4), 0xa3048086);
+    assert_int_equal(cfg_rd(&e, 3, 0x08, 4), 0x0c033021);
+    assert_int_equal(cfg_rd(&e, 3, 0x2c, 4), 0x08691028);
     assert_int_equal(cfg_rd(&e, 2, 0, 4), 0x12378086);
     assert_int_equal(cfg_rd(&e, 2, 0x08, 4), 0x06000002);
     assert_int_equal(cfg_rd(&e, 2, 0x2c, 4), 0x11223344);

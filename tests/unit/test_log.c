@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -129,6 +130,58 @@ static void threads_share_a_budget(void **state)
                         "qvm: warn: mt: 79993 similar messages suppressed");
 }
 
+/* A vdev's `log FILTERS DEST`: its type's lines of those classes go to
+ * DEST, the other classes and other tags follow the class's destination. */
+static void read_back(FILE *f, char *buf, size_t len)
+{
+    fflush(f);
+    rewind(f);
+    size_t n = fread(buf, 1, len - 1, f);
+    buf[n] = 0;
+}
+
+static void per_tag_routes(void **state)
+{
+    (void)state;
+    FILE *o = tmpfile(), *e = tmpfile();
+    assert_non_null(o);
+    assert_non_null(e);
+    fflush(stdout);
+    fflush(stderr);
+    int so = dup(STDOUT_FILENO), se = dup(STDERR_FILENO);
+    dup2(fileno(o), STDOUT_FILENO);
+    dup2(fileno(e), STDERR_FILENO);
+    log_routes_clear();
+    assert_int_equal(
+        log_route_tag("ser8250", 1u << LOG_DEBUG | 1u << LOG_WARN, LOGD_STDOUT),
+        0);
+    assert_int_equal(log_route_tag("pckeyboard", 1u << LOG_WARN, LOGD_NONE), 0);
+    assert_true(log_enabled_tag(LOG_DEBUG, "ser8250"));
+    assert_false(log_enabled_tag(LOG_DEBUG, "mc146818"));
+    log_debug("ser8250", "a");
+    log_debug("mc146818", "b");
+    log_warn("ser8250", "c");
+    log_warn("pckeyboard", "d");
+    log_warn("x", "e");
+    log_info("ser8250", "f");
+    LOG_RATELIMITED(LOG_DEBUG, "ser8250", "g");
+    log_routes_clear();
+    log_debug("ser8250", "h");
+    dup2(so, STDOUT_FILENO);
+    dup2(se, STDERR_FILENO);
+    close(so);
+    close(se);
+    char out[512], err[512];
+    read_back(o, out, sizeof(out));
+    read_back(e, err, sizeof(err));
+    fclose(o);
+    fclose(e);
+    assert_string_equal(out, "qvm: debug: ser8250: a\n"
+                             "qvm: warn: ser8250: c\n"
+                             "qvm: debug: ser8250: g\n");
+    assert_string_equal(err, "qvm: warn: x: e\nqvm: info: ser8250: f\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +191,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(threads_share_a_budget, setup,
                                         teardown),
+        cmocka_unit_test(per_tag_routes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -339,6 +340,67 @@ static void writethrough_without_flush(void **state)
     assert_int_equal(atomic_load(&syncs), before + 1);
     assert_int_equal(req(&t, 0, T_IN, 2, 512, true, NULL), S_OK);
     assert_int_equal(atomic_load(&syncs), before + 1);
+    done(&t);
+}
+
+/* `sched`: each worker thread takes the vdev's policy and priority, or
+ * says the host refused it (one warning per device). */
+static pthread_mutex_t sched_lines_lock = PTHREAD_MUTEX_INITIALIZER;
+static char sched_lines[4096];
+
+static void sched_sink(enum log_class c, const char *line)
+{
+    (void)c;
+    pthread_mutex_lock(&sched_lines_lock);
+    size_t n = strlen(sched_lines);
+    snprintf(sched_lines + n, sizeof(sched_lines) - n, "%s\n", line);
+    pthread_mutex_unlock(&sched_lines_lock);
+}
+
+static void sched_workers(void **state)
+{
+    (void)state;
+    struct t t;
+    image(&t);
+    vd_env(&t.v);
+    struct vdev_spec *vd = vd_spec(&t.s, "virtio-blk");
+    vd_spec_hostdev(vd, t.path, false);
+    vd_spec_opt(vd, "threads", 2);
+    vd_spec_opt(vd, "sched", 5);
+    vd->opts.v[vd->opts.n - 1].num2 = SCHED_P_FIFO;
+    vd->name = strdup("disk7");
+    sched_lines[0] = 0;
+    log_set_sink(sched_sink);
+    log_set_dest(LOG_DEBUG, LOGD_STDERR);
+    struct virtio_dev *d = NULL;
+    assert_int_equal(virtio_blk_new(vd, &t.v.ctx, &d), 0);
+    vd_attach(&t.v, d);
+    vd_start(&t.v, all_features() | F(F_MQ), 2);
+    /* a request served on each queue: both workers are past their start */
+    assert_int_equal(req(&t, 0, T_IN, 1, 512, true, NULL), S_OK);
+    assert_int_equal(req(&t, 1, T_IN, 2, 512, true, NULL), S_OK);
+    log_set_sink(NULL);
+    log_set_dest(LOG_DEBUG, LOGD_NONE);
+    /* the SIGUSR1 report's line: status and each queue's progress */
+    char rep[320];
+    virtio_report(t.v.d, rep, sizeof(rep));
+    if (!strstr(rep, "driver-ok") ||
+        !strstr(rep, "; blk.rq0 size 16 avail 1 used 1; blk.rq1 size 16 "
+                     "avail 1 used 1"))
+        fail_msg("report: %s", rep);
+    bool ok0 = strstr(sched_lines, "disk7 queue 0 worker: runs SCHED_FIFO "
+                                   "priority 5") != NULL;
+    bool ok1 = strstr(sched_lines, "disk7 queue 1 worker: runs SCHED_FIFO "
+                                   "priority 5") != NULL;
+    const char *refused = strstr(sched_lines, "the host refused SCHED_FIFO "
+                                              "priority 5");
+    if (!(ok0 && ok1)) {
+        /* not allowed here (no CAP_SYS_NICE, no RLIMIT_RTPRIO): one
+         * warning for the device, not one per worker */
+        if (!refused)
+            fail_msg("neither applied nor warned:\n%s", sched_lines);
+        assert_null(strstr(refused + 1, "the host refused"));
+    }
     done(&t);
 }
 
@@ -734,6 +796,7 @@ int main(void)
         cmocka_unit_test(config_space),
         cmocka_unit_test(read_write),
         cmocka_unit_test(flush),
+        cmocka_unit_test(sched_workers),
         cmocka_unit_test(writethrough_without_flush),
         cmocka_unit_test(get_id),
         cmocka_unit_test(read_only),

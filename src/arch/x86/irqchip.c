@@ -52,19 +52,6 @@ struct x86_arch *x86_arch(struct vm *vm)
     return vm->arch;
 }
 
-/* `hostvector` names the host interrupt of a controller's line 0 for
- * pass-through, which qvm does not do yet: say so rather than ignore it. */
-static void warn_hostvector(const struct vdev_spec *vd)
-{
-    const struct opt_val *o = vdev_opt(vd, "hostvector");
-    if (o)
-        log_warn(TAG,
-                 "%s:%u: vdev %s: `hostvector` only matters for pass-through "
-                 "interrupts, which qvm does not implement yet; ignored",
-                 o->span.file ? o->span.file : "?", (unsigned)o->span.line,
-                 vdev_type_name(vd));
-}
-
 /* ---- the mode ------------------------------------------------------------ */
 
 /* ---- KVM GSI routes of IOAPIC inputs (split) ----------------------------- */
@@ -237,7 +224,6 @@ int ioapic_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     }
     inst->state = x;
     inst->teardown = ioapic_teardown;
-    warn_hostvector(vd);
     a->ioapics[a->nioapics++] = x;
     a->ioapic_pins_used += x->npins;
     log_debug(TAG, "%s at 0x%llx: GSI %u-%u, id %u (%s)", x->label,
@@ -328,7 +314,6 @@ int pic_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     uint64_t base = vd->has_loc ? vd->loc.base : (chip ? 0xa0 : 0x20);
     a->pic_vdev[chip] = (int)(vd - vm->spec->vdevs.v);
     a->npics++;
-    warn_hostvector(vd);
     if (!a->split) {
         if (base != (chip ? 0xa0u : 0x20u))
             log_warn(TAG, "8259 at 0x%llx: KVM's in-kernel 8259 stays at 0x%x",

@@ -29,7 +29,7 @@
 #include "devices/dtimer.h"
 #include "util/log.h"
 
-#define TAG "watchdog"
+#define TAG "wdt-ib700" /* the type name: `vdev wdt-ib700 log` routes it */
 
 #define IB700_DEFAULT_BASE 0x441u
 

@@ -29,6 +29,7 @@
 #include "devices/pci.h"
 #include "util/le.h"
 #include "util/log.h"
+#include "util/num.h"
 #include "vm/machine.h"
 
 #define TAG "x86"
@@ -205,6 +206,23 @@ int arch_vm_init(struct vm *vm)
     e = x86_irqchip_init(vm);
     if (e < 0)
         return e;
+    /* `set exit-on-halt off` (QNX: HLT does not exit; the guest halts in
+     * hardware, lower wake-up latency, the host CPU stays busy). On, the
+     * default: HLT exits to KVM, whose in-kernel local APIC blocks the
+     * vCPU thread in the host until an interrupt is due. */
+    if (!spec_set_bool(vm->spec, "exit-on-halt", 1)) {
+        e = kvm_disable_exits(&vm->kvm, KVM_X86_DISABLE_EXITS_HLT);
+        if (e < 0)
+            log_warn(TAG,
+                     "set exit-on-halt off: this host's KVM cannot let the "
+                     "guest halt in hardware (KVM_CAP_X86_DISABLE_EXITS "
+                     "HLT: %s); HLT exits to KVM as with `on`",
+                     strerror(-e));
+        else
+            log_debug(TAG, "exit-on-halt off: HLT stays in the guest "
+                           "(KVM_X86_DISABLE_EXITS_HLT)");
+        vm->hlt_in_guest = e == 0;
+    }
     struct x86_arch *a = x86_arch(vm);
     if (a->split) {
         e = kvm_split_irqchip(&vm->kvm, a->ioapic_pins);
@@ -639,6 +657,30 @@ static void setup_msrs(struct vcpu *vcpu)
                   ARRAY_SIZE(init));
 }
 
+/*
+ * `set counter-offset N`: the host's time-stamp counter minus the guest's.
+ * All ones (the default) means the guest's counter starts at 0, which is
+ * what KVM does when it creates a vCPU; anything else sets KVM's offset
+ * (guest = host + offset, so offset = -N) on every vCPU alike.
+ */
+static void setup_tsc_offset(struct vcpu *vcpu)
+{
+    const char *v = spec_set_var(vcpu->vm->spec, "counter-offset");
+    uint64_t n;
+    if (!v || num_parse(v, false, &n) != NUM_OK || n == UINT64_MAX)
+        return;
+    int e = kvm_vcpu_tsc_offset(vcpu->fd, (uint64_t)0 - n);
+    if (e < 0 && vcpu->id == 0)
+        log_warn(TAG,
+                 "set counter-offset 0x%llx: this host's KVM cannot offset "
+                 "the guest's TSC (KVM_VCPU_TSC_OFFSET: %s); the guest's "
+                 "counter starts at 0",
+                 (unsigned long long)n, strerror(-e));
+    else if (e == 0 && vcpu->id == 0)
+        log_debug(TAG, "counter-offset 0x%llx: guest TSC = host TSC - it",
+                  (unsigned long long)n);
+}
+
 int arch_vcpu_init(struct vcpu *vcpu)
 {
     int e = setup_cpuid(vcpu);
@@ -647,6 +689,7 @@ int arch_vcpu_init(struct vcpu *vcpu)
         return e;
     }
     setup_msrs(vcpu);
+    setup_tsc_offset(vcpu);
     if (vcpu->id == 0 || !vcpu->vm->has_irqchip)
         return 0;
     /* APs wait for INIT/SIPI from the BSP (KVM's in-kernel LAPIC). */
