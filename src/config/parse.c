@@ -194,14 +194,7 @@ static void vdev_redefine(struct parser *p, int idx, const struct token *cmd)
                 "configuration read)",
                 vd->type->name, vd->span.file ? vd->span.file : "?",
                 (unsigned)vd->span.line, (unsigned)vd->span.col);
-    free(vd->name);
-    for (size_t k = 0; k < vd->hostdevs.n; k++)
-        free(vd->hostdevs.v[k].path);
-    for (size_t k = 0; k < vd->opts.n; k++)
-        free(vd->opts.v[k].text);
-    VEC_FREE(&vd->intrs);
-    VEC_FREE(&vd->hostdevs);
-    VEC_FREE(&vd->opts);
+    vdev_spec_clear(vd);
     const struct vdev_type *vt = vd->type;
     memset(vd, 0, sizeof(*vd));
     vd->type = vt;

@@ -1034,7 +1034,17 @@ static const struct opt_def shmem_opts[] = {
      .id = VD_OTHER,
      .syntax = "subst [ORIGINAL],PREFIX",
      .help = "prefix added to region names as the host sees them"},
-    O_SCHED_NO_THREAD,
+    {.name = "sched",
+     .type = OPT_SCHED,
+     .flags = OF_IGNORED,
+     .id = VD_OTHER,
+     .syntax = "sched PRIO[r|f|o]",
+     .help = "QNX: priority of the vdev's host-side threads",
+     .why = "the region waiter threads (one per attached region, they raise "
+            "the interrupt on a peer's notification) run at qvm's own "
+            "policy and priority; a per-vdev priority is not applied to them "
+            "yet"},
+
     O_NAME,
     O_LOG,
     O_END,

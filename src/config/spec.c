@@ -58,6 +58,18 @@ void spec_init(struct vm_spec *s, enum arch arch)
         s->log_dest[i] = 2;
 }
 
+void vdev_spec_clear(struct vdev_spec *vd)
+{
+    free(vd->name);
+    for (size_t k = 0; k < vd->hostdevs.n; k++)
+        free(vd->hostdevs.v[k].path);
+    for (size_t k = 0; k < vd->opts.n; k++)
+        free(vd->opts.v[k].text);
+    VEC_FREE(&vd->intrs);
+    VEC_FREE(&vd->hostdevs);
+    VEC_FREE(&vd->opts);
+}
+
 void spec_free(struct vm_spec *s)
 {
     free(s->system);
@@ -73,17 +85,8 @@ void spec_free(struct vm_spec *s)
     for (size_t i = 0; i < s->loads.n; i++)
         free(s->loads.v[i].path);
     VEC_FREE(&s->loads);
-    for (size_t i = 0; i < s->vdevs.n; i++) {
-        struct vdev_spec *vd = &s->vdevs.v[i];
-        free(vd->name);
-        for (size_t k = 0; k < vd->hostdevs.n; k++)
-            free(vd->hostdevs.v[k].path);
-        for (size_t k = 0; k < vd->opts.n; k++)
-            free(vd->opts.v[k].text);
-        VEC_FREE(&vd->intrs);
-        VEC_FREE(&vd->hostdevs);
-        VEC_FREE(&vd->opts);
-    }
+    for (size_t i = 0; i < s->vdevs.n; i++)
+        vdev_spec_clear(&s->vdevs.v[i]);
     VEC_FREE(&s->vdevs);
     for (size_t i = 0; i < s->passes.n; i++) {
         VEC_FREE(&s->passes.v[i].locs);

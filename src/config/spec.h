@@ -254,6 +254,9 @@ struct vm_spec {
 };
 
 void spec_init(struct vm_spec *s, enum arch arch);
+/* vdev_spec_clear: free what a vdev_spec owns (name, hostdev paths,
+ * option texts, its vectors); the struct itself stays. */
+void vdev_spec_clear(struct vdev_spec *vd);
 void spec_free(struct vm_spec *s);
 
 /* Helpers for the VM builder and the printers. */

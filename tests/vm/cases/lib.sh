@@ -20,6 +20,14 @@
 #                            (default 120) kills it and returns 1
 #   fail MSG                 shows the output of the last qvm_start (if
 #                            any), "FAIL: MSG", exit 1
+#   qvm_run_stamped NAME ARGS...  runs "$QVM" ARGS... to its end with each
+#                            output line stamped with the host's uptime
+#                            when it arrived ($stamped); $out gets the lines
+#                            without stamps (CRs removed), $rc the status
+#   stamp_ms A B             milliseconds of host time from the last line
+#                            with A to the last line with B after it, in
+#                            $stamped (fixed strings); -1 when either is
+#                            missing. Lower bounds only: the bed may be slow
 
 _qvm_starts=0
 _qvm_out=''
@@ -103,4 +111,26 @@ qvm_wait() {
     wait "$pid" || rc=$?
     pid=''
     [ "$rc" -eq "$1" ] || fail "qvm exited $rc, expected $1"
+}
+
+qvm_run_stamped() {
+    _qvm_starts=$((_qvm_starts + 1))
+    out="$TMPDIR/$1.$_qvm_starts.out"
+    stamped="$TMPDIR/$1.$_qvm_starts.stamped"
+    _qvm_out=$out
+    shift
+    { "$QVM" "$@" </dev/null 2>&1 || echo "@@rc $?"; } |
+        while IFS= read -r _line; do
+            read -r _up _ </proc/uptime
+            printf '%s %s\n' "$_up" "$_line"
+        done >"$stamped"
+    cut -d' ' -f2- "$stamped" | tr -d '\r' | grep -v '^@@rc ' >"$out"
+    rc=$(sed -n 's/^[^ ]* @@rc //p' "$stamped")
+    rc=${rc:-0}
+}
+
+stamp_ms() {
+    awk -v a="$1" -v b="$2" 'index($0, a) { s = $1 } index($0, b) && s != "" { e = $1 }
+        END { if (s == "" || e == "") print -1; else printf "%d\n", (e - s) * 1000 }' \
+        "$stamped"
 }

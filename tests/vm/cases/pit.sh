@@ -9,25 +9,14 @@
 # only: the bed may be slow).
 # timeout: 240
 set -u
-stamped="$TMPDIR/pit.stamped"
-out="$TMPDIR/pit.out"
-# Each output line with the host's uptime when it arrived.
-{ "$QVM" @"$CONFIGS/pit.qvmconf" </dev/null 2>&1 || echo "@@rc $?"; } |
-    while IFS= read -r line; do
-        read -r up _ </proc/uptime
-        printf '%s %s\n' "$up" "$line"
-    done >"$stamped"
-cut -d' ' -f2- "$stamped" | tr -d '\r' >"$out"
+. cases/lib.sh
+qvm_run_stamped pit @"$CONFIGS/pit.qvmconf"
 cat "$out"
-fail() { echo "FAIL: $*"; exit 1; }
-rc=$(sed -n 's/^@@rc //p' "$out")
-[ -z "$rc" ] || fail "qvm exited $rc, expected 0"
+[ "$rc" = 0 ] || fail "qvm exited $rc, expected 0"
 grep -q 'pit: FAIL' "$out" && fail "the guest reported a failure"
 grep -q '^pit: done' "$out" || fail "the guest did not finish"
 grep -q 'guest powered off' "$out" || fail "no power-off log line"
-ms=$(awk '/pit: mode2 start/ { s = $1 } /pit: mode2 done/ { e = $1 }
-    END { if (s == "" || e == "") print -1; else printf "%d\n", (e - s) * 1000 }' \
-    "$stamped")
+ms=$(stamp_ms 'pit: mode2 start' 'pit: mode2 done')
 echo "mode 2: 100 periods of 10 ms in $ms ms of host time"
 [ "$ms" -ge 990 ] || fail "100 periods of 10 ms took $ms ms (< 990)"
 echo "PASS"

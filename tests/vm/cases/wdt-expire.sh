@@ -7,31 +7,17 @@
 # at least 1 s after the last ping.
 # timeout: 180
 set -u
-stamped="$TMPDIR/wdt-expire.stamped"
-out="$TMPDIR/wdt-expire.out"
-# Each output line with the host's uptime when it arrived.
-{ "$QVM" @"$CONFIGS/wdt-expire.qvmconf" </dev/null 2>&1 || echo "@@rc $?"; } |
-    while IFS= read -r line; do
-        read -r up _ </proc/uptime
-        printf '%s %s\n' "$up" "$line"
-    done >"$stamped"
-cut -d' ' -f2- "$stamped" | tr -d '\r' >"$out"
+. cases/lib.sh
+qvm_run_stamped wdt-expire @"$CONFIGS/wdt-expire.qvmconf"
 cat "$out"
-fail() { echo "FAIL: $*"; exit 1; }
-rc=$(sed -n 's/^@@rc //p' "$out")
-[ "$rc" = 4 ] || fail "qvm exited ${rc:-0}, expected 4"
+[ "$rc" = 4 ] || fail "qvm exited $rc, expected 4"
 grep -q 'wdt: FAIL' "$out" && fail "the guest reported a failure"
 grep -q '^wdt: stopped pinging' "$out" || fail "the guest did not get there"
 line="wdt-ib700 'wdog' (io 0x441) expired: not pinged within 2 s; action terminate"
 grep -qF "$line" "$out" || fail "no expiry line: $line"
 [ "$(grep -c 'expired' "$out")" -eq 1 ] || fail "more than one expiry line"
-ms() {
-    awk -v a="$1" -v b="$2" 'index($0, a) { s = $1 } index($0, b) && s != "" { e = $1 }
-        END { if (s == "" || e == "") print -1; else printf "%d\n", (e - s) * 1000 }' \
-        "$stamped"
-}
-since_start=$(ms 'wdt: started' 'expired')
-since_last=$(ms 'wdt: stopped pinging' 'expired')
+since_start=$(stamp_ms 'wdt: started' 'expired')
+since_last=$(stamp_ms 'wdt: stopped pinging' 'expired')
 echo "expiry: $since_start ms after the start, $since_last ms after the last ping"
 [ "$since_start" -ge 4000 ] ||
     fail "expired $since_start ms after the start (< 4000: pings did not re-arm it)"
