@@ -4,6 +4,7 @@
 # is in README.md ("Dependencies").
 set -eu
 PKGS="meson ninja-build gcc libc6-dev pkg-config zlib1g-dev libseccomp-dev libcmocka-dev
+libfdt-dev device-tree-compiler
 clang libclang-rt-14-dev clang-format python3
 qemu-system-x86 busybox-static cpio lz4 e2fsprogs iproute2 acpica-tools gdb"
 missing=""

@@ -122,6 +122,7 @@ enum dev_role {
     DEV_ROLE_RTC,         /* the MC146818 (state: for rtc_irq_connect) */
     DEV_ROLE_SHMEM,       /* an MMIO shmem's factory page (ACPI QNXS0001);
                            * info: uint64_t[2], its region window */
+    DEV_ROLE_PL011,       /* an ARM PL011 UART (FDT arm,pl011) */
 };
 struct dev_desc {
     enum dev_role role;
@@ -228,6 +229,9 @@ int rtc_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                 struct dev_inst *inst) MUST_CHECK;
 /* shmem_realize: `vdev shmem` (devices/shmem.h, docs/shmem.md). */
 int shmem_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
+                  struct dev_inst *inst) MUST_CHECK;
+/* pl011_realize: `vdev pl011` (devices/pl011.h). */
+int pl011_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                   struct dev_inst *inst) MUST_CHECK;
 /* rtc_irq_connect: connect (true, as realized) or disconnect the RTC's
  * interrupt output from its line: HPET legacy replacement takes IRQ 8 from

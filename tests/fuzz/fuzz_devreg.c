@@ -40,6 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 struct row {
     const char *name;
     const char *config; /* @DIR@: the directory of host files */
+    enum arch arch;     /* the guest architecture; 0: x86-64 */
 };
 
 static const struct row rows[] = {
@@ -53,6 +54,12 @@ static const struct row rows[] = {
             "vdev virtio-entropy\n"},
     /* the HPET: 4 timers, its default lines, legacy replacement, FSB */
     {"hpet", "vdev hpet intr ioapic:2,ioapic:8,ioapic:10,ioapic:11\n"},
+    /* the PL011 (an aarch64 guest's; plain MMIO): FIFOs, IFLS levels,
+     * interrupts, loopback, host input from a file */
+    {"pl011",
+     "vdev gic version 3\n"
+     "vdev pl011 loc 0x1c090000 intr gic:37 hostdev <@DIR@/in\n",
+     ARCH_AARCH64},
 };
 
 static const struct row *row;
@@ -78,7 +85,7 @@ static void init(void)
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     CHECK(fd >= 0);
     close(fd);
-    fe_spec(&spec, row->config);
+    fe_spec_arch(&spec, row->config, row->arch);
 }
 
 static void host_input(const uint8_t *p, size_t n)

@@ -173,8 +173,9 @@ static void fe_reset(unsigned kvm)
 }
 
 /* fe_spec: the spec of a configuration text (@DIR@: the directory) after
- * `system fz`, 1 MiB of RAM and the guest image. */
-static void fe_spec(struct vm_spec *spec, const char *cfg)
+ * `system fz`, 1 MiB of RAM and the guest image, for guests of `arch`
+ * (0: x86-64). */
+static void fe_spec_arch(struct vm_spec *spec, const char *cfg, enum arch arch)
 {
     char text[1024];
     size_t n = (size_t)snprintf(text, sizeof(text),
@@ -190,12 +191,17 @@ static void fe_spec(struct vm_spec *spec, const char *cfg)
     text[n] = '\0';
     struct diag dg;
     diag_init(&dg, stderr);
-    spec_init(spec, ARCH_X86_64);
+    spec_init(spec, arch ? arch : ARCH_X86_64);
     if (!cfg_build_buffer("fuzz", text, strlen(text), cfg_env_host(), &dg, spec,
                           NULL)) {
         fprintf(stderr, "fuzz: configuration rejected:\n%s\n", text);
         abort();
     }
+}
+
+UNUSED static void fe_spec(struct vm_spec *spec, const char *cfg)
+{
+    fe_spec_arch(spec, cfg, 0);
 }
 
 /* fe_realize / fe_teardown: the spec's devices on the fake VM. */

@@ -91,6 +91,7 @@ static void add_devices(struct x86_board *b, const struct dev_list *l)
             b->rtc = true;
             break;
         case DEV_ROLE_NONE:
+        case DEV_ROLE_PL011: /* aarch64's: never on an x86 board */
             break;
         }
     }
