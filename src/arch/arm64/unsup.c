@@ -22,6 +22,8 @@
 
 #define TAG "arm64"
 
+const char arch_reference_fault_name[] = "external data abort";
+
 int arch_unsup_init(struct vm *vm)
 {
     struct arm64_arch *a = arm64_arch(vm);
