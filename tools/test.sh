@@ -1,7 +1,7 @@
 #!/bin/sh
 # test.sh: the whole test suite, as CI runs it (the README's test command).
 #   1. build (build/) and run the meson suites: unit, golden, fuzz replay,
-#      source checks, lab tools
+#      source checks, lab tools; the aarch64 cross build (build-arm64/)
 #   2. a release build (build-rel/, -O3) and its unit tests; the unit tests
 #      under ThreadSanitizer (build-tsan/); the unit tests and fuzz corpus
 #      again under ASan+UBSan (build-asan/)
@@ -103,6 +103,13 @@ step() { # NAME COMMAND...: one pass/fail step with its output on failure
 [ -d build ] || meson setup build >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
 step build ninja -C build
 meson_suites build tests
+# The aarch64 cross build (cross/aarch64-linux-gnu.txt): qvm static like the
+# x86 one, and the aarch64 guests; its tests run in the aarch64 lab.
+[ -d build-arm64 ] || meson setup build-arm64 \
+    --cross-file cross/aarch64-linux-gnu.txt >/dev/null
+step build-arm64 ninja -C build-arm64
+step "build-arm64: static aarch64 qvm" sh -c 'readelf -h build-arm64/qvm |
+    grep -q "Machine: *AArch64" && ! readelf -l build-arm64/qvm | grep -q INTERP'
 
 if [ $quick = 0 ]; then
     # -O3 finds what -O0 cannot (format truncation, maybe-uninitialised).

@@ -128,6 +128,7 @@ int kvm_enable_cap(const struct kvm_sys *k, uint32_t cap, uint64_t arg0)
     return e < 0 ? e : 0;
 }
 
+#ifdef __KVM_HAVE_PIT_STATE2 /* x86 (asm/kvm.h) */
 int kvm_set_tss_addr(const struct kvm_sys *k, uint64_t addr)
 {
     int e = xioctl(k->vm_fd, KVM_SET_TSS_ADDR, (void *)(uintptr_t)addr);
@@ -174,6 +175,8 @@ int kvm_disable_exits(const struct kvm_sys *k, uint32_t exits)
     return e < 0 ? e : 0;
 }
 
+#endif
+
 int kvm_vcpu_tsc_offset(int vcpu_fd, uint64_t offset)
 {
 #ifdef KVM_VCPU_TSC_OFFSET
@@ -191,6 +194,7 @@ int kvm_vcpu_tsc_offset(int vcpu_fd, uint64_t offset)
 #endif
 }
 
+#ifdef __KVM_HAVE_PIT_STATE2 /* x86 (asm/kvm.h) */
 int kvm_pit_hpet_legacy(const struct kvm_sys *k, bool on)
 {
     struct kvm_pit_state2 st;
@@ -204,6 +208,8 @@ int kvm_pit_hpet_legacy(const struct kvm_sys *k, bool on)
     e = xioctl(k->vm_fd, KVM_SET_PIT2, &st);
     return e < 0 ? e : 0;
 }
+
+#endif
 
 int kvm_set_gsi_routing(const struct kvm_sys *k,
                         const struct kvm_irq_routing *r)
@@ -256,6 +262,7 @@ int kvm_irq_line(const struct kvm_sys *k, uint32_t gsi, bool level)
     return e < 0 ? e : 0;
 }
 
+#ifdef __KVM_HAVE_PIT_STATE2 /* x86 (asm/kvm.h) */
 int kvm_get_supported_cpuid(const struct kvm_sys *k, struct kvm_cpuid2 **out)
 {
     for (unsigned n = 64; n <= 4096; n *= 2) {
@@ -275,6 +282,8 @@ int kvm_get_supported_cpuid(const struct kvm_sys *k, struct kvm_cpuid2 **out)
     }
     return -E2BIG;
 }
+
+#endif
 
 int kvm_create_vcpu(const struct kvm_sys *k, unsigned id, struct kvm_run **run)
 {
@@ -330,6 +339,7 @@ int kvm_set_sregs(int vcpu_fd, const struct kvm_sregs *s)
     return e < 0 ? e : 0;
 }
 
+#ifdef __KVM_HAVE_PIT_STATE2 /* x86 (asm/kvm.h) */
 int kvm_set_cpuid2(int vcpu_fd, const struct kvm_cpuid2 *c)
 {
     int e = xioctl_in(vcpu_fd, KVM_SET_CPUID2, c);
@@ -340,6 +350,8 @@ int kvm_set_msrs(int vcpu_fd, const struct kvm_msrs *m)
 {
     return xioctl_in(vcpu_fd, KVM_SET_MSRS, m);
 }
+
+#endif
 
 int kvm_set_mp_state(int vcpu_fd, uint32_t state)
 {
@@ -366,3 +378,55 @@ int kvm_interrupt(int vcpu_fd, uint8_t vector)
     int e = xioctl(vcpu_fd, KVM_INTERRUPT, &i);
     return e < 0 ? e : 0;
 }
+
+int kvm_get_one_reg(int vcpu_fd, uint64_t id, void *val)
+{
+    struct kvm_one_reg r = {.id = id, .addr = (uint64_t)(uintptr_t)val};
+    int e = xioctl(vcpu_fd, KVM_GET_ONE_REG, &r);
+    return e < 0 ? e : 0;
+}
+
+int kvm_set_one_reg(int vcpu_fd, uint64_t id, const void *val)
+{
+    struct kvm_one_reg r = {.id = id, .addr = (uint64_t)(uintptr_t)val};
+    int e = xioctl(vcpu_fd, KVM_SET_ONE_REG, &r);
+    return e < 0 ? e : 0;
+}
+
+int kvm_create_device(const struct kvm_sys *k, uint32_t type)
+{
+    struct kvm_create_device d = {.type = type};
+    int e = xioctl(k->vm_fd, KVM_CREATE_DEVICE, &d);
+    return e < 0 ? e : (int)d.fd;
+}
+
+int kvm_device_attr(int fd, uint32_t group, uint64_t attr, void *val, bool set)
+{
+    struct kvm_device_attr a = {
+        .group = group, .attr = attr, .addr = (uint64_t)(uintptr_t)val};
+    int e = xioctl(fd, set ? KVM_SET_DEVICE_ATTR : KVM_GET_DEVICE_ATTR, &a);
+    return e < 0 ? e : 0;
+}
+
+int kvm_has_device_attr(int fd, uint32_t group, uint64_t attr)
+{
+    struct kvm_device_attr a = {.group = group, .attr = attr};
+    int e = xioctl(fd, KVM_HAS_DEVICE_ATTR, &a);
+    return e < 0 ? e : 0;
+}
+
+#ifdef KVM_ARM_VCPU_PSCI_0_2 /* arm64 (asm/kvm.h) */
+int kvm_arm_preferred_target(const struct kvm_sys *k,
+                             struct kvm_vcpu_init *init)
+{
+    memset(init, 0, sizeof(*init));
+    int e = xioctl(k->vm_fd, KVM_ARM_PREFERRED_TARGET, init);
+    return e < 0 ? e : 0;
+}
+
+int kvm_arm_vcpu_init(int vcpu_fd, const struct kvm_vcpu_init *init)
+{
+    int e = xioctl_in(vcpu_fd, KVM_ARM_VCPU_INIT, init);
+    return e < 0 ? e : 0;
+}
+#endif

@@ -4,6 +4,11 @@
  * else goes through these typed functions. Each returns 0 or a negative
  * errno unless stated otherwise, and never exits.
  *
+ * The architecture's own wrappers are compiled where the KVM headers offer
+ * their structures (asm/kvm.h: __KVM_HAVE_PIT_STATE2 on x86,
+ * KVM_ARM_VCPU_PSCI_0_2 on arm64); arch #ifdefs stay in src/arch/
+ * (tests/check-deps.sh).
+ *
  * Context: kvm_open/kvm_create_vm on the main thread before the guest
  * starts; vCPU functions on the vCPU's own thread (or before it starts).
  */
@@ -42,6 +47,7 @@ int kvm_set_mem_slot(const struct kvm_sys *k, uint32_t slot, uint64_t gpa,
 int kvm_enable_cap(const struct kvm_sys *k, uint32_t cap,
                    uint64_t arg0) MUST_CHECK;
 
+#ifdef __KVM_HAVE_PIT_STATE2 /* x86 (asm/kvm.h) */
 /* x86 VM-wide set-up. */
 int kvm_set_tss_addr(const struct kvm_sys *k, uint64_t addr) MUST_CHECK;
 int kvm_set_identity_map_addr(const struct kvm_sys *k,
@@ -60,6 +66,9 @@ int kvm_disable_exits(const struct kvm_sys *k, uint32_t exits) MUST_CHECK;
 /* kvm_pit_hpet_legacy: the in-kernel PIT's output off (HPET legacy
  * replacement) or on (KVM_SET_PIT2 flags). */
 int kvm_pit_hpet_legacy(const struct kvm_sys *k, bool on) MUST_CHECK;
+#endif
+/* kvm_irq_line: KVM_IRQ_LINE; `irq` is a GSI on x86, the arm64 encoding
+ * (type << 24 | vcpu << 16 | id, KVM_ARM_IRQ_*) on arm64. */
 int kvm_irq_line(const struct kvm_sys *k, uint32_t gsi, bool level);
 /* kvm_set_gsi_routing: replace the whole GSI routing table (irqchip pins
  * and MSI routes). */
@@ -82,9 +91,11 @@ int kvm_irqfd(const struct kvm_sys *k, uint32_t gsi, int fd,
 /* kvm_signal_msi: inject one MSI (KVM_SIGNAL_MSI): 1 delivered, 0 blocked
  * by the guest (e.g. its local APIC is off), or a negative errno. */
 int kvm_signal_msi(const struct kvm_sys *k, uint64_t addr, uint32_t data);
+#ifdef __KVM_HAVE_PIT_STATE2 /* x86 (asm/kvm.h) */
 /* kvm_get_supported_cpuid: malloc'd table in *out (caller frees). */
 int kvm_get_supported_cpuid(const struct kvm_sys *k,
                             struct kvm_cpuid2 **out) MUST_CHECK;
+#endif
 
 /* vCPUs. kvm_create_vcpu returns the fd (>= 0) and maps its kvm_run. */
 int kvm_create_vcpu(const struct kvm_sys *k, unsigned id,
@@ -96,9 +107,11 @@ int kvm_get_regs(int vcpu_fd, struct kvm_regs *r) MUST_CHECK;
 int kvm_set_regs(int vcpu_fd, const struct kvm_regs *r) MUST_CHECK;
 int kvm_get_sregs(int vcpu_fd, struct kvm_sregs *s) MUST_CHECK;
 int kvm_set_sregs(int vcpu_fd, const struct kvm_sregs *s) MUST_CHECK;
+#ifdef __KVM_HAVE_PIT_STATE2 /* x86 (asm/kvm.h) */
 int kvm_set_cpuid2(int vcpu_fd, const struct kvm_cpuid2 *c) MUST_CHECK;
 /* kvm_set_msrs: returns the number of MSRs set (>= 0) or a negative errno. */
 int kvm_set_msrs(int vcpu_fd, const struct kvm_msrs *m);
+#endif
 int kvm_set_mp_state(int vcpu_fd, uint32_t state) MUST_CHECK;
 /* kvm_get/set_vcpu_events: pending and injected exceptions, interrupts,
  * NMI and SMM state (KVM_GET/SET_VCPU_EVENTS); an exception marked
@@ -112,5 +125,30 @@ int kvm_vcpu_tsc_offset(int vcpu_fd, uint64_t offset) MUST_CHECK;
 /* kvm_interrupt: queue external interrupt `vector` (KVM_INTERRUPT; with a
  * split irqchip, the 8259's ExtINT vector). vCPU thread only. */
 int kvm_interrupt(int vcpu_fd, uint8_t vector) MUST_CHECK;
+
+/* Registers by ID (KVM_GET/SET_ONE_REG; arm64: KVM_REG_ARM64 | ...). The
+ * value is `size` bytes (the ID's KVM_REG_SIZE). */
+int kvm_get_one_reg(int vcpu_fd, uint64_t id, void *val) MUST_CHECK;
+int kvm_set_one_reg(int vcpu_fd, uint64_t id, const void *val) MUST_CHECK;
+/*
+ * In-kernel devices (KVM_CREATE_DEVICE): kvm_create_device returns the
+ * device fd (>= 0). kvm_device_attr: KVM_SET_DEVICE_ATTR (set) or
+ * KVM_GET_DEVICE_ATTR on a device (or vCPU) fd; val points at the
+ * attribute's value (NULL for attributes without one).
+ * kvm_has_device_attr: 0 when the attribute exists (KVM_HAS_DEVICE_ATTR).
+ */
+int kvm_create_device(const struct kvm_sys *k, uint32_t type) MUST_CHECK;
+int kvm_device_attr(int fd, uint32_t group, uint64_t attr, void *val,
+                    bool set) MUST_CHECK;
+int kvm_has_device_attr(int fd, uint32_t group, uint64_t attr);
+
+#ifdef KVM_ARM_VCPU_PSCI_0_2 /* arm64 (asm/kvm.h) */
+/* arm64 vCPUs: the host's preferred target (KVM_ARM_PREFERRED_TARGET), then
+ * KVM_ARM_VCPU_INIT with the features the caller chose (before any other
+ * vCPU ioctl but KVM_SET/GET_ONE_REG of the ID registers). */
+int kvm_arm_preferred_target(const struct kvm_sys *k,
+                             struct kvm_vcpu_init *init) MUST_CHECK;
+int kvm_arm_vcpu_init(int vcpu_fd, const struct kvm_vcpu_init *init) MUST_CHECK;
+#endif
 
 #endif

@@ -153,6 +153,7 @@ static const unsigned long ioctl_tty[] = {TCGETS, TCSETS, TCSETSW, TCSETSF};
 /* A vCPU: its own ioctls (registers for the fatal-exit dump; registers
  * and events for the `unsupported` policies: a skipped instruction, an
  * injected #UD or #GP). */
+#ifdef __KVM_HAVE_PIT_STATE2 /* x86 (asm/kvm.h) */
 static const unsigned long ioctl_vcpu[] = {
     KVM_RUN,      KVM_GET_REGS,        KVM_GET_SREGS,      KVM_INTERRUPT,
     KVM_SET_REGS, KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS};
@@ -160,6 +161,16 @@ static const unsigned long ioctl_vcpu[] = {
 static const unsigned long ioctl_irq[] = {
     KVM_IRQ_LINE,  KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING, KVM_IRQFD,
     KVM_IOEVENTFD, KVM_GET_PIT2,   KVM_SET_PIT2};
+#else
+/* arm64 (src/arch/arm64/): registers by ID, an external data abort
+ * through the vCPU events. */
+static const unsigned long ioctl_vcpu[] = {KVM_RUN, KVM_GET_ONE_REG,
+                                           KVM_SET_ONE_REG, KVM_GET_VCPU_EVENTS,
+                                           KVM_SET_VCPU_EVENTS};
+static const unsigned long ioctl_irq[] = {KVM_IRQ_LINE, KVM_SIGNAL_MSI,
+                                          KVM_SET_GSI_ROUTING, KVM_IRQFD,
+                                          KVM_IOEVENTFD};
+#endif
 static const unsigned long ioctl_blk_io[] = {BLKDISCARD, BLKZEROOUT};
 static const unsigned long ioctl_blk_open[] = {BLKGETSIZE64, BLKSSZGET,
                                                BLKPBSZGET};

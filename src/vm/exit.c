@@ -73,8 +73,10 @@ static bool reference_policy(struct vcpu *vcpu, const char *space,
         vm_request_stop(vcpu->vm, STOP_UNSUPPORTED);
         return true;
     case UNSUP_DO_FAULT: {
-        log_unmapped(vcpu, space, addr, size, is_write, val,
-                     "#GP(0) (unsupported reference fail)");
+        char what[64];
+        snprintf(what, sizeof(what), "%s (unsupported reference fail)",
+                 arch_reference_fault_name);
+        log_unmapped(vcpu, space, addr, size, is_write, val, what);
         int e = arch_reference_fault(vcpu);
         if (e < 0) {
             log_error(TAG, "vCPU %u: cannot raise the fault: %s", vcpu->id,

@@ -185,6 +185,9 @@ int arch_insn_undefined(struct vcpu *vcpu);
 unsigned arch_insn_len(struct vcpu *vcpu, const uint8_t *bytes, unsigned n);
 int arch_insn_skip(struct vcpu *vcpu, unsigned len);
 int arch_reference_fault(struct vcpu *vcpu);
+/* arch_reference_fault_name: what arch_reference_fault raises, for the
+ * log ("#GP(0)"). */
+extern const char arch_reference_fault_name[];
 /* arch_irq_resolve, arch_irq_isa: dev_ctx's irq_resolve and irq_isa
  * (devices/device.h); ctx_opaque is the struct vm. */
 int arch_irq_resolve(void *ctx_opaque, const struct intr *in, int isa,

@@ -42,6 +42,8 @@
 #define VEC_GP    13
 #define MAX_CHAIN 4096 /* I/O exits of one instruction (rep ins/outs) */
 
+const char arch_reference_fault_name[] = "#GP(0)";
+
 int arch_unsup_init(struct vm *vm)
 {
     const struct vm_spec *spec = vm->spec;

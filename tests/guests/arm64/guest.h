@@ -1,0 +1,67 @@
+/*
+ * guest.h: what the freestanding aarch64 guests share: the PL011 at QNX's
+ * default place (0x1c090000, FVP UART0) and PSCI 0.2 calls through HVC.
+ */
+#ifndef QVM_GUEST_ARM64_H
+#define QVM_GUEST_ARM64_H
+
+#include <stdint.h>
+
+#define PL011_BASE 0x1c090000ul
+#define PL011_DR   0x00
+#define PL011_FR   0x18
+#define FR_TXFF    (1u << 5)
+
+#define PSCI_VERSION      0x84000000u
+#define PSCI_SYSTEM_OFF   0x84000008u
+#define PSCI_SYSTEM_RESET 0x84000009u
+
+static inline void mmio_w32(uintptr_t a, uint32_t v)
+{
+    *(volatile uint32_t *)a = v;
+}
+
+static inline uint32_t mmio_r32(uintptr_t a)
+{
+    return *(volatile uint32_t *)a;
+}
+
+static inline void putc_(char c)
+{
+    while (mmio_r32(PL011_BASE + PL011_FR) & FR_TXFF)
+        ;
+    mmio_w32(PL011_BASE + PL011_DR, (uint8_t)c);
+}
+
+static inline void puts_(const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\n')
+            putc_('\r');
+        putc_(*s);
+    }
+}
+
+static inline void puthex(uint64_t v)
+{
+    puts_("0x");
+    for (int i = 60; i >= 0; i -= 4)
+        putc_("0123456789abcdef"[(v >> i) & 0xf]);
+}
+
+/* An SMCCC call through HVC #0: x0 = function, x1-x3 = arguments. */
+static inline uint64_t psci_call(uint64_t fn, uint64_t a1, uint64_t a2,
+                                 uint64_t a3)
+{
+    register uint64_t x0 __asm__("x0") = fn;
+    register uint64_t x1 __asm__("x1") = a1;
+    register uint64_t x2 __asm__("x2") = a2;
+    register uint64_t x3 __asm__("x3") = a3;
+    __asm__ volatile("hvc #0"
+                     : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3)
+                     :
+                     : "memory");
+    return x0;
+}
+
+#endif

@@ -1,0 +1,35 @@
+#!/bin/sh
+# psci: the freestanding aarch64 guest (tests/guests/arm64/psci.c) prints
+# on the PL011 at 0x1c090000 from EL1 with D, A, I, F masked, reads PSCI's
+# version (0.2 or later: KVM's in-kernel PSCI), then calls SYSTEM_OFF: qvm
+# exits 0 with "guest powered off (system event)"; built as psci_reset it
+# calls SYSTEM_RESET: qvm exits 0 with "guest reset (system event)".
+set -u
+fail() {
+    echo "FAIL: $*"
+    exit 1
+}
+run() { # run NAME: qvm's output in $TMPDIR/NAME.out, its status in $rc
+    rc=0
+    "$QVM" @"$CONFIGS/$1.qvmconf" >"$TMPDIR/$1.out" 2>&1 || rc=$?
+    echo "---- $1 (exit $rc)"
+    cat "$TMPDIR/$1.out"
+}
+run psci-off
+o=$TMPDIR/psci-off.out
+[ "$rc" -eq 0 ] || fail "SYSTEM_OFF: qvm exited $rc, expected 0"
+grep -q 'arm64 guest: hello from EL1, DAIF 0x00000000000003c0' "$o" ||
+    fail "no PL011 output, or not EL1 with DAIF masked"
+grep -q 'arm64 guest: PSCI version 0x0000000000010' "$o" ||
+    fail "PSCI version is not 1.x"
+grep -q 'arm64 guest: SYSTEM_OFF' "$o" || fail "the guest did not get there"
+grep -q 'guest powered off (system event)' "$o" || fail "no power-off line"
+! grep -q 'PSCI call returned' "$o" || fail "SYSTEM_OFF returned"
+
+run psci-reset
+o=$TMPDIR/psci-reset.out
+[ "$rc" -eq 0 ] || fail "SYSTEM_RESET: qvm exited $rc, expected 0"
+grep -q 'arm64 guest: SYSTEM_RESET' "$o" || fail "the guest did not get there"
+grep -q 'guest reset (system event)' "$o" || fail "no reset line"
+! grep -q 'PSCI call returned' "$o" || fail "SYSTEM_RESET returned"
+echo PASS
