@@ -71,8 +71,5 @@ int arm64_gic_init(struct vm *vm) MUST_CHECK; /* after every vCPU */
 void arm64_gic_free(struct vm *vm);
 int gic_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                 struct dev_inst *inst) MUST_CHECK;
-/* pl011_sink.c: a write-only stand-in for `vdev pl011`. */
-int pl011_sink_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
-                       struct dev_inst *inst) MUST_CHECK;
 
 #endif
