@@ -5,7 +5,8 @@
 set -eu
 PKGS="meson ninja-build gcc libc6-dev pkg-config zlib1g-dev libseccomp-dev libcmocka-dev
 clang libclang-rt-14-dev clang-format python3
-qemu-system-x86 busybox-static cpio lz4 e2fsprogs iproute2 acpica-tools gdb"
+qemu-system-x86 busybox-static cpio lz4 e2fsprogs iproute2 acpica-tools gdb
+qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
