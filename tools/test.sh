@@ -170,6 +170,8 @@ fi
 # cross compiler nothing runs, a failure with CI=true.
 a64=cross/aarch64-linux-gnu.txt
 if [ -f "$a64" ] && command -v aarch64-linux-gnu-gcc >/dev/null; then
+    # a setup that failed leaves a directory without build.ninja
+    [ -f build-arm64/build.ninja ] || rm -rf build-arm64
     if [ -d build-arm64 ] || meson setup build-arm64 --cross-file "$a64" >"$log/a64" 2>&1; then
         step build-arm64 ninja -C build-arm64
     else
