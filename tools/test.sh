@@ -166,10 +166,11 @@ if [ "${CI:-}" = true ]; then
     vm --smoke-lab
 fi
 # aarch64 (issue 16): qvm cross-built into build-arm64/, its VM cases in
-# the aarch64 lab (tests/lab/README.md). Without the cross file or the
-# cross compiler nothing runs, a failure with CI=true.
+# the aarch64 lab (tests/lab/README.md); built here unless already built.
+# Without the cross file or the cross compiler nothing runs, a failure with
+# CI=true.
 a64=cross/aarch64-linux-gnu.txt
-if [ -f "$a64" ] && command -v aarch64-linux-gnu-gcc >/dev/null; then
+if [ ! -x build-arm64/qvm ] && [ -f "$a64" ] && command -v aarch64-linux-gnu-gcc >/dev/null; then
     # a setup that failed leaves a directory without build.ninja
     [ -f build-arm64/build.ninja ] || rm -rf build-arm64
     if [ -d build-arm64 ] || meson setup build-arm64 --cross-file "$a64" >"$log/a64" 2>&1; then
