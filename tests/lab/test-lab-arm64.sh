@@ -114,6 +114,14 @@ for f in vm.qvmconf sub/Image sub/initrd.img sub/overlay.dtb; do
     grep -qx "have ./$f" "$T/out" || fail "qvm-lab did not copy $f"
 done
 ! grep -q '@@QVM-LAB' "$T/out" || fail "qvm-lab relayed L1's markers"
+# An x86 qvm is refused before any boot.
+mkdir -p "$T/x86build"
+cp "$(command -v gzip)" "$T/x86build/qvm"
+rc=0
+(cd "$T/work" && QVM_BUILD=$T/x86build "$REPO/tools/qvm-lab" --arch aarch64 -- @vm.qvmconf) \
+    >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q 'x86build/qvm is not an aarch64 program' "$T/out" ||
+    fail "qvm-lab --arch aarch64 took an x86 qvm"
 echo "ok: qvm-lab --arch aarch64"
 
 # 3. run-vm-tests --arch aarch64 (bed auto: on this x86 host, the aarch64
