@@ -7,14 +7,30 @@
 # ${QVM_LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/qvm-lab}, never into the
 # repository. Missing host prerequisites (qemu-system-x86, cpio,
 # busybox-static) are installed with apt-get when we are root.
+# With --arch aarch64 it is the aarch64 lab's material instead, in the
+# cache's aarch64/ directory (printed instead): the arm64 kernel `Image` of
+# the package that linux-image-arm64:arm64 depends on (KVM is built in: no
+# modules) and busybox-static:arm64, after `dpkg --add-architecture arm64`;
+# the host prerequisite is qemu-system-arm.
 #
-# Usage: fetch.sh [--refresh]     (--refresh re-resolves and re-downloads)
+# Usage: fetch.sh [--arch x86_64|aarch64] [--refresh]
+#   (--refresh re-resolves and re-downloads)
 # Exit status: 0, or 1 with a "lab: ..." message on stderr.
 set -eu
 
 C=${QVM_LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/qvm-lab}
-REFRESH=0
-[ "${1:-}" = --refresh ] && REFRESH=1
+REFRESH=0 ARCH=x86_64
+while [ $# -gt 0 ]; do
+    case $1 in
+    --refresh) REFRESH=1; shift ;;
+    --arch) [ $# -ge 2 ] || set -- "$1" ''; ARCH=$2; shift 2 ;;
+    *) echo "usage: fetch.sh [--arch x86_64|aarch64] [--refresh]" >&2; exit 2 ;;
+    esac
+done
+case $ARCH in
+x86_64 | aarch64) ;;
+*) echo "lab: unknown --arch '$ARCH' (x86_64 or aarch64)" >&2; exit 2 ;;
+esac
 
 fail() {
     echo "lab: $*" >&2
@@ -94,6 +110,91 @@ fetch() {
     echo "$K" >"$C/ok"
 }
 
+# ---- the aarch64 lab ----
+ensure_prereqs_arm64() {
+    missing=
+    command -v qemu-system-aarch64 >/dev/null 2>&1 || missing="$missing qemu-system-arm"
+    command -v cpio >/dev/null 2>&1 || missing="$missing cpio"
+    command -v gzip >/dev/null 2>&1 || missing="$missing gzip"
+    foreign=1
+    dpkg --print-foreign-architectures 2>/dev/null | grep -qx arm64 || foreign=0
+    [ -z "$missing" ] && [ $foreign = 1 ] && return 0
+    [ "$(id -u)" = 0 ] || fail "missing host packages:$missing${missing:+ and }$([ $foreign = 1 ] ||
+        echo 'the arm64 architecture (dpkg --add-architecture arm64)') (set them up as root)"
+    command -v apt-get >/dev/null 2>&1 || fail "missing host packages:$missing and no apt-get"
+    if [ $foreign = 0 ]; then
+        echo "lab: dpkg --add-architecture arm64" >&2
+        dpkg --add-architecture arm64 || fail "dpkg --add-architecture arm64 failed"
+        apt-get update -qq >/dev/null 2>&1 || fail "apt-get update failed"
+    fi
+    [ -z "$missing" ] && return 0
+    echo "lab: installing$missing" >&2
+    # shellcheck disable=SC2086 # word splitting of the package list is wanted
+    { apt-get install -y -qq $missing || { apt-get update -qq && apt-get install -y -qq $missing; }; } \
+        >/dev/null 2>&1 || fail "could not install:$missing"
+}
+
+kernel_pkg_arm64() {
+    apt-cache depends linux-image-arm64:arm64 2>/dev/null |
+        awk '/Depends: linux-image-[0-9]/ { sub(/:arm64$/, "", $2); print $2; exit }'
+}
+
+download_arm64() {
+    rm -f "$A"/debs/*.deb
+    (cd "$A/debs" && apt-get -qq -o APT::Sandbox::User=root download "$1:arm64" busybox-static:arm64)
+}
+
+fetch_arm64() {
+    command -v apt-get >/dev/null 2>&1 || fail "apt-get is needed to fetch the aarch64 lab kernel"
+    K=$(kernel_pkg_arm64)
+    if [ -z "$K" ]; then
+        apt-get update -qq >/dev/null 2>&1 || fail "apt-get update failed"
+        K=$(kernel_pkg_arm64)
+    fi
+    [ -n "$K" ] || fail "cannot resolve linux-image-arm64:arm64 to a kernel package"
+    echo "lab: fetching $K:arm64 and busybox-static:arm64 into $A" >&2
+    rm -rf "$A/debs" "$A/ok"
+    mkdir -p "$A/debs"
+    if ! download_arm64 "$K"; then
+        apt-get update -qq >/dev/null 2>&1 || fail "apt-get update failed"
+        K=$(kernel_pkg_arm64)
+        [ -n "$K" ] || fail "cannot resolve linux-image-arm64:arm64 to a kernel package"
+        download_arm64 "$K" || fail "apt-get download $K:arm64 busybox-static:arm64 failed"
+    fi
+    rm -rf "$A/x" "$A/Image" "$A/busybox"
+    mkdir -p "$A/x"
+    dpkg -x "$A/debs/$K"_*_arm64.deb "$A/x/kernel" || fail "dpkg -x $K failed"
+    dpkg -x "$A"/debs/busybox-static_*_arm64.deb "$A/x/busybox" || fail "dpkg -x busybox-static:arm64 failed"
+    # Debian's arm64 /boot/vmlinuz-* is an uncompressed Image (magic "ARM\x64"
+    # at offset 56), which QEMU's -kernel boots as it is.
+    set -- "$A"/x/kernel/boot/vmlinuz-*
+    [ -f "$1" ] || fail "$K has no /boot/vmlinuz-*"
+    [ "$(dd if="$1" bs=1 skip=56 count=4 2>/dev/null | od -An -c | tr -d ' \n')" = 'ARMd' ] ||
+        fail "$K's $(basename "$1") is not an arm64 Image"
+    cp "$1" "$A/Image"
+    [ -x "$A/x/busybox/bin/busybox" ] || fail "busybox-static:arm64 has no /bin/busybox"
+    cp "$A/x/busybox/bin/busybox" "$A/busybox"
+    rm -rf "$A/x" "$A/debs"
+    echo "$K" >"$A/ok"
+}
+
+if [ "$ARCH" = aarch64 ]; then
+    ensure_prereqs_arm64
+    A=$C/aarch64
+    mkdir -p "$A"
+    if [ "$REFRESH" = 1 ] || [ ! -f "$A/ok" ]; then
+        exec 8>"$A/fetch.lock"
+        flock 8
+        if [ "$REFRESH" = 1 ] || [ ! -f "$A/ok" ]; then
+            fetch_arm64
+        fi
+        exec 8>&-
+    fi
+    echo "$A"
+    exit 0
+fi
+
+# ---- the x86 lab ----
 ensure_prereqs
 mkdir -p "$C"
 [ -d "$C/guest-modules" ] || REFRESH=1 # caches from before guest-modules

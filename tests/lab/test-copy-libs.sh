@@ -55,4 +55,7 @@ done
 for lib in $(ldd "$PROG" | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p'); do
     [ -f "$T/x$lib" ] || fail "the initramfs lacks $lib"
 done
+# l1-init loads the modules /lib/modules/load lists, in that order.
+[ "$(cat "$T/x/lib/modules/load")" = 'irqbypass kvm ccp kvm-amd' ] ||
+    fail "the initramfs's /lib/modules/load is not the x86 lab's module list"
 echo "PASS: copy-libs and mk-initramfs"

@@ -140,4 +140,31 @@ libcase 'qvm_start d sleep; wait_for "never printed" 1' || rc=$?
 [ "$rc" = 1 ] && grep -q 'timed out after 1 s' "$T/out" ||
     fail "lib.sh: wait_for does not time out"
 echo "ok: cases/lib.sh"
+
+# 6. --arch aarch64: its cases are tests/vm/cases-arm64/ (x86's PIT case is
+# not one of them), an x86 qvm is refused, an aarch64 build needs no
+# kvm-probe, and lib.sh reaches the payload through cases-arm64/lib.sh.
+rc=0
+"$RUN" --arch aarch64 --bed host --cases pit "$T/build" >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q 'no test case .*/cases-arm64/pit.sh' "$T/out" ||
+    fail "--arch aarch64 does not take its cases from tests/vm/cases-arm64"
+mkdir -p "$T/x86build" "$T/a64build"
+cp "$(command -v gzip)" "$T/x86build/qvm"
+rc=0
+"$RUN" --arch aarch64 --bed host --cases-dir "$T/cases" --cases env "$T/x86build" \
+    >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q 'x86build/qvm is not an aarch64 program' "$T/out" ||
+    fail "--arch aarch64 took an x86 qvm"
+cp "$T/build/qvm" "$T/a64build/qvm"
+mkdir -p "$T/vm/cases" "$T/vm/cases-arm64"
+cp "$HERE/../vm/cases/lib.sh" "$T/vm/cases/"
+cp -P "$HERE/../vm/cases-arm64/lib.sh" "$T/vm/cases-arm64/"
+printf '. cases/lib.sh\ncommand -v qvm_start >/dev/null\n[ ! -e bin/kvm-probe ]\n' \
+    >"$T/vm/cases-arm64/uselib.sh"
+rc=0
+"$RUN" --arch aarch64 --bed host --cases-dir "$T/vm/cases-arm64" "$T/a64build" \
+    >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 0 ] && grep -qx 'ok - uselib' "$T/out" ||
+    fail "--arch aarch64 without kvm-probe, or without cases/lib.sh"
+echo "ok: --arch aarch64"
 echo "PASS: run-vm-tests contract"
