@@ -171,12 +171,11 @@ static int load_entry(struct gview *v, const struct load_spec *ls,
     case IMG_MULTIBOOT1_ELF:
     case IMG_MULTIBOOT2:
     case IMG_PVH_ELF:
-        /* An AArch64 ELF that happens to hold a multiboot or Xen header. */
-        if (elf_machine(img) != EM_AARCH64)
-            break;
-        /* fallthrough */
     case IMG_ELF32:
     case IMG_ELF64:
+        /* An AArch64 ELF may happen to hold a multiboot or Xen header. */
+        if (f != IMG_ELF32 && f != IMG_ELF64 && elf_machine(img) != EM_AARCH64)
+            break;
         if (elf_load_arch(v, img, ARCH_AARCH64, &bs->entry, &bs->kernel_end,
                           err) < 0)
             return -1;

@@ -439,6 +439,22 @@ static void test_elf64(void **state)
     assert_int_equal(bs.initrd_start, RAM_BASE + 0x400000);
 }
 
+/* An AArch64 ELF that happens to hold a multiboot header is still one. */
+static void test_elf64_multiboot_magic(void **state)
+{
+    struct env *e = *state;
+    struct boot_state bs;
+    unsigned char elf[0x400];
+    uint32_t mb[3] = {0x1BADB002u, 0, (uint32_t)-0x1BADB002u};
+    e->imgs[0] =
+        (struct boot_image){elf, make_elf(elf, ELFCLASS64, EM_AARCH64), "ifs"};
+    memcpy(elf + 0x1c0, mb, sizeof(mb));
+    assert_int_equal(image_sniff(elf, sizeof(elf)), IMG_MULTIBOOT1_ELF);
+    must_load(e, &bs);
+    assert_int_equal(bs.mode, BOOT_ARM64);
+    assert_int_equal(bs.entry, RAM_BASE + 0x10040);
+}
+
 static void test_elf_refused(void **state)
 {
     struct env *e = *state;
@@ -658,6 +674,7 @@ int main(void)
         T(test_debian_header),
         T(test_image_gzip),
         T(test_elf64),
+        T(test_elf64_multiboot_magic),
         T(test_elf_refused),
         T(test_cross_arch),
         T(test_raw),
