@@ -138,9 +138,9 @@ int boot_write_gdt(struct gview *v, uint64_t pref, bool long_mode,
     return 0;
 }
 
-static int load_raw(struct gview *v, const struct load_spec *ls,
-                    const struct boot_image *img, uint64_t min, uint64_t max,
-                    uint64_t *at, struct boot_err *err)
+int boot_load_raw(struct gview *v, const struct load_spec *ls,
+                  const struct boot_image *img, uint64_t min, uint64_t max,
+                  uint64_t *at, struct boot_err *err)
 {
     uint64_t size = img->size ? img->size : 1;
     if (ls->has_addr) {
@@ -223,7 +223,7 @@ static int load_entry(struct gview *v, const struct load_spec *ls,
         return boot_identity_map(v, 0, &bs->pml4, err);
     case IMG_RAW: {
         uint64_t at, min = gview_ptr(v, 0x100000, 1) ? 0x100000 : 0x1000;
-        if (load_raw(v, ls, img, min, UINT64_MAX, &at, err) < 0)
+        if (boot_load_raw(v, ls, img, min, UINT64_MAX, &at, err) < 0)
             return -1;
         bs->entry = at;
         ei->hi = at + img->size;
@@ -232,6 +232,9 @@ static int load_entry(struct gview *v, const struct load_spec *ls,
     }
     case IMG_GZIP:
         return boot_fail(err, "gzip inside gzip is not supported");
+    case IMG_ARM64_IMAGE:
+        return boot_fail(err, "a Linux arm64 Image is an aarch64 kernel; "
+                              "this is an x86-64 guest");
     default:
         return boot_fail(err, "%s images are not supported on x86",
                          image_fmt_name(f));
@@ -249,8 +252,7 @@ static uint64_t ram_size(const struct vm_spec *spec)
     return sum;
 }
 
-/* Prefix err->msg with "path: ". Returns -1. */
-static int name_file(struct boot_err *err, const char *path)
+int boot_name_file(struct boot_err *err, const char *path)
 {
     char m[sizeof(err->msg)];
     snprintf(m, sizeof(m), "%s", err->msg);
@@ -330,7 +332,7 @@ int boot_load_images(struct gview *v, const struct vm_spec *spec,
     if (f == IMG_GZIP) {
         if (boot_gunzip(&kernel, boot_gunzip_limit(ram_size(spec)), &unz, err) <
             0) {
-            name_file(err, el->path);
+            boot_name_file(err, el->path);
             goto out;
         }
         kernel = unz;
@@ -338,8 +340,12 @@ int boot_load_images(struct gview *v, const struct vm_spec *spec,
     }
     if (force != IMG_RAW)
         f = force;
+    if (spec->arch == ARCH_AARCH64) {
+        rc = arm64_load_images(v, spec, imgs, entry, &kernel, f, bs, err);
+        goto out;
+    }
     if (load_entry(v, el, &kernel, f, bs, &ei, err) < 0) {
-        name_file(err, el->path);
+        boot_name_file(err, el->path);
         goto out;
     }
     for (size_t i = 0; i < spec->loads.n; i++) {
@@ -349,8 +355,8 @@ int boot_load_images(struct gview *v, const struct vm_spec *spec,
         uint64_t at, min = MAX(ALIGN_UP(ei.hi, (uint64_t)4096), 0x100000ull);
         if (ls->blob == BLOB_INITRD && initrd >= 0)
             continue; /* the front end allows one; be safe */
-        if (load_raw(v, ls, &imgs[i], min, ei.mod_max, &at, err) < 0) {
-            name_file(err, ls->path);
+        if (boot_load_raw(v, ls, &imgs[i], min, ei.mod_max, &at, err) < 0) {
+            boot_name_file(err, ls->path);
             goto out;
         }
         struct mb1_module m = {at, at + imgs[i].size, ls->path};
@@ -367,7 +373,7 @@ int boot_load_images(struct gview *v, const struct vm_spec *spec,
     }
     if (write_info(v, spec, in, el, &kernel, &ei, mods, nmods, initrd, bs,
                    err) < 0) {
-        name_file(err, el->path);
+        boot_name_file(err, el->path);
         goto out;
     }
     rc = 0;

@@ -1,10 +1,12 @@
 /*
  * boot.h: turn the `load`/`cmdline` lines of a vm_spec into guest memory
  * contents and an architectural entry state. Pure apart from reading the
- * image files: no KVM. Formats handled: Linux bzImage (64-bit boot
- * protocol), PVH ELF (Xen PHYS32_ENTRY note), multiboot 1 (ELF and a.out
- * kludge), multiboot 2 (ELF), plain ELF32/ELF64, raw binaries, and any of
- * these gzip-compressed. docs/boot.md describes where things are placed.
+ * image files: no KVM. Formats handled: for x86-64 guests Linux bzImage
+ * (64-bit boot protocol), PVH ELF (Xen PHYS32_ENTRY note), multiboot 1 (ELF
+ * and a.out kludge), multiboot 2 (ELF), plain ELF32/ELF64, raw binaries;
+ * for aarch64 guests (spec->arch == ARCH_AARCH64) Linux's arm64 Image,
+ * ELF64 EM_AARCH64 (QNX IFS) and raw binaries; any of these
+ * gzip-compressed. docs/boot.md describes where things are placed.
  *
  * A bad image is an error message in `err`, never a crash: every address
  * and length taken from an image goes through checked arithmetic and the
@@ -26,7 +28,17 @@ enum boot_mode {
     BOOT_NONE,   /* nothing executable loaded */
     BOOT_PM32,   /* 32-bit protected mode, flat segments, paging off */
     BOOT_LONG64, /* 64-bit mode, identity-mapped first 4 GiB */
+    /*
+     * AArch64 (Linux Documentation/arch/arm64/booting.rst): PC = entry,
+     * X0..X3 = x[0..3], PSTATE = BOOT_ARM64_PSTATE (EL1h, D, A, I and F
+     * masked), MMU and data cache off (SCTLR_EL1 at its reset value).
+     * The arch layer sets the registers; the loader only decides values.
+     */
+    BOOT_ARM64,
 };
+
+/* PSTATE for BOOT_ARM64: M[3:0] = 0b0101 (EL1h), D A I F (bits 9..6) set. */
+#define BOOT_ARM64_PSTATE 0x3c5ull
 
 struct boot_state {
     enum boot_mode mode;
@@ -39,6 +51,20 @@ struct boot_state {
     uint64_t gdt;       /* GDTR base, or 0: no GDT in guest memory */
     uint16_t gdt_limit;
     bool tss32; /* PVH: TR = 32-bit TSS, base 0, limit 0x67 (sel 0x20) */
+    /*
+     * BOOT_ARM64 only. x[0] = fdt, x[1..3] = 0. The loader leaves room for
+     * the device tree: [fdt, fdt + fdt_size) is free RAM, 2 MiB aligned and
+     * 2 MiB long (ARM64_FDT_MAX) when the guest has room for it, else
+     * ARM64_FDT_MIN bytes, marked used so nothing else is loaded there. The
+     * arch layer writes the DTB there after boot_load_spec (at most
+     * fdt_size bytes), with /chosen linux,initrd-start = initrd_start and
+     * linux,initrd-end = initrd_end (end exclusive; both 0: no initrd) and
+     * the command line as bootargs.
+     */
+    uint64_t x[4];
+    uint64_t fdt, fdt_size;
+    uint64_t initrd_start, initrd_end;
+    uint64_t kernel_start, kernel_end; /* the entry image's extent */
 };
 
 /*
@@ -108,6 +134,55 @@ struct boot_image {
  */
 int elf_load(struct gview *v, const struct boot_image *img, uint64_t *entry,
              uint64_t *hi, struct boot_err *err) MUST_CHECK;
+/*
+ * elf_load_arch: the same for a guest of `arch`: elf_load is
+ * elf_load_arch(ARCH_X86_64); ARCH_AARCH64 takes ELF64 EM_AARCH64 only
+ * (ELF32 ARM, x86 and big-endian ELF are refused with the reason).
+ */
+int elf_load_arch(struct gview *v, const struct boot_image *img, enum arch arch,
+                  uint64_t *entry, uint64_t *hi,
+                  struct boot_err *err) MUST_CHECK;
+
+/*
+ * Linux arm64 Image (Documentation/arch/arm64/booting.rst, "Call the
+ * kernel image"): a 64-byte header with the magic "ARM\x64" at 0x38.
+ * arm64_image_header: parse and check it. image_size 0 (kernels before
+ * 3.17, whose text_offset has no defined endianness) means text_offset
+ * 0x80000 and flags 0. 0 or -1 + err.
+ */
+#define ARM64_HDR_SIZE        64
+#define ARM64_MAGIC_OFF       0x38
+#define ARM64_KERNEL_ALIGN    (2ull << 20) /* base = load - text_offset */
+#define ARM64_OLD_TEXT_OFFSET 0x80000ull
+#define ARM64_NOSIZE_SLACK    (8ull << 20) /* image_size 0: room for BSS */
+#define ARM64_FLAG_BE         (1ull << 0)
+#define ARM64_FLAG_PAGE_SHIFT 1 /* 2 bits: 0 unspecified, 4K, 16K, 64K */
+#define ARM64_FLAG_PHYS_ANY   (1ull << 3) /* base anywhere in RAM */
+#define ARM64_FDT_MAX         (2ull << 20)
+#define ARM64_FDT_MIN         (64ull << 10)
+#define ARM64_INITRD_WINDOW   (32ull << 30) /* 1 GiB aligned, covers kernel */
+struct arm64_header {
+    uint64_t text_offset, image_size, flags;
+    uint64_t extent; /* bytes reserved from the load address */
+};
+int arm64_image_header(const struct boot_image *img, struct arm64_header *h,
+                       struct boot_err *err) MUST_CHECK;
+/*
+ * arm64_load_images: boot_load_images for an aarch64 guest, once the entry
+ * image (imgs[entry], gunzipped into *kernel when it was compressed) is
+ * known to be of format f. Loads it (Image: at `load ADDR,` when given,
+ * which must be text_offset above a 2 MiB boundary, else at text_offset
+ * above the first 2 MiB boundary of the lowest RAM that holds it; ELF:
+ * segments at p_paddr; raw: at its address or the first free page of
+ * RAM), then the loads with an address, the DTB room, the initrd (page
+ * aligned after the DTB room, in the 1 GiB aligned 32 GiB window that
+ * holds the kernel) and the other loads. `fdt load` files are not loaded:
+ * the FDT builder reads them. Errors name the file.
+ */
+int arm64_load_images(struct gview *v, const struct vm_spec *spec,
+                      const struct boot_image *imgs, int entry,
+                      const struct boot_image *kernel, enum image_fmt f,
+                      struct boot_state *bs, struct boot_err *err) MUST_CHECK;
 
 /* Multiboot 1 (Multiboot Specification 0.6.96). */
 #define MB1_BOOT_MAGIC 0x2BADB002u

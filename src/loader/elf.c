@@ -1,7 +1,8 @@
 /*
- * elf.c: ELF32/ELF64 loading for x86 guests (System V gABI, "Program
- * header"). Segments are loaded at p_paddr; p_memsz beyond p_filesz is
- * zeroed. Every field from the image is checked before use.
+ * elf.c: ELF32/ELF64 loading for x86 guests and ELF64 for aarch64 guests
+ * (System V gABI, "Program header"). Segments are loaded at p_paddr;
+ * p_memsz beyond p_filesz is zeroed. Every field from the image is checked
+ * before use.
  */
 #include <elf.h>
 #include <string.h>
@@ -71,14 +72,54 @@ static int load_segment(struct gview *v, const struct boot_image *img,
     return 0;
 }
 
+/* The machine check: x86 (EM_386, EM_X86_64) or aarch64 (ELF64 EM_AARCH64). */
+static int check_machine(enum arch arch, bool is64, unsigned machine,
+                         struct boot_err *err)
+{
+    if (arch != ARCH_AARCH64) {
+        if (machine == EM_386 || machine == EM_X86_64)
+            return 0;
+        if (machine == EM_AARCH64 || machine == EM_ARM)
+            return fail(err,
+                        "an %s ELF (e_machine %u) is not for x86-64 guests",
+                        machine == EM_ARM ? "ARM" : "AArch64", machine);
+        return fail(err, "ELF machine %u is not x86", machine);
+    }
+    if (machine == EM_AARCH64 && is64)
+        return 0;
+    if (machine == EM_ARM)
+        return fail(err,
+                    "a 32-bit ARM ELF (ELFCLASS32, EM_ARM): aarch64 guests "
+                    "boot AArch64 images only (ELF64, EM_AARCH64)");
+    if (machine == EM_386 || machine == EM_X86_64)
+        return fail(err, "an x86 ELF (e_machine %u) is not for aarch64 guests",
+                    machine);
+    if (!is64)
+        return fail(err,
+                    "ELF32 machine %u is not for aarch64 guests "
+                    "(ELF64 EM_AARCH64 expected)",
+                    machine);
+    return fail(err, "ELF machine %u is not AArch64 (EM_AARCH64 = %u)", machine,
+                (unsigned)EM_AARCH64);
+}
+
 int elf_load(struct gview *v, const struct boot_image *img, uint64_t *entry,
              uint64_t *hi, struct boot_err *err)
+{
+    return elf_load_arch(v, img, ARCH_X86_64, entry, hi, err);
+}
+
+int elf_load_arch(struct gview *v, const struct boot_image *img, enum arch arch,
+                  uint64_t *entry, uint64_t *hi, struct boot_err *err)
 {
     const unsigned char *d = img->data;
     if (img->size < EI_NIDENT || memcmp(d, ELFMAG, SELFMAG) != 0)
         return fail(err, "not an ELF file");
     if (d[EI_DATA] != ELFDATA2LSB)
-        return fail(err, "big-endian ELF is not an x86 image");
+        return fail(err, arch == ARCH_AARCH64
+                             ? "big-endian ELF: qvm runs little-endian "
+                               "aarch64 guests"
+                             : "big-endian ELF is not an x86 image");
     bool is64 = d[EI_CLASS] == ELFCLASS64;
     if (!is64 && d[EI_CLASS] != ELFCLASS32)
         return fail(err, "unknown ELF class %u", d[EI_CLASS]);
@@ -91,8 +132,6 @@ int elf_load(struct gview *v, const struct boot_image *img, uint64_t *entry,
         memcpy(&h, d, sizeof(h));
         phoff = h.e_phoff, phnum = h.e_phnum, phentsize = h.e_phentsize;
         machine = h.e_machine, type = h.e_type, e_entry = h.e_entry;
-        if (phentsize < sizeof(Elf64_Phdr))
-            return fail(err, "bad e_phentsize %u", phentsize);
     } else {
         Elf32_Ehdr h;
         if (img->size < sizeof(h))
@@ -100,11 +139,11 @@ int elf_load(struct gview *v, const struct boot_image *img, uint64_t *entry,
         memcpy(&h, d, sizeof(h));
         phoff = h.e_phoff, phnum = h.e_phnum, phentsize = h.e_phentsize;
         machine = h.e_machine, type = h.e_type, e_entry = h.e_entry;
-        if (phentsize < sizeof(Elf32_Phdr))
-            return fail(err, "bad e_phentsize %u", phentsize);
     }
-    if (machine != EM_386 && machine != EM_X86_64)
-        return fail(err, "ELF machine %u is not x86", machine);
+    if (check_machine(arch, is64, machine, err) < 0)
+        return -1;
+    if (phentsize < (is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr)))
+        return fail(err, "bad e_phentsize %u", phentsize);
     if (type != ET_EXEC && type != ET_DYN)
         return fail(err, "ELF type %u is not an executable", type);
     uint64_t tab, tabend;

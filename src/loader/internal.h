@@ -33,6 +33,18 @@ int boot_identity_map(struct gview *v, uint64_t pref, uint64_t *pml4,
 int boot_write_gdt(struct gview *v, uint64_t pref, bool long_mode,
                    struct boot_state *bs, struct boot_err *err);
 
+/* boot_name_file: prefix err->msg with "path: ". Returns -1. */
+int boot_name_file(struct boot_err *err, const char *path);
+
+/*
+ * boot_load_raw: a file's bytes at ls->addr when the load has one (inside
+ * one ram/rom region, not over another image), else in free RAM at a 4 KiB
+ * boundary in [min, max). Marks it used; *at = where.
+ */
+int boot_load_raw(struct gview *v, const struct load_spec *ls,
+                  const struct boot_image *img, uint64_t min, uint64_t max,
+                  uint64_t *at, struct boot_err *err);
+
 /* boot_put_cstring: a NUL-terminated copy below 4 GiB; 0 on failure. */
 uint64_t boot_put_cstring(struct gview *v, const char *s, uint64_t pref);
 

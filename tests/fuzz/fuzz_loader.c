@@ -3,7 +3,9 @@
  * bytes are the entry image of a VM with 64 MiB of RAM (ram 0,0xa0000 and
  * ram 1m,63m), an initrd, a command line, an RSDP and a firmware range.
  * The image is loaded once as sniffed (which also covers gzip) and once
- * forced through each x86 format, on a fresh view of the same memory.
+ * forced through each x86 format, on a fresh view of the same memory; then
+ * the same for an aarch64 guest (ram 0x40000000,63m and a second bank
+ * 40 GiB up) as sniffed and forced through each aarch64 format.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +18,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define LOW  0xa0000u
 #define HIGH (63u << 20)
+
+#define ARM_RAM 0x40000000ull
+#define ARM_FAR (ARM_RAM + (40ull << 30))
 
 static unsigned char *low, *high;
 static char path_fuzz[] = "fuzz";
@@ -68,6 +73,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             struct boot_state bs;
             struct boot_err err;
             if (boot_load_images(&v, &s, &in, imgs, fmts[i], &bs, &err) < 0)
+                err.msg[0] = 0; /* an error is a fine outcome */
+        }
+        gview_free(&v);
+    }
+    /* aarch64: the Image, ELF64 and raw loaders, the initrd and DTB room. */
+    static const enum image_fmt arm_fmts[] = {IMG_RAW, IMG_ARM64_IMAGE,
+                                              IMG_ELF64, IMG_ELF32};
+    s.arch = ARCH_AARCH64;
+    s.mem.v[0] =
+        (struct mem_region){.kind = MEM_RAM, .base = ARM_RAM, .size = HIGH};
+    s.mem.v[1] =
+        (struct mem_region){.kind = MEM_RAM, .base = ARM_FAR, .size = LOW};
+    for (size_t i = 0; i < sizeof(arm_fmts) / sizeof(arm_fmts[0]); i++) {
+        struct gview v;
+        memset(&v, 0, sizeof(v));
+        if (gview_add_region(&v, ARM_RAM, HIGH, high, GV_RAM) == 0 &&
+            gview_add_region(&v, ARM_FAR, LOW, low, GV_RAM) == 0) {
+            struct boot_state bs;
+            struct boot_err err;
+            if (boot_load_images(&v, &s, NULL, imgs, arm_fmts[i], &bs, &err) <
+                0)
                 err.msg[0] = 0; /* an error is a fine outcome */
         }
         gview_free(&v);
