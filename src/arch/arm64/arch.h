@@ -72,4 +72,12 @@ void arm64_gic_free(struct vm *vm);
 int gic_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                 struct dev_inst *inst) MUST_CHECK;
 
+/* board.c: the realized machine and its device tree at boot_state fdt
+ * (after the loaders, before vCPU 0's registers). */
+struct arm64_board;
+struct boot_state;
+int arm64_board_collect(struct vm *vm, const struct boot_state *bs,
+                        struct arm64_board *b) MUST_CHECK;
+int arm64_write_fdt(struct vm *vm, const struct boot_state *bs) MUST_CHECK;
+
 #endif

@@ -140,12 +140,10 @@ static int set_reg(struct vcpu *vcpu, uint64_t id, uint64_t val,
     return e;
 }
 
-/* x0..x3 of the boot protocol: x0 = the device tree (none is built yet:
- * 0), the others 0. */
+/* x0..x3 of the boot protocol: the loader's (x0: the device tree). */
 static void boot_args(const struct boot_state *bs, uint64_t x[4])
 {
-    (void)bs;
-    x[0] = x[1] = x[2] = x[3] = 0;
+    memcpy(x, bs->x, sizeof(bs->x));
 }
 
 int arch_vcpu_boot(struct vcpu *vcpu, const struct boot_state *bs)
@@ -158,6 +156,8 @@ int arch_vcpu_boot(struct vcpu *vcpu, const struct boot_state *bs)
         log_fatal(TAG, "nothing to run: no `load` gave an entry point");
         return -ENOEXEC;
     }
+    if ((e = arm64_write_fdt(vcpu->vm, bs)) < 0)
+        return e;
     uint64_t x[4];
     boot_args(bs, x);
     for (int i = 0; i < 4; i++)

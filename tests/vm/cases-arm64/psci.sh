@@ -3,7 +3,8 @@
 # on the PL011 at 0x1c090000 from EL1 with D, A, I, F masked, reads PSCI's
 # version (0.2 or later: KVM's in-kernel PSCI), then calls SYSTEM_OFF: qvm
 # exits 0 with "guest powered off (system event)"; built as psci_reset it
-# calls SYSTEM_RESET: qvm exits 0 with "guest reset (system event)".
+# calls SYSTEM_RESET: qvm exits 0 with "guest reset (system event)". x0
+# points at the device tree (its header and the compatibles the guest finds).
 set -u
 fail() {
     echo "FAIL: $*"
@@ -20,6 +21,9 @@ o=$TMPDIR/psci-off.out
 [ "$rc" -eq 0 ] || fail "SYSTEM_OFF: qvm exited $rc, expected 0"
 grep -q 'arm64 guest: hello from EL1, DAIF 0x00000000000003c0' "$o" ||
     fail "no PL011 output, or not EL1 with DAIF masked"
+# x0: the device tree qvm built from the realized machine
+grep -q 'arm64 guest: device tree, 0x[0-9a-f]* bytes: arm,pl011 arm,gic-v3 arm,psci-0.2 arm,armv8-timer' "$o" ||
+    fail "no device tree at x0, or without the PL011, GICv3, PSCI or timer"
 grep -q 'arm64 guest: PSCI version 0x0000000000010' "$o" ||
     fail "PSCI version is not 1.x"
 grep -q 'arm64 guest: SYSTEM_OFF' "$o" || fail "the guest did not get there"
