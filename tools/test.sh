@@ -192,6 +192,17 @@ if [ -x build-arm64/qvm ]; then
     echo "== VM tests (aarch64)"
     vmb=build-arm64
     vm --arch aarch64
+    # Debian's arm64 Linux (tests/realguests/cases-arm64): its material
+    # comes from the aarch64 lab's cache (prepare-arm64.sh).
+    echo "== real guests (aarch64)"
+    rga=${XDG_CACHE_HOME:-$HOME/.cache}/qvm-realguests/arm64
+    if tests/realguests/prepare-arm64.sh "$rga" >"$log/rga" 2>&1; then
+        vm --arch aarch64 --cases-dir tests/realguests/cases-arm64 --guests "$rga"
+    else
+        echo "not ok - real guests (aarch64): tests/realguests/prepare-arm64.sh"
+        tail -n 20 "$log/rga"
+        F=$((F + 1))
+    fi
     vmb=build
 elif [ "${CI:-}" = true ]; then
     echo "not ok - VM tests (aarch64): no build-arm64/qvm ($a64 and aarch64-linux-gnu-gcc build it)"
