@@ -427,7 +427,9 @@ const struct opt_def set_vars[] = {
      .type = OPT_STR,
      .flags = OF_SET_GLOB | OF_SET_GUEST,
      .arch = ARCH_AARCH64,
-     .help = "write the generated FDT to this file (works with dryrun)"},
+     .help = "write the device tree qvm built from the realized machine "
+             "to this file when the VM starts (dryrun does not realize "
+             "the machine, so it writes nothing)"},
     {.name = "grow-heap",
      .type = OPT_SIZE,
      .flags = OF_SET_GLOB | OF_IGNORED,

@@ -95,7 +95,12 @@ int arm64_write_fdt(struct vm *vm, const struct boot_state *bs)
         log_fatal(TAG, "cannot build the device tree in %llu bytes: %s",
                   (unsigned long long)bs->fdt_size, strerror(-e));
     free(b);
-    if (e == 0)
-        log_debug(TAG, "device tree at 0x%llx", (unsigned long long)bs->fdt);
+    if (e < 0)
+        return e;
+    log_debug(TAG, "device tree at 0x%llx", (unsigned long long)bs->fdt);
+    /* `set fdt-dump-file F`: the final tree, as the guest gets it. */
+    const char *f = spec_set_var(vm->spec, "fdt-dump-file");
+    if (f && (e = arm64_fdt_dump(dst, f)) < 0)
+        log_fatal(TAG, "fdt-dump-file %s: %s", f, strerror(-e));
     return e;
 }

@@ -30,6 +30,18 @@ grep -q 'arm64 guest: SYSTEM_OFF' "$o" || fail "the guest did not get there"
 grep -q 'guest powered off (system event)' "$o" || fail "no power-off line"
 ! grep -q 'PSCI call returned' "$o" || fail "SYSTEM_OFF returned"
 
+# `set fdt-dump-file`: the tree the guest got, in a file (FDT magic
+# d00dfeed, the size the guest read from its header).
+rc=0
+"$QVM" @"$CONFIGS/psci-off.qvmconf" set fdt-dump-file "$TMPDIR/board.dtb" \
+    >"$TMPDIR/dump.out" 2>&1 || rc=$?
+[ "$rc" -eq 0 ] || { cat "$TMPDIR/dump.out"; fail "fdt-dump-file: qvm exited $rc"; }
+[ "$(od -An -tx1 -N4 "$TMPDIR/board.dtb" | tr -d ' ')" = d00dfeed ] ||
+    fail "fdt-dump-file: no device tree in the file"
+size=$(sed -n 's/.*arm64 guest: device tree, 0x0*\([0-9a-f]*\) bytes.*/\1/p' "$TMPDIR/dump.out")
+[ -n "$size" ] && [ "$(wc -c <"$TMPDIR/board.dtb")" -eq "$((0x$size))" ] ||
+    fail "fdt-dump-file: $(wc -c <"$TMPDIR/board.dtb") bytes, the guest's tree 0x$size"
+
 run psci-reset
 o=$TMPDIR/psci-reset.out
 [ "$rc" -eq 0 ] || fail "SYSTEM_RESET: qvm exited $rc, expected 0"
