@@ -48,7 +48,12 @@ meson_suites() {
     shift 2
     echo "== $name"
     rc=0
-    meson test -C "$dir" --print-errorlogs "$@" >"$log/$name" 2>&1 || rc=$?
+    # Meson's per-test timeouts catch hangs, not slowness: a loaded machine
+    # (a CI runner shared with other jobs, a sanitizer build) took format
+    # 30 s, the TSan transport suite 30 s and the ASan golden run 120 s, so
+    # they get four times their limit (QVM_TIMEOUT_MULTIPLIER).
+    meson test -C "$dir" --print-errorlogs \
+        --timeout-multiplier "${QVM_TIMEOUT_MULTIPLIER:-4}" "$@" >"$log/$name" 2>&1 || rc=$?
     grep -E '^ *[0-9]+/[0-9]+ ' "$log/$name"
     ok=$(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "$log/$name")
     fl=$(sed -n 's/^Fail: *\([0-9]*\).*/\1/p' "$log/$name")
