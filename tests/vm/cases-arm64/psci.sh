@@ -6,18 +6,9 @@
 # calls SYSTEM_RESET: qvm exits 0 with "guest reset (system event)". x0
 # points at the device tree (its header and the compatibles the guest finds).
 set -u
-fail() {
-    echo "FAIL: $*"
-    exit 1
-}
-run() { # run NAME: qvm's output in $TMPDIR/NAME.out, its status in $rc
-    rc=0
-    "$QVM" @"$CONFIGS/$1.qvmconf" >"$TMPDIR/$1.out" 2>&1 || rc=$?
-    echo "---- $1 (exit $rc)"
-    cat "$TMPDIR/$1.out"
-}
-run psci-off
-o=$TMPDIR/psci-off.out
+. cases/lib.sh
+qvm_run psci-off @"$CONFIGS/psci-off.qvmconf"
+o=$out
 [ "$rc" -eq 0 ] || fail "SYSTEM_OFF: qvm exited $rc, expected 0"
 grep -q 'arm64 guest: hello from EL1, DAIF 0x00000000000003c0' "$o" ||
     fail "no PL011 output, or not EL1 with DAIF masked"
@@ -32,18 +23,16 @@ grep -q 'guest powered off (system event)' "$o" || fail "no power-off line"
 
 # `set fdt-dump-file`: the tree the guest got, in a file (FDT magic
 # d00dfeed, the size the guest read from its header).
-rc=0
-"$QVM" @"$CONFIGS/psci-off.qvmconf" set fdt-dump-file "$TMPDIR/board.dtb" \
-    >"$TMPDIR/dump.out" 2>&1 || rc=$?
-[ "$rc" -eq 0 ] || { cat "$TMPDIR/dump.out"; fail "fdt-dump-file: qvm exited $rc"; }
+qvm_run dump @"$CONFIGS/psci-off.qvmconf" set fdt-dump-file "$TMPDIR/board.dtb"
+[ "$rc" -eq 0 ] || fail "fdt-dump-file: qvm exited $rc"
 [ "$(od -An -tx1 -N4 "$TMPDIR/board.dtb" | tr -d ' ')" = d00dfeed ] ||
     fail "fdt-dump-file: no device tree in the file"
-size=$(sed -n 's/.*arm64 guest: device tree, 0x0*\([0-9a-f]*\) bytes.*/\1/p' "$TMPDIR/dump.out")
+size=$(sed -n 's/.*arm64 guest: device tree, 0x0*\([0-9a-f]*\) bytes.*/\1/p' "$out")
 [ -n "$size" ] && [ "$(wc -c <"$TMPDIR/board.dtb")" -eq "$((0x$size))" ] ||
     fail "fdt-dump-file: $(wc -c <"$TMPDIR/board.dtb") bytes, the guest's tree 0x$size"
 
-run psci-reset
-o=$TMPDIR/psci-reset.out
+qvm_run psci-reset @"$CONFIGS/psci-reset.qvmconf"
+o=$out
 [ "$rc" -eq 0 ] || fail "SYSTEM_RESET: qvm exited $rc, expected 0"
 grep -q 'arm64 guest: SYSTEM_RESET' "$o" || fail "the guest did not get there"
 grep -q 'guest reset (system event)' "$o" || fail "no reset line"

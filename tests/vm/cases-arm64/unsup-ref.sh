@@ -5,25 +5,16 @@
 # external data abort at the load (EC 0x25 "data abort, same EL", FSC
 # 0x10, FAR the address, ELR the load: not retired); abort ends qvm with 5.
 set -u
-fail() {
-    echo "FAIL: $*"
-    exit 1
-}
-run() { # run NAME: qvm's output in $TMPDIR/NAME.out, its status in $rc
-    rc=0
-    "$QVM" @"$CONFIGS/$1.qvmconf" >"$TMPDIR/$1.out" 2>&1 || rc=$?
-    echo "---- $1 (exit $rc)"
-    cat "$TMPDIR/$1.out"
-}
-run unmapped-ignore
-o=$TMPDIR/unmapped-ignore.out
+. cases/lib.sh
+qvm_run unmapped-ignore @"$CONFIGS/unmapped-ignore.qvmconf"
+o=$out
 [ "$rc" -eq 0 ] || fail "ignore: qvm exited $rc, expected 0"
 grep -q 'unmapped: read 0x00000000ffffffff' "$o" || fail "ignore: not all ones"
 grep -q '4-byte read from unmapped address 0x10000000' "$o" ||
     fail "ignore: no warning"
 
-run unmapped-fail
-o=$TMPDIR/unmapped-fail.out
+qvm_run unmapped-fail @"$CONFIGS/unmapped-fail.qvmconf"
+o=$out
 [ "$rc" -eq 0 ] || fail "fail: qvm exited $rc, expected 0"
 load=$(sed -n 's/^unmapped: load at \(0x[0-9a-f]*\).*/\1/p' "$o")
 [ -n "$load" ] || fail "fail: the guest did not start"
@@ -36,8 +27,8 @@ grep -q 'unmapped address 0x10000000 (pc 0x[0-9a-f]*): external data abort (unsu
     fail "fail: no warning"
 ! grep -q 'unmapped: read' "$o" || fail "fail: the load completed"
 
-run unmapped-abort
-o=$TMPDIR/unmapped-abort.out
+qvm_run unmapped-abort @"$CONFIGS/unmapped-abort.qvmconf"
+o=$out
 [ "$rc" -eq 5 ] || fail "abort: qvm exited $rc, expected 5"
 grep -q 'unsupported reference abort' "$o" || fail "abort: no abort line"
 echo PASS

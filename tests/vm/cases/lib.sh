@@ -20,6 +20,8 @@
 #                            (default 120) kills it and returns 1
 #   fail MSG                 shows the output of the last qvm_start (if
 #                            any), "FAIL: MSG", exit 1
+#   qvm_run NAME ARGS...     runs "$QVM" ARGS... to its end, output in a
+#                            fresh $out (shown), status in $rc
 #   qvm_run_stamped NAME ARGS...  runs "$QVM" ARGS... to its end with each
 #                            output line stamped with the host's uptime
 #                            when it arrived ($stamped); $out gets the lines
@@ -111,6 +113,18 @@ qvm_wait() {
     wait "$pid" || rc=$?
     pid=''
     [ "$rc" -eq "$1" ] || fail "qvm exited $rc, expected $1"
+}
+
+qvm_run() {
+    _qvm_starts=$((_qvm_starts + 1))
+    out="$TMPDIR/$1.$_qvm_starts.out"
+    _qvm_out=$out
+    echo "---- $1"
+    shift
+    rc=0
+    "$QVM" "$@" </dev/null >"$out" 2>&1 || rc=$?
+    cat "$out"
+    echo "---- (exit $rc)"
 }
 
 qvm_run_stamped() {
