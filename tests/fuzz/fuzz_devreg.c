@@ -24,13 +24,17 @@
  * (ASan), interrupt lines stay in range, every region is unmapped at
  * teardown; UBSan watches the arithmetic.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/schema.h"
+#include "devices/shmem.h"
 #include "fuzz_env.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -60,6 +64,14 @@ static const struct row rows[] = {
      "vdev gic version 3\n"
      "vdev pl011 loc 0x1c090000 intr gic:37 hostdev <@DIR@/in\n",
      ARCH_AARCH64},
+    /* guest_shm twice, over PCI (factory page in BAR0, window in BAR2)
+     * and MMIO, sharing regions (regions by name under $QVM_SHM_DIR, one
+     * pre-created, names refused by a policy): attach, find, notify each
+     * other through the shared header, detach (see shm_hook) */
+    {"shmem", "vdev shmem create shared,8k umask 027\n"
+              "vdev shmem loc 0xfeb00000 intr ioapic:10 deny secret*\n"},
+    /* the IB700 watchdog's ports (its expiry needs the event loop) */
+    {"wdt_ib700", "vdev wdt-ib700\n"},
 };
 
 static const struct row *row;
@@ -85,7 +97,110 @@ static void init(void)
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     CHECK(fd >= 0);
     close(fd);
+    snprintf(path, sizeof(path), "%s/shm", fe.dir);
+    CHECK(mkdir(path, 0700) == 0);
+    CHECK(setenv("QVM_SHM_DIR", path, 1) == 0);
     fe_spec_arch(&spec, row->config, row->arch);
+}
+
+/*
+ * vdev shmem's host side stays real (region files under @DIR@/shm, its
+ * $QVM_SHM_DIR, emptied before each input so that no region outlives the
+ * input that made it), but not its waiter threads: a thread per attached
+ * region sleeps on the client's futex word and raises the interrupt when a
+ * peer's notify or attach/detach bumps it, at a moment the input does not
+ * decide (and its coverage would count for whichever input runs then).
+ * shm_hook gives each shmem instance host ops whose watch/unwatch only
+ * record (slot, word) and whose wake delivers shmem_event to every slot
+ * watching that word at once, on the fuzzing thread: what the waiter does
+ * a moment later, in the order the input caused it.
+ */
+struct shm_watch {
+    struct shmem *sh;
+    unsigned slot;
+    _Atomic uint32_t *word;
+    bool used;
+};
+
+static struct shm_watch shm_watches[4 * SHM_SLOTS];
+static struct shm_host_ops shm_ops;
+
+static int shm_watch(void *o, struct shmem *sh, unsigned slot,
+                     struct shm_hdr *hdr, unsigned idx, void **out)
+{
+    (void)o;
+    CHECK(slot < SHM_SLOTS && idx < SHM_MAX_CLIENTS);
+    for (size_t i = 0; i < ARRAY_SIZE(shm_watches); i++)
+        if (!shm_watches[i].used) {
+            shm_watches[i] = (struct shm_watch){sh, slot, &hdr->seq[idx], true};
+            *out = &shm_watches[i];
+            return 0;
+        }
+    CHECK(!"more watched regions than slots");
+    return -1;
+}
+
+static void shm_unwatch(void *o, void *w, struct shm_hdr *hdr, unsigned idx)
+{
+    (void)o;
+    struct shm_watch *sw = w;
+    CHECK(sw->used && sw->word == &hdr->seq[idx]);
+    sw->used = false;
+}
+
+static void shm_wake(void *o, _Atomic uint32_t *word)
+{
+    (void)o;
+    for (size_t i = 0; i < ARRAY_SIZE(shm_watches); i++)
+        if (shm_watches[i].used && shm_watches[i].word == word)
+            shmem_event(shm_watches[i].sh, shm_watches[i].slot);
+}
+
+static void shm_hook(struct dev_list *l)
+{
+    for (size_t i = 0; i < l->v.n; i++) {
+        const struct dev_inst *in = &l->v.v[i];
+        if (!in->vd || strcmp(in->vd->type->name, "shmem") != 0)
+            continue;
+        struct shmem *sh = in->state; /* first member of its state */
+        shm_ops = *sh->ops; /* open, close, alive, self: the same for all */
+        shm_ops.watch = shm_watch;
+        shm_ops.unwatch = shm_unwatch;
+        shm_ops.wake = shm_wake;
+        sh->ops = &shm_ops;
+    }
+}
+
+/* Empty @DIR@/shm (the region files of the previous input). */
+static void shm_clear(void)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "%s/shm", fe.dir);
+    DIR *d = opendir(path);
+    CHECK(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            CHECK(unlinkat(dirfd(d), e->d_name, 0) == 0);
+    closedir(d);
+}
+
+/* With $QVM_FUZZ_LOG, the regions the first input sees (region indexes
+ * for hand-made seeds). */
+static void list_regions(void)
+{
+    static bool done;
+    if (done || !getenv("QVM_FUZZ_LOG"))
+        return;
+    done = true;
+    struct bus *b[] = {&fe.pio, &fe.mmio};
+    for (unsigned i = 0; i < 2; i++)
+        for (size_t k = 0; k < b[i]->regions.n; k++)
+            fprintf(stderr, "fuzz: %s region %zu: 0x%llx+0x%llx %s\n",
+                    i ? "mmio" : "pio", k,
+                    (unsigned long long)b[i]->regions.v[k].base,
+                    (unsigned long long)b[i]->regions.v[k].len,
+                    b[i]->regions.v[k].name ? b[i]->regions.v[k].name : "");
 }
 
 static void host_input(const uint8_t *p, size_t n)
@@ -127,8 +242,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     host_input(p, hl);
     p += hl;
     fe_reset(data[0]);
+    shm_clear();
     static struct dev_list l;
     fe_realize(&spec, &l);
+    shm_hook(&l);
+    list_regions();
     for (unsigned ops = 0; p < end && ops < MAX_OPS; ops++) {
         uint8_t c = *p++;
         unsigned kind = c >> 4;
