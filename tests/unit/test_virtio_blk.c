@@ -61,9 +61,20 @@
 
 static atomic_uint syncs;
 static atomic_bool sync_fail;
+/* sync_gate: fdatasync waits in it while `sync_hold` (reset_waits). */
+static atomic_bool sync_hold, sync_inside;
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
 
 int fdatasync(int fd)
 {
+    pthread_mutex_lock(&gate_lock);
+    atomic_store(&sync_inside, true);
+    pthread_cond_broadcast(&gate_cv);
+    while (atomic_load(&sync_hold))
+        pthread_cond_wait(&gate_cv, &gate_lock);
+    atomic_store(&sync_inside, false);
+    pthread_mutex_unlock(&gate_lock);
     atomic_fetch_add(&syncs, 1);
     if (atomic_load(&sync_fail)) {
         errno = EIO;
@@ -327,6 +338,52 @@ static void flush(void **state)
     assert_int_equal(req(&t, 0, T_FLUSH, 0, 0, false, NULL), S_IOERR);
     atomic_store(&sync_fail, false);
     assert_int_equal(req(&t, 0, T_FLUSH, 0, 0, false, NULL), S_IOERR);
+    done(&t);
+}
+
+/* A reset while a worker is inside a request returns only once the worker
+ * is out of it (nothing touches guest memory after reset returns): the
+ * flush is held in fdatasync; the reset, on another thread, must not
+ * return before the flush is let go. */
+static atomic_bool reset_done, reset_saw_worker_inside;
+
+static void *reset_thread(void *arg)
+{
+    struct t *t = arg;
+    virtio_set_status(t->v.d, 0, true);
+    atomic_store(&reset_saw_worker_inside, atomic_load(&sync_inside));
+    atomic_store(&reset_done, true);
+    return NULL;
+}
+
+static void reset_waits(void **state)
+{
+    (void)state;
+    struct t t;
+    setup_dev(&t, &(struct opts){0}, all_features());
+    atomic_store(&sync_hold, true);
+    hdr(&t, T_FLUSH, 0);
+    struct vd_seg segs[2] = {{G_HDR, 16, false}, {G_STATUS, 1, true}};
+    vd_post(&t.v, 0, segs, 2);
+    vd_kick(&t.v, 0);
+    pthread_mutex_lock(&gate_lock);
+    while (!atomic_load(&sync_inside))
+        pthread_cond_wait(&gate_cv, &gate_lock);
+    pthread_mutex_unlock(&gate_lock);
+    pthread_t th;
+    atomic_store(&reset_done, false);
+    assert_int_equal(pthread_create(&th, NULL, reset_thread, &t), 0);
+    /* Give a reset that does not wait every chance to return early. */
+    for (int i = 0; i < 200 && !atomic_load(&reset_done); i++)
+        vd_sleep_ms(1);
+    assert_false(atomic_load(&reset_done));
+    pthread_mutex_lock(&gate_lock);
+    atomic_store(&sync_hold, false);
+    pthread_cond_broadcast(&gate_cv);
+    pthread_mutex_unlock(&gate_lock);
+    pthread_join(th, NULL);
+    assert_true(atomic_load(&reset_done));
+    assert_false(atomic_load(&reset_saw_worker_inside));
     done(&t);
 }
 
@@ -796,6 +853,7 @@ int main(void)
         cmocka_unit_test(config_space),
         cmocka_unit_test(read_write),
         cmocka_unit_test(flush),
+        cmocka_unit_test(reset_waits),
         cmocka_unit_test(sched_workers),
         cmocka_unit_test(writethrough_without_flush),
         cmocka_unit_test(get_id),
