@@ -182,13 +182,13 @@ EOF
     limit=3000
     [ "$LINUX" = 1 ] && limit=$((1200 + RUNS * 1200))
     # lab-run's stdout: L1's console as it arrives, with lab-run's own
-    # messages in between, among them "lab-run: L1 halted with IRR ...":
-    # QEMU 7.2's TCG left L1 halted with an interrupt pending, and lab-run
+    # messages in between, among them "lab-run: L1 stalled with IRR ...":
+    # QEMU 7.2's TCG left L1 stalled with an interrupt pending, and lab-run
     # pressed a key to wake it (tests/lab/README.md). The run in progress
     # then is not a measurement: it is marked failed (stalled=1).
     "$ROOT/tests/lab/lab-run" --timeout "$limit" "$P" >"$W/labout" ||
         say "warning: lab-run exit status $?"
-    awk '/^lab-run: L1 halted with IRR/ { stall = 1 }
+    awk '/^lab-run: L1 stalled with IRR/ { stall = 1 }
         /^@@BENCH / && stall { sub(/ ok=1 /, " ok=0 "); $0 = $0 " stalled=1"; stall = 0 }
         { print }' "$W/labout" >"$W/console"
     n=$(grep -c 'stalled=1' "$W/console" || true)
