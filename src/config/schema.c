@@ -430,6 +430,20 @@ const struct opt_def set_vars[] = {
      .help = "write the device tree qvm built from the realized machine "
              "to this file when the VM starts (dryrun does not realize "
              "the machine, so it writes nothing)"},
+    {.name = "ram-pages",
+     .type = OPT_ENUM,
+     .flags = OF_SET_GLOB | OF_SET_GUEST,
+     .choices = (const char *const[]){"huge", "small", "hugetlb", NULL},
+     .def = "huge",
+     .help = "the host pages behind guest ram. huge: each ram region is "
+             "placed at a host address congruent to its guest address "
+             "modulo 2 MiB and transparent huge pages are requested "
+             "(MADV_HUGEPAGE), so KVM can map guest memory with 2 MiB "
+             "pages; small: 4 KiB pages only; hugetlb: reserved 2 MiB "
+             "pages of the host's pool (`sysctl vm.nr_hugepages`), taken "
+             "at start (an error when too few are free), ram base and size "
+             "multiples of 2 MiB. Rom stays on 4 KiB pages. qvm's own (QNX has "
+             "no such variable)"},
     {.name = "grow-heap",
      .type = OPT_SIZE,
      .flags = OF_SET_GLOB | OF_IGNORED,
