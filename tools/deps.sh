@@ -20,8 +20,8 @@ if [ -n "$missing" ]; then
     # The aarch64 cross build links arm64 builds of the static libraries.
     dpkg --print-foreign-architectures | grep -qx arm64 ||
         $SUDO dpkg --add-architecture arm64
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    $SUDO apt-get -o DPkg::Lock::Timeout=900 update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends $missing >/dev/null
 fi
 # The arm64 libfdt.a, out of its package (the two arches conflict).
 $SUDO "$(dirname "$0")/cross-deps.sh"
