@@ -245,6 +245,20 @@ static void allow_threads(struct fb *b)
     ALLOW(b, SCMP_SYS(seccomp));
 }
 
+/* The teardown's reaper (vm/reaper.h): a process sharing qvm's memory
+ * (clone with CLONE_VM and nothing else: no thread, no fork), a pipe, and
+ * in the reaper, which runs under this filter: its name, closing every
+ * other descriptor, the wait on the pipe. */
+static void allow_reaper(struct fb *b)
+{
+    struct scmp_arg_cmp vm = SCMP_A0(SCMP_CMP_EQ, CLONE_VM);
+    rule(b, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, &vm);
+    rule(b, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, NULL);
+    struct scmp_arg_cmp name = SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME);
+    rule(b, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, &name);
+    ALLOW(b, SCMP_SYS(pipe2), SCMP_SYS(close_range));
+}
+
 static void allow_sigaction(struct fb *b)
 {
     struct scmp_arg_cmp notsys = SCMP_A0(SCMP_CMP_NE, SIGSYS);
@@ -346,6 +360,7 @@ static void build_kind(struct fb *b, enum confine_kind kind)
         allow_sigaction(b);
         ALLOW_IOCTLS(b, ioctl_irq);
         allow_dump(b);
+        allow_reaper(b);
         break;
     case CONFINE_VCPU:
         ALLOW_IOCTLS(b, ioctl_vcpu);

@@ -177,6 +177,12 @@ int gmem_register(const struct gmem *m, const struct kvm_sys *k)
     return 0;
 }
 
+void gmem_forget(struct gmem *m)
+{
+    VEC_FREE(&m->maps);
+    gview_free(&m->view);
+}
+
 void gmem_free(struct gmem *m)
 {
     for (size_t i = 0; i < m->maps.n; i++)

@@ -30,6 +30,9 @@ int gmem_init(struct gmem *m, const struct vm_spec *spec) MUST_CHECK;
 /* gmem_register: one KVM memory slot per region. */
 int gmem_register(const struct gmem *m, const struct kvm_sys *k) MUST_CHECK;
 void gmem_free(struct gmem *m);
+/* gmem_forget: the bookkeeping only; the mappings stay (the reaper's exit
+ * unmaps them, vm/reaper.h). */
+void gmem_forget(struct gmem *m);
 
 /*
  * gmem_ptr: THE gate from guest-physical to host addresses: NULL on

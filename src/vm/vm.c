@@ -20,6 +20,7 @@
 #include "vm/confine.h"
 #include "vm/dumper.h"
 #include "vm/machine.h"
+#include "vm/reaper.h"
 
 #define TAG "vm"
 
@@ -396,9 +397,15 @@ static void teardown(struct vm *vm)
         if (vm->vcpus[i].vm)
             vcpu_destroy(&vm->vcpus[i]);
     free(vm->vcpus);
-    devices_teardown(&vm->devs);
+    devices_teardown(&vm->devs); /* output flushed, disks closed */
     arch_vm_free(vm);
-    gmem_free(&vm->mem);
+    /* The kernel's VM teardown after qvm's exit, in the reaper (unless
+     * QVM_REAPER=off): then the memory stays mapped for it. */
+    const char *r = getenv("QVM_REAPER");
+    if ((r && strcmp(r, "off") == 0) || reaper_start(vm->kvm.vm_fd) < 0)
+        gmem_free(&vm->mem);
+    else
+        gmem_forget(&vm->mem);
     kvm_close(&vm->kvm);
     bus_destroy(&vm->pio);
     bus_destroy(&vm->mmio);

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <linux/kvm.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@
 #include <unistd.h>
 
 #include "vm/confine.h"
+#include "vm/reaper.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SANITIZED 1
@@ -292,6 +294,8 @@ static void test_forbidden_calls_end_qvm_named(void **state)
     expect_killed(CONFINE_VCPU, body_exec, NULL, "execve");
     expect_killed(CONFINE_MAIN, body_exec, NULL, "execve");
     expect_killed(CONFINE_IO, body_fork, NULL, "clone");
+    expect_killed(CONFINE_MAIN, body_fork, NULL, "clone"); /* the reaper's
+                                                              only */
     expect_killed(CONFINE_VCPU, body_fork, NULL, "clone");
     expect_killed(CONFINE_VCPU, body_open, NULL, "openat");
     expect_killed(CONFINE_RNG, body_open, NULL, "openat");
@@ -348,6 +352,72 @@ static void test_vcpu_does_no_disk_io(void **state)
     int fd = temp_file();
     expect_killed(CONFINE_VCPU, body_disk, &fd, "pwrite64");
     close(fd);
+}
+
+/* The teardown's reaper (vm/reaper.h), started by the main thread under
+ * its filter: it holds the "VM" (here a pipe's write end) after the
+ * starter closed its own copy, closes every other descriptor at once (a
+ * pipe the starter also closed reaches end of file while the starter
+ * lives), and lets go of the VM once the starter has exited. */
+struct reaper_fds {
+    int vm_w, other_w, go_r, go_w;
+};
+
+static void body_reaper(int ready_fd, void *arg)
+{
+    struct reaper_fds *f = arg;
+    close(f->go_w); /* the test's: its close is the go */
+    if (reaper_start(f->vm_w) != 0)
+        quit(3);
+    close(f->vm_w);
+    close(f->other_w);
+    char b = 1;
+    if (write(ready_fd, &b, 1) != 1)
+        quit(4);
+    while (read(f->go_r, &b, 1) > 0)
+        ;
+    quit(0);
+}
+
+static bool hangs_up(int fd, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, ms) == 1 && (p.revents & POLLHUP);
+}
+
+static void test_main_starts_the_reaper(void **state)
+{
+    (void)state;
+    if (SANITIZED) {
+        print_message("# ci-not-applicable: the reaper runs on qvm's thread "
+                      "pointer, which a sanitizer runtime's hooks would "
+                      "share (tested in the plain build)\n");
+        skip();
+    }
+    int vm[2], other[2], go[2];
+    assert_int_equal(pipe(vm), 0);
+    assert_int_equal(pipe(other), 0);
+    assert_int_equal(pipe(go), 0);
+    struct reaper_fds f = {vm[1], other[1], go[0], go[1]};
+    struct child c = spawn(CONFINE_MAIN, body_reaper, &f);
+    close(vm[1]);
+    close(other[1]);
+    close(go[0]);
+    char b;
+    assert_int_equal(read(c.ready, &b, 1), 1);
+    /* A bound for a failure, not a synchronisation: the reaper closes its
+     * copies as it starts. */
+    assert_true(hangs_up(other[0], 20000));
+    assert_false(hangs_up(vm[0], 0)); /* held while the starter lives */
+    close(go[1]);
+    char out[1024];
+    int st = finish(&c, out, sizeof(out));
+    if (st != 0)
+        fail_msg("main thread starting the reaper: status %d, stderr '%s'", st,
+                 out);
+    assert_true(hangs_up(vm[0], 20000)); /* let go after the exit */
+    close(vm[0]);
+    close(other[0]);
 }
 
 /* `user` as root: every id changes, root is out of reach, and the
@@ -410,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_needed_calls_still_work),
         cmocka_unit_test(test_vcpu_starts_the_entropy_helper),
         cmocka_unit_test(test_vcpu_does_no_disk_io),
+        cmocka_unit_test(test_main_starts_the_reaper),
         cmocka_unit_test(test_user_drop_as_root),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
