@@ -5,7 +5,8 @@
 # output, per-case timeout (--timeout and a case's own "# timeout: N"),
 # CI=true turning skips into failures, --cases,
 # --cases-file, the summary line, a cases/lib.sh that is never a case, and
-# the cases' helper tests/vm/cases/lib.sh itself (with a stand-in qvm).
+# the cases' helper tests/vm/cases/lib.sh itself (with a stand-in qvm), and
+# the files a case exports to its host check (cases/NAME.host).
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 RUN=$HERE/../vm/run-vm-tests
@@ -167,4 +168,39 @@ rc=0
 [ "$rc" = 0 ] && grep -qx 'ok - uselib' "$T/out" ||
     fail "--arch aarch64 without kvm-probe, or without cases/lib.sh"
 echo "ok: --arch aarch64"
+
+# 7. Exported files and host checks: a case's files in $EXPORT reach its
+# cases/NAME.host, run by the driver with EXPORT, GUESTS and CI; a failing
+# host check is a failure with its output; a failed case fails its host
+# check without running it; a case without a .host has none.
+H=$T/hcases
+mkdir -p "$H"
+cat >"$H/exp.sh" <<'EOF2'
+printf 'one\000two\n' >"$EXPORT/bin.dat"
+mkdir "$EXPORT/sub" && echo deep >"$EXPORT/sub/f"
+EOF2
+cat >"$H/exp.host" <<'EOF2'
+set -e
+[ "$(od -An -c "$EXPORT/bin.dat" | tr -d ' \n')" = 'one\0two\n' ]
+[ "$(cat "$EXPORT/sub/f")" = deep ] && [ -f "$GUESTS/g.elf" ] && [ "$CI" = false ]
+echo HOSTOKMARK
+EOF2
+printf 'echo x >"$EXPORT/f"\n' >"$H/hbad.sh"
+printf 'echo HOSTFAILMARK; exit 4\n' >"$H/hbad.host"
+printf 'exit 3\n' >"$H/cbad.sh"
+printf 'echo RANMARK\n' >"$H/cbad.host"
+printf 'exit 0\n' >"$H/plain.sh"
+rc=0
+CI=false "$RUN" --bed host --cases-dir "$H" "$T/build" >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "host checks: exit status $rc, want 1"
+grep -qx 'ok - exp.host' "$T/out" || fail "exp.host did not pass"
+grep -qx 'not ok - hbad.host' "$T/out" || fail "no 'not ok - hbad.host'"
+grep -q 'HOSTFAILMARK' "$T/out" || fail "a failing host check's output is not shown"
+grep -qx 'not ok - cbad.host' "$T/out" || fail "no 'not ok - cbad.host'"
+grep -q 'the case did not pass (exit status 3)' "$T/out" || fail "cbad.host: no reason"
+! grep -q 'RANMARK\|HOSTOKMARK' "$T/out" || fail "a host check ran after a failed case, or a passing one's output is shown"
+! grep -q 'plain.host' "$T/out" || fail "a host check for a case without one"
+[ "$(tail -n 1 "$T/out")" = 'vm-tests: 4 passed, 3 failed, 0 skipped' ] ||
+    fail "wrong summary line with host checks"
+echo "ok: exported files and host checks"
 echo "PASS: run-vm-tests contract"
