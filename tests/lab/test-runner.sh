@@ -203,4 +203,45 @@ grep -q 'the case did not pass (exit status 3)' "$T/out" || fail "cbad.host: no 
 [ "$(tail -n 1 "$T/out")" = 'vm-tests: 4 passed, 3 failed, 0 skipped' ] ||
     fail "wrong summary line with host checks"
 echo "ok: exported files and host checks"
+
+# 8. The same through the lab's console framing, with a stand-in lab-run
+# that runs entry.sh here (QVM_LAB_RUN): the files arrive intact; a stream
+# with one base64 line changed, or cut short, fails the host checks with
+# the reason and never runs them.
+cat >"$T/labrun" <<'EOF2'
+#!/bin/sh
+while [ $# -gt 1 ]; do shift; done
+cd "$1" && sh ./entry.sh | case ${SPOIL:-} in
+flip) sed '/^@@VMTEST-X /{x;s/^/x/;/^x\{3\}$/{x;s/A/B/;s/a/b/;b};x}' ;;
+cut) sed '/^@@VMTEST EXPORT END/d' ;;
+*) cat ;;
+esac
+EOF2
+chmod +x "$T/labrun"
+rm -f "$H/hbad.sh" "$H/hbad.host" "$H/cbad.sh" "$H/cbad.host"
+# enough for several base64 lines
+head -c 3000 /dev/urandom >"$T/rand"
+printf 'cp "%s" "$EXPORT/rand"\n' "$T/rand" >>"$H/exp.sh"
+printf '\ncmp "$EXPORT/rand" "%s"\n' "$T/rand" >>"$H/exp.host"
+rc=0
+CI=false QVM_LAB_RUN=$T/labrun "$RUN" --bed lab --cases-dir "$H" "$T/build" \
+    >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 0 ] && grep -qx 'kvm bed: nested lab' "$T/out" && grep -qx 'ok - exp.host' "$T/out" ||
+    fail "lab framing: the exported files did not arrive intact"
+! grep -q '@@VMTEST' "$T/out" || fail "lab framing: markers or base64 lines shown"
+for how in flip cut; do
+    rc=0
+    SPOIL=$how CI=false QVM_LAB_RUN=$T/labrun "$RUN" --bed lab --cases-dir "$H" \
+        "$T/build" >"$T/out" 2>&1 || rc=$?
+    [ "$rc" = 1 ] && grep -qx 'not ok - exp.host' "$T/out" ||
+        fail "lab framing ($how): a spoiled stream passed"
+    ! grep -q HOSTOKMARK "$T/out" || fail "lab framing ($how): the host check ran"
+done
+grep -q 'the exported files: @@VMTEST EXPORT BEGIN' "$T/out" ||
+    fail "lab framing (cut): no reason"
+SPOIL=flip CI=false QVM_LAB_RUN=$T/labrun "$RUN" --bed lab --cases-dir "$H" \
+    "$T/build" >"$T/out" 2>&1 || :
+grep -q 'bytes received, not the .* bytes with SHA-256 .* sent' "$T/out" ||
+    fail "lab framing (flip): no reason"
+echo "ok: exported files through the lab's console framing"
 echo "PASS: run-vm-tests contract"
