@@ -3,7 +3,8 @@
 # returns entry.sh's status and L1 has a /dev/kvm that runs kvm-probe's guest;
 # its watchdog ends an L1 that stops making progress;
 # tools/qvm-lab copies the files a configuration names and relays qvm's exit
-# status; tests/vm/run-vm-tests --bed lab runs a case in L1 and reports it.
+# status; tests/vm/run-vm-tests --bed lab runs a case in L1 and reports it,
+# and brings the files it exports back to its host check (on the console).
 # Exits 77 (skip) when the lab cannot be set up, unless CI=true.
 # Usage: test-lab.sh KVM_PROBE (the built tools/kvm-probe)
 set -eu
@@ -93,6 +94,14 @@ set -e
 [ -f "$GUESTS/g.elf" ] && [ -d "$CONFIGS" ] && [ -d "$TMPDIR" ]
 [ "$(pwd)" = /payload ] && [ -f cases/env.sh ] && [ -c /dev/kvm ]
 [ "$CI" = lab-test ]
+# 64 KiB of random bytes and their SHA-256, for env.host on the host
+head -c 65536 /dev/urandom >"$EXPORT/random.bin"
+sha256sum <"$EXPORT/random.bin" | cut -d' ' -f1 >"$EXPORT/random.sum"
+CASE
+cat >"$T/cases/env.host" <<'CASE'
+set -e
+[ "$(sha256sum <"$EXPORT/random.bin" | cut -d' ' -f1)" = "$(cat "$EXPORT/random.sum")" ]
+[ "$(wc -c <"$EXPORT/random.bin")" = 65536 ]
 CASE
 printf 'echo FAILMARK; exit 5\n' >"$T/cases/fails.sh"
 # busybox timeout in L1 ends a case at its own limit, leftovers included.
@@ -104,12 +113,14 @@ CI=lab-test "$REPO/tests/vm/run-vm-tests" --bed lab --cases-dir "$T/cases" \
 grep -qx 'kvm bed: nested lab' "$T/out" || fail "no 'kvm bed: nested lab' line"
 grep -qx 'ok - probe' "$T/out" || fail "no 'ok - probe' line"
 grep -qx 'ok - env' "$T/out" || fail "the case environment is wrong in L1"
+grep -qx 'ok - env.host' "$T/out" || fail "the files env.sh exported did not reach env.host intact"
+! grep -q '@@VMTEST-X' "$T/out" || fail "the exported files are shown"
 grep -qx 'not ok - fails' "$T/out" || fail "no 'not ok - fails' line"
 grep -qx 'not ok - slow' "$T/out" || fail "no 'not ok - slow' line"
 grep -q '^# ---- slow: .*timed out after 3 s' "$T/out" || fail "the case limit did not work in L1"
 grep -q 'FAILMARK' "$T/out" || fail "a failing case's output is not shown"
 grep -q '# ---- console around fails' "$T/out" || fail "no L1 console for a failure"
-[ "$(tail -n 1 "$T/out")" = 'vm-tests: 2 passed, 2 failed, 0 skipped' ] ||
+[ "$(tail -n 1 "$T/out")" = 'vm-tests: 3 passed, 2 failed, 0 skipped' ] ||
     fail "wrong summary line"
 echo "ok: run-vm-tests --bed lab"
 echo "PASS: nested lab"

@@ -5,7 +5,8 @@
 # output, per-case timeout (--timeout and a case's own "# timeout: N"),
 # CI=true turning skips into failures, --cases,
 # --cases-file, the summary line, a cases/lib.sh that is never a case, and
-# the cases' helper tests/vm/cases/lib.sh itself (with a stand-in qvm).
+# the cases' helper tests/vm/cases/lib.sh itself (with a stand-in qvm), and
+# the files a case exports to its host check (cases/NAME.host).
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 RUN=$HERE/../vm/run-vm-tests
@@ -167,4 +168,80 @@ rc=0
 [ "$rc" = 0 ] && grep -qx 'ok - uselib' "$T/out" ||
     fail "--arch aarch64 without kvm-probe, or without cases/lib.sh"
 echo "ok: --arch aarch64"
+
+# 7. Exported files and host checks: a case's files in $EXPORT reach its
+# cases/NAME.host, run by the driver with EXPORT, GUESTS and CI; a failing
+# host check is a failure with its output; a failed case fails its host
+# check without running it; a case without a .host has none.
+H=$T/hcases
+mkdir -p "$H"
+cat >"$H/exp.sh" <<'EOF2'
+printf 'one\000two\n' >"$EXPORT/bin.dat"
+mkdir "$EXPORT/sub" && echo deep >"$EXPORT/sub/f"
+EOF2
+cat >"$H/exp.host" <<'EOF2'
+set -e
+[ "$(od -An -c "$EXPORT/bin.dat" | tr -d ' \n')" = 'one\0two\n' ]
+[ "$(cat "$EXPORT/sub/f")" = deep ] && [ -f "$GUESTS/g.elf" ] && [ "$CI" = false ]
+echo HOSTOKMARK
+EOF2
+printf 'echo x >"$EXPORT/f"\n' >"$H/hbad.sh"
+printf 'echo HOSTFAILMARK; exit 4\n' >"$H/hbad.host"
+printf 'exit 3\n' >"$H/cbad.sh"
+printf 'echo RANMARK\n' >"$H/cbad.host"
+printf 'exit 0\n' >"$H/plain.sh"
+rc=0
+CI=false "$RUN" --bed host --cases-dir "$H" "$T/build" >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "host checks: exit status $rc, want 1"
+grep -qx 'ok - exp.host' "$T/out" || fail "exp.host did not pass"
+grep -qx 'not ok - hbad.host' "$T/out" || fail "no 'not ok - hbad.host'"
+grep -q 'HOSTFAILMARK' "$T/out" || fail "a failing host check's output is not shown"
+grep -qx 'not ok - cbad.host' "$T/out" || fail "no 'not ok - cbad.host'"
+grep -q 'the case did not pass (exit status 3)' "$T/out" || fail "cbad.host: no reason"
+! grep -q 'RANMARK\|HOSTOKMARK' "$T/out" || fail "a host check ran after a failed case, or a passing one's output is shown"
+! grep -q 'plain.host' "$T/out" || fail "a host check for a case without one"
+[ "$(tail -n 1 "$T/out")" = 'vm-tests: 4 passed, 3 failed, 0 skipped' ] ||
+    fail "wrong summary line with host checks"
+echo "ok: exported files and host checks"
+
+# 8. The same through the lab's console framing, with a stand-in lab-run
+# that runs entry.sh here (QVM_LAB_RUN): the files arrive intact; a stream
+# with one base64 line changed, or cut short, fails the host checks with
+# the reason and never runs them.
+cat >"$T/labrun" <<'EOF2'
+#!/bin/sh
+while [ $# -gt 1 ]; do shift; done
+cd "$1" && sh ./entry.sh | case ${SPOIL:-} in
+flip) sed '/^@@VMTEST-X /{x;s/^/x/;/^x\{3\}$/{x;s/A/B/;s/a/b/;b};x}' ;;
+cut) sed '/^@@VMTEST EXPORT END/d' ;;
+*) cat ;;
+esac
+EOF2
+chmod +x "$T/labrun"
+rm -f "$H/hbad.sh" "$H/hbad.host" "$H/cbad.sh" "$H/cbad.host"
+# enough for several base64 lines
+head -c 3000 /dev/urandom >"$T/rand"
+printf 'cp "%s" "$EXPORT/rand"\n' "$T/rand" >>"$H/exp.sh"
+printf '\ncmp "$EXPORT/rand" "%s"\n' "$T/rand" >>"$H/exp.host"
+rc=0
+CI=false QVM_LAB_RUN=$T/labrun "$RUN" --bed lab --cases-dir "$H" "$T/build" \
+    >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 0 ] && grep -qx 'kvm bed: nested lab' "$T/out" && grep -qx 'ok - exp.host' "$T/out" ||
+    fail "lab framing: the exported files did not arrive intact"
+! grep -q '@@VMTEST' "$T/out" || fail "lab framing: markers or base64 lines shown"
+for how in flip cut; do
+    rc=0
+    SPOIL=$how CI=false QVM_LAB_RUN=$T/labrun "$RUN" --bed lab --cases-dir "$H" \
+        "$T/build" >"$T/out" 2>&1 || rc=$?
+    [ "$rc" = 1 ] && grep -qx 'not ok - exp.host' "$T/out" ||
+        fail "lab framing ($how): a spoiled stream passed"
+    ! grep -q HOSTOKMARK "$T/out" || fail "lab framing ($how): the host check ran"
+done
+grep -q 'the exported files: @@VMTEST EXPORT BEGIN' "$T/out" ||
+    fail "lab framing (cut): no reason"
+SPOIL=flip CI=false QVM_LAB_RUN=$T/labrun "$RUN" --bed lab --cases-dir "$H" \
+    "$T/build" >"$T/out" 2>&1 || :
+grep -q 'bytes received, not the .* bytes with SHA-256 .* sent' "$T/out" ||
+    fail "lab framing (flip): no reason"
+echo "ok: exported files through the lab's console framing"
 echo "PASS: run-vm-tests contract"

@@ -10,6 +10,8 @@
 # - no `dump`: SIGUSR2 only says so; the guest runs on.
 # - a fatal fault dumps before qvm ends: `unsupported reference abort`
 #   (exit 5) and a triple fault (exit 0).
+# The first SIGUSR2 dump, the piped one and the abort's (with qvm's output)
+# go to $EXPORT: dump.host has Debian's gdb read them on the host.
 # timeout: 600
 set -u
 . cases/lib.sh
@@ -89,6 +91,8 @@ size=$(wc -c <"$first")
 echo "dump: $size bytes, $kb KiB on disk"
 [ "$size" -gt $((64 * 1024 * 1024 - 0x20000)) ] || fail "the dump is smaller than RAM"
 [ "$kb" -lt 16384 ] || fail "not sparse: $kb KiB on disk"
+# for gdb on the host (dump.host)
+mv "$first" "$EXPORT/sigusr2.gcore" || fail "export"
 cat "$out"
 
 # ---- a 1 GiB guest: the dump leaves qvm's RSS within 4 MiB of before
@@ -126,6 +130,7 @@ qvm_wait 3
 gunzip -c "$TMPDIR/pipe.gz" >"$TMPDIR/pipe.gcore" || fail "gunzip"
 check "$TMPDIR/pipe.gcore" 2
 rm -f "$TMPDIR/pipe.gcore"
+mv "$TMPDIR/pipe.gz" "$EXPORT/pipe.gcore.gz" || fail "export"
 cat "$out"
 
 # ---- no dump configured
@@ -148,6 +153,7 @@ grep -q 'unsupported reference abort: dump written' "$out" || fail "no dump log 
 set -- "$f"/unsup-*.gcore
 [ $# = 1 ] && [ -f "$1" ] || fail "no unsup dump in $f"
 check "$1" 1 "$CODE"
+mv "$1" "$EXPORT/abort.gcore" && cp "$out" "$EXPORT/abort.log" || fail "export"
 cat "$out"
 t=$TMPDIR/triple
 mkdir "$t"
