@@ -13,7 +13,7 @@ if ! command -v groff >/dev/null 2>&1; then
 fi
 export LC_ALL=C.UTF-8 MANWIDTH=80
 failed=0
-for page in docs/man/qvm.1 docs/man/qvmconf.5; do
+for page in docs/man/qvm.1 docs/man/qvmconf.5 docs/man/qvm-lab.1; do
     out=$(groff -man -ww -z -Tutf8 "$page" 2>&1)
     if command -v man >/dev/null 2>&1; then
         out="$out$(man --warnings -l "$page" 2>&1 >/dev/null)"
