@@ -89,9 +89,10 @@ void help_usage(struct strbuf *o, enum arch arch)
         sb_printf(o, "  %-16s", vt->name);
         wrap(o, vt->help, 0);
     }
-    sb_puts(o, "\nExit status: 0 guest powered off or reset, 65 configuration "
-               "error,\n64 error before the guest started, 96 fatal error "
-               "after it started\n(docs/exit-codes.md).\n");
+    sb_puts(o, "\nExit status: 0 guest powered off or reset (a reset: "
+               "$QVM_RESET_STATUS when set),\n65 configuration error, 64 "
+               "error before the guest started, 96 fatal error\nafter it "
+               "started (docs/exit-codes.md, qvm(1)).\n");
 }
 
 int help_vdev(struct strbuf *o, const char *name, enum arch arch)
