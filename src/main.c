@@ -32,6 +32,10 @@ static int cmd_help(int argc, char **argv, enum arch arch)
     sb_init(&sb);
     if (argc >= 1 && strcmp(argv[0], "--markdown") == 0) {
         help_markdown(&sb);
+    } else if (argc >= 1 && strcmp(argv[0], "--man") == 0) {
+        help_man(&sb);
+    } else if (argc >= 1 && strcmp(argv[0], "--man-vdevs") == 0) {
+        help_man_vdevs(&sb);
     } else if (argc >= 1 && strcmp(argv[0], "vdev") == 0) {
         if (help_vdev(&sb, argc >= 2 ? argv[1] : NULL, arch) < 0) {
             fprintf(stderr,
@@ -137,7 +141,8 @@ int main(int argc, char **argv)
     } else {
         for (int c = 0; c < LOG_NCLASS; c++)
             log_set_dest((enum log_class)c, (enum log_dest)spec.log_dest[c]);
-        devices_log_routes(&spec); /* each vdev's `log FILTERS DEST` */
+        devices_log_routes(&spec);       /* each vdev's `log FILTERS DEST` */
+        log_slog_set_ident(spec.system); /* `slog`: qvm@SYSTEM */
         rc = vm_run(&spec);
     }
     spec_free(&spec);

@@ -7,7 +7,8 @@ PKGS="meson ninja-build gcc libc6-dev pkg-config zlib1g-dev libseccomp-dev libcm
 libfdt-dev device-tree-compiler
 clang libclang-rt-14-dev clang-format python3
 qemu-system-x86 busybox-static cpio lz4 e2fsprogs iproute2 acpica-tools gdb
-qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross zlib1g-dev:arm64 libseccomp-dev:arm64"
+qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross zlib1g-dev:arm64 libseccomp-dev:arm64
+dpkg-dev debhelper fakeroot lintian groff-base man-db systemd"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

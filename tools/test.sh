@@ -5,6 +5,9 @@
 #   2. a release build (build-rel/, -O3) and its unit tests; the unit tests
 #      under ThreadSanitizer (build-tsan/); the unit tests and fuzz corpus
 #      again under ASan+UBSan (build-asan/)
+#      the Debian package, built in a clean copy of the tree and checked
+#      (tools/deb-check.sh: lintian, contents, the packaged qvm's --version
+#      and a dryrun)
 #   3. the libFuzzer target for a bounded time (build-fuzz/, clang)
 #   4. the VM tests on the host's /dev/kvm or in the nested lab; with
 #      CI=true also the lab smoke batch; the aarch64 VM tests
@@ -136,6 +139,7 @@ if [ $quick = 0 ]; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         meson_suites build-asan asan --suite unit --suite fuzz --suite golden
+    step "debian package" tools/deb-check.sh
     if command -v clang >/dev/null; then
         [ -d build-fuzz ] || CC=clang meson setup build-fuzz -Dfuzz=true \
             -Db_sanitize=address,undefined -Db_lundef=false -Dguests=false >/dev/null

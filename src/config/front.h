@@ -42,5 +42,9 @@ void help_usage(struct strbuf *out, enum arch arch);
 int help_vdev(struct strbuf *out, const char *name, enum arch arch);
 void help_set_vars(struct strbuf *out, enum arch arch);
 void help_markdown(struct strbuf *out);
+/* help_man: the option reference of the qvmconf(5) man page (roff). */
+void help_man(struct strbuf *out);
+/* help_man_vdevs: the vdev type list of the qvm(1) man page (roff). */
+void help_man_vdevs(struct strbuf *out);
 
 #endif

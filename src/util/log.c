@@ -1,10 +1,13 @@
 /* log.c: class-routed run-time messages (see log.h). */
 #include "util/log.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,10 +20,104 @@ static enum log_dest dests[LOG_NCLASS] = {LOGD_STDERR, LOGD_STDERR, LOGD_STDERR,
                                           LOGD_STDERR, LOGD_STDERR, LOGD_NONE,
                                           LOGD_NONE};
 
+/* The syslog client (log.h): the socket, its path and the identifier,
+ * under slog_lock (lines come from any thread). */
+static pthread_mutex_t slog_lock = PTHREAD_MUTEX_INITIALIZER;
+static int slog_fd = -1;
+static char slog_path[sizeof(((struct sockaddr_un *)0)->sun_path)] = "/dev/log";
+static char slog_id[64] = "qvm";
+
+void log_slog_set_ident(const char *system)
+{
+    pthread_mutex_lock(&slog_lock);
+    size_t n = 0;
+    if (system && *system) {
+        n = (size_t)snprintf(slog_id, sizeof(slog_id), "qvm@");
+        for (const char *p = system; *p && n < sizeof(slog_id) - 1; p++) {
+            char ch = *p;
+            bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+                      ch == '-';
+            slog_id[n++] = ok ? ch : '_';
+        }
+        slog_id[n] = 0;
+    } else {
+        snprintf(slog_id, sizeof(slog_id), "qvm");
+    }
+    pthread_mutex_unlock(&slog_lock);
+}
+
+const char *log_slog_ident(void)
+{
+    return slog_id;
+}
+
+/* Under slog_lock. */
+static void slog_connect(void)
+{
+    if (slog_fd >= 0)
+        return;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    memcpy(a.sun_path, slog_path, sizeof(a.sun_path));
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        close(fd);
+        return;
+    }
+    slog_fd = fd;
+}
+
+static void slog_close(void)
+{
+    if (slog_fd >= 0)
+        close(slog_fd);
+    slog_fd = -1;
+}
+
 void log_slog_open(void)
 {
-    tzset(); /* syslog's time stamps: /etc/localtime is read now */
-    openlog(NULL, LOG_NDELAY, LOG_USER);
+    tzset(); /* the time stamps: /etc/localtime is read now */
+    pthread_mutex_lock(&slog_lock);
+    slog_connect();
+    pthread_mutex_unlock(&slog_lock);
+}
+
+void log_slog_set_path(const char *path)
+{
+    pthread_mutex_lock(&slog_lock);
+    slog_close();
+    snprintf(slog_path, sizeof(slog_path), "%s", path ? path : "/dev/log");
+    pthread_mutex_unlock(&slog_lock);
+}
+
+/* One line (without "qvm: ", which the identifier says) as a datagram. */
+static void slog_send(int severity, const char *msg)
+{
+    char dg[1200];
+    struct tm tm;
+    time_t now = time(NULL);
+    char stamp[32] = "Jan  1 00:00:00";
+    if (localtime_r(&now, &tm))
+        strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+    pthread_mutex_lock(&slog_lock);
+    int n = snprintf(dg, sizeof(dg), "<%d>%s %s[%ld]: %s", LOG_USER | severity,
+                     stamp, slog_id, (long)getpid(), msg);
+    size_t len = n < 0                    ? 0
+                 : (size_t)n < sizeof(dg) ? (size_t)n
+                                          : sizeof(dg) - 1;
+    for (int attempt = 0; len && attempt < 2; attempt++) {
+        slog_connect();
+        if (slog_fd < 0)
+            break;
+        if (send(slog_fd, dg, len, MSG_NOSIGNAL) >= 0)
+            break;
+        if (errno == EINTR)
+            continue;
+        slog_close(); /* journald restarted: reconnect once */
+    }
+    pthread_mutex_unlock(&slog_lock);
 }
 
 void log_set_dest(enum log_class c, enum log_dest d)
@@ -116,7 +213,8 @@ static void log_vmsg(enum log_class c, const char *tag, const char *fmt,
     }
     enum log_dest d = dest_of(c, tag);
     if (d == LOGD_SLOG) {
-        syslog(c <= LOG_ERROR ? LOG_ERR : LOG_NOTICE, "%s", line);
+        slog_send(c <= LOG_ERROR ? LOG_ERR : LOG_NOTICE,
+                  strncmp(line, "qvm: ", 5) == 0 ? line + 5 : line);
         if (c != LOG_INTERNAL)
             return;
     }

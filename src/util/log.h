@@ -31,9 +31,24 @@ extern const char *const log_class_names[LOG_NCLASS];
 extern const char *const log_dest_names[4];
 
 void log_set_dest(enum log_class c, enum log_dest d);
-/* log_slog_open: connect syslog's socket and read the time zone now, so
- * that no later `slog` line opens a file (vm/confine.h). */
+/*
+ * `slog`: each line is one datagram to the syslog socket (/dev/log, which
+ * systemd-journald serves), "<PRI>TIMESTAMP IDENT[PID]: class: tag: text",
+ * facility user, severity err (fatal, internal, error) or notice. IDENT,
+ * the journal's SYSLOG_IDENTIFIER, is "qvm@SYSTEM" with the configuration's
+ * `system` name (characters other than letters, digits and ._- become _),
+ * or "qvm" without one: `journalctl -t qvm@SYSTEM`.
+ * log_slog_set_ident: before the threads start (NULL: "qvm").
+ * log_slog_open: connect the socket and read the time zone now, so that no
+ * later `slog` line opens a file (vm/confine.h); a line also connects it
+ * when it is not, and a failed send reconnects once (journald restarted).
+ * log_slog_set_path: another socket than /dev/log (tests); closes the
+ * connection. log_slog_ident: the identifier in use.
+ */
+void log_slog_set_ident(const char *system);
 void log_slog_open(void);
+void log_slog_set_path(const char *path);
+const char *log_slog_ident(void);
 bool log_enabled(enum log_class c);
 void log_msg(enum log_class c, const char *tag, const char *fmt, ...)
     PRINTF_FMT(3, 4);

@@ -284,7 +284,7 @@ static void base(struct fb *b)
     allow_memory(b);
     ALLOW_IOCTLS(b, ioctl_tty); /* the terminal restored on a crash */
     if (cf.slog) {
-        /* glibc's syslog reconnects when its socket fails. */
+        /* the slog client (util/log.c) reconnects when its socket fails */
         struct scmp_arg_cmp unix_ = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
         rule(b, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, &unix_);
         ALLOW(b, SCMP_SYS(connect), SCMP_SYS(sendto), SCMP_SYS(close));

@@ -460,6 +460,15 @@ int vm_run(const struct vm_spec *spec)
     int sfd = signalfd(-1, &block, SFD_CLOEXEC | SFD_NONBLOCK);
 
     int status = STATUS_EARLY_FATAL;
+    const char *rs = getenv("QVM_RESET_STATUS");
+    int reset_status = vm_reset_status_parse(rs);
+    if (reset_status < 0) {
+        log_fatal(TAG,
+                  "QVM_RESET_STATUS=%s: not 0 or a status of 32-63 "
+                  "(docs/exit-codes.md)",
+                  rs);
+        goto out;
+    }
     if (vm->stop_efd < 0 || sfd < 0) {
         log_fatal(TAG, "cannot create eventfd/signalfd: %s", strerror(errno));
         goto out;
@@ -481,7 +490,7 @@ int vm_run(const struct vm_spec *spec)
     }
     confine_thread(CONFINE_MAIN);
     wait_loop(vm, sfd);
-    status = vm_stop_status((enum vm_stop)atomic_load(&vm->stop));
+    status = vm_stop_status((enum vm_stop)atomic_load(&vm->stop), reset_status);
 out:
     teardown(vm);
     if (sfd >= 0) {

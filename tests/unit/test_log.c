@@ -11,7 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -182,6 +185,82 @@ static void per_tag_routes(void **state)
     assert_string_equal(err, "qvm: warn: x: e\nqvm: info: ser8250: f\n");
 }
 
+/* A fake /dev/log: a datagram socket bound in a scratch directory. */
+static int fake_devlog(const char *path)
+{
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+    unlink(path);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
+/* The datagram waiting on fd (the sender's send() has returned: it is
+ * queued), or "" when there is none. */
+static void recv_line(int fd, char *buf, size_t len)
+{
+    ssize_t n = recv(fd, buf, len - 1, MSG_DONTWAIT);
+    buf[n > 0 ? n : 0] = 0;
+}
+
+/* What `logger ... slog` sends: one syslog datagram per line, with the
+ * VM's name as the identifier (journald's SYSLOG_IDENTIFIER), its pid,
+ * the severity of its class; a restarted journald (a new socket at the
+ * same path) gets the next line. */
+static void slog_datagrams(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/qvm-test-slog-XXXXXX", path[64], buf[1500], want[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/log", dir);
+    int srv = fake_devlog(path);
+    log_set_sink(NULL);
+    log_routes_clear();
+    log_slog_set_path(path);
+    log_slog_set_ident("web 1:x");
+    assert_string_equal(log_slog_ident(), "qvm@web_1_x");
+    log_slog_set_ident("web1");
+    log_slog_open();
+    log_set_dest(LOG_INFO, LOGD_SLOG);
+    log_set_dest(LOG_ERROR, LOGD_SLOG);
+    log_info("platform", "guest powered off %d", 7);
+    recv_line(srv, buf, sizeof(buf));
+    /* <13>: facility user (8) | notice (5); then "Mmm dd hh:mm:ss " */
+    assert_memory_equal(buf, "<13>", 4);
+    assert_true(strlen(buf) > 4 + 16);
+    assert_int_equal(buf[4 + 15], ' ');
+    snprintf(want, sizeof(want),
+             "qvm@web1[%ld]: info: platform: guest "
+             "powered off 7",
+             (long)getpid());
+    assert_string_equal(buf + 4 + 16, want);
+    log_error("hostdev", "e");
+    recv_line(srv, buf, sizeof(buf));
+    assert_memory_equal(buf, "<11>", 4); /* user | err */
+    assert_non_null(strstr(buf, "]: error: hostdev: e"));
+    recv_line(srv, buf, sizeof(buf));
+    assert_string_equal(buf, ""); /* one datagram per line */
+
+    /* journald restarts: its socket is replaced; qvm reconnects */
+    close(srv);
+    srv = fake_devlog(path);
+    log_slog_set_ident(NULL);
+    log_info(NULL, "after restart");
+    recv_line(srv, buf, sizeof(buf));
+    snprintf(want, sizeof(want), "qvm[%ld]: info: after restart",
+             (long)getpid());
+    assert_non_null(strstr(buf, want));
+
+    log_set_dest(LOG_INFO, LOGD_STDERR);
+    log_set_dest(LOG_ERROR, LOGD_STDERR);
+    log_slog_set_path(NULL);
+    close(srv);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -192,6 +271,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(threads_share_a_budget, setup,
                                         teardown),
         cmocka_unit_test(per_tag_routes),
+        cmocka_unit_test(slog_datagrams),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
