@@ -16,7 +16,7 @@
 #     its output in a file of this case).
 # All of it on virtio-mmio: level-triggered SPIs through the vGICv3, the
 # device tree's virtio,mmio nodes, the modules Debian builds for it.
-# timeout: 900
+# timeout: 600
 . cases/lib.sh
 [ -c /dev/net/tun ] || insmod "$GUESTS/l1/tun.ko" || fail "cannot load tun.ko in L1"
 i=0
