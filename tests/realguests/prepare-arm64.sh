@@ -18,22 +18,47 @@ mkdir -p "$dest"
 # (its Image has only the virtio core built in: virtio_mmio, virtio_blk,
 # virtio_net with net_failover/failover, virtio_rng and virtio_console are
 # modules) in dependency order in lib/modules/virtio/order, which /init
-# loads first; and l1/tun.ko, for the taps the cases make in L1. Rebuilt
-# when the kernel package (the cache's "ok") or this recipe changes. Needs
-# python3.
+# loads first; and l1/tun.ko, for the taps the cases make in L1. The
+# modules (virtio-modules/) are downloaded again only for another kernel
+# package (the cache's "ok"); the initramfs is made again when they,
+# init.sh, busybox or this script are newer. Needs python3.
 virtio_initrd() {
     K=$(cat "$c/ok")
-    stamp="$K $(cksum <"$0" | cut -d' ' -f1) $(cksum <"$here/init.sh" | cut -d' ' -f1)"
-    [ "$(cat "$dest/virtio-ok" 2>/dev/null)" != "$stamp" ] || return 0
-    rm -f "$dest/virtio-ok"
-    mkdir -p "$t/k" "$t/v/bin" "$t/v/proc" "$t/v/sys" "$t/v/dev" \
-        "$t/v/tmp" "$t/v/lib/modules/virtio" "$dest/l1"
-    (cd "$t/k" && apt-get -qq -o APT::Sandbox::User=root download "$K:arm64") ||
-        { apt-get update -qq && (cd "$t/k" &&
-            apt-get -qq -o APT::Sandbox::User=root download "$K:arm64"); } ||
-        { echo "prepare-arm64: cannot download $K:arm64" >&2; exit 1; }
-    dpkg -x "$t"/k/*.deb "$t/k/x"
-    python3 - "$t"/k/x/lib/modules/* "$t/v/lib/modules/virtio" "$dest/l1" <<'PY'
+    M=$dest/virtio-modules
+    # The modules: downloaded again only for another kernel package.
+    if [ "$(cat "$M/ok" 2>/dev/null)" != "$K 1" ]; then
+        rm -rf "$M"
+        mkdir -p "$M" "$t/k" "$dest/l1"
+        (cd "$t/k" && apt-get -qq -o APT::Sandbox::User=root download "$K:arm64") ||
+            { apt-get update -qq && (cd "$t/k" &&
+                apt-get -qq -o APT::Sandbox::User=root download "$K:arm64"); } ||
+            { echo "prepare-arm64: cannot download $K:arm64" >&2; exit 1; }
+        dpkg -x "$t"/k/*.deb "$t/k/x"
+        virtio_modules "$t"/k/x/lib/modules/* "$M" "$dest/l1"
+        rm -rf "$t/k"
+        echo "$K 1" >"$M/ok"
+    fi
+    i=$dest/initrd-arm64-virtio.gz
+    if [ -f "$i" ] && [ ! "$M/ok" -nt "$i" ] && [ ! "$here/init.sh" -nt "$i" ] &&
+        [ ! "$c/busybox" -nt "$i" ] && [ ! "$0" -nt "$i" ]; then
+        return 0
+    fi
+    mkdir -p "$t/v/bin" "$t/v/proc" "$t/v/sys" "$t/v/dev" "$t/v/tmp" \
+        "$t/v/lib/modules/virtio"
+    cp "$M"/*.ko "$M/order" "$t/v/lib/modules/virtio/"
+    cp "$c/busybox" "$t/v/bin/busybox"
+    cp "$here/init.sh" "$t/v/init"
+    chmod +x "$t/v/init"
+    (cd "$t/v" && find . | cpio -o -H newc 2>/dev/null) | gzip -9 >"$i.tmp"
+    mv "$i.tmp" "$i"
+    rm -rf "$t/v"
+}
+# virtio_modules MODDIR OUT L1: the virtio modules of the kernel's module
+# tree MODDIR, with their dependencies (each module's depends=; the
+# package's modules.builtin left out), into OUT, their load order in
+# OUT/order; tun.ko into L1.
+virtio_modules() {
+    python3 - "$@" <<'PY'
 import os, re, shutil, sys
 mdir, out, l1 = sys.argv[1:4]
 norm = lambda n: n.replace('-', '_')
@@ -64,13 +89,6 @@ open(os.path.join(out, 'order'), 'w').write('\n'.join(order) + '\n')
 shutil.copy(os.path.join(mdir, paths['tun']), os.path.join(l1, 'tun.ko'))
 print('prepare-arm64: modules:', ' '.join(order), file=sys.stderr)
 PY
-    cp "$c/busybox" "$t/v/bin/busybox"
-    cp "$here/init.sh" "$t/v/init"
-    chmod +x "$t/v/init"
-    (cd "$t/v" && find . | cpio -o -H newc 2>/dev/null) | gzip -9 >"$dest/initrd-arm64-virtio.gz.tmp"
-    mv "$dest/initrd-arm64-virtio.gz.tmp" "$dest/initrd-arm64-virtio.gz"
-    rm -rf "$t/k" "$t/v"
-    echo "$stamp" >"$dest/virtio-ok"
 }
 if [ ! -f "$dest/Image" ] || [ "$c/Image" -nt "$dest/Image" ]; then
     cp "$c/Image" "$dest/Image.tmp"
