@@ -2,9 +2,9 @@
 # /init of the real-guest initramfs (tests/realguests/prepare.sh). Prints
 # markers on the console that the cases check, then acts on qvmtest=ACTION
 # from the kernel command line: poweroff (default), reboot, shell, wait,
-# and for the virtio cases netwait and blk, blkro, rng, net, for the
-# platform cases platform, for the watchdog cases wdtpet and wdtstarve
-# (several joined with '+', then poweroff).
+# and for the virtio cases netwait and blk, blkro, blkraw, rng, hvc, net,
+# nets, for the platform cases platform, for the watchdog cases wdtpet and
+# wdtstarve (several joined with '+', then poweroff, or a last `shell`).
 # The virtio initramfs also holds Debian's virtio modules
 # (/lib/modules/virtio, "order" lists them in dependency order); they are
 # loaded first, since the console itself may be one (console=hvc0).
@@ -46,6 +46,8 @@ echo "QVM-GUEST-INIT: cpus=$cpus mem_kb=$mem"
 echo "QVM-GUEST-INIT: cmdline: $(cat /proc/cmdline)"
 bad=$(dmesg | grep -ciE 'WARNING:|BUG:|call trace')
 echo "QVM-GUEST-INIT: kernel-log-problems=$bad"
+[ "$bad" = 0 ] || dmesg | grep -iE 'WARNING:|BUG:|call trace' | head -n 10 |
+    sed 's/^/QVM-GUEST-INIT: klog: /'
 act=poweroff ip='' peer=''
 for w in $(cat /proc/cmdline); do
     case $w in
@@ -147,6 +149,80 @@ net() {
     say "ping $peer failed"
 }
 
+# blkraw: the virtio disk as raw sectors (the aarch64 cases, whose L1 has
+# no e2fsprogs): the case wrote a line at its start; the guest reads it
+# and writes its own line 1 MiB in (fsync'ed), for the case to read back.
+blkraw() {
+    wait_dev /dev/vda
+    say "vda size=$(cat /sys/block/vda/size) ro=$(cat /sys/block/vda/ro)"
+    say "vda features $(cat /sys/block/vda/device/features)"
+    grep virtio /proc/interrupts | while read -r l; do say "irq: $l"; done
+    say "vda read: $(head -c 64 /dev/vda | head -n 1)"
+    if echo "written-by-the-guest-on-$(uname -m)" |
+        dd of=/dev/vda bs=512 seek=2048 conv=sync,fsync 2>/tmp/dd.err; then
+        say "vda wrote"
+    else
+        say "vda write failed: $(head -n 1 /tmp/dd.err)"
+    fi
+}
+# hvc: a line out of virtio-console's first port (hvc0).
+hvc() {
+    wait_dev /dev/hvc0
+    echo "QVM-HVC: hello from $(uname -m) on hvc0" >/dev/hvc0 && say "hvc0 written"
+}
+# echos: the ICMP echo requests this guest has received.
+echos() {
+    awk '/^Icmp:/ { if (!c) { for (i = 1; i <= NF; i++) if ($i == "InEchos") c = i } else print $c }' \
+        /proc/net/snmp
+}
+# nets: each qvmnet=MAC,ADDR/LEN,PEER word: the interface with that MAC
+# gets ADDR and pings PEER (for up to 60 s: the peer may still be
+# booting); then, with qvmechos=N, waits (up to 60 s) until N echo
+# requests came in, so that a peer that pings this guest is answered
+# before it powers off.
+nets() {
+    ip link set lo up
+    for w in $(cat /proc/cmdline); do
+        case $w in qvmnet=*) ;; *) continue ;; esac
+        set -- $(echo "${w#qvmnet=}" | tr ',' ' ')
+        i=0 dev=''
+        while [ -z "$dev" ] && [ $i -lt 100 ]; do
+            for d in /sys/class/net/*; do
+                [ "$(cat "$d/address" 2>/dev/null)" = "$1" ] && dev=${d##*/}
+            done
+            [ -n "$dev" ] || sleep 0.1
+            i=$((i + 1))
+        done
+        [ -n "$dev" ] || { say "no interface with MAC $1"; continue; }
+        ip link set "$dev" up
+        ip addr add "$2" dev "$dev"
+        say "net $dev $1 $2"
+    done
+    for w in $(cat /proc/cmdline); do
+        case $w in qvmnet=*) ;; *) continue ;; esac
+        p=$(echo "$w" | cut -d, -f3)
+        i=0
+        while [ $i -lt 30 ]; do
+            if ping -c 2 -W 2 "$p" >/tmp/ping 2>&1; then
+                say "ping $p ok: $(grep -c 'bytes from' /tmp/ping) replies"
+                break
+            fi
+            i=$((i + 1))
+        done
+        [ $i -lt 30 ] || say "ping $p failed"
+    done
+    n=0
+    for w in $(cat /proc/cmdline); do
+        case $w in qvmechos=*) n=${w#qvmechos=} ;; esac
+    done
+    i=0
+    while [ "$(echos)" -lt "$n" ] && [ $i -lt 60 ]; do
+        sleep 1
+        i=$((i + 1))
+    done
+    say "echo requests received: $(echos) (wanted $n)"
+}
+
 # wdt_open: loads the extra modules (ib700wdt; MODULE.PARAM=VALUE words
 # of the command line as parameters, e.g. ib700wdt.timeout=10) and opens
 # /dev/watchdog as fd 3, which starts it; then pets it once a second for
@@ -238,15 +314,21 @@ netwait)
     ;;
 *)
     # poweroff, or checks joined with '+' (blk+rng), then poweroff; a last
+    # `shell` starts the console's shell instead, a last
     # `reboot` reboots instead (acpi=off: no ACPI power-off; reboot=k
     # resets through the 8042, which ends qvm with 0).
     end=poweroff
     for a in $(echo "$act" | tr '+' ' '); do
         case $a in
-        blk | blkro | rng | net | platform | wdtpet | wdtstarve) $a ;;
+        blk | blkro | blkraw | rng | hvc | net | nets | platform | wdtpet | wdtstarve) $a ;;
         reboot) end=reboot ;;
+        shell) end=shell ;;
         esac
     done
+    if [ $end = shell ]; then
+        say "shell ready"
+        exec sh </dev/console >/dev/console 2>&1
+    fi
     if [ $end = reboot ]; then
         say "done, rebooting"
         reboot -f

@@ -549,6 +549,38 @@ static void test_dump(void **state)
     free(b);
 }
 
+/* An MMIO `vdev shmem` (docs/shmem.md): node shmem@<factory page>,
+ * compatible qnx,qvm-shmem, reg = the factory page then the region
+ * window, its SPI level-high; an interrupt that is not an SPI: -EINVAL. */
+static void test_shmem_node(void **state)
+{
+    (void)state;
+    struct arm64_board *b = sample();
+    b->shmem[0] = (struct arm64_shmem){
+        {0x1c100000, 0x1000, 45, false}, 0x8000000000ull, 0x4000000};
+    b->shmem[1] = (struct arm64_shmem){
+        {0x1c101000, 0x1000, 0, false}, 0x8004000000ull, 0x4000000};
+    b->nshmem = 2;
+    void *f = build(b);
+    assert_str(f, "/shmem@1c100000", "compatible", "qnx,qvm-shmem", 14);
+    assert_cells(f, "/shmem@1c100000", "reg",
+                 (uint32_t[]){0, 0x1c100000, 0, 0x1000, 0x80, 0, 0, 0x4000000},
+                 8);
+    assert_cells(f, "/shmem@1c100000", "interrupts", (uint32_t[]){0, 13, 4}, 3);
+    /* Without an intr: the node, no interrupts. */
+    assert_cells(
+        f, "/shmem@1c101000", "reg",
+        (uint32_t[]){0, 0x1c101000, 0, 0x1000, 0x80, 0x4000000, 0, 0x4000000},
+        8);
+    int off = fdt_path_offset(f, "/shmem@1c101000");
+    assert_null(fdt_getprop(f, off, "interrupts", NULL));
+    free(f);
+    char buf[4096];
+    b->shmem[1].dev.intid = 27; /* a PPI */
+    assert_int_equal(arm64_fdt_build(b, buf, sizeof(buf)), -EINVAL);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -559,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_too_big),
         cmocka_unit_test(test_overlay),
         cmocka_unit_test(test_dump),
+        cmocka_unit_test(test_shmem_node),
     };
     return cmocka_run_group_tests(tests, mk_dir, rm_dir);
 }

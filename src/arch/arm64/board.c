@@ -68,6 +68,16 @@ int arm64_board_collect(struct vm *vm, const struct boot_state *bs,
             add_dev(b->pl011, &b->npl011, ARM64_BOARD_MAX_UARTS, d);
         else if (d->role == DEV_ROLE_VIRTIO_MMIO)
             add_dev(b->vmmio, &b->nvmmio, ARM64_BOARD_MAX_VMMIO, d);
+        else if (d->role == DEV_ROLE_SHMEM && d->info &&
+                 b->nshmem < ARM64_BOARD_MAX_SHMEM) {
+            const uint64_t *w = d->info; /* the region window */
+            struct arm64_shmem *sh = &b->shmem[b->nshmem];
+            unsigned n = 0;
+            add_dev(&sh->dev, &n, 1, d);
+            sh->win_base = w[0];
+            sh->win_size = w[1];
+            b->nshmem++;
+        }
     }
     b->bootargs = vm->spec->cmdline;
     b->has_initrd = bs->initrd_end > bs->initrd_start;

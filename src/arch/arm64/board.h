@@ -22,6 +22,7 @@
 #define ARM64_BOARD_MAX_UARTS 8
 #define ARM64_BOARD_MAX_VMMIO 64
 #define ARM64_BOARD_MAX_OTHER 32
+#define ARM64_BOARD_MAX_SHMEM 16
 
 /* The architected timer's PPIs (INTIDs) in the order of the binding:
  * secure physical, non-secure physical, virtual, hypervisor. */
@@ -52,6 +53,13 @@ struct arm64_other {
     bool primecell;
 };
 
+/* A `vdev shmem` over MMIO (docs/shmem.md): its factory page (dev: window
+ * and interrupt) and the region window qvm placed for it. */
+struct arm64_shmem {
+    struct arm64_dev dev;
+    uint64_t win_base, win_size;
+};
+
 struct arm64_board {
     struct arm64_mem mem[ARM64_BOARD_MAX_MEM];
     unsigned nmem;
@@ -71,6 +79,8 @@ struct arm64_board {
     unsigned nvmmio;
     struct arm64_other other[ARM64_BOARD_MAX_OTHER];
     unsigned nother;
+    struct arm64_shmem shmem[ARM64_BOARD_MAX_SHMEM];
+    unsigned nshmem;
     /* /chosen */
     const char *bootargs; /* NULL: none */
     bool has_initrd;

@@ -245,6 +245,18 @@ static int build(const struct arm64_board *b, void *f, size_t len,
         snprintf(label, sizeof(label), "virtio%u", i);
         sym_add(s, label, path);
     }
+    for (unsigned i = 0; i < b->nshmem; i++) {
+        /* docs/shmem.md: the factory page, then the region window. */
+        const struct arm64_shmem *sh = &b->shmem[i];
+        static const char c[] = "qnx,qvm-shmem";
+        TRY(begin_unit(f, path, sizeof(path), "shmem", sh->dev.base));
+        TRY(fdt_property(f, "compatible", c, sizeof(c)));
+        fdt64_t r[4] = {cpu_to_fdt64(sh->dev.base), cpu_to_fdt64(sh->dev.size),
+                        cpu_to_fdt64(sh->win_base), cpu_to_fdt64(sh->win_size)};
+        TRY(fdt_property(f, "reg", r, sizeof(r)));
+        TRY(prop_spi(f, &sh->dev));
+        TRY(fdt_end_node(f));
+    }
     for (unsigned i = 0; i < b->nother; i++) {
         const struct arm64_other *o = &b->other[i];
         TRY(node_dev(f, o->name, o->compat, o->compat_len, &o->dev, path,
@@ -292,13 +304,17 @@ static bool board_ok(const struct arm64_board *b)
             return false;
         }
     if (b->nmem > ARM64_BOARD_MAX_MEM || b->npl011 > ARM64_BOARD_MAX_UARTS ||
-        b->nvmmio > ARM64_BOARD_MAX_VMMIO || b->nother > ARM64_BOARD_MAX_OTHER)
+        b->nvmmio > ARM64_BOARD_MAX_VMMIO ||
+        b->nother > ARM64_BOARD_MAX_OTHER || b->nshmem > ARM64_BOARD_MAX_SHMEM)
         return false;
     for (unsigned i = 0; i < b->npl011; i++)
         if (!spi_ok(&b->pl011[i], "pl011"))
             return false;
     for (unsigned i = 0; i < b->nvmmio; i++)
         if (!spi_ok(&b->vmmio[i], "virtio-mmio"))
+            return false;
+    for (unsigned i = 0; i < b->nshmem; i++)
+        if (!spi_ok(&b->shmem[i].dev, "shmem"))
             return false;
     for (unsigned i = 0; i < b->nother; i++) {
         const struct arm64_other *o = &b->other[i];

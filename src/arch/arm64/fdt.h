@@ -8,7 +8,9 @@
  * redistributors, or arm,cortex-a15-gic with distributor and CPU
  * interface), `timer` (arm,armv8-timer, its four PPIs, always-on), the
  * `apb-pclk` fixed clock, each `pl011@` (arm,pl011 + arm,primecell),
- * each `virtio_mmio@` (virtio,mmio, dma-coherent), the other MMIO devices
+ * each `virtio_mmio@` (virtio,mmio, dma-coherent), each `shmem@` (an MMIO
+ * `vdev shmem`: qnx,qvm-shmem, its factory page and region window, its
+ * interrupt; docs/shmem.md), the other MMIO devices
  * by role, `chosen` (bootargs, stdout-path = the first PL011, the initrd)
  * and `__symbols__` (gic, apb_pclk, uartN, virtioN: labels for overlays;
  * each of those nodes has a phandle: the GIC 1, the clock 2, then the
