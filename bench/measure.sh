@@ -106,6 +106,7 @@ lconf blk-pci initramfs-blk.cpio.gz blk "vdev virtio-blk hostdev ${DISK:-} dio e
 vmm_cmd() {
     case $1 in
     qvm) set -- "$QVM" "@$WORK/$2.qvmconf" ;;
+    qvm2) set -- "$QVM2" "@$WORK/$2.qvmconf" ;;
     raw) set -- "$RAWKVM" -m "$MEM_MIB" "$GUESTS/$2.elf" ;;
     microvm | pc)
         m=$1

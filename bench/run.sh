@@ -24,7 +24,7 @@
 #   --console FILE  keep the L1 console (lab) in FILE
 #   --from-console FILE  no measuring: the report from a kept L1 console
 #                 (the versions shown are then this tree's and build's)
-#   --qvm2 BIN NAME  (--linux) also measure the qvm binary BIN, a variant
+#   --qvm2 BIN NAME  also measure the qvm binary BIN, a variant
 #                 (a candidate fix) called NAME in the report; BIN may be
 #                 a /bin/sh script that execs the qvm next to it (it is
 #                 copied next to qvm in the payload), e.g. bench/qvm-split
@@ -120,8 +120,10 @@ if [ -n "$FROM" ]; then
     KERNEL="L1 $(sed -n 's/^@@BENCH-KERNEL //p' "$W/console" | head -1)"
     KERNEL="$KERNEL under QEMU TCG on $(uname -r)"
 elif [ "$BED" = host ]; then
+    q2=''
+    [ -z "$QVM2" ] || q2=$W/bin/qvm2
     TSTAMP=$W/bin/tstamp RAWKVM=$W/bin/rawkvm QVM=$W/bin/qvm QEMU=$QEMU \
-        GUESTS=$W/guests WORK=$W/work sh "$BENCH/measure.sh" "$RUNS" |
+        QVM2=$q2 GUESTS=$W/guests WORK=$W/work sh "$BENCH/measure.sh" "$RUNS" |
         tee "$W/raw" | sed 's/^/bench: /' >&2
     KERNEL=$(uname -r)
 else
@@ -135,9 +137,9 @@ else
         # shellcheck disable=SC2016 # expanded in L1, where P is the payload
         printf '%s\n' "export TESTS='lboot blk-mmio blk-pci'" \
             'export LGUESTS=$P/lguests DISK=/dev/ram0 TIMEOUT=300 WATCHDOG=1' >"$P/env"
-        # shellcheck disable=SC2016 # expanded in L1
-        [ -z "$QVM2" ] || echo 'export QVM2=$P/bin/qvm2' >>"$P/env"
     fi
+    # shellcheck disable=SC2016 # expanded in L1
+    [ -z "$QVM2" ] || echo 'export QVM2=$P/bin/qvm2' >>"$P/env"
     if [ -n "$QEMU" ]; then
         cp "$QEMU" "$P/bin/qemu-system-x86_64"
         for f in qboot.rom bios-microvm.bin bios-256k.bin multiboot_dma.bin \
@@ -240,9 +242,9 @@ else
     echo "Versions: $QV ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')); $QMV."
     echo
     if [ "$BED" = host ]; then
-        awk -f "$BENCH/summarize.awk" "$W/raw"
+        awk -v qvm2="$QVM2_NAME" -f "$BENCH/summarize.awk" "$W/raw"
     else
-        awk -v ratios=1 -f "$BENCH/summarize.awk" "$W/raw"
+        awk -v ratios=1 -v qvm2="$QVM2_NAME" -f "$BENCH/summarize.awk" "$W/raw"
     fi
     echo
     echo "| binary | size (bytes) | stripped (bytes) | shared libraries (ldd) |"
