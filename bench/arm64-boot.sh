@@ -14,15 +14,17 @@
 # Prints one "@@BENCH arm64-boot VMM ROUND init_ms=... exit_ms=..." line
 # per run and the medians with the ratio.
 #
-# Usage: bench/arm64-boot.sh [--runs N] [--build DIR] [--console FILE]
+# Usage: bench/arm64-boot.sh [--runs N] [--build DIR] [--console FILE] [--log]
+# (--log: every run's console on L1's, "@@BENCH-OUT VMM ROUND LINE")
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-RUNS=5 BUILD=$ROOT/build-arm64 CONSOLE=''
+RUNS=5 BUILD=$ROOT/build-arm64 CONSOLE='' LOG=0
 while [ $# -gt 0 ]; do
     case $1 in
     --runs) RUNS=$2; shift 2 ;;
     --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
     --console) CONSOLE=$2; shift 2 ;;
+    --log) LOG=1; shift ;;
     *) sed -n 's/^# Usage: //p' "$0" >&2; exit 2 ;;
     esac
 done
@@ -37,7 +39,7 @@ soname_pkg() { # SONAME: the Debian package shipping it (same name on arm64)
     dpkg -S "*/$1" 2>/dev/null | head -1 | cut -d: -f1
 }
 if [ ! -f "$CACHE/qemu.ok" ]; then
-    rm -rf "$CACHE/debs" "$CACHE/root" "$CACHE/lib"
+    rm -rf "${CACHE:?}/debs" "${CACHE:?}/root" "${CACHE:?}/lib"
     mkdir -p "$CACHE/debs" "$CACHE/root" "$CACHE/lib"
     (cd "$CACHE/debs" && apt-get -qq -o APT::Sandbox::User=root download \
         qemu-system-arm:arm64 libc6:arm64 libgcc-s1:arm64)
@@ -75,12 +77,19 @@ fi
 P=$W/payload
 mkdir -p "$P/bin" "$P/lib" "$P/guest"
 cp "$BUILD/qvm" "$P/bin/qvm"
-aarch64-linux-gnu-gcc -O2 -static -o "$P/bin/tstamp" "$ROOT/bench/tstamp.c"
-cp "$CACHE/root/usr/bin/qemu-system-aarch64" "$P/bin/"
+aarch64-linux-gnu-gcc -O2 -static -D_GNU_SOURCE -Wall -Werror -o "$P/bin/tstamp" \
+    "$ROOT/bench/tstamp.c"
+# Not executable, but for ld-linux: the lab's initramfs takes static
+# aarch64 programs only (tests/lab/mk-initramfs.sh), and ld-linux runs the
+# rest from their files.
+cp "$CACHE/root/usr/bin/qemu-system-aarch64" "$P/lib/"
 cp "$CACHE"/lib/* "$P/lib/"
+chmod a-x "$P"/lib/*
+chmod a+x "$P/lib/ld-linux-aarch64.so.1"
 "$ROOT/tests/realguests/prepare-arm64.sh" "$CACHE/guest" >&2
 cp "$CACHE/guest/Image" "$CACHE/guest/initrd-arm64.gz" "$P/guest/"
 echo "$RUNS" >"$P/runs"
+echo "$LOG" >"$P/log"
 CMDLINE="console=ttyAMA0 panic=-1 rdinit=/init"
 # qvm: QEMU virt's addresses for the GIC and the PL011, the same RAM.
 cat >"$P/boot.qvmconf" <<CONF
@@ -99,7 +108,7 @@ cat >"$P/bin/qemu-virt" <<EOF2
 #!/bin/sh
 P=\$(cd "\$(dirname "\$0")/.." && pwd)
 exec "\$P/lib/ld-linux-aarch64.so.1" --library-path "\$P/lib" \\
-    "\$P/bin/qemu-system-aarch64" -M virt,gic-version=3 -enable-kvm \\
+    "\$P/lib/qemu-system-aarch64" -M virt,gic-version=3 -enable-kvm \\
     -cpu host -m 256M -smp 1 -nodefaults -no-user-config -nographic \\
     -serial stdio -no-reboot -kernel "\$P/guest/Image" \\
     -initrd "\$P/guest/initrd-arm64.gz" -append "$CMDLINE"
@@ -117,6 +126,7 @@ run() { # VMM ROUND
     # shellcheck disable=SC2086 # c: the command and its argument
     r=$(tstamp -t 300 -M QVM-ARM64-INIT -o "/tmp/out.$1" -e "/tmp/err.$1" -- $c)
     echo "@@BENCH arm64-boot $1 $2 $r"
+    [ "$(cat log)" = 0 ] || tr -d '\r' <"/tmp/out.$1" | sed "s/^/@@BENCH-OUT $1 $2 /"
     grep -q QVM-ARM64-INIT "/tmp/out.$1" ||
         { echo "@@BENCH-ERR $1"; tail -20 "/tmp/out.$1" "/tmp/err.$1"; }
 }

@@ -96,7 +96,7 @@ int arm64_write_fdt(struct vm *vm, const struct boot_state *bs)
     int e = arm64_board_collect(vm, bs, b);
     if (e == 0 &&
         (e = arm64_fdt_make(b, vm->spec, dst, (size_t)bs->fdt_size)) < 0)
-        log_fatal(TAG, "cannot build the device tree in %llu bytes: %s",
+        log_fatal(TAG, "no device tree for the guest (%llu bytes of room): %s",
                   (unsigned long long)bs->fdt_size, strerror(-e));
     free(b);
     if (e < 0)
