@@ -15,16 +15,19 @@
 # per run and the medians with the ratio.
 #
 # Usage: bench/arm64-boot.sh [--runs N] [--build DIR] [--console FILE] [--log]
-# (--log: every run's console on L1's, "@@BENCH-OUT VMM ROUND LINE")
+#                            [--from-console FILE]
+# (--log: every run's console on L1's, "@@BENCH-OUT VMM ROUND LINE";
+# --from-console: no run, the report of a kept L1 console)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-RUNS=5 BUILD=$ROOT/build-arm64 CONSOLE='' LOG=0
+RUNS=5 BUILD=$ROOT/build-arm64 CONSOLE='' LOG=0 FROM=''
 while [ $# -gt 0 ]; do
     case $1 in
     --runs) RUNS=$2; shift 2 ;;
     --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
     --console) CONSOLE=$2; shift 2 ;;
     --log) LOG=1; shift ;;
+    --from-console) FROM=$(realpath "$2"); shift 2 ;;
     *) sed -n 's/^# Usage: //p' "$0" >&2; exit 2 ;;
     esac
 done
@@ -33,6 +36,38 @@ say() { echo "arm64-boot: $*" >&2; }
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/qvm-bench-arm64
 W=$(mktemp -d "${TMPDIR:-/tmp}/arm64-boot.XXXXXX")
 trap 'rm -rf "$W"' EXIT
+
+# report: the runs and medians from the L1 console in $W/console.
+report() {
+    grep -E '^@@BENCH(-KERNEL)? ' "$W/console" || true
+    grep -A20 '^@@BENCH-ERR' "$W/console" >&2 || true
+    awk '$1 == "@@BENCH" && $2 == "arm64-boot" && $4 > 0 {
+            for (i = 5; i <= NF; i++) if ($i ~ /^mark1_ms=[0-9]/) {
+                split($i, kv, "="); t[$3, ++n[$3]] = kv[2]; r[$3, $4] = kv[2] }
+        }
+        function median(v,   k, m, a, j, x) {
+            m = n[v]; for (k = 1; k <= m; k++) a[k] = t[v, k]
+            for (k = 2; k <= m; k++) { x = a[k]; for (j = k - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
+            return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+        }
+        END {
+            if (!n["qvm"] || !n["qemu"]) { print "arm64-boot: no complete runs"; exit 1 }
+            q = median("qvm"); e = median("qemu")
+            printf "arm64-boot: to init, median of %d: qvm %d ms, QEMU -M virt %d ms, qvm/QEMU %.2f\n", n["qvm"], q, e, q / e
+            # each round'"'"'s two runs are next to each other in time: their ratio
+            for (k = 1; (("qvm", k) in r) && (("qemu", k) in r); k++) {
+                t["ratio", k] = r["qvm", k] / r["qemu", k]; n["ratio"] = k
+                line = line sprintf(" %.2f", t["ratio", k]); fast += t["ratio", k] < 1
+            }
+            if (n["ratio"])
+                printf "arm64-boot: qvm/QEMU per round:%s; median %.2f; qvm first in %d of %d\n", line, median("ratio"), fast, n["ratio"]
+        }' "$W/console"
+}
+if [ -n "$FROM" ]; then
+    cp "$FROM" "$W/console"
+    report
+    exit
+fi
 
 # ---- QEMU for arm64, with its libraries ----
 soname_pkg() { # SONAME: the Debian package shipping it (same name on arm64)
@@ -146,19 +181,4 @@ say "payload $(du -sh "$P" | cut -f1), $RUNS rounds in the aarch64 lab"
 "$ROOT/tests/lab/lab-run" --arch aarch64 --mem 2048 --timeout $((900 + RUNS * 300)) \
     "$P" >"$W/console" || say "warning: lab-run exit status $?"
 [ -z "$CONSOLE" ] || cp "$W/console" "$CONSOLE"
-grep '^@@BENCH' "$W/console" || true
-grep -A20 '^@@BENCH-ERR' "$W/console" >&2 || true
-awk '$1 == "@@BENCH" && $2 == "arm64-boot" && $4 > 0 {
-        for (i = 5; i <= NF; i++) if ($i ~ /^mark1_ms=[0-9]/) {
-            split($i, kv, "="); t[$3, ++n[$3]] = kv[2] }
-    }
-    function median(v,   k, m, a, j, x) {
-        m = n[v]; for (k = 1; k <= m; k++) a[k] = t[v, k]
-        for (k = 2; k <= m; k++) { x = a[k]; for (j = k - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
-        return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
-    }
-    END {
-        if (!n["qvm"] || !n["qemu"]) { print "arm64-boot: no complete runs"; exit 1 }
-        q = median("qvm"); e = median("qemu")
-        printf "arm64-boot: to init, median of %d: qvm %d ms, QEMU -M virt %d ms, qvm/QEMU %.2f\n", n["qvm"], q, e, q / e
-    }' "$W/console"
+report
