@@ -60,7 +60,7 @@ report() {
                 line = line sprintf(" %.2f", t["ratio", k]); fast += t["ratio", k] < 1
             }
             if (n["ratio"])
-                printf "arm64-boot: qvm/QEMU per round:%s; median %.2f; qvm first in %d of %d\n", line, median("ratio"), fast, n["ratio"]
+                printf "arm64-boot: qvm/QEMU per round:%s; median %.2f; qvm faster in %d of %d\n", line, median("ratio"), fast, n["ratio"]
         }' "$W/console"
 }
 if [ -n "$FROM" ]; then
