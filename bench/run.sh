@@ -12,6 +12,7 @@
 # Usage: bench/run.sh [--runs N] [--bed host|lab|auto] [--build DIR]
 #                     [--linux] [--no-readme] [--raw FILE] [--console FILE]
 #                     [--from-console FILE] [--qvm2 BIN NAME]
+#        bench/run.sh --linux-arm64 [--runs N] [--build DIR] [--console FILE]
 #   --runs N      timed runs per VMM and test (default 10 on host, 5 in
 #                 lab, 3 with --linux)
 #   --bed B       host: this machine's /dev/kvm; lab: everything inside one
@@ -19,6 +20,9 @@
 #                 host when tools/kvm-probe says /dev/kvm is usable
 #   --build DIR   the qvm build directory (default: build)
 #   --linux       the Linux benchmarks (issue 7 items 5, 6); lab bed only
+#   --linux-arm64 (first) Debian's arm64 kernel to its init under qvm and
+#                 under QEMU -M virt -enable-kvm in the aarch64 lab
+#                 (bench/arm64-boot.sh; --build defaults to build-arm64)
 #   --no-readme   print the report only
 #   --raw FILE    keep measure.sh's raw lines in FILE
 #   --console FILE  keep the L1 console (lab) in FILE
@@ -42,6 +46,10 @@ usage() {
     sed -n '/^# Usage:/,/^#   --from-console/s/^# \{0,1\}//p' "$0" >&2
     exit 2
 }
+if [ "${1:-}" = --linux-arm64 ]; then
+    shift
+    exec bash "$BENCH/arm64-boot.sh" "$@"
+fi
 while [ $# -gt 0 ]; do
     case $1 in
     --runs) RUNS=$2; shift 2 ;;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "arch/arm64/plan.h"
 #include "config/front.h"
 #include "devices/device.h"
 #include "util/log.h"
@@ -132,6 +133,15 @@ int main(int argc, char **argv)
         else
             dryrun_text(&spec, &sb);
         rc = print_out(&sb, stdout);
+        /* QNX's qvm writes the device tree on a dryrun too: the tree the
+         * guest would get, overlays applied (arch/arm64/plan.h). */
+        const char *fdt_file = spec_set_var(&spec, "fdt-dump-file");
+        if (rc == 0 && spec.arch == ARCH_AARCH64 && fdt_file) {
+            if (arm64_dryrun_fdt(&spec, fdt_file) < 0)
+                rc = EXIT_CONFIG;
+            else if (!json) /* QNX's line; the JSON has the variable */
+                printf("FDT saved to '%s'\n", fdt_file);
+        }
         if (rc == 0)
             fprintf(json ? stderr : stdout, "Exiting: dryrun completed\n");
     } else if (arch_forced) {

@@ -248,7 +248,9 @@ void dryrun_text(const struct vm_spec *s, struct strbuf *o)
         sb_printf(o, "  %s  %s", l->path, image_fmt_name(l->fmt));
         if (l->blob)
             sb_printf(o, ", %s", blob_type_name(l->blob));
-        if (l->has_addr)
+        if (l->blob == BLOB_FDT)
+            sb_puts(o, " overlay, applied to qvm's device tree");
+        else if (l->has_addr)
             sb_printf(o, " at 0x%" PRIx64, l->addr);
         else if (image_is_executable(l->fmt) &&
                  (l->blob == BLOB_NONE || l->blob == BLOB_GUEST))

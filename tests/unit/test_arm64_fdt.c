@@ -4,9 +4,10 @@
  * /chosen), then decompiled by dtc (Debian's device-tree-compiler) and
  * compared with the whole expected source; a GICv2 board; an overlay
  * applied by target path and by label, a bad one refused with the tree
- * intact; a tree too big for its buffer is -ENOSPC, a board the tree
- * cannot describe -EINVAL; the dump file. dtc missing: those checks skip
- * (a failure when CI=true).
+ * intact and its error naming the fragment and the missing target or
+ * label; a whole tree given as an overlay refused; a tree too big for its
+ * buffer is -ENOSPC, a board the tree cannot describe -EINVAL; the dump file.
+ * dtc missing: those checks skip (a failure when CI=true).
  */
 #include <errno.h>
 #include <libfdt.h>
@@ -23,6 +24,7 @@
 #include <cmocka.h>
 
 #include "arch/arm64/fdt.h"
+#include "util/log.h"
 
 #define BUFSZ 65536
 
@@ -526,6 +528,81 @@ static void test_overlay(void **state)
     free(b);
 }
 
+/* The last error line qvm logged (log_set_sink). */
+static char last_err[512];
+static void err_sink(enum log_class c, const char *line)
+{
+    if (c == LOG_ERROR)
+        snprintf(last_err, sizeof(last_err), "%s", line);
+}
+
+static void expect_refused(void *g, const char *src, const char *what,
+                           const char *want1, const char *want2)
+{
+    size_t olen, glen = fdt_totalsize(g);
+    void *ovl = compile_overlay(src, &olen);
+    void *copy = malloc(glen);
+    memcpy(copy, g, glen);
+    last_err[0] = '\0';
+    assert_int_equal(arm64_fdt_overlay(g, BUFSZ, ovl, olen, what), -EINVAL);
+    assert_memory_equal(g, copy, glen);
+    if (!strstr(last_err, want1) || !strstr(last_err, want2))
+        fail_msg("error '%s' lacks '%s' or '%s'", last_err, want1, want2);
+    free(copy);
+    free(ovl);
+}
+
+/* A refused overlay says which fragment and which target or label. */
+static void test_overlay_errors(void **state)
+{
+    (void)state;
+    if (!have_dtc())
+        skip();
+    struct arm64_board *b = sample();
+    void *g = build(b);
+    log_set_sink(err_sink);
+    /* A label the tree does not have, as the second fragment's target. */
+    expect_refused(g,
+                   "/dts-v1/;\n/plugin/;\n&uart0 { a = <1>; };\n"
+                   "&nosuch { x = <1>; };\n",
+                   "o.dtbo", "o.dtbo: fragment fragment@1: target &nosuch",
+                   "no such label in qvm's device tree (its labels: gic "
+                   "apb_pclk uart0 uart1 virtio0 virtio1)");
+    /* A path the tree does not have. */
+    expect_refused(g, "/dts-v1/;\n/plugin/;\n&{/soc/nosuch} { x = <1>; };\n",
+                   "p.dtbo", "fragment fragment@0: target-path '/soc/nosuch'",
+                   "is not in qvm's device tree");
+    /* A reference inside a fragment to a label the tree does not have. */
+    expect_refused(g,
+                   "/dts-v1/;\n/plugin/;\n&{/} { dev@1000 {\n"
+                   "    interrupt-parent = <&its>; }; };\n",
+                   "r.dtbo",
+                   "fragment fragment@0: /fragment@0/__overlay__/dev@1000, "
+                   "property interrupt-parent refers to &its",
+                   "no such label");
+    /* A phandle target that is not in the tree. */
+    expect_refused(g,
+                   "/dts-v1/;\n/ { fragment@0 { target = <0x77>;\n"
+                   "    __overlay__ { x = <1>; }; }; };\n",
+                   "h.dtbo", "fragment fragment@0: target phandle 119",
+                   "is not in qvm's device tree");
+    /* A whole tree (QNX 7's `fdt load`) is not an overlay. */
+    size_t glen = fdt_totalsize(g);
+    void *whole = malloc(glen);
+    memcpy(whole, g, glen);
+    last_err[0] = '\0';
+    assert_int_equal(arm64_fdt_overlay(g, BUFSZ, whole, glen, "whole.dtb"),
+                     -EINVAL);
+    assert_non_null(strstr(last_err, "whole.dtb: not an overlay"));
+    log_set_sink(NULL);
+    char path[160];
+    snprintf(path, sizeof(path), "%s/o.dtbo", tmpdir);
+    unlink(path);
+    free(whole);
+    free(g);
+    free(b);
+}
+
 static void test_dump(void **state)
 {
     (void)state;
@@ -590,6 +667,7 @@ int main(void)
         cmocka_unit_test(test_bad_boards),
         cmocka_unit_test(test_too_big),
         cmocka_unit_test(test_overlay),
+        cmocka_unit_test(test_overlay_errors),
         cmocka_unit_test(test_dump),
         cmocka_unit_test(test_shmem_node),
     };

@@ -13,6 +13,7 @@
 #include "arch/arm64/arch.h"
 #include "arch/arm64/board.h"
 #include "arch/arm64/fdt.h"
+#include "arch/arm64/plan.h"
 #include "util/log.h"
 #include "vm/machine.h"
 
@@ -100,9 +101,12 @@ int arm64_write_fdt(struct vm *vm, const struct boot_state *bs)
     struct arm64_board *b = calloc(1, sizeof(*b));
     if (!b)
         return -ENOMEM;
+    /* The tree, then the `fdt load` overlays in configuration order:
+     * what the guest gets and what fdt-dump-file writes. */
     int e = arm64_board_collect(vm, bs, b);
-    if (e == 0 && (e = arm64_fdt_build(b, dst, (size_t)bs->fdt_size)) < 0)
-        log_fatal(TAG, "cannot build the device tree in %llu bytes: %s",
+    if (e == 0 &&
+        (e = arm64_fdt_make(b, vm->spec, dst, (size_t)bs->fdt_size)) < 0)
+        log_fatal(TAG, "no device tree for the guest (%llu bytes of room): %s",
                   (unsigned long long)bs->fdt_size, strerror(-e));
     free(b);
     if (e < 0)

@@ -351,12 +351,133 @@ int arm64_fdt_build(const struct arm64_board *b, void *buf, size_t len)
     return 0;
 }
 
+/* The labels of qvm's tree (its __symbols__), for a message. */
+static void list_labels(const void *base, char *out, size_t n)
+{
+    int sym = fdt_path_offset(base, "/__symbols__"), prop;
+    size_t at = 0;
+    out[0] = '\0';
+    if (sym < 0)
+        return;
+    fdt_for_each_property_offset(prop, base, sym)
+    {
+        const char *name;
+        if (!fdt_getprop_by_offset(base, prop, &name, NULL))
+            continue;
+        int k = snprintf(out + at, n - at, "%s%s", at ? " " : "", name);
+        if (k < 0 || (size_t)k >= n - at)
+            return;
+        at += (size_t)k;
+    }
+}
+
+/* The fragment named by a fixup location "/FRAGMENT[/...]:prop:offset". */
+static void fixup_fragment(const char *loc, size_t loc_len, char *frag,
+                           size_t n)
+{
+    size_t i = loc_len && loc[0] == '/' ? 1 : 0, k = 0;
+    while (i < loc_len && loc[i] != '/' && loc[i] != ':' && k + 1 < n)
+        frag[k++] = loc[i++];
+    frag[k] = '\0';
+}
+
+/*
+ * Why libfdt refused an overlay, in the user's terms: a fragment whose
+ * target (a label, a phandle or a path) or whose reference to a label is
+ * not in qvm's tree, or a fragment without __overlay__ or target. Returns
+ * true when it found and logged a reason.
+ */
+static bool overlay_explain(const void *base, const void *ovl, const char *what)
+{
+    char labels[512];
+    list_labels(base, labels, sizeof(labels));
+    int fix = fdt_path_offset(ovl, "/__fixups__"), prop;
+    if (fix >= 0) {
+        fdt_for_each_property_offset(prop, ovl, fix)
+        {
+            const char *label;
+            int vlen;
+            const char *v = fdt_getprop_by_offset(ovl, prop, &label, &vlen);
+            int sym = fdt_path_offset(base, "/__symbols__");
+            if (!v || (sym >= 0 && fdt_getprop(base, sym, label, NULL)))
+                continue;
+            /* v: NUL-separated "/fragment@0:target:0" or
+             * "/fragment@1/__overlay__/node:prop:0". */
+            const char *colon = memchr(v, ':', strnlen(v, (size_t)vlen));
+            size_t plen =
+                colon ? (size_t)(colon - v) : strnlen(v, (size_t)vlen);
+            char frag[64];
+            fixup_fragment(v, plen, frag, sizeof(frag));
+            if (colon && strncmp(colon, ":target:", 8) == 0)
+                log_error(TAG,
+                          "%s: fragment %s: target &%s: no such label in "
+                          "qvm's device tree (its labels: %s)",
+                          what, frag, label, labels);
+            else
+                log_error(TAG,
+                          "%s: fragment %s: %.*s%s%.*s refers to &%s: no "
+                          "such label in qvm's device tree (its labels: %s)",
+                          what, frag, (int)plen, v, colon ? ", property " : "",
+                          colon ? (int)strcspn(colon + 1, ":") : 0,
+                          colon ? colon + 1 : "", label, labels);
+            return true;
+        }
+    }
+    int frag;
+    fdt_for_each_subnode(frag, ovl, 0)
+    {
+        const char *name = fdt_get_name(ovl, frag, NULL);
+        /* libfdt skips the nodes without __overlay__ (__fixups__ ...). */
+        if (!name || fdt_subnode_offset(ovl, frag, "__overlay__") < 0)
+            continue;
+        const char *tpath = fdt_getprop(ovl, frag, "target-path", NULL);
+        int tlen;
+        const fdt32_t *t = fdt_getprop(ovl, frag, "target", &tlen);
+        if (tpath && fdt_path_offset(base, tpath) < 0) {
+            log_error(TAG,
+                      "%s: fragment %s: target-path '%s' is not in qvm's "
+                      "device tree",
+                      what, name, tpath);
+            return true;
+        }
+        if (!tpath && t && tlen == 4 &&
+            fdt_node_offset_by_phandle(base, fdt32_to_cpu(*t)) < 0) {
+            log_error(TAG,
+                      "%s: fragment %s: target phandle %u is not in qvm's "
+                      "device tree",
+                      what, name, fdt32_to_cpu(*t));
+            return true;
+        }
+        if (!tpath && (!t || tlen != 4)) {
+            log_error(TAG, "%s: fragment %s has no target or target-path", what,
+                      name);
+            return true;
+        }
+    }
+    return false;
+}
+
 int arm64_fdt_overlay(void *buf, size_t len, const void *ovl, size_t ovl_len,
                       const char *what)
 {
     if (ovl_len < sizeof(struct fdt_header) || fdt_check_header(ovl) != 0 ||
-        fdt_totalsize(ovl) > ovl_len) {
+        fdt_totalsize(ovl) > ovl_len || fdt_check_full(ovl, ovl_len) != 0) {
         log_error(TAG, "%s: not a flattened device tree", what);
+        return -EINVAL;
+    }
+    /* A whole tree (QNX 7's `fdt load`) has no fragment: libfdt would
+     * apply nothing. */
+    int frag, nfrag = 0;
+    fdt_for_each_subnode(frag, ovl, 0)
+    {
+        nfrag += fdt_subnode_offset(ovl, frag, "__overlay__") >= 0;
+    }
+    if (nfrag == 0) {
+        log_error(TAG,
+                  "%s: not an overlay (no fragment with an __overlay__ "
+                  "node): qvm builds the device tree and applies overlays "
+                  "to it; compile the file with /plugin/ (dtc -@)",
+                  what);
         return -EINVAL;
     }
     /* libfdt changes the overlay and, on failure, spoils the base: work
@@ -383,8 +504,9 @@ int arm64_fdt_overlay(void *buf, size_t len, const void *ovl, size_t ovl_len,
         return -ENOSPC;
     }
     if (r < 0) {
-        log_error(TAG, "%s: cannot apply the overlay: %s", what,
-                  fdt_strerror(r));
+        if (!overlay_explain(buf, ovl, what))
+            log_error(TAG, "%s: cannot apply the overlay: %s", what,
+                      fdt_strerror(r));
         return -EINVAL;
     }
     return 0;
