@@ -440,18 +440,46 @@ void place_defaults(struct checker *c)
     }
 }
 
-/* Bump allocator for BARs inside [*next, end), skipping placed ranges. */
+/* conflict_end: the end (last byte + 1, or 0 at the top of the space) of
+ * the highest placed range of `sp` that overlaps [base, base + size), or
+ * `base` when none does. */
+static uint64_t conflict_end(struct checker *c, enum space sp, uint64_t base,
+                             uint64_t size)
+{
+    uint64_t end = base;
+    for (size_t i = 0; i < c->s->placed.n; i++) {
+        const struct placed *pl = &c->s->placed.v[i];
+        uint64_t last;
+        if (pl->space != sp || !ranges_overlap(base, size, pl->base, pl->size))
+            continue;
+        if (!range_last(pl->base, pl->size, &last) || last == UINT64_MAX)
+            return 0;
+        if (last + 1 > end)
+            end = last + 1;
+    }
+    return end;
+}
+
+/* Bump allocator for BARs (size a power of two) inside [*next, end),
+ * jumping past placed ranges: each step passes at least one of them, so a
+ * crowded window costs at most one step per placed range, not one per
+ * possible position. */
 static bool alloc_window(struct checker *c, enum space sp, uint64_t *next,
                          uint64_t end, uint64_t size, uint64_t *out)
 {
+    if (!IS_POW2(size) || *next > UINT64_MAX - (size - 1))
+        return false;
     uint64_t b = ALIGN_UP(*next, size);
-    while (b + size <= end) {
-        if (is_free(c, sp, b, size)) {
+    while (b <= end && size <= end - b) {
+        uint64_t e = conflict_end(c, sp, b, size);
+        if (e == b) {
             *out = b;
             *next = b + size;
             return true;
         }
-        b += size;
+        if (e == 0 || e > UINT64_MAX - (size - 1))
+            return false;
+        b = ALIGN_UP(e, size);
     }
     return false;
 }
