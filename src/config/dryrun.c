@@ -235,6 +235,8 @@ void dryrun_text(const struct vm_spec *s, struct strbuf *o)
             sb_puts(o, "      loc ");
             loc_txt(o, &ps->locs.v[k]);
             sb_puts(o, "\n");
+            if (ps->locs.v[k].host_desc[0])
+                sb_printf(o, "        host %s\n", ps->locs.v[k].host_desc);
         }
         for (size_t k = 0; k < ps->intrs.n; k++) {
             sb_puts(o, "      intr ");
@@ -334,6 +336,10 @@ static void j_loc(struct strbuf *o, const struct loc *l)
         if (l->host_is_bdf)
             sb_printf(o, ",\"host\":\"%02x:%02x.%x\"", l->host_bdf.bus,
                       l->host_bdf.dev, l->host_bdf.fn);
+        if (l->host_desc[0]) {
+            sb_puts(o, ",\"host_identity\":");
+            sb_json_str(o, l->host_desc);
+        }
     } else {
         sb_printf(o, ",\"base\":%" PRIu64 ",\"size\":%" PRIu64, l->base,
                   l->size);
