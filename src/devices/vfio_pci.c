@@ -12,10 +12,13 @@
  *   and every other host capability are hidden;
  * - BARs are trapped: each access goes to the region's mmap in qvm (or
  *   pread/pwrite when VFIO gives no mmap);
- * - INTx: VFIO's eventfd, read on the I/O thread, drives the function's
- *   INTx line; VFIO masks the host line when it fires, and the next access
- *   to a BAR (the guest's handler acknowledging the device) lowers the
- *   guest line and unmasks it, so a still-pending interrupt fires again;
+ * - INTx: with KVM's full in-kernel irqchip, VFIO's eventfd is a KVM irqfd
+ *   with resample on the function's IOAPIC input: the guest's EOI lowers
+ *   the line and signals VFIO's unmask eventfd. Otherwise (the split
+ *   irqchip) the eventfd is read on the I/O thread, which drives the INTx
+ *   line; VFIO masks the host line when it fires, and the next access to
+ *   a BAR (the guest's handler acknowledging the device) lowers the guest
+ *   line and unmasks it, so a still-pending interrupt fires again;
  * - MSI (one vector): when the guest enables it, VFIO's MSI eventfd is a
  *   KVM irqfd on an MSI route that follows the guest's address and data
  *   (KVM_SIGNAL_MSI from the I/O thread without irqfd). INTx is off while
@@ -67,6 +70,8 @@ struct vpci {
     struct vbar bars[6];
     /* INTx */
     int intx_efd;
+    int intx_rfd;       /* resample eventfd: VFIO unmasks on the guest's EOI */
+    bool intx_resample; /* INTx is a KVM irqfd with resample */
     atomic_bool intx_pending;
     bool intx_on; /* VFIO's INTx trigger is set */
     /* MSI */
@@ -194,6 +199,9 @@ static int intx_enable(struct vpci *v, bool on)
     int r = vfio_irq_set(&v->d, VFIO_IRQ_INTX, 0, on ? v->intx_efd : -1);
     if (r == 0)
         v->intx_on = on;
+    /* VFIO drops the unmask eventfd with INTx: give it again. */
+    if (r == 0 && on && v->intx_resample)
+        r = vfio_intx_unmask_fd(&v->d, v->intx_rfd);
     if (!on && atomic_exchange(&v->intx_pending, false))
         pci_intx_set(&v->f, false);
     return r;
@@ -281,7 +289,7 @@ static void vpci_free(struct vpci *v)
 {
     if (v->ctx && v->ctx->pci)
         pci_bus_remove(v->ctx->pci, &v->f);
-    if (v->intx_efd >= 0 && v->ctx->ev)
+    if (v->intx_efd >= 0 && !v->intx_resample && v->ctx->ev)
         (void)ev_del(v->ctx->ev, v->intx_efd);
     if (v->msi_efd >= 0 && !v->msi_irqfd && v->ctx->ev)
         (void)ev_del(v->ctx->ev, v->msi_efd);
@@ -290,8 +298,13 @@ static void vpci_free(struct vpci *v)
         (void)v->ctx->irqfd(v->ctx->opaque, v->msi_gsi, v->msi_efd, false);
     if (v->msi_gsi >= 0)
         (void)v->ctx->msi_route_set(v->ctx->opaque, v->msi_gsi, false, 0, 0);
+    if (v->intx_resample)
+        (void)v->ctx->irqfd_resample(v->ctx->opaque, (int)v->f.intx.gsi,
+                                     v->intx_efd, v->intx_rfd, false);
     if (v->intx_efd >= 0)
         close(v->intx_efd);
+    if (v->intx_rfd >= 0)
+        close(v->intx_rfd);
     if (v->msi_efd >= 0)
         close(v->msi_efd);
     for (unsigned i = 0; i < 6; i++)
@@ -450,6 +463,26 @@ static int setup_intx(struct vpci *v)
     v->intx_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (v->intx_efd < 0)
         return -errno;
+    /* KVM's irqfd with resample where the irqchip allows it. */
+    if (v->ctx->irqfd_resample && v->f.intx.gsi >= 0) {
+        v->intx_rfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (v->intx_rfd < 0)
+            return -errno;
+        if (v->ctx->irqfd_resample(v->ctx->opaque, (int)v->f.intx.gsi,
+                                   v->intx_efd, v->intx_rfd, true) == 0) {
+            v->intx_resample = true;
+            int r = intx_enable(v, true);
+            if (r == 0)
+                return 0;
+            v->intx_resample = false;
+            if (intx_enable(v, false) < 0)
+                v->intx_on = false;
+            (void)v->ctx->irqfd_resample(v->ctx->opaque, (int)v->f.intx.gsi,
+                                         v->intx_efd, v->intx_rfd, false);
+        }
+        close(v->intx_rfd);
+        v->intx_rfd = -1;
+    }
     int r = ev_add(v->ctx->ev, v->intx_efd, EPOLLIN, intx_fired, v);
     if (r < 0)
         return r;
@@ -510,7 +543,7 @@ static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
     struct vpci *v = calloc(1, sizeof(*v));
     if (!v)
         return -ENOMEM;
-    v->intx_efd = v->msi_efd = v->msi_gsi = -1;
+    v->intx_efd = v->intx_rfd = v->msi_efd = v->msi_gsi = -1;
     v->budget = (struct log_budget)LOG_BUDGET_INIT(LOG_BURST, LOG_INTERVAL_MS);
     snprintf(v->name, sizeof(v->name), "pass %02x:%02x.%x", l->bdf.bus,
              l->bdf.dev, l->bdf.fn);
@@ -566,8 +599,11 @@ static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
         log_error(TAG, "%s: INTx: %s", v->name, strerror(-r));
         goto fail;
     }
-    log_info(TAG, "%s = host %s, IOMMU group %u", v->name, v->host,
-             v->d.group_id);
+    log_info(TAG, "%s = host %s, IOMMU group %u, INTx %s", v->name, v->host,
+             v->d.group_id,
+             !v->intx_on        ? "none"
+             : v->intx_resample ? "by KVM irqfd with resample"
+                                : "by qvm (unmasked on BAR access)");
     inst->name = "pass";
     inst->state = v;
     inst->teardown = vpci_teardown;

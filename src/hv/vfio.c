@@ -21,8 +21,14 @@
 #include "util/log.h"
 
 #define TAG      "vfio"
-#define PCI_SYS  "/sys/bus/pci/devices"
 #define VFIO_DEV "/dev/vfio"
+
+/* sysfs: $QVM_SYSFS_ROOT (tests point it at a fake tree), else /sys. */
+static const char *sysfs(void)
+{
+    const char *r = getenv("QVM_SYSFS_ROOT");
+    return r && *r ? r : "/sys";
+}
 
 static int xioctl(int fd, unsigned long req, void *arg)
 {
@@ -52,7 +58,9 @@ static int cmp_str(const void *a, const void *b)
 int vfio_find_by_id(uint16_t vid, uint16_t did, unsigned idx, char *bdf,
                     size_t len)
 {
-    DIR *dir = opendir(PCI_SYS);
+    char top[1024];
+    snprintf(top, sizeof(top), "%s/bus/pci/devices", sysfs());
+    DIR *dir = opendir(top);
     if (!dir)
         return -errno;
     char *names[256];
@@ -63,10 +71,10 @@ int vfio_find_by_id(uint16_t vid, uint16_t did, unsigned idx, char *bdf,
             continue;
         char p[PATH_MAX];
         unsigned long v, d;
-        snprintf(p, sizeof(p), PCI_SYS "/%s/vendor", e->d_name);
+        snprintf(p, sizeof(p), "%s/%s/vendor", top, e->d_name);
         if (!read_hex(p, &v) || v != vid)
             continue;
-        snprintf(p, sizeof(p), PCI_SYS "/%s/device", e->d_name);
+        snprintf(p, sizeof(p), "%s/%s/device", top, e->d_name);
         if (!read_hex(p, &d) || d != did)
             continue;
         names[n] = strdup(e->d_name);
@@ -109,7 +117,7 @@ static void link_base(const char *path, char *out, size_t len)
 static void group_members(unsigned g, char *out, size_t len)
 {
     char p[PATH_MAX];
-    snprintf(p, sizeof(p), "/sys/kernel/iommu_groups/%u/devices", g);
+    snprintf(p, sizeof(p), "%s/kernel/iommu_groups/%u/devices", sysfs(), g);
     out[0] = 0;
     DIR *dir = opendir(p);
     if (!dir)
@@ -120,7 +128,8 @@ static void group_members(unsigned g, char *out, size_t len)
         if (e->d_name[0] == '.')
             continue;
         char q[PATH_MAX], drv[64];
-        snprintf(q, sizeof(q), PCI_SYS "/%s/driver", e->d_name);
+        snprintf(q, sizeof(q), "%s/bus/pci/devices/%s/driver", sysfs(),
+                 e->d_name);
         link_base(q, drv, sizeof(drv));
         int n = snprintf(out + used, len - used, "%s%s (%s)", used ? ", " : "",
                          e->d_name, drv[0] ? drv : "no driver");
@@ -142,13 +151,19 @@ static void close_all(struct vfio_dev *d)
     d->fd = d->group = d->container = -1;
 }
 
-static void bind_hint(const char *bdf, char *out, size_t len)
+/* bind_hint: the commands that bind `bdf` to vfio-pci (its driver, when
+ * it has one, let go of it first). */
+static void bind_hint(const char *bdf, bool bound, char *out, size_t len)
 {
+    char unbind[128] = "";
+    if (bound)
+        snprintf(unbind, sizeof(unbind),
+                 "echo %s > /sys/bus/pci/devices/%s/driver/unbind; ", bdf, bdf);
     snprintf(out, len,
-             "bind it with: modprobe vfio-pci; echo vfio-pci > " PCI_SYS
-             "/%s/driver_override; echo %s > " PCI_SYS
-             "/%s/driver/unbind; echo %s > /sys/bus/pci/drivers_probe",
-             bdf, bdf, bdf, bdf);
+             "bind it with: modprobe vfio-pci; echo vfio-pci > "
+             "/sys/bus/pci/devices/%s/driver_override; %secho %s > "
+             "/sys/bus/pci/drivers_probe",
+             bdf, unbind, bdf);
 }
 
 /* check_host: the sysfs facts, with a message for each way they are
@@ -156,20 +171,20 @@ static void bind_hint(const char *bdf, char *out, size_t len)
 static int check_host(struct vfio_dev *d, const char *bdf)
 {
     char p[PATH_MAX], v[64], hint[512];
-    snprintf(p, sizeof(p), PCI_SYS "/%s", bdf);
+    snprintf(p, sizeof(p), "%s/bus/pci/devices/%s", sysfs(), bdf);
     if (access(p, F_OK) != 0) {
         log_error(TAG, "no host PCI function %s (see lspci -D)", bdf);
         return -ENOENT;
     }
-    snprintf(p, sizeof(p), PCI_SYS "/%s/driver", bdf);
+    snprintf(p, sizeof(p), "%s/bus/pci/devices/%s/driver", sysfs(), bdf);
     link_base(p, v, sizeof(v));
     if (strcmp(v, "vfio-pci") != 0) {
-        bind_hint(bdf, hint, sizeof(hint));
+        bind_hint(bdf, v[0] != 0, hint, sizeof(hint));
         log_error(TAG, "host PCI function %s is %s%s, not to vfio-pci: %s", bdf,
                   v[0] ? "bound to " : "bound to no driver", v, hint);
         return -ENODEV;
     }
-    snprintf(p, sizeof(p), PCI_SYS "/%s/iommu_group", bdf);
+    snprintf(p, sizeof(p), "%s/bus/pci/devices/%s/iommu_group", sysfs(), bdf);
     link_base(p, v, sizeof(v));
     char *end;
     unsigned long g = strtoul(v, &end, 10);

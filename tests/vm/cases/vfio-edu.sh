@@ -7,7 +7,9 @@
 #     (polled, with INTx, with MSI), moves 2 KiB by DMA from its RAM to edu
 #     and back intact, gets INTx and MSI interrupts; a DMA from and to an
 #     address outside its RAM brings nothing, and L1's kernel logs the
-#     IOMMU's (DMAR) fault;
+#     IOMMU's (DMAR) fault; with KVM's in-kernel irqchip (INTx through an
+#     irqfd with resample), then with the split one (QVM_IRQCHIP=split:
+#     qvm's IOAPIC, INTx unmasked by qvm on the next BAR access);
 #   - a second qvm while one holds the device: refused at start, "in use";
 #     the holder SIGKILLed, the next qvm passes the guest's checks again;
 #   - edu unbound from vfio-pci: refused at start with how to bind it.
@@ -46,6 +48,15 @@ check_edu() {
 before=$(faults)
 qvm_run edu @"$conf"
 check_edu
+grep -q 'vfio-pci: pass 00:..\.0 = host 0000:.* (1234:11e8), IOMMU group [0-9]*, INTx by KVM irqfd with resample$' "$out" ||
+    fail "INTx is not a KVM irqfd with resample on the in-kernel irqchip"
+QVM_IRQCHIP=split
+export QVM_IRQCHIP
+qvm_run edu-split @"$conf"
+unset QVM_IRQCHIP
+check_edu
+grep -q 'INTx by qvm (unmasked on BAR access)$' "$out" ||
+    fail "INTx is not qvm's own on the split irqchip"
 after=$(faults)
 echo "IOMMU faults logged by L1 during the run: $((after - before))"
 dmesg | grep 'DMAR: .*fault' | tail -n 4
