@@ -258,17 +258,20 @@ static bool overlaps(unsigned off, unsigned size, unsigned at, unsigned len)
     return off < at + len && at < off + size;
 }
 
-/* cmd_sync: the guest's I/O, memory and bus master bits to the device;
- * Interrupt Disable stays qvm's (pci_intx_set). Without memory decode on
- * the device, VFIO refuses the BARs' mmaps (SIGBUS). */
+/* cmd_sync: the guest's I/O, memory, bus master and Interrupt Disable bits
+ * to the device (VFIO masks INTx for the last, whichever path INTx takes;
+ * pci_intx_set honours it too). Without memory decode on the device, VFIO
+ * refuses the BARs' mmaps (SIGBUS). */
 static int cmd_sync(struct vpci *v)
 {
     uint8_t hw[2];
     int r = vfio_region_rw(&v->d, VFIO_PCI_REG_CFG, PCI_REG_CMD, hw, 2, false);
     if (r < 0)
         return r;
-    uint16_t keep = (uint16_t)(le_get(hw, 2) & ~0x0007u);
-    uint16_t g = (uint16_t)(le_get(v->f.cfg + PCI_REG_CMD, 2) & 0x0007u);
+    uint16_t bits =
+        PCI_CMD_IO | PCI_CMD_MEM | PCI_CMD_MASTER | PCI_CMD_INTX_DISABLE;
+    uint16_t keep = (uint16_t)(le_get(hw, 2) & ~bits);
+    uint16_t g = (uint16_t)(le_get(v->f.cfg + PCI_REG_CMD, 2) & bits);
     le_put(hw, keep | g, 2);
     return vfio_region_rw(&v->d, VFIO_PCI_REG_CFG, PCI_REG_CMD, hw, 2, true);
 }

@@ -9,6 +9,8 @@
  *   4. INTx: a factorial with "raise an interrupt when done"; the handler
  *      (IOAPIC line from configuration register 0x3c, level-triggered)
  *      reads the interrupt status, acknowledges it, counts;
+ *   4b. Interrupt Disable: a raised interrupt is not delivered while the
+ *      command register's bit 10 is set, and is once it is cleared;
  *   5. DMA: 2 KiB from guest RAM to edu's buffer and back to another
  *      place in guest RAM, each with a completion interrupt; intact;
  *   6. MSI: the capability found in the list, pointed at the local APIC,
@@ -189,6 +191,11 @@ void guest_main(uint32_t magic, uint32_t info)
     serial_puthex(bar & ~0xfu);
     serial_puts("\n");
 
+    /* edu has no reset: what an earlier guest left (interrupt on
+     * factorial, raised reasons) is cleared first. */
+    edu[0x20 / 4] = 0;
+    edu[0x64 / 4] = edu[0x24 / 4];
+
     uint32_t id = edu[0];
     if (id != EDU_ID)
         fail("ID register", id);
@@ -220,6 +227,24 @@ void guest_main(uint32_t magic, uint32_t info)
     serial_puts("edu: INTx: IOAPIC line ");
     serial_putdec(line);
     serial_puts(", factorial 5! = 120 interrupt delivered\n");
+
+    /* Interrupt Disable (command bit 10): a raised interrupt is held
+     * while it is set and delivered once it is cleared. */
+    uint32_t cmd = cfg_r(dev, 4) & 0xffff;
+    cfg_w(dev, 4, cmd | 0x400);
+    why_intx = 0;
+    uint32_t held = n_intx;
+    edu[0x60 / 4] = 0x8; /* raise */
+    sti_quiet(200000);
+    held = n_intx - held;
+    cfg_w(dev, 4, cmd);
+    if (!wait_reason(&n_intx, &why_intx, 8))
+        fail("no INTx once Interrupt Disable was cleared, status",
+             edu[0x24 / 4]);
+    if (held)
+        fail("INTx while Interrupt Disable was set, interrupts", held);
+    serial_puts("edu: INTx: held while Interrupt Disable was set, delivered "
+                "when cleared\n");
 
     /* DMA guest RAM -> edu -> guest RAM. */
     volatile uint8_t *src = (volatile uint8_t *)RAM_SRC;

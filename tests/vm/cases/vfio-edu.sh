@@ -4,8 +4,10 @@
 # passed to the edu guest (tests/guests/edu.c) by its IDs
 # (`pass loc pci:0x1234/0x11e8`):
 #   - the guest finds 1234:11e8, reads the ID register, computes factorials
-#     (polled, with INTx, with MSI), moves 2 KiB by DMA from its RAM to edu
-#     and back intact, gets INTx and MSI interrupts; a DMA from and to an
+#     (polled, with INTx, with MSI), holds an INTx with the command
+#     register's Interrupt Disable and gets it once cleared, moves 2 KiB by
+#     DMA from its RAM to edu and back intact, gets INTx and MSI
+#     interrupts; a DMA from and to an
 #     address outside its RAM brings nothing, and L1's kernel logs the
 #     IOMMU's (DMAR) fault; with KVM's in-kernel irqchip (INTx through an
 #     irqfd with resample), then with the split one (QVM_IRQCHIP=split:
@@ -37,6 +39,7 @@ check_edu() {
     for l in 'edu: found at device [0-9]* of bus 0' 'edu: ID 0x010000ed, liveness ok' \
         'edu: factorial 10! = 3628800 (polled)' \
         'edu: INTx: IOAPIC line [0-9]*, factorial 5! = 120 interrupt delivered' \
+        'edu: INTx: held while Interrupt Disable was set, delivered when cleared' \
         'edu: DMA: 2048 bytes to the device and back intact' \
         'edu: MSI: raised and factorial 6! = 720 interrupts delivered' \
         'edu: DMA from outside guest RAM: nothing came' \
