@@ -40,13 +40,13 @@ static void loc_txt(struct strbuf *o, const struct loc *l)
 {
     if (l->space == SPACE_PCI) {
         sb_printf(o, "pci:%u:%u.%u", l->bdf.bus, l->bdf.dev, l->bdf.fn);
-        if (l->by_id && !l->has_host)
-            sb_printf(o, "=pci:%04x/%04x", l->vid, l->did);
         if (l->has_host && l->host_is_bdf)
             sb_printf(o, "=pci:%u:%u.%u", l->host_bdf.bus, l->host_bdf.dev,
                       l->host_bdf.fn);
-        else if (l->has_host)
+        else if (l->by_id)
             sb_printf(o, "=pci:%04x/%04x", l->vid, l->did);
+        if (l->by_id && l->idx)
+            sb_printf(o, "/%u", l->idx);
         return;
     }
     sb_printf(o, "%s:0x%" PRIx64, space_name(l->space), l->base);
@@ -235,6 +235,8 @@ void dryrun_text(const struct vm_spec *s, struct strbuf *o)
             sb_puts(o, "      loc ");
             loc_txt(o, &ps->locs.v[k]);
             sb_puts(o, "\n");
+            if (ps->locs.v[k].host_desc[0])
+                sb_printf(o, "        host %s\n", ps->locs.v[k].host_desc);
         }
         for (size_t k = 0; k < ps->intrs.n; k++) {
             sb_puts(o, "      intr ");
@@ -331,10 +333,15 @@ static void j_loc(struct strbuf *o, const struct loc *l)
         sb_printf(o, ",\"bus\":%u,\"device\":%u,\"function\":%u", l->bdf.bus,
                   l->bdf.dev, l->bdf.fn);
         if (l->by_id)
-            sb_printf(o, ",\"vendor_id\":%u,\"device_id\":%u", l->vid, l->did);
+            sb_printf(o, ",\"vendor_id\":%u,\"device_id\":%u,\"index\":%u",
+                      l->vid, l->did, l->idx);
         if (l->host_is_bdf)
             sb_printf(o, ",\"host\":\"%02x:%02x.%x\"", l->host_bdf.bus,
                       l->host_bdf.dev, l->host_bdf.fn);
+        if (l->host_desc[0]) {
+            sb_puts(o, ",\"host_identity\":");
+            sb_json_str(o, l->host_desc);
+        }
     } else {
         sb_printf(o, ",\"base\":%" PRIu64 ",\"size\":%" PRIu64, l->base,
                   l->size);

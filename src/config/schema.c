@@ -168,12 +168,10 @@ const struct opt_def top_opts[] = {
      .type = OPT_FLAG,
      .id = TOP_PASS,
      .syntax = "[BLOBTYPE] pass [loc LOC] [intr INTR]",
-     .flags = OF_CONTEXT | OF_MULTI | OF_IGNORED,
-     .why = "pass-through is not implemented yet (a later issue builds it on "
-            "VFIO): the guest does not see the host resource; its `loc` and "
-            "`intr` are checked and kept out of qvm's automatic placement",
+     .flags = OF_CONTEXT | OF_MULTI,
      .help = "passes a host memory region, I/O ports, PCI device or "
-             "interrupt through to the guest",
+             "interrupt through to the guest (PCI: through VFIO, "
+             "docs/passthrough.md)",
      .example = "pass loc pci:0:2.0=pci:0:2.0"},
     {.name = "reserve",
      .type = OPT_FLAG,

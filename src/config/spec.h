@@ -42,10 +42,12 @@ struct loc {
     uint64_t host_base; /* pass mem: host-physical start */
     bool host_is_bdf;   /* pass pci: "=pci:B:D.F" */
     struct bdf host_bdf;
-    bool by_id; /* pci:VID/DID (guest BDF auto or given) */
+    bool by_id; /* pci:VID/DID[/IDX] (guest BDF auto or given) */
     uint16_t vid, did;
-    char attrs[16];  /* pass mem: attribute letters as written */
-    bool is_default; /* chosen by qvm, not written in the config */
+    uint16_t idx;       /* pci:VID/DID/IDX: the idx-th such host function */
+    char host_desc[96]; /* pass pci: the host function as found (dryrun) */
+    char attrs[16];     /* pass mem: attribute letters as written */
+    bool is_default;    /* chosen by qvm, not written in the config */
 };
 
 /* struct intr: `PIC:LINE`, or `apic` (only on ioapic). */

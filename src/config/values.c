@@ -106,7 +106,9 @@ static bool parse_bdf(struct parser *p, const struct token *t, const char *text,
 }
 
 /* "VID/DID" */
-static bool parse_ids(const char *text, uint16_t *vid, uint16_t *did)
+/* VID/DID[/IDX]: IDX (default 0) picks among several host functions with
+ * the same IDs. */
+static bool parse_ids(const char *text, struct loc *out)
 {
     char buf[64];
     size_t len = strlen(text);
@@ -114,12 +116,15 @@ static bool parse_ids(const char *text, uint16_t *vid, uint16_t *did)
         return false;
     memcpy(buf, text, len + 1);
     char *d = split_at(buf, '/');
-    uint64_t v, dd;
+    char *ix = d ? split_at(d, '/') : NULL;
+    uint64_t v, dd, i = 0;
     if (!d || num_parse(buf, false, &v) || num_parse(d, false, &dd) ||
-        v > 0xffff || dd > 0xffff)
+        v > 0xffff || dd > 0xffff ||
+        (ix && (num_parse(ix, false, &i) || i > 0xffff)))
         return false;
-    *vid = (uint16_t)v;
-    *did = (uint16_t)dd;
+    out->vid = (uint16_t)v;
+    out->did = (uint16_t)dd;
+    out->idx = (uint16_t)i;
     return true;
 }
 
@@ -154,10 +159,10 @@ static bool parse_pci_loc(struct parser *p, const struct token *t,
     char *host = split_at(buf, '=');
     if (mode == LOC_PASS && !host && strchr(buf, '/')) {
         out->by_id = true;
-        if (!parse_ids(buf, &out->vid, &out->did)) {
+        if (!parse_ids(buf, out)) {
             diag_error(p->dg, &t->span,
                        "'%s' is not a PCI device ID pair (write "
-                       "pci:VENDOR/DEVICE)",
+                       "pci:VENDOR/DEVICE[/INDEX])",
                        rest);
             return false;
         }
@@ -187,10 +192,10 @@ static bool parse_pci_loc(struct parser *p, const struct token *t,
     out->has_host = true;
     if (strchr(host, '/')) {
         out->by_id = true;
-        if (!parse_ids(host, &out->vid, &out->did)) {
+        if (!parse_ids(host, out)) {
             diag_error(p->dg, &t->span,
                        "'%s' is not a PCI device ID pair (write "
-                       "pci:VENDOR/DEVICE)",
+                       "pci:VENDOR/DEVICE[/INDEX])",
                        host);
             return false;
         }

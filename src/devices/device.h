@@ -97,6 +97,13 @@ struct dev_ctx {
     int (*msi_route_set)(void *opaque, int gsi, bool valid, uint64_t addr,
                          uint32_t data);
     int (*irqfd)(void *opaque, int gsi, int fd, bool assign);
+    /*
+     * irqfd_resample: a level-triggered line inside KVM: a write to `fd`
+     * asserts `gsi` (an IOAPIC input), the guest's EOI deasserts it and
+     * signals `rfd` (VFIO's INTx unmask). -EINVAL when KVM cannot (its
+     * split irqchip), -ENOSYS without irqfd.
+     */
+    int (*irqfd_resample)(void *opaque, int gsi, int fd, int rfd, bool assign);
     int (*msi_send)(void *opaque, uint64_t addr, uint32_t data);
     /*
      * ram_add: guest RAM at [gpa, gpa+size) backed by host memory `hva`

@@ -245,6 +245,19 @@ int kvm_irqfd(const struct kvm_sys *k, uint32_t gsi, int fd, bool assign)
     return e < 0 ? e : 0;
 }
 
+int kvm_irqfd_resample(const struct kvm_sys *k, uint32_t gsi, int fd, int rfd,
+                       bool assign)
+{
+    struct kvm_irqfd a = {
+        .fd = (uint32_t)fd,
+        .gsi = gsi,
+        .flags = assign ? KVM_IRQFD_FLAG_RESAMPLE : KVM_IRQFD_FLAG_DEASSIGN,
+        .resamplefd = assign ? (uint32_t)rfd : 0,
+    };
+    int e = xioctl(k->vm_fd, KVM_IRQFD, &a);
+    return e < 0 ? e : 0;
+}
+
 int kvm_signal_msi(const struct kvm_sys *k, uint64_t addr, uint32_t data)
 {
     struct kvm_msi m = {

@@ -88,6 +88,12 @@ int kvm_ioeventfd(const struct kvm_sys *k, bool pio, uint64_t addr,
 /* kvm_irqfd: a write to eventfd `fd` injects `gsi` (KVM_IRQFD). */
 int kvm_irqfd(const struct kvm_sys *k, uint32_t gsi, int fd,
               bool assign) MUST_CHECK;
+/* kvm_irqfd_resample: the same as a level-triggered line with resample
+ * (KVM_IRQFD_FLAG_RESAMPLE): a write to `fd` asserts `gsi`, the guest's
+ * EOI of it deasserts it and signals `rfd`. Needs KVM's full in-kernel
+ * irqchip (-EINVAL on the split one). */
+int kvm_irqfd_resample(const struct kvm_sys *k, uint32_t gsi, int fd, int rfd,
+                       bool assign) MUST_CHECK;
 /* kvm_signal_msi: inject one MSI (KVM_SIGNAL_MSI): 1 delivered, 0 blocked
  * by the guest (e.g. its local APIC is off), or a negative errno. */
 int kvm_signal_msi(const struct kvm_sys *k, uint64_t addr, uint32_t data);

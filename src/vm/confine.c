@@ -20,6 +20,7 @@
 #include <linux/fs.h>
 #include <linux/kvm.h>
 #include <linux/if_tun.h>
+#include <linux/vfio.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
@@ -48,6 +49,7 @@ static struct {
     bool on;
     bool delayed; /* a `delayed` hostdev: a vCPU may open files */
     bool shmem;   /* a `vdev shmem`: a vCPU opens and makes regions */
+    bool vfio;    /* a `pass loc pci:`: VFIO device interrupts and regions */
     bool slog;    /* `logger slog`: syslog's socket may be reopened */
     bool drop;    /* `user`: threads alive during the drop may set ids */
     bool dump;    /* `dump`: the main and I/O threads may write dumps */
@@ -176,6 +178,12 @@ static const unsigned long ioctl_blk_open[] = {BLKGETSIZE64, BLKSSZGET,
                                                BLKPBSZGET};
 static const unsigned long ioctl_pty[] = {TIOCGPTN, TIOCSPTLCK};
 static const unsigned long ioctl_tun[] = {TUNSETOFFLOAD};
+/* PCI pass-through (devices/vfio_pci.c): a vCPU switches the device's
+ * interrupts (MSI on, INTx unmasked after a BAR access); the teardown turns
+ * them off and resets the device. */
+static const unsigned long ioctl_vfio_run[] = {VFIO_DEVICE_SET_IRQS};
+static const unsigned long ioctl_vfio_end[] = {VFIO_DEVICE_SET_IRQS,
+                                               VFIO_DEVICE_RESET};
 
 struct fb {
     scmp_filter_ctx f;
@@ -361,6 +369,8 @@ static void build_kind(struct fb *b, enum confine_kind kind)
         ALLOW_IOCTLS(b, ioctl_irq);
         allow_dump(b);
         allow_reaper(b);
+        if (cf.vfio)
+            ALLOW_IOCTLS(b, ioctl_vfio_end);
         break;
     case CONFINE_VCPU:
         ALLOW_IOCTLS(b, ioctl_vcpu);
@@ -386,6 +396,12 @@ static void build_kind(struct fb *b, enum confine_kind kind)
             allow_sigaction(b);
             ALLOW_IOCTLS(b, ioctl_blk_open);
             ALLOW_IOCTLS(b, ioctl_pty);
+        }
+        if (cf.vfio) {
+            /* Configuration space (the command register) and BARs VFIO
+             * gives no mmap for: pread/pwrite on the device fd. */
+            ALLOW(b, SCMP_SYS(pread64), SCMP_SYS(pwrite64));
+            ALLOW_IOCTLS(b, ioctl_vfio_run);
         }
         break;
     case CONFINE_IO:
@@ -575,6 +591,10 @@ int confine_setup(const struct vm_spec *spec)
         if (vdev_type_name(&spec->vdevs.v[i]) &&
             strcmp(vdev_type_name(&spec->vdevs.v[i]), "shmem") == 0)
             cf.shmem = true;
+    for (size_t i = 0; i < spec->passes.n; i++)
+        for (size_t k = 0; k < spec->passes.v[i].locs.n; k++)
+            if (spec->passes.v[i].locs.v[k].space == SPACE_PCI)
+                cf.vfio = true;
     if (pipe) {
         /* The command would start from a vCPU, under its filter. */
         log_warn(TAG, "a `delayed` >|command hostdev cannot be started "

@@ -95,6 +95,17 @@ static int ctx_irqfd(void *opaque, int gsi, int fd, bool assign)
     return kvm_irqfd(&vm->kvm, (uint32_t)gsi, fd, assign);
 }
 
+static int ctx_irqfd_resample(void *opaque, int gsi, int fd, int rfd,
+                              bool assign)
+{
+    struct vm *vm = opaque;
+    if (!vm->has_irqfd)
+        return -ENOSYS;
+    if (gsi < 0)
+        return -EINVAL;
+    return kvm_irqfd_resample(&vm->kvm, (uint32_t)gsi, fd, rfd, assign);
+}
+
 static int ctx_msi_send(void *opaque, uint64_t addr, uint32_t data)
 {
     struct vm *vm = opaque;
@@ -191,6 +202,7 @@ static int build(struct vm *vm)
                          .msi_route_alloc = ctx_msi_route_alloc,
                          .msi_route_set = ctx_msi_route_set,
                          .irqfd = ctx_irqfd,
+                         .irqfd_resample = ctx_irqfd_resample,
                          .msi_send = ctx_msi_send,
                          .ram_add = ctx_ram_add};
     if (devices_realize(spec, &vm->dev_ctx, &vm->devs) < 0)

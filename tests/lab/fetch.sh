@@ -104,10 +104,43 @@ fetch() {
         [ -f "$1" ] || fail "$K has no $ko"
         cp "$1" "$C/guest-modules/"
     done
+    copy_vfio "$C/x/kernel"
     [ -x "$C/x/busybox/bin/busybox" ] || fail "busybox-static has no /bin/busybox"
     cp "$C/x/busybox/bin/busybox" "$C/busybox"
     rm -rf "$C/x" "$C/debs"
     echo "$K" >"$C/ok"
+}
+
+# The IOMMU lab's modules (lab-run --iommu, tests/lab/README.md): VFIO, in
+# the order l1-init loads them, after the KVM modules.
+VFIO_MODULES='drivers/vfio/vfio.ko drivers/vfio/vfio_iommu_type1.ko
+drivers/vfio/vfio_virqfd.ko drivers/vfio/pci/vfio-pci-core.ko drivers/vfio/pci/vfio-pci.ko'
+copy_vfio() { # UNPACKED_KERNEL_PACKAGE
+    pkg=$1
+    rm -rf "$C/vfio-modules.new"
+    mkdir -p "$C/vfio-modules.new"
+    for ko in $VFIO_MODULES; do
+        set -- "$pkg"/lib/modules/*/kernel/"$ko"
+        [ -f "$1" ] || fail "the kernel package has no $ko"
+        cp "$1" "$C/vfio-modules.new/"
+    done
+    rm -rf "$C/vfio-modules"
+    mv "$C/vfio-modules.new" "$C/vfio-modules"
+}
+
+# fetch_vfio: adds the VFIO modules to a cache made before they were part of
+# it, from the same kernel package (its name is in $C/ok); 1 if that package
+# cannot be downloaded any more (then the whole material is fetched again).
+fetch_vfio() {
+    K=$(cat "$C/ok")
+    echo "lab: fetching the VFIO modules of $K into $C" >&2
+    rm -rf "$C/vfio-x"
+    mkdir -p "$C/vfio-x/debs"
+    (cd "$C/vfio-x/debs" && apt-get -qq -o APT::Sandbox::User=root download "$K") ||
+        { rm -rf "$C/vfio-x"; return 1; }
+    dpkg -x "$C/vfio-x/debs/$K"_*.deb "$C/vfio-x/kernel" || fail "dpkg -x $K failed"
+    copy_vfio "$C/vfio-x/kernel"
+    rm -rf "$C/vfio-x"
 }
 
 # ---- the aarch64 lab ----
@@ -203,6 +236,14 @@ if [ "$REFRESH" = 1 ] || [ ! -f "$C/ok" ]; then
     exec 8>"$C/fetch.lock"
     flock 8
     if [ "$REFRESH" = 1 ] || [ ! -f "$C/ok" ]; then
+        fetch
+    fi
+    exec 8>&-
+fi
+if [ ! -d "$C/vfio-modules" ]; then
+    exec 8>"$C/fetch.lock"
+    flock 8
+    if [ ! -d "$C/vfio-modules" ] && ! fetch_vfio; then
         fetch
     fi
     exec 8>&-

@@ -9,16 +9,26 @@
 # and overlay must be a static aarch64 one (the host's ldd cannot resolve
 # arm64 libraries): an x86 program or a dynamically linked one is an error.
 # /lib/modules/load lists the modules /init loads, in order.
+# With --iommu (x86 only, the IOMMU lab of lab-run --iommu): also Debian's
+# VFIO modules (vfio, vfio_iommu_type1, vfio_virqfd, vfio-pci-core, vfio-pci,
+# after the KVM ones) and /lib/modules/vfio-ids, the vendor and device IDs
+# /init binds to vfio-pci (QEMU's edu, 1234 11e8).
 #
-# Usage: mk-initramfs.sh [--arch x86_64|aarch64] CACHE OUT.cpio.gz PAYLOAD [OVERLAY]
+# Usage: mk-initramfs.sh [--arch x86_64|aarch64] [--iommu] CACHE OUT.cpio.gz PAYLOAD [OVERLAY]
 #   CACHE is the directory printed by fetch.sh (with the same --arch).
 set -eu
-ARCH=x86_64
-if [ "${1:-}" = --arch ]; then
-    ARCH=${2:-}
-    shift 2 || shift
-fi
-[ $# -ge 3 ] || { echo "usage: mk-initramfs.sh [--arch x86_64|aarch64] CACHE OUT PAYLOAD [OVERLAY]" >&2; exit 2; }
+ARCH=x86_64 IOMMU=0
+while :; do
+    case ${1:-} in
+    --arch)
+        ARCH=${2:-}
+        shift 2 || shift
+        ;;
+    --iommu) IOMMU=1; shift ;;
+    *) break ;;
+    esac
+done
+[ $# -ge 3 ] || { echo "usage: mk-initramfs.sh [--arch x86_64|aarch64] [--iommu] CACHE OUT PAYLOAD [OVERLAY]" >&2; exit 2; }
 C=$1 OUT=$2 PAYLOAD=$3 OVERLAY=${4:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 case $ARCH in
@@ -26,6 +36,10 @@ x86_64) MODULES='irqbypass kvm ccp kvm-amd' ;;
 aarch64) MODULES='' ;;
 *) echo "mk-initramfs: unknown --arch '$ARCH'" >&2; exit 2 ;;
 esac
+if [ $IOMMU = 1 ]; then
+    [ "$ARCH" = x86_64 ] || { echo "mk-initramfs: --iommu is for the x86 lab only" >&2; exit 2; }
+    [ -d "$C/vfio-modules" ] || { echo "mk-initramfs: no $C/vfio-modules (run fetch.sh)" >&2; exit 1; }
+fi
 [ -f "$PAYLOAD/entry.sh" ] || { echo "mk-initramfs: $PAYLOAD/entry.sh missing" >&2; exit 1; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/qvm-l1root.XXXXXX")
 trap 'rm -rf "$T"' EXIT
@@ -35,6 +49,13 @@ cp "$C/busybox" "$T/bin/busybox"
 for m in $MODULES; do
     cp "$C/modules/$m.ko" "$T/lib/modules/"
 done
+if [ $IOMMU = 1 ]; then
+    for m in vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci; do
+        cp "$C/vfio-modules/$m.ko" "$T/lib/modules/"
+        MODULES="$MODULES $m"
+    done
+    echo '1234 11e8' >"$T/lib/modules/vfio-ids"
+fi
 echo "$MODULES" >"$T/lib/modules/load"
 if [ -n "$OVERLAY" ]; then
     cp -a "$OVERLAY"/. "$T/"

@@ -1,6 +1,8 @@
 #!/bin/sh
-# test-lab.sh: the nested lab end to end (four L1 boots, ~35 s): lab-run
+# test-lab.sh: the nested lab end to end (five L1 boots, ~45 s): lab-run
 # returns entry.sh's status and L1 has a /dev/kvm that runs kvm-probe's guest;
+# lab-run --iommu boots the IOMMU lab (edu bound to vfio-pci, its group's
+# /dev/vfio/N, the IOMMU on, KVM still there);
 # its watchdog ends an L1 that stops making progress;
 # tools/qvm-lab copies the files a configuration names and relays qvm's exit
 # status; tests/vm/run-vm-tests --bed lab runs a case in L1 and reports it,
@@ -32,7 +34,31 @@ rc=0
 "$HERE/lab-run" --timeout 300 "$T/p" >"$T/out" 2>&1 || rc=$?
 [ "$rc" = 42 ] || fail "lab-run returned $rc, not entry.sh's 42"
 grep -q '^kvm-probe: usable' "$T/out" || fail "kvm-probe did not find L1's /dev/kvm usable"
+grep -q '@@QVM-LAB VFIO' "$T/out" && fail "the plain lab bound a device to vfio-pci"
 echo "ok: lab-run"
+
+# 1a. lab-run --iommu: edu (1234:11e8) bound to vfio-pci and announced with
+# its group, whose /dev/vfio/N exists; the emulated IOMMU is on; KVM works.
+mkdir -p "$T/i/bin"
+cp "$PROBE" "$T/i/bin/kvm-probe"
+cat >"$T/i/entry.sh" <<'EOF2'
+bin/kvm-probe || exit 1
+dmesg | grep -q 'DMAR: IOMMU enabled' || exit 2
+for d in /sys/bus/pci/devices/*; do
+    [ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ] || continue
+    g=$(readlink "$d/iommu_group")
+    [ -c "/dev/vfio/${g##*/}" ] || exit 3
+    case $(readlink "$d/driver") in */vfio-pci) exit 43 ;; esac
+    exit 5
+done
+exit 6
+EOF2
+rc=0
+"$HERE/lab-run" --iommu --timeout 300 "$T/i" >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 43 ] || fail "lab-run --iommu returned $rc, not 43 (1 no KVM, 2 no IOMMU, 3 no /dev/vfio/N, 5 not bound to vfio-pci, 6 no edu)"
+grep -q '^@@QVM-LAB VFIO 0000:00:[0-9a-f][0-9a-f]\.0 group=[0-9]' "$T/out" ||
+    fail "no @@QVM-LAB VFIO line for edu"
+echo "ok: lab-run --iommu"
 
 # 1b. lab-run's progress watchdog: a payload that promises progress within
 # 5 s and then goes silent is killed well before the hard timeout, and

@@ -1,0 +1,648 @@
+/*
+ * vfio_pci.c: PCI pass-through (`pass loc pci:...`, docs/passthrough.md).
+ * A host PCI function bound to vfio-pci is opened through VFIO (hv/vfio.h)
+ * and presented on qvm's bus 0 at its configured guest BDF:
+ * - guest RAM is mapped for the device's DMA at guest-physical addresses
+ *   (an IOVA outside guest RAM faults in the host IOMMU);
+ * - configuration space is qvm's own (struct pci_function): the host's
+ *   identity (vendor, device, class, revision, subsystem), BARs of the
+ *   host's sizes that the guest places, the command register's I/O, memory
+ *   and bus master bits forwarded to the device, a capability list with
+ *   only an MSI capability emulated on top of VFIO's MSI; the expansion ROM
+ *   and every other host capability are hidden;
+ * - BARs are trapped: each access goes to the region's mmap in qvm (or
+ *   pread/pwrite when VFIO gives no mmap);
+ * - INTx: with KVM's full in-kernel irqchip, VFIO's eventfd is a KVM irqfd
+ *   with resample on the function's IOAPIC input: the guest's EOI lowers
+ *   the line and signals VFIO's unmask eventfd. Otherwise (the split
+ *   irqchip) the eventfd is read on the I/O thread, which drives the INTx
+ *   line; VFIO masks the host line when it fires, and the next access to
+ *   a BAR (the guest's handler acknowledging the device) lowers the guest
+ *   line and unmasks it, so a still-pending interrupt fires again;
+ * - MSI (one vector): when the guest enables it, VFIO's MSI eventfd is a
+ *   KVM irqfd on an MSI route that follows the guest's address and data
+ *   (KVM_SIGNAL_MSI from the I/O thread without irqfd). INTx is off while
+ *   MSI is on (VFIO allows one kind at a time).
+ */
+#include "devices/vfio_pci.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "devices/pci.h"
+#include "hv/vfio.h"
+#include "util/le.h"
+#include "util/log.h"
+
+#define TAG "vfio-pci"
+
+#define PCI_CAP_ID_MSI  0x05
+#define MSI_CTRL_ENABLE 0x0001
+#define MSI_CTRL_64BIT  0x0080
+#define MSI_CAP_LEN     14 /* 64-bit, no per-vector masking */
+
+/* The PCI windows qvm's placement uses (config/place.c). */
+#define PCI_MEM_BASE 0xc0000000ULL
+#define PCI_MEM_END  0xe0000000ULL
+#define PCI_IO_BASE  0xc000ULL
+#define PCI_IO_END   0x10000ULL
+
+struct vbar {
+    struct vpci *v;
+    unsigned idx;
+    void *map; /* the region's mmap, or NULL: pread/pwrite */
+    uint64_t size;
+};
+
+struct vpci {
+    struct pci_function f;
+    struct vfio_dev d;
+    const struct dev_ctx *ctx;
+    char name[64];
+    char host[40]; /* "0000:00:01.0 (1234:11e8)" */
+    struct vbar bars[6];
+    /* INTx */
+    int intx_efd;
+    int intx_rfd;       /* resample eventfd: VFIO unmasks on the guest's EOI */
+    bool intx_resample; /* INTx is a KVM irqfd with resample */
+    atomic_bool intx_pending;
+    bool intx_on; /* VFIO's INTx trigger is set */
+    /* MSI */
+    int msi_cap; /* offset in f.cfg, 0: none */
+    int msi_efd, msi_gsi;
+    bool msi_irqfd; /* the eventfd injects through KVM (else the I/O thread) */
+    bool msi_on;
+    uint64_t msi_addr;
+    uint32_t msi_data;
+    struct log_budget budget;
+};
+
+/* ---- BARs ---------------------------------------------------------------- */
+
+/* intx_eoi: a BAR access after the INTx line went up: lower it and let
+ * VFIO unmask the host line (it fires again if the device still asserts
+ * it). */
+static void intx_eoi(struct vpci *v)
+{
+    if (!atomic_exchange(&v->intx_pending, false))
+        return;
+    pci_intx_set(&v->f, false);
+    int r = vfio_intx_unmask(&v->d);
+    if (r < 0)
+        log_guest(&v->budget, LOG_WARN, TAG, "%s: INTx unmask: %s", v->name,
+                  strerror(-r));
+}
+
+static uint64_t bar_read(void *opaque, uint64_t off, unsigned size)
+{
+    struct vbar *b = opaque;
+    uint64_t val = 0;
+    if (b->map) {
+        volatile void *p = (volatile char *)b->map + off;
+        switch (size) {
+        case 1:
+            val = *(volatile uint8_t *)p;
+            break;
+        case 2:
+            val = *(volatile uint16_t *)p;
+            break;
+        case 4:
+            val = *(volatile uint32_t *)p;
+            break;
+        default:
+            val = *(volatile uint64_t *)p;
+            break;
+        }
+    } else {
+        uint8_t buf[8] = {0};
+        if (vfio_region_rw(&b->v->d, b->idx, off, buf, size, false) < 0)
+            memset(buf, 0xff, sizeof(buf));
+        val = le_get(buf, size);
+    }
+    intx_eoi(b->v);
+    return val;
+}
+
+static void bar_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+    struct vbar *b = opaque;
+    if (b->map) {
+        volatile void *p = (volatile char *)b->map + off;
+        switch (size) {
+        case 1:
+            *(volatile uint8_t *)p = (uint8_t)val;
+            break;
+        case 2:
+            *(volatile uint16_t *)p = (uint16_t)val;
+            break;
+        case 4:
+            *(volatile uint32_t *)p = (uint32_t)val;
+            break;
+        default:
+            *(volatile uint64_t *)p = val;
+            break;
+        }
+    } else {
+        uint8_t buf[8];
+        le_put(buf, val, size);
+        if (vfio_region_rw(&b->v->d, b->idx, off, buf, size, true) < 0)
+            log_guest(&b->v->budget, LOG_WARN, TAG,
+                      "%s: BAR%u write at 0x%llx failed", b->v->name, b->idx,
+                      (unsigned long long)off);
+    }
+    intx_eoi(b->v);
+}
+
+static const struct region_ops bar_ops = {bar_read, bar_write};
+
+/* ---- interrupts ---------------------------------------------------------- */
+
+static void intx_fired(void *opaque, int fd, uint32_t events)
+{
+    (void)events;
+    struct vpci *v = opaque;
+    uint64_t n;
+    if (read(fd, &n, sizeof(n)) != sizeof(n))
+        return;
+    atomic_store(&v->intx_pending, true);
+    pci_intx_set(&v->f, true);
+}
+
+/* The MSI eventfd without irqfd: inject from the I/O thread. */
+static void msi_fired(void *opaque, int fd, uint32_t events)
+{
+    (void)events;
+    struct vpci *v = opaque;
+    uint64_t n;
+    if (read(fd, &n, sizeof(n)) != sizeof(n) || !v->ctx->msi_send)
+        return;
+    pthread_mutex_lock(&v->f.irq_lock);
+    uint64_t addr = v->msi_addr;
+    uint32_t data = v->msi_data;
+    bool on = v->msi_on;
+    pthread_mutex_unlock(&v->f.irq_lock);
+    if (on)
+        (void)v->ctx->msi_send(v->ctx->opaque, addr, data);
+}
+
+static int intx_enable(struct vpci *v, bool on)
+{
+    if (v->intx_efd < 0 || v->intx_on == on)
+        return 0;
+    int r = vfio_irq_set(&v->d, VFIO_IRQ_INTX, 0, on ? v->intx_efd : -1);
+    if (r == 0)
+        v->intx_on = on;
+    /* VFIO drops the unmask eventfd with INTx: give it again. */
+    if (r == 0 && on && v->intx_resample)
+        r = vfio_intx_unmask_fd(&v->d, v->intx_rfd);
+    if (!on && atomic_exchange(&v->intx_pending, false))
+        pci_intx_set(&v->f, false);
+    return r;
+}
+
+/* msi_update: the guest changed the MSI capability (context: a vCPU, under
+ * the bus mutex). */
+static void msi_update(struct vpci *v)
+{
+    const uint8_t *c = v->f.cfg + v->msi_cap;
+    bool en = le_get(c + 2, 2) & MSI_CTRL_ENABLE;
+    uint64_t addr = le_get(c + 4, 4) | le_get(c + 8, 4) << 32;
+    uint32_t data = (uint32_t)le_get(c + 12, 2);
+    pthread_mutex_lock(&v->f.irq_lock);
+    bool changed = addr != v->msi_addr || data != v->msi_data;
+    v->msi_addr = addr;
+    v->msi_data = data;
+    pthread_mutex_unlock(&v->f.irq_lock);
+    if (en && v->msi_gsi >= 0 && (changed || !v->msi_on)) {
+        int r =
+            v->ctx->msi_route_set(v->ctx->opaque, v->msi_gsi, true, addr, data);
+        if (r < 0)
+            log_guest(&v->budget, LOG_WARN, TAG, "%s: MSI route: %s", v->name,
+                      strerror(-r));
+    }
+    if (en == v->msi_on)
+        return;
+    int r;
+    if (en) {
+        (void)intx_enable(v, false);
+        r = vfio_irq_set(&v->d, VFIO_IRQ_MSI, 0, v->msi_efd);
+    } else {
+        r = vfio_irq_set(&v->d, VFIO_IRQ_MSI, 0, -1);
+        if (v->msi_gsi >= 0)
+            (void)v->ctx->msi_route_set(v->ctx->opaque, v->msi_gsi, false, 0,
+                                        0);
+        if (r == 0)
+            r = intx_enable(v, true);
+    }
+    if (r < 0) {
+        log_guest(&v->budget, LOG_WARN, TAG, "%s: MSI %s: %s", v->name,
+                  en ? "enable" : "disable", strerror(-r));
+        return;
+    }
+    pthread_mutex_lock(&v->f.irq_lock);
+    v->msi_on = en;
+    pthread_mutex_unlock(&v->f.irq_lock);
+}
+
+/* ---- configuration space ------------------------------------------------- */
+
+static bool overlaps(unsigned off, unsigned size, unsigned at, unsigned len)
+{
+    return off < at + len && at < off + size;
+}
+
+/* cmd_sync: the guest's I/O, memory, bus master and Interrupt Disable bits
+ * to the device (VFIO masks INTx for the last, whichever path INTx takes;
+ * pci_intx_set honours it too). Without memory decode on the device, VFIO
+ * refuses the BARs' mmaps (SIGBUS). */
+static int cmd_sync(struct vpci *v)
+{
+    uint8_t hw[2];
+    int r = vfio_region_rw(&v->d, VFIO_PCI_REG_CFG, PCI_REG_CMD, hw, 2, false);
+    if (r < 0)
+        return r;
+    uint16_t bits =
+        PCI_CMD_IO | PCI_CMD_MEM | PCI_CMD_MASTER | PCI_CMD_INTX_DISABLE;
+    uint16_t keep = (uint16_t)(le_get(hw, 2) & ~bits);
+    uint16_t g = (uint16_t)(le_get(v->f.cfg + PCI_REG_CMD, 2) & bits);
+    le_put(hw, keep | g, 2);
+    return vfio_region_rw(&v->d, VFIO_PCI_REG_CFG, PCI_REG_CMD, hw, 2, true);
+}
+
+static void cfg_write(void *opaque, unsigned off, unsigned size)
+{
+    struct vpci *v = opaque;
+    if (overlaps(off, size, PCI_REG_CMD, 2) && cmd_sync(v) < 0)
+        log_guest(&v->budget, LOG_WARN, TAG,
+                  "%s: command register write failed", v->name);
+    if (v->msi_cap && overlaps(off, size, (unsigned)v->msi_cap, MSI_CAP_LEN))
+        msi_update(v);
+}
+
+/* ---- realize and teardown ------------------------------------------------ */
+
+static void vpci_free(struct vpci *v)
+{
+    if (v->ctx && v->ctx->pci)
+        pci_bus_remove(v->ctx->pci, &v->f);
+    if (v->intx_efd >= 0 && !v->intx_resample && v->ctx->ev)
+        (void)ev_del(v->ctx->ev, v->intx_efd);
+    if (v->msi_efd >= 0 && !v->msi_irqfd && v->ctx->ev)
+        (void)ev_del(v->ctx->ev, v->msi_efd);
+    vfio_close(&v->d);
+    if (v->msi_efd >= 0 && v->msi_irqfd)
+        (void)v->ctx->irqfd(v->ctx->opaque, v->msi_gsi, v->msi_efd, false);
+    if (v->msi_gsi >= 0)
+        (void)v->ctx->msi_route_set(v->ctx->opaque, v->msi_gsi, false, 0, 0);
+    if (v->intx_resample)
+        (void)v->ctx->irqfd_resample(v->ctx->opaque, (int)v->f.intx.gsi,
+                                     v->intx_efd, v->intx_rfd, false);
+    if (v->intx_efd >= 0)
+        close(v->intx_efd);
+    if (v->intx_rfd >= 0)
+        close(v->intx_rfd);
+    if (v->msi_efd >= 0)
+        close(v->msi_efd);
+    for (unsigned i = 0; i < 6; i++)
+        if (v->bars[i].map)
+            munmap(v->bars[i].map, v->bars[i].size);
+    pthread_mutex_destroy(&v->f.irq_lock);
+    free(v);
+}
+
+static void vpci_teardown(void *state)
+{
+    vpci_free(state);
+}
+
+static void vpci_report(void *state, char *buf, size_t len)
+{
+    struct vpci *v = state;
+    snprintf(buf, len, "%s = host %s, INTx %s, MSI %s", v->name, v->host,
+             v->intx_on ? "on" : "off", v->msi_on ? "on" : "off");
+}
+
+/* Where the next BAR goes: above every window the spec placed in the PCI
+ * window (vdev BARs, shmem, ...) and the BARs given out so far. */
+struct bar_alloc {
+    uint64_t mem, io;
+};
+
+static void bar_alloc_init(struct bar_alloc *a, const struct vm_spec *spec)
+{
+    a->mem = PCI_MEM_BASE;
+    a->io = PCI_IO_BASE;
+    for (size_t i = 0; i < spec->placed.n; i++) {
+        const struct placed *p = &spec->placed.v[i];
+        uint64_t end = p->base + p->size;
+        if (p->space == SPACE_MEM && p->base >= PCI_MEM_BASE &&
+            p->base < PCI_MEM_END && end > a->mem)
+            a->mem = end;
+        if (p->space == SPACE_IO && p->base >= PCI_IO_BASE &&
+            p->base < PCI_IO_END && end > a->io)
+            a->io = end;
+    }
+}
+
+static bool bar_take(uint64_t *next, uint64_t end, uint64_t size,
+                     uint64_t *base)
+{
+    uint64_t b = (*next + size - 1) & ~(size - 1);
+    if (b < *next || b > end || size > end - b)
+        return false;
+    *base = b;
+    *next = b + size;
+    return true;
+}
+
+static int setup_bars(struct vpci *v, struct bar_alloc *a)
+{
+    uint8_t hw[24];
+    if (vfio_region_rw(&v->d, VFIO_PCI_REG_CFG, PCI_REG_BAR0, hw, sizeof(hw),
+                       false) < 0)
+        return -EIO;
+    for (unsigned i = 0; i < 6; i++) {
+        uint64_t size = v->d.regions[VFIO_PCI_REG_BAR0 + i].size;
+        if (!size)
+            continue;
+        uint32_t reg = (uint32_t)le_get(hw + 4 * i, 4);
+        enum bar_kind kind = (reg & 1)               ? BAR_IO
+                             : ((reg >> 1) & 3) == 2 ? BAR_MEM64
+                                                     : BAR_MEM32;
+        if (size & (size - 1) || (kind == BAR_MEM64 && i == 5)) {
+            log_error(TAG, "%s: host BAR%u of %llu bytes cannot be presented",
+                      v->name, i, (unsigned long long)size);
+            return -EINVAL;
+        }
+        uint64_t min = kind == BAR_IO ? 4 : 4096, base;
+        uint64_t asize = size < min ? min : size;
+        bool ok = kind == BAR_IO ? bar_take(&a->io, PCI_IO_END, asize, &base)
+                                 : bar_take(&a->mem, PCI_MEM_END, asize, &base);
+        if (!ok) {
+            log_error(TAG,
+                      "%s: no room for BAR%u (%llu bytes) in the PCI %s "
+                      "window",
+                      v->name, i, (unsigned long long)size,
+                      kind == BAR_IO ? "I/O" : "memory");
+            return -ENOSPC;
+        }
+        struct vbar *b = &v->bars[i];
+        b->v = v;
+        b->idx = i;
+        b->size = size;
+        if (kind != BAR_IO)
+            b->map = vfio_region_mmap(&v->d, VFIO_PCI_REG_BAR0 + i);
+        int r = pci_function_set_bar(&v->f, i, kind, base, asize, &bar_ops, b);
+        if (r < 0) {
+            log_error(TAG, "%s: BAR%u: %s", v->name, i, strerror(-r));
+            return r;
+        }
+        if (asize != size) {
+            /* A BAR smaller than the guest's minimum: the rest reads as
+             * ones. Not seen on real devices; refuse to keep it simple. */
+            log_error(TAG, "%s: BAR%u of %llu bytes is too small", v->name, i,
+                      (unsigned long long)size);
+            return -EINVAL;
+        }
+        if (kind == BAR_MEM64)
+            i++;
+    }
+    return 0;
+}
+
+static int setup_msi(struct vpci *v)
+{
+    if (!v->d.irq_count[VFIO_IRQ_MSI])
+        return 0;
+    if (!v->ctx->msi_route_alloc || !v->ctx->msi_route_set) {
+        log_warn(TAG, "%s: no MSI routes on this VM; MSI hidden", v->name);
+        return 0;
+    }
+    int gsi = v->ctx->msi_route_alloc(v->ctx->opaque);
+    if (gsi < 0) {
+        log_warn(TAG, "%s: no MSI route (%s); MSI hidden", v->name,
+                 strerror(-gsi));
+        return 0;
+    }
+    v->msi_gsi = gsi;
+    v->msi_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (v->msi_efd < 0)
+        return -errno;
+    int r = v->ctx->irqfd ? v->ctx->irqfd(v->ctx->opaque, gsi, v->msi_efd, true)
+                          : -ENOSYS;
+    if (r == 0) {
+        v->msi_irqfd = true;
+    } else {
+        r = ev_add(v->ctx->ev, v->msi_efd, EPOLLIN, msi_fired, v);
+        if (r < 0)
+            return r;
+    }
+    uint8_t body[MSI_CAP_LEN] = {0};
+    le_put(body + 2, MSI_CTRL_64BIT, 2); /* one vector */
+    int off = pci_function_add_cap(&v->f, PCI_CAP_ID_MSI, body, sizeof(body));
+    if (off < 0)
+        return off;
+    v->msi_cap = off;
+    uint8_t *w = v->f.wmask + off;
+    w[2] = MSI_CTRL_ENABLE;
+    w[4] = 0xfc;
+    w[5] = w[6] = w[7] = 0xff;
+    w[8] = w[9] = w[10] = w[11] = 0xff;
+    w[12] = w[13] = 0xff;
+    return 0;
+}
+
+static int setup_intx(struct vpci *v)
+{
+    if (!v->d.irq_count[VFIO_IRQ_INTX] || !v->f.cfg[0x3d])
+        return 0;
+    v->intx_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (v->intx_efd < 0)
+        return -errno;
+    /* KVM's irqfd with resample where the irqchip allows it. */
+    if (v->ctx->irqfd_resample && v->f.intx.gsi >= 0) {
+        v->intx_rfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (v->intx_rfd < 0)
+            return -errno;
+        if (v->ctx->irqfd_resample(v->ctx->opaque, (int)v->f.intx.gsi,
+                                   v->intx_efd, v->intx_rfd, true) == 0) {
+            v->intx_resample = true;
+            int r = intx_enable(v, true);
+            if (r == 0)
+                return 0;
+            v->intx_resample = false;
+            if (intx_enable(v, false) < 0)
+                v->intx_on = false;
+            (void)v->ctx->irqfd_resample(v->ctx->opaque, (int)v->f.intx.gsi,
+                                         v->intx_efd, v->intx_rfd, false);
+        }
+        close(v->intx_rfd);
+        v->intx_rfd = -1;
+    }
+    int r = ev_add(v->ctx->ev, v->intx_efd, EPOLLIN, intx_fired, v);
+    if (r < 0)
+        return r;
+    return intx_enable(v, true);
+}
+
+static int map_ram(struct vpci *v)
+{
+    const struct gview *g = v->ctx->mem;
+    for (size_t i = 0; g && i < g->regions.n; i++) {
+        const struct gview_region *r = &g->regions.v[i];
+        if (r->kind != GV_RAM)
+            continue;
+        int e = vfio_dma_map(&v->d, r->gpa, r->size, r->host);
+        if (e < 0) {
+            log_error(TAG,
+                      "%s: cannot map guest RAM 0x%llx+0x%llx for DMA: %s%s",
+                      v->name, (unsigned long long)r->gpa,
+                      (unsigned long long)r->size, strerror(-e),
+                      e == -ENOMEM ? " (the pages are pinned: raise the "
+                                     "locked-memory limit, ulimit -l)"
+                                   : "");
+            return e;
+        }
+    }
+    return 0;
+}
+
+/* The line qvm's placement would give a vdev in that slot (place.c). */
+static int default_pic(const struct vm_spec *spec)
+{
+    const char *want = spec->arch == ARCH_AARCH64 ? "gic" : "ioapic";
+    for (size_t i = 0; i < spec->vdevs.n; i++)
+        if (strcmp(vdev_type_name(&spec->vdevs.v[i]), want) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
+                       const struct loc *l, const struct dev_ctx *ctx,
+                       struct bar_alloc *a, struct dev_inst *inst)
+{
+    char bdf[16];
+    if (l->by_id) {
+        int r = vfio_find_by_id(l->vid, l->did, l->idx, bdf, sizeof(bdf));
+        if (r < 0) {
+            log_error(TAG,
+                      "%s:%u: pass pci:%04x/%04x/%u: the host has no such "
+                      "PCI function (see lspci -nn)",
+                      ps->span.file ? ps->span.file : "?",
+                      (unsigned)ps->span.line, l->vid, l->did, l->idx);
+            return r;
+        }
+    } else {
+        struct bdf h = l->host_is_bdf ? l->host_bdf : l->bdf;
+        snprintf(bdf, sizeof(bdf), "0000:%02x:%02x.%x", h.bus, h.dev, h.fn);
+    }
+    struct vpci *v = calloc(1, sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    v->intx_efd = v->intx_rfd = v->msi_efd = v->msi_gsi = -1;
+    v->budget = (struct log_budget)LOG_BUDGET_INIT(LOG_BURST, LOG_INTERVAL_MS);
+    snprintf(v->name, sizeof(v->name), "pass %02x:%02x.%x", l->bdf.bus,
+             l->bdf.dev, l->bdf.fn);
+    int r = vfio_open(&v->d, bdf);
+    if (r < 0) {
+        free(v);
+        return r;
+    }
+    uint8_t hc[64];
+    r = vfio_region_rw(&v->d, VFIO_PCI_REG_CFG, 0, hc, sizeof(hc), false);
+    if (r < 0) {
+        log_error(TAG, "%s: cannot read the configuration space of %s: %s",
+                  v->name, bdf, strerror(-r));
+        vfio_close(&v->d);
+        free(v);
+        return r;
+    }
+    uint16_t vid = (uint16_t)le_get(hc, 2), did = (uint16_t)le_get(hc + 2, 2);
+    snprintf(v->host, sizeof(v->host), "%s (%04x:%04x)", bdf, vid, did);
+    int pic = default_pic(spec);
+    uint8_t pin = pic >= 0 && v->d.irq_count[VFIO_IRQ_INTX] ? hc[0x3d] : 0;
+    if (pin > 4)
+        pin = 1;
+    uint32_t line = (spec->arch == ARCH_AARCH64 ? 100 : 16) +
+                    l->bdf.dev % (spec->arch == ARCH_AARCH64 ? 4u : 8u);
+    v->ctx = ctx;
+    pci_function_init(&v->f, v->name, l->bdf, vid, did,
+                      (uint32_t)le_get(hc + 0x09, 3), pin, (uint8_t)line);
+    if (pin)
+        v->f.intx_intr = (struct intr){.pic = pic, .line = line};
+    v->f.cfg[0x08] = hc[0x08];             /* revision */
+    memcpy(v->f.cfg + 0x2c, hc + 0x2c, 4); /* subsystem IDs */
+    v->f.cfg_write = cfg_write;
+    v->f.hook_opaque = v;
+    if (v->d.irq_count[VFIO_IRQ_MSIX])
+        log_warn(TAG,
+                 "%s: host %s has MSI-X, which qvm does not pass yet: "
+                 "hidden (MSI and INTx remain)",
+                 v->name, v->host);
+    if ((r = setup_bars(v, a)) < 0 || (r = setup_msi(v)) < 0 ||
+        (r = map_ram(v)) < 0)
+        goto fail;
+    r = pci_bus_add(ctx->pci, &v->f);
+    if (r < 0) {
+        log_error(TAG, "%s: %s", v->name, strerror(-r));
+        goto fail;
+    }
+    if ((r = cmd_sync(v)) < 0) {
+        log_error(TAG, "%s: command register: %s", v->name, strerror(-r));
+        goto fail;
+    }
+    if ((r = setup_intx(v)) < 0) {
+        log_error(TAG, "%s: INTx: %s", v->name, strerror(-r));
+        goto fail;
+    }
+    log_info(TAG, "%s = host %s, IOMMU group %u, INTx %s", v->name, v->host,
+             v->d.group_id,
+             !v->intx_on        ? "none"
+             : v->intx_resample ? "by KVM irqfd with resample"
+                                : "by qvm (unmasked on BAR access)");
+    inst->name = "pass";
+    inst->state = v;
+    inst->teardown = vpci_teardown;
+    inst->report = vpci_report;
+    return 0;
+fail:
+    vpci_free(v);
+    return r;
+}
+
+int vfio_pci_realize(const struct vm_spec *spec, const struct dev_ctx *ctx,
+                     struct dev_list *out)
+{
+    struct bar_alloc a;
+    bar_alloc_init(&a, spec);
+    for (size_t i = 0; i < spec->passes.n; i++) {
+        const struct pass_spec *ps = &spec->passes.v[i];
+        for (size_t k = 0; k < ps->locs.n; k++) {
+            const struct loc *l = &ps->locs.v[k];
+            if (l->space != SPACE_PCI)
+                continue;
+            if (!ctx->pci) {
+                log_error(TAG, "pass pci: this VM has no PCI bus");
+                return -1;
+            }
+            struct dev_inst inst = {0};
+            if (realize_one(spec, ps, l, ctx, &a, &inst) < 0)
+                return -1;
+            struct dev_inst *slot = VEC_PUSH(&out->v);
+            if (!slot) {
+                vpci_teardown(inst.state);
+                log_fatal(TAG, "out of memory");
+                return -1;
+            }
+            *slot = inst;
+        }
+    }
+    return 0;
+}

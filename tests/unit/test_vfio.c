@@ -1,0 +1,175 @@
+/*
+ * test_vfio.c: hv/vfio.c's host look-ups on a fake sysfs tree
+ * (QVM_SYSFS_ROOT): which function `pci:VID/DID/IDX` names, and the one
+ * error line vfio_open gives for each way a host function cannot be
+ * passed (missing, not bound to vfio-pci, no IOMMU group). The VFIO ioctls
+ * themselves run in the IOMMU lab (tests/vm/cases/vfio-edu.sh).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "hv/vfio.h"
+#include "util/log.h"
+
+static char root[256];
+static char last[1024];
+static int nlines;
+
+static void sink(enum log_class c, const char *line)
+{
+    (void)c;
+    snprintf(last, sizeof(last), "%s", line);
+    nlines++;
+}
+
+static void put(const char *rel, const char *text)
+{
+    char p[512];
+    snprintf(p, sizeof(p), "%s/%s", root, rel);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void dir(const char *rel)
+{
+    char p[512];
+    snprintf(p, sizeof(p), "%s/%s", root, rel);
+    assert_int_equal(mkdir(p, 0755), 0);
+}
+
+static void link_to(const char *target, const char *rel)
+{
+    char p[512];
+    snprintf(p, sizeof(p), "%s/%s", root, rel);
+    assert_int_equal(symlink(target, p), 0);
+}
+
+/* A function at slot with IDs, optionally bound to drv and in group g
+ * (-1: none). */
+static void function(const char *slot, const char *vid, const char *did,
+                     const char *drv, int g)
+{
+    char rel[256], t[256];
+    snprintf(rel, sizeof(rel), "bus/pci/devices/%s", slot);
+    dir(rel);
+    snprintf(rel, sizeof(rel), "bus/pci/devices/%s/vendor", slot);
+    put(rel, vid);
+    snprintf(rel, sizeof(rel), "bus/pci/devices/%s/device", slot);
+    put(rel, did);
+    if (drv) {
+        snprintf(t, sizeof(t), "../../../bus/pci/drivers/%s", drv);
+        snprintf(rel, sizeof(rel), "bus/pci/devices/%s/driver", slot);
+        link_to(t, rel);
+    }
+    if (g >= 0) {
+        snprintf(t, sizeof(t), "../../../kernel/iommu_groups/%d", g);
+        snprintf(rel, sizeof(rel), "bus/pci/devices/%s/iommu_group", slot);
+        link_to(t, rel);
+    }
+}
+
+static int setup(void **st)
+{
+    (void)st;
+    snprintf(root, sizeof(root), "%s/qvm-vfio-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    assert_non_null(mkdtemp(root));
+    dir("bus");
+    dir("bus/pci");
+    dir("bus/pci/devices");
+    function("0000:00:03.0", "0x1234\n", "0x11e8\n", "vfio-pci", 7);
+    function("0000:00:01.0", "0x1234\n", "0x11e8\n", NULL, 3);
+    function("0000:00:02.0", "0x8086\n", "0x10d3\n", "e1000e", 4);
+    function("0000:00:04.0", "0x1234\n", "0x0001\n", "vfio-pci", -1);
+    setenv("QVM_SYSFS_ROOT", root, 1);
+    log_set_sink(sink);
+    return 0;
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    log_set_sink(NULL);
+    unsetenv("QVM_SYSFS_ROOT");
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+    assert_int_equal(system(cmd), 0);
+    return 0;
+}
+
+static void test_find_by_id(void **st)
+{
+    (void)st;
+    char bdf[16];
+    /* In slot order, whatever order the directory lists them in. */
+    assert_int_equal(vfio_find_by_id(0x1234, 0x11e8, 0, bdf, sizeof(bdf)), 0);
+    assert_string_equal(bdf, "0000:00:01.0");
+    assert_int_equal(vfio_find_by_id(0x1234, 0x11e8, 1, bdf, sizeof(bdf)), 0);
+    assert_string_equal(bdf, "0000:00:03.0");
+    assert_int_equal(vfio_find_by_id(0x1234, 0x11e8, 2, bdf, sizeof(bdf)),
+                     -ENOENT);
+    assert_int_equal(vfio_find_by_id(0x8086, 0x10d3, 0, bdf, sizeof(bdf)), 0);
+    assert_string_equal(bdf, "0000:00:02.0");
+    assert_int_equal(vfio_find_by_id(0xabcd, 0x11e8, 0, bdf, sizeof(bdf)),
+                     -ENOENT);
+    /* Too small a buffer is not a match. */
+    assert_int_equal(vfio_find_by_id(0x1234, 0x11e8, 0, bdf, 8), -ENOENT);
+}
+
+/* open_fails: vfio_open refuses bdf with errno e and one line holding
+ * `want`; the device is left closed. */
+static void open_fails(const char *bdf, int e, const char *want)
+{
+    struct vfio_dev d;
+    nlines = 0;
+    last[0] = 0;
+    assert_int_equal(vfio_open(&d, bdf), e);
+    assert_int_equal(nlines, 1);
+    if (!strstr(last, want))
+        fail_msg("'%s' lacks '%s'", last, want);
+    assert_int_equal(d.fd, -1);
+    assert_int_equal(d.group, -1);
+    assert_int_equal(d.container, -1);
+}
+
+static void test_open_errors(void **st)
+{
+    (void)st;
+    open_fails("0000:00:09.0", -ENOENT, "no host PCI function 0000:00:09.0");
+    open_fails("0000:00:02.0", -ENODEV,
+               "host PCI function 0000:00:02.0 is bound to e1000e, not to "
+               "vfio-pci: bind it with: modprobe vfio-pci; echo vfio-pci > "
+               "/sys/bus/pci/devices/0000:00:02.0/driver_override; echo "
+               "0000:00:02.0 > /sys/bus/pci/devices/0000:00:02.0/driver/"
+               "unbind; echo 0000:00:02.0 > /sys/bus/pci/drivers_probe");
+    /* No driver: nothing to unbind. */
+    open_fails("0000:00:01.0", -ENODEV,
+               "is bound to no driver, not to vfio-pci: bind it with: "
+               "modprobe vfio-pci; echo vfio-pci > "
+               "/sys/bus/pci/devices/0000:00:01.0/driver_override; echo "
+               "0000:00:01.0 > /sys/bus/pci/drivers_probe");
+    assert_null(strstr(last, "unbind"));
+    open_fails("0000:00:04.0", -ENODEV,
+               "0000:00:04.0 has no IOMMU group: the host's IOMMU is off");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_find_by_id),
+        cmocka_unit_test(test_open_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
