@@ -33,6 +33,7 @@ static const struct dev_model models[] = {
     /* aarch64 only (the schema accepts it only there), but plain MMIO
      * code: a generic row, which the x86 fuzz harness also realizes */
     {"pl011", pl011_realize, 1, NULL},
+    {"wdt-sp805", wdt_sp805_realize, 1, NULL},
     {"virtio-blk", virtio_realize, 1, VIRTIO_CTOR(virtio_blk_new)},
     {"virtio-console", virtio_realize, 1, VIRTIO_CTOR(virtio_console_new)},
     {"virtio-entropy", virtio_realize, 1, VIRTIO_CTOR(virtio_rng_new)},

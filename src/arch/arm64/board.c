@@ -32,6 +32,20 @@ static void add_dev(struct arm64_dev *d, unsigned *n, unsigned max,
     (*n)++;
 }
 
+/* An SP805: Linux's sp805_wdt takes its rate from the first clock. */
+static void add_sp805(struct arm64_other *o, const struct dev_desc *desc)
+{
+    static const char compat[] = "arm,sp805\0arm,primecell";
+    const struct sp805_info *info = desc->info;
+    unsigned n = 0;
+    add_dev(&o->dev, &n, 1, desc);
+    o->name = "watchdog";
+    o->compat = compat;
+    o->compat_len = sizeof(compat);
+    o->primecell = true;
+    o->clock_hz = info && info->hz <= UINT32_MAX ? (uint32_t)info->hz : 0;
+}
+
 int arm64_board_collect(struct vm *vm, const struct boot_state *bs,
                         struct arm64_board *b)
 {
@@ -68,6 +82,8 @@ int arm64_board_collect(struct vm *vm, const struct boot_state *bs,
             add_dev(b->pl011, &b->npl011, ARM64_BOARD_MAX_UARTS, d);
         else if (d->role == DEV_ROLE_VIRTIO_MMIO)
             add_dev(b->vmmio, &b->nvmmio, ARM64_BOARD_MAX_VMMIO, d);
+        else if (d->role == DEV_ROLE_SP805 && b->nother < ARM64_BOARD_MAX_OTHER)
+            add_sp805(&b->other[b->nother++], d);
     }
     b->bootargs = vm->spec->cmdline;
     b->has_initrd = bs->initrd_end > bs->initrd_start;

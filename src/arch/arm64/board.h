@@ -43,13 +43,17 @@ struct arm64_dev {
 
 /* An MMIO device with a role the FDT names: node `name@base`, its
  * compatible list (`compat`, NUL-separated, `compat_len` bytes with the
- * last NUL), and with `primecell` the apb_pclk clock AMBA devices need. */
+ * last NUL), and with `primecell` the apb_pclk clock AMBA devices need.
+ * clock_hz: a device clock of its own (a fixed-clock node
+ * `name-clk-BASE`, the first of its `clocks`, "wdog_clk" as Linux's
+ * sp805_wdt reads its rate), 0: none. */
 struct arm64_other {
     const char *name;
     const char *compat;
     size_t compat_len;
     struct arm64_dev dev;
     bool primecell;
+    uint32_t clock_hz;
 };
 
 struct arm64_board {

@@ -247,10 +247,30 @@ static int build(const struct arm64_board *b, void *f, size_t len,
     }
     for (unsigned i = 0; i < b->nother; i++) {
         const struct arm64_other *o = &b->other[i];
+        uint32_t clk = 0;
+        if (o->clock_hz) {
+            char name[64];
+            snprintf(name, sizeof(name), "%s-clk-%llx", o->name,
+                     (unsigned long long)o->dev.base);
+            clk = s->next_phandle++;
+            TRY(fdt_begin_node(f, name));
+            TRY(fdt_property_string(f, "compatible", "fixed-clock"));
+            TRY(fdt_property_u32(f, "#clock-cells", 0));
+            TRY(fdt_property_u32(f, "clock-frequency", o->clock_hz));
+            TRY(fdt_property_u32(f, "phandle", clk));
+            TRY(fdt_end_node(f));
+        }
         TRY(node_dev(f, o->name, o->compat, o->compat_len, &o->dev, path,
                      sizeof(path)));
-        if (o->primecell)
+        if (clk && o->primecell) {
+            uint32_t c[2] = {clk, ARM64_FDT_PHANDLE_CLK};
+            TRY(prop_cells(f, "clocks", c, 2));
+            TRY(fdt_property(f, "clock-names", "wdog_clk\0apb_pclk", 18));
+        } else if (clk) {
+            TRY(prop_cells(f, "clocks", &clk, 1));
+        } else if (o->primecell) {
             TRY(prop_apb_clock(f, false));
+        }
         TRY(fdt_end_node(f));
     }
     TRY(node_chosen(f, b, b->npl011 ? stdout_path : NULL));

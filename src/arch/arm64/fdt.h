@@ -9,7 +9,9 @@
  * interface), `timer` (arm,armv8-timer, its four PPIs, always-on), the
  * `apb-pclk` fixed clock, each `pl011@` (arm,pl011 + arm,primecell),
  * each `virtio_mmio@` (virtio,mmio, dma-coherent), the other MMIO devices
- * by role, `chosen` (bootargs, stdout-path = the first PL011, the initrd)
+ * by role (`watchdog@`: arm,sp805 + arm,primecell, after its own
+ * `watchdog-clk-BASE` fixed clock: clocks wdog_clk and apb_pclk),
+ * `chosen` (bootargs, stdout-path = the first PL011, the initrd)
  * and `__symbols__` (gic, apb_pclk, uartN, virtioN: labels for overlays;
  * each of those nodes has a phandle: the GIC 1, the clock 2, then the
  * PL011s and the virtio-mmio devices in order from 3).

@@ -1,0 +1,116 @@
+/*
+ * wdt.c: the aarch64 watchdog guest (tests/vm/cases-arm64/wdt-sp805.sh)
+ * drives `vdev wdt-sp805` at 0x1c0f0000 the way Linux's sp805_wdt does
+ * (unlock, WdogLoad, WdogIntClr, WdogControl INTEN|RESEN, lock; a ping is
+ * unlock, WdogIntClr, lock), timed by the architected counter (CNTVCT_EL0
+ * at CNTFRQ_EL0). Its configuration counts at `frequency 1000`: WdogLoad
+ * 499 is a period of 0.5 s, the reset due 1 s after the last ping.
+ *  - wdt_pet: ping every 0.2 s for 4 s, check the interrupt never came,
+ *    stop it (WdogControl 0), wait 2 s (a stopped watchdog does not act),
+ *    print "wdt: done" and power off (PSCI SYSTEM_OFF: exit 0);
+ *  - wdt_starve (-DSTARVE): start it, ping once after 0.3 s, print
+ *    "wdt: starving", wait for the
+ *    interrupt of the first expiry (WdogRIS) and print it, then spin: qvm
+ *    must end the guest at the second expiry (exit 4). "wdt: still alive"
+ *    after 20 s is a failure.
+ * Failures print "wdt: FAIL ...".
+ */
+#include "guest.h"
+
+#define WDT       0x1c0f0000ul
+#define WDT_LOAD  0x000
+#define WDT_VALUE 0x004
+#define WDT_CTL   0x008
+#define WDT_CLR   0x00c
+#define WDT_RIS   0x010
+#define WDT_MIS   0x014
+#define WDT_LOCK  0xc00
+#define UNLOCK    0x1acce551u
+
+int main(uint64_t x0);
+
+static uint64_t cnt(void)
+{
+    uint64_t v;
+    __asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(v));
+    return v;
+}
+
+static uint64_t freq(void)
+{
+    uint64_t v;
+    __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(v));
+    return v;
+}
+
+static void wait_ms(uint64_t ms)
+{
+    uint64_t end = cnt() + freq() * ms / 1000;
+    while (cnt() < end)
+        ;
+}
+
+static uint32_t id(uintptr_t base)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++)
+        v |= (mmio_r32(base + 4 * (uintptr_t)i) & 0xff) << (8 * i);
+    return v;
+}
+
+static void ping(void)
+{
+    mmio_w32(WDT + WDT_LOCK, UNLOCK);
+    mmio_w32(WDT + WDT_CLR, 1);
+    mmio_w32(WDT + WDT_LOCK, 0);
+}
+
+int main(uint64_t x0)
+{
+    (void)x0;
+    puts_("wdt: sp805 ids ");
+    puthex(id(WDT + 0xfe0));
+    puts_(" ");
+    puthex(id(WDT + 0xff0));
+    puts_("\n");
+    mmio_w32(WDT + WDT_LOCK, UNLOCK);
+    mmio_w32(WDT + WDT_LOAD, 499);
+    mmio_w32(WDT + WDT_CLR, 1);
+    mmio_w32(WDT + WDT_CTL, 3);
+    mmio_w32(WDT + WDT_LOCK, 0);
+    if (mmio_r32(WDT + WDT_LOCK) != 1 || mmio_r32(WDT + WDT_CTL) != 3)
+        puts_("wdt: FAIL lock or control does not read back\n");
+    puts_("wdt: started\n");
+#ifdef STARVE
+    wait_ms(300);
+    ping(); /* one, then none */
+    puts_("wdt: starving\n");
+    uint64_t end = cnt() + freq() * 20;
+    while (!(mmio_r32(WDT + WDT_RIS) & 1) && cnt() < end)
+        ;
+    if (mmio_r32(WDT + WDT_MIS) & 1)
+        puts_("wdt: interrupt (first expiry)\n");
+    while (cnt() < end)
+        ;
+    puts_("wdt: still alive\n");
+#else
+    for (int i = 0; i < 20; i++) {
+        wait_ms(200);
+        if (mmio_r32(WDT + WDT_RIS) & 1)
+            puts_("wdt: FAIL interrupt while pinged\n");
+        ping();
+    }
+    puts_("wdt: pinged for 4 s\n");
+    mmio_w32(WDT + WDT_LOCK, UNLOCK);
+    mmio_w32(WDT + WDT_CTL, 0);
+    mmio_w32(WDT + WDT_LOCK, 0);
+    uint32_t v = mmio_r32(WDT + WDT_VALUE);
+    wait_ms(2000);
+    if (mmio_r32(WDT + WDT_VALUE) != v)
+        puts_("wdt: FAIL the stopped counter moved\n");
+    puts_("wdt: done\n");
+    psci_call(PSCI_SYSTEM_OFF, 0, 0, 0);
+#endif
+    for (;;)
+        __asm__ volatile("wfi");
+}
