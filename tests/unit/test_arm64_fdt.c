@@ -426,6 +426,38 @@ static void test_sp805_clock(void **state)
     free(b);
 }
 
+/* qvm's power button: a PL061 gpio-controller and gpio-keys with
+ * KEY_POWER on its pin, as QEMU's virt machine has them. */
+static void test_gpio_power(void **state)
+{
+    (void)state;
+    struct arm64_board *b = sample();
+    b->has_gpio_power = true;
+    b->gpio_power = (struct arm64_dev){0x1c1f0000, 0x1000, 63, false};
+    b->power_pin = 3;
+    void *f = build(b);
+    const char *g = "/pl061@1c1f0000";
+    assert_str(f, g, "compatible", "arm,pl061\0arm,primecell", 24);
+    assert_cells(f, g, "interrupts", (uint32_t[]){0, 31, 4}, 3);
+    assert_cells(f, g, "#gpio-cells", (uint32_t[]){2}, 1);
+    assert_cells(f, g, "clocks", (uint32_t[]){2}, 1);
+    int len;
+    assert_non_null(prop(f, g, "gpio-controller", &len));
+    uint32_t ph = fdt32_to_cpu(*(const fdt32_t *)prop(f, g, "phandle", &len));
+    const char *k = "/gpio-keys/poweroff";
+    assert_str(f, "/gpio-keys", "compatible", "gpio-keys", 10);
+    assert_cells(f, k, "linux,code", (uint32_t[]){116}, 1);
+    assert_cells(f, k, "gpios", (uint32_t[]){ph, 3, 0}, 3);
+    assert_int_equal(fdt_node_offset_by_phandle(f, ph), fdt_path_offset(f, g));
+    free(f);
+    /* A pin the PL061 does not have: no tree. */
+    b->power_pin = 8;
+    void *buf = malloc(BUFSZ);
+    assert_int_equal(arm64_fdt_build(b, buf, BUFSZ), -EINVAL);
+    free(buf);
+    free(b);
+}
+
 static void test_bad_boards(void **state)
 {
     (void)state;
@@ -583,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_dtc_decompiles),
         cmocka_unit_test(test_gicv2_board),
         cmocka_unit_test(test_sp805_clock),
+        cmocka_unit_test(test_gpio_power),
         cmocka_unit_test(test_bad_boards),
         cmocka_unit_test(test_too_big),
         cmocka_unit_test(test_overlay),

@@ -13,6 +13,7 @@
 #include "arch/arm64/arch.h"
 #include "arch/arm64/board.h"
 #include "arch/arm64/fdt.h"
+#include "devices/pl061.h"
 #include "util/log.h"
 #include "vm/machine.h"
 
@@ -82,7 +83,13 @@ int arm64_board_collect(struct vm *vm, const struct boot_state *bs,
             add_dev(b->pl011, &b->npl011, ARM64_BOARD_MAX_UARTS, d);
         else if (d->role == DEV_ROLE_VIRTIO_MMIO)
             add_dev(b->vmmio, &b->nvmmio, ARM64_BOARD_MAX_VMMIO, d);
-        else if (d->role == DEV_ROLE_SP805 && b->nother < ARM64_BOARD_MAX_OTHER)
+        else if (d->role == DEV_ROLE_GPIO_POWER && !b->has_gpio_power) {
+            unsigned n = 0;
+            add_dev(&b->gpio_power, &n, 1, d);
+            b->has_gpio_power = n == 1;
+            b->power_pin = PL061_PWR_PIN;
+        } else if (d->role == DEV_ROLE_SP805 &&
+                   b->nother < ARM64_BOARD_MAX_OTHER)
             add_sp805(&b->other[b->nother++], d);
     }
     b->bootargs = vm->spec->cmdline;

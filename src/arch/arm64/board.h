@@ -75,6 +75,12 @@ struct arm64_board {
     unsigned nvmmio;
     struct arm64_other other[ARM64_BOARD_MAX_OTHER];
     unsigned nother;
+    /* qvm's power button: a PL061 (`pl061@`, arm,pl061 + arm,primecell, a
+     * gpio-controller) and `gpio-keys` with KEY_POWER on pin
+     * power_pin (devices/pl061.h). */
+    bool has_gpio_power;
+    struct arm64_dev gpio_power;
+    uint32_t power_pin;
     /* /chosen */
     const char *bootargs; /* NULL: none */
     bool has_initrd;
