@@ -3,7 +3,8 @@
  * pwrbtn.sh). It finds qvm's power key in the device tree (gpio-keys with
  * KEY_POWER on a PL061), reads the PL061's PrimeCell IDs at 0x1c1f0000,
  * sets up pin 3 as Linux's gpio-keys does (both edges, unmasked), prints
- * "pwrbtn: ready", then polls the masked interrupt status (GPIOMIS) every
+ * the address of a marker string (for dumps) and "pwrbtn: ready", then
+ * polls the masked interrupt status (GPIOMIS) every
  * 10 ms: on the press it prints "pwrbtn: power key pressed", clears it,
  * waits for the release edge ("pwrbtn: released") and powers off with
  * PSCI SYSTEM_OFF (exit 0). Failures print "pwrbtn: FAIL ...".
@@ -18,6 +19,10 @@
 #define PIN      3u
 
 int main(uint64_t x0);
+
+/* For the dump case (cases-arm64/dump.sh): found at the printed address
+ * in the guest's memory of a dump. */
+static const char marker[] = "QVM-DUMP-MARKER-a64: pwrbtn";
 
 /* MMIO with plain LDR/STR (decodable by KVM). */
 static uint32_t rd32(uintptr_t a)
@@ -104,6 +109,9 @@ int main(uint64_t x0)
     wr32(GPIO + GPIO_IBE, 1u << PIN);
     wr32(GPIO + GPIO_IC, 1u << PIN);
     wr32(GPIO + GPIO_IE, 1u << PIN);
+    puts_("pwrbtn: marker at ");
+    puthex((uintptr_t)marker);
+    puts_("\n");
     puts_("pwrbtn: ready\n");
     if (!wait_irq(600000)) {
         puts_("pwrbtn: FAIL no press in 600 s\n");
