@@ -66,8 +66,8 @@ static void fake_init(struct fake *f)
     struct core_opts o = {
         .machine = EM_AARCH64, .seekable = true, .pagemap_fd = -1};
     struct core_stats st;
-    assert_int_equal(
-        core_write(fd, &f->rg, 1, f->cn.notes, f->cn.n, &o, &st), 0);
+    assert_int_equal(core_write(fd, &f->rg, 1, f->cn.notes, f->cn.n, &o, &st),
+                     0);
     close(fd);
 }
 
