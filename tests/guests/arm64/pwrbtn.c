@@ -4,10 +4,10 @@
  * KEY_POWER on a PL061), reads the PL061's PrimeCell IDs at 0x1c1f0000,
  * sets up pin 3 as Linux's gpio-keys does (both edges, unmasked), prints
  * the address of a marker string (for dumps) and "pwrbtn: ready", then
- * polls the masked interrupt status (GPIOMIS) every
- * 10 ms: on the press it prints "pwrbtn: power key pressed", clears it,
- * waits for the release edge ("pwrbtn: released") and powers off with
- * PSCI SYSTEM_OFF (exit 0). Failures print "pwrbtn: FAIL ...".
+ * polls the masked interrupt status (GPIOMIS) every 10 ms: on the press
+ * it clears it, prints "pwrbtn: power key pressed", sees the release (the
+ * pin low, or its edge: "pwrbtn: released") and powers off with PSCI
+ * SYSTEM_OFF (exit 0). Failures print "pwrbtn: FAIL ...".
  */
 #include "guest.h"
 
@@ -118,9 +118,11 @@ int main(uint64_t x0)
         for (;;)
             __asm__ volatile("wfi");
     }
-    puts_("pwrbtn: power key pressed\n");
+    /* Acknowledge it at once, then look at the pin as gpio-keys does: the
+     * release may already have come (its edge went with the IC write). */
     wr32(GPIO + GPIO_IC, 1u << PIN);
-    if (wait_irq(10000))
+    puts_("pwrbtn: power key pressed\n");
+    if (!(rd32(GPIO + (1u << PIN << 2)) & (1u << PIN)) || wait_irq(10000))
         puts_("pwrbtn: released\n");
     else
         puts_("pwrbtn: FAIL no release\n");
