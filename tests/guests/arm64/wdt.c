@@ -4,9 +4,10 @@
  * (unlock, WdogLoad, WdogIntClr, WdogControl INTEN|RESEN, lock; a ping is
  * unlock, WdogIntClr, lock), timed by the architected counter (CNTVCT_EL0
  * at CNTFRQ_EL0). Its configuration counts at `frequency 1000`: WdogLoad
- * 499 is a period of 0.5 s, the reset due 1 s after the last ping.
- *  - wdt_pet: ping every 0.2 s for 4 s, check the interrupt never came,
- *    stop it (WdogControl 0), wait 2 s (a stopped watchdog does not act),
+ * 1999 is a period of 2 s, the reset due 4 s after the last ping (room for
+ * a slow lab).
+ *  - wdt_pet: ping every 0.5 s for 6 s, check the interrupt never came,
+ *    stop it (WdogControl 0), wait 5 s (a stopped watchdog does not act),
  *    print "wdt: done" and power off (PSCI SYSTEM_OFF: exit 0);
  *  - wdt_starve (-DSTARVE): start it, ping once after 0.3 s, print
  *    "wdt: starving", wait for the
@@ -89,7 +90,7 @@ int main(uint64_t x0)
     puthex(id(WDT + 0xff0));
     puts_("\n");
     wr32(WDT + WDT_LOCK, UNLOCK);
-    wr32(WDT + WDT_LOAD, 499);
+    wr32(WDT + WDT_LOAD, 1999);
     wr32(WDT + WDT_CLR, 1);
     wr32(WDT + WDT_CTL, 3);
     wr32(WDT + WDT_LOCK, 0);
@@ -109,18 +110,18 @@ int main(uint64_t x0)
         ;
     puts_("wdt: still alive\n");
 #else
-    for (int i = 0; i < 20; i++) {
-        wait_ms(200);
+    for (int i = 0; i < 12; i++) {
+        wait_ms(500);
         if (rd32(WDT + WDT_RIS) & 1)
             puts_("wdt: FAIL interrupt while pinged\n");
         ping();
     }
-    puts_("wdt: pinged for 4 s\n");
+    puts_("wdt: pinged for 6 s\n");
     wr32(WDT + WDT_LOCK, UNLOCK);
     wr32(WDT + WDT_CTL, 0);
     wr32(WDT + WDT_LOCK, 0);
     uint32_t v = rd32(WDT + WDT_VALUE);
-    wait_ms(2000);
+    wait_ms(5000);
     if (rd32(WDT + WDT_VALUE) != v)
         puts_("wdt: FAIL the stopped counter moved\n");
     puts_("wdt: done\n");
