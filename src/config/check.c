@@ -609,7 +609,8 @@ static void check_misc(struct checker *c)
             }
         }
         /* Watchdogs: `fiq` pulses the vdev's interrupt (x86 has no FIQ),
-         * which must then exist; `intr` is only for `fiq`; `dump,` needs
+         * which must then exist; `intr` is only for `fiq` (the SP805's
+         * is its WDOGINT too: raised at the first expiry); `dump,` needs
          * the top-level `dump`. */
         const struct opt_def *wdt = opt_find(vd->type->opts, "action");
         if (wdt && wdt->type == OPT_WDT_ACTION) {
@@ -620,7 +621,8 @@ static void check_misc(struct checker *c)
                            "%s: 'action %s' raises the vdev's interrupt: "
                            "give it an 'intr' (or use 'action terminate')",
                            lb, act->text);
-            else if (!fiq && vd->intrs.n)
+            else if (!fiq && vd->intrs.n &&
+                     strcmp(vd->type->name, "wdt-sp805") != 0)
                 diag_warn(c->dg, &vd->intrs.v[0].span,
                           "%s: 'intr' is only raised by 'action fiq'; "
                           "ignored with 'action %s'",

@@ -33,6 +33,9 @@
 #define ARM_ECAM_BASE    0x3f000000ULL
 #define ARM_ECAM_SIZE    0x00100000ULL
 
+/* aarch64's power button, a PL061 (devices/pl061.h PL061_PWR_BASE) */
+#define ARM_GPIO_POWER 0x1c1f0000ULL
+
 char *fmt(const char *f, ...)
 {
     char buf[256];
@@ -357,6 +360,9 @@ void place_platform(struct checker *c)
                    true, false);
         add_placed(c, SPACE_IO, X86_ACPI_PM_BASE, X86_ACPI_PM_SIZE,
                    strdup("ACPI PM registers (qvm)"), NULL, true, false);
+    } else {
+        add_placed(c, SPACE_MEM, ARM_GPIO_POWER, 0x1000,
+                   strdup("GPIO power button (qvm)"), NULL, true, false);
     }
     if (!s->has_pci)
         return;

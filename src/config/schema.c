@@ -1087,8 +1087,10 @@ static const struct opt_def sp805_opts[] = {
      .id = VD_OTHER,
      .syntax = "action [dump,]terminate|fiq",
      .def = "terminate",
-     .help = "on expiry: optionally dump the guest, then end qvm (exit 4) or "
-             "just raise the interrupt"},
+     .help = "at the second expiry (the reset): optionally dump the guest "
+             "(needs the top-level `dump`), then end qvm (exit 4), or with "
+             "`fiq` keep the interrupt asserted, restart the counter and "
+             "run on"},
     {.name = "frequency",
      .type = OPT_NUM,
      .id = VD_OTHER,
@@ -1096,7 +1098,8 @@ static const struct opt_def sp805_opts[] = {
      .def = "25000000",
      .min = 1,
      .max = 1000000000,
-     .help = "counter clock"},
+     .help = "counter clock (WDOGCLK): the rate Linux's sp805_wdt reads "
+             "from the FDT"},
     O_NAME,
     O_LOG,
     O_END,
@@ -1110,7 +1113,11 @@ static const struct vdev_type vt_sp805 = {
     .win_size = 0x1000,
     .default_locs = sp805_locs,
     .opts = sp805_opts,
-    .help = "ARM SP805 watchdog (fires after two periods)",
+    .help = "ARM SP805 watchdog as Linux's sp805_wdt drives it (PrimeCell, "
+            "arm,sp805 in the FDT with a clock of `frequency`): the counter "
+            "counts WdogLoad+1 ticks, raises `intr` (level) at zero and, "
+            "not cleared (WdogIntClr) by the next zero with RESEN set, "
+            "takes the action: two periods",
     .example = "vdev wdt-sp805 action dump,terminate"};
 
 static const uint64_t ib700_locs[] = {0x441, 0};

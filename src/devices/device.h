@@ -130,6 +130,14 @@ enum dev_role {
     DEV_ROLE_SHMEM,       /* an MMIO shmem's factory page (ACPI QNXS0001);
                            * info: uint64_t[2], its region window */
     DEV_ROLE_PL011,       /* an ARM PL011 UART (FDT arm,pl011) */
+    DEV_ROLE_SP805,       /* an SP805 watchdog (FDT arm,sp805); info:
+                           * struct sp805_info */
+    DEV_ROLE_GPIO_POWER,  /* qvm's aarch64 power button: a PL061 with a
+                           * gpio-keys KEY_POWER pin (devices/pl061.h) */
+};
+/* What the FDT needs of an SP805 beyond its window: its counter clock. */
+struct sp805_info {
+    uint64_t hz;
 };
 struct dev_desc {
     enum dev_role role;
@@ -240,6 +248,13 @@ int shmem_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
 /* pl011_realize: `vdev pl011` (devices/pl011.h). */
 int pl011_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                   struct dev_inst *inst) MUST_CHECK;
+/* wdt_sp805_realize: `vdev wdt-sp805` (devices/sp805.h). */
+int wdt_sp805_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
+                      struct dev_inst *inst) MUST_CHECK;
+/* pl061_power_realize: qvm's aarch64 power button (devices/pl061.h),
+ * after the GIC; nothing without a `vdev gic`. */
+int pl061_power_realize(const struct vm_spec *spec, const struct dev_ctx *ctx,
+                        struct dev_list *out) MUST_CHECK;
 /* rtc_irq_connect: connect (true, as realized) or disconnect the RTC's
  * interrupt output from its line: HPET legacy replacement takes IRQ 8 from
  * the RTC. rtc_state: the state of a DEV_ROLE_RTC instance. Context: any

@@ -34,6 +34,7 @@ static const struct dev_model models[] = {
     /* aarch64 only (the schema accepts it only there), but plain MMIO
      * code: a generic row, which the x86 fuzz harness also realizes */
     {"pl011", pl011_realize, 1, NULL},
+    {"wdt-sp805", wdt_sp805_realize, 1, NULL},
     {"virtio-blk", virtio_realize, 1, VIRTIO_CTOR(virtio_blk_new)},
     {"virtio-console", virtio_realize, 1, VIRTIO_CTOR(virtio_console_new)},
     {"virtio-entropy", virtio_realize, 1, VIRTIO_CTOR(virtio_rng_new)},
@@ -96,9 +97,11 @@ int devices_realize_models(const struct vm_spec *spec, struct dev_list *out,
     for (unsigned pass = 0; pass < 2; pass++) {
         /* After the interrupt controllers: the platform's SCI and the PCI
          * functions' INTx lines need them. The ACPI PM block (ports) is
-         * the PC's. */
+         * the PC's, the GPIO power button aarch64's. */
         if (pass == 1 &&
             ((spec->arch == ARCH_X86_64 && platform_realize(ctx, out) < 0) ||
+             (spec->arch == ARCH_AARCH64 && irqchips &&
+              pl061_power_realize(spec, ctx, out) < 0) ||
              pci_realize_bus(spec, ctx, out, &out->ctx.pci) < 0))
             return -1;
         for (size_t i = 0; i < spec->vdevs.n; i++) {

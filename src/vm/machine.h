@@ -87,6 +87,7 @@ struct vm {
     void *fw_host;             /* qvm-owned firmware ROM, or NULL */
     uint64_t fw_size;
     void *pm;               /* the ACPI PM device (devices/platform.h) */
+    void *gpio_power;       /* aarch64's power button (devices/pl061.h) */
     int pwrbtn_presses;     /* SIGTERM/SIGINT received */
     struct timespec pwrbtn; /* CLOCK_MONOTONIC of the first press */
     /* Guest dumps (vm/dumper.h): the helper (NULL: no `dump`), the vCPU

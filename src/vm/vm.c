@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devices/pl061.h"
 #include "devices/platform.h"
 #include "util/log.h"
 #include "vm/confine.h"
@@ -210,6 +211,8 @@ static int build(struct vm *vm)
     for (size_t i = 0; i < vm->devs.v.n; i++)
         if (strcmp(vm->devs.v.v[i].name, PM_DEV_NAME) == 0)
             vm->pm = vm->devs.v.v[i].state;
+        else if (strcmp(vm->devs.v.v[i].name, PL061_DEV_NAME) == 0)
+            vm->gpio_power = vm->devs.v.v[i].state;
     vm->nvcpus = spec->cpus.n ? (unsigned)spec->cpus.n : 1;
     vm->vcpus = calloc(vm->nvcpus, sizeof(*vm->vcpus));
     if (!vm->vcpus) {
@@ -306,10 +309,11 @@ static int shutdown_grace(void)
 }
 
 /*
- * SIGTERM/SIGINT: press the ACPI power button. An ACPI guest (one that has
- * set PWRBTN_EN) gets shutdown_grace() seconds to power off; a second
- * signal, the end of the grace period or a guest that never enabled the
- * button cut the power (status 3).
+ * SIGTERM/SIGINT: press the power button: ACPI's on x86, the gpio-keys
+ * KEY_POWER pin of qvm's PL061 on aarch64 (devices/pl061.h). A guest
+ * listening (ACPI: PWRBTN_EN set; GPIO: the pin's interrupt enabled) gets
+ * shutdown_grace() seconds to power off; a second signal, the end of the
+ * grace period or a guest that does not listen cut the power (status 3).
  */
 static void power_button(struct vm *vm, int signo)
 {
@@ -323,6 +327,22 @@ static void power_button(struct vm *vm, int signo)
         return;
     }
     clock_gettime(CLOCK_MONOTONIC, &vm->pwrbtn);
+    if (vm->gpio_power) {
+        if (!pl061_power_button(vm->gpio_power)) {
+            log_info(TAG,
+                     "%s: the guest has not enabled the GPIO power key's "
+                     "interrupt (no gpio-keys driver); power cut",
+                     sig);
+            vm_request_stop(vm, STOP_POWERCUT);
+            return;
+        }
+        log_info(TAG,
+                 "%s: GPIO power key (KEY_POWER) pressed; the guest has %d s "
+                 "to shut down (QVM_SHUTDOWN_GRACE), a second signal cuts the "
+                 "power",
+                 sig, shutdown_grace());
+        return;
+    }
     if (!vm->pm || !pm_power_button(vm->pm)) {
         log_info(TAG,
                  "%s: the guest has not enabled the ACPI power button "

@@ -6,6 +6,10 @@
  *
  *   dumpcheck [-r] FILE NCPUS RIP_LO RIP_HI [GPA STRING]
  *
+ * An AArch64 core (EM_AARCH64: tests/vm/cases-arm64/, built into
+ * guests/arm64/) is checked the same way with the PC for rip and, in its
+ * "QVM" notes, MPIDR_EL1 bit 31 (RES1) for CR0.PE.
+ *
  * an ELF64 x86-64 core; exactly NCPUS NT_PRSTATUS notes with pr_pid 1..N
  * in order, each rip in [RIP_LO, RIP_HI) and inside a PT_LOAD; NCPUS "QVM"
  * notes (version 1, valid, CR0.PE set); one NT_PRPSINFO; every PT_LOAD
@@ -21,11 +25,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/procfs.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define NT_QVM_X86_SYSREGS 0x51564d01u /* src/arch/x86/core_notes.h */
+#define NT_QVM_X86_SYSREGS   0x51564d01u /* src/arch/x86/core_notes.h */
+#define NT_QVM_ARM64_SYSREGS 0x51564d02u /* src/arch/arm64/core_notes.h */
+#ifndef EM_AARCH64
+#define EM_AARCH64 183
+#endif
+
+/* Linux's elf_prstatus of each: its size, pr_pid at 32, pr_reg at 112;
+ * the indices of the PC and the SP in pr_reg (x86-64 user_regs_struct:
+ * rip 16, rsp 19; arm64 user_pt_regs: x0-x30, sp 31, pc 32). Offsets,
+ * not the host's struct: the tool runs on either. */
+#define PRSTATUS_X86   336u
+#define PRSTATUS_ARM64 392u
 
 static int bad;
 
@@ -64,11 +78,14 @@ int main(int argc, char **argv)
     Elf64_Ehdr eh;
     if (rd(fd, &eh, sizeof(eh), 0) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
         eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_type != ET_CORE ||
-        eh.e_machine != EM_X86_64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
-        eh.e_phnum < 2 || eh.e_phnum > 64) {
-        printf("dumpcheck: FAIL: not an ELF64 x86-64 core\n");
+        (eh.e_machine != EM_X86_64 && eh.e_machine != EM_AARCH64) ||
+        eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum < 2 ||
+        eh.e_phnum > 64) {
+        printf("dumpcheck: FAIL: not an ELF64 x86-64 or AArch64 core\n");
         return 1;
     }
+    int arm = eh.e_machine == EM_AARCH64;
+    printf("dumpcheck: %s core\n", arm ? "AArch64" : "x86-64");
     Elf64_Phdr ph[64];
     if (rd(fd, ph, eh.e_phnum * sizeof(Elf64_Phdr), eh.e_phoff)) {
         printf("dumpcheck: FAIL: program headers\n");
@@ -116,27 +133,42 @@ int main(int argc, char **argv)
             break;
         }
         if (!strcmp(name, "CORE") && nh.n_type == NT_PRSTATUS &&
-            nh.n_descsz == sizeof(struct elf_prstatus)) {
-            struct elf_prstatus ps;
-            struct user_regs_struct u;
-            memcpy(&ps, n + dn, sizeof(ps));
-            memcpy(&u, &ps.pr_reg, sizeof(u));
-            printf("dumpcheck: vCPU %d: rip 0x%llx rsp 0x%llx cs 0x%llx\n",
-                   ps.pr_pid - 1, (unsigned long long)u.rip,
-                   (unsigned long long)u.rsp, (unsigned long long)u.cs);
-            if (ps.pr_pid != (int)nst + 1)
-                no("pr_pid out of order", (unsigned long long)ps.pr_pid);
-            if (u.rip < lo || u.rip >= hi)
-                no("rip outside the guest's code", u.rip);
+            nh.n_descsz == (arm ? PRSTATUS_ARM64 : PRSTATUS_X86)) {
+            int32_t pid;
+            uint64_t pc, sp;
+            memcpy(&pid, n + dn + 32, 4);
+            memcpy(&pc, n + dn + 112 + 8 * (arm ? 32 : 16), 8);
+            memcpy(&sp, n + dn + 112 + 8 * (arm ? 31 : 19), 8);
+            printf("dumpcheck: vCPU %d: %s 0x%llx %s 0x%llx\n", pid - 1,
+                   arm ? "pc" : "rip", (unsigned long long)pc,
+                   arm ? "sp" : "rsp", (unsigned long long)sp);
+            if (pid != (int)nst + 1)
+                no("pr_pid out of order", (unsigned long long)pid);
+            if (pc < lo || pc >= hi)
+                no("the PC outside the guest's code", pc);
             int in = 0;
             for (unsigned i = 0; i < eh.e_phnum; i++)
-                in |= ph[i].p_type == PT_LOAD && u.rip >= ph[i].p_paddr &&
-                      u.rip - ph[i].p_paddr < ph[i].p_filesz;
+                in |= ph[i].p_type == PT_LOAD && pc >= ph[i].p_paddr &&
+                      pc - ph[i].p_paddr < ph[i].p_filesz;
             if (!in)
-                no("rip in no PT_LOAD", u.rip);
+                no("the PC in no PT_LOAD", pc);
             nst++;
-        } else if (!strcmp(name, "QVM") && nh.n_type == NT_QVM_X86_SYSREGS &&
-                   nh.n_descsz >= 56) {
+        } else if (arm && !strcmp(name, "QVM") &&
+                   nh.n_type == NT_QVM_ARM64_SYSREGS && nh.n_descsz >= 112) {
+            uint32_t ver, vcpu, valid;
+            uint64_t sctlr, mpidr;
+            memcpy(&ver, n + dn, 4);
+            memcpy(&vcpu, n + dn + 4, 4);
+            memcpy(&valid, n + dn + 8, 4);
+            memcpy(&sctlr, n + dn + 56, 8);
+            memcpy(&mpidr, n + dn + 104, 8);
+            printf("dumpcheck: vCPU %u: sctlr_el1 0x%llx mpidr_el1 0x%llx\n",
+                   vcpu, (unsigned long long)sctlr, (unsigned long long)mpidr);
+            if (ver != 1 || !valid || vcpu != nq || !(mpidr & (1ull << 31)))
+                no("QVM note: version, valid, vCPU or MPIDR_EL1", mpidr);
+            nq++;
+        } else if (!arm && !strcmp(name, "QVM") &&
+                   nh.n_type == NT_QVM_X86_SYSREGS && nh.n_descsz >= 56) {
             uint32_t ver, vcpu, valid;
             uint64_t cr0, cr3;
             memcpy(&ver, n + dn, 4);

@@ -401,6 +401,65 @@ static void test_gicv2_board(void **state)
     free(b);
 }
 
+/* An SP805 with its own counter clock (board.c's wdt-sp805): a fixed
+ * clock before it, the first of its clocks (Linux's sp805_wdt reads the
+ * rate of clock 0), apb_pclk the second (the AMBA bus's, by name). */
+static void test_sp805_clock(void **state)
+{
+    (void)state;
+    struct arm64_board *b = sample();
+    b->other[0].clock_hz = 25000000;
+    void *f = build(b);
+    const char *wd = "/watchdog@1c0f0000", *clk = "/watchdog-clk-1c0f0000";
+    assert_str(f, clk, "compatible", "fixed-clock", 12);
+    assert_cells(f, clk, "#clock-cells", (uint32_t[]){0}, 1);
+    assert_cells(f, clk, "clock-frequency", (uint32_t[]){25000000}, 1);
+    int len;
+    uint32_t ph = fdt32_to_cpu(*(const fdt32_t *)prop(f, clk, "phandle", &len));
+    assert_true(ph > 2);
+    assert_cells(f, wd, "clocks", (uint32_t[]){ph, 2}, 2);
+    assert_str(f, wd, "clock-names", "wdog_clk\0apb_pclk", 18);
+    assert_cells(f, wd, "interrupts", (uint32_t[]){0, 32, 4}, 3);
+    assert_cells(f, wd, "reg", (uint32_t[]){0, 0x1c0f0000, 0, 0x1000}, 4);
+    /* The clock node has no reg: no unit address (dtc's check). */
+    assert_int_equal(fdt_node_offset_by_phandle(f, ph),
+                     fdt_path_offset(f, clk));
+    free(f);
+    free(b);
+}
+
+/* qvm's power button: a PL061 gpio-controller and gpio-keys with
+ * KEY_POWER on its pin, as QEMU's virt machine has them. */
+static void test_gpio_power(void **state)
+{
+    (void)state;
+    struct arm64_board *b = sample();
+    b->has_gpio_power = true;
+    b->gpio_power = (struct arm64_dev){0x1c1f0000, 0x1000, 63, false};
+    b->power_pin = 3;
+    void *f = build(b);
+    const char *g = "/pl061@1c1f0000";
+    assert_str(f, g, "compatible", "arm,pl061\0arm,primecell", 24);
+    assert_cells(f, g, "interrupts", (uint32_t[]){0, 31, 4}, 3);
+    assert_cells(f, g, "#gpio-cells", (uint32_t[]){2}, 1);
+    assert_cells(f, g, "clocks", (uint32_t[]){2}, 1);
+    int len;
+    assert_non_null(prop(f, g, "gpio-controller", &len));
+    uint32_t ph = fdt32_to_cpu(*(const fdt32_t *)prop(f, g, "phandle", &len));
+    const char *k = "/gpio-keys/poweroff";
+    assert_str(f, "/gpio-keys", "compatible", "gpio-keys", 10);
+    assert_cells(f, k, "linux,code", (uint32_t[]){116}, 1);
+    assert_cells(f, k, "gpios", (uint32_t[]){ph, 3, 0}, 3);
+    assert_int_equal(fdt_node_offset_by_phandle(f, ph), fdt_path_offset(f, g));
+    free(f);
+    /* A pin the PL061 does not have: no tree. */
+    b->power_pin = 8;
+    void *buf = malloc(BUFSZ);
+    assert_int_equal(arm64_fdt_build(b, buf, BUFSZ), -EINVAL);
+    free(buf);
+    free(b);
+}
+
 static void test_bad_boards(void **state)
 {
     (void)state;
@@ -664,6 +723,8 @@ int main(void)
         cmocka_unit_test(test_libfdt_reads),
         cmocka_unit_test(test_dtc_decompiles),
         cmocka_unit_test(test_gicv2_board),
+        cmocka_unit_test(test_sp805_clock),
+        cmocka_unit_test(test_gpio_power),
         cmocka_unit_test(test_bad_boards),
         cmocka_unit_test(test_too_big),
         cmocka_unit_test(test_overlay),

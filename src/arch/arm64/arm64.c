@@ -20,14 +20,11 @@
 #include <string.h>
 
 #include "arch/arm64/arch.h"
+#include "arch/arm64/core_notes.h"
 #include "util/log.h"
 #include "vm/machine.h"
 
 #define TAG "arm64"
-
-#ifndef EM_AARCH64
-#define EM_AARCH64 183
-#endif
 
 const uint16_t arch_core_machine = EM_AARCH64;
 
@@ -41,12 +38,17 @@ const uint16_t arch_core_machine = EM_AARCH64;
 #define REG_PSTATE CORE_REG(offsetof(struct kvm_regs, regs.pstate))
 #define REG_SP_EL1 CORE_REG(offsetof(struct kvm_regs, sp_el1))
 #define REG_ELR    CORE_REG(offsetof(struct kvm_regs, elr_el1))
+#define REG_SPSR   CORE_REG(offsetof(struct kvm_regs, spsr[KVM_SPSR_EL1]))
 /* System registers (op0, op1, CRn, CRm, op2). */
 #define SYSREG_ESR_EL1   ARM64_SYS_REG(3, 0, 5, 2, 0)
 #define SYSREG_FAR_EL1   ARM64_SYS_REG(3, 0, 6, 0, 0)
 #define SYSREG_SCTLR_EL1 ARM64_SYS_REG(3, 0, 1, 0, 0)
 #define SYSREG_VBAR_EL1  ARM64_SYS_REG(3, 0, 12, 0, 0)
 #define SYSREG_MPIDR_EL1 ARM64_SYS_REG(3, 0, 0, 0, 5)
+#define SYSREG_TCR_EL1   ARM64_SYS_REG(3, 0, 2, 0, 2)
+#define SYSREG_TTBR0_EL1 ARM64_SYS_REG(3, 0, 2, 0, 0)
+#define SYSREG_TTBR1_EL1 ARM64_SYS_REG(3, 0, 2, 0, 1)
+#define SYSREG_MAIR_EL1  ARM64_SYS_REG(3, 0, 10, 2, 0)
 
 /* EL1h (M = 0b0101), D, A, I, F masked. */
 #define PSTATE_BOOT 0x3c5ull
@@ -205,12 +207,7 @@ uint64_t arch_vcpu_pc(struct vcpu *vcpu)
 
 /* ---- registers for messages and dumps ----------------------------------- */
 
-struct arm64_cpu_regs {
-    bool valid;
-    uint64_t x[31], sp, pc, pstate; /* the order of Linux's user_pt_regs */
-};
-
-static bool read_regs(struct vcpu *vcpu, struct arm64_cpu_regs *r)
+static bool read_regs(struct vcpu *vcpu, struct arm64_core_cpu *r)
 {
     memset(r, 0, sizeof(*r));
     if (vcpu->fd < 0)
@@ -226,7 +223,7 @@ static bool read_regs(struct vcpu *vcpu, struct arm64_cpu_regs *r)
 
 void arch_vcpu_dump(struct vcpu *vcpu, const char *why)
 {
-    struct arm64_cpu_regs r;
+    struct arm64_core_cpu r;
     if (!read_regs(vcpu, &r)) {
         log_error(TAG, "vCPU %u (%s): registers unavailable", vcpu->id, why);
         return;
@@ -263,23 +260,61 @@ void arch_vcpu_dump(struct vcpu *vcpu, const char *why)
                   p[1], p[0]);
 }
 
+/* The EL1 system registers of the dump's QVM note (0 when unreadable). */
+static void read_sysregs(struct vcpu *vcpu, struct qvm_arm64_sysregs *q)
+{
+    static const struct {
+        uint64_t id;
+        size_t off;
+    } regs[] = {
+        {REG_SP_EL1, offsetof(struct qvm_arm64_sysregs, sp_el1)},
+        {REG_ELR, offsetof(struct qvm_arm64_sysregs, elr_el1)},
+        {REG_SPSR, offsetof(struct qvm_arm64_sysregs, spsr_el1)},
+        {SYSREG_ESR_EL1, offsetof(struct qvm_arm64_sysregs, esr_el1)},
+        {SYSREG_FAR_EL1, offsetof(struct qvm_arm64_sysregs, far_el1)},
+        {SYSREG_SCTLR_EL1, offsetof(struct qvm_arm64_sysregs, sctlr_el1)},
+        {SYSREG_TCR_EL1, offsetof(struct qvm_arm64_sysregs, tcr_el1)},
+        {SYSREG_TTBR0_EL1, offsetof(struct qvm_arm64_sysregs, ttbr0_el1)},
+        {SYSREG_TTBR1_EL1, offsetof(struct qvm_arm64_sysregs, ttbr1_el1)},
+        {SYSREG_MAIR_EL1, offsetof(struct qvm_arm64_sysregs, mair_el1)},
+        {SYSREG_VBAR_EL1, offsetof(struct qvm_arm64_sysregs, vbar_el1)},
+        {SYSREG_MPIDR_EL1, offsetof(struct qvm_arm64_sysregs, mpidr_el1)},
+    };
+    for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
+        uint64_t v = 0;
+        (void)!kvm_get_one_reg(vcpu->fd, regs[i].id, &v);
+        memcpy((char *)q + regs[i].off, &v, sizeof(v));
+    }
+}
+
 void arch_dump_save(struct vcpu *vcpu)
 {
-    struct arm64_cpu_regs *c = vcpu->dump_state;
+    struct arm64_core_cpu *c = vcpu->dump_state;
     if (!c) {
         c = calloc(1, sizeof(*c));
         if (!c)
-            return;
+            return; /* its notes say "registers unavailable" */
         vcpu->dump_state = c;
     }
-    if (!read_regs(vcpu, c))
+    if (!read_regs(vcpu, c)) {
         log_warn(TAG, "vCPU %u: registers unavailable for the dump", vcpu->id);
+        return;
+    }
+    read_sysregs(vcpu, &c->sys);
 }
 
 int arch_core_notes(struct vm *vm, struct core_notes *out)
 {
-    /* Guest memory only for now: no NT_PRSTATUS notes for aarch64 yet. */
-    (void)vm;
-    memset(out, 0, sizeof(*out));
-    return 0;
+    struct arm64_core_cpu *cpus =
+        calloc(vm->nvcpus ? vm->nvcpus : 1, sizeof(*cpus));
+    if (!cpus) {
+        memset(out, 0, sizeof(*out));
+        return -ENOMEM;
+    }
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        if (vm->vcpus[i].dump_state)
+            cpus[i] = *(const struct arm64_core_cpu *)vm->vcpus[i].dump_state;
+    int e = arm64_core_notes(cpus, vm->nvcpus, vm->spec->system, out);
+    free(cpus);
+    return e;
 }

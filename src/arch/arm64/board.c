@@ -14,6 +14,7 @@
 #include "arch/arm64/board.h"
 #include "arch/arm64/fdt.h"
 #include "arch/arm64/plan.h"
+#include "devices/pl061.h"
 #include "util/log.h"
 #include "vm/machine.h"
 
@@ -31,6 +32,20 @@ static void add_dev(struct arm64_dev *d, unsigned *n, unsigned max,
         desc->base, desc->size,
         desc->gsi >= ARM64_GIC_SPI_BASE ? (uint32_t)desc->gsi : 0, false};
     (*n)++;
+}
+
+/* An SP805: Linux's sp805_wdt takes its rate from the first clock. */
+static void add_sp805(struct arm64_other *o, const struct dev_desc *desc)
+{
+    static const char compat[] = "arm,sp805\0arm,primecell";
+    const struct sp805_info *info = desc->info;
+    unsigned n = 0;
+    add_dev(&o->dev, &n, 1, desc);
+    o->name = "watchdog";
+    o->compat = compat;
+    o->compat_len = sizeof(compat);
+    o->primecell = true;
+    o->clock_hz = info && info->hz <= UINT32_MAX ? (uint32_t)info->hz : 0;
 }
 
 int arm64_board_collect(struct vm *vm, const struct boot_state *bs,
@@ -78,7 +93,14 @@ int arm64_board_collect(struct vm *vm, const struct boot_state *bs,
             sh->win_base = w[0];
             sh->win_size = w[1];
             b->nshmem++;
-        }
+        } else if (d->role == DEV_ROLE_GPIO_POWER && !b->has_gpio_power) {
+            unsigned n = 0;
+            add_dev(&b->gpio_power, &n, 1, d);
+            b->has_gpio_power = n == 1;
+            b->power_pin = PL061_PWR_PIN;
+        } else if (d->role == DEV_ROLE_SP805 &&
+                   b->nother < ARM64_BOARD_MAX_OTHER)
+            add_sp805(&b->other[b->nother++], d);
     }
     b->bootargs = vm->spec->cmdline;
     b->has_initrd = bs->initrd_end > bs->initrd_start;

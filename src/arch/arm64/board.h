@@ -44,13 +44,17 @@ struct arm64_dev {
 
 /* An MMIO device with a role the FDT names: node `name@base`, its
  * compatible list (`compat`, NUL-separated, `compat_len` bytes with the
- * last NUL), and with `primecell` the apb_pclk clock AMBA devices need. */
+ * last NUL), and with `primecell` the apb_pclk clock AMBA devices need.
+ * clock_hz: a device clock of its own (a fixed-clock node
+ * `name-clk-BASE`, the first of its `clocks`, "wdog_clk" as Linux's
+ * sp805_wdt reads its rate), 0: none. */
 struct arm64_other {
     const char *name;
     const char *compat;
     size_t compat_len;
     struct arm64_dev dev;
     bool primecell;
+    uint32_t clock_hz;
 };
 
 /* A `vdev shmem` over MMIO (docs/shmem.md): its factory page (dev: window
@@ -81,6 +85,12 @@ struct arm64_board {
     unsigned nother;
     struct arm64_shmem shmem[ARM64_BOARD_MAX_SHMEM];
     unsigned nshmem;
+    /* qvm's power button: a PL061 (`pl061@`, arm,pl061 + arm,primecell, a
+     * gpio-controller) and `gpio-keys` with KEY_POWER on pin
+     * power_pin (devices/pl061.h). */
+    bool has_gpio_power;
+    struct arm64_dev gpio_power;
+    uint32_t power_pin;
     /* /chosen */
     const char *bootargs; /* NULL: none */
     bool has_initrd;

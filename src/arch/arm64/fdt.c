@@ -178,6 +178,31 @@ static int node_dev(void *f, const char *name, const char *compat,
     return prop_spi(f, d);
 }
 
+/* The power button as QEMU's virt machine describes it: a PL061 and a
+ * gpio-keys KEY_POWER key on one of its pins. */
+static int node_gpio_power(void *f, const struct arm64_board *b, struct syms *s)
+{
+    static const char c[] = "arm,pl061\0arm,primecell";
+    char path[48];
+    uint32_t ph = s->next_phandle++;
+    TRY(node_dev(f, "pl061", c, sizeof(c), &b->gpio_power, path, sizeof(path)));
+    TRY(fdt_property(f, "gpio-controller", NULL, 0));
+    TRY(fdt_property_u32(f, "#gpio-cells", 2));
+    TRY(prop_apb_clock(f, false));
+    TRY(fdt_property_u32(f, "phandle", ph));
+    TRY(fdt_end_node(f));
+    sym_add(s, "gpio_power", path);
+    TRY(fdt_begin_node(f, "gpio-keys"));
+    TRY(fdt_property_string(f, "compatible", "gpio-keys"));
+    TRY(fdt_begin_node(f, "poweroff"));
+    TRY(fdt_property_string(f, "label", "GPIO Key Poweroff"));
+    TRY(fdt_property_u32(f, "linux,code", ARM64_FDT_KEY_POWER));
+    uint32_t g[3] = {ph, b->power_pin, 0}; /* active high */
+    TRY(prop_cells(f, "gpios", g, 3));
+    TRY(fdt_end_node(f));
+    return fdt_end_node(f);
+}
+
 static int node_chosen(void *f, const struct arm64_board *b,
                        const char *stdout_path)
 {
@@ -259,12 +284,34 @@ static int build(const struct arm64_board *b, void *f, size_t len,
     }
     for (unsigned i = 0; i < b->nother; i++) {
         const struct arm64_other *o = &b->other[i];
+        uint32_t clk = 0;
+        if (o->clock_hz) {
+            char name[64];
+            snprintf(name, sizeof(name), "%s-clk-%llx", o->name,
+                     (unsigned long long)o->dev.base);
+            clk = s->next_phandle++;
+            TRY(fdt_begin_node(f, name));
+            TRY(fdt_property_string(f, "compatible", "fixed-clock"));
+            TRY(fdt_property_u32(f, "#clock-cells", 0));
+            TRY(fdt_property_u32(f, "clock-frequency", o->clock_hz));
+            TRY(fdt_property_u32(f, "phandle", clk));
+            TRY(fdt_end_node(f));
+        }
         TRY(node_dev(f, o->name, o->compat, o->compat_len, &o->dev, path,
                      sizeof(path)));
-        if (o->primecell)
+        if (clk && o->primecell) {
+            uint32_t c[2] = {clk, ARM64_FDT_PHANDLE_CLK};
+            TRY(prop_cells(f, "clocks", c, 2));
+            TRY(fdt_property(f, "clock-names", "wdog_clk\0apb_pclk", 18));
+        } else if (clk) {
+            TRY(prop_cells(f, "clocks", &clk, 1));
+        } else if (o->primecell) {
             TRY(prop_apb_clock(f, false));
+        }
         TRY(fdt_end_node(f));
     }
+    if (b->has_gpio_power)
+        TRY(node_gpio_power(f, b, s));
     TRY(node_chosen(f, b, b->npl011 ? stdout_path : NULL));
     TRY(fdt_begin_node(f, "__symbols__"));
     for (unsigned i = 0; i < s->n; i++)
@@ -316,6 +363,9 @@ static bool board_ok(const struct arm64_board *b)
     for (unsigned i = 0; i < b->nshmem; i++)
         if (!spi_ok(&b->shmem[i].dev, "shmem"))
             return false;
+    if (b->has_gpio_power &&
+        (!spi_ok(&b->gpio_power, "pl061") || b->power_pin > 7))
+        return false;
     for (unsigned i = 0; i < b->nother; i++) {
         const struct arm64_other *o = &b->other[i];
         if (!o->name || !o->compat || !o->compat_len ||

@@ -10,8 +10,12 @@
  * `apb-pclk` fixed clock, each `pl011@` (arm,pl011 + arm,primecell),
  * each `virtio_mmio@` (virtio,mmio, dma-coherent), each `shmem@` (an MMIO
  * `vdev shmem`: qnx,qvm-shmem, its factory page and region window, its
- * interrupt; docs/shmem.md), the other MMIO devices
- * by role, `chosen` (bootargs, stdout-path = the first PL011, the initrd)
+ * interrupt; docs/shmem.md), the other MMIO devices by role (`watchdog@`:
+ * arm,sp805 + arm,primecell, after its own `watchdog-clk-BASE` fixed
+ * clock: clocks wdog_clk and apb_pclk), the power button (`pl061@`:
+ * arm,pl061 + arm,primecell, gpio-controller; `gpio-keys` with a
+ * `poweroff` key, linux,code KEY_POWER, on its pin), `chosen` (bootargs,
+ * stdout-path = the first PL011, the initrd)
  * and `__symbols__` (gic, apb_pclk, uartN, virtioN: labels for overlays;
  * each of those nodes has a phandle: the GIC 1, the clock 2, then the
  * PL011s and the virtio-mmio devices in order from 3).
@@ -28,6 +32,7 @@
 #define ARM64_FDT_PHANDLE_GIC 1
 #define ARM64_FDT_PHANDLE_CLK 2
 #define ARM64_FDT_MAX_SIZE    (2u << 20) /* Linux's limit for the DTB */
+#define ARM64_FDT_KEY_POWER   116        /* Linux's KEY_POWER */
 
 /*
  * arm64_fdt_build: the board's tree into buf (len bytes), packed (its size

@@ -9,6 +9,8 @@
 
 #include "arch/arm64/fdt.h"
 #include "arch/arm64/plan.h"
+#include "devices/pl061.h"
+#include "devices/sp805.h"
 #include "loader/boot.h"
 #include "loader/gview.h"
 #include "util/log.h"
@@ -86,12 +88,43 @@ int arm64_board_from_spec(const struct vm_spec *spec,
                    vd->has_loc && vd->loc.space == SPACE_MEM) {
             add_dev(b->vmmio, &b->nvmmio, ARM64_BOARD_MAX_VMMIO, vd,
                     vd->loc.size);
+        } else if (strcmp(type, "shmem") == 0 && !vd->is_pci && vd->has_loc &&
+                   vd->loc.space == SPACE_MEM && vd->pci.bars[2].size &&
+                   b->nshmem < ARM64_BOARD_MAX_SHMEM) {
+            /* The factory page, and the region window the front end
+             * placed (devices/shmem_host.c's DEV_ROLE_SHMEM info). */
+            struct arm64_shmem *sh = &b->shmem[b->nshmem];
+            unsigned n = 0;
+            add_dev(&sh->dev, &n, 1, vd, 0x1000);
+            sh->win_base = vd->pci.bars[2].base;
+            sh->win_size = vd->pci.bars[2].size;
+            b->nshmem++;
+        } else if (strcmp(type, "wdt-sp805") == 0 && vd->has_loc &&
+                   b->nother < ARM64_BOARD_MAX_OTHER) {
+            /* As board.c's add_sp805: Linux's sp805_wdt takes its rate
+             * from the first clock. */
+            static const char compat[] = "arm,sp805\0arm,primecell";
+            const struct opt_val *freq = vdev_opt(vd, "frequency");
+            uint64_t hz = freq && freq->num ? freq->num : SP805_DEFAULT_HZ;
+            struct arm64_other *o = &b->other[b->nother++];
+            unsigned n = 0;
+            add_dev(&o->dev, &n, 1, vd, SP805_SIZE);
+            o->name = "watchdog";
+            o->compat = compat;
+            o->compat_len = sizeof(compat);
+            o->primecell = true;
+            o->clock_hz = hz <= UINT32_MAX ? (uint32_t)hz : 0;
         }
     }
     if (!gic) {
         log_error(TAG, "no vdev gic in the configuration");
         return -EINVAL;
     }
+    /* qvm's power button, on every machine with a GIC (vm.c). */
+    b->has_gpio_power = true;
+    b->gpio_power =
+        (struct arm64_dev){PL061_PWR_BASE, PL061_SIZE, PL061_PWR_INTID, false};
+    b->power_pin = PL061_PWR_PIN;
     b->bootargs = spec->cmdline;
     b->has_initrd = bs->initrd_end > bs->initrd_start;
     b->initrd_start = bs->initrd_start;

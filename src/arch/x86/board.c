@@ -92,6 +92,8 @@ static void add_devices(struct x86_board *b, const struct dev_list *l)
             break;
         case DEV_ROLE_NONE:
         case DEV_ROLE_PL011: /* aarch64's: never on an x86 board */
+        case DEV_ROLE_SP805:
+        case DEV_ROLE_GPIO_POWER:
             break;
         }
     }
