@@ -88,7 +88,7 @@ GFLAGS=(-m32 -march=i686 -ffreestanding -nostdlib -fno-pic -no-pie -static
     -fno-asynchronous-unwind-tables -fcf-protection=none -Wall -Wextra
     -Werror -Wl,--build-id=none -Wl,-z,noexecstack)
 G=$ROOT/tests/guests
-for g in bench_boot bench_exits; do
+for g in bench_boot bench_exits bench_mem; do
     if [ -f "$BUILD/tests/guests/$g.elf" ]; then
         cp "$BUILD/tests/guests/$g.elf" "$W/guests/"
     else

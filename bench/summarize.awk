@@ -91,6 +91,10 @@ $1 == "@@BENCH" {
         a = kv("mark1_ms"); b = kv("mark2_ms")
         if (a != "-" && b != "-")
             add("exit_us", vmm, (b - a) * 1000 / 100000)
+    } else if (test == "mem") {
+        a = kv("mark1_ms"); b = kv("mark2_ms")
+        if (a != "-" && b != "-")
+            add("mem_ms", vmm, b - a)
     }
 }
 
@@ -103,6 +107,8 @@ END {
     title["exit"] = "start-up: exec to exit after power-off"; unit["exit"] = "ms"
     title["rss"] = "peak RSS, 256 MiB guest"; unit["rss"] = "KiB"
     title["exit_us"] = "per port-I/O exit (100,000 writes)"; unit["exit_us"] = "us"
+    title["mem_ms"] = "guest memory: 4 M random read-modify-writes over 200 MiB"; unit["mem_ms"] = "ms"
+    of["mem_ms"] = "mem"
     title["linit"] = "Linux boot: start to init marker"; unit["linit"] = "ms"
     title["lexit"] = "Linux boot: start to exit after power-off"; unit["lexit"] = "ms"
     of["linit"] = of["lexit"] = "lboot"
@@ -116,7 +122,7 @@ END {
         title[t "_ddw"] = tn[t] ": write, guest-timed"; unit[t "_ddw"] = "MiB/s"
         of[t "_r"] = of[t "_w"] = of[t "_ddr"] = of[t "_ddw"] = "blk-" t
     }
-    nm = split("first exit rss exit_us linit lexit mmio_r mmio_w mmio_ddr mmio_ddw pci_r pci_w pci_ddr pci_ddw", metrics, " ")
+    nm = split("first exit rss exit_us mem_ms linit lexit mmio_r mmio_w mmio_ddr mmio_ddw pci_r pci_w pci_ddr pci_ddw", metrics, " ")
     ne = split(extra, extras, " ")
     for (o = 1; o <= ne; o++)
         vmm_order[++nvmm] = extras[o]
