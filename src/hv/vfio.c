@@ -385,19 +385,22 @@ void *vfio_region_mmap(struct vfio_dev *d, unsigned idx)
 static int set_irqs(struct vfio_dev *d, unsigned index, uint32_t action,
                     unsigned start, unsigned count, int fd, bool with_fd)
 {
-    struct {
-        struct vfio_irq_set s;
-        int32_t fd;
-    } a;
-    memset(&a, 0, sizeof(a));
-    a.s.argsz = with_fd ? sizeof(a) : sizeof(a.s);
-    a.s.flags =
+    /* The header, then the eventfd in its flexible data[]: built in a
+     * byte buffer (a struct ending in a flexible array may not be a
+     * member of another in ISO C). */
+    struct vfio_irq_set s;
+    _Alignas(8) uint8_t buf[sizeof(s) + sizeof(int32_t)];
+    memset(&s, 0, sizeof(s));
+    s.argsz = (uint32_t)(with_fd ? sizeof(buf) : sizeof(s));
+    s.flags =
         action | (with_fd ? VFIO_IRQ_SET_DATA_EVENTFD : VFIO_IRQ_SET_DATA_NONE);
-    a.s.index = index;
-    a.s.start = start;
-    a.s.count = count;
-    a.fd = fd;
-    return xioctl(d->fd, VFIO_DEVICE_SET_IRQS, &a);
+    s.index = index;
+    s.start = start;
+    s.count = count;
+    int32_t efd = fd;
+    memcpy(buf, &s, sizeof(s));
+    memcpy(buf + sizeof(s), &efd, sizeof(efd));
+    return xioctl(d->fd, VFIO_DEVICE_SET_IRQS, buf);
 }
 
 int vfio_irq_set(struct vfio_dev *d, enum vfio_irq_kind kind, unsigned vec,
