@@ -5,8 +5,9 @@
  * the interrupt) and counts its flags:
  *  - periodic interrupts at 1024 Hz (register A 0x26, PIE) counted over
  *    two RTC seconds: at least half the nominal 2048 (the flag is a level
- *    that coalesces when the guest is slow, never more than nominal), at
- *    most 4096;
+ *    that coalesces when the guest is slow, never more than nominal) in
+ *    one of at most three such windows (a stalled nested lab), at most
+ *    4096;
  *  - an alarm 2 s ahead (AIE): exactly one interrupt, not before its time;
  *  - update-ended interrupts (UIE): one per second, three of them taking
  *    at least two RTC seconds;
@@ -130,19 +131,29 @@ static void periodic(void)
         return;
     }
     /* Sleep between interrupts (they keep coming: the handler reads C)
-     * and look at the clock every 16th: a slow guest loses none. */
-    uint32_t s0 = rtc_next_second(), s = s0;
-    n_pf = 0;
-    for (uint32_t k = 1; secs_between(s0, s) < 2; k++) {
-        __asm__ volatile("sti; hlt; cli" ::: "memory");
-        if (k % 16 == 0)
-            s = rtc_daysecs();
+     * and look at the clock every 16th: a slow guest loses none. Up to
+     * three windows of two RTC seconds: the nested lab's L1 can stall for
+     * a few seconds (QEMU's TCG loses its timer interrupt, tests/lab/
+     * README.md), and no host timer fires then; a rate that is wrong
+     * stays wrong in every window. */
+    uint32_t n = 0;
+    for (unsigned attempt = 1; attempt <= 3; attempt++) {
+        uint32_t s0 = rtc_next_second(), s = s0;
+        n_pf = 0;
+        for (uint32_t k = 1; secs_between(s0, s) < 2; k++) {
+            __asm__ volatile("sti; hlt; cli" ::: "memory");
+            if (k % 16 == 0)
+                s = rtc_daysecs();
+        }
+        n = n_pf;
+        say("rtc-irq: periodic: ", n,
+            " interrupts in 2 RTC s (nominal 2048)\n");
+        if (n >= 1024)
+            break;
     }
-    uint32_t n = n_pf;
     reg_b(0, 0x40);
-    say("rtc-irq: periodic: ", n, " interrupts in 2 RTC s (nominal 2048)\n");
     if (n < 1024)
-        fail("periodic: fewer than half the nominal rate");
+        fail("periodic: fewer than half the nominal rate, three times");
     if (n > 4096)
         fail("periodic: more than twice the nominal rate");
 }
