@@ -34,6 +34,7 @@
 #include "devices/device.h"
 #include "devices/dtimer.h"
 #include "devices/sp805.h"
+#include "devices/wdt_action.h"
 #include "util/log.h"
 
 #define TAG "wdt-sp805" /* the type name: `vdev wdt-sp805 log` routes it */
@@ -44,15 +45,12 @@ struct sp805_dev {
     pthread_mutex_t lock;
     struct sp805 w;
     struct dtimer *dt;
-    const struct dev_ctx *ctx;
-    bool fiq, dump;
-    bool acted; /* the asserted reset is being (or was) acted on */
+    struct wdt_action act; /* its label: "wdt-sp805 'NAME' (mem 0x...)" */
+    bool acted;            /* the asserted reset is being (or was) acted on */
     bool has_irq, irq_level;
     struct irq_line line;
     uint64_t base;
     struct sp805_info info;
-    char label[80];               /* "wdt-sp805 'NAME' (mem 0x1c0f0000)" */
-    struct log_budget rl, rl_dbg; /* actions (fiq), start/stop */
 };
 
 /* Caller holds the lock: the line, and the timer for what comes next. */
@@ -102,8 +100,8 @@ static void sp805_mmio_write(void *opaque, uint64_t off, uint64_t val,
     update(d);
     pthread_mutex_unlock(&d->lock);
     if (!locked && off == SP805_CONTROL && was != ctl)
-        log_guest(&d->rl_dbg, LOG_DEBUG, TAG, "%s: control %#x (%s%s)",
-                  d->label, ctl, ctl & SP805_INTEN ? "counting" : "stopped",
+        log_guest(&d->act.rl_dbg, LOG_DEBUG, TAG, "%s: control %#x (%s%s)",
+                  d->act.label, ctl, ctl & SP805_INTEN ? "counting" : "stopped",
                   ctl & SP805_RESEN ? ", reset enabled" : "");
 }
 
@@ -123,30 +121,16 @@ static void sp805_timer(void *opaque)
     pthread_mutex_unlock(&d->lock);
     if (!act)
         return;
-    char why[96];
-    snprintf(why, sizeof(why), "watchdog %s", d->label);
-    unsigned long long ms = (unsigned long long)(period / 1000000);
-    if (d->fiq) {
-        log_guest(&d->rl, LOG_WARN, TAG,
-                  "%s expired: not pinged within two periods of %llu ms; "
-                  "action %sfiq: interrupt kept asserted",
-                  d->label, ms, d->dump ? "dump," : "");
-        if (d->dump)
-            (void)d->ctx->dump(d->ctx->opaque, why);
-        pthread_mutex_lock(&d->lock);
-        sp805_reset_ack(&d->w, dtimer_now());
-        d->acted = false;
-        update(d);
-        pthread_mutex_unlock(&d->lock);
+    char within[64];
+    snprintf(within, sizeof(within), "two periods of %llu ms",
+             (unsigned long long)(period / 1000000));
+    if (!wdt_action_expired(&d->act, within, "interrupt kept asserted"))
         return;
-    }
-    log_error(TAG,
-              "%s expired: not pinged within two periods of %llu ms; "
-              "action %sterminate: the guest ends (exit 4)",
-              d->label, ms, d->dump ? "dump," : "");
-    if (d->dump)
-        (void)d->ctx->dump(d->ctx->opaque, why);
-    d->ctx->stop(d->ctx->opaque, STOP_WATCHDOG);
+    pthread_mutex_lock(&d->lock);
+    sp805_reset_ack(&d->w, dtimer_now());
+    d->acted = false;
+    update(d);
+    pthread_mutex_unlock(&d->lock);
 }
 
 static void sp805_report(void *state, char *buf, size_t len)
@@ -175,7 +159,6 @@ int wdt_sp805_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                   vd->span.file ? vd->span.file : "?", (unsigned)vd->span.line);
         return -1;
     }
-    const struct opt_val *act = vdev_opt(vd, "action");
     const struct opt_val *freq = vdev_opt(vd, "frequency");
     struct sp805_dev *d = calloc(1, sizeof(*d));
     if (!d) {
@@ -185,22 +168,9 @@ int wdt_sp805_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     pthread_mutex_init(&d->lock, NULL);
     d->info.hz = freq && freq->num ? freq->num : SP805_DEFAULT_HZ;
     sp805_init(&d->w, d->info.hz);
-    d->ctx = ctx;
-    d->fiq = act && act->num == 1;
-    d->dump = act && act->num2;
     d->line = irq_line_none();
-    d->rl = (struct log_budget)LOG_BUDGET_INIT(LOG_BURST, LOG_INTERVAL_MS);
-    d->rl_dbg = d->rl;
     d->base = vd->has_loc ? vd->loc.base : SP805_DEFAULT_BASE;
-    if (vd->name)
-        snprintf(d->label, sizeof(d->label), "wdt-sp805 '%s' (mem 0x%llx)",
-                 vd->name, (unsigned long long)d->base);
-    else
-        snprintf(d->label, sizeof(d->label), "wdt-sp805 (mem 0x%llx)",
-                 (unsigned long long)d->base);
-    if (d->fiq && !vd->intrs.n) {
-        /* The front end rejects it; a spec built otherwise too. */
-        log_fatal(TAG, "%s: 'action fiq' needs an 'intr' to raise", d->label);
+    if (wdt_action_init(&d->act, vd, ctx, TAG, "mem", d->base) < 0) {
         sp805_teardown(d);
         return -1;
     }
@@ -218,7 +188,7 @@ int wdt_sp805_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     }
     int e = bus_map(ctx->mmio, "wdt-sp805", d->base, SP805_SIZE, &sp805_ops, d);
     if (e < 0) {
-        log_fatal(TAG, "cannot map %s: %s", d->label, strerror(-e));
+        log_fatal(TAG, "cannot map %s: %s", d->act.label, strerror(-e));
         sp805_teardown(d);
         return -1;
     }
@@ -228,8 +198,8 @@ int wdt_sp805_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     inst->desc = dev_desc_line(DEV_ROLE_SP805, d->base, SP805_SIZE,
                                d->has_irq ? &d->line : NULL);
     inst->desc.info = &d->info;
-    log_debug(TAG, "%s: %llu Hz, action %s%s", d->label,
-              (unsigned long long)d->info.hz, d->dump ? "dump," : "",
-              d->fiq ? "fiq" : "terminate");
+    log_debug(TAG, "%s: %llu Hz, action %s%s", d->act.label,
+              (unsigned long long)d->info.hz, d->act.dump ? "dump," : "",
+              d->act.fiq ? "fiq" : "terminate");
     return 0;
 }

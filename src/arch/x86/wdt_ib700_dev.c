@@ -27,6 +27,7 @@
 #include "arch/x86/arch.h"
 #include "arch/x86/wdt_ib700.h"
 #include "devices/dtimer.h"
+#include "devices/wdt_action.h"
 #include "util/log.h"
 
 #define TAG "wdt-ib700" /* the type name: `vdev wdt-ib700 log` routes it */
@@ -37,11 +38,8 @@ struct wdt_dev {
     pthread_mutex_t lock;
     struct ib700 w;
     struct dtimer *dt;
-    const struct dev_ctx *ctx;
-    bool fiq, dump;
-    struct irq_line line;         /* fiq: the vdev's intr */
-    char label[80];               /* "wdt-ib700 'NAME' (io 0x441)" */
-    struct log_budget rl, rl_dbg; /* expiries (fiq), start/stop */
+    struct wdt_action act; /* its label: "wdt-ib700 'NAME' (io 0x441)" */
+    struct irq_line line;  /* fiq: the vdev's intr */
 };
 
 static uint64_t wdt_read(void *opaque, uint64_t off, unsigned size)
@@ -64,10 +62,10 @@ static void wdt_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
     unsigned secs = ib700_timeout_s(d->w.index);
     pthread_mutex_unlock(&d->lock);
     if (now && !was)
-        log_guest(&d->rl_dbg, LOG_DEBUG, TAG, "%s: started (timeout %u s)",
-                  d->label, secs);
+        log_guest(&d->act.rl_dbg, LOG_DEBUG, TAG, "%s: started (timeout %u s)",
+                  d->act.label, secs);
     else if (was && !now)
-        log_guest(&d->rl_dbg, LOG_DEBUG, TAG, "%s: stopped", d->label);
+        log_guest(&d->act.rl_dbg, LOG_DEBUG, TAG, "%s: stopped", d->act.label);
 }
 
 static const struct region_ops wdt_ops = {wdt_read, wdt_write};
@@ -85,25 +83,10 @@ static void wdt_timer(void *opaque)
     pthread_mutex_unlock(&d->lock);
     if (!expired)
         return;
-    char why[96];
-    snprintf(why, sizeof(why), "watchdog %s", d->label);
-    if (d->fiq) {
-        log_guest(&d->rl, LOG_WARN, TAG,
-                  "%s expired: not pinged within %u s; action %sfiq: "
-                  "interrupt raised",
-                  d->label, secs, d->dump ? "dump," : "");
-        if (d->dump)
-            (void)d->ctx->dump(d->ctx->opaque, why);
+    char within[32];
+    snprintf(within, sizeof(within), "%u s", secs);
+    if (wdt_action_expired(&d->act, within, "interrupt raised"))
         irq_line_pulse(&d->line);
-        return;
-    }
-    log_error(TAG,
-              "%s expired: not pinged within %u s; action %sterminate: "
-              "the guest ends (exit 4)",
-              d->label, secs, d->dump ? "dump," : "");
-    if (d->dump)
-        (void)d->ctx->dump(d->ctx->opaque, why);
-    d->ctx->stop(d->ctx->opaque, STOP_WATCHDOG);
 }
 
 static void wdt_teardown(void *state)
@@ -122,7 +105,6 @@ int wdt_ib700_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                   vd->span.file ? vd->span.file : "?", (unsigned)vd->span.line);
         return -1;
     }
-    const struct opt_val *act = vdev_opt(vd, "action");
     struct wdt_dev *d = calloc(1, sizeof(*d));
     if (!d) {
         log_fatal(TAG, "out of memory");
@@ -130,31 +112,16 @@ int wdt_ib700_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     }
     pthread_mutex_init(&d->lock, NULL);
     ib700_init(&d->w);
-    d->ctx = ctx;
-    d->fiq = act && act->num == 1;
-    d->dump = act && act->num2;
     d->line = irq_line_none();
-    d->rl = (struct log_budget)LOG_BUDGET_INIT(LOG_BURST, LOG_INTERVAL_MS);
-    d->rl_dbg = d->rl;
     uint64_t base = vd->has_loc ? vd->loc.base : IB700_DEFAULT_BASE;
-    if (vd->name)
-        snprintf(d->label, sizeof(d->label), "wdt-ib700 '%s' (io 0x%llx)",
-                 vd->name, (unsigned long long)base);
-    else
-        snprintf(d->label, sizeof(d->label), "wdt-ib700 (io 0x%llx)",
-                 (unsigned long long)base);
-    if (d->fiq) {
-        if (!vd->intrs.n) {
-            /* The front end rejects it; a spec built otherwise too. */
-            log_fatal(TAG, "%s: 'action fiq' needs an 'intr' to raise",
-                      d->label);
-            wdt_teardown(d);
-            return -1;
-        }
-        if (ctx->irq_resolve(ctx->opaque, &vd->intrs.v[0], -1, &d->line) < 0) {
-            wdt_teardown(d);
-            return -1;
-        }
+    if (wdt_action_init(&d->act, vd, ctx, TAG, "io", base) < 0) {
+        wdt_teardown(d);
+        return -1;
+    }
+    if (d->act.fiq &&
+        ctx->irq_resolve(ctx->opaque, &vd->intrs.v[0], -1, &d->line) < 0) {
+        wdt_teardown(d);
+        return -1;
     }
     d->dt = dtimer_new(ctx->ev, wdt_timer, d, ctx->timer_slack_ns);
     if (!d->dt) {
@@ -163,7 +130,7 @@ int wdt_ib700_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     }
     int e = bus_map(ctx->pio, "wdt-ib700", base, IB700_WINDOW, &wdt_ops, d);
     if (e < 0) {
-        log_fatal(TAG, "cannot map %s (ports 0x%llx-0x%llx): %s", d->label,
+        log_fatal(TAG, "cannot map %s (ports 0x%llx-0x%llx): %s", d->act.label,
                   (unsigned long long)base,
                   (unsigned long long)base + IB700_WINDOW - 1, strerror(-e));
         wdt_teardown(d);
@@ -172,8 +139,8 @@ int wdt_ib700_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     inst->state = d;
     inst->teardown = wdt_teardown;
     inst->desc = dev_desc_line(DEV_ROLE_NONE, base, IB700_WINDOW,
-                               d->fiq ? &d->line : NULL);
-    log_debug(TAG, "%s: action %s%s", d->label, d->dump ? "dump," : "",
-              d->fiq ? "fiq" : "terminate");
+                               d->act.fiq ? &d->line : NULL);
+    log_debug(TAG, "%s: action %s%s", d->act.label, d->act.dump ? "dump," : "",
+              d->act.fiq ? "fiq" : "terminate");
     return 0;
 }
