@@ -5,6 +5,7 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -27,6 +28,32 @@ void core_notes_free(struct core_notes *n)
     free(n->notes);
     free(n->storage);
     memset(n, 0, sizeof(*n));
+}
+
+int core_notes_begin(struct core_notes *out, size_t size, size_t max)
+{
+    memset(out, 0, sizeof(*out));
+    out->storage = calloc(1, size);
+    out->notes = calloc(max ? max : 1, sizeof(*out->notes));
+    if (!out->storage || !out->notes) {
+        core_notes_free(out);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void core_notes_add(struct core_notes *out, const char *name, uint32_t type,
+                    const void *desc, size_t len)
+{
+    out->notes[out->n++] = (struct core_note){name, type, desc, (uint32_t)len};
+}
+
+void core_ps_names(char *fname, size_t fname_len, char *psargs,
+                   size_t psargs_len, const char *system)
+{
+    const char *s = system ? system : "qvm-guest";
+    snprintf(fname, fname_len, "%s", s);
+    snprintf(psargs, psargs_len, "qvm system %s", s);
 }
 
 uint64_t core_notes_size(const struct core_note *notes, size_t nnotes)

@@ -41,6 +41,18 @@ struct core_notes {
     void *storage;
 };
 void core_notes_free(struct core_notes *n);
+/*
+ * core_notes_begin: zeroed storage of `size` bytes (out->storage) and room
+ * for `max` notes; -ENOMEM with *out empty. core_notes_add appends a note
+ * (at most `max`). core_ps_names: a prpsinfo's pr_fname and pr_psargs for
+ * the guest `system` (NULL: "qvm-guest").
+ */
+int core_notes_begin(struct core_notes *out, size_t size,
+                     size_t max) MUST_CHECK;
+void core_notes_add(struct core_notes *out, const char *name, uint32_t type,
+                    const void *desc, size_t len);
+void core_ps_names(char *fname, size_t fname_len, char *psargs,
+                   size_t psargs_len, const char *system);
 
 struct core_opts {
     uint16_t machine; /* e_machine (EM_X86_64) */

@@ -5,7 +5,6 @@
 
 #include <elf.h>
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/procfs.h>
@@ -113,35 +112,28 @@ struct storage {
 int x86_core_notes(const struct x86_core_cpu *cpus, unsigned ncpus,
                    const char *system, struct core_notes *out)
 {
-    memset(out, 0, sizeof(*out));
-    struct storage *s =
-        calloc(1, sizeof(*s) + (size_t)ncpus * sizeof(s->cpu[0]));
-    struct core_note *n = calloc(1 + 2 * (size_t)ncpus, sizeof(*n));
-    if (!s || !n) {
-        free(s);
-        free(n);
-        return -ENOMEM;
-    }
+    int e = core_notes_begin(out,
+                             sizeof(struct storage) +
+                                 (size_t)ncpus *
+                                     sizeof(((struct storage *)0)->cpu[0]),
+                             1 + 2 * (size_t)ncpus);
+    if (e < 0)
+        return e;
+    struct storage *s = out->storage;
     /* GDB lists the threads in note order: vCPU 0 first. */
-    size_t k = 0;
     for (unsigned i = 0; i < ncpus; i++) {
         prstatus(&cpus[i], i, &s->cpu[i].st);
         sysregs(&cpus[i], i, &s->cpu[i].q);
-        n[k++] = (struct core_note){"CORE", NT_PRSTATUS, &s->cpu[i].st,
-                                    sizeof(s->cpu[i].st)};
-        n[k++] = (struct core_note){"QVM", NT_QVM_X86_SYSREGS, &s->cpu[i].q,
-                                    sizeof(s->cpu[i].q)};
+        core_notes_add(out, "CORE", NT_PRSTATUS, &s->cpu[i].st,
+                       sizeof(s->cpu[i].st));
+        core_notes_add(out, "QVM", NT_QVM_X86_SYSREGS, &s->cpu[i].q,
+                       sizeof(s->cpu[i].q));
     }
     s->ps.pr_state = 0;
     s->ps.pr_sname = 'R';
     s->ps.pr_pid = 1;
-    snprintf(s->ps.pr_fname, sizeof(s->ps.pr_fname), "%s",
-             system ? system : "qvm-guest");
-    snprintf(s->ps.pr_psargs, sizeof(s->ps.pr_psargs), "qvm system %s",
-             system ? system : "qvm-guest");
-    n[k++] = (struct core_note){"CORE", NT_PRPSINFO, &s->ps, sizeof(s->ps)};
-    out->notes = n;
-    out->n = k;
-    out->storage = s;
+    core_ps_names(s->ps.pr_fname, sizeof(s->ps.pr_fname), s->ps.pr_psargs,
+                  sizeof(s->ps.pr_psargs), system);
+    core_notes_add(out, "CORE", NT_PRPSINFO, &s->ps, sizeof(s->ps));
     return 0;
 }
