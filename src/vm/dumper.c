@@ -422,3 +422,14 @@ void vm_dump_pending(struct vm *vm)
         pthread_mutex_unlock(&vm->dumper->lock);
     }
 }
+
+void *vm_dump_states(struct vm *vm, size_t each)
+{
+    unsigned char *a = calloc(vm->nvcpus ? vm->nvcpus : 1, each);
+    if (!a)
+        return NULL;
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        if (vm->vcpus[i].dump_state)
+            memcpy(a + (size_t)i * each, vm->vcpus[i].dump_state, each);
+    return a;
+}

@@ -159,6 +159,10 @@ void arch_vcpu_dump(struct vcpu *vcpu, const char *why);
  * 0 or -ENOMEM. arch_core_machine: the ELF e_machine.
  */
 void arch_dump_save(struct vcpu *vcpu);
+/* vm_dump_states: a copy of each vCPU's saved state (`each` bytes, zeroes
+ * where none was saved), in vCPU order, for arch_core_notes; NULL when out
+ * of memory. The caller frees it. */
+void *vm_dump_states(struct vm *vm, size_t each);
 int arch_core_notes(struct vm *vm, struct core_notes *out) MUST_CHECK;
 extern const uint16_t arch_core_machine;
 /* arch_vcpu_pc: the program counter, for messages (0 if unknown).

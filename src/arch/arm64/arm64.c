@@ -305,15 +305,11 @@ void arch_dump_save(struct vcpu *vcpu)
 
 int arch_core_notes(struct vm *vm, struct core_notes *out)
 {
-    struct arm64_core_cpu *cpus =
-        calloc(vm->nvcpus ? vm->nvcpus : 1, sizeof(*cpus));
+    struct arm64_core_cpu *cpus = vm_dump_states(vm, sizeof(*cpus));
     if (!cpus) {
         memset(out, 0, sizeof(*out));
         return -ENOMEM;
     }
-    for (unsigned i = 0; i < vm->nvcpus; i++)
-        if (vm->vcpus[i].dump_state)
-            cpus[i] = *(const struct arm64_core_cpu *)vm->vcpus[i].dump_state;
     int e = arm64_core_notes(cpus, vm->nvcpus, vm->spec->system, out);
     free(cpus);
     return e;
