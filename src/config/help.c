@@ -164,31 +164,44 @@ static void md_cell(struct strbuf *o, const char *s)
  * option of the other architecture, or of a vdev that is itself rejected or
  * ignored, takes that status. vdev_status: NULL, or the vdev type's.
  */
-static const char *opt_status_word(const struct opt_def *d,
-                                   const char *vdev_status)
+/* The vdev type's own status, NULL for a plain "works". */
+static const char *vdev_status_word(const struct vdev_type *vt)
 {
-    if (vdev_status)
-        return vdev_status;
+    if (vt->flags & VF_REJECT)
+        return "error (the vdev)";
+    if (vt->flags & VF_IGNORE)
+        return "warns (the vdev)";
+    if (vt->arch == ARCH_AARCH64)
+        return "works (aarch64 only)";
+    return NULL;
+}
+
+static const char *opt_status_word(const struct opt_def *d,
+                                   const struct vdev_type *vt)
+{
+    if (vt && vt->flags & (VF_REJECT | VF_IGNORE))
+        return vdev_status_word(vt);
+    bool a64 = d->arch == ARCH_AARCH64 || (vt && vt->arch == ARCH_AARCH64);
     if (d->flags & OF_REJECTED)
         return "error";
     if (d->flags & OF_IGNORED)
-        return "warns";
-    if (d->arch == ARCH_AARCH64)
-        return "aarch64 only (checked, no back end)";
+        return a64 ? "warns (aarch64 only)" : "warns";
+    if (a64)
+        return "works (aarch64 only)";
     if (d->flags & OF_DEPRECATED)
         return "works (warns: old spelling)";
     return "works";
 }
 
 static void md_table(struct strbuf *o, const struct opt_def *tab,
-                     const char *vdev_status)
+                     const struct vdev_type *vt)
 {
     sb_puts(o, "| option | status | type | default | arch | description |\n"
                "|---|---|---|---|---|---|\n");
     for (const struct opt_def *d = tab; d->name; d++) {
         sb_puts(o, "| `");
         md_cell(o, d->syntax ? d->syntax : d->name);
-        sb_printf(o, "` | %s | %s | ", opt_status_word(d, vdev_status),
+        sb_printf(o, "` | %s | %s | ", opt_status_word(d, vt),
                   opt_type_word(d->type));
         md_cell(o, d->def ? d->def : "-");
         sb_printf(o, " | %s | ",
@@ -241,11 +254,7 @@ void help_markdown(struct strbuf *o)
     sb_puts(o, "\n### vdev types\n");
     for (unsigned i = 0; vdev_types[i]; i++) {
         const struct vdev_type *vt = vdev_types[i];
-        const char *vst = vt->flags & VF_REJECT   ? "error (the vdev)"
-                          : vt->flags & VF_IGNORE ? "warns (the vdev)"
-                          : vt->arch == ARCH_AARCH64
-                              ? "aarch64 only (checked, no back end)"
-                              : NULL;
+        const char *vst = vdev_status_word(vt);
         sb_printf(o, "\n#### `vdev %s` (%s)\n\n", vt->name,
                   arch_name((enum arch)vt->arch));
         sb_printf(o, "Status: %s. ", vst ? vst : "works");
@@ -265,7 +274,7 @@ void help_markdown(struct strbuf *o)
         if (vt->example)
             sb_printf(o, "\n\nExample: `%s`", vt->example);
         sb_puts(o, "\n\n");
-        md_table(o, vt->opts, vst);
+        md_table(o, vt->opts, vt);
     }
 }
 
@@ -312,7 +321,7 @@ static void man_sentence(struct strbuf *t, const char *s)
 }
 
 static void man_table(struct strbuf *o, const struct opt_def *tab,
-                      const char *vdev_status)
+                      const struct vdev_type *vt)
 {
     for (const struct opt_def *d = tab; d->name; d++) {
         sb_puts(o, ".TP\n\\fB");
@@ -342,7 +351,7 @@ static void man_table(struct strbuf *o, const struct opt_def *tab,
         man_text(o, d->def ? d->def : "none");
         sb_printf(o, "; architecture: %s; status: %s.\n",
                   d->arch ? arch_name((enum arch)d->arch) : "all",
-                  opt_status_word(d, vdev_status));
+                  opt_status_word(d, vt));
     }
 }
 
@@ -369,11 +378,7 @@ void help_man(struct strbuf *o)
     sb_puts(o, ".SH VDEV TYPES\n");
     for (unsigned i = 0; vdev_types[i]; i++) {
         const struct vdev_type *vt = vdev_types[i];
-        const char *vst = vt->flags & VF_REJECT   ? "error (the vdev)"
-                          : vt->flags & VF_IGNORE ? "warns (the vdev)"
-                          : vt->arch == ARCH_AARCH64
-                              ? "aarch64 only (checked, no back end)"
-                              : NULL;
+        const char *vst = vdev_status_word(vt);
         sb_printf(o, ".SS vdev %s (%s)\n", vt->name,
                   arch_name((enum arch)vt->arch));
         struct strbuf t;
@@ -396,7 +401,7 @@ void help_man(struct strbuf *o)
         man_text(o, sb_cstr(&t));
         sb_free(&t);
         sb_putc(o, '\n');
-        man_table(o, vt->opts, vst);
+        man_table(o, vt->opts, vt);
     }
 }
 

@@ -389,13 +389,33 @@ void decide_pci(struct checker *c)
         if ((f & VF_PCI_ONLY) || ((f & VF_PCI) && !vd->has_loc) ||
             (vd->has_loc && vd->loc.space == SPACE_PCI))
             vd->is_pci = true;
+        if (vd->is_pci && s->arch != ARCH_X86_64) {
+            /* No PCI host bridge on aarch64 (no ECAM node in the FDT, no
+             * bus at run time): an error, not a device the guest never
+             * finds. */
+            diag_error(c->dg, &vd->span,
+                       "vdev %s: qvm has no PCI bus for aarch64 guests; %s",
+                       vd->type->name,
+                       (f & VF_VIRTIO) || strcmp(vd->type->name, "shmem") == 0
+                           ? "give it `loc ADDR` and `intr gic:N` to put it "
+                             "on MMIO"
+                           : "this vdev is PCI only");
+            vd->is_pci = false;
+        }
         if (vd->is_pci)
             s->has_pci = true;
     }
     for (size_t i = 0; i < s->passes.n; i++)
-        for (size_t k = 0; k < s->passes.v[i].locs.n; k++)
-            if (s->passes.v[i].locs.v[k].space == SPACE_PCI)
+        for (size_t k = 0; k < s->passes.v[i].locs.n; k++) {
+            if (s->passes.v[i].locs.v[k].space != SPACE_PCI)
+                continue;
+            if (s->arch != ARCH_X86_64)
+                diag_error(c->dg, &s->passes.v[i].span,
+                           "pass loc pci: qvm has no PCI bus for aarch64 "
+                           "guests");
+            else
                 s->has_pci = true;
+        }
 }
 
 void place_defaults(struct checker *c)
