@@ -64,8 +64,8 @@ say() { echo "QVM-GUEST-INIT: $*"; }
 # button (Debian builds evdev and button as modules, in /lib/modules), on
 # aarch64 from gpio-keys on qvm's PL061 (gpio_keys and evdev were loaded
 # with the virtio modules). acpid opens the event devices once it is in
-# the background: "waiting" only when it holds /dev/input/event0 (a key
-# pressed before that would reach no one).
+# the background: "waiting" only when it holds all of them (a key pressed
+# before that would reach no one).
 wait_power_button() {
     for m in evdev button; do
         [ ! -f /lib/modules/$m.ko ] || insmod /lib/modules/$m.ko
@@ -87,12 +87,16 @@ wait_power_button() {
     while :; do sleep 1; done
 }
 
-# acpid_listens: acpid has /dev/input/event0 open.
+# acpid_listens: acpid (the only reader) has every /dev/input/event* open.
 acpid_listens() {
-    for f in /proc/[0-9]*/fd/*; do
-        [ "$(readlink "$f" 2>/dev/null)" = /dev/input/event0 ] && return 0
+    n=0 k=0
+    for e in /dev/input/event*; do
+        [ -e "$e" ] && n=$((n + 1))
     done
-    return 1
+    for f in /proc/[0-9]*/fd/*; do
+        case $(readlink "$f" 2>/dev/null) in /dev/input/event*) k=$((k + 1)) ;; esac
+    done
+    [ $n -gt 0 ] && [ $k -ge $n ]
 }
 
 # wait_dev DEV: virtio probing may finish after insmod returns.

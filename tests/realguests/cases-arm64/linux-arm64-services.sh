@@ -18,7 +18,7 @@
 #     gpio-keys ("gpio-keys", on the PL061's pin 3) reports KEY_POWER,
 #     acpid runs `poweroff -f`: PSCI SYSTEM_OFF, qvm exits 0;
 # (c) SIGQUIT while Linux boots: the power is cut, exit 3.
-# timeout: 900
+# timeout: 600
 . cases/lib.sh
 ln -s "$GUESTS" "$TMPDIR/guests"
 cd "$TMPDIR" || fail "no TMPDIR"
