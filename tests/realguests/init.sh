@@ -3,8 +3,9 @@
 # markers on the console that the cases check, then acts on qvmtest=ACTION
 # from the kernel command line: poweroff (default), reboot, shell, wait,
 # and for the virtio cases netwait and blk, blkro, blkraw, rng, hvc, net,
-# nets, for the platform cases platform, for the watchdog cases wdtpet and
-# wdtstarve (several joined with '+', then poweroff, or a last `shell`).
+# nets, for the platform cases platform, for the watchdog cases wdtpet,
+# wdtstarve and wdtsvc (several joined with '+', then poweroff, or a last
+# `shell`).
 # The virtio initramfs also holds Debian's virtio modules
 # (/lib/modules/virtio, "order" lists them in dependency order); they are
 # loaded first, since the console itself may be one (console=hvc0).
@@ -59,17 +60,43 @@ done
 say() { echo "QVM-GUEST-INIT: $*"; }
 
 # wait_power_button: waits until the power button (SIGTERM to qvm), which
-# reaches us through acpid; Debian builds evdev and button as modules.
+# reaches us through acpid, as a KEY_POWER input event: on x86 from ACPI's
+# button (Debian builds evdev and button as modules, in /lib/modules), on
+# aarch64 from gpio-keys on qvm's PL061 (gpio_keys and evdev were loaded
+# with the virtio modules). acpid opens the event devices once it is in
+# the background: "waiting" only when it holds all of them (a key pressed
+# before that would reach no one).
 wait_power_button() {
-    insmod /lib/modules/evdev.ko
-    insmod /lib/modules/button.ko
+    for m in evdev button; do
+        [ ! -f /lib/modules/$m.ko ] || insmod /lib/modules/$m.ko
+    done
+    wait_dev /dev/input/event0
+    sed -n 's/^N: Name="\(.*\)"$/\1/p' /proc/bus/input/devices |
+        while read -r n; do say "input device: $n"; done
     mkdir -p /etc/acpi/PWRF
     printf '#!/bin/sh\necho "QVM-GUEST-INIT: power button, shutting down" >/dev/console\nsync\npoweroff -f\n' >/etc/acpi/PWRF/00000080
     chmod +x /etc/acpi/PWRF/00000080
     mkdir -p /var/log /var/run
     acpid >/dev/null 2>&1
+    i=0
+    while ! acpid_listens && [ $i -lt 100 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
     say "waiting"
     while :; do sleep 1; done
+}
+
+# acpid_listens: acpid (the only reader) has every /dev/input/event* open.
+acpid_listens() {
+    n=0 k=0
+    for e in /dev/input/event*; do
+        [ -e "$e" ] && n=$((n + 1))
+    done
+    for f in /proc/[0-9]*/fd/*; do
+        case $(readlink "$f" 2>/dev/null) in /dev/input/event*) k=$((k + 1)) ;; esac
+    done
+    [ $n -gt 0 ] && [ $k -ge $n ]
 }
 
 # wait_dev DEV: virtio probing may finish after insmod returns.
@@ -267,6 +294,54 @@ wdtstarve() {
     say "FAIL still alive 60 s after the last pet"
 }
 
+# wdtsvc: the watchdog as a service uses it (the aarch64 services case:
+# Linux's sp805_wdt on qvm's `vdev wdt-sp805`, loaded at boot). Its
+# identity and timeout in sysfs; busybox's watchdog daemon sets the
+# timeout qvmwdt=SECS (WDIOC_SETTIMEOUT) and pets it once a second for 2.5
+# timeouts; SIGTERM makes the daemon close with the magic 'V' (the driver
+# stops the counter) and the guest lives 1.5 timeouts more; a second
+# daemon is then killed with SIGKILL: the file is closed without the
+# magic character, the driver leaves the counter running (the kernel says
+# "watchdog did not stop!") and no one pets it any more: qvm must end the
+# guest.
+wdtsvc() {
+    t=4
+    for w in $(cat /proc/cmdline); do
+        case $w in qvmwdt=*) t=${w#qvmwdt=} ;; esac
+    done
+    wait_dev /dev/watchdog0
+    d=/sys/class/watchdog/watchdog0
+    say "watchdog0: identity '$(cat $d/identity)' timeout $(cat $d/timeout) state $(cat $d/state)"
+    watchdog -F -T "$t" -t 1 /dev/watchdog0 &
+    p=$!
+    wdt_active || return
+    say "watchdog0 petted by the daemon: timeout $(cat $d/timeout) state $(cat $d/state)"
+    sleep $((t * 5 / 2))
+    say "alive after $((t * 5 / 2)) s of petting"
+    kill -TERM $p
+    wait $p
+    say "watchdog0 after the magic close: state $(cat $d/state)"
+    sleep $((t * 3 / 2))
+    say "alive $((t * 3 / 2)) s after the magic close"
+    watchdog -F -T "$t" -t 1 /dev/watchdog0 &
+    p=$!
+    wdt_active || return
+    kill -KILL $p
+    wait $p
+    say "watchdog daemon killed: closed without the magic character, state $(cat $d/state); no more petting"
+    sleep 60
+    say "FAIL still alive 60 s after the last pet"
+}
+# wdt_active: waits until watchdog0 is active (the daemon opened it).
+wdt_active() {
+    i=0
+    while [ "$(cat /sys/class/watchdog/watchdog0/state)" != active ] && [ $i -lt 100 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    [ $i -lt 100 ] || say "watchdog0 not started by the daemon"
+}
+
 # irqs NAME: the interrupt count of /proc/interrupts' line ending in NAME
 # (all CPUs added up), 0 when there is none.
 irqs() {
@@ -320,7 +395,7 @@ netwait)
     end=poweroff
     for a in $(echo "$act" | tr '+' ' '); do
         case $a in
-        blk | blkro | blkraw | rng | hvc | net | nets | platform | wdtpet | wdtstarve) $a ;;
+        blk | blkro | blkraw | rng | hvc | net | nets | platform | wdtpet | wdtstarve | wdtsvc) $a ;;
         reboot) end=reboot ;;
         shell) end=shell ;;
         esac

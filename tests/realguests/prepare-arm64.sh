@@ -17,16 +17,20 @@ mkdir -p "$dest"
 # (../init.sh) and busybox, with Debian's own modules for this very kernel
 # (its Image has only the virtio core built in: virtio_mmio, virtio_blk,
 # virtio_net with net_failover/failover, virtio_rng and virtio_console are
-# modules) in dependency order in lib/modules/virtio/order, which /init
-# loads first; and l1/tun.ko, for the taps the cases make in L1. The
+# modules; so are the watchdog's sp805_wdt and the power key's gpio_keys
+# and evdev, while gpio-pl061 and the watchdog core are built in) in
+# dependency order in lib/modules/virtio/order, which /init loads first;
+# and l1/tun.ko, for the taps the cases make in L1. The
 # modules (virtio-modules/) are downloaded again only for another kernel
-# package (the cache's "ok"); the initramfs is made again when they,
+# package (the cache's "ok") or another list (the number after it in
+# virtio-modules/ok); the initramfs is made again when they,
 # init.sh, busybox or this script are newer. Needs python3.
 virtio_initrd() {
     K=$(cat "$c/ok")
     M=$dest/virtio-modules
-    # The modules: downloaded again only for another kernel package.
-    if [ "$(cat "$M/ok" 2>/dev/null)" != "$K 1" ]; then
+    # The modules: downloaded again only for another kernel package or
+    # another module list (2: with sp805_wdt, gpio_keys and evdev).
+    if [ "$(cat "$M/ok" 2>/dev/null)" != "$K 2" ]; then
         rm -rf "$M"
         mkdir -p "$M" "$t/k" "$dest/l1"
         (cd "$t/k" && apt-get -qq -o APT::Sandbox::User=root download "$K:arm64") ||
@@ -36,7 +40,7 @@ virtio_initrd() {
         dpkg -x "$t"/k/*.deb "$t/k/x"
         virtio_modules "$t"/k/x/lib/modules/* "$M" "$dest/l1"
         rm -rf "$t/k"
-        echo "$K 1" >"$M/ok"
+        echo "$K 2" >"$M/ok"
     fi
     i=$dest/initrd-arm64-virtio.gz
     if [ -f "$i" ] && [ ! "$M/ok" -nt "$i" ] && [ ! "$here/init.sh" -nt "$i" ] &&
@@ -54,9 +58,10 @@ virtio_initrd() {
     rm -rf "$t/v"
 }
 # virtio_modules MODDIR OUT L1: the virtio modules of the kernel's module
-# tree MODDIR, with their dependencies (each module's depends=; the
-# package's modules.builtin left out), into OUT, their load order in
-# OUT/order; tun.ko into L1.
+# tree MODDIR, and those of the watchdog and the power key (the services
+# case, cases-arm64/linux-arm64-services.sh), with their dependencies
+# (each module's depends=; the package's modules.builtin left out), into
+# OUT, their load order in OUT/order; tun.ko into L1.
 virtio_modules() {
     python3 - "$@" <<'PY'
 import os, re, shutil, sys
@@ -81,7 +86,8 @@ def add(n):
         if dep:
             add(norm(dep))
     order.append(n)
-for n in ['virtio_mmio', 'virtio_blk', 'virtio_console', 'virtio_rng', 'virtio_net']:
+for n in ['virtio_mmio', 'virtio_blk', 'virtio_console', 'virtio_rng', 'virtio_net',
+          'sp805_wdt', 'gpio_keys', 'evdev']:
     add(n)
 for n in order:
     shutil.copy(os.path.join(mdir, paths[n]), os.path.join(out, n + '.ko'))

@@ -4,8 +4,8 @@
 # timeout: 150
 . cases/lib.sh
 start linux-wait.qvmconf
+# "waiting": acpid holds every input event device (init.sh)
 wait_for 'QVM-GUEST-INIT: waiting' 120 || { kill -9 "$pid"; fail "guest never got ready"; }
-sleep 1
 kill -TERM "$pid"
 finish
 [ "$rc" -eq 0 ] || fail "qvm exited $rc after SIGTERM, expected 0"
