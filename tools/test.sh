@@ -98,15 +98,16 @@ meson_suites() {
     S=$((S + skips))
 }
 
+steplog=$log/step
 step() { # NAME COMMAND...: one pass/fail step with its output on failure
     name=$1
     shift
-    if "$@" >"$log/step" 2>&1; then
+    if "$@" >"$steplog" 2>&1; then
         echo "ok - $name"
         P=$((P + 1))
     else
         echo "not ok - $name"
-        tail -n 60 "$log/step"
+        tail -n 60 "$steplog"
         F=$((F + 1))
     fi
 }
@@ -144,19 +145,42 @@ if [ $quick = 0 ]; then
         [ -d build-fuzz ] || CC=clang meson setup build-fuzz -Dfuzz=true \
             -Db_sanitize=address,undefined -Db_lundef=false -Dguests=false >/dev/null
         step build-fuzz ninja -C build-fuzz
-        for t in qvmconf loader virtqueue ser8250 pci hpet pl011 shmem wdt_ib700 virtio_blk virtio_net; do
-            corpus=$(mktemp -d)
-            seeds=tests/fuzz/corpus/$t
-            [ $t = qvmconf ] && seeds="$seeds tests/configs/good tests/configs/bad"
-            # shellcheck disable=SC2086 # seed directories are words
-            step "fuzz $t ${fuzz_secs}s" build-fuzz/tests/fuzz/fuzz_$t \
-                -max_total_time="$fuzz_secs" -rss_limit_mb=2048 -timeout=10 \
-                -print_final_stats=1 "$corpus" $seeds
-            step "fuzz $t coverage" tests/fuzz/check-cov.sh $t
-            rm -rf "$corpus"
-        done
+        # The bounded fuzz runs (one core each, one at a time) go on in the
+        # background while the VM tests below use the lab; their lines and
+        # counts are reported before the summary.
+        if [ -x build-fuzz/tests/fuzz/fuzz_qvmconf ]; then
+            (
+                P=0 F=0 steplog=$log/fuzzstep
+                for t in qvmconf loader virtqueue ser8250 pci hpet pl011 shmem wdt_ib700 virtio_blk virtio_net; do
+                    corpus=$(mktemp -d)
+                    seeds=tests/fuzz/corpus/$t
+                    [ $t = qvmconf ] && seeds="$seeds tests/configs/good tests/configs/bad"
+                    # shellcheck disable=SC2086 # seed directories are words
+                    step "fuzz $t ${fuzz_secs}s" build-fuzz/tests/fuzz/fuzz_$t \
+                        -max_total_time="$fuzz_secs" -rss_limit_mb=2048 -timeout=10 \
+                        -print_final_stats=1 "$corpus" $seeds
+                    step "fuzz $t coverage" tests/fuzz/check-cov.sh $t
+                    rm -rf "$corpus"
+                done
+                echo "$P $F" >"$log/fuzzcounts"
+            ) >"$log/fuzz" 2>&1 &
+            fuzz_pid=$!
+        fi
     fi
 fi
+fuzz_join() { # the background fuzz runs: their lines, counts
+    [ -n "${fuzz_pid:-}" ] || return 0
+    wait "$fuzz_pid"
+    echo "== fuzz (ran beside the VM tests)"
+    cat "$log/fuzz"
+    if [ -s "$log/fuzzcounts" ]; then
+        read -r fp ff <"$log/fuzzcounts"
+        P=$((P + fp)) F=$((F + ff))
+    else
+        echo "not ok - fuzz: the background runs reported nothing"
+        F=$((F + 1))
+    fi
+}
 
 vmb=build
 vm() { # run-vm-tests args: adds its "vm-tests: P passed, F failed, S skipped"
@@ -237,5 +261,6 @@ if [ $real = 1 ] || [ -s "$rg_list" ]; then
         F=$((F + 1))
     fi
 fi
+fuzz_join
 echo "$P passed, $F failed, $S skipped"
 [ "$F" -eq 0 ]
