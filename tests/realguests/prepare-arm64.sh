@@ -59,42 +59,12 @@ virtio_initrd() {
 }
 # virtio_modules MODDIR OUT L1: the virtio modules of the kernel's module
 # tree MODDIR, and those of the watchdog and the power key (the services
-# case, cases-arm64/linux-arm64-services.sh), with their dependencies
-# (each module's depends=; the package's modules.builtin left out), into
-# OUT, their load order in OUT/order; tun.ko into L1.
+# case, cases-arm64/linux-arm64-services.sh), with their dependencies, into
+# OUT, their load order in OUT/order (kmods.py); tun.ko into L1.
 virtio_modules() {
-    python3 - "$@" <<'PY'
-import os, re, shutil, sys
-mdir, out, l1 = sys.argv[1:4]
-norm = lambda n: n.replace('-', '_')
-paths = {}
-for line in open(os.path.join(mdir, 'modules.order')):
-    p = line.strip()
-    paths[norm(os.path.basename(p)[:-3])] = p
-builtin = {norm(os.path.basename(l.strip())[:-3])
-           for l in open(os.path.join(mdir, 'modules.builtin'))}
-order, done = [], set()
-def add(n):
-    if n in done or n in builtin:
-        return
-    if n not in paths:
-        sys.exit('prepare-arm64: module %s is in neither modules.order nor modules.builtin' % n)
-    done.add(n)
-    d = open(os.path.join(mdir, paths[n]), 'rb').read()
-    m = re.search(rb'\0depends=([^\0]*)\0', d)
-    for dep in (m.group(1).decode().split(',') if m else []):
-        if dep:
-            add(norm(dep))
-    order.append(n)
-for n in ['virtio_mmio', 'virtio_blk', 'virtio_console', 'virtio_rng', 'virtio_net',
-          'sp805_wdt', 'gpio_keys', 'evdev']:
-    add(n)
-for n in order:
-    shutil.copy(os.path.join(mdir, paths[n]), os.path.join(out, n + '.ko'))
-open(os.path.join(out, 'order'), 'w').write('\n'.join(order) + '\n')
-shutil.copy(os.path.join(mdir, paths['tun']), os.path.join(l1, 'tun.ko'))
-print('prepare-arm64: modules:', ' '.join(order), file=sys.stderr)
-PY
+    python3 "$here/kmods.py" prepare-arm64 "$1" \
+        "$2=virtio_mmio,virtio_blk,virtio_console,virtio_rng,virtio_net,sp805_wdt,gpio_keys,evdev" \
+        "$3/tun.ko:=tun"
 }
 if [ ! -f "$dest/Image" ] || [ "$c/Image" -nt "$dest/Image" ]; then
     cp "$c/Image" "$dest/Image.tmp"

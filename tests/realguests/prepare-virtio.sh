@@ -31,44 +31,9 @@ if [ "$(cat "$V/ok" 2>/dev/null)" != "$K 3" ]; then
     # dependencies come from each module's own "depends=" (modinfo).
     # extra/: modules a case loads itself (ib700wdt, the watchdog cases),
     # with their dependencies, in extra/order; not loaded at boot.
-    python3 - "$S"/k/x/lib/modules/* "$V/modules" "$V/l1" "$V/extra" <<'PY'
-import os, re, shutil, sys
-mdir, out, l1, extra = sys.argv[1:5]
-norm = lambda n: n.replace('-', '_')
-paths = {}
-for line in open(os.path.join(mdir, 'modules.order')):
-    p = line.strip()
-    paths[norm(os.path.basename(p)[:-3])] = p
-builtin = {norm(os.path.basename(l.strip())[:-3])
-           for l in open(os.path.join(mdir, 'modules.builtin'))}
-want = ['virtio_pci', 'virtio_mmio', 'virtio_blk', 'virtio_console',
-        'virtio_rng', 'virtio_net', 'crc32c_generic', 'ext4']
-order, done = [], set()
-def add(n):
-    if n in done or n in builtin:
-        return
-    if n not in paths:
-        sys.exit('prepare-virtio: module %s is in neither modules.order nor modules.builtin' % n)
-    done.add(n)
-    d = open(os.path.join(mdir, paths[n]), 'rb').read()
-    m = re.search(rb'\0depends=([^\0]*)\0', d)
-    for dep in (m.group(1).decode().split(',') if m else []):
-        if dep:
-            add(norm(dep))
-    order.append(n)
-for n in want:
-    add(n)
-for n in order:
-    shutil.copy(os.path.join(mdir, paths[n]), os.path.join(out, n + '.ko'))
-open(os.path.join(out, 'order'), 'w').write('\n'.join(order) + '\n')
-boot = len(order)
-add('ib700wdt')
-for n in order[boot:]:
-    shutil.copy(os.path.join(mdir, paths[n]), os.path.join(extra, n + '.ko'))
-open(os.path.join(extra, 'order'), 'w').write('\n'.join(order[boot:]) + '\n')
-shutil.copy(os.path.join(mdir, paths['tun']), os.path.join(l1, 'tun.ko'))
-print('prepare-virtio: modules:', ' '.join(order), file=sys.stderr)
-PY
+    python3 "$(dirname "$0")/kmods.py" prepare-virtio "$S"/k/x/lib/modules/* \
+        "$V/modules=virtio_pci,virtio_mmio,virtio_blk,virtio_console,virtio_rng,virtio_net,crc32c_generic,ext4" \
+        "$V/extra=ib700wdt" "$V/l1/tun.ko:=tun"
     # ext4 (the mke2fs defaults: extents, 64bit, metadata_csum) with one file.
     mkdir -p "$S/fs/dir"
     echo "qvm-ext4-image-file" >"$S/fs/dir/hello.txt"
