@@ -11,23 +11,45 @@ cd "$(dirname "$0")/.." || exit 1
 build=${1:-build}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-TESTS='boot exits mem' bench/run.sh --runs 1 --no-readme --build "$build" >"$out" 2>&1
-rc=$?
-fail() {
-    echo "bench smoke: $*"
+why=''
+check() { # the report in $out: sets why when something is missing
+    why=''
+    rows=$(grep -c '^| [a-z].* | [0-9]' "$out")
+    # a VMM whose run failed shows "0" runs or "(+N failed)"
+    if grep -qE '^\| [^|]+ \| [^|]+ \| (0|[0-9]+ \(\+[0-9]+ failed\)) \|' "$out"; then
+        why="a run failed"
+        return
+    fi
+    # measure.sh's VMMs per test: boot and exits on all, mem on qvm and
+    # QEMU microvm (its default lists)
+    for mv in 'exec to first guest output:qvm' \
+        'exec to first guest output:raw KVM (floor)' \
+        'exec to first guest output:QEMU -M microvm' \
+        'exec to exit after power-off:qvm' 'peak RSS:qvm' \
+        'per port-I/O exit:qvm' 'per port-I/O exit:raw KVM (floor)' \
+        'per port-I/O exit:QEMU -M microvm' 'guest memory:qvm' \
+        'guest memory:QEMU -M microvm'; do
+        m=${mv%%:*} v=${mv#*:}
+        grep -F "| $v | 1 |" "$out" | grep -qF "$m" ||
+            { why="no row of $v for '$m'"; return; }
+    done
+}
+# A run during which QEMU's TCG stalled L1 (lab-run woke it) is not a
+# measurement and is left out of the report (bench/README.md): one retry
+# then, as for the VM cases' stalls; any other gap fails at once.
+for attempt in 1 2; do
+    TESTS='boot exits mem' bench/run.sh --runs 1 --no-readme --build "$build" >"$out" 2>&1
+    rc=$?
+    [ "$rc" -eq 0 ] || why="bench/run.sh exited $rc"
+    [ "$rc" -ne 0 ] || check
+    [ -n "$why" ] || break
+    grep -q 'L1 stalled' "$out" && [ "$attempt" = 1 ] || break
+    echo "bench smoke: $why, with L1 stalled: once more"
+done
+if [ -n "$why" ]; then
+    echo "bench smoke: $why"
     tail -n 40 "$out"
     exit 1
-}
-[ "$rc" -eq 0 ] || fail "bench/run.sh exited $rc"
-rows=$(grep -c '^| [a-z].* | [0-9]' "$out")
-[ "$rows" -ge 12 ] || fail "only $rows measured rows in the report"
-# a VMM whose run failed shows "0" runs or "(+N failed)"
-if grep -E '^\| [^|]+ \| [^|]+ \| (0|[0-9]+ \(\+[0-9]+ failed\)) \|' "$out"; then
-    fail "a run failed (above)"
 fi
-for m in 'exec to first guest output' 'exec to exit after power-off' \
-    'peak RSS' 'per port-I/O exit' 'guest memory'; do
-    grep -q "^| [^|]*$m[^|]* | qvm | 1 |" "$out" || fail "no qvm row for '$m'"
-done
 grep '^| ' "$out"
 echo "bench smoke: $rows rows measured"

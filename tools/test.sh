@@ -204,6 +204,11 @@ vm
 if [ "${CI:-}" = true ]; then
     echo "== VM tests: lab smoke batch"
     vm --smoke-lab
+    # The benchmarks must not rot (issue 18 item 7): one round of each of
+    # bench/run.sh's tests on this bed, every row measured, no target
+    # asserted.
+    echo "== benchmarks: smoke run"
+    step "bench smoke (tools/bench-smoke.sh)" tools/bench-smoke.sh build
 fi
 # aarch64 (issue 16): qvm cross-built into build-arm64/, its VM cases in
 # the aarch64 lab (tests/lab/README.md); built here unless already built.
