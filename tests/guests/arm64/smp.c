@@ -10,12 +10,15 @@
  * MMU off memory is Device memory, where exclusives are not guaranteed),
  * finds its own redistributor by GICR_TYPER's affinity (the second frame,
  * the one marked Last), takes three interrupts of its virtual timer's PPI
- * through it, sets a flag vCPU 0 waits for and calls CPU_OFF once vCPU 0
- * says so. Meanwhile vCPU 0 checks AFFINITY_INFO says on and that a second
- * CPU_ON returns ALREADY_ON (-4); after the CPU_OFF, AFFINITY_INFO says off
- * again. A second round (another context id) shows a CPU that was turned
- * off comes back. Then SYSTEM_OFF: qvm exits 0. Failures print
- * "smp: FAIL ...".
+ * through it and then the SP805's first-expiry SPI, which it routes to
+ * itself (GICD_IROUTER = its MPIDR; vCPU 0 never turns its CPU interface
+ * on, so a wrong route leaves it pending forever), sets a flag vCPU 0
+ * waits for and calls CPU_OFF once vCPU 0 says so. vCPU 0 prints the GIC's
+ * windows from the device tree (a redistributor frame per vCPU). Meanwhile vCPU
+ * 0 checks AFFINITY_INFO says on and that a second CPU_ON returns ALREADY_ON
+ * (-4); after the CPU_OFF, AFFINITY_INFO says off again. A second round
+ * (another context id) shows a CPU that was turned off comes back. Then
+ * SYSTEM_OFF: qvm exits 0. Failures print "smp: FAIL ...".
  */
 #include "gic.h"
 
@@ -26,9 +29,16 @@
 #define ON      0
 #define OFF     1
 
-static uint32_t vtimer_intid;
+#define WDT      0x1c0f0000ul
+#define WDT_LOAD 0x000
+#define WDT_CTL  0x008
+#define WDT_CLR  0x00c
+#define WDT_LOCK 0xc00
+#define UNLOCK   0x1acce551u
+
+static uint32_t vtimer_intid, wdt_intid;
 static volatile unsigned want[2], turn;
-static volatile unsigned up, go, timer_irqs[2], bad;
+static volatile unsigned up, go, timer_irqs[2], wdt_irqs[2], bad;
 static volatile uint64_t up_mpidr;
 
 static unsigned me(void)
@@ -98,6 +108,12 @@ void irq(void)
             __asm__ volatile("msr cntv_tval_el0, %0; isb" : : "r"(t));
         else
             __asm__ volatile("msr cntv_ctl_el0, %0; isb" : : "r"(0ull));
+    } else if (id == wdt_intid) {
+        wdt_irqs[me()]++;
+        wr32(WDT + WDT_LOCK, UNLOCK);
+        wr32(WDT + WDT_CTL, 0); /* stopped: no second expiry */
+        wr32(WDT + WDT_CLR, 1);
+        wr32(WDT + WDT_LOCK, 0);
     } else {
         bad++;
     }
@@ -133,6 +149,16 @@ void secondary_main(uint64_t ctx)
                          :
                          : "r"(t), "r"(1ull));
         wait_irq_until(&timer_irqs[me()], want_irqs);
+        /* The SP805's SPI, routed here (GICD_IROUTER: this MPIDR); vCPU 0
+         * has no CPU interface on: it cannot take it. */
+        gic_spi_enable(wdt_intid, mpidr());
+        unsigned want_wdt = wdt_irqs[me()] + 1;
+        wr32(WDT + WDT_LOCK, UNLOCK);
+        wr32(WDT + WDT_LOAD, 49); /* 50 ms at `frequency 1000` */
+        wr32(WDT + WDT_CLR, 1);
+        wr32(WDT + WDT_CTL, 1); /* INTEN */
+        wr32(WDT + WDT_LOCK, 0);
+        wait_irq_until(&wdt_irqs[me()], want_wdt);
     }
     lock();
     puts_("smp: vCPU ");
@@ -144,6 +170,10 @@ void secondary_main(uint64_t ctx)
     putdec(timer_irqs[me()]);
     puts_(" timer interrupts at INTID ");
     putdec(vtimer_intid);
+    puts_(", ");
+    putdec(wdt_irqs[me()]);
+    puts_(" sp805 interrupts at INTID ");
+    putdec(wdt_intid);
     puts_("\n");
     unlock();
     up_mpidr = mpidr();
@@ -230,6 +260,7 @@ int main(uint64_t x0)
 {
     __asm__ volatile("msr vbar_el1, %0; isb" ::"r"(irq_vectors));
     vtimer_intid = fdt_intid(x0, "timer", 2);
+    wdt_intid = fdt_intid(x0, "watchdog@", 0);
     uint32_t len = 0;
     const volatile uint8_t *r = fdt_prop(x0, "cpu@", 1, "reg", &len);
     uint64_t target = 0;
@@ -251,8 +282,20 @@ int main(uint64_t x0)
     putdec(vtimer_intid);
     puts_("\n");
     unlock();
-    if (!r || !vtimer_intid || target == mpidr()) {
-        puts_("smp: FAIL no second cpu or no timer in the device tree\n");
+    const volatile uint8_t *g = fdt_prop(x0, "intc@", 0, "reg", &len);
+    if (g && len == 32) {
+        lock();
+        puts_("smp: device tree: GIC distributor ");
+        puthex((uint64_t)be32(g) << 32 | be32(g + 4));
+        puts_(", redistributors ");
+        puthex((uint64_t)be32(g + 16) << 32 | be32(g + 20));
+        puts_(" size ");
+        puthex((uint64_t)be32(g + 24) << 32 | be32(g + 28));
+        puts_("\n");
+        unlock();
+    }
+    if (!r || !vtimer_intid || !wdt_intid || target == mpidr()) {
+        puts_("smp: FAIL no second cpu, timer or sp805 in the device tree\n");
         psci_call(PSCI_SYSTEM_OFF, 0, 0, 0);
     }
     unsigned idx = 0;
@@ -270,6 +313,8 @@ int main(uint64_t x0)
     cpu_round(target, CTX2);
     if (bad)
         say("smp: FAIL unexpected interrupts: ", bad, "\n");
+    if (wdt_irqs[0] || timer_irqs[0])
+        say("smp: FAIL interrupts taken on vCPU 0: ", wdt_irqs[0], "\n");
     say("smp: done, timer interrupts on the second vCPU: ", timer_irqs[1],
         "\n");
     psci_call(PSCI_SYSTEM_OFF, 0, 0, 0);
