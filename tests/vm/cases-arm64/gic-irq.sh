@@ -9,6 +9,8 @@
 #   handler; not before 10 periods of CNTVCT, the guest checks);
 # - the SP805's first expiry raises its SPI; the handler stops it (no
 #   second expiry: no "expired" line);
+# - the PL011's TX interrupt without FIFOs: a line written one character
+#   per interrupt, each character an interrupt;
 # - the PL011's RX/RT interrupts (UARTIMSC) bring the lines fed on qvm's
 #   stdin, each sent only after the guest echoed the one before (so each
 #   costs at least one interrupt; one is longer than the 16-byte FIFO):
@@ -49,6 +51,10 @@ grep -q '^irq: timer: 10 interrupts at INTID 27, [0-9]* ticks at [0-9]* Hz' "$o"
 grep -q '^irq: sp805: 1 interrupt at INTID 64 after' "$o" ||
     fail "no SPI from the SP805"
 grep -q 'expired' "$o" && fail "the SP805 expired a second time"
+grep -q '^irq: uart tx: this line went out one character per TX interrupt$' "$o" ||
+    fail "the line sent by TX interrupts did not arrive"
+grep -q '^irq: uart tx: 65 characters in 65 interrupts, [1-9][0-9]* sleeps$' "$o" ||
+    fail "not one TX interrupt per character"
 # every line back, in order, nothing else
 grep '^irq: echo ' "$o" | sed 's/^irq: echo //' >"$TMPDIR/echo.txt"
 printf '%s\n' "$@" >"$TMPDIR/sent.txt"
