@@ -10,7 +10,8 @@
 # - the SP805's first expiry raises its SPI; the handler stops it (no
 #   second expiry: no "expired" line);
 # - the PL011's TX interrupt without FIFOs: a line written one character
-#   per interrupt, each character an interrupt;
+#   per interrupt, each character an interrupt (the guest gives up after
+#   5 s of its virtual timer);
 # - the PL011's RX/RT interrupts (UARTIMSC) bring the lines fed on qvm's
 #   stdin, each sent only after the guest echoed the one before (so each
 #   costs at least one interrupt; one is longer than the 16-byte FIFO):
