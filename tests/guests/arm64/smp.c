@@ -1,23 +1,24 @@
 /*
  * smp.c: PSCI CPU_ON of a second vCPU (`cpu` twice in its configuration;
  * tests/vm/cases-arm64/smp.sh). vCPU 0 takes the second CPU's MPIDR from
- * the device tree (the reg of the second cpu@ node), checks PSCI
- * AFFINITY_INFO says it is off and that CPU_ON of an MPIDR no vCPU has is
- * refused (INVALID_PARAMETERS, -2), then starts it with CPU_ON (entry
- * irqvec.S secondary_entry, a context id). vCPU 1 comes up at EL1 with
- * x0 = the context id, prints its MPIDR_EL1 (the PL011 is shared: every
- * line under a two-CPU Peterson lock, which needs no exclusives: with the
- * MMU off memory is Device memory, where exclusives are not guaranteed),
- * finds its own redistributor by GICR_TYPER's affinity (the second frame,
- * the one marked Last), takes three interrupts of its virtual timer's PPI
- * through it and then the SP805's first-expiry SPI, which it routes to
- * itself (GICD_IROUTER = its MPIDR; vCPU 0 never turns its CPU interface
- * on, so a wrong route leaves it pending forever), sets a flag vCPU 0
- * waits for and calls CPU_OFF once vCPU 0 says so. vCPU 0 prints the GIC's
- * windows from the device tree (a redistributor frame per vCPU). Meanwhile vCPU
- * 0 checks AFFINITY_INFO says on and that a second CPU_ON returns ALREADY_ON
- * (-4); after the CPU_OFF, AFFINITY_INFO says off again. A second round
- * (another context id) shows a CPU that was turned off comes back. Then
+ * the device tree (the reg of the second cpu@ node) and prints the GIC's
+ * windows from it (a redistributor frame per vCPU), checks PSCI
+ * AFFINITY_INFO says the CPU is off and that CPU_ON of an MPIDR no vCPU
+ * has is refused (INVALID_PARAMETERS, -2), then starts it with CPU_ON
+ * (entry irqvec.S secondary_entry, a context id). vCPU 1 comes up at EL1
+ * with x0 = the context id and prints its MPIDR_EL1 (the PL011 is shared:
+ * every line under a two-CPU Peterson lock, which needs no exclusives:
+ * with the MMU off memory is Device memory, where exclusives are not
+ * guaranteed). It finds its own redistributor by GICR_TYPER's affinity
+ * (the second frame, the one marked Last) and takes through it three
+ * interrupts of its virtual timer's PPI, the SP805's first-expiry SPI,
+ * which it routes to itself (GICD_IROUTER = its MPIDR; vCPU 0 never turns
+ * its CPU interface on, so a wrong route leaves it pending), and SGI 3,
+ * which vCPU 0 sends it with ICC_SGI1R_EL1. Then it sets a flag vCPU 0
+ * waits for and calls CPU_OFF once vCPU 0 says so. Meanwhile vCPU 0 checks
+ * AFFINITY_INFO says on and that a second CPU_ON returns ALREADY_ON (-4);
+ * after the CPU_OFF, AFFINITY_INFO says off again. A second round (another
+ * context id) shows a CPU that was turned off comes back. Then
  * SYSTEM_OFF: qvm exits 0. Failures print "smp: FAIL ...".
  */
 #include "gic.h"
@@ -38,7 +39,11 @@
 
 static uint32_t vtimer_intid, wdt_intid;
 static volatile unsigned want[2], turn;
-static volatile unsigned up, go, timer_irqs[2], wdt_irqs[2], bad;
+#define SGI           3
+#define ICC_SGI1R_EL1 "S3_0_C12_C11_5"
+
+static volatile unsigned up, go, sgi_ready, timer_irqs[2], wdt_irqs[2],
+    sgi_irqs[2], bad;
 static volatile uint64_t up_mpidr;
 
 static unsigned me(void)
@@ -108,6 +113,8 @@ void irq(void)
             __asm__ volatile("msr cntv_tval_el0, %0; isb" : : "r"(t));
         else
             __asm__ volatile("msr cntv_ctl_el0, %0; isb" : : "r"(0ull));
+    } else if (id == SGI) {
+        sgi_irqs[me()]++;
     } else if (id == wdt_intid) {
         wdt_irqs[me()]++;
         wr32(WDT + WDT_LOCK, UNLOCK);
@@ -159,6 +166,14 @@ void secondary_main(uint64_t ctx)
         wr32(WDT + WDT_CTL, 1); /* INTEN */
         wr32(WDT + WDT_LOCK, 0);
         wait_irq_until(&wdt_irqs[me()], want_wdt);
+        /* An SGI from vCPU 0 (ICC_SGI1R_EL1 there): the interrupt between
+         * processors, through this redistributor. */
+        gic_ppi_enable(rd, SGI);
+        unsigned want_sgi = sgi_irqs[me()] + 1;
+        dmb();
+        sgi_ready = (unsigned)ctx;
+        dmb();
+        wait_irq_until(&sgi_irqs[me()], want_sgi);
     }
     lock();
     puts_("smp: vCPU ");
@@ -174,7 +189,11 @@ void secondary_main(uint64_t ctx)
     putdec(wdt_irqs[me()]);
     puts_(" sp805 interrupts at INTID ");
     putdec(wdt_intid);
-    puts_("\n");
+    puts_(", ");
+    putdec(sgi_irqs[me()]);
+    puts_(" SGIs ");
+    putdec(SGI);
+    puts_(" from vCPU 0\n");
     unlock();
     up_mpidr = mpidr();
     dmb();
@@ -238,6 +257,14 @@ static int wait_off(uint64_t target)
 static void cpu_round(uint64_t target, unsigned ctx)
 {
     check("CPU_ON", cpu_on(target, ctx), PSCI_OK);
+    /* SGI 3 to the target (Aff3.Aff2.Aff1 in the register, Aff0 as the
+     * bit of the target list) once it is ready for it. */
+    if (wait_for(&sgi_ready, ctx)) {
+        uint64_t sgi = (uint64_t)SGI << 24 | (target >> 8 & 0xff) << 16 |
+                       (target >> 16 & 0xff) << 32 |
+                       (target >> 32 & 0xff) << 48 | 1u << (target & 0xf);
+        WR_SYS(ICC_SGI1R_EL1, sgi);
+    }
     if (!wait_for(&up, ctx)) {
         say("smp: FAIL no flag from the vCPU after CPU_ON, context ", ctx,
             "\n");
@@ -313,7 +340,7 @@ int main(uint64_t x0)
     cpu_round(target, CTX2);
     if (bad)
         say("smp: FAIL unexpected interrupts: ", bad, "\n");
-    if (wdt_irqs[0] || timer_irqs[0])
+    if (wdt_irqs[0] || timer_irqs[0] || sgi_irqs[0])
         say("smp: FAIL interrupts taken on vCPU 0: ", wdt_irqs[0], "\n");
     say("smp: done, timer interrupts on the second vCPU: ", timer_irqs[1],
         "\n");

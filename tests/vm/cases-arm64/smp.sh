@@ -7,11 +7,11 @@
 # under a lock), finds its own redistributor (the second frame, marked
 # Last; vCPU 0's is the first, not Last) and takes 3 virtual-timer PPIs
 # through it, then the SP805's SPI, which it routes to itself
-# (GICD_IROUTER; vCPU 0 could not take it). The device tree's GIC has a
-# redistributor frame per vCPU. While it runs AFFINITY_INFO says on and
-# CPU_ON again returns ALREADY_ON (-4); it calls CPU_OFF and AFFINITY_INFO
-# says off. A second round with another context id brings it back.
-# SYSTEM_OFF: exit 0.
+# (GICD_IROUTER; vCPU 0 could not take it), and SGI 3 from vCPU 0
+# (ICC_SGI1R_EL1). The device tree's GIC has a redistributor frame per
+# vCPU. While it runs AFFINITY_INFO says on and CPU_ON again returns
+# ALREADY_ON (-4); it calls CPU_OFF and AFFINITY_INFO says off. A second
+# round with another context id brings it back. SYSTEM_OFF: exit 0.
 set -u
 . cases/lib.sh
 qvm_run smp @"$CONFIGS/smp.qvmconf"
@@ -31,7 +31,7 @@ has 'smp: CPU_ON of MPIDR 0x7f -2'
 has 'smp: CPU_ON 0' 2
 for c in 1 2; do
     has "smp: vCPU up at EL1: MPIDR_EL1 0x0000000000000001, x0 0x000000005eca000$c, DAIF 0x00000000000003c0"
-    has "smp: vCPU 0x0000000000000001: redistributor 1 (last), $((3 * c)) timer interrupts at INTID 27, $c sp805 interrupts at INTID 64"
+    has "smp: vCPU 0x0000000000000001: redistributor 1 (last), $((3 * c)) timer interrupts at INTID 27, $c sp805 interrupts at INTID 64, $c SGIs 3 from vCPU 0"
 done
 has 'smp: the vCPU is up, MPIDR 0x0000000000000001' 2
 has 'smp: AFFINITY_INFO (on) 0' 2
