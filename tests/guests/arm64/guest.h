@@ -64,4 +64,25 @@ static inline uint64_t psci_call(uint64_t fn, uint64_t a1, uint64_t a2,
     return x0;
 }
 
+/* report_exception: for vectors.S/irqvec.S's exception(): says where
+ * ("WHAT exception at vector OFF esr ... far ... elr ...") and powers off
+ * (PSCI SYSTEM_OFF), so that a case sees the line, never a hang. */
+static inline void report_exception(const char *what, uint64_t esr,
+                                    uint64_t far, uint64_t elr, uint64_t off)
+{
+    puts_(what);
+    puts_(" exception at vector ");
+    puthex(off);
+    puts_(" esr ");
+    puthex(esr);
+    puts_(" far ");
+    puthex(far);
+    puts_(" elr ");
+    puthex(elr);
+    puts_("\n");
+    psci_call(PSCI_SYSTEM_OFF, 0, 0, 0);
+    for (;;)
+        __asm__ volatile("wfi");
+}
+
 #endif

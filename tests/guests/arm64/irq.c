@@ -62,18 +62,7 @@ static volatile unsigned tx_pos, tx_irqs, tx_done, watchdog;
 
 void exception(uint64_t esr, uint64_t far, uint64_t elr, uint64_t off)
 {
-    puts_("irq: FAIL exception at vector ");
-    puthex(off);
-    puts_(" esr ");
-    puthex(esr);
-    puts_(" far ");
-    puthex(far);
-    puts_(" elr ");
-    puthex(elr);
-    puts_("\n");
-    psci_call(PSCI_SYSTEM_OFF, 0, 0, 0);
-    for (;;)
-        __asm__ volatile("wfi");
+    report_exception("irq: FAIL", esr, far, elr, off);
 }
 
 static void on_timer(void)

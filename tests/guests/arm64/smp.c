@@ -87,18 +87,7 @@ static void say(const char *a, uint64_t v, const char *b)
 
 void exception(uint64_t esr, uint64_t far, uint64_t elr, uint64_t off)
 {
-    puts_("smp: FAIL exception at vector ");
-    puthex(off);
-    puts_(" esr ");
-    puthex(esr);
-    puts_(" far ");
-    puthex(far);
-    puts_(" elr ");
-    puthex(elr);
-    puts_("\n");
-    psci_call(PSCI_SYSTEM_OFF, 0, 0, 0);
-    for (;;)
-        __asm__ volatile("wfi");
+    report_exception("smp: FAIL", esr, far, elr, off);
 }
 
 void irq(void)

@@ -16,18 +16,7 @@ void exception(uint64_t esr, uint64_t far, uint64_t elr, uint64_t off);
 
 void exception(uint64_t esr, uint64_t far, uint64_t elr, uint64_t off)
 {
-    puts_("unmapped: exception at vector ");
-    puthex(off);
-    puts_(" esr ");
-    puthex(esr);
-    puts_(" far ");
-    puthex(far);
-    puts_(" elr ");
-    puthex(elr);
-    puts_("\n");
-    psci_call(PSCI_SYSTEM_OFF, 0, 0, 0);
-    for (;;)
-        __asm__ volatile("wfi");
+    report_exception("unmapped:", esr, far, elr, off);
 }
 
 int main(uint64_t x0)
