@@ -59,6 +59,13 @@ struct vbar {
     unsigned idx;
     void *map; /* the region's mmap, or NULL: pread/pwrite */
     uint64_t size;
+    /* Direct: the mmap in a KVM memory slot at the guest's BAR address
+     * (slot >= 0: one is reserved). Under vpci.slot_lock: */
+    int slot;
+    bool decoded;    /* the guest's BAR is mapped on the bus (bar_moved) */
+    uint64_t base;   /* ... at this address */
+    bool in_slot;    /* the slot holds the mmap now */
+    const char *why; /* why it stays trapped, or NULL */
 };
 
 struct vpci {
@@ -68,6 +75,10 @@ struct vpci {
     char name[64];
     char host[40]; /* "0000:00:01.0 (1234:11e8)" */
     struct vbar bars[6];
+    pthread_mutex_t slot_lock;    /* the BARs' slots (bar_moved vs. realize) */
+    bool direct;                  /* BARs with a slot may use it */
+    atomic_uint_fast64_t trapped; /* guest BAR accesses that exited */
+    bool realized;
     /* INTx */
     int intx_efd;
     int intx_rfd;       /* resample eventfd: VFIO unmasks on the guest's EOI */
@@ -104,6 +115,7 @@ static uint64_t bar_read(void *opaque, uint64_t off, unsigned size)
 {
     struct vbar *b = opaque;
     uint64_t val = 0;
+    atomic_fetch_add(&b->v->trapped, 1);
     if (b->map) {
         volatile void *p = (volatile char *)b->map + off;
         switch (size) {
@@ -133,6 +145,7 @@ static uint64_t bar_read(void *opaque, uint64_t off, unsigned size)
 static void bar_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
     struct vbar *b = opaque;
+    atomic_fetch_add(&b->v->trapped, 1);
     if (b->map) {
         volatile void *p = (volatile char *)b->map + off;
         switch (size) {
@@ -161,6 +174,50 @@ static void bar_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 }
 
 static const struct region_ops bar_ops = {bar_read, bar_write};
+
+/* slot_apply: the BAR's memory slot in line with where the guest decodes
+ * it (slot_lock held). The bus region stays as well: an access that
+ * exits while the slot is being moved is served by bar_read/bar_write. */
+static void slot_apply(struct vbar *b)
+{
+    struct vpci *v = b->v;
+    bool want = v->direct && b->slot >= 0 && b->decoded;
+    if (b->in_slot) {
+        int r = v->ctx->slot_set(v->ctx->opaque, b->slot, 0, 0, NULL);
+        if (r < 0)
+            log_guest(&v->budget, LOG_WARN, TAG,
+                      "%s: BAR%u: cannot remove its memory slot: %s", v->name,
+                      b->idx, strerror(-r));
+        else
+            b->in_slot = false;
+    }
+    if (want && !b->in_slot) {
+        int r =
+            v->ctx->slot_set(v->ctx->opaque, b->slot, b->base, b->size, b->map);
+        if (r < 0)
+            log_guest(&v->budget, LOG_WARN, TAG,
+                      "%s: BAR%u at 0x%llx: no memory slot (%s): trapped",
+                      v->name, b->idx, (unsigned long long)b->base,
+                      strerror(-r));
+        else
+            b->in_slot = true;
+    }
+}
+
+/* bar_moved: the guest moved BAR i, or turned its decode on or off
+ * (context: the PCI remap thread). */
+static void bar_moved(void *opaque, unsigned i, bool mapped, uint64_t base)
+{
+    struct vpci *v = opaque;
+    if (i >= 6 || v->bars[i].slot < 0)
+        return;
+    struct vbar *b = &v->bars[i];
+    pthread_mutex_lock(&v->slot_lock);
+    b->decoded = mapped;
+    b->base = base;
+    slot_apply(b);
+    pthread_mutex_unlock(&v->slot_lock);
+}
 
 /* ---- interrupts ---------------------------------------------------------- */
 
@@ -292,6 +349,15 @@ static void vpci_free(struct vpci *v)
 {
     if (v->ctx && v->ctx->pci)
         pci_bus_remove(v->ctx->pci, &v->f);
+    /* No bar_moved runs any more: the slots emptied before the mmaps go
+     * (no vCPU runs). */
+    for (unsigned i = 0; i < 6; i++)
+        if (v->bars[i].in_slot &&
+            v->ctx->slot_set(v->ctx->opaque, v->bars[i].slot, 0, 0, NULL) == 0)
+            v->bars[i].in_slot = false;
+    if (v->realized)
+        log_info(TAG, "%s: %llu guest BAR accesses trapped", v->name,
+                 (unsigned long long)atomic_load(&v->trapped));
     if (v->intx_efd >= 0 && !v->intx_resample && v->ctx->ev)
         (void)ev_del(v->ctx->ev, v->intx_efd);
     if (v->msi_efd >= 0 && !v->msi_irqfd && v->ctx->ev)
@@ -314,6 +380,7 @@ static void vpci_free(struct vpci *v)
         if (v->bars[i].map)
             munmap(v->bars[i].map, v->bars[i].size);
     pthread_mutex_destroy(&v->f.irq_lock);
+    pthread_mutex_destroy(&v->slot_lock);
     free(v);
 }
 
@@ -325,8 +392,10 @@ static void vpci_teardown(void *state)
 static void vpci_report(void *state, char *buf, size_t len)
 {
     struct vpci *v = state;
-    snprintf(buf, len, "%s = host %s, INTx %s, MSI %s", v->name, v->host,
-             v->intx_on ? "on" : "off", v->msi_on ? "on" : "off");
+    snprintf(
+        buf, len, "%s = host %s, INTx %s, MSI %s, %llu BAR accesses trapped",
+        v->name, v->host, v->intx_on ? "on" : "off", v->msi_on ? "on" : "off",
+        (unsigned long long)atomic_load(&v->trapped));
 }
 
 /* Where the next BAR goes: above every window the spec placed in the PCI
@@ -362,9 +431,30 @@ static bool bar_take(uint64_t *next, uint64_t end, uint64_t size,
     return true;
 }
 
+/* msix_bars: the BARs holding the host function's MSI-X table and PBA
+ * (its capability list walked), -1 each when it has none. */
+static void msix_bars(struct vpci *v, int *table, int *pba)
+{
+    uint8_t c[PCI_CFG_SIZE];
+    *table = *pba = -1;
+    if (vfio_region_rw(&v->d, VFIO_PCI_REG_CFG, 0, c, sizeof(c), false) < 0 ||
+        !(le_get(c + PCI_REG_STATUS, 2) & PCI_STATUS_CAPS))
+        return;
+    unsigned at = c[PCI_REG_CAP_PTR] & 0xfc;
+    for (unsigned n = 0; at >= 0x40 && at <= PCI_CFG_SIZE - 12 && n < 48;
+         n++, at = c[at + 1] & 0xfc)
+        if (c[at] == PCI_CAP_ID_MSIX) {
+            *table = (int)(le_get(c + at + 4, 4) & 7);
+            *pba = (int)(le_get(c + at + 8, 4) & 7);
+            return;
+        }
+}
+
 static int setup_bars(struct vpci *v, struct bar_alloc *a)
 {
     uint8_t hw[24];
+    int msix_bar, pba_bar;
+    msix_bars(v, &msix_bar, &pba_bar);
     if (vfio_region_rw(&v->d, VFIO_PCI_REG_CFG, PCI_REG_BAR0, hw, sizeof(hw),
                        false) < 0)
         return -EIO;
@@ -397,8 +487,23 @@ static int setup_bars(struct vpci *v, struct bar_alloc *a)
         b->v = v;
         b->idx = i;
         b->size = size;
+        b->slot = -1;
         if (kind != BAR_IO)
             b->map = vfio_region_mmap(&v->d, VFIO_PCI_REG_BAR0 + i);
+        b->why = kind == BAR_IO                           ? "I/O"
+                 : !b->map                                ? "VFIO gives no mmap"
+                 : size % (uint64_t)sysconf(_SC_PAGESIZE) ? "below a page"
+                 : (int)i == msix_bar || (int)i == pba_bar
+                     ? "the MSI-X table or PBA is there"
+                 : !v->ctx->slot_new || !v->ctx->slot_set ? "no memory slots"
+                                                          : NULL;
+        if (!b->why) {
+            b->slot = v->ctx->slot_new(v->ctx->opaque);
+            if (b->slot < 0) {
+                b->slot = -1;
+                b->why = "no memory slot left";
+            }
+        }
         int r = pci_function_set_bar(&v->f, i, kind, base, asize, &bar_ops, b);
         if (r < 0) {
             log_error(TAG, "%s: BAR%u: %s", v->name, i, strerror(-r));
@@ -547,11 +652,15 @@ static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
     if (!v)
         return -ENOMEM;
     v->intx_efd = v->intx_rfd = v->msi_efd = v->msi_gsi = -1;
+    pthread_mutex_init(&v->slot_lock, NULL);
+    for (unsigned i = 0; i < 6; i++)
+        v->bars[i].slot = -1;
     v->budget = (struct log_budget)LOG_BUDGET_INIT(LOG_BURST, LOG_INTERVAL_MS);
     snprintf(v->name, sizeof(v->name), "pass %02x:%02x.%x", l->bdf.bus,
              l->bdf.dev, l->bdf.fn);
     int r = vfio_open(&v->d, bdf);
     if (r < 0) {
+        pthread_mutex_destroy(&v->slot_lock);
         free(v);
         return r;
     }
@@ -561,6 +670,7 @@ static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
         log_error(TAG, "%s: cannot read the configuration space of %s: %s",
                   v->name, bdf, strerror(-r));
         vfio_close(&v->d);
+        pthread_mutex_destroy(&v->slot_lock);
         free(v);
         return r;
     }
@@ -580,6 +690,7 @@ static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
     v->f.cfg[0x08] = hc[0x08];             /* revision */
     memcpy(v->f.cfg + 0x2c, hc + 0x2c, 4); /* subsystem IDs */
     v->f.cfg_write = cfg_write;
+    v->f.bar_moved = bar_moved;
     v->f.hook_opaque = v;
     if (v->d.irq_count[VFIO_IRQ_MSIX])
         log_warn(TAG,
@@ -607,6 +718,24 @@ static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
              !v->intx_on        ? "none"
              : v->intx_resample ? "by KVM irqfd with resample"
                                 : "by qvm (unmasked on BAR access)");
+    /* BARs in memory slots, unless INTx by qvm needs the guest's BAR
+     * accesses to see the handler acknowledge the device. */
+    pthread_mutex_lock(&v->slot_lock);
+    v->direct = !(v->intx_on && !v->intx_resample);
+    for (unsigned i = 0; i < 6; i++) {
+        struct vbar *b = &v->bars[i];
+        if (!b->size)
+            continue;
+        if (b->slot >= 0 && !v->direct)
+            b->why = "INTx by qvm needs the guest's BAR accesses";
+        slot_apply(b);
+        log_info(TAG, "%s: BAR%u (0x%llx bytes) %s%s%s", v->name, i,
+                 (unsigned long long)b->size,
+                 b->why ? "trapped (" : "mapped into the guest",
+                 b->why ? b->why : "", b->why ? ")" : "");
+    }
+    pthread_mutex_unlock(&v->slot_lock);
+    v->realized = true;
     inst->name = "pass";
     inst->state = v;
     inst->teardown = vpci_teardown;

@@ -63,7 +63,9 @@ int vfio_find_by_id(uint16_t vid, uint16_t did, unsigned idx, char *bdf,
  */
 int vfio_open(struct vfio_dev *d, const char *bdf) MUST_CHECK;
 /* vfio_close: interrupts off, device reset when it has a reset method,
- * every descriptor closed (the IOMMU mappings go with the container). */
+ * else its command register's bus master, memory and I/O decode turned
+ * off and Interrupt Disable set (pwrite); every descriptor closed (the
+ * IOMMU mappings go with the container). */
 void vfio_close(struct vfio_dev *d);
 /* vfio_dma_map: the device may read and write [iova, iova+size), backed
  * by host memory `hva` (pinned by the kernel until unmapped). */
