@@ -2,8 +2,10 @@
  * test_vfio.c: hv/vfio.c's host look-ups on a fake sysfs tree
  * (QVM_SYSFS_ROOT): which function `pci:VID/DID/IDX` names, and the one
  * error line vfio_open gives for each way a host function cannot be
- * passed (missing, not bound to vfio-pci, no IOMMU group). The VFIO ioctls
- * themselves run in the IOMMU lab (tests/vm/cases/vfio-edu.sh).
+ * passed (missing, not bound to vfio-pci, no IOMMU group); the teardown's
+ * command register write on a device without a reset method (a file for
+ * the device). The VFIO ioctls themselves run in the IOMMU lab
+ * (tests/vm/cases/vfio-edu.sh).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -165,11 +167,62 @@ static void test_open_errors(void **st)
                "0000:00:04.0 has no IOMMU group: the host's IOMMU is off");
 }
 
+/* closed_cmd: a device whose configuration space is a file (the device
+ * fd pread/pwrite on; offset 0x1000 in it, as VFIO's regions sit at
+ * offsets) with command register `cmd`, closed by vfio_close; the
+ * command register it is left with. */
+static unsigned closed_cmd(unsigned cmd, bool reset_ok)
+{
+    char p[300];
+    snprintf(p, sizeof(p), "%s/devfd", root);
+    FILE *f = fopen(p, "w+");
+    assert_non_null(f);
+    uint8_t cfg[0x1100] = {0};
+    cfg[0x1000 + 4] = (uint8_t)cmd;
+    cfg[0x1000 + 5] = (uint8_t)(cmd >> 8);
+    cfg[0x1000 + 6] = 0x10; /* status, untouched */
+    assert_int_equal(fwrite(cfg, 1, sizeof(cfg), f), sizeof(cfg));
+    fflush(f);
+    struct vfio_dev d;
+    memset(&d, 0, sizeof(d));
+    d.container = d.group = -1;
+    d.fd = dup(fileno(f));
+    assert_true(d.fd >= 0);
+    d.reset_ok = reset_ok;
+    d.regions[VFIO_PCI_REG_CFG] = (struct vfio_region){
+        .size = 0x100, .offset = 0x1000, .readable = true, .writable = true};
+    vfio_close(&d);
+    assert_int_equal(d.fd, -1);
+    uint8_t got[8];
+    assert_int_equal(fseek(f, 0x1000, SEEK_SET), 0);
+    assert_int_equal(fread(got, 1, sizeof(got), f), sizeof(got));
+    fclose(f);
+    unlink(p);
+    assert_int_equal(got[6], 0x10);
+    return got[4] | (unsigned)got[5] << 8;
+}
+
+/* Teardown of a device without a reset method (edu) leaves its bus
+ * master, memory and I/O decode off and INTx disabled, the rest of the
+ * command register as it was; one with a reset method is reset (the
+ * kernel's ioctl), its command register not written. */
+static void test_close_quiesces(void **st)
+{
+    (void)st;
+    nlines = 0;
+    assert_int_equal(closed_cmd(0x0107, false), 0x0500);
+    assert_int_equal(closed_cmd(0x0006, false), 0x0400);
+    assert_int_equal(closed_cmd(0x0000, false), 0x0400);
+    assert_int_equal(closed_cmd(0x0107, true), 0x0107);
+    assert_int_equal(nlines, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_find_by_id),
         cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_close_quiesces),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
