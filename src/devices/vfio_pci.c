@@ -597,26 +597,47 @@ static int setup_intx(struct vpci *v)
     return intx_enable(v, true);
 }
 
-static int map_ram(struct vpci *v)
+int vfio_pci_dma_ranges(const struct gview *g,
+                        int (*map)(void *arg, uint64_t gpa, uint64_t size,
+                                   void *hva),
+                        void *arg)
 {
-    const struct gview *g = v->ctx->mem;
     for (size_t i = 0; g && i < g->regions.n; i++) {
         const struct gview_region *r = &g->regions.v[i];
         if (r->kind != GV_RAM)
             continue;
-        int e = vfio_dma_map(&v->d, r->gpa, r->size, r->host);
-        if (e < 0) {
-            log_error(TAG,
-                      "%s: cannot map guest RAM 0x%llx+0x%llx for DMA: %s%s",
-                      v->name, (unsigned long long)r->gpa,
-                      (unsigned long long)r->size, strerror(-e),
-                      e == -ENOMEM ? " (the pages are pinned: raise the "
-                                     "locked-memory limit, ulimit -l)"
-                                   : "");
+        int e = map(arg, r->gpa, r->size, r->host);
+        if (e < 0)
             return e;
-        }
     }
     return 0;
+}
+
+struct map_arg {
+    struct vpci *v;
+    uint64_t gpa, size; /* the range that failed */
+};
+
+static int map_one(void *arg, uint64_t gpa, uint64_t size, void *hva)
+{
+    struct map_arg *m = arg;
+    m->gpa = gpa;
+    m->size = size;
+    return vfio_dma_map(&m->v->d, gpa, size, hva);
+}
+
+static int map_ram(struct vpci *v)
+{
+    struct map_arg m = {v, 0, 0};
+    int e = vfio_pci_dma_ranges(v->ctx->mem, map_one, &m);
+    if (e < 0)
+        log_error(TAG, "%s: cannot map guest RAM 0x%llx+0x%llx for DMA: %s%s",
+                  v->name, (unsigned long long)m.gpa,
+                  (unsigned long long)m.size, strerror(-e),
+                  e == -ENOMEM ? " (the pages are pinned: raise the "
+                                 "locked-memory limit, ulimit -l)"
+                               : "");
+    return e;
 }
 
 /* The line qvm's placement would give a vdev in that slot (place.c). */
