@@ -92,6 +92,19 @@ struct vpci {
     bool msi_on;
     uint64_t msi_addr;
     uint32_t msi_data;
+    /* MSI-X: pci.c's (msix.c) capability, table and PBA on the host's
+     * table BAR, which holds nothing else; an eventfd per vector that
+     * VFIO signals, relayed by the I/O thread to pci_msix_notify. */
+    int msix_bar;                  /* -1: no MSI-X passed */
+    uint32_t msix_table, msix_pba; /* offsets in that BAR */
+    unsigned msix_n;
+    int msix_cap; /* offset in f.cfg, 0: none */
+    int *msix_efd;
+    struct msix_src {
+        struct vpci *v;
+        unsigned vec;
+    } * msix_src;
+    bool msix_on;
     struct log_budget budget;
 };
 
@@ -308,6 +321,44 @@ static void msi_update(struct vpci *v)
     pthread_mutex_unlock(&v->f.irq_lock);
 }
 
+/* A vector's eventfd (VFIO signalled it): through msix.c, which delivers
+ * it (irqfd or KVM_SIGNAL_MSI) or sets its pending bit while masked. */
+static void msix_fired(void *opaque, int fd, uint32_t events)
+{
+    (void)events;
+    struct msix_src *src = opaque;
+    uint64_t n;
+    if (read(fd, &n, sizeof(n)) != sizeof(n))
+        return;
+    (void)pci_msix_notify(&src->v->f, src->vec);
+}
+
+/* msix_update: the guest wrote MSI-X's Message Control (context: a vCPU,
+ * under the bus mutex): Enable on hands VFIO every vector's eventfd (INTx
+ * off meanwhile), off takes them back. Function Mask and the per-vector
+ * masks are msix.c's: a masked vector's interrupt becomes pending. */
+static void msix_update(struct vpci *v)
+{
+    bool en = le_get(v->f.cfg + v->msix_cap + 2, 2) & PCI_MSIX_ENABLE;
+    if (en == v->msix_on)
+        return;
+    int r;
+    if (en) {
+        (void)intx_enable(v, false);
+        r = vfio_irq_set_many(&v->d, VFIO_IRQ_MSIX, v->msix_n, v->msix_efd);
+    } else {
+        r = vfio_irq_set(&v->d, VFIO_IRQ_MSIX, 0, -1);
+        if (r == 0 && !v->msi_on)
+            r = intx_enable(v, true);
+    }
+    if (r < 0) {
+        log_guest(&v->budget, LOG_WARN, TAG, "%s: MSI-X %s: %s", v->name,
+                  en ? "enable" : "disable", strerror(-r));
+        return;
+    }
+    v->msix_on = en;
+}
+
 /* ---- configuration space ------------------------------------------------- */
 
 static bool overlaps(unsigned off, unsigned size, unsigned at, unsigned len)
@@ -341,6 +392,8 @@ static void cfg_write(void *opaque, unsigned off, unsigned size)
                   "%s: command register write failed", v->name);
     if (v->msi_cap && overlaps(off, size, (unsigned)v->msi_cap, MSI_CAP_LEN))
         msi_update(v);
+    if (v->msix_cap && overlaps(off, size, (unsigned)v->msix_cap + 2, 2))
+        msix_update(v);
 }
 
 /* ---- realize and teardown ------------------------------------------------ */
@@ -362,7 +415,15 @@ static void vpci_free(struct vpci *v)
         (void)ev_del(v->ctx->ev, v->intx_efd);
     if (v->msi_efd >= 0 && !v->msi_irqfd && v->ctx->ev)
         (void)ev_del(v->ctx->ev, v->msi_efd);
+    for (unsigned i = 0; v->msix_efd && i < v->msix_n; i++)
+        if (v->msix_efd[i] >= 0 && v->msix_src[i].v && v->ctx->ev)
+            (void)ev_del(v->ctx->ev, v->msix_efd[i]);
     vfio_close(&v->d);
+    for (unsigned i = 0; v->msix_efd && i < v->msix_n; i++)
+        if (v->msix_efd[i] >= 0)
+            close(v->msix_efd[i]);
+    free(v->msix_efd);
+    free(v->msix_src);
     if (v->msi_efd >= 0 && v->msi_irqfd)
         (void)v->ctx->irqfd(v->ctx->opaque, v->msi_gsi, v->msi_efd, false);
     if (v->msi_gsi >= 0)
@@ -393,8 +454,10 @@ static void vpci_report(void *state, char *buf, size_t len)
 {
     struct vpci *v = state;
     snprintf(
-        buf, len, "%s = host %s, INTx %s, MSI %s, %llu BAR accesses trapped",
+        buf, len,
+        "%s = host %s, INTx %s, MSI %s, MSI-X %s, %llu BAR accesses trapped",
         v->name, v->host, v->intx_on ? "on" : "off", v->msi_on ? "on" : "off",
+        v->msix_on ? "on" : "off",
         (unsigned long long)atomic_load(&v->trapped));
 }
 
@@ -431,30 +494,55 @@ static bool bar_take(uint64_t *next, uint64_t end, uint64_t size,
     return true;
 }
 
-/* msix_bars: the BARs holding the host function's MSI-X table and PBA
- * (its capability list walked), -1 each when it has none. */
-static void msix_bars(struct vpci *v, int *table, int *pba)
+/* host_msix: the host function's MSI-X capability (its list walked):
+ * table and PBA BIR|offset, vectors; false when it has none. */
+static bool host_msix(struct vpci *v, uint32_t *table, uint32_t *pba,
+                      unsigned *n)
 {
     uint8_t c[PCI_CFG_SIZE];
-    *table = *pba = -1;
     if (vfio_region_rw(&v->d, VFIO_PCI_REG_CFG, 0, c, sizeof(c), false) < 0 ||
         !(le_get(c + PCI_REG_STATUS, 2) & PCI_STATUS_CAPS))
-        return;
+        return false;
     unsigned at = c[PCI_REG_CAP_PTR] & 0xfc;
-    for (unsigned n = 0; at >= 0x40 && at <= PCI_CFG_SIZE - 12 && n < 48;
-         n++, at = c[at + 1] & 0xfc)
+    for (unsigned k = 0; at >= 0x40 && at <= PCI_CFG_SIZE - 12 && k < 48;
+         k++, at = c[at + 1] & 0xfc)
         if (c[at] == PCI_CAP_ID_MSIX) {
-            *table = (int)(le_get(c + at + 4, 4) & 7);
-            *pba = (int)(le_get(c + at + 8, 4) & 7);
-            return;
+            *n = ((unsigned)le_get(c + at + 2, 2) & 0x7ff) + 1;
+            *table = (uint32_t)le_get(c + at + 4, 4);
+            *pba = (uint32_t)le_get(c + at + 8, 4);
+            return true;
         }
+    return false;
+}
+
+/* msix_exclusive: the table and PBA share BAR `bar` of `size` bytes and
+ * it holds nothing else (its size is what they need, to a page), as QEMU
+ * and most devices lay it out: pci.c can then serve that BAR whole. */
+static bool msix_exclusive(uint32_t table, uint32_t pba, unsigned n,
+                           uint64_t size)
+{
+    if ((table & 7) != (pba & 7))
+        return false;
+    uint64_t end = (table & ~7u) + 16ull * n;
+    uint64_t pend = (pba & ~7u) + 8ull * ((n + 63) / 64);
+    if (pend > end)
+        end = pend;
+    uint64_t need = 4096;
+    while (need < end)
+        need <<= 1;
+    return size <= need;
 }
 
 static int setup_bars(struct vpci *v, struct bar_alloc *a)
 {
     uint8_t hw[24];
-    int msix_bar, pba_bar;
-    msix_bars(v, &msix_bar, &pba_bar);
+    uint32_t mt = 0, mp = 0;
+    unsigned mn = 0;
+    int msix_bar = -1, pba_bar = -1;
+    if (host_msix(v, &mt, &mp, &mn)) {
+        msix_bar = (int)(mt & 7);
+        pba_bar = (int)(mp & 7);
+    }
     if (vfio_region_rw(&v->d, VFIO_PCI_REG_CFG, PCI_REG_BAR0, hw, sizeof(hw),
                        false) < 0)
         return -EIO;
@@ -488,6 +576,25 @@ static int setup_bars(struct vpci *v, struct bar_alloc *a)
         b->idx = i;
         b->size = size;
         b->slot = -1;
+        if ((int)i == msix_bar && kind != BAR_IO && msix_bar == pba_bar &&
+            v->d.irq_count[VFIO_IRQ_MSIX] == mn && mn <= PCI_MSIX_MAX &&
+            msix_exclusive(mt, mp, mn, size)) {
+            /* MSI-X's own BAR: pci.c serves it (pci_msix_init). */
+            v->msix_bar = (int)i;
+            v->msix_table = mt & ~7u;
+            v->msix_pba = mp & ~7u;
+            v->msix_n = mn;
+            b->why = "the MSI-X table and PBA, emulated";
+            int r =
+                pci_function_set_bar(&v->f, i, kind, base, asize, NULL, NULL);
+            if (r < 0) {
+                log_error(TAG, "%s: BAR%u: %s", v->name, i, strerror(-r));
+                return r;
+            }
+            if (kind == BAR_MEM64)
+                i++;
+            continue;
+        }
         if (kind != BAR_IO)
             b->map = vfio_region_mmap(&v->d, VFIO_PCI_REG_BAR0 + i);
         b->why = kind == BAR_IO                           ? "I/O"
@@ -561,6 +668,73 @@ static int setup_msi(struct vpci *v)
     w[5] = w[6] = w[7] = 0xff;
     w[8] = w[9] = w[10] = w[11] = 0xff;
     w[12] = w[13] = 0xff;
+    return 0;
+}
+
+/* setup_msix: MSI-X emulated by pci.c on the host's table BAR
+ * (setup_bars chose it), an eventfd per vector for VFIO, each relayed by
+ * the I/O thread. */
+static int setup_msix(struct vpci *v)
+{
+    if (v->msix_bar < 0)
+        return 0;
+    int r = pci_msix_init(&v->f, (unsigned)v->msix_bar, v->msix_table,
+                          v->msix_pba, v->msix_n);
+    if (r < 0)
+        return r;
+    unsigned at = v->f.cfg[PCI_REG_CAP_PTR];
+    for (unsigned k = 0; at && k < 48; k++, at = v->f.cfg[at + 1])
+        if (v->f.cfg[at] == PCI_CAP_ID_MSIX)
+            v->msix_cap = (int)at;
+    v->msix_efd = malloc(v->msix_n * sizeof(*v->msix_efd));
+    v->msix_src = calloc(v->msix_n, sizeof(*v->msix_src));
+    if (!v->msix_efd || !v->msix_src || !v->msix_cap)
+        return -ENOMEM;
+    for (unsigned i = 0; i < v->msix_n; i++)
+        v->msix_efd[i] = -1;
+    for (unsigned i = 0; i < v->msix_n; i++) {
+        v->msix_efd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (v->msix_efd[i] < 0)
+            return -errno;
+        v->msix_src[i] = (struct msix_src){v, i};
+        r = ev_add(v->ctx->ev, v->msix_efd[i], EPOLLIN, msix_fired,
+                   &v->msix_src[i]);
+        if (r < 0) {
+            v->msix_src[i].v = NULL; /* not on the event loop */
+            return r;
+        }
+    }
+    return 0;
+}
+
+/* setup_vendor_caps: the host's vendor-specific capabilities (a virtio
+ * device's register map), read-only copies: they describe where things
+ * are in the BARs and switch nothing. */
+static int setup_vendor_caps(struct vpci *v)
+{
+    uint8_t c[PCI_CFG_SIZE];
+    if (vfio_region_rw(&v->d, VFIO_PCI_REG_CFG, 0, c, sizeof(c), false) < 0 ||
+        !(le_get(c + PCI_REG_STATUS, 2) & PCI_STATUS_CAPS))
+        return 0;
+    unsigned at = c[PCI_REG_CAP_PTR] & 0xfc, n = 0;
+    for (unsigned k = 0; at >= 0x40 && at <= PCI_CFG_SIZE - 4 && k < 48;
+         k++, at = c[at + 1] & 0xfc) {
+        unsigned len = c[at + 2];
+        if (c[at] != PCI_CAP_ID_VNDR || len < 3 || len > PCI_CFG_SIZE - at)
+            continue;
+        int r = pci_function_add_cap(&v->f, PCI_CAP_ID_VNDR, c + at, len);
+        if (r < 0) {
+            log_warn(TAG,
+                     "%s: no room for the host's vendor capability at "
+                     "0x%x: hidden",
+                     v->name, at);
+            break;
+        }
+        n++;
+    }
+    if (n)
+        log_info(TAG, "%s: %u vendor-specific capabilities (read-only)",
+                 v->name, n);
     return 0;
 }
 
@@ -673,6 +847,7 @@ static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
     if (!v)
         return -ENOMEM;
     v->intx_efd = v->intx_rfd = v->msi_efd = v->msi_gsi = -1;
+    v->msix_bar = -1;
     pthread_mutex_init(&v->slot_lock, NULL);
     for (unsigned i = 0; i < 6; i++)
         v->bars[i].slot = -1;
@@ -713,14 +888,19 @@ static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
     v->f.cfg_write = cfg_write;
     v->f.bar_moved = bar_moved;
     v->f.hook_opaque = v;
-    if (v->d.irq_count[VFIO_IRQ_MSIX])
-        log_warn(TAG,
-                 "%s: host %s has MSI-X, which qvm does not pass yet: "
-                 "hidden (MSI and INTx remain)",
-                 v->name, v->host);
     if ((r = setup_bars(v, a)) < 0 || (r = setup_msi(v)) < 0 ||
+        (r = setup_msix(v)) < 0 || (r = setup_vendor_caps(v)) < 0 ||
         (r = map_ram(v)) < 0)
         goto fail;
+    if (v->msix_bar >= 0)
+        log_info(TAG, "%s: MSI-X: %u vectors, table and PBA in BAR%d", v->name,
+                 v->msix_n, v->msix_bar);
+    else if (v->d.irq_count[VFIO_IRQ_MSIX])
+        log_warn(TAG,
+                 "%s: host %s has MSI-X with its table in a BAR shared with "
+                 "other registers, which qvm does not pass yet: hidden (MSI "
+                 "and INTx remain)",
+                 v->name, v->host);
     r = pci_bus_add(ctx->pci, &v->f);
     if (r < 0) {
         log_error(TAG, "%s: %s", v->name, strerror(-r));

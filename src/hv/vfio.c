@@ -439,6 +439,27 @@ int vfio_irq_set(struct vfio_dev *d, enum vfio_irq_kind kind, unsigned vec,
                     true);
 }
 
+int vfio_irq_set_many(struct vfio_dev *d, enum vfio_irq_kind kind,
+                      unsigned count, const int *fds)
+{
+    struct vfio_irq_set s;
+    _Alignas(8) uint8_t buf[sizeof(s) + VFIO_IRQ_SET_MAX * sizeof(int32_t)];
+    if ((unsigned)kind >= 3 || !count || count > VFIO_IRQ_SET_MAX)
+        return -EINVAL;
+    memset(&s, 0, sizeof(s));
+    s.argsz = (uint32_t)(sizeof(s) + count * sizeof(int32_t));
+    s.flags = VFIO_IRQ_SET_ACTION_TRIGGER | VFIO_IRQ_SET_DATA_EVENTFD;
+    s.index = (uint32_t)kind;
+    s.start = 0;
+    s.count = count;
+    memcpy(buf, &s, sizeof(s));
+    for (unsigned i = 0; i < count; i++) {
+        int32_t efd = fds[i];
+        memcpy(buf + sizeof(s) + i * sizeof(efd), &efd, sizeof(efd));
+    }
+    return xioctl(d->fd, VFIO_DEVICE_SET_IRQS, buf);
+}
+
 int vfio_intx_unmask(struct vfio_dev *d)
 {
     return set_irqs(d, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_UNMASK, 0,

@@ -89,6 +89,12 @@ void *vfio_region_mmap(struct vfio_dev *d, unsigned idx);
  */
 int vfio_irq_set(struct vfio_dev *d, enum vfio_irq_kind kind, unsigned vec,
                  int fd) MUST_CHECK;
+/* vfio_irq_set_many: eventfds fds[0..count) for vectors 0..count-1 of
+ * `kind` at once (MSI-X: VFIO enables that many vectors; an fd of -1
+ * leaves its vector without one). count at most VFIO_IRQ_SET_MAX. */
+#define VFIO_IRQ_SET_MAX 2048
+int vfio_irq_set_many(struct vfio_dev *d, enum vfio_irq_kind kind,
+                      unsigned count, const int *fds) MUST_CHECK;
 int vfio_intx_unmask(struct vfio_dev *d) MUST_CHECK;
 int vfio_intx_unmask_fd(struct vfio_dev *d, int fd) MUST_CHECK;
 
