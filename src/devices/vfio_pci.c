@@ -93,13 +93,18 @@ struct vpci {
     uint64_t msi_addr;
     uint32_t msi_data;
     /* MSI-X: pci.c's (msix.c) capability, table and PBA on the host's
-     * table BAR, which holds nothing else; an eventfd per vector that
-     * VFIO signals, relayed by the I/O thread to pci_msix_notify. */
+     * table BAR, which holds nothing else. VFIO signals, per vector, its
+     * KVM irqfd while msix.c says it is unmasked and routed (msix_direct,
+     * from the watch), else an eventfd of ours (msix_efd) that the I/O
+     * thread relays to pci_msix_notify (pending while masked). */
     int msix_bar;                  /* -1: no MSI-X passed */
     uint32_t msix_table, msix_pba; /* offsets in that BAR */
     unsigned msix_n;
     int msix_cap; /* offset in f.cfg, 0: none */
     int *msix_efd;
+    pthread_mutex_t msix_lock; /* msix_direct, msix_on vs. VFIO's fds */
+    int *msix_direct;          /* the vector's irqfd, or -1 */
+    atomic_uint_fast64_t msix_relayed;
     struct msix_src {
         struct vpci *v;
         unsigned vec;
@@ -330,7 +335,33 @@ static void msix_fired(void *opaque, int fd, uint32_t events)
     uint64_t n;
     if (read(fd, &n, sizeof(n)) != sizeof(n))
         return;
+    atomic_fetch_add(&src->v->msix_relayed, 1);
     (void)pci_msix_notify(&src->v->f, src->vec);
+}
+
+/* The eventfd VFIO should signal for vector i (msix_lock held). */
+static int msix_fd(const struct vpci *v, unsigned i)
+{
+    return v->msix_direct[i] >= 0 ? v->msix_direct[i] : v->msix_efd[i];
+}
+
+/* msix.c's watch: vector i's irqfd became usable straight, or stopped
+ * being (context: a vCPU's table or configuration write, under msix.c's
+ * lock). While MSI-X is on in VFIO, the vector's eventfd follows. */
+static void msix_watch(void *opaque, unsigned i, int irqfd)
+{
+    struct vpci *v = opaque;
+    if (i >= v->msix_n)
+        return;
+    pthread_mutex_lock(&v->msix_lock);
+    v->msix_direct[i] = irqfd;
+    if (v->msix_on) {
+        int r = vfio_irq_set(&v->d, VFIO_IRQ_MSIX, i, msix_fd(v, i));
+        if (r < 0)
+            log_guest(&v->budget, LOG_WARN, TAG, "%s: MSI-X vector %u: %s",
+                      v->name, i, strerror(-r));
+    }
+    pthread_mutex_unlock(&v->msix_lock);
 }
 
 /* msix_update: the guest wrote MSI-X's Message Control (context: a vCPU,
@@ -345,7 +376,13 @@ static void msix_update(struct vpci *v)
     int r;
     if (en) {
         (void)intx_enable(v, false);
-        r = vfio_irq_set_many(&v->d, VFIO_IRQ_MSIX, v->msix_n, v->msix_efd);
+        int fds[VFIO_IRQ_SET_MAX];
+        pthread_mutex_lock(&v->msix_lock);
+        for (unsigned i = 0; i < v->msix_n; i++)
+            fds[i] = msix_fd(v, i);
+        r = vfio_irq_set_many(&v->d, VFIO_IRQ_MSIX, v->msix_n, fds);
+        v->msix_on = r == 0;
+        pthread_mutex_unlock(&v->msix_lock);
     } else {
         r = vfio_irq_set(&v->d, VFIO_IRQ_MSIX, 0, -1);
         if (r == 0 && !v->msi_on)
@@ -356,7 +393,9 @@ static void msix_update(struct vpci *v)
                   en ? "enable" : "disable", strerror(-r));
         return;
     }
+    pthread_mutex_lock(&v->msix_lock);
     v->msix_on = en;
+    pthread_mutex_unlock(&v->msix_lock);
 }
 
 /* ---- configuration space ------------------------------------------------- */
@@ -411,6 +450,9 @@ static void vpci_free(struct vpci *v)
     if (v->realized)
         log_info(TAG, "%s: %llu guest BAR accesses trapped", v->name,
                  (unsigned long long)atomic_load(&v->trapped));
+    if (v->realized && v->msix_cap)
+        log_info(TAG, "%s: %llu MSI-X interrupts relayed by qvm", v->name,
+                 (unsigned long long)atomic_load(&v->msix_relayed));
     if (v->intx_efd >= 0 && !v->intx_resample && v->ctx->ev)
         (void)ev_del(v->ctx->ev, v->intx_efd);
     if (v->msi_efd >= 0 && !v->msi_irqfd && v->ctx->ev)
@@ -424,6 +466,7 @@ static void vpci_free(struct vpci *v)
             close(v->msix_efd[i]);
     free(v->msix_efd);
     free(v->msix_src);
+    free(v->msix_direct);
     if (v->msi_efd >= 0 && v->msi_irqfd)
         (void)v->ctx->irqfd(v->ctx->opaque, v->msi_gsi, v->msi_efd, false);
     if (v->msi_gsi >= 0)
@@ -442,6 +485,7 @@ static void vpci_free(struct vpci *v)
             munmap(v->bars[i].map, v->bars[i].size);
     pthread_mutex_destroy(&v->f.irq_lock);
     pthread_mutex_destroy(&v->slot_lock);
+    pthread_mutex_destroy(&v->msix_lock);
     free(v);
 }
 
@@ -687,11 +731,13 @@ static int setup_msix(struct vpci *v)
         if (v->f.cfg[at] == PCI_CAP_ID_MSIX)
             v->msix_cap = (int)at;
     v->msix_efd = malloc(v->msix_n * sizeof(*v->msix_efd));
+    v->msix_direct = malloc(v->msix_n * sizeof(*v->msix_direct));
     v->msix_src = calloc(v->msix_n, sizeof(*v->msix_src));
-    if (!v->msix_efd || !v->msix_src || !v->msix_cap)
+    if (!v->msix_efd || !v->msix_direct || !v->msix_src || !v->msix_cap)
         return -ENOMEM;
     for (unsigned i = 0; i < v->msix_n; i++)
-        v->msix_efd[i] = -1;
+        v->msix_efd[i] = v->msix_direct[i] = -1;
+    pci_msix_set_watch(&v->f, msix_watch, v);
     for (unsigned i = 0; i < v->msix_n; i++) {
         v->msix_efd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (v->msix_efd[i] < 0)
@@ -849,6 +895,7 @@ static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
     v->intx_efd = v->intx_rfd = v->msi_efd = v->msi_gsi = -1;
     v->msix_bar = -1;
     pthread_mutex_init(&v->slot_lock, NULL);
+    pthread_mutex_init(&v->msix_lock, NULL);
     for (unsigned i = 0; i < 6; i++)
         v->bars[i].slot = -1;
     v->budget = (struct log_budget)LOG_BUDGET_INIT(LOG_BURST, LOG_INTERVAL_MS);
@@ -857,6 +904,7 @@ static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
     int r = vfio_open(&v->d, bdf);
     if (r < 0) {
         pthread_mutex_destroy(&v->slot_lock);
+        pthread_mutex_destroy(&v->msix_lock);
         free(v);
         return r;
     }
@@ -867,6 +915,7 @@ static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
                   v->name, bdf, strerror(-r));
         vfio_close(&v->d);
         pthread_mutex_destroy(&v->slot_lock);
+        pthread_mutex_destroy(&v->msix_lock);
         free(v);
         return r;
     }
