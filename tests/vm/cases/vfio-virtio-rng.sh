@@ -53,7 +53,10 @@ n=$(relayed)
 [ "$n" = 0 ] || fail "MSI-X interrupts relayed by qvm with irqfds: '$n' (expected 0)"
 # Without irqfds (QVM_KVM_FAST=ioeventfd): qvm's I/O thread relays each
 # to KVM_SIGNAL_MSI; INTx is qvm's own too.
-QVM_KVM_FAST=ioeventfd runqvm "$out" @"$CONFIGS/vfio-virtio-rng.qvmconf" cmdline "split"
+QVM_KVM_FAST=ioeventfd
+export QVM_KVM_FAST
+runqvm "$out" @"$CONFIGS/vfio-virtio-rng.qvmconf" cmdline "split"
+unset QVM_KVM_FAST
 check
 n=$(relayed)
 [ -n "$n" ] && [ "$n" -ge 1 ] || fail "no MSI-X interrupt relayed by qvm without irqfds: '$n'"
