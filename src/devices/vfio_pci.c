@@ -8,10 +8,15 @@
  *   identity (vendor, device, class, revision, subsystem), BARs of the
  *   host's sizes that the guest places, the command register's I/O, memory
  *   and bus master bits forwarded to the device, a capability list with
- *   only an MSI capability emulated on top of VFIO's MSI; the expansion ROM
- *   and every other host capability are hidden;
- * - BARs are trapped: each access goes to the region's mmap in qvm (or
- *   pread/pwrite when VFIO gives no mmap);
+ *   MSI and MSI-X emulated on top of VFIO's and read-only copies of the
+ *   host's vendor-specific capabilities; the expansion ROM and every other
+ *   host capability are hidden;
+ * - BARs are mapped into the guest where VFIO allows mmap: the mmap is a
+ *   KVM memory slot at the guest's BAR address, moved and emptied with the
+ *   guest's BAR moves and memory decode (bar_moved, on the PCI remap
+ *   thread). Trapped otherwise (I/O, no mmap, the BAR of a host MSI-X
+ *   table that is not MSI-X's alone, and every BAR while INTx is qvm's):
+ *   each access goes to the mmap in qvm, or pread/pwrite;
  * - INTx: with KVM's full in-kernel irqchip, VFIO's eventfd is a KVM irqfd
  *   with resample on the function's IOAPIC input: the guest's EOI lowers
  *   the line and signals VFIO's unmask eventfd. Otherwise (the split
@@ -22,7 +27,12 @@
  * - MSI (one vector): when the guest enables it, VFIO's MSI eventfd is a
  *   KVM irqfd on an MSI route that follows the guest's address and data
  *   (KVM_SIGNAL_MSI from the I/O thread without irqfd). INTx is off while
- *   MSI is on (VFIO allows one kind at a time).
+ *   MSI is on (VFIO allows one kind at a time);
+ * - MSI-X, when the host's table and PBA have a BAR of their own: that BAR
+ *   is pci.c's MSI-X model (msix.c); when the guest enables MSI-X, VFIO
+ *   gets per vector the vector's KVM irqfd while msix.c says it is
+ *   unmasked and routed (its watch), else an eventfd the I/O thread
+ *   relays to pci_msix_notify (pending while masked).
  */
 #include "devices/vfio_pci.h"
 
