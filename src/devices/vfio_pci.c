@@ -569,9 +569,10 @@ static bool host_msix(struct vpci *v, uint32_t *table, uint32_t *pba,
     return false;
 }
 
-/* msix_exclusive: the table and PBA share BAR `bar` of `size` bytes and
- * it holds nothing else (its size is what they need, to a page), as QEMU
- * and most devices lay it out: pci.c can then serve that BAR whole. */
+/* msix_exclusive: the table and PBA (BIR|offset each) share one BAR of
+ * `size` bytes that holds nothing else (its size is what they need, to a
+ * page), as QEMU and most devices lay it out: pci.c can then serve that
+ * BAR whole. */
 static bool msix_exclusive(uint32_t table, uint32_t pba, unsigned n,
                            uint64_t size)
 {
