@@ -467,7 +467,7 @@ static void vpci_free(struct vpci *v)
         (void)ev_del(v->ctx->ev, v->intx_efd);
     if (v->msi_efd >= 0 && !v->msi_irqfd && v->ctx->ev)
         (void)ev_del(v->ctx->ev, v->msi_efd);
-    for (unsigned i = 0; v->msix_efd && i < v->msix_n; i++)
+    for (unsigned i = 0; v->msix_efd && v->msix_src && i < v->msix_n; i++)
         if (v->msix_efd[i] >= 0 && v->msix_src[i].v && v->ctx->ev)
             (void)ev_del(v->ctx->ev, v->msix_efd[i]);
     vfio_close(&v->d);
@@ -744,10 +744,12 @@ static int setup_msix(struct vpci *v)
     v->msix_efd = malloc(v->msix_n * sizeof(*v->msix_efd));
     v->msix_direct = malloc(v->msix_n * sizeof(*v->msix_direct));
     v->msix_src = calloc(v->msix_n, sizeof(*v->msix_src));
+    for (unsigned i = 0; v->msix_efd && i < v->msix_n; i++)
+        v->msix_efd[i] = -1; /* before any failure: vpci_free closes them */
     if (!v->msix_efd || !v->msix_direct || !v->msix_src || !v->msix_cap)
         return -ENOMEM;
     for (unsigned i = 0; i < v->msix_n; i++)
-        v->msix_efd[i] = v->msix_direct[i] = -1;
+        v->msix_direct[i] = -1;
     pci_msix_set_watch(&v->f, msix_watch, v);
     for (unsigned i = 0; i < v->msix_n; i++) {
         v->msix_efd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
