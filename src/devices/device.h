@@ -113,6 +113,18 @@ struct dev_ctx {
      * realize only.
      */
     int (*ram_add)(void *opaque, uint64_t gpa, uint64_t size, void *hva);
+    /*
+     * Device memory the guest reaches without exits (a passed device's
+     * BAR: VFIO's mmap of it). slot_new reserves a KVM memory slot (>= 0,
+     * or -errno; realize only); slot_set puts [gpa, gpa+size) backed by
+     * `hva` in it (page-aligned), or empties it with size 0 (the guest's
+     * accesses there exit again). Not guest RAM: never in ctx->mem, never
+     * mapped for DMA. NULL: not offered (a fake machine). Context: any
+     * thread (the PCI remap thread's bar_moved, teardown).
+     */
+    int (*slot_new)(void *opaque);
+    int (*slot_set)(void *opaque, int slot, uint64_t gpa, uint64_t size,
+                    void *hva);
 };
 
 /* A realized device: torn down (and its output flushed) at VM exit. */

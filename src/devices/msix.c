@@ -38,6 +38,7 @@ struct msix_vec {
     int gsi;       /* KVM route, or -1 */
     int efd;       /* eventfd bound to gsi by an irqfd, or -1 */
     bool routed;   /* gsi routes to the entry's current message */
+    int watched;   /* the fd the watch was last told of (-1: none) */
 };
 
 struct pci_msix {
@@ -50,6 +51,9 @@ struct pci_msix {
     struct msix_vec *v;
     uint64_t *pba;
     struct pci_msix *next; /* the bus's list, for pci_bus_free */
+    /* pci_msix_set_watch's, called under lock */
+    void (*watch)(void *opaque, unsigned vector, int irqfd);
+    void *watch_opaque;
 };
 
 static struct log_budget msix_rl = LOG_BUDGET_INIT(5, 5000);
@@ -113,19 +117,32 @@ static void vec_deliver(struct pci_msix *m, unsigned i)
                   strerror(-e));
 }
 
+/* Tell the watch where vector i's interrupts may go straight: its irqfd
+ * while it is unmasked and routed, else -1. Caller holds m->lock. */
+static void vec_watch(struct pci_msix *m, unsigned i)
+{
+    struct msix_vec *v = &m->v[i];
+    int want = !vec_masked(m, v) && v->routed ? v->efd : -1;
+    if (!m->watch || want == v->watched)
+        return;
+    v->watched = want;
+    m->watch(m->watch_opaque, i, want);
+}
+
 /* After a change to vector i or to the function's bits: route it and send
  * what is pending once it is unmasked. Caller holds m->lock. */
 static void vec_update(struct pci_msix *m, unsigned i)
 {
     struct msix_vec *v = &m->v[i];
-    if (vec_masked(m, v))
-        return;
-    vec_route(m, v);
-    uint64_t bit = 1ull << (i % 64);
-    if (m->pba[i / 64] & bit) {
-        m->pba[i / 64] &= ~bit;
-        vec_deliver(m, i);
+    if (!vec_masked(m, v)) {
+        vec_route(m, v);
+        uint64_t bit = 1ull << (i % 64);
+        if (m->pba[i / 64] & bit) {
+            m->pba[i / 64] &= ~bit;
+            vec_deliver(m, i);
+        }
     }
+    vec_watch(m, i);
 }
 
 static uint8_t msix_byte(const struct pci_msix *m, uint64_t o)
@@ -196,7 +213,7 @@ void msix_cfg_written(struct pci_function *f, unsigned reg, unsigned size)
     pthread_mutex_lock(&m->lock);
     m->enabled = ctl & PCI_MSIX_ENABLE;
     m->fmask = ctl & PCI_MSIX_FMASK;
-    for (unsigned i = 0; m->enabled && !m->fmask && i < m->nvec; i++)
+    for (unsigned i = 0; i < m->nvec; i++)
         vec_update(m, i);
     pthread_mutex_unlock(&m->lock);
 }
@@ -254,7 +271,7 @@ int pci_msix_init(struct pci_function *f, unsigned bar, uint32_t table_off,
     m->pba_off = pba_off;
     for (unsigned i = 0; i < nvec; i++) {
         m->v[i].e[12] = 1; /* masked */
-        m->v[i].gsi = m->v[i].efd = -1;
+        m->v[i].gsi = m->v[i].efd = m->v[i].watched = -1;
     }
     f->msix = m;
     f->bar_ops[bar] = &msix_ops;
@@ -321,6 +338,19 @@ bool pci_msix_enabled(struct pci_function *f)
     bool on = m->enabled;
     pthread_mutex_unlock(&m->lock);
     return on;
+}
+
+void pci_msix_set_watch(struct pci_function *f,
+                        void (*watch)(void *opaque, unsigned vector, int irqfd),
+                        void *opaque)
+{
+    struct pci_msix *m = f->msix;
+    if (!m)
+        return;
+    pthread_mutex_lock(&m->lock);
+    m->watch = watch;
+    m->watch_opaque = opaque;
+    pthread_mutex_unlock(&m->lock);
 }
 
 bool pci_msix_notify(struct pci_function *f, unsigned vector)

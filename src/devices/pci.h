@@ -129,6 +129,20 @@ bool pci_msix_enabled(struct pci_function *f);
  * out of range (the caller falls back to INTx or drops it). Context: any.
  */
 bool pci_msix_notify(struct pci_function *f, unsigned vector);
+/*
+ * pci_msix_set_watch: for a function whose interrupts come from outside
+ * qvm (a VFIO device's): watch(opaque, vector, irqfd) runs whenever
+ * vector's irqfd becomes usable straight (irqfd >= 0: the vector is
+ * unmasked, MSI-X on without Function Mask, and its KVM route points at
+ * the entry's message: a write to irqfd is the interrupt) or stops being
+ * (-1: the source must go through pci_msix_notify, which keeps it pending
+ * while masked). Runs under the MSI-X state's lock (a vCPU's table or
+ * configuration write): it must not call pci_msix_*. Before pci_bus_add,
+ * after pci_msix_init.
+ */
+void pci_msix_set_watch(struct pci_function *f,
+                        void (*watch)(void *opaque, unsigned vector, int irqfd),
+                        void *opaque);
 /* pci_intx_set: drive the function's INTx line (level-triggered), unless
  * the guest set Interrupt Disable (command bit 10). Context: any. */
 void pci_intx_set(struct pci_function *f, bool level);

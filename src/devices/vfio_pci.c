@@ -8,10 +8,15 @@
  *   identity (vendor, device, class, revision, subsystem), BARs of the
  *   host's sizes that the guest places, the command register's I/O, memory
  *   and bus master bits forwarded to the device, a capability list with
- *   only an MSI capability emulated on top of VFIO's MSI; the expansion ROM
- *   and every other host capability are hidden;
- * - BARs are trapped: each access goes to the region's mmap in qvm (or
- *   pread/pwrite when VFIO gives no mmap);
+ *   MSI and MSI-X emulated on top of VFIO's and read-only copies of the
+ *   host's vendor-specific capabilities; the expansion ROM and every other
+ *   host capability are hidden;
+ * - BARs are mapped into the guest where VFIO allows mmap: the mmap is a
+ *   KVM memory slot at the guest's BAR address, moved and emptied with the
+ *   guest's BAR moves and memory decode (bar_moved, on the PCI remap
+ *   thread). Trapped otherwise (I/O, no mmap, the BAR of a host MSI-X
+ *   table that is not MSI-X's alone, and every BAR while INTx is qvm's):
+ *   each access goes to the mmap in qvm, or pread/pwrite;
  * - INTx: with KVM's full in-kernel irqchip, VFIO's eventfd is a KVM irqfd
  *   with resample on the function's IOAPIC input: the guest's EOI lowers
  *   the line and signals VFIO's unmask eventfd. Otherwise (the split
@@ -22,7 +27,12 @@
  * - MSI (one vector): when the guest enables it, VFIO's MSI eventfd is a
  *   KVM irqfd on an MSI route that follows the guest's address and data
  *   (KVM_SIGNAL_MSI from the I/O thread without irqfd). INTx is off while
- *   MSI is on (VFIO allows one kind at a time).
+ *   MSI is on (VFIO allows one kind at a time);
+ * - MSI-X, when the host's table and PBA have a BAR of their own: that BAR
+ *   is pci.c's MSI-X model (msix.c); when the guest enables MSI-X, VFIO
+ *   gets per vector the vector's KVM irqfd while msix.c says it is
+ *   unmasked and routed (its watch), else an eventfd the I/O thread
+ *   relays to pci_msix_notify (pending while masked).
  */
 #include "devices/vfio_pci.h"
 
@@ -59,6 +69,13 @@ struct vbar {
     unsigned idx;
     void *map; /* the region's mmap, or NULL: pread/pwrite */
     uint64_t size;
+    /* Direct: the mmap in a KVM memory slot at the guest's BAR address
+     * (slot >= 0: one is reserved). Under vpci.slot_lock: */
+    int slot;
+    bool decoded;    /* the guest's BAR is mapped on the bus (bar_moved) */
+    uint64_t base;   /* ... at this address */
+    bool in_slot;    /* the slot holds the mmap now */
+    const char *why; /* why it stays trapped, or NULL */
 };
 
 struct vpci {
@@ -68,6 +85,10 @@ struct vpci {
     char name[64];
     char host[40]; /* "0000:00:01.0 (1234:11e8)" */
     struct vbar bars[6];
+    pthread_mutex_t slot_lock;    /* the BARs' slots (bar_moved vs. realize) */
+    bool direct;                  /* BARs with a slot may use it */
+    atomic_uint_fast64_t trapped; /* guest BAR accesses that exited */
+    bool realized;
     /* INTx */
     int intx_efd;
     int intx_rfd;       /* resample eventfd: VFIO unmasks on the guest's EOI */
@@ -81,6 +102,24 @@ struct vpci {
     bool msi_on;
     uint64_t msi_addr;
     uint32_t msi_data;
+    /* MSI-X: pci.c's (msix.c) capability, table and PBA on the host's
+     * table BAR, which holds nothing else. VFIO signals, per vector, its
+     * KVM irqfd while msix.c says it is unmasked and routed (msix_direct,
+     * from the watch), else an eventfd of ours (msix_efd) that the I/O
+     * thread relays to pci_msix_notify (pending while masked). */
+    int msix_bar;                  /* -1: no MSI-X passed */
+    uint32_t msix_table, msix_pba; /* offsets in that BAR */
+    unsigned msix_n;
+    int msix_cap; /* offset in f.cfg, 0: none */
+    int *msix_efd;
+    pthread_mutex_t msix_lock; /* msix_direct, msix_on vs. VFIO's fds */
+    int *msix_direct;          /* the vector's irqfd, or -1 */
+    atomic_uint_fast64_t msix_relayed;
+    struct msix_src {
+        struct vpci *v;
+        unsigned vec;
+    } * msix_src;
+    bool msix_on;
     struct log_budget budget;
 };
 
@@ -104,6 +143,7 @@ static uint64_t bar_read(void *opaque, uint64_t off, unsigned size)
 {
     struct vbar *b = opaque;
     uint64_t val = 0;
+    atomic_fetch_add(&b->v->trapped, 1);
     if (b->map) {
         volatile void *p = (volatile char *)b->map + off;
         switch (size) {
@@ -133,6 +173,7 @@ static uint64_t bar_read(void *opaque, uint64_t off, unsigned size)
 static void bar_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
     struct vbar *b = opaque;
+    atomic_fetch_add(&b->v->trapped, 1);
     if (b->map) {
         volatile void *p = (volatile char *)b->map + off;
         switch (size) {
@@ -161,6 +202,50 @@ static void bar_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 }
 
 static const struct region_ops bar_ops = {bar_read, bar_write};
+
+/* slot_apply: the BAR's memory slot in line with where the guest decodes
+ * it (slot_lock held). The bus region stays as well: an access that
+ * exits while the slot is being moved is served by bar_read/bar_write. */
+static void slot_apply(struct vbar *b)
+{
+    struct vpci *v = b->v;
+    bool want = v->direct && b->slot >= 0 && b->decoded;
+    if (b->in_slot) {
+        int r = v->ctx->slot_set(v->ctx->opaque, b->slot, 0, 0, NULL);
+        if (r < 0)
+            log_guest(&v->budget, LOG_WARN, TAG,
+                      "%s: BAR%u: cannot remove its memory slot: %s", v->name,
+                      b->idx, strerror(-r));
+        else
+            b->in_slot = false;
+    }
+    if (want && !b->in_slot) {
+        int r =
+            v->ctx->slot_set(v->ctx->opaque, b->slot, b->base, b->size, b->map);
+        if (r < 0)
+            log_guest(&v->budget, LOG_WARN, TAG,
+                      "%s: BAR%u at 0x%llx: no memory slot (%s): trapped",
+                      v->name, b->idx, (unsigned long long)b->base,
+                      strerror(-r));
+        else
+            b->in_slot = true;
+    }
+}
+
+/* bar_moved: the guest moved BAR i, or turned its decode on or off
+ * (context: the PCI remap thread). */
+static void bar_moved(void *opaque, unsigned i, bool mapped, uint64_t base)
+{
+    struct vpci *v = opaque;
+    if (i >= 6 || v->bars[i].slot < 0)
+        return;
+    struct vbar *b = &v->bars[i];
+    pthread_mutex_lock(&v->slot_lock);
+    b->decoded = mapped;
+    b->base = base;
+    slot_apply(b);
+    pthread_mutex_unlock(&v->slot_lock);
+}
 
 /* ---- interrupts ---------------------------------------------------------- */
 
@@ -251,6 +336,78 @@ static void msi_update(struct vpci *v)
     pthread_mutex_unlock(&v->f.irq_lock);
 }
 
+/* A vector's eventfd (VFIO signalled it): through msix.c, which delivers
+ * it (irqfd or KVM_SIGNAL_MSI) or sets its pending bit while masked. */
+static void msix_fired(void *opaque, int fd, uint32_t events)
+{
+    (void)events;
+    struct msix_src *src = opaque;
+    uint64_t n;
+    if (read(fd, &n, sizeof(n)) != sizeof(n))
+        return;
+    atomic_fetch_add(&src->v->msix_relayed, 1);
+    (void)pci_msix_notify(&src->v->f, src->vec);
+}
+
+/* The eventfd VFIO should signal for vector i (msix_lock held). */
+static int msix_fd(const struct vpci *v, unsigned i)
+{
+    return v->msix_direct[i] >= 0 ? v->msix_direct[i] : v->msix_efd[i];
+}
+
+/* msix.c's watch: vector i's irqfd became usable straight, or stopped
+ * being (context: a vCPU's table or configuration write, under msix.c's
+ * lock). While MSI-X is on in VFIO, the vector's eventfd follows. */
+static void msix_watch(void *opaque, unsigned i, int irqfd)
+{
+    struct vpci *v = opaque;
+    if (i >= v->msix_n)
+        return;
+    pthread_mutex_lock(&v->msix_lock);
+    v->msix_direct[i] = irqfd;
+    if (v->msix_on) {
+        int r = vfio_irq_set(&v->d, VFIO_IRQ_MSIX, i, msix_fd(v, i));
+        if (r < 0)
+            log_guest(&v->budget, LOG_WARN, TAG, "%s: MSI-X vector %u: %s",
+                      v->name, i, strerror(-r));
+    }
+    pthread_mutex_unlock(&v->msix_lock);
+}
+
+/* msix_update: the guest wrote MSI-X's Message Control (context: a vCPU,
+ * under the bus mutex): Enable on hands VFIO every vector's eventfd (INTx
+ * off meanwhile), off takes them back. Function Mask and the per-vector
+ * masks are msix.c's: a masked vector's interrupt becomes pending. */
+static void msix_update(struct vpci *v)
+{
+    bool en = le_get(v->f.cfg + v->msix_cap + 2, 2) & PCI_MSIX_ENABLE;
+    if (en == v->msix_on)
+        return;
+    int r;
+    if (en) {
+        (void)intx_enable(v, false);
+        int fds[VFIO_IRQ_SET_MAX];
+        pthread_mutex_lock(&v->msix_lock);
+        for (unsigned i = 0; i < v->msix_n; i++)
+            fds[i] = msix_fd(v, i);
+        r = vfio_irq_set_many(&v->d, VFIO_IRQ_MSIX, v->msix_n, fds);
+        v->msix_on = r == 0;
+        pthread_mutex_unlock(&v->msix_lock);
+    } else {
+        r = vfio_irq_set(&v->d, VFIO_IRQ_MSIX, 0, -1);
+        if (r == 0 && !v->msi_on)
+            r = intx_enable(v, true);
+    }
+    if (r < 0) {
+        log_guest(&v->budget, LOG_WARN, TAG, "%s: MSI-X %s: %s", v->name,
+                  en ? "enable" : "disable", strerror(-r));
+        return;
+    }
+    pthread_mutex_lock(&v->msix_lock);
+    v->msix_on = en;
+    pthread_mutex_unlock(&v->msix_lock);
+}
+
 /* ---- configuration space ------------------------------------------------- */
 
 static bool overlaps(unsigned off, unsigned size, unsigned at, unsigned len)
@@ -284,6 +441,8 @@ static void cfg_write(void *opaque, unsigned off, unsigned size)
                   "%s: command register write failed", v->name);
     if (v->msi_cap && overlaps(off, size, (unsigned)v->msi_cap, MSI_CAP_LEN))
         msi_update(v);
+    if (v->msix_cap && overlaps(off, size, (unsigned)v->msix_cap + 2, 2))
+        msix_update(v);
 }
 
 /* ---- realize and teardown ------------------------------------------------ */
@@ -292,11 +451,32 @@ static void vpci_free(struct vpci *v)
 {
     if (v->ctx && v->ctx->pci)
         pci_bus_remove(v->ctx->pci, &v->f);
+    /* No bar_moved runs any more: the slots emptied before the mmaps go
+     * (no vCPU runs). */
+    for (unsigned i = 0; i < 6; i++)
+        if (v->bars[i].in_slot &&
+            v->ctx->slot_set(v->ctx->opaque, v->bars[i].slot, 0, 0, NULL) == 0)
+            v->bars[i].in_slot = false;
+    if (v->realized)
+        log_info(TAG, "%s: %llu guest BAR accesses trapped", v->name,
+                 (unsigned long long)atomic_load(&v->trapped));
+    if (v->realized && v->msix_cap)
+        log_info(TAG, "%s: %llu MSI-X interrupts relayed by qvm", v->name,
+                 (unsigned long long)atomic_load(&v->msix_relayed));
     if (v->intx_efd >= 0 && !v->intx_resample && v->ctx->ev)
         (void)ev_del(v->ctx->ev, v->intx_efd);
     if (v->msi_efd >= 0 && !v->msi_irqfd && v->ctx->ev)
         (void)ev_del(v->ctx->ev, v->msi_efd);
+    for (unsigned i = 0; v->msix_efd && v->msix_src && i < v->msix_n; i++)
+        if (v->msix_efd[i] >= 0 && v->msix_src[i].v && v->ctx->ev)
+            (void)ev_del(v->ctx->ev, v->msix_efd[i]);
     vfio_close(&v->d);
+    for (unsigned i = 0; v->msix_efd && i < v->msix_n; i++)
+        if (v->msix_efd[i] >= 0)
+            close(v->msix_efd[i]);
+    free(v->msix_efd);
+    free(v->msix_src);
+    free(v->msix_direct);
     if (v->msi_efd >= 0 && v->msi_irqfd)
         (void)v->ctx->irqfd(v->ctx->opaque, v->msi_gsi, v->msi_efd, false);
     if (v->msi_gsi >= 0)
@@ -314,6 +494,8 @@ static void vpci_free(struct vpci *v)
         if (v->bars[i].map)
             munmap(v->bars[i].map, v->bars[i].size);
     pthread_mutex_destroy(&v->f.irq_lock);
+    pthread_mutex_destroy(&v->slot_lock);
+    pthread_mutex_destroy(&v->msix_lock);
     free(v);
 }
 
@@ -325,8 +507,12 @@ static void vpci_teardown(void *state)
 static void vpci_report(void *state, char *buf, size_t len)
 {
     struct vpci *v = state;
-    snprintf(buf, len, "%s = host %s, INTx %s, MSI %s", v->name, v->host,
-             v->intx_on ? "on" : "off", v->msi_on ? "on" : "off");
+    snprintf(
+        buf, len,
+        "%s = host %s, INTx %s, MSI %s, MSI-X %s, %llu BAR accesses trapped",
+        v->name, v->host, v->intx_on ? "on" : "off", v->msi_on ? "on" : "off",
+        v->msix_on ? "on" : "off",
+        (unsigned long long)atomic_load(&v->trapped));
 }
 
 /* Where the next BAR goes: above every window the spec placed in the PCI
@@ -362,9 +548,56 @@ static bool bar_take(uint64_t *next, uint64_t end, uint64_t size,
     return true;
 }
 
+/* host_msix: the host function's MSI-X capability (its list walked):
+ * table and PBA BIR|offset, vectors; false when it has none. */
+static bool host_msix(struct vpci *v, uint32_t *table, uint32_t *pba,
+                      unsigned *n)
+{
+    uint8_t c[PCI_CFG_SIZE];
+    if (vfio_region_rw(&v->d, VFIO_PCI_REG_CFG, 0, c, sizeof(c), false) < 0 ||
+        !(le_get(c + PCI_REG_STATUS, 2) & PCI_STATUS_CAPS))
+        return false;
+    unsigned at = c[PCI_REG_CAP_PTR] & 0xfc;
+    for (unsigned k = 0; at >= 0x40 && at <= PCI_CFG_SIZE - 12 && k < 48;
+         k++, at = c[at + 1] & 0xfc)
+        if (c[at] == PCI_CAP_ID_MSIX) {
+            *n = ((unsigned)le_get(c + at + 2, 2) & 0x7ff) + 1;
+            *table = (uint32_t)le_get(c + at + 4, 4);
+            *pba = (uint32_t)le_get(c + at + 8, 4);
+            return true;
+        }
+    return false;
+}
+
+/* msix_exclusive: the table and PBA (BIR|offset each) share one BAR of
+ * `size` bytes that holds nothing else (its size is what they need, to a
+ * page), as QEMU and most devices lay it out: pci.c can then serve that
+ * BAR whole. */
+static bool msix_exclusive(uint32_t table, uint32_t pba, unsigned n,
+                           uint64_t size)
+{
+    if ((table & 7) != (pba & 7))
+        return false;
+    uint64_t end = (table & ~7u) + 16ull * n;
+    uint64_t pend = (pba & ~7u) + 8ull * ((n + 63) / 64);
+    if (pend > end)
+        end = pend;
+    uint64_t need = 4096;
+    while (need < end)
+        need <<= 1;
+    return size <= need;
+}
+
 static int setup_bars(struct vpci *v, struct bar_alloc *a)
 {
     uint8_t hw[24];
+    uint32_t mt = 0, mp = 0;
+    unsigned mn = 0;
+    int msix_bar = -1, pba_bar = -1;
+    if (host_msix(v, &mt, &mp, &mn)) {
+        msix_bar = (int)(mt & 7);
+        pba_bar = (int)(mp & 7);
+    }
     if (vfio_region_rw(&v->d, VFIO_PCI_REG_CFG, PCI_REG_BAR0, hw, sizeof(hw),
                        false) < 0)
         return -EIO;
@@ -397,8 +630,42 @@ static int setup_bars(struct vpci *v, struct bar_alloc *a)
         b->v = v;
         b->idx = i;
         b->size = size;
+        b->slot = -1;
+        if ((int)i == msix_bar && kind != BAR_IO && msix_bar == pba_bar &&
+            v->d.irq_count[VFIO_IRQ_MSIX] == mn && mn <= PCI_MSIX_MAX &&
+            msix_exclusive(mt, mp, mn, size)) {
+            /* MSI-X's own BAR: pci.c serves it (pci_msix_init). */
+            v->msix_bar = (int)i;
+            v->msix_table = mt & ~7u;
+            v->msix_pba = mp & ~7u;
+            v->msix_n = mn;
+            b->why = "the MSI-X table and PBA, emulated";
+            int r =
+                pci_function_set_bar(&v->f, i, kind, base, asize, NULL, NULL);
+            if (r < 0) {
+                log_error(TAG, "%s: BAR%u: %s", v->name, i, strerror(-r));
+                return r;
+            }
+            if (kind == BAR_MEM64)
+                i++;
+            continue;
+        }
         if (kind != BAR_IO)
             b->map = vfio_region_mmap(&v->d, VFIO_PCI_REG_BAR0 + i);
+        b->why = kind == BAR_IO                           ? "I/O"
+                 : !b->map                                ? "VFIO gives no mmap"
+                 : size % (uint64_t)sysconf(_SC_PAGESIZE) ? "below a page"
+                 : (int)i == msix_bar || (int)i == pba_bar
+                     ? "the MSI-X table or PBA is there"
+                 : !v->ctx->slot_new || !v->ctx->slot_set ? "no memory slots"
+                                                          : NULL;
+        if (!b->why) {
+            b->slot = v->ctx->slot_new(v->ctx->opaque);
+            if (b->slot < 0) {
+                b->slot = -1;
+                b->why = "no memory slot left";
+            }
+        }
         int r = pci_function_set_bar(&v->f, i, kind, base, asize, &bar_ops, b);
         if (r < 0) {
             log_error(TAG, "%s: BAR%u: %s", v->name, i, strerror(-r));
@@ -459,6 +726,77 @@ static int setup_msi(struct vpci *v)
     return 0;
 }
 
+/* setup_msix: MSI-X emulated by pci.c on the host's table BAR
+ * (setup_bars chose it), an eventfd per vector for VFIO, each relayed by
+ * the I/O thread. */
+static int setup_msix(struct vpci *v)
+{
+    if (v->msix_bar < 0)
+        return 0;
+    int r = pci_msix_init(&v->f, (unsigned)v->msix_bar, v->msix_table,
+                          v->msix_pba, v->msix_n);
+    if (r < 0)
+        return r;
+    unsigned at = v->f.cfg[PCI_REG_CAP_PTR];
+    for (unsigned k = 0; at && k < 48; k++, at = v->f.cfg[at + 1])
+        if (v->f.cfg[at] == PCI_CAP_ID_MSIX)
+            v->msix_cap = (int)at;
+    v->msix_efd = malloc(v->msix_n * sizeof(*v->msix_efd));
+    v->msix_direct = malloc(v->msix_n * sizeof(*v->msix_direct));
+    v->msix_src = calloc(v->msix_n, sizeof(*v->msix_src));
+    for (unsigned i = 0; v->msix_efd && i < v->msix_n; i++)
+        v->msix_efd[i] = -1; /* before any failure: vpci_free closes them */
+    if (!v->msix_efd || !v->msix_direct || !v->msix_src || !v->msix_cap)
+        return -ENOMEM;
+    for (unsigned i = 0; i < v->msix_n; i++)
+        v->msix_direct[i] = -1;
+    pci_msix_set_watch(&v->f, msix_watch, v);
+    for (unsigned i = 0; i < v->msix_n; i++) {
+        v->msix_efd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (v->msix_efd[i] < 0)
+            return -errno;
+        v->msix_src[i] = (struct msix_src){v, i};
+        r = ev_add(v->ctx->ev, v->msix_efd[i], EPOLLIN, msix_fired,
+                   &v->msix_src[i]);
+        if (r < 0) {
+            v->msix_src[i].v = NULL; /* not on the event loop */
+            return r;
+        }
+    }
+    return 0;
+}
+
+/* setup_vendor_caps: the host's vendor-specific capabilities (a virtio
+ * device's register map), read-only copies: they describe where things
+ * are in the BARs and switch nothing. */
+static int setup_vendor_caps(struct vpci *v)
+{
+    uint8_t c[PCI_CFG_SIZE];
+    if (vfio_region_rw(&v->d, VFIO_PCI_REG_CFG, 0, c, sizeof(c), false) < 0 ||
+        !(le_get(c + PCI_REG_STATUS, 2) & PCI_STATUS_CAPS))
+        return 0;
+    unsigned at = c[PCI_REG_CAP_PTR] & 0xfc, n = 0;
+    for (unsigned k = 0; at >= 0x40 && at <= PCI_CFG_SIZE - 4 && k < 48;
+         k++, at = c[at + 1] & 0xfc) {
+        unsigned len = c[at + 2];
+        if (c[at] != PCI_CAP_ID_VNDR || len < 3 || len > PCI_CFG_SIZE - at)
+            continue;
+        int r = pci_function_add_cap(&v->f, PCI_CAP_ID_VNDR, c + at, len);
+        if (r < 0) {
+            log_warn(TAG,
+                     "%s: no room for the host's vendor capability at "
+                     "0x%x: hidden",
+                     v->name, at);
+            break;
+        }
+        n++;
+    }
+    if (n)
+        log_info(TAG, "%s: %u vendor-specific capabilities (read-only)",
+                 v->name, n);
+    return 0;
+}
+
 static int setup_intx(struct vpci *v)
 {
     if (!v->d.irq_count[VFIO_IRQ_INTX] || !v->f.cfg[0x3d])
@@ -492,26 +830,47 @@ static int setup_intx(struct vpci *v)
     return intx_enable(v, true);
 }
 
-static int map_ram(struct vpci *v)
+int vfio_pci_dma_ranges(const struct gview *g,
+                        int (*map)(void *arg, uint64_t gpa, uint64_t size,
+                                   void *hva),
+                        void *arg)
 {
-    const struct gview *g = v->ctx->mem;
     for (size_t i = 0; g && i < g->regions.n; i++) {
         const struct gview_region *r = &g->regions.v[i];
         if (r->kind != GV_RAM)
             continue;
-        int e = vfio_dma_map(&v->d, r->gpa, r->size, r->host);
-        if (e < 0) {
-            log_error(TAG,
-                      "%s: cannot map guest RAM 0x%llx+0x%llx for DMA: %s%s",
-                      v->name, (unsigned long long)r->gpa,
-                      (unsigned long long)r->size, strerror(-e),
-                      e == -ENOMEM ? " (the pages are pinned: raise the "
-                                     "locked-memory limit, ulimit -l)"
-                                   : "");
+        int e = map(arg, r->gpa, r->size, r->host);
+        if (e < 0)
             return e;
-        }
     }
     return 0;
+}
+
+struct map_arg {
+    struct vpci *v;
+    uint64_t gpa, size; /* the range that failed */
+};
+
+static int map_one(void *arg, uint64_t gpa, uint64_t size, void *hva)
+{
+    struct map_arg *m = arg;
+    m->gpa = gpa;
+    m->size = size;
+    return vfio_dma_map(&m->v->d, gpa, size, hva);
+}
+
+static int map_ram(struct vpci *v)
+{
+    struct map_arg m = {v, 0, 0};
+    int e = vfio_pci_dma_ranges(v->ctx->mem, map_one, &m);
+    if (e < 0)
+        log_error(TAG, "%s: cannot map guest RAM 0x%llx+0x%llx for DMA: %s%s",
+                  v->name, (unsigned long long)m.gpa,
+                  (unsigned long long)m.size, strerror(-e),
+                  e == -ENOMEM ? " (the pages are pinned: raise the "
+                                 "locked-memory limit, ulimit -l)"
+                               : "");
+    return e;
 }
 
 /* The line qvm's placement would give a vdev in that slot (place.c). */
@@ -547,11 +906,18 @@ static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
     if (!v)
         return -ENOMEM;
     v->intx_efd = v->intx_rfd = v->msi_efd = v->msi_gsi = -1;
+    v->msix_bar = -1;
+    pthread_mutex_init(&v->slot_lock, NULL);
+    pthread_mutex_init(&v->msix_lock, NULL);
+    for (unsigned i = 0; i < 6; i++)
+        v->bars[i].slot = -1;
     v->budget = (struct log_budget)LOG_BUDGET_INIT(LOG_BURST, LOG_INTERVAL_MS);
     snprintf(v->name, sizeof(v->name), "pass %02x:%02x.%x", l->bdf.bus,
              l->bdf.dev, l->bdf.fn);
     int r = vfio_open(&v->d, bdf);
     if (r < 0) {
+        pthread_mutex_destroy(&v->slot_lock);
+        pthread_mutex_destroy(&v->msix_lock);
         free(v);
         return r;
     }
@@ -561,6 +927,8 @@ static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
         log_error(TAG, "%s: cannot read the configuration space of %s: %s",
                   v->name, bdf, strerror(-r));
         vfio_close(&v->d);
+        pthread_mutex_destroy(&v->slot_lock);
+        pthread_mutex_destroy(&v->msix_lock);
         free(v);
         return r;
     }
@@ -580,15 +948,21 @@ static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
     v->f.cfg[0x08] = hc[0x08];             /* revision */
     memcpy(v->f.cfg + 0x2c, hc + 0x2c, 4); /* subsystem IDs */
     v->f.cfg_write = cfg_write;
+    v->f.bar_moved = bar_moved;
     v->f.hook_opaque = v;
-    if (v->d.irq_count[VFIO_IRQ_MSIX])
-        log_warn(TAG,
-                 "%s: host %s has MSI-X, which qvm does not pass yet: "
-                 "hidden (MSI and INTx remain)",
-                 v->name, v->host);
     if ((r = setup_bars(v, a)) < 0 || (r = setup_msi(v)) < 0 ||
+        (r = setup_msix(v)) < 0 || (r = setup_vendor_caps(v)) < 0 ||
         (r = map_ram(v)) < 0)
         goto fail;
+    if (v->msix_bar >= 0)
+        log_info(TAG, "%s: MSI-X: %u vectors, table and PBA in BAR%d", v->name,
+                 v->msix_n, v->msix_bar);
+    else if (v->d.irq_count[VFIO_IRQ_MSIX])
+        log_warn(TAG,
+                 "%s: host %s has MSI-X with its table in a BAR shared with "
+                 "other registers, which qvm does not pass yet: hidden (MSI "
+                 "and INTx remain)",
+                 v->name, v->host);
     r = pci_bus_add(ctx->pci, &v->f);
     if (r < 0) {
         log_error(TAG, "%s: %s", v->name, strerror(-r));
@@ -607,6 +981,24 @@ static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
              !v->intx_on        ? "none"
              : v->intx_resample ? "by KVM irqfd with resample"
                                 : "by qvm (unmasked on BAR access)");
+    /* BARs in memory slots, unless INTx by qvm needs the guest's BAR
+     * accesses to see the handler acknowledge the device. */
+    pthread_mutex_lock(&v->slot_lock);
+    v->direct = !(v->intx_on && !v->intx_resample);
+    for (unsigned i = 0; i < 6; i++) {
+        struct vbar *b = &v->bars[i];
+        if (!b->size)
+            continue;
+        if (b->slot >= 0 && !v->direct)
+            b->why = "INTx by qvm needs the guest's BAR accesses";
+        slot_apply(b);
+        log_info(TAG, "%s: BAR%u (0x%llx bytes) %s%s%s", v->name, i,
+                 (unsigned long long)b->size,
+                 b->why ? "trapped (" : "mapped into the guest",
+                 b->why ? b->why : "", b->why ? ")" : "");
+    }
+    pthread_mutex_unlock(&v->slot_lock);
+    v->realized = true;
     inst->name = "pass";
     inst->state = v;
     inst->teardown = vpci_teardown;

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
 #include "util/log.h"
@@ -324,6 +325,27 @@ int vfio_open(struct vfio_dev *d, const char *bdf)
     return r;
 }
 
+/* quiesce: a device without a reset method left with bus master, memory
+ * and I/O decode off and INTx disabled in its real command register, so
+ * that it neither masters DMA nor decodes until its next user enables it
+ * (the kernel's release of the device does the same for bus master). */
+static void quiesce(struct vfio_dev *d)
+{
+    uint8_t c[2];
+    if (vfio_region_rw(d, VFIO_PCI_CONFIG_REGION_INDEX, PCI_COMMAND, c,
+                       sizeof(c), false) < 0)
+        return;
+    unsigned cmd = (unsigned)c[0] | (unsigned)c[1] << 8;
+    cmd &=
+        ~(unsigned)(PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+    cmd |= PCI_COMMAND_INTX_DISABLE;
+    c[0] = (uint8_t)cmd;
+    c[1] = (uint8_t)(cmd >> 8);
+    if (vfio_region_rw(d, VFIO_PCI_CONFIG_REGION_INDEX, PCI_COMMAND, c,
+                       sizeof(c), true) < 0)
+        log_warn(TAG, "%s: cannot turn its decode and bus master off", d->bdf);
+}
+
 void vfio_close(struct vfio_dev *d)
 {
     if (d->fd >= 0) {
@@ -333,6 +355,8 @@ void vfio_close(struct vfio_dev *d)
                 continue; /* that kind was not on */
         if (d->reset_ok)
             (void)xioctl(d->fd, VFIO_DEVICE_RESET, NULL);
+        else
+            quiesce(d);
     }
     close_all(d);
 }
@@ -413,6 +437,27 @@ int vfio_irq_set(struct vfio_dev *d, enum vfio_irq_kind kind, unsigned vec,
                         -1, false);
     return set_irqs(d, (unsigned)kind, VFIO_IRQ_SET_ACTION_TRIGGER, vec, 1, fd,
                     true);
+}
+
+int vfio_irq_set_many(struct vfio_dev *d, enum vfio_irq_kind kind,
+                      unsigned count, const int *fds)
+{
+    struct vfio_irq_set s;
+    _Alignas(8) uint8_t buf[sizeof(s) + VFIO_IRQ_SET_MAX * sizeof(int32_t)];
+    if ((unsigned)kind >= 3 || !count || count > VFIO_IRQ_SET_MAX)
+        return -EINVAL;
+    memset(&s, 0, sizeof(s));
+    s.argsz = (uint32_t)(sizeof(s) + count * sizeof(int32_t));
+    s.flags = VFIO_IRQ_SET_ACTION_TRIGGER | VFIO_IRQ_SET_DATA_EVENTFD;
+    s.index = (uint32_t)kind;
+    s.start = 0;
+    s.count = count;
+    memcpy(buf, &s, sizeof(s));
+    for (unsigned i = 0; i < count; i++) {
+        int32_t efd = fds[i];
+        memcpy(buf + sizeof(s) + i * sizeof(efd), &efd, sizeof(efd));
+    }
+    return xioctl(d->fd, VFIO_DEVICE_SET_IRQS, buf);
 }
 
 int vfio_intx_unmask(struct vfio_dev *d)

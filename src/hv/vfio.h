@@ -63,7 +63,9 @@ int vfio_find_by_id(uint16_t vid, uint16_t did, unsigned idx, char *bdf,
  */
 int vfio_open(struct vfio_dev *d, const char *bdf) MUST_CHECK;
 /* vfio_close: interrupts off, device reset when it has a reset method,
- * every descriptor closed (the IOMMU mappings go with the container). */
+ * else its command register's bus master, memory and I/O decode turned
+ * off and Interrupt Disable set (pwrite); every descriptor closed (the
+ * IOMMU mappings go with the container). */
 void vfio_close(struct vfio_dev *d);
 /* vfio_dma_map: the device may read and write [iova, iova+size), backed
  * by host memory `hva` (pinned by the kernel until unmapped). */
@@ -87,6 +89,12 @@ void *vfio_region_mmap(struct vfio_dev *d, unsigned idx);
  */
 int vfio_irq_set(struct vfio_dev *d, enum vfio_irq_kind kind, unsigned vec,
                  int fd) MUST_CHECK;
+/* vfio_irq_set_many: eventfds fds[0..count) for vectors 0..count-1 of
+ * `kind` at once (MSI-X: VFIO enables that many vectors; an fd of -1
+ * leaves its vector without one). count at most VFIO_IRQ_SET_MAX. */
+#define VFIO_IRQ_SET_MAX 2048
+int vfio_irq_set_many(struct vfio_dev *d, enum vfio_irq_kind kind,
+                      unsigned count, const int *fds) MUST_CHECK;
 int vfio_intx_unmask(struct vfio_dev *d) MUST_CHECK;
 int vfio_intx_unmask_fd(struct vfio_dev *d, int fd) MUST_CHECK;
 

@@ -180,10 +180,12 @@ static const unsigned long ioctl_pty[] = {TIOCGPTN, TIOCSPTLCK};
 static const unsigned long ioctl_tun[] = {TUNSETOFFLOAD};
 /* PCI pass-through (devices/vfio_pci.c): a vCPU switches the device's
  * interrupts (MSI on, INTx unmasked after a BAR access); the teardown turns
- * them off and resets the device. */
+ * them off, resets the device and empties the BARs' memory slots; the PCI
+ * remap thread moves those slots with the guest's BARs. */
 static const unsigned long ioctl_vfio_run[] = {VFIO_DEVICE_SET_IRQS};
-static const unsigned long ioctl_vfio_end[] = {VFIO_DEVICE_SET_IRQS,
-                                               VFIO_DEVICE_RESET};
+static const unsigned long ioctl_vfio_end[] = {
+    VFIO_DEVICE_SET_IRQS, VFIO_DEVICE_RESET, KVM_SET_USER_MEMORY_REGION};
+static const unsigned long ioctl_vfio_slot[] = {KVM_SET_USER_MEMORY_REGION};
 
 struct fb {
     scmp_filter_ctx f;
@@ -369,8 +371,12 @@ static void build_kind(struct fb *b, enum confine_kind kind)
         ALLOW_IOCTLS(b, ioctl_irq);
         allow_dump(b);
         allow_reaper(b);
-        if (cf.vfio)
+        if (cf.vfio) {
+            /* ...and a passed device without a reset method left with
+             * its decode and bus master off: its command register. */
+            ALLOW(b, SCMP_SYS(pread64), SCMP_SYS(pwrite64));
             ALLOW_IOCTLS(b, ioctl_vfio_end);
+        }
         break;
     case CONFINE_VCPU:
         ALLOW_IOCTLS(b, ioctl_vcpu);
@@ -419,6 +425,8 @@ static void build_kind(struct fb *b, enum confine_kind kind)
     case CONFINE_PCI:
         ALLOW(b, SCMP_SYS(eventfd2), SCMP_SYS(close), SCMP_SYS(epoll_ctl));
         ALLOW_IOCTLS(b, ioctl_irq);
+        if (cf.vfio)
+            ALLOW_IOCTLS(b, ioctl_vfio_slot); /* a passed BAR moved */
         allow_setid(b);
         break;
     case CONFINE_SHMEM:

@@ -81,7 +81,8 @@ struct vm {
     void *arch;           /* the arch's platform state (arch/<arch>/) */
     /* KVM fast paths for devices (dev_ctx), from KVM_CHECK_EXTENSION. */
     bool has_ioeventfd, has_ioeventfd_any, has_irqfd, has_signal_msi;
-    struct gsi_routes gsi; /* arch: has_irqchip only */
+    struct gsi_routes gsi;  /* arch: has_irqchip only */
+    uint32_t next_dev_slot; /* the next devices' KVM memory slot (vm.c) */
     struct kvm_cpuid2 *cpuid;
     struct boot_input boot_in; /* rsdp_gpa, firmware ranges (arch) */
     void *fw_host;             /* qvm-owned firmware ROM, or NULL */

@@ -116,22 +116,43 @@ static int ctx_msi_send(void *opaque, uint64_t addr, uint32_t data)
     return e < 0 ? e : 0; /* 0: the guest blocks it, as hardware would */
 }
 
-/* Devices' RAM (shmem's region window): memory slots from DEV_SLOT_BASE
- * up, clear of the spec's regions and the firmware's (arch) below. */
+/* Devices' memory slots (shmem's region window, a passed device's BARs):
+ * KVM memory slots from DEV_SLOT_BASE up, clear of the spec's regions and
+ * the firmware's (arch) below. */
 #define DEV_SLOT_BASE 256
+
+static int ctx_slot_new(void *opaque)
+{
+    struct vm *vm = opaque;
+    if (vm->next_dev_slot < DEV_SLOT_BASE)
+        vm->next_dev_slot = DEV_SLOT_BASE;
+    if (vm->next_dev_slot >= INT16_MAX)
+        return -ENOSPC;
+    return (int)vm->next_dev_slot++;
+}
+
+static int ctx_slot_set(void *opaque, int slot, uint64_t gpa, uint64_t size,
+                        void *hva)
+{
+    struct vm *vm = opaque;
+    if (slot < DEV_SLOT_BASE || (uint32_t)slot >= vm->next_dev_slot)
+        return -EINVAL;
+    /* Size 0 deletes the slot (KVM ignores the other fields then). */
+    return kvm_set_mem_slot(&vm->kvm, (uint32_t)slot, size ? gpa : 0, size,
+                            size ? hva : NULL, false);
+}
 
 static int ctx_ram_add(void *opaque, uint64_t gpa, uint64_t size, void *hva)
 {
     struct vm *vm = opaque;
-    static unsigned next = DEV_SLOT_BASE;
-    int e = kvm_set_mem_slot(&vm->kvm, next, gpa, size, hva, false);
+    int slot = ctx_slot_new(vm);
+    int e = slot < 0 ? slot : ctx_slot_set(vm, slot, gpa, size, hva);
     if (e < 0) {
         log_fatal(TAG, "KVM_SET_USER_MEMORY_REGION (device) 0x%llx,0x%llx: %s",
                   (unsigned long long)gpa, (unsigned long long)size,
                   strerror(-e));
         return e;
     }
-    next++;
     return 0;
 }
 
@@ -205,7 +226,9 @@ static int build(struct vm *vm)
                          .irqfd = ctx_irqfd,
                          .irqfd_resample = ctx_irqfd_resample,
                          .msi_send = ctx_msi_send,
-                         .ram_add = ctx_ram_add};
+                         .ram_add = ctx_ram_add,
+                         .slot_new = ctx_slot_new,
+                         .slot_set = ctx_slot_set};
     if (devices_realize(spec, &vm->dev_ctx, &vm->devs) < 0)
         return -1;
     for (size_t i = 0; i < vm->devs.v.n; i++)

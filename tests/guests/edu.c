@@ -5,6 +5,10 @@
  * Steps, each printing one "edu: ..." line:
  *   1. finds 1234:11e8 on bus 0, its BAR0 (memory decode and bus master on);
  *   2. the ID register (0x010000ed) and the liveness register (inverse);
+ *      1000 reads of the ID (none exits when qvm maps BAR0 into the
+ *      guest: the case checks qvm's count); BAR0 moved (the ID at the new
+ *      address, all ones at the old one and with memory decode off) and
+ *      back;
  *   3. a factorial, polled (10! = 3628800);
  *   4. INTx: a factorial with "raise an interrupt when done"; the handler
  *      (IOAPIC line from configuration register 0x3c, level-triggered)
@@ -205,6 +209,35 @@ void guest_main(uint32_t magic, uint32_t info)
     serial_puts("edu: ID ");
     serial_puthex(id);
     serial_puts(", liveness ok\n");
+
+    /* 1000 reads of the ID register: none exits where qvm maps BAR0 into
+     * the guest (the case reads qvm's count of trapped BAR accesses). */
+    for (uint32_t i = 0; i < 1000; i++)
+        if (edu[0] != EDU_ID)
+            fail("ID register in 1000 reads", i);
+    serial_puts("edu: 1000 reads of the ID register\n");
+
+    /* BAR0 moved 16 MiB up: the ID there, all ones at the old address;
+     * with memory decode off, all ones at the new one; then back. */
+    uint32_t base0 = bar & ~0xfu, moved = base0 + 0x1000000u;
+    volatile uint32_t *edu2 = (volatile uint32_t *)moved;
+    uint32_t cmd0 = cfg_r(dev, 4) & 0xffff;
+    cfg_w(dev, 0x10, moved);
+    if (edu2[0] != EDU_ID)
+        fail("ID register at the moved BAR0", edu2[0]);
+    if (edu[0] != 0xffffffffu)
+        fail("the old BAR0 address still decodes", edu[0]);
+    cfg_w(dev, 4, cmd0 & ~2u);
+    if (edu2[0] != 0xffffffffu)
+        fail("BAR0 decodes with memory decode off", edu2[0]);
+    cfg_w(dev, 4, cmd0);
+    if (edu2[0] != EDU_ID)
+        fail("ID register with memory decode on again", edu2[0]);
+    cfg_w(dev, 0x10, base0);
+    if (edu[0] != EDU_ID || edu2[0] != 0xffffffffu)
+        fail("ID register at BAR0 moved back", edu[0]);
+    serial_puts("edu: BAR0 moved: the ID at the new address, all ones at "
+                "the old one and with memory decode off\n");
 
     factorial_polled(10, 3628800);
     serial_puts("edu: factorial 10! = 3628800 (polled)\n");

@@ -12,7 +12,8 @@
 # With --iommu (x86 only, the IOMMU lab of lab-run --iommu): also Debian's
 # VFIO modules (vfio, vfio_iommu_type1, vfio_virqfd, vfio-pci-core, vfio-pci,
 # after the KVM ones) and /lib/modules/vfio-ids, the vendor and device IDs
-# /init binds to vfio-pci (QEMU's edu, 1234 11e8).
+# /init binds to vfio-pci (QEMU's edu, 1234 11e8; a modern virtio-rng-pci,
+# 1af4 1044, for MSI-X).
 #
 # Usage: mk-initramfs.sh [--arch x86_64|aarch64] [--iommu] CACHE OUT.cpio.gz PAYLOAD [OVERLAY]
 #   CACHE is the directory printed by fetch.sh (with the same --arch).
@@ -54,7 +55,7 @@ if [ $IOMMU = 1 ]; then
         cp "$C/vfio-modules/$m.ko" "$T/lib/modules/"
         MODULES="$MODULES $m"
     done
-    echo '1234 11e8' >"$T/lib/modules/vfio-ids"
+    printf '1234 11e8\n1af4 1044\n' >"$T/lib/modules/vfio-ids"
 fi
 echo "$MODULES" >"$T/lib/modules/load"
 if [ -n "$OVERLAY" ]; then

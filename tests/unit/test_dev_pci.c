@@ -957,6 +957,78 @@ static void test_msix_fast(void **state)
     msix_env_free(m);
 }
 
+/* The watch (a VFIO device's MSI-X, devices/vfio_pci.c): told each time a
+ * vector's irqfd becomes usable straight or stops being. */
+struct watchlog {
+    unsigned n;
+    unsigned vec[16];
+    int fd[16];
+};
+
+static void watch_rec(void *opaque, unsigned vector, int irqfd)
+{
+    struct watchlog *w = opaque;
+    assert_true(w->n < 16);
+    w->vec[w->n] = vector;
+    w->fd[w->n] = irqfd;
+    w->n++;
+}
+
+static void watched(struct watchlog *w, unsigned vec, int fd)
+{
+    assert_true(w->n > 0);
+    assert_int_equal(w->vec[w->n - 1], vec);
+    assert_int_equal(w->fd[w->n - 1], fd);
+}
+
+static void test_msix_watch(void **state)
+{
+    (void)state;
+    struct menv *m = msix_env(true);
+    struct env *e = &m->e;
+    struct pci_function *g = &m->g;
+    struct watchlog w = {0};
+    pci_msix_set_watch(g, watch_rec, &w);
+    int fd0 = e->irqfd_fd[0];
+    program(e, 0, 0xfee00000, 0x4050, 0); /* unmasked, MSI-X still off */
+    program(e, 1, 0xfee00000, 0x4051, 1);
+    assert_int_equal(w.n, 0);
+    /* Enable: vector 0 straight to its irqfd; vector 1 stays masked. */
+    msix_ctl(e, m, PCI_MSIX_ENABLE);
+    assert_int_equal(w.n, 1);
+    watched(&w, 0, fd0);
+    /* Its message changes: the route follows, the irqfd stays. */
+    mwrite(e, entry(0, 8), 0x4052, 4);
+    assert_int_equal(w.n, 1);
+    assert_int_equal(e->route[e->nroute - 1].data, 0x4052);
+    /* Masked, by its bit or the function's: not straight any more; a
+     * notify then is pending and goes out at the unmask. */
+    mwrite(e, entry(0, 12), 1, 4);
+    watched(&w, 0, -1);
+    assert_true(pci_msix_notify(g, 0));
+    assert_int_equal(efd_read(e->irqfd_fd[0]), 0);
+    mwrite(e, entry(0, 12), 0, 4);
+    watched(&w, 0, fd0);
+    assert_int_equal(efd_read(e->irqfd_fd[0]), 1);
+    msix_ctl(e, m, PCI_MSIX_ENABLE | PCI_MSIX_FMASK);
+    watched(&w, 0, -1);
+    msix_ctl(e, m, PCI_MSIX_ENABLE);
+    watched(&w, 0, fd0);
+    /* Vector 1 unmasked: straight too; a route KVM refuses: not. */
+    mwrite(e, entry(1, 12), 0, 4);
+    watched(&w, 1, e->irqfd_fd[1]);
+    e->route_fail = -EINVAL;
+    mwrite(e, entry(1, 8), 0x4059, 4);
+    watched(&w, 1, -1);
+    e->route_fail = 0;
+    /* MSI-X off: none straight. */
+    unsigned before = w.n;
+    msix_ctl(e, m, 0);
+    assert_int_equal(w.n, before + 1);
+    watched(&w, 0, -1);
+    msix_env_free(m);
+}
+
 struct storm {
     struct pci_function *g;
     unsigned n;
@@ -1153,6 +1225,7 @@ int main(void)
         cmocka_unit_test(test_msix_table),
         cmocka_unit_test(test_msix_delivery),
         cmocka_unit_test(test_msix_fast),
+        cmocka_unit_test(test_msix_watch),
         cmocka_unit_test(test_msix_threads),
         cmocka_unit_test(test_intx),
         cmocka_unit_test(test_hooks),

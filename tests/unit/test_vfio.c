@@ -2,8 +2,12 @@
  * test_vfio.c: hv/vfio.c's host look-ups on a fake sysfs tree
  * (QVM_SYSFS_ROOT): which function `pci:VID/DID/IDX` names, and the one
  * error line vfio_open gives for each way a host function cannot be
- * passed (missing, not bound to vfio-pci, no IOMMU group). The VFIO ioctls
- * themselves run in the IOMMU lab (tests/vm/cases/vfio-edu.sh).
+ * passed (missing, not bound to vfio-pci, no IOMMU group); the teardown's
+ * command register write on a device without a reset method (a file for
+ * the device); what a passed function may reach by DMA (every RAM region
+ * of a VM's memory, nothing else). The VFIO ioctls themselves run in the
+ * IOMMU lab
+ * (tests/vm/cases/vfio-edu.sh).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -18,8 +22,12 @@
 
 #include <cmocka.h>
 
+#include "config/front.h"
+#include "devices/vfio_pci.h"
+#include "fake_env.h"
 #include "hv/vfio.h"
 #include "util/log.h"
+#include "vm/memory.h"
 
 static char root[256];
 static char last[1024];
@@ -165,11 +173,150 @@ static void test_open_errors(void **st)
                "0000:00:04.0 has no IOMMU group: the host's IOMMU is off");
 }
 
+/* closed_cmd: a device whose configuration space is a file (the device
+ * fd pread/pwrite on; offset 0x1000 in it, as VFIO's regions sit at
+ * offsets) with command register `cmd`, closed by vfio_close; the
+ * command register it is left with. */
+static unsigned closed_cmd(unsigned cmd, bool reset_ok)
+{
+    char p[300];
+    snprintf(p, sizeof(p), "%s/devfd", root);
+    FILE *f = fopen(p, "w+");
+    assert_non_null(f);
+    uint8_t cfg[0x1100] = {0};
+    cfg[0x1000 + 4] = (uint8_t)cmd;
+    cfg[0x1000 + 5] = (uint8_t)(cmd >> 8);
+    cfg[0x1000 + 6] = 0x10; /* status, untouched */
+    assert_int_equal(fwrite(cfg, 1, sizeof(cfg), f), sizeof(cfg));
+    fflush(f);
+    struct vfio_dev d;
+    memset(&d, 0, sizeof(d));
+    d.container = d.group = -1;
+    d.fd = dup(fileno(f));
+    assert_true(d.fd >= 0);
+    d.reset_ok = reset_ok;
+    d.regions[VFIO_PCI_REG_CFG] = (struct vfio_region){
+        .size = 0x100, .offset = 0x1000, .readable = true, .writable = true};
+    vfio_close(&d);
+    assert_int_equal(d.fd, -1);
+    uint8_t got[8];
+    assert_int_equal(fseek(f, 0x1000, SEEK_SET), 0);
+    assert_int_equal(fread(got, 1, sizeof(got), f), sizeof(got));
+    fclose(f);
+    unlink(p);
+    assert_int_equal(got[6], 0x10);
+    return got[4] | (unsigned)got[5] << 8;
+}
+
+/* Teardown of a device without a reset method (edu) leaves its bus
+ * master, memory and I/O decode off and INTx disabled, the rest of the
+ * command register as it was; one with a reset method is reset (the
+ * kernel's ioctl), its command register not written. */
+static void test_close_quiesces(void **st)
+{
+    (void)st;
+    nlines = 0;
+    assert_int_equal(closed_cmd(0x0107, false), 0x0500);
+    assert_int_equal(closed_cmd(0x0006, false), 0x0400);
+    assert_int_equal(closed_cmd(0x0000, false), 0x0400);
+    assert_int_equal(closed_cmd(0x0107, true), 0x0107);
+    assert_int_equal(nlines, 0);
+}
+
+/* ---- what a passed function may reach by DMA ----------------------------- */
+
+struct dma_rec {
+    unsigned n, fail_at;
+    uint64_t gpa[8], size[8];
+    void *hva[8];
+};
+
+static int rec_map(void *arg, uint64_t gpa, uint64_t size, void *hva)
+{
+    struct dma_rec *r = arg;
+    if (r->n == r->fail_at)
+        return -ENOMEM;
+    assert_true(r->n < 8);
+    r->gpa[r->n] = gpa;
+    r->size[r->n] = size;
+    r->hva[r->n] = hva;
+    r->n++;
+    return 0;
+}
+
+static char elf64[64] = "\x7f"
+                        "ELF\x02\x01\x01";
+static const struct fake_file files[] = {
+    {.path = "g.elf", .data = elf64, .len = sizeof(elf64)},
+    {0},
+};
+
+/* Every RAM region of a VM's memory (vm/memory.c from a configuration with
+ * RAM, ROM and a shmem region window) is mapped for DMA at its guest
+ * address with its host memory, in order; nothing else is: not the ROM,
+ * not the shmem window (KVM memory slots outside the guest view). The
+ * first failure stops the mapping and is returned. */
+static void test_dma_ranges(void **st)
+{
+    (void)st;
+    static const char text[] =
+        "ram 0,0xa0000 rom 0xc0000,0x40000 ram 1m,31m "
+        "ram 0x10000000,16m rom 0xfff00000,1m load g.elf vdev ioapic "
+        "vdev shmem";
+    struct vm_spec spec;
+    struct diag dg;
+    spec_init(&spec, ARCH_X86_64);
+    diag_init(&dg, NULL);
+    assert_true(cfg_build_buffer("t", text, strlen(text), fake_env(files), &dg,
+                                 &spec, NULL));
+    struct gmem mem;
+    assert_int_equal(gmem_init(&mem, &spec), 0);
+
+    struct dma_rec r = {.fail_at = ~0u};
+    assert_int_equal(vfio_pci_dma_ranges(&mem.view, rec_map, &r), 0);
+    /* Exactly the configuration's RAM, in order. */
+    unsigned k = 0;
+    for (size_t i = 0; i < spec.mem.n; i++) {
+        const struct mem_region *m = &spec.mem.v[i];
+        if (m->kind != MEM_RAM)
+            continue;
+        assert_true(k < r.n);
+        assert_int_equal(r.gpa[k], m->base);
+        assert_int_equal(r.size[k], m->size);
+        assert_ptr_equal(r.hva[k], gmem_ptr(&mem, m->base, m->size));
+        k++;
+    }
+    assert_int_equal(k, 3);
+    assert_int_equal(r.n, 3);
+    /* Nothing of the ROM or of the shmem region window. */
+    const struct vdev_spec *sh = NULL;
+    for (size_t i = 0; i < spec.vdevs.n; i++)
+        if (strcmp(vdev_type_name(&spec.vdevs.v[i]), "shmem") == 0)
+            sh = &spec.vdevs.v[i];
+    assert_non_null(sh);
+    const struct bar *win = &sh->pci.bars[2];
+    assert_true(win->size > 0);
+    for (unsigned i = 0; i < r.n; i++) {
+        assert_false(r.gpa[i] < win->base + win->size &&
+                     win->base < r.gpa[i] + r.size[i]);
+        assert_false(r.gpa[i] < 0x100000 && r.gpa[i] + r.size[i] > 0xc0000);
+        assert_true(r.gpa[i] + r.size[i] <= 0xfff00000);
+    }
+    /* The first failure stops it. */
+    r = (struct dma_rec){.fail_at = 1};
+    assert_int_equal(vfio_pci_dma_ranges(&mem.view, rec_map, &r), -ENOMEM);
+    assert_int_equal(r.n, 1);
+    gmem_free(&mem);
+    spec_free(&spec);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_find_by_id),
         cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_close_quiesces),
+        cmocka_unit_test(test_dma_ranges),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -12,6 +12,10 @@
 #     IOMMU's (DMAR) fault; with KVM's in-kernel irqchip (INTx through an
 #     irqfd with resample), then with the split one (QVM_IRQCHIP=split:
 #     qvm's IOAPIC, INTx unmasked by qvm on the next BAR access);
+#   - BAR0 mapped into the guest (a KVM memory slot on VFIO's mmap): the
+#     guest's BAR accesses do not exit (qvm's count at exit, against the
+#     split irqchip's run where BAR0 stays trapped), it follows the
+#     guest's BAR move and memory decode;
 #   - a second qvm while one holds the device: refused at start, "in use";
 #     the holder SIGKILLed, the next qvm passes the guest's checks again;
 #   - edu unbound from vfio-pci: refused at start with how to bind it.
@@ -37,6 +41,8 @@ check_edu() {
     grep -q 'edu: FAIL' "$out" && fail "the guest failed: $(grep 'edu: FAIL' "$out")"
     grep -q 'forbidden system call' "$out" && fail "seccomp: $(grep 'forbidden' "$out")"
     for l in 'edu: found at device [0-9]* of bus 0' 'edu: ID 0x010000ed, liveness ok' \
+        'edu: 1000 reads of the ID register' \
+        'edu: BAR0 moved: the ID at the new address, all ones at the old one and with memory decode off' \
         'edu: factorial 10! = 3628800 (polled)' \
         'edu: INTx: IOAPIC line [0-9]*, factorial 5! = 120 interrupt delivered' \
         'edu: INTx: held while Interrupt Disable was set, delivered when cleared' \
@@ -48,11 +54,25 @@ check_edu() {
     done
 }
 
+# trapped: the guest's BAR accesses that exited to qvm (its log at exit).
+trapped() {
+    n=$(sed -n 's/.*vfio-pci: pass ..:..\..: \([0-9]*\) guest BAR accesses trapped$/\1/p' "$out")
+    [ -n "$n" ] || fail "no count of trapped BAR accesses"
+    echo "$n"
+}
+
 before=$(faults)
 qvm_run edu @"$conf"
 check_edu
 grep -q 'vfio-pci: pass 00:..\.0 = host 0000:.* (1234:11e8), IOMMU group [0-9]*, INTx by KVM irqfd with resample$' "$out" ||
     fail "INTx is not a KVM irqfd with resample on the in-kernel irqchip"
+# BAR0 in a KVM memory slot: the guest's 1000 ID reads, factorials, DMA
+# set-up and interrupt acknowledgements do not exit.
+grep -q 'vfio-pci: pass ..:..\..: BAR0 (0x100000 bytes) mapped into the guest$' "$out" ||
+    fail "BAR0 is not mapped into the guest"
+n=$(trapped)
+echo "BAR accesses trapped with BAR0 mapped: $n"
+[ "$n" -lt 100 ] || fail "$n BAR accesses exited with BAR0 mapped into the guest"
 QVM_IRQCHIP=split
 export QVM_IRQCHIP
 qvm_run edu-split @"$conf"
@@ -60,6 +80,12 @@ unset QVM_IRQCHIP
 check_edu
 grep -q 'INTx by qvm (unmasked on BAR access)$' "$out" ||
     fail "INTx is not qvm's own on the split irqchip"
+# INTx by qvm needs the BAR accesses: trapped, and counted.
+grep -q "BAR0 (0x100000 bytes) trapped (INTx by qvm needs the guest's BAR accesses)$" "$out" ||
+    fail "BAR0 is not trapped with INTx by qvm"
+n=$(trapped)
+echo "BAR accesses trapped with BAR0 trapped: $n"
+[ "$n" -ge 1000 ] || fail "only $n BAR accesses trapped (the guest makes more than 1000)"
 after=$(faults)
 echo "IOMMU faults logged by L1 during the run: $((after - before))"
 dmesg | grep 'DMAR: .*fault' | tail -n 4
