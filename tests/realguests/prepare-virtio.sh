@@ -14,7 +14,7 @@ V=$DEST/virtio
 S=$(mktemp -d)
 trap 'rm -rf "$S"' EXIT
 # The stamp names the kernel and this recipe's version.
-if [ "$(cat "$V/ok" 2>/dev/null)" != "$K 3" ]; then
+if [ "$(cat "$V/ok" 2>/dev/null)" != "$K 5" ]; then
     for p in mke2fs debugfs e2fsck; do
         command -v $p >/dev/null ||
             { echo "prepare-virtio: $p (e2fsprogs) is needed" >&2; exit 1; }
@@ -26,14 +26,14 @@ if [ "$(cat "$V/ok" 2>/dev/null)" != "$K 3" ]; then
             apt-get -qq -o APT::Sandbox::User=root download "$K"); } ||
         { echo "prepare-virtio: cannot download $K" >&2; exit 1; }
     dpkg -x "$S"/k/*.deb "$S/k/x"
-    mkdir -p "$V/modules" "$V/extra" "$V/l1"
+    mkdir -p "$V/modules" "$V/extra" "$V/l1" "$V/edu"
     # Built-in ones are left out (the package's modules.builtin); the
     # dependencies come from each module's own "depends=" (modinfo).
     # extra/: modules a case loads itself (ib700wdt, the watchdog cases),
     # with their dependencies, in extra/order; not loaded at boot.
-    python3 - "$S"/k/x/lib/modules/* "$V/modules" "$V/l1" "$V/extra" <<'PY'
+    python3 - "$S"/k/x/lib/modules/* "$V/modules" "$V/l1" "$V/extra" "$V/edu" <<'PY'
 import os, re, shutil, sys
-mdir, out, l1, extra = sys.argv[1:5]
+mdir, out, l1, extra, edu = sys.argv[1:6]
 norm = lambda n: n.replace('-', '_')
 paths = {}
 for line in open(os.path.join(mdir, 'modules.order')):
@@ -66,6 +66,11 @@ add('ib700wdt')
 for n in order[boot:]:
     shutil.copy(os.path.join(mdir, paths[n]), os.path.join(extra, n + '.ko'))
 open(os.path.join(extra, 'order'), 'w').write('\n'.join(order[boot:]) + '\n')
+wdt = len(order)
+add('uio_pci_generic')
+for n in order[wdt:]:
+    shutil.copy(os.path.join(mdir, paths[n]), os.path.join(edu, n + '.ko'))
+open(os.path.join(edu, 'order'), 'w').write('\n'.join(order[wdt:]) + '\n')
 shutil.copy(os.path.join(mdir, paths['tun']), os.path.join(l1, 'tun.ko'))
 print('prepare-virtio: modules:', ' '.join(order), file=sys.stderr)
 PY
@@ -75,5 +80,5 @@ PY
     mke2fs -q -F -t ext4 -L qvmtest -d "$S/fs" "$V/ext4.img" 16M >/dev/null
     mkdir -p "$V/bin"
     cp "$(command -v debugfs)" "$(command -v e2fsck)" "$V/bin/"
-    echo "$K 3" >"$V/ok"
+    echo "$K 5" >"$V/ok"
 fi
