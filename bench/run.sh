@@ -13,6 +13,7 @@
 #                     [--linux] [--no-readme] [--raw FILE] [--console FILE]
 #                     [--from-console FILE] [--qvm2 BIN NAME]
 #        bench/run.sh --linux-arm64 [--runs N] [--build DIR] [--console FILE]
+#        bench/run.sh --vfio [--runs N] [--rounds N] [--build DIR] [--console FILE]
 #   --runs N      timed runs per VMM and test (default 10 on host, 5 in
 #                 lab, 3 with --linux)
 #   --bed B       host: this machine's /dev/kvm; lab: everything inside one
@@ -23,6 +24,9 @@
 #   --linux-arm64 (first) Debian's arm64 kernel to its init under qvm and
 #                 under QEMU -M virt -enable-kvm in the aarch64 lab
 #                 (bench/arm64-boot.sh; --build defaults to build-arm64)
+#   --vfio        (first) edu passed through to Debian's Linux under qvm
+#                 and under QEMU -device vfio-pci in the IOMMU lab
+#                 (bench/vfio.sh)
 #   --no-readme   print the report only
 #   --raw FILE    keep measure.sh's raw lines in FILE
 #   --console FILE  keep the L1 console (lab) in FILE
@@ -49,6 +53,10 @@ usage() {
 if [ "${1:-}" = --linux-arm64 ]; then
     shift
     exec bash "$BENCH/arm64-boot.sh" "$@"
+fi
+if [ "${1:-}" = --vfio ]; then
+    shift
+    exec bash "$BENCH/vfio.sh" "$@"
 fi
 while [ $# -gt 0 ]; do
     case $1 in

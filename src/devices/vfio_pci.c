@@ -433,6 +433,27 @@ static int cmd_sync(struct vpci *v)
     return vfio_region_rw(&v->d, VFIO_PCI_REG_CFG, PCI_REG_CMD, hw, 2, true);
 }
 
+/* cfg_read: the status register's Interrupt Status bit is the device's
+ * (Linux's pci_check_and_mask_intx, e.g. uio_pci_generic's handler, reads
+ * it to tell whether the function interrupted); pci.c's copy follows only
+ * the line qvm drives itself, which it does not with KVM's resample
+ * irqfd. Every other bit stays qvm's. */
+static void cfg_read(void *opaque, unsigned off, unsigned size)
+{
+    struct vpci *v = opaque;
+    uint8_t hw[2];
+    if (!v->f.cfg[0x3d] || !overlaps(off, size, PCI_REG_STATUS, 2))
+        return;
+    int r =
+        vfio_region_rw(&v->d, VFIO_PCI_REG_CFG, PCI_REG_STATUS, hw, 2, false);
+    if (r < 0)
+        return;
+    if (hw[0] & PCI_STATUS_INTX)
+        v->f.cfg[PCI_REG_STATUS] |= PCI_STATUS_INTX;
+    else
+        v->f.cfg[PCI_REG_STATUS] &= (uint8_t)~PCI_STATUS_INTX;
+}
+
 static void cfg_write(void *opaque, unsigned off, unsigned size)
 {
     struct vpci *v = opaque;
@@ -947,6 +968,7 @@ static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
         v->f.intx_intr = (struct intr){.pic = pic, .line = line};
     v->f.cfg[0x08] = hc[0x08];             /* revision */
     memcpy(v->f.cfg + 0x2c, hc + 0x2c, 4); /* subsystem IDs */
+    v->f.cfg_read = cfg_read;
     v->f.cfg_write = cfg_write;
     v->f.bar_moved = bar_moved;
     v->f.hook_opaque = v;

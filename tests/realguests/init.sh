@@ -4,8 +4,8 @@
 # from the kernel command line: poweroff (default), reboot, shell, wait,
 # and for the virtio cases netwait and blk, blkro, blkraw, rng, hvc, net,
 # nets, for the platform cases platform, for the watchdog cases wdtpet,
-# wdtstarve and wdtsvc (several joined with '+', then poweroff, or a last
-# `shell`).
+# wdtstarve and wdtsvc, for the pass-through case edu and eduhold
+# (several joined with '+', then poweroff, or a last `shell`).
 # The virtio initramfs also holds Debian's virtio modules
 # (/lib/modules/virtio, "order" lists them in dependency order); they are
 # loaded first, since the console itself may be one (console=hvc0).
@@ -371,6 +371,36 @@ platform() {
     grep -E 'IO-APIC|XT-PIC' /proc/interrupts | while read -r l; do say "irq: $l"; done
 }
 
+# edu [ARGS]: QEMU's edu device passed through by the VMM, driven by
+# edutest (edutest.c) through uio_pci_generic, whose modules
+# (/lib/modules/edu, in "order") are loaded first with the command line's
+# MODULE.PARAM=VALUE words; qvmedubench=N adds N benchmark rounds
+# (bench/vfio.sh).
+edu() {
+    for m in $(cat /lib/modules/edu/order 2>/dev/null); do
+        args=''
+        for w in $(cat /proc/cmdline); do
+            case $w in "$m".*) args="$args ${w#"$m".}" ;; esac
+        done
+        # shellcheck disable=SC2086 # the parameters are words
+        insmod "/lib/modules/edu/$m.ko" $args || say "insmod $m failed"
+    done
+    n=''
+    for w in $(cat /proc/cmdline); do
+        case $w in qvmedubench=*) n=${w#qvmedubench=} ;; esac
+    done
+    if [ -n "$n" ]; then
+        /bin/edutest "$@" --bench "$n"
+    else
+        /bin/edutest "$@"
+    fi
+    say "edutest exit status $?"
+    grep -E 'uio' /proc/interrupts | while read -r l; do say "irq: $l"; done
+}
+eduhold() {
+    edu --hold
+}
+
 case $act in
 reboot)
     say "done, rebooting"
@@ -395,7 +425,7 @@ netwait)
     end=poweroff
     for a in $(echo "$act" | tr '+' ' '); do
         case $a in
-        blk | blkro | blkraw | rng | hvc | net | nets | platform | wdtpet | wdtstarve | wdtsvc) $a ;;
+        blk | blkro | blkraw | rng | hvc | net | nets | platform | wdtpet | wdtstarve | wdtsvc | edu | eduhold) $a ;;
         reboot) end=reboot ;;
         shell) end=shell ;;
         esac

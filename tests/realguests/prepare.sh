@@ -21,6 +21,8 @@ cp "$C"/guest-modules/*.ko "$T/lib/modules/"
 cp "$HERE/init.sh" "$T/init"
 # rtcalarm: the RTC alarm through /dev/rtc0's ioctls (init.sh's platform).
 ${CC:-cc} -static -O2 -o "$T/bin/rtcalarm" "$HERE/rtcalarm.c"
+# edutest: drives QEMU's edu device passed through (linux-vfio-edu).
+${CC:-cc} -static -O2 -o "$T/bin/edutest" "$HERE/edutest.c"
 chmod +x "$T/init"
 (cd "$T" && find . | cpio -o -H newc --quiet | gzip -1n) >"$DEST/initramfs.cpio.gz"
 
@@ -28,9 +30,10 @@ chmod +x "$T/init"
 # modules (prepare-virtio.sh). Without that material only they fail.
 rm -f "$DEST/initramfs-virtio.cpio.gz"
 if "$HERE/prepare-virtio.sh" "$C" "$DEST"; then
-    rm -rf "$T/lib/modules/virtio" "$T/lib/modules/extra"
+    rm -rf "$T/lib/modules/virtio" "$T/lib/modules/extra" "$T/lib/modules/edu"
     cp -a "$DEST/virtio/modules" "$T/lib/modules/virtio"
     cp -a "$DEST/virtio/extra" "$T/lib/modules/extra"
+    cp -a "$DEST/virtio/edu" "$T/lib/modules/edu"
     (cd "$T" && find . | cpio -o -H newc --quiet | gzip -1n) >"$DEST/initramfs-virtio.cpio.gz"
 else
     echo "prepare: warning: no virtio material; the virtio cases will fail" >&2
