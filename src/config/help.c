@@ -58,6 +58,9 @@ static void opt_entry(struct strbuf *o, const struct opt_def *d)
         sb_printf(&t, " [default: %s]", d->def);
     if (d->arch)
         sb_printf(&t, " [%s only]", arch_name((enum arch)d->arch));
+    if (d->ign_arch)
+        sb_printf(&t, " (no effect on %s: %s)",
+                  arch_name((enum arch)d->ign_arch), d->ign_why);
     wrap(o, sb_cstr(&t), 6);
     sb_free(&t);
 }
@@ -140,6 +143,9 @@ void help_set_vars(struct strbuf *o, enum arch arch)
             sb_printf(&t, " [default: %s]", d->def);
         if (d->flags & OF_IGNORED)
             sb_printf(&t, " (no effect on Linux: %s)", d->why);
+        if (d->ign_arch & arch)
+            sb_printf(&t, " (no effect on %s: %s)", arch_name(arch),
+                      d->ign_why);
         wrap(o, sb_cstr(&t), 6);
         sb_free(&t);
     }
@@ -188,6 +194,8 @@ static const char *opt_status_word(const struct opt_def *d,
         return a64 ? "warns (aarch64 only)" : "warns";
     if (a64)
         return "works (aarch64 only)";
+    if (d->ign_arch == ARCH_AARCH64)
+        return "works on x86_64; warns on aarch64";
     if (d->flags & OF_DEPRECATED)
         return "works (warns: old spelling)";
     return "works";
@@ -215,6 +223,11 @@ static void md_table(struct strbuf *o, const struct opt_def *tab,
             sb_puts(o, d->flags & OF_REJECTED ? " **Not supported:** "
                                               : " **No effect on Linux:** ");
             md_cell(o, d->why);
+        }
+        if (d->ign_arch) {
+            sb_printf(o, " **No effect on %s:** ",
+                      arch_name((enum arch)d->ign_arch));
+            md_cell(o, d->ign_why);
         }
         if (d->flags & OF_DEPRECATED) {
             sb_puts(o, " Old spelling of `");
@@ -340,6 +353,9 @@ static void man_table(struct strbuf *o, const struct opt_def *tab,
                       d->flags & OF_REJECTED ? "Not supported:"
                                              : "No effect on Linux:",
                       d->why);
+        if (d->ign_arch)
+            sb_printf(&t, " No effect on %s: %s.",
+                      arch_name((enum arch)d->ign_arch), d->ign_why);
         if (d->flags & OF_DEPRECATED)
             sb_printf(&t, " Old spelling of `%s` (warning).", d->why);
         if (d->example)

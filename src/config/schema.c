@@ -92,7 +92,10 @@
         .name = "legacy", .type = OPT_FLAG, .id = VD_OTHER,                    \
         .syntax = "legacy",                                                    \
         .help = "also present the VIRTIO 0.9.5 legacy interface "              \
-                "(transitional PCI device IDs, I/O BAR)"                       \
+                "(transitional PCI device IDs, I/O BAR)",                      \
+        .ign_arch = ARCH_AARCH64,                                              \
+        .ign_why = "the device is on virtio-mmio there (no PCI bus), which "   \
+                   "qvm presents as version 2 (VIRTIO 1.x) only"               \
     }
 #define O_END                                                                  \
     {                                                                          \
@@ -404,7 +407,11 @@ const struct opt_def set_vars[] = {
      .help = "host minus guest time-stamp counter; all ones: the guest's "
              "counter starts at 0 (KVM's own start); 0: the same as the "
              "host's. Set on every vCPU with KVM_VCPU_TSC_OFFSET (Linux "
-             "5.16); a warning when KVM lacks it"},
+             "5.16); a warning when KVM lacks it",
+     .ign_arch = ARCH_AARCH64,
+     .ign_why = "qvm does not offset the guest's generic timer: its "
+                "virtual counter (CNTVCT_EL0) starts at about 0 when KVM "
+                "creates the VM, as KVM sets it"},
     {.name = "debug",
      .type = OPT_BOOL,
      .flags = OF_SET_VDEV,
@@ -420,7 +427,11 @@ const struct opt_def set_vars[] = {
              "thread until an interrupt is due; the host CPU is free); off: "
              "the guest halts in hardware (KVM_CAP_X86_DISABLE_EXITS HLT: "
              "lower wake-up latency, the host CPU stays busy; a warning when "
-             "KVM lacks it). The SIGUSR1 report says which is in force"},
+             "KVM lacks it). The SIGUSR1 report says which is in force",
+     .ign_arch = ARCH_AARCH64,
+     .ign_why = "KVM, not qvm, decides whether a guest's WFI leaves the "
+                "guest (then KVM blocks the vCPU thread until an interrupt "
+                "is due); qvm has no control over it there"},
     {.name = "fdt-dump-file",
      .type = OPT_STR,
      .flags = OF_SET_GLOB | OF_SET_GUEST,
