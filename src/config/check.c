@@ -670,16 +670,38 @@ static void check_passes(struct checker *c)
     const char *why = "not implemented yet (docs/passthrough.md): the guest "
                       "does not see the host resource; it is checked and "
                       "kept out of qvm's automatic placement";
+    bool x86 = c->s->arch == ARCH_X86_64;
     for (size_t i = 0; i < c->s->passes.n; i++) {
         const struct pass_spec *ps = &c->s->passes.v[i];
         for (size_t k = 0; k < ps->locs.n; k++)
-            if (ps->locs.v[k].space != SPACE_PCI)
+            if (ps->locs.v[k].space == SPACE_IO && !x86)
+                diag_error(c->dg, &ps->span,
+                           "pass loc io: aarch64 has no I/O port space");
+            else if (ps->locs.v[k].space != SPACE_PCI)
                 diag_warn(c->dg, &ps->span,
                           "'pass loc %s:' has no effect on Linux: %s",
                           ps->locs.v[k].space == SPACE_IO ? "io" : "mem", why);
         for (size_t k = 0; k < ps->intrs.n; k++)
             diag_warn(c->dg, &ps->intrs.v[k].span,
                       "'pass intr' has no effect on Linux: %s", why);
+    }
+}
+
+/* `reserve` keeps qvm's automatic placements out of a range: on aarch64
+ * there are no I/O ports and no PCI bus to place anything on. */
+static void check_reserves(struct checker *c)
+{
+    if (c->s->arch == ARCH_X86_64)
+        return;
+    for (size_t i = 0; i < c->s->reserves.n; i++) {
+        const struct reserve_spec *rs = &c->s->reserves.v[i];
+        for (size_t k = 0; k < rs->locs.n; k++)
+            if (rs->locs.v[k].space != SPACE_MEM)
+                diag_error(c->dg, &rs->span, "reserve loc %s: %s",
+                           rs->locs.v[k].space == SPACE_IO ? "io" : "pci",
+                           rs->locs.v[k].space == SPACE_IO
+                               ? "aarch64 has no I/O port space"
+                               : "qvm has no PCI bus for aarch64 guests");
     }
 }
 
@@ -696,6 +718,7 @@ void check_spec(struct parser *p)
     place_pci(&c);
     place_pass_by_id(&c);
     check_passes(&c);
+    check_reserves(&c);
     check_overlaps(&c);
     default_intrs(&c);
     check_irqs(&c);

@@ -77,6 +77,9 @@ static bool opt_status(struct parser *p, const struct opt_def *d,
     if (d->flags & OF_IGNORED)
         diag_warn(p->dg, &t->span, "%s'%s' has no effect on Linux: %s", where,
                   d->name, d->why);
+    if (d->ign_arch & p->spec->arch)
+        diag_warn(p->dg, &t->span, "%s'%s' has no effect on %s guests: %s",
+                  where, d->name, arch_name(p->spec->arch), d->ign_why);
     if (d->flags & OF_DEPRECATED)
         diag_warn(p->dg, &t->span, "%s'%s' is an old spelling; write '%s'",
                   where, d->name, d->why);
@@ -367,6 +370,17 @@ static void top_unsupported(struct parser *p, struct token *const *a)
                    a[1]->text);
     if (ti >= 0 && ai >= 0)
         p->spec->unsupported[ti] = (enum unsup_action)ai;
+    /* On aarch64 KVM hands qvm only unmapped data accesses (reference):
+     * an instruction or a system register it does not handle is an
+     * undefined-instruction exception KVM raises in the guest itself. */
+    if (ti >= 0 && ti != UNSUP_REFERENCE && p->spec->arch == ARCH_AARCH64)
+        diag_warn(p->dg, &a[0]->span,
+                  "'unsupported %s' has no effect on aarch64 guests: KVM "
+                  "raises an undefined-instruction exception in the guest "
+                  "itself for %s it does not handle, and none reaches qvm",
+                  types[ti],
+                  ti == UNSUP_INSTRUCTION ? "an instruction"
+                                          : "a system register");
 }
 
 static void top_logger(struct parser *p, struct token *const *a)

@@ -277,6 +277,22 @@ static void place_gic(struct checker *c, struct vdev_spec *vd)
     char lb[96];
     vdev_label(vd, lb, sizeof(lb));
     vd->loc.space = SPACE_MEM;
+    /* What a GIC of the other version would use is not silently dropped. */
+    if (gicd && vd->has_loc && vd->loc.base != gicd->num)
+        diag_warn(c->dg, &gicd->span,
+                  "%s: 'gicd' and 'loc' both place the distributor; 'gicd' "
+                  "(0x%llx) wins",
+                  lb, (unsigned long long)gicd->num);
+    if (gicc && !v2)
+        diag_warn(c->dg, &gicc->span,
+                  "%s: 'gicc' has no effect on a GICv3 (it places a GICv2's "
+                  "CPU interface; a GICv3 has redistributors: 'gicr')",
+                  lb);
+    if (gicr && v2)
+        diag_warn(c->dg, &gicr->span,
+                  "%s: 'gicr' has no effect on a GICv2 (it places a GICv3's "
+                  "redistributors; a GICv2 has a CPU interface: 'gicc')",
+                  lb);
     if (gicd) {
         vd->loc.base = gicd->num;
         vd->loc.is_default = false;

@@ -92,7 +92,10 @@
         .name = "legacy", .type = OPT_FLAG, .id = VD_OTHER,                    \
         .syntax = "legacy",                                                    \
         .help = "also present the VIRTIO 0.9.5 legacy interface "              \
-                "(transitional PCI device IDs, I/O BAR)"                       \
+                "(transitional PCI device IDs, I/O BAR)",                      \
+        .ign_arch = ARCH_AARCH64,                                              \
+        .ign_why = "the device is on virtio-mmio there (no PCI bus), which "   \
+                   "qvm presents as version 2 (VIRTIO 1.x) only"               \
     }
 #define O_END                                                                  \
     {                                                                          \
@@ -144,10 +147,12 @@ const struct opt_def top_opts[] = {
      .id = TOP_LOAD,
      .syntax = "[BLOBTYPE] load [ADDR,]FILE",
      .help = "copies FILE into guest memory. ELF (also multiboot), Linux "
-             "bzImage, PVH vmlinux and gzip images are recognised by "
-             "content and placed where their headers say; the first "
-             "executable image sets the entry point. Anything else is raw "
-             "data at ADDR or at the first free RAM",
+             "bzImage, PVH vmlinux and gzip images (x86-64), Linux arm64 "
+             "Image, gzip'd Image and ELF64 (aarch64) are recognised by "
+             "content and placed where their headers say (an arm64 Image "
+             "at ADDR when given); the first executable image sets the "
+             "entry point. Anything else is raw data at ADDR or at the "
+             "first free RAM",
      .example = "load guest.elf"},
     {.name = "cmdline",
      .type = OPT_STR,
@@ -224,7 +229,10 @@ const struct opt_def top_opts[] = {
              "exception to the guest (#UD for an instruction, #GP(0) "
              "otherwise); ignore: the instruction is skipped, unmapped "
              "reads return all ones and MSRs read 0, writes are dropped "
-             "(docs/exit-codes.md)",
+             "(docs/exit-codes.md). On aarch64 only `reference` reaches "
+             "qvm (fail: a synchronous external data abort at the access); "
+             "`instruction` and `register` warn there (KVM raises UNDEF in "
+             "the guest itself)",
      .example = "unsupported reference abort"},
     {.name = "tolerance",
      .type = OPT_NUM,
@@ -232,7 +240,8 @@ const struct opt_def top_opts[] = {
      .syntax = "tolerance MICROSECONDS",
      .def = "100 (10% of QNX's 1 ms tick)",
      .help = "how late a host timer that drives a guest timer (HPET, 8254, "
-             "RTC) may fire: qvm rounds its device timers' deadlines up to "
+             "RTC; on aarch64 the SP805 and the power button's release) "
+             "may fire: qvm rounds its device timers' deadlines up to "
              "a multiple of it, so that timers due close together share one "
              "host wake-up",
      .example = "tolerance 100",
@@ -404,7 +413,11 @@ const struct opt_def set_vars[] = {
      .help = "host minus guest time-stamp counter; all ones: the guest's "
              "counter starts at 0 (KVM's own start); 0: the same as the "
              "host's. Set on every vCPU with KVM_VCPU_TSC_OFFSET (Linux "
-             "5.16); a warning when KVM lacks it"},
+             "5.16); a warning when KVM lacks it",
+     .ign_arch = ARCH_AARCH64,
+     .ign_why = "qvm does not offset the guest's generic timer: its "
+                "virtual counter (CNTVCT_EL0) starts at about 0 when KVM "
+                "creates the VM, as KVM sets it"},
     {.name = "debug",
      .type = OPT_BOOL,
      .flags = OF_SET_VDEV,
@@ -420,7 +433,11 @@ const struct opt_def set_vars[] = {
              "thread until an interrupt is due; the host CPU is free); off: "
              "the guest halts in hardware (KVM_CAP_X86_DISABLE_EXITS HLT: "
              "lower wake-up latency, the host CPU stays busy; a warning when "
-             "KVM lacks it). The SIGUSR1 report says which is in force"},
+             "KVM lacks it). The SIGUSR1 report says which is in force",
+     .ign_arch = ARCH_AARCH64,
+     .ign_why = "KVM, not qvm, decides whether a guest's WFI leaves the "
+                "guest (then KVM blocks the vCPU thread until an interrupt "
+                "is due); qvm has no control over it there"},
     {.name = "fdt-dump-file",
      .type = OPT_STR,
      .flags = OF_SET_GLOB | OF_SET_GUEST,
@@ -870,10 +887,12 @@ static const struct vdev_type vt_pl011 = {
     .example = "vdev pl011 loc 0x1c090000 intr gic:37 hostdev >-"};
 
 #define VIRTIO_LOC                                                             \
-    O_LOC("a PCI function (bus 0, next free device)", "loc 0x1c0d0000")
+    O_LOC("a PCI function (bus 0, next free device); on aarch64 required "     \
+          "(virtio-mmio: no PCI bus)",                                         \
+          "loc 0x1c0d0000")
 #define VIRTIO_INTR                                                            \
     O_INTR("PCI INTx/MSI-X, assigned by qvm (required with a "                 \
-           "memory loc)")
+           "memory loc, so on aarch64)")
 
 static const struct opt_def vcon_opts[] = {
     VIRTIO_LOC,
@@ -1024,8 +1043,11 @@ static const struct vdev_type vt_vrng = {
     .example = "vdev virtio-entropy"};
 
 static const struct opt_def shmem_opts[] = {
-    O_LOC("a PCI function (factory page in BAR0)", "loc 0x10000000"),
-    O_INTR("PCI INTx, assigned by qvm (required with a memory loc)"),
+    O_LOC("a PCI function (factory page in BAR0); on aarch64 required (no "
+          "PCI bus)",
+          "loc 0x10000000"),
+    O_INTR("PCI INTx, assigned by qvm (required with a memory loc, so on "
+           "aarch64)"),
     {.name = "create",
      .type = OPT_SHM_CREATE,
      .flags = OF_MULTI,

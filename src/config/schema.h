@@ -74,6 +74,11 @@ struct opt_def {
     const char *why;            /* reason for OF_IGNORED / OF_REJECTED */
     uint64_t min, max;          /* numeric bounds (max 0: unbounded) */
     unsigned nlist;             /* OPT_NUM_LIST: max numbers */
+    /* Accepted and without effect on these architectures only (ARCH_*
+     * mask; it works on the others): a configuration for one of them gets
+     * a warning that says `ign_why` (and what happens instead). */
+    unsigned ign_arch;
+    const char *ign_why;
 };
 
 /* vdev_type.flags */

@@ -290,12 +290,13 @@ static void log_status(struct vm *vm, const struct timespec *t0)
     clock_gettime(CLOCK_MONOTONIC, &t);
     double up = (double)(t.tv_sec - t0->tv_sec) +
                 (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-    log_info(TAG,
-             "status: system %s, up %.1f s, %u vCPU(s), %zu device(s), HLT %s",
+    log_info(TAG, "status: system %s, up %.1f s, %u vCPU(s), %zu device(s), %s",
              vm->spec->system ? vm->spec->system : "qvm-guest", up, vm->nvcpus,
              vm->devs.v.n,
-             vm->hlt_in_guest ? "stays in the guest (exit-on-halt off)"
-                              : "exits (exit-on-halt on)");
+             vm->spec->arch != ARCH_X86_64
+                 ? "WFI as KVM decides (exit-on-halt is x86's)"
+             : vm->hlt_in_guest ? "HLT stays in the guest (exit-on-halt off)"
+                                : "HLT exits (exit-on-halt on)");
     for (unsigned i = 0; i < vm->nvcpus; i++) {
         struct vcpu *v = &vm->vcpus[i];
         char by[256] = "";

@@ -2,20 +2,23 @@
  * test_schema_walk.c: nothing in the configuration language is silently
  * ignored. Walks every top-level option, every `cpu`, `pass` and `reserve`
  * option, every `set` variable, every vdev type and every option of every
- * vdev type in the schema (src/config/schema.c) and checks that each one
+ * vdev type in the schema (src/config/schema.c), once for an x86-64 guest
+ * and once for an aarch64 guest, and checks that each one
  *
  *   - is rejected: OF_REJECTED / VF_REJECT, or only for the other
- *     architecture (aarch64 guests have no back end here): a configuration
- *     using it is an error that says why; or
- *   - is warned about: OF_IGNORED / VF_IGNORE: a configuration using it
- *     builds with a warning that says why (and what happens instead); or
- *   - works: tests/unit/option-tests.txt names the test(s) that exercise it
- *     (unit test functions, golden configurations, VM cases, real-guest
- *     cases), and each named test exists.
+ *     architecture: a configuration using it is an error that says why; or
+ *   - is warned about: OF_IGNORED / VF_IGNORE, or `ign_arch` naming the
+ *     architecture walked: a configuration using it builds with a warning
+ *     that says why (and what happens instead); or
+ *   - works on that architecture: tests/unit/option-tests.txt (x86-64) or
+ *     tests/unit/option-tests-aarch64.txt (aarch64) names the test(s) that
+ *     exercise it there (unit test functions, golden configurations, VM
+ *     cases, real-guest cases), and each named test exists and is one of
+ *     that architecture's.
  *
  * A new option with neither a flag nor a row fails here, and so does a row
  * for an option the schema no longer has, or that is flagged (its status
- * is the flag's), or whose test is gone. See option-tests.txt's header.
+ * is the flag's), or whose test is gone. See the tables' headers.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,11 +41,32 @@
 
 static char elf64[64] = "\x7f"
                         "ELF\x02\x01\x01";
+/* ELF64, little-endian, e_machine EM_AARCH64 (183) */
+static char a64elf[64] = "\x7f"
+                         "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0"
+                         "\x02\0\xb7";
 static const struct fake_file files[] = {
     {.path = "g.elf", .data = elf64, .len = sizeof(elf64)},
+    {.path = "a64.elf", .data = a64elf, .len = sizeof(a64elf)},
     {.path = "disk.img", .data = "disk"},
     {0},
 };
+
+/* ---- the architecture walked --------------------------------------------- */
+
+struct walk_arch {
+    enum arch arch;
+    const char *table;    /* the rows, under tests/unit/ */
+    const char *base;     /* what every configuration needs */
+    const char *vdev_set; /* a vdev context for vdev-only `set`s */
+};
+static const struct walk_arch wa_x86 = {ARCH_X86_64, "option-tests.txt",
+                                        "ram 64m load g.elf ",
+                                        "vdev pckeyboard set "};
+static const struct walk_arch wa_a64 = {
+    ARCH_AARCH64, "option-tests-aarch64.txt",
+    "ram 0x80000000,64m load a64.elf ", "vdev pl011 set "};
+static const struct walk_arch *W;
 
 /* ---- the table ----------------------------------------------------------- */
 
@@ -73,7 +97,11 @@ static void failf(const char *fmt, ...)
 
 static void read_table(void)
 {
-    const char *path = QVM_SOURCE_ROOT "/tests/unit/option-tests.txt";
+    char path[512];
+    snprintf(path, sizeof(path), "%s/tests/unit/%s", QVM_SOURCE_ROOT, W->table);
+    nrows = 0;
+    failures[0] = 0;
+    nfail = 0;
     FILE *f = fopen(path, "r");
     if (!f)
         fail_msg("cannot open %s", path);
@@ -88,14 +116,14 @@ static void read_table(void)
         if (!w)
             continue;
         if (nrows == sizeof(rows) / sizeof(rows[0]))
-            fail_msg("option-tests.txt: too many rows");
+            fail_msg("%s: too many rows", W->table);
         struct row *r = &rows[nrows++];
         memset(r, 0, sizeof(*r));
         r->line = ln;
         snprintf(r->ctx, sizeof(r->ctx), "%s", w);
         w = strtok_r(NULL, " \t\r\n", &save);
         if (!w)
-            fail_msg("option-tests.txt:%u: CONTEXT OPTION TEST...", ln);
+            fail_msg("%s:%u: CONTEXT OPTION TEST...", W->table, ln);
         snprintf(r->opt, sizeof(r->opt), "%s", w);
         while ((w = strtok_r(NULL, " \t\r\n", &save)) && r->nev < 8)
             snprintf(r->ev[r->nev++], sizeof(r->ev[0]), "%s", w);
@@ -179,34 +207,56 @@ static bool listed(const char *rel, const char *name)
     return ok;
 }
 
+/* Is rel a golden configuration for an aarch64 guest (its qvm-flags)? */
+static bool golden_is_aarch64(const char *text)
+{
+    const char *nl = strchr(text, '\n');
+    size_t n = nl ? (size_t)(nl - text) : strlen(text);
+    const char *f = "# qvm-flags:";
+    if (n < strlen(f) || strncmp(text, f, strlen(f)) != 0)
+        return false;
+    const char *a = strstr(text, "--target-arch aarch64");
+    return a && a < text + n;
+}
+
 /*
  * One piece of evidence:
  *   unit:FILE:FUNCTION   tests/unit/FILE defines FUNCTION (and meson builds
- *                        FILE into a unit test)
+ *                        FILE into a unit test); in the aarch64 table not
+ *                        a test of x86 code (test_x86_*, test_acpi*)
  *   golden:good/NAME     tests/configs/good/NAME.qvmconf (or bad/) exists
- *                        and uses the option's word
- *   vm:CASE              tests/vm/cases/CASE.sh exists
+ *                        and uses the option's word; for the architecture
+ *                        walked (`# qvm-flags: --target-arch aarch64` on
+ *                        the first line in the aarch64 table, not in the
+ *                        x86-64 table)
+ *   vm:CASE              tests/vm/cases/CASE.sh exists (x86-64 table)
  *   realguest:CASE       tests/realguests/cases/CASE.sh exists and is listed
- *                        in tests/realguests/enabled
+ *                        in tests/realguests/enabled (x86-64 table)
+ *   vm-arm64:CASE        tests/vm/cases-arm64/CASE.sh exists (aarch64 table)
+ *   realguest-arm64:CASE tests/realguests/cases-arm64/CASE.sh exists
+ *                        (aarch64 table; tools/test.sh runs every one)
  *   script:PATH          a test script (tests/PATH) that meson runs
  */
 static void check_evidence(const struct row *r, const char *ev,
                            const char *word)
 {
     char rel[256], a[96], b[96];
+    bool a64 = W->arch == ARCH_AARCH64;
     if (sscanf(ev, "unit:%95[^:]:%95s", a, b) == 2) {
         snprintf(rel, sizeof(rel), "tests/unit/%s", a);
         char *t = slurp(rel);
         char *m = slurp("tests/meson.build");
         if (!t)
-            failf("option-tests.txt:%u: %s: no %s", r->line, ev, rel);
+            failf("%s:%u: %s: no %s", W->table, r->line, ev, rel);
         else if (!has_ident(t, b))
-            failf("option-tests.txt:%u: %s: %s has no '%s'", r->line, ev, rel,
-                  b);
+            failf("%s:%u: %s: %s has no '%s'", W->table, r->line, ev, rel, b);
         if (m && !strstr(m, a))
-            failf("option-tests.txt:%u: %s: tests/meson.build does not "
-                  "build %s",
+            failf("%s:%u: %s: tests/meson.build does not build %s", W->table,
                   r->line, ev, a);
+        if (a64 && (strncmp(a, "test_x86_", 9) == 0 ||
+                    strncmp(a, "test_acpi", 9) == 0))
+            failf("%s:%u: %s tests x86 code, not what an aarch64 guest gets",
+                  W->table, r->line, ev);
         free(t);
         free(m);
         return;
@@ -215,29 +265,43 @@ static void check_evidence(const struct row *r, const char *ev,
         snprintf(rel, sizeof(rel), "tests/configs/%s.qvmconf", ev + 7);
         char *t = slurp(rel);
         if (!t)
-            failf("option-tests.txt:%u: %s: no %s", r->line, ev, rel);
+            failf("%s:%u: %s: no %s", W->table, r->line, ev, rel);
         else if (word && !has_ident(t, word))
-            failf("option-tests.txt:%u: %s: %s does not use '%s'", r->line, ev,
-                  rel, word);
+            failf("%s:%u: %s: %s does not use '%s'", W->table, r->line, ev, rel,
+                  word);
+        else if (golden_is_aarch64(t) != a64)
+            failf("%s:%u: %s: %s is %s an aarch64 configuration (its first "
+                  "line: # qvm-flags: --target-arch aarch64)",
+                  W->table, r->line, ev, rel, a64 ? "not" : "");
         free(t);
         return;
     }
-    if (strncmp(ev, "vm:", 3) == 0) {
-        snprintf(rel, sizeof(rel), "tests/vm/cases/%s.sh", ev + 3);
+    static const struct {
+        const char *prefix, *dir, *enabled;
+        enum arch arch;
+    } cases[] = {
+        {"vm:", "tests/vm/cases", NULL, ARCH_X86_64},
+        {"realguest:", "tests/realguests/cases", "tests/realguests/enabled",
+         ARCH_X86_64},
+        {"vm-arm64:", "tests/vm/cases-arm64", NULL, ARCH_AARCH64},
+        {"realguest-arm64:", "tests/realguests/cases-arm64", NULL,
+         ARCH_AARCH64},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n = strlen(cases[i].prefix);
+        if (strncmp(ev, cases[i].prefix, n) != 0)
+            continue;
+        snprintf(rel, sizeof(rel), "%s/%s.sh", cases[i].dir, ev + n);
         char *t = slurp(rel);
-        if (!t)
-            failf("option-tests.txt:%u: %s: no %s", r->line, ev, rel);
-        free(t);
-        return;
-    }
-    if (strncmp(ev, "realguest:", 10) == 0) {
-        snprintf(rel, sizeof(rel), "tests/realguests/cases/%s.sh", ev + 10);
-        char *t = slurp(rel);
-        if (!t)
-            failf("option-tests.txt:%u: %s: no %s", r->line, ev, rel);
-        else if (!listed("tests/realguests/enabled", ev + 10))
-            failf("option-tests.txt:%u: %s: not in tests/realguests/enabled",
-                  r->line, ev);
+        if (cases[i].arch != W->arch)
+            failf("%s:%u: %s: a case of the %s lab, not for %s guests",
+                  W->table, r->line, ev, arch_name(cases[i].arch),
+                  arch_name(W->arch));
+        else if (!t)
+            failf("%s:%u: %s: no %s", W->table, r->line, ev, rel);
+        else if (cases[i].enabled && !listed(cases[i].enabled, ev + n))
+            failf("%s:%u: %s: not in %s", W->table, r->line, ev,
+                  cases[i].enabled);
         free(t);
         return;
     }
@@ -247,18 +311,18 @@ static void check_evidence(const struct row *r, const char *ev,
         char *m = slurp("tests/meson.build");
         const char *base = strrchr(ev + 7, '/');
         if (!t)
-            failf("option-tests.txt:%u: %s: no %s", r->line, ev, rel);
+            failf("%s:%u: %s: no %s", W->table, r->line, ev, rel);
         if (m && !strstr(m, base ? base + 1 : ev + 7))
-            failf("option-tests.txt:%u: %s: tests/meson.build does not run "
-                  "it",
+            failf("%s:%u: %s: tests/meson.build does not run it", W->table,
                   r->line, ev);
         free(t);
         free(m);
         return;
     }
-    failf("option-tests.txt:%u: '%s': evidence is unit:FILE:FUNC, "
-          "golden:good/NAME, vm:CASE, realguest:CASE or script:PATH",
-          r->line, ev);
+    failf("%s:%u: '%s': evidence is unit:FILE:FUNC, golden:good/NAME, "
+          "vm:CASE, realguest:CASE, vm-arm64:CASE, realguest-arm64:CASE or "
+          "script:PATH",
+          W->table, r->line, ev);
 }
 
 /* An option that works: its row, with evidence. */
@@ -266,15 +330,16 @@ static void expect_row(const char *ctx, const char *opt, const char *word)
 {
     struct row *r = find_row(ctx, opt);
     if (!r) {
-        failf("%s '%s' is accepted and not flagged: add a row '%s %s TEST...' "
-              "to tests/unit/option-tests.txt naming the test(s) of its "
-              "effect, or flag it OF_IGNORED/OF_REJECTED with a `why`",
-              ctx, opt, ctx, opt);
+        failf("%s '%s' is accepted on %s guests and not flagged: add a row "
+              "'%s %s TEST...' to tests/unit/%s naming the test(s) of its "
+              "effect there, or flag it (OF_IGNORED/OF_REJECTED with a "
+              "`why`, or `ign_arch` with an `ign_why`)",
+              ctx, opt, arch_name(W->arch), ctx, opt, W->table);
         return;
     }
     r->used = true;
     if (r->nev == 0)
-        failf("option-tests.txt:%u: %s %s names no test", r->line, ctx, opt);
+        failf("%s:%u: %s %s names no test", W->table, r->line, ctx, opt);
     for (unsigned i = 0; i < r->nev; i++)
         check_evidence(r, r->ev[i], word);
 }
@@ -285,9 +350,9 @@ static void expect_no_row(const char *ctx, const char *opt, const char *why)
     struct row *r = find_row(ctx, opt);
     if (r) {
         r->used = true;
-        failf("option-tests.txt:%u: %s %s is %s in the schema: remove the "
+        failf("%s:%u: %s %s is %s in the schema: remove the "
               "row (or the flag)",
-              r->line, ctx, opt, why);
+              W->table, r->line, ctx, opt, why);
     }
 }
 
@@ -301,7 +366,7 @@ static size_t msgs_len;
 static bool build(const char *text)
 {
     spec_free(&spec);
-    spec_init(&spec, ARCH_X86_64);
+    spec_init(&spec, W->arch);
     free(msgs);
     msgs = NULL;
     FILE *f = open_memstream(&msgs, &msgs_len);
@@ -333,17 +398,23 @@ static const char *sample(const struct opt_def *d)
         return "10";
     case OPT_LOG:
         return "info stdout";
+    case OPT_NUM_LIST:
+        return d->nlist == 3 ? "0x2c1f0000,64,16" : "1,2";
     default:
         return NULL;
     }
 }
 
-#define BASE "ram 64m load g.elf "
-
 /* What a vdev of this type needs besides the option tested. */
 static const char *vdev_needs(const struct vdev_type *vt)
 {
-    return strcmp(vt->name, "virtio-blk") == 0 ? " hostdev disk.img" : "";
+    bool blk = strcmp(vt->name, "virtio-blk") == 0;
+    /* aarch64 has no PCI bus: virtio and shmem on MMIO */
+    if (W->arch == ARCH_AARCH64 &&
+        ((vt->flags & VF_VIRTIO) || strcmp(vt->name, "shmem") == 0))
+        return blk ? " hostdev disk.img loc 0x1c300000 intr gic:40"
+                   : " loc 0x1c300000 intr gic:40";
+    return blk ? " hostdev disk.img" : "";
 }
 
 static void expect_diag(const char *text, bool error, const char *why,
@@ -352,87 +423,107 @@ static void expect_diag(const char *text, bool error, const char *why,
     bool ok = build(text);
     const char *sev = error ? ": error: " : ": warning: ";
     if (error ? ok : !ok)
-        failf("%s: '%s' %s (wanted %s)\n  %s", what, text,
-              ok ? "is accepted" : "is rejected",
+        failf("%s (%s): '%s' %s (wanted %s)\n  %s", what, arch_name(W->arch),
+              text, ok ? "is accepted" : "is rejected",
               error ? "an error" : "a warning", msgs);
     else if (!strstr(msgs, sev) || (why && !strstr(msgs, why)))
-        failf("%s: '%s' does not say why (wanted%s'%s')\n  %s", what, text, sev,
-              why ? why : "", msgs);
+        failf("%s (%s): '%s' does not say why (wanted%s'%s')\n  %s", what,
+              arch_name(W->arch), text, sev, why ? why : "", msgs);
+}
+
+/* An entry of the configuration text `text` (the option's sample value
+ * filled in) with the given status: no row, and its diagnostic. */
+static void expect_flagged(const char *ctx, const struct opt_def *d,
+                           const char *prefix, const char *suffix, bool error,
+                           const char *why, const char *status)
+{
+    char label[160], text[512];
+    snprintf(label, sizeof(label), "%s %s", ctx, d->name);
+    expect_no_row(ctx, d->name, status);
+    if (!why || !*why) {
+        failf("%s is %s without a reason", label, status);
+        return;
+    }
+    const char *v = sample(d);
+    if (!v) {
+        failf("%s: add a sample value for its type to sample()", label);
+        return;
+    }
+    snprintf(text, sizeof(text), "%s%s %s%s", prefix, d->name, v, suffix);
+    expect_diag(text, error, why, label);
 }
 
 /* One table entry: rejected, warned about, or a row. */
 static void walk_opt(const char *ctx, const struct opt_def *d,
                      const char *prefix, const char *suffix, const char *word)
 {
-    char label[160], text[512];
-    snprintf(label, sizeof(label), "%s %s", ctx, d->name);
-    if (d->arch && !(d->arch & ARCH_X86_64)) {
-        /* aarch64 only: no aarch64 back end, an error on this qvm */
-        expect_no_row(ctx, d->name, "only for aarch64 guests");
-        const char *v = sample(d);
-        if (!v) {
-            failf("%s: add a sample value for its type to sample()", label);
-            return;
-        }
-        snprintf(text, sizeof(text), "%s%s %s%s", prefix, d->name, v, suffix);
-        expect_diag(text, true, "only for aarch64 guests", label);
+    char why[96];
+    if (d->ign_arch &&
+        (!d->ign_why || (d->flags & (OF_IGNORED | OF_REJECTED)) ||
+         (d->arch && !(d->arch & ~d->ign_arch))))
+        failf("%s %s: ign_arch needs an ign_why, and an architecture where "
+              "the option is usable and not otherwise flagged",
+              ctx, d->name);
+    if (d->arch && !(d->arch & W->arch)) {
+        /* the other architecture's: an error */
+        snprintf(why, sizeof(why), "only for %s guests",
+                 arch_name((enum arch)d->arch));
+        expect_flagged(ctx, d, prefix, suffix, true, why, why);
         return;
     }
     if (d->flags & (OF_REJECTED | OF_IGNORED)) {
         bool rej = d->flags & OF_REJECTED;
-        expect_no_row(ctx, d->name, rej ? "OF_REJECTED" : "OF_IGNORED");
-        if (!d->why || !*d->why) {
-            failf("%s is %s without a `why`", label,
-                  rej ? "OF_REJECTED" : "OF_IGNORED");
-            return;
-        }
-        const char *v = sample(d);
-        if (!v) {
-            failf("%s: add a sample value for its type to sample()", label);
-            return;
-        }
-        snprintf(text, sizeof(text), "%s%s %s%s", prefix, d->name, v, suffix);
-        expect_diag(text, rej, d->why, label);
+        expect_flagged(ctx, d, prefix, suffix, rej, d->why,
+                       rej ? "OF_REJECTED" : "OF_IGNORED");
+        return;
+    }
+    if (d->ign_arch & W->arch) {
+        snprintf(why, sizeof(why), "ign_arch %s", arch_name(W->arch));
+        expect_flagged(ctx, d, prefix, suffix, false, d->ign_why, why);
         return;
     }
     expect_row(ctx, d->name, word ? word : d->name);
 }
 
-static void walk(void **st)
+static void walk(const struct walk_arch *wa)
 {
-    (void)st;
+    W = wa;
     read_table();
-    char prefix[256], ctx[64];
+    char prefix[256], ctx[64], base[128], set[256];
+    snprintf(base, sizeof(base), "%s", W->base);
     for (const struct opt_def *d = top_opts; d->name; d++) {
         /* a rejected top-level word takes whatever follows it */
-        walk_opt("top", d, BASE, "", NULL);
+        walk_opt("top", d, base, "", NULL);
     }
+    snprintf(prefix, sizeof(prefix), "%scpu ", base);
     for (const struct opt_def *d = cpu_opts; d->name; d++)
-        walk_opt("cpu", d, BASE "cpu ", "", NULL);
+        walk_opt("cpu", d, prefix, "", NULL);
+    snprintf(prefix, sizeof(prefix), "%spass ", base);
     for (const struct opt_def *d = pass_opts; d->name; d++)
-        walk_opt("pass", d, BASE "pass ", "", NULL);
+        walk_opt("pass", d, prefix, "", NULL);
+    snprintf(prefix, sizeof(prefix), "%sreserve ", base);
     for (const struct opt_def *d = reserve_opts; d->name; d++)
-        walk_opt("reserve", d, BASE "reserve ", "", NULL);
+        walk_opt("reserve", d, prefix, "", NULL);
     for (const struct opt_def *d = set_vars; d->name; d++) {
         bool vdev_only =
             (d->flags & (OF_SET_GLOB | OF_SET_GUEST | OF_SET_CPU)) == 0;
-        walk_opt("set", d,
-                 vdev_only ? BASE "vdev pckeyboard set " : BASE "set ", "",
-                 NULL);
+        snprintf(set, sizeof(set), "%s%s", base,
+                 vdev_only ? W->vdev_set : "set ");
+        walk_opt("set", d, set, "", NULL);
     }
     for (unsigned i = 0; vdev_types[i]; i++) {
         const struct vdev_type *vt = vdev_types[i];
         snprintf(ctx, sizeof(ctx), "vdev:%s", vt->name);
-        char text[256];
-        snprintf(text, sizeof(text), BASE "vdev %s%s", vt->name,
+        char text[256], why[64];
+        snprintf(text, sizeof(text), "%svdev %s%s", base, vt->name,
                  vdev_needs(vt));
-        if (!(vt->arch & ARCH_X86_64) || (vt->flags & VF_REJECT)) {
+        if (!(vt->arch & W->arch) || (vt->flags & VF_REJECT)) {
             /* the type is an error: so is each of its options */
+            bool other = !(vt->arch & W->arch);
+            snprintf(why, sizeof(why), "only for %s guests",
+                     arch_name((enum arch)vt->arch));
             expect_no_row(ctx, "-", "rejected");
-            expect_diag(text, true,
-                        vt->flags & VF_REJECT ? vt->why
-                                              : "only for aarch64 guests",
-                        ctx);
+            expect_diag(text, true, other ? why : vt->why, ctx);
             for (const struct opt_def *d = vt->opts; d->name; d++)
                 expect_no_row(ctx, d->name, "of a rejected vdev");
             continue;
@@ -446,16 +537,16 @@ static void walk(void **st)
         }
         /* the type itself: the test that shows the device working */
         expect_row(ctx, "-", vt->name);
-        snprintf(prefix, sizeof(prefix), BASE "vdev %s%s ", vt->name,
+        snprintf(prefix, sizeof(prefix), "%svdev %s%s ", base, vt->name,
                  vdev_needs(vt));
         for (const struct opt_def *d = vt->opts; d->name; d++)
             walk_opt(ctx, d, prefix, "", NULL);
     }
     for (unsigned i = 0; i < nrows; i++)
         if (!rows[i].used)
-            failf("option-tests.txt:%u: %s %s is not in the schema (a "
+            failf("%s:%u: %s %s is not in the schema (a "
                   "stale row, or a misspelt context/option)",
-                  rows[i].line, rows[i].ctx, rows[i].opt);
+                  W->table, rows[i].line, rows[i].ctx, rows[i].opt);
     spec_free(&spec);
     free(msgs);
     msgs = NULL;
@@ -465,10 +556,26 @@ static void walk(void **st)
     }
 }
 
+/* Every entry usable on an x86-64 guest. */
+static void walk_x86_64(void **st)
+{
+    (void)st;
+    walk(&wa_x86);
+}
+
+/* Every entry usable on an aarch64 guest: the aarch64-only ones and those
+ * for every architecture. */
+static void walk_aarch64(void **st)
+{
+    (void)st;
+    walk(&wa_a64);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(walk),
+        cmocka_unit_test(walk_x86_64),
+        cmocka_unit_test(walk_aarch64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
