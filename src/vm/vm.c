@@ -512,6 +512,9 @@ int vm_run(const struct vm_spec *spec)
     if (confine_setup(spec) < 0 || dumper_start(spec, &old, &vm->dumper) < 0 ||
         build(vm) < 0 || confine_drop() < 0)
         goto out;
+    /* Realize is over: later bus changes are run-time ones (vm/bus.h). */
+    bus_seal(&vm->pio);
+    bus_seal(&vm->mmio);
     for (unsigned i = 0; i < vm->nvcpus; i++) {
         if (vcpu_start(&vm->vcpus[i]) < 0) {
             if (i == 0)
