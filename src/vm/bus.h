@@ -56,18 +56,11 @@ struct bus_region {
     void *opaque;
 };
 
-/* One published map: immutable once published. gen is unique over every
- * snapshot of every bus of the process (the readers' last-hit caches are
- * keyed by it, never by the pointer, which malloc may hand out again). */
-struct bus_snap {
-    uint64_t gen;
-    size_t n;
-    struct bus_region v[];
-};
+/* One published map (bus.c): immutable once published. */
+struct bus_snap;
 
 struct bus {
-    const char *name; /* "pio", "mmio" */
-    unsigned slot;    /* the readers' last-hit cache entry for this bus */
+    const char *name;                /* "pio", "mmio" */
     _Atomic(struct bus_snap *) snap; /* what bus_access reads */
     /* lock guards the writers' copy of the regions (equal to *snap
      * between writers): bus_map/bus_unmap hold it exclusively; code

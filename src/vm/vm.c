@@ -28,11 +28,6 @@
 #define STATUS_EARLY_FATAL 64
 #define SHUTDOWN_GRACE_S   30 /* default QVM_SHUTDOWN_GRACE */
 
-bool vm_stopping(const struct vm *vm)
-{
-    return atomic_load(&vm->stop) >= 0;
-}
-
 void vm_request_stop(struct vm *vm, enum vm_stop why)
 {
     int expect = -1;
@@ -292,7 +287,7 @@ static void log_status(struct vm *vm, const struct timespec *t0)
         int st = atomic_load(&v->state);
         log_info(TAG, "status: vCPU %u: %s, %lu exits to qvm%s%s%s", i,
                  st >= 0 && st <= VCPU_STOPPED ? states[st] : "?",
-                 atomic_load(&v->exits), n ? " (" : "", by, n ? ")" : "");
+                 vcpu_exits(v), n ? " (" : "", by, n ? ")" : "");
     }
     devices_report(&vm->devs, vm->spec);
 }
