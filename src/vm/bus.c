@@ -154,8 +154,9 @@ static struct bus_reader *reader_register(void)
  * every thread kind's filter): a reader inside an access is running a
  * device op, microseconds.
  */
-static void synchronize(void)
+static unsigned synchronize(struct bus *bus)
 {
+    unsigned waited = 0;
     const struct bus_reader *self = tl.rec; /* maybe `unregistered` */
     for (struct bus_reader *rec = atomic_load(&readers); rec; rec = rec->next) {
         if (rec == self)
@@ -163,11 +164,14 @@ static void synchronize(void)
         unsigned long s = atomic_load(&rec->seq);
         if (!(s & 1))
             continue;
+        waited++;
+        atomic_fetch_add_explicit(&bus->grace_waits, 1, memory_order_relaxed);
         for (unsigned spin = 0;
              atomic_load_explicit(&rec->seq, memory_order_acquire) == s; spin++)
             if (spin >= 64)
                 sched_yield();
     }
+    return waited;
 }
 
 static uint64_t default_read(void *opaque, uint64_t off, unsigned size)
@@ -218,7 +222,7 @@ static int publish(struct bus *bus)
                                   memory_order_relaxed);
         log_debug(TAG, "%s: run-time change, %zu regions", bus->name, s->n);
     }
-    synchronize();
+    (void)synchronize(bus);
     if (old != &empty_snap)
         free(old);
     atomic_fetch_add_explicit(&bus->reclaimed, 1, memory_order_relaxed);
@@ -258,6 +262,7 @@ void bus_stats(const struct bus *bus, struct bus_stats *out)
     out->published = atomic_load(&bus->published);
     out->reclaimed = atomic_load(&bus->reclaimed);
     out->runtime_changes = atomic_load(&bus->runtime_changes);
+    out->grace_waits = atomic_load(&bus->grace_waits);
 }
 
 int bus_map(struct bus *bus, const char *name, uint64_t base, uint64_t len,

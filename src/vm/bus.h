@@ -69,7 +69,7 @@ struct bus {
     pthread_rwlock_t lock;
     VEC(struct bus_region) regions;
     bool sealed;
-    atomic_ulong published, reclaimed, runtime_changes;
+    atomic_ulong published, reclaimed, runtime_changes, grace_waits;
 };
 
 enum bus_result { BUS_OK, BUS_UNMAPPED };
@@ -103,10 +103,11 @@ enum bus_result bus_access(struct bus *bus, uint64_t addr, void *data,
 #define BUS_DEFER_MAX 8
 int bus_defer(void (*fn)(void *arg), void *arg) MUST_CHECK;
 
-/* bus_stats: snapshots published and freed since bus_init, and the maps
- * and unmaps made after bus_seal. For tests and the status report. */
+/* bus_stats: snapshots published and freed since bus_init, the maps and
+ * unmaps made after bus_seal, and how many times a writer found a reader
+ * inside an access and waited for it to leave. For tests and reports. */
 struct bus_stats {
-    unsigned long published, reclaimed, runtime_changes;
+    unsigned long published, reclaimed, runtime_changes, grace_waits;
 };
 void bus_stats(const struct bus *bus, struct bus_stats *out);
 

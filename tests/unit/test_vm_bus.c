@@ -4,7 +4,8 @@
  * accesses straddling a region's end, the last-hit cache across remaps,
  * and lock-free readers against a remapping thread (every access reaches
  * the device mapped there, no op runs on a device after its unmap
- * returned, every old snapshot is freed).
+ * returned, every old snapshot is freed), and, without timing, that an
+ * unmap waits for a reader inside the region's op.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -330,6 +331,73 @@ static void test_readers_vs_remap(void **state)
     bus_destroy(&h.bus);
 }
 
+/*
+ * bus_unmap must not return while a reader is inside the region's op, and
+ * this is checked without timing: the reader, inside the op, waits until
+ * the unmapping thread has either returned (wrong) or found it inside and
+ * started to wait for it (grace_waits).
+ */
+static struct {
+    struct bus bus;
+    atomic_bool inside, unmap_returned, returned_while_inside;
+} pk;
+
+static uint64_t park_read(void *opaque, uint64_t off, unsigned size)
+{
+    (void)opaque, (void)off, (void)size;
+    atomic_store(&pk.inside, true);
+    struct bus_stats st;
+    do
+        bus_stats(&pk.bus, &st);
+    while (!atomic_load(&pk.unmap_returned) && st.grace_waits == 0);
+    if (atomic_load(&pk.unmap_returned))
+        atomic_store(&pk.returned_while_inside, true);
+    return 7;
+}
+
+static const struct region_ops park_ops = {park_read, NULL};
+
+static void *park_reader(void *arg)
+{
+    uint32_t *v = arg;
+    (void)bus_access(&pk.bus, 0x500, v, 4, false);
+    return NULL;
+}
+
+static void *park_unmapper(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&pk.inside))
+        ;
+    if (bus_unmap(&pk.bus, 0x500) == 0)
+        atomic_store(&pk.unmap_returned, true);
+    return NULL;
+}
+
+static void test_unmap_waits_for_reader(void **state)
+{
+    (void)state;
+    memset(&pk, 0, sizeof(pk));
+    bus_init(&pk.bus, "pio");
+    assert_int_equal(bus_map(&pk.bus, "park", 0x500, 4, &park_ops, NULL), 0);
+    bus_seal(&pk.bus);
+    uint32_t v = 0;
+    pthread_t r, u;
+    assert_int_equal(pthread_create(&r, NULL, park_reader, &v), 0);
+    assert_int_equal(pthread_create(&u, NULL, park_unmapper, NULL), 0);
+    pthread_join(r, NULL);
+    pthread_join(u, NULL);
+    assert_int_equal(v, 7);
+    assert_true(atomic_load(&pk.unmap_returned));
+    assert_false(atomic_load(&pk.returned_while_inside));
+    struct bus_stats st;
+    bus_stats(&pk.bus, &st);
+    assert_int_equal(st.grace_waits, 1);
+    assert_int_equal(st.reclaimed, st.published - 1);
+    assert_null(bus_find(&pk.bus, 0x500));
+    bus_destroy(&pk.bus);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_defer),
         cmocka_unit_test(test_hit_cache_remap),
         cmocka_unit_test(test_readers_vs_remap),
+        cmocka_unit_test(test_unmap_waits_for_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
