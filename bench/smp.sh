@@ -7,6 +7,7 @@
 # between the guest's "@S" and "@E" markers, and their ratio.
 #
 #     bench/smp.sh [--runs N] [--build DIR] [--l1-cpus N] [--raw FILE]
+#     bench/smp.sh --from RAW      (the summary of a kept --raw file)
 #
 # Prints the per-run lines and a summary (medians, the ratio of the
 # medians, the median of the per-round ratios). The host bed (a real
@@ -14,19 +15,23 @@
 # TSTAMP=build/bench/tstamp sh PAYLOAD/entry.sh (not on this machine).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-RUNS=5 BUILD=$ROOT/build L1CPUS=2 RAW=''
+RUNS=5 BUILD=$ROOT/build L1CPUS=2 RAW='' FROM=''
 while [ $# -gt 0 ]; do
     case $1 in
     --runs) RUNS=$2; shift 2 ;;
     --build) BUILD=$2; shift 2 ;;
     --l1-cpus) L1CPUS=$2; shift 2 ;;
     --raw) RAW=$2; shift 2 ;;
+    --from) FROM=$2; shift 2 ;;
     *) echo "usage: bench/smp.sh [--runs N] [--build DIR] [--l1-cpus N] [--raw FILE]" >&2; exit 2 ;;
     esac
 done
-ninja -C "$BUILD" qvm bench/tstamp tests/guests/bench_smp.elf >/dev/null
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
+if [ -n "$FROM" ]; then
+    cp "$FROM" "$W/console"
+else
+ninja -C "$BUILD" qvm bench/tstamp tests/guests/bench_smp.elf >/dev/null
 P=$W/payload
 mkdir -p "$P/bin" "$P/guests"
 cp "$BUILD/qvm" "$BUILD/bench/tstamp" "$P/bin/"
@@ -73,10 +78,11 @@ while [ $r -le "$(cat "$P/runs")" ]; do
 done
 EOS
 chmod +x "$P/entry.sh"
-out=$W/console
 "$ROOT/tests/lab/lab-run" --smp "$L1CPUS" --timeout $((600 + RUNS * 300)) "$P" |
-    tee "$out" | grep -a '^@@SMP' >&2 || echo "smp.sh: lab-run failed" >&2
-[ -z "$RAW" ] || grep -a '^@@SMP' "$out" >"$RAW" || true
+    tee "$W/console" | grep -a '^@@SMP' >&2 || echo "smp.sh: lab-run failed" >&2
+[ -z "$RAW" ] || grep -a '^@@SMP' "$W/console" >"$RAW" || true
+fi
+out=$W/console
 grep -a '^@@SMP' "$out" | awk '
 function med(a, n,   i, j, t) {
     for (i = 2; i <= n; i++)
@@ -87,8 +93,8 @@ function med(a, n,   i, j, t) {
 /^@@SMP / && $3 > 0 && $4 == "ok=1" {
     m1 = m2 = ""
     for (i = 5; i <= NF; i++) {
-        if ($i ~ /^mark1_ms=/) m1 = substr($i, 10)
-        if ($i ~ /^mark2_ms=/) m2 = substr($i, 10)
+        if ($i ~ /^mark1_ms=/) m1 = substr($i, 10) + 0
+        if ($i ~ /^mark2_ms=/) m2 = substr($i, 10) + 0
     }
     if (m1 == "" || m2 == "" || m2 <= m1) next
     rate = $2 * 100000 / ((m2 - m1) / 1000)
@@ -106,4 +112,9 @@ END {
     c = 0
     for (r in rounds) if (byround[1, r] && byround[2, r]) { c++; pr[c] = byround[2, r] / byround[1, r] }
     if (c) printf "median of the per-round ratios: %.2f (%d rounds)\n", med(pr, c), c
+    for (k = 1; k <= 2; k++) {
+        printf "%d vCPU(s), exits/s by round:", k
+        for (r = 1; r in rounds || r <= 1; r++) if (byround[k, r]) printf " %.0f", byround[k, r]
+        printf "\n"
+    }
 }'
