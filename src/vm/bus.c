@@ -537,10 +537,13 @@ enum bus_result bus_access(struct bus *bus, uint64_t addr, void *data,
         goto slow; /* nested, not registered yet, or not 1, 2, 4 or 8 */
     atomic_store(&rec->seq, s + 1);
     const struct bus_snap *m = atomic_load(&bus->snap);
-    const struct snap_region *r = t->hit; /* never NULL: no_region */
+    /* The cached region is valid only in the snapshot it came from (an
+     * older one may be freed): the generation first, then the region. */
+    if (UNLIKELY(t->hit_gen != m->gen))
+        goto miss;
+    const struct snap_region *r = t->hit;
     uint64_t off = addr - r->base;
-    /* the cached region is valid only in the snapshot it came from */
-    if (UNLIKELY(off >= r->len || size > r->len - off || t->hit_gen != m->gen))
+    if (UNLIKELY(off >= r->len || size > r->len - off))
         goto miss;
     if (!is_write)
         read_op(r, off, data, size);
