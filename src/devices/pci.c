@@ -15,7 +15,7 @@
  * INTx: the model's level reaches the `intx` line unless command
  * bit 10 (Interrupt Disable) is set; status bit 3 shows the model's level.
  *
- * Context: region ops on vCPU threads (bus read lock held), under the bus
+ * Context: region ops on vCPU threads (inside a bus access), under the bus
  * mutex; the remap thread calls bus_map()/bus_unmap() and the bar_moved
  * hooks without it. pci_intx_set runs on any thread and takes only the
  * function's irq_lock, a leaf lock taken after the bus mutex (msix.c's
@@ -380,7 +380,7 @@ static void cfg_write(struct pci_bus *b, unsigned bus, unsigned devfn,
     if (remap) {
         request_remap(b);
         /* The vCPU resumes only once the move is applied (the remap
-         * thread maps under the bus write lock we are inside of now). */
+         * thread's bus_map waits for the access we are inside of now). */
         if (bus_defer(sync_cb, b) < 0)
             log_debug(TAG, "BAR move applied asynchronously");
     }

@@ -9,9 +9,10 @@
  * and bus_map()s it at the new address.
  *
  * BAR moves are applied by the model's own remap thread, because the
- * config write that requests them runs inside bus_access() with a bus read
- * lock held and bus_map()/bus_unmap() take the write lock. The remap
- * completes within microseconds of the write; pci_bus_sync() waits for it.
+ * config write that requests them runs inside bus_access() and
+ * bus_map()/bus_unmap() wait for every access in progress to end (the
+ * bus's grace period, vm/bus.h). The remap completes within microseconds
+ * of the write; pci_bus_sync() waits for it.
  */
 #ifndef QVM_DEVICES_PCI_H
 #define QVM_DEVICES_PCI_H

@@ -322,10 +322,12 @@ void kvm_destroy_vcpu(const struct kvm_sys *k, int fd, struct kvm_run *run)
         close(fd);
 }
 
+/* Every exit comes through here: no retry loop (xioctl's), EINTR is the
+ * caller's. */
 int kvm_vcpu_run(int vcpu_fd)
 {
-    int e = xioctl(vcpu_fd, KVM_RUN, NULL);
-    return e < 0 ? e : 0;
+    int r = ioctl(vcpu_fd, KVM_RUN, NULL);
+    return r < 0 ? -errno : r; /* 0 */
 }
 
 int kvm_get_regs(int vcpu_fd, struct kvm_regs *r)

@@ -39,9 +39,8 @@ struct vcpu {
     struct kvm_run *run;
     pthread_t thread;
     bool thread_started;
-    atomic_ulong exits;
-    atomic_int state;        /* enum vcpu_state */
-    atomic_uint last_reason; /* kvm_run->exit_reason of the last exit */
+    atomic_ulong exits_other; /* exits with a reason of VCPU_EXIT_REASONS+ */
+    atomic_int state;         /* enum vcpu_state */
     atomic_ulong by_reason[VCPU_EXIT_REASONS];
     bool parked;      /* held for a dump (under vm->pause_lock) */
     void *dump_state; /* registers saved for a dump (arch_dump_save) */
@@ -105,7 +104,10 @@ struct vm {
  * every vCPU out of KVM_RUN. Context: any thread.
  */
 void vm_request_stop(struct vm *vm, enum vm_stop why);
-bool vm_stopping(const struct vm *vm);
+static inline bool vm_stopping(const struct vm *vm)
+{
+    return atomic_load(&vm->stop) >= 0;
+}
 
 /* vcpu.c */
 int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned id) MUST_CHECK;
@@ -113,6 +115,8 @@ int vcpu_start(struct vcpu *vcpu) MUST_CHECK;
 /* vcpu_kick: make the vCPU leave KVM_RUN soon. Caller holds vm->lock. */
 void vcpu_kick(struct vcpu *vcpu);
 void vcpu_destroy(struct vcpu *vcpu);
+/* vcpu_exits: the exits to qvm so far (by_reason's sum). Any thread. */
+unsigned long vcpu_exits(struct vcpu *vcpu);
 /* vcpu_join: wait for the vCPU's thread to end (after a stop request). */
 void vcpu_join(struct vcpu *vcpu);
 /*
@@ -125,8 +129,18 @@ void vcpus_pause(struct vm *vm);
 void vcpus_resume(struct vm *vm);
 int vcpu_kick_signal(void);
 
-/* exit.c: handle one KVM exit; false when the vCPU must stop. */
-bool exit_dispatch(struct vcpu *vcpu);
+/*
+ * exit.c: the exit handlers, a table indexed by kvm_run->exit_reason;
+ * each returns false when the vCPU must stop. The vCPU loop (vcpu.c)
+ * dispatches itself (bench/README.md, "Per exit"): exit_table[reason],
+ * or exit_unexpected for a reason without a handler. exit_thread_init:
+ * on the vCPU's thread, before its first exit.
+ */
+typedef bool (*exit_fn)(struct vcpu *vcpu, struct kvm_run *run);
+#define EXIT_TABLE_LEN VCPU_EXIT_REASONS
+extern const exit_fn exit_table[EXIT_TABLE_LEN];
+bool exit_unexpected(struct vcpu *vcpu, uint32_t reason);
+void exit_thread_init(struct vcpu *vcpu);
 
 /* Arch hooks (src/arch/<arch>/). */
 int arch_vm_init(struct vm *vm) MUST_CHECK;
@@ -202,8 +216,10 @@ int arch_irq_isa(void *ctx_opaque, unsigned isa, struct irq_line *out);
 /* arch_legacy_replacement: dev_ctx's legacy_replacement. */
 void arch_legacy_replacement(void *ctx_opaque, bool on);
 /* arch_vcpu_pre_run: just before each KVM_RUN, on the vCPU's thread (x86:
- * inject the 8259's interrupt on vCPU 0). */
+ * inject the 8259's interrupt on vCPU 0), when arch_vcpu_has_pre_run
+ * said so as the thread started (the machine is realized by then). */
 void arch_vcpu_pre_run(struct vcpu *vcpu);
+bool arch_vcpu_has_pre_run(struct vcpu *vcpu);
 /* arch_ioapic_eoi: KVM_EXIT_IOAPIC_EOI (the local APICs' EOI of a
  * level-triggered vector of qvm's IOAPICs). */
 void arch_ioapic_eoi(struct vm *vm, uint8_t vector);

@@ -28,11 +28,6 @@
 #define STATUS_EARLY_FATAL 64
 #define SHUTDOWN_GRACE_S   30 /* default QVM_SHUTDOWN_GRACE */
 
-bool vm_stopping(const struct vm *vm)
-{
-    return atomic_load(&vm->stop) >= 0;
-}
-
 void vm_request_stop(struct vm *vm, enum vm_stop why)
 {
     int expect = -1;
@@ -316,7 +311,7 @@ static void log_status(struct vm *vm, const struct timespec *t0)
         int st = atomic_load(&v->state);
         log_info(TAG, "status: vCPU %u: %s, %lu exits to qvm%s%s%s", i,
                  st >= 0 && st <= VCPU_STOPPED ? states[st] : "?",
-                 atomic_load(&v->exits), n ? " (" : "", by, n ? ")" : "");
+                 vcpu_exits(v), n ? " (" : "", by, n ? ")" : "");
     }
     devices_report(&vm->devs, vm->spec);
 }
@@ -536,6 +531,9 @@ int vm_run(const struct vm_spec *spec)
     if (confine_setup(spec) < 0 || dumper_start(spec, &old, &vm->dumper) < 0 ||
         build(vm) < 0 || confine_drop() < 0)
         goto out;
+    /* Realize is over: later bus changes are run-time ones (vm/bus.h). */
+    bus_seal(&vm->pio);
+    bus_seal(&vm->mmio);
     for (unsigned i = 0; i < vm->nvcpus; i++) {
         if (vcpu_start(&vm->vcpus[i]) < 0) {
             if (i == 0)

@@ -197,6 +197,12 @@ void arch_vcpu_pre_run(struct vcpu *vcpu)
     (void)vcpu;
 }
 
+bool arch_vcpu_has_pre_run(struct vcpu *vcpu)
+{
+    (void)vcpu;
+    return false;
+}
+
 uint64_t arch_vcpu_pc(struct vcpu *vcpu)
 {
     uint64_t pc = 0;
