@@ -80,9 +80,49 @@ int pass_mem_map(const char *devmem, uint64_t host_pa, uint64_t size,
     return 0;
 }
 
-int passthru_mem_setup(struct passthru *p, const struct vm_spec *spec,
-                       const struct kvm_sys *k)
+/* A read-only range's writes exit to qvm (KVM_MEM_READONLY); reads never
+ * do, but answer from the mapping all the same. */
+static uint64_t ro_read(void *opaque, uint64_t off, unsigned size)
 {
+    const struct pass_mem *m = opaque;
+    uint64_t v = 0;
+    memcpy(&v, (const uint8_t *)m->host + off, size);
+    return v;
+}
+
+static void ro_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+    const struct pass_mem *m = opaque;
+    LOG_RATELIMITED(LOG_WARN, TAG,
+                    "guest %u-byte write of 0x%llx to read-only pass memory "
+                    "0x%llx (host 0x%llx; attributes without w): dropped",
+                    size, (unsigned long long)val,
+                    (unsigned long long)(m->gpa + off),
+                    (unsigned long long)(m->host_pa + off));
+}
+
+static const struct region_ops ro_ops = {ro_read, ro_write};
+
+int passthru_mem_setup(struct passthru *p, const struct vm_spec *spec,
+                       const struct kvm_sys *k, struct bus *mmio)
+{
+    /* Fixed size first: the bus keeps pointers to the elements. */
+    size_t n = 0;
+    for (size_t i = 0; i < spec->passes.n; i++)
+        for (size_t j = 0; j < spec->passes.v[i].locs.n; j++)
+            n += spec->passes.v[i].locs.v[j].space == SPACE_MEM;
+    if (n == 0)
+        return 0;
+    if (n > PASS_SLOT_MAX) {
+        log_fatal(TAG, "more than %u `pass loc mem:` ranges", PASS_SLOT_MAX);
+        return -1;
+    }
+    p->mem.v = calloc(n, sizeof(*p->mem.v));
+    if (!p->mem.v) {
+        log_fatal(TAG, "out of memory");
+        return -1;
+    }
+    p->mem.cap = n;
     bool ro_ok = !k || kvm_check_cap(k, KVM_CAP_READONLY_MEM) > 0;
     for (size_t i = 0; i < spec->passes.n; i++) {
         const struct pass_spec *ps = &spec->passes.v[i];
@@ -90,11 +130,6 @@ int passthru_mem_setup(struct passthru *p, const struct vm_spec *spec,
             const struct loc *l = &ps->locs.v[j];
             if (l->space != SPACE_MEM)
                 continue;
-            if (p->mem.n >= PASS_SLOT_MAX) {
-                log_fatal(TAG, "more than %u `pass loc mem:` ranges",
-                          PASS_SLOT_MAX);
-                return -1;
-            }
             struct pass_attrs a;
             pass_attrs_parse(l->attrs, &a);
             uint64_t host = l->has_host ? l->host_base : l->base;
@@ -108,12 +143,7 @@ int passthru_mem_setup(struct passthru *p, const struct vm_spec *spec,
             void *h;
             if (pass_mem_map(NULL, host, l->size, &a, &h) < 0)
                 return -1;
-            struct pass_mem *m = VEC_PUSH(&p->mem);
-            if (!m) {
-                munmap(h, (size_t)l->size);
-                log_fatal(TAG, "out of memory");
-                return -1;
-            }
+            struct pass_mem *m = &p->mem.v[p->mem.n++];
             *m = (struct pass_mem){.host = h,
                                    .gpa = l->base,
                                    .size = l->size,
@@ -127,6 +157,14 @@ int passthru_mem_setup(struct passthru *p, const struct vm_spec *spec,
                 log_fatal(TAG,
                           "pass mem 0x%llx,0x%llx: KVM_SET_USER_MEMORY_REGION: "
                           "%s",
+                          (unsigned long long)m->gpa,
+                          (unsigned long long)m->size, strerror(-e));
+                return -1;
+            }
+            if (m->readonly && mmio &&
+                (e = bus_map(mmio, "pass mem (read-only)", m->gpa, m->size,
+                             &ro_ops, m)) < 0) {
+                log_fatal(TAG, "pass mem 0x%llx,0x%llx: cannot map: %s",
                           (unsigned long long)m->gpa,
                           (unsigned long long)m->size, strerror(-e));
                 return -1;

@@ -66,9 +66,11 @@ int pass_mem_map(const char *devmem, uint64_t host_pa, uint64_t size,
                  const struct pass_attrs *a, void **out) MUST_CHECK;
 
 /* passthru_mem_setup: map every `pass loc mem:` and give it a KVM slot
- * (k NULL: map only, for tests). -1 (logged) on failure. */
+ * (k NULL: map only, for tests); a read-only one also gets a region on
+ * mmio (NULL: none) that drops and logs the guest's writes, which exit to
+ * qvm. -1 (logged) on failure. */
 int passthru_mem_setup(struct passthru *p, const struct vm_spec *spec,
-                       const struct kvm_sys *k) MUST_CHECK;
+                       const struct kvm_sys *k, struct bus *mmio) MUST_CHECK;
 /* passthru_io_setup: ioperm and a port-bus region for each `pass loc io:`.
  * -1 (logged) on failure. */
 int passthru_io_setup(struct passthru *p, const struct vm_spec *spec,

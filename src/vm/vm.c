@@ -187,7 +187,7 @@ static int build(struct vm *vm)
      * bench/README.md). KVM needs them only before the first vCPU. */
     if (gmem_init(&vm->mem, spec) < 0 ||
         gmem_register(&vm->mem, &vm->kvm) < 0 ||
-        passthru_mem_setup(&vm->pass, spec, &vm->kvm) < 0 ||
+        passthru_mem_setup(&vm->pass, spec, &vm->kvm, &vm->mmio) < 0 ||
         arch_vm_init(vm) < 0)
         return -1;
     probe_fast_paths(vm);

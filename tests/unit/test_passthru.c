@@ -167,7 +167,9 @@ static void test_setup_not_guest_ram(void **st)
                       "pass loc mem:0xd0000000,0x1000,r=0x1000\n"
                       "pass loc mem:0xd0002000,0x2000,rwc=0x2000\n"));
     struct passthru p = {0};
-    assert_int_equal(passthru_mem_setup(&p, &spec, NULL), 0);
+    struct bus mmio;
+    bus_init(&mmio, "mmio");
+    assert_int_equal(passthru_mem_setup(&p, &spec, NULL, &mmio), 0);
     assert_int_equal(p.mem.n, 2);
     assert_true(p.mem.v[0].readonly);
     assert_int_equal(p.mem.v[0].gpa, 0xd0000000);
@@ -184,7 +186,19 @@ static void test_setup_not_guest_ram(void **st)
         assert_true(m.view.regions.v[i].gpa + m.view.regions.v[i].size <=
                     0xd0000000);
     gmem_free(&m);
+    /* The read-only range's writes (KVM exits on them) are dropped and
+     * said; the read/write range has no region: KVM never exits there. */
+    uint32_t v = 0x77;
+    last[0] = 0;
+    assert_int_equal(bus_access(&mmio, 0xd0000008, &v, 4, true), BUS_OK);
+    assert_non_null(strstr(last, "read-only pass memory 0xd0000008"));
+    assert_int_equal(((unsigned char *)p.mem.v[0].host)[8], 16 + 8);
+    v = 0;
+    assert_int_equal(bus_access(&mmio, 0xd0000004, &v, 1, false), BUS_OK);
+    assert_int_equal(v, 16 + 4);
+    assert_int_equal(bus_access(&mmio, 0xd0002000, &v, 4, true), BUS_UNMAPPED);
     passthru_free(&p);
+    bus_destroy(&mmio);
 }
 
 static void test_setup_fails_without_devmem(void **st)
@@ -194,7 +208,7 @@ static void test_setup_fails_without_devmem(void **st)
                       "pass loc mem:0xd0000000,0x1000,rw=0x1000\n"));
     setenv("QVM_DEVMEM", "/nonexistent/mem", 1);
     struct passthru p = {0};
-    assert_int_equal(passthru_mem_setup(&p, &spec, NULL), -1);
+    assert_int_equal(passthru_mem_setup(&p, &spec, NULL, NULL), -1);
     assert_int_equal(p.mem.n, 0);
     passthru_free(&p);
 }

@@ -71,6 +71,8 @@ for l in 'passmem: ID 0x010000ed (both mappings), liveness ok' \
 done
 grep -q "pass: mem: guest 0xd0001000-0xd0001fff = host $bar0 (read-only, uncached)" "$out" ||
     fail "qvm did not log the read-only mapping"
+grep -q "pass: guest 4-byte write of 0x7 to read-only pass memory 0xd0001008 (host $(printf '0x%x' $((bar0 + 8)))" "$out" ||
+    fail "qvm did not say it dropped the write to the read-only mapping"
 
 # The RTC as L1 sees it through /dev/port (index 0x70, data 0x71).
 cmos() {
