@@ -538,6 +538,87 @@ static bool pass_host_desc(const struct cfg_env *env, struct bdf h, char *out,
     return true;
 }
 
+/*
+ * host_owner: the innermost entry of the host's /proc/iomem (io false) or
+ * /proc/ioports (io true) holding all of [lo, hi] ($QVM_PROC_ROOT replaces
+ * /proc). Empty when none does (or the file is unreadable, or shows
+ * zeros, as it does to non-root users).
+ */
+static void host_owner(const struct cfg_env *env, bool io, uint64_t lo,
+                       uint64_t hi, char *out, size_t len)
+{
+    const char *root = getenv("QVM_PROC_ROOT");
+    char path[300];
+    snprintf(path, sizeof(path), "%s/%s", root && *root ? root : "/proc",
+             io ? "ioports" : "iomem");
+    out[0] = 0;
+    static unsigned char buf[32768];
+    long n = env->read_at(env->ctx, path, 0, buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return;
+    buf[n] = 0;
+    size_t best = 0;
+    bool found = false;
+    for (char *line = (char *)buf; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl++ = 0;
+        size_t depth = strspn(line, " ");
+        char *end;
+        uint64_t a = strtoull(line + depth, &end, 16), b;
+        if (*end == '-') {
+            b = strtoull(end + 1, &end, 16);
+            if (strncmp(end, " : ", 3) == 0 && a <= lo && hi <= b && b > 0 &&
+                (!found || depth >= best)) {
+                best = depth;
+                found = true;
+                snprintf(out, len, "%s", end + 3);
+            }
+        }
+        line = nl;
+    }
+}
+
+/* `pass loc mem:`/`io:`: what the host has there, for dryrun; a range
+ * /proc/iomem calls RAM is refused by /dev/mem: said now. */
+static void pass_host_ranges(struct checker *c)
+{
+    struct vm_spec *s = c->s;
+    for (size_t i = 0; i < s->passes.n; i++) {
+        struct pass_spec *ps = &s->passes.v[i];
+        for (size_t k = 0; k < ps->locs.n; k++) {
+            struct loc *l = &ps->locs.v[k];
+            if (l->space == SPACE_PCI)
+                continue;
+            bool io = l->space == SPACE_IO;
+            uint64_t h = l->has_host ? l->host_base : l->base, last;
+            if (!range_last(h, l->size, &last))
+                continue;
+            char own[64];
+            host_owner(c->p->env, io, h, last, own, sizeof(own));
+            struct pass_attrs a;
+            pass_attrs_parse(l->attrs, &a);
+            if (io)
+                snprintf(l->host_desc, sizeof(l->host_desc),
+                         "ports 0x%" PRIx64 "-0x%" PRIx64 "%s%s%s", h, last,
+                         own[0] ? " (" : "", own, own[0] ? ")" : "");
+            else
+                snprintf(l->host_desc, sizeof(l->host_desc),
+                         "0x%" PRIx64 "-0x%" PRIx64 " %s, %s%s%s%s", h, last,
+                         a.write ? "read/write" : "read-only",
+                         a.cached ? "cached" : "uncached", own[0] ? " (" : "",
+                         own, own[0] ? ")" : "");
+            if (!io && strcmp(own, "System RAM") == 0)
+                diag_warn(c->dg, &ps->span,
+                          "host 0x%" PRIx64 "-0x%" PRIx64 " is System RAM "
+                          "(/proc/iomem): /dev/mem refuses it "
+                          "(CONFIG_STRICT_DEVMEM) and qvm will fail at "
+                          "start; give the guest RAM with `ram`",
+                          h, last);
+        }
+    }
+}
+
 static void check_misc(struct checker *c)
 {
     struct vm_spec *s = c->s;
@@ -663,27 +744,37 @@ static void check_misc(struct checker *c)
     }
 }
 
-/* `pass`: PCI functions go through VFIO (devices/vfio_pci.c); host memory,
- * I/O ports and interrupts are not passed yet (docs/passthrough.md). */
+/* `pass`: PCI functions go through VFIO (devices/vfio_pci.c), host memory
+ * through /dev/mem and I/O ports trapped and forwarded (vm/passthru.h);
+ * a host interrupt has no Linux equivalent (docs/passthrough.md). */
 static void check_passes(struct checker *c)
 {
-    const char *why = "not implemented yet (docs/passthrough.md): the guest "
-                      "does not see the host resource; it is checked and "
-                      "kept out of qvm's automatic placement";
     bool x86 = c->s->arch == ARCH_X86_64;
     for (size_t i = 0; i < c->s->passes.n; i++) {
         const struct pass_spec *ps = &c->s->passes.v[i];
-        for (size_t k = 0; k < ps->locs.n; k++)
-            if (ps->locs.v[k].space == SPACE_IO && !x86)
+        for (size_t k = 0; k < ps->locs.n; k++) {
+            const struct loc *l = &ps->locs.v[k];
+            if (l->space == SPACE_IO && !x86)
                 diag_error(c->dg, &ps->span,
                            "pass loc io: aarch64 has no I/O port space");
-            else if (ps->locs.v[k].space != SPACE_PCI)
+            if (l->space != SPACE_MEM || !l->attrs[0])
+                continue;
+            struct pass_attrs a;
+            pass_attrs_parse(l->attrs, &a);
+            if (!a.read)
                 diag_warn(c->dg, &ps->span,
-                          "'pass loc %s:' has no effect on Linux: %s",
-                          ps->locs.v[k].space == SPACE_IO ? "io" : "mem", why);
+                          "'pass loc mem:' attributes '%s' without 'r': KVM "
+                          "memory is always readable; the guest can read it",
+                          l->attrs);
+        }
         for (size_t k = 0; k < ps->intrs.n; k++)
             diag_warn(c->dg, &ps->intrs.v[k].span,
-                      "'pass intr' has no effect on Linux: %s", why);
+                      "'pass intr' has no effect on Linux: user space gets a "
+                      "host interrupt only from the driver that owns its "
+                      "device (for a PCI function, `pass loc pci:` passes "
+                      "its INTx and MSI); a bare host vector cannot be "
+                      "taken (docs/passthrough.md). The guest line stays "
+                      "reserved and is never raised");
     }
 }
 
@@ -719,6 +810,7 @@ void check_spec(struct parser *p)
     place_pass_by_id(&c);
     check_passes(&c);
     check_reserves(&c);
+    pass_host_ranges(&c);
     check_overlaps(&c);
     default_intrs(&c);
     check_irqs(&c);

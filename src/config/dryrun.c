@@ -338,10 +338,6 @@ static void j_loc(struct strbuf *o, const struct loc *l)
         if (l->host_is_bdf)
             sb_printf(o, ",\"host\":\"%02x:%02x.%x\"", l->host_bdf.bus,
                       l->host_bdf.dev, l->host_bdf.fn);
-        if (l->host_desc[0]) {
-            sb_puts(o, ",\"host_identity\":");
-            sb_json_str(o, l->host_desc);
-        }
     } else {
         sb_printf(o, ",\"base\":%" PRIu64 ",\"size\":%" PRIu64, l->base,
                   l->size);
@@ -351,6 +347,10 @@ static void j_loc(struct strbuf *o, const struct loc *l)
         }
         if (l->has_host)
             sb_printf(o, ",\"host_base\":%" PRIu64, l->host_base);
+    }
+    if (l->host_desc[0]) {
+        sb_puts(o, ",\"host_identity\":");
+        sb_json_str(o, l->host_desc);
     }
     sb_printf(o, ",\"default\":%s}", l->is_default ? "true" : "false");
 }

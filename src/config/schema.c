@@ -175,8 +175,9 @@ const struct opt_def top_opts[] = {
      .syntax = "[BLOBTYPE] pass [loc LOC] [intr INTR]",
      .flags = OF_CONTEXT | OF_MULTI,
      .help = "passes a host memory region, I/O ports, PCI device or "
-             "interrupt through to the guest (PCI: through VFIO, "
-             "docs/passthrough.md)",
+             "interrupt through to the guest (PCI: through VFIO; memory: "
+             "/dev/mem; ports: trapped and forwarded; interrupts: a "
+             "warning, docs/passthrough.md)",
      .example = "pass loc pci:0:2.0=pci:0:2.0"},
     {.name = "reserve",
      .type = OPT_FLAG,
@@ -370,15 +371,19 @@ const struct opt_def pass_opts[] = {
      .syntax = "loc [mem:|io:]START,LENGTH[,ATTRS][=HOST] | "
                "pci:B:D[.F][=pci:B:D.F|=pci:VID/DID] | pci:VID/DID",
      .help = "host resource to pass through: a memory region (ATTRS: "
-             "r w x c e m n ...; HOST defaults to the same address), I/O "
-             "ports, or a PCI device",
+             "r w x c e m n ...: read-only without w, uncached unless c; "
+             "HOST defaults to the same address; mapped from /dev/mem), "
+             "I/O ports (=HOST: other host ports; forwarded by qvm), or a "
+             "PCI device (VFIO)",
      .example = "loc mem:0x2000,0x1000,rwn=0x1000"},
     {.name = "intr",
      .type = OPT_INTR,
      .flags = OF_MULTI,
      .id = PASS_INTR,
      .syntax = "intr PIC:LINE[,u][=HOSTVECTOR]",
-     .help = "forwards a host interrupt to this guest controller line",
+     .help = "forwards a host interrupt to this guest controller line; "
+             "on Linux a warning: user space gets no bare host interrupt "
+             "(a PCI function's come with `pass loc pci:`)",
      .example = "intr myioapic:11"},
     O_END,
 };
@@ -661,8 +666,8 @@ static const struct opt_def ioapic_opts[] = {
     {.name = "hostvector",
      .type = OPT_NUM,
      .flags = OF_IGNORED,
-     .why = "it numbers host interrupts for pass-through, which qvm does "
-            "not implement yet",
+     .why = "it numbers host interrupts for `pass intr`, which Linux "
+            "cannot give to user space (docs/passthrough.md)",
      .id = VD_OTHER,
      .syntax = "hostvector N",
      .def = "previous controller's hostvector + its line count",
@@ -693,8 +698,8 @@ static const struct opt_def pic_opts[] = {
     {.name = "hostvector",
      .type = OPT_NUM,
      .flags = OF_IGNORED,
-     .why = "it numbers host interrupts for pass-through, which qvm does "
-            "not implement yet",
+     .why = "it numbers host interrupts for `pass intr`, which Linux "
+            "cannot give to user space (docs/passthrough.md)",
      .id = VD_OTHER,
      .syntax = "hostvector N",
      .help = "host interrupt number of input line 0 (for pass-through)"},

@@ -50,6 +50,16 @@ struct loc {
     bool is_default;    /* chosen by qvm, not written in the config */
 };
 
+/* What a `pass loc mem:` attribute string asks for (qvm-reference 2.9):
+ * letters left to right, after `+` added (the start), after `-` removed.
+ * No attributes: read and write, uncached. Otherwise the set starts empty
+ * (or at read+write when the string starts with `-`). `c` cacheable (else
+ * uncached, as `n` says); x, e, m, d, s, t change nothing on Linux. */
+struct pass_attrs {
+    bool read, write, cached;
+};
+void pass_attrs_parse(const char *attrs, struct pass_attrs *out);
+
 /* struct intr: `PIC:LINE`, or `apic` (only on ioapic). */
 struct intr {
     int pic; /* index into spec->vdevs of the controller; -1 apic */

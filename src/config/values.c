@@ -213,6 +213,40 @@ static bool attrs_valid(const char *a)
     return true;
 }
 
+void pass_attrs_parse(const char *attrs, struct pass_attrs *out)
+{
+    *out = (struct pass_attrs){.read = true, .write = true};
+    if (!attrs || !*attrs)
+        return;
+    if (attrs[0] != '-')
+        *out = (struct pass_attrs){0};
+    bool add = true;
+    for (const char *a = attrs; *a; a++) {
+        switch (*a) {
+        case '+':
+            add = true;
+            break;
+        case '-':
+            add = false;
+            break;
+        case 'r':
+            out->read = add;
+            break;
+        case 'w':
+            out->write = add;
+            break;
+        case 'c':
+            out->cached = add;
+            break;
+        case 'n':
+            out->cached = !add;
+            break;
+        default: /* x e m d s t: nothing on Linux (passthru.h) */
+            break;
+        }
+    }
+}
+
 /*
  * parse_loc: a location (qvm-reference.md 2.9, 2.10, 3.2).
  *   vdev:    [mem:|io:]ADDR | pci:B:D[.F]
@@ -287,15 +321,20 @@ bool parse_loc(struct parser *p, const struct token *t, enum loc_mode mode,
         return false;
     }
     if (host) {
-        if (out->space == SPACE_IO) {
-            diag_error(p->dg, &t->span,
-                       "'=HOST' is meaningless for I/O ports (they pass "
-                       "through at the same numbers)");
-            return false;
-        }
         if (!parse_u64(p, t, "host address", host, true, &out->host_base))
             return false;
         out->has_host = true;
+        uint64_t hlast;
+        /* io: QNX passes ports at the same numbers; qvm also takes
+         * =HOSTPORT (the guest's ports forward to those host ports). */
+        if (out->space == SPACE_IO &&
+            (!range_last(out->host_base, out->size, &hlast) ||
+             hlast > 0xffff)) {
+            diag_error(p->dg, &t->span,
+                       "host I/O port range '%s' goes past port 0xffff",
+                       t->text);
+            return false;
+        }
     }
     if (mode == LOC_PASS && out->space == SPACE_MEM) {
         uint64_t hb = out->has_host ? out->host_base : out->base;

@@ -18,6 +18,7 @@
 #include "vm/bus.h"
 #include "vm/coredump.h"
 #include "vm/memory.h"
+#include "vm/passthru.h"
 #include "vm/stop.h"
 
 struct vm;
@@ -66,6 +67,7 @@ struct vm {
     const struct vm_spec *spec;
     struct kvm_sys kvm;
     struct gmem mem;
+    struct passthru pass; /* `pass loc mem:`/`io:` (vm/passthru.h) */
     struct bus pio, mmio;
     struct dev_ctx dev_ctx;
     struct dev_list devs;

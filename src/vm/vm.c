@@ -202,7 +202,9 @@ static int build(struct vm *vm)
      * memslot change waits for an SRCU grace period (4-8 ms of start-up,
      * bench/README.md). KVM needs them only before the first vCPU. */
     if (gmem_init(&vm->mem, spec) < 0 ||
-        gmem_register(&vm->mem, &vm->kvm) < 0 || arch_vm_init(vm) < 0)
+        gmem_register(&vm->mem, &vm->kvm) < 0 ||
+        passthru_mem_setup(&vm->pass, spec, &vm->kvm, &vm->mmio) < 0 ||
+        arch_vm_init(vm) < 0)
         return -1;
     probe_fast_paths(vm);
     vm->dev_ctx =
@@ -252,6 +254,10 @@ static int build(struct vm *vm)
     for (unsigned i = 0; i < vm->nvcpus; i++)
         if (vcpu_create(vm, &vm->vcpus[i], i) < 0)
             return -1;
+    /* Port permissions last: the vCPU threads, created after this, inherit
+     * them; the I/O and helper threads, created before, have none. */
+    if (passthru_io_setup(&vm->pass, spec, &vm->pio) < 0)
+        return -1;
     return arch_vcpu_boot(&vm->vcpus[0], &vm->boot);
 }
 
@@ -449,6 +455,7 @@ static void teardown(struct vm *vm)
             vcpu_destroy(&vm->vcpus[i]);
     free(vm->vcpus);
     devices_teardown(&vm->devs); /* output flushed, disks closed */
+    passthru_free(&vm->pass);
     arch_vm_free(vm);
     /* The kernel's VM teardown after qvm's exit, in the reaper (unless
      * QVM_REAPER=off): then the memory stays mapped for it. */

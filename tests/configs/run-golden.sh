@@ -43,8 +43,9 @@ QVM_CLUSTERS=files/clusters
 QVM_ASINFO=files/asinfo
 XDG_RUNTIME_DIR=/run/user/qvm-golden
 QVM_SYSFS_ROOT=files/sysfs
+QVM_PROC_ROOT=files/proc
 LC_ALL=C
-export QVM_CLUSTERS QVM_ASINFO XDG_RUNTIME_DIR QVM_SYSFS_ROOT LC_ALL
+export QVM_CLUSTERS QVM_ASINFO XDG_RUNTIME_DIR QVM_SYSFS_ROOT QVM_PROC_ROOT LC_ALL
 unset CDPATH
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/qvm-golden.XXXXXX") || exit 2
