@@ -144,7 +144,7 @@ if [ $quick = 0 ]; then
         [ -d build-fuzz ] || CC=clang meson setup build-fuzz -Dfuzz=true \
             -Db_sanitize=address,undefined -Db_lundef=false -Dguests=false >/dev/null
         step build-fuzz ninja -C build-fuzz
-        for t in qvmconf loader virtqueue ser8250 pci hpet pl011 shmem wdt_ib700 virtio_blk virtio_net; do
+        for t in qvmconf loader virtqueue ser8250 pci hpet pl011 shmem wdt_ib700 wdt_sp805 pl061 vfio virtio_blk virtio_net; do
             corpus=$(mktemp -d)
             seeds=tests/fuzz/corpus/$t
             [ $t = qvmconf ] && seeds="$seeds tests/configs/good tests/configs/bad"
