@@ -589,12 +589,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fe_realize(&spec, &l);
     shm_hook(&l);
     void *button = NULL;
+    uint16_t presses[256] = {0}; /* pl061: presses before op N */
 #ifdef DEVREG_PL061
     CHECK(pl061_power_realize(&spec, &l.ctx, &l) == 0);
     for (size_t i = 0; i < l.v.n; i++)
         if (strcmp(l.v.v[i].name, PL061_DEV_NAME) == 0)
             button = l.v.v[i].state;
     CHECK(button);
+    for (size_t k = 0; k < hl; k++)
+        presses[hin[k]]++;
 #endif
 #ifdef DEVREG_VFIO
     host_reset(hin, hl);
@@ -605,9 +608,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (unsigned ops = 0; p < end && ops < MAX_OPS; ops++) {
         /* pl061: the host input's bytes are the ops before which the
          * power button is pressed */
-        for (size_t k = 0; button && k < hl; k++)
-            if (hin[k] == ops)
-                (void)pl061_power_button(button);
+        for (unsigned k = 0; button && ops < 256 && k < presses[ops]; k++)
+            (void)pl061_power_button(button);
         uint8_t c = *p++;
         unsigned kind = c >> 4;
         if (kind == 15) {
