@@ -24,7 +24,8 @@
  * access's c >> 4 also advances the clock first (clock_step) and fires the
  * timers then due; in pl061 the host input is the op indexes before which
  * the power button is pressed; in vfio it describes the fake host function
- * (host_reset). Each input builds its devices and tears them down: a PCI
+ * (host_reset), and an access's c >> 4 raises one of its interrupts first
+ * (host_interrupt). Each input builds its devices and tears them down: a PCI
  * bus applies BAR moves on this thread (pci_remap_inline), and only the
  * rows that read host files get them written (host_input, shm_clear).
  * Checked: no access reaches outside the buses' regions or guest RAM
@@ -350,9 +351,11 @@ static void clock_advance(unsigned k)
  * Configuration space and BARs are memory; interrupts and DMA mappings are
  * recorded and checked.
  */
+#include <sys/epoll.h>
 #include <sys/mman.h>
 
 #include "hv/vfio.h"
+#include "vm/event.h"
 
 int __wrap_vfio_find_by_id(uint16_t vid, uint16_t did, unsigned idx, char *bdf,
                            size_t len);
@@ -513,6 +516,64 @@ int __wrap_vfio_intx_unmask_fd(struct vfio_dev *d, int fd)
     CHECK(host.open && d->irq_count[VFIO_IRQ_INTX] && fd >= -1);
     return host.fail & 4 ? -EINVAL : 0;
 }
+
+/*
+ * The host function's interrupts: vfio_pci.c watches the eventfds it gives
+ * VFIO (INTx, and MSI without irqfd) on the I/O thread's event loop; ev_add
+ * and ev_del are wrapped to record them, and an access whose c >> 4 is N
+ * (1-13) first signals the (N - 1) % n-th watched eventfd and runs its
+ * callback on the fuzzing thread, as the I/O thread would. (Timerfds are
+ * watched too; a write to one fails and nothing runs.)
+ */
+int __wrap_ev_add(struct evloop *ev, int fd, uint32_t events, ev_fn fn,
+                  void *opaque);
+int __wrap_ev_del(struct evloop *ev, int fd);
+int __real_ev_add(struct evloop *ev, int fd, uint32_t events, ev_fn fn,
+                  void *opaque);
+int __real_ev_del(struct evloop *ev, int fd);
+
+static struct watched {
+    int fd;
+    ev_fn fn;
+    void *opaque;
+} watched[16];
+static unsigned nwatched;
+
+int __wrap_ev_add(struct evloop *ev, int fd, uint32_t events, ev_fn fn,
+                  void *opaque)
+{
+    int r = __real_ev_add(ev, fd, events, fn, opaque);
+    if (r == 0) {
+        CHECK(nwatched < ARRAY_SIZE(watched));
+        watched[nwatched++] = (struct watched){fd, fn, opaque};
+    }
+    return r;
+}
+
+int __wrap_ev_del(struct evloop *ev, int fd)
+{
+    for (unsigned i = 0; i < nwatched; i++)
+        if (watched[i].fd == fd) {
+            watched[i] = watched[--nwatched];
+            break;
+        }
+    return __real_ev_del(ev, fd);
+}
+
+static void host_interrupt(unsigned k)
+{
+    if (!k || !nwatched)
+        return;
+    const struct watched *w = &watched[(k - 1) % nwatched];
+    uint64_t one = 1;
+    if (write(w->fd, &one, sizeof(one)) == sizeof(one))
+        w->fn(w->opaque, w->fd, EPOLLIN);
+}
+#else
+static void host_interrupt(unsigned k)
+{
+    (void)k;
+}
 #endif
 
 /* With $QVM_FUZZ_LOG, the regions the first input sees (region indexes
@@ -633,13 +694,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             val = get(p, sz);
             p += sz;
         }
-        if (kind < 14)
+        if (kind < 14) {
             clock_advance(kind);
+            host_interrupt(kind);
+        }
         access_(c & 8 ? &fe.mmio : &fe.pio, ri, off, sz, write, val);
     }
     fe_teardown(&l);
 #ifdef DEVREG_VFIO
     CHECK(!host.open); /* the function closed at teardown */
+    nwatched = 0;      /* the event loop is freed with its watches */
 #endif
     return 0;
 }

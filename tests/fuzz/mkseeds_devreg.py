@@ -227,7 +227,7 @@ def cr(reg, size=4):
 # BAR0 4 KiB mmap, BAR1 32 bytes of I/O, BAR2 8 KiB 64-bit (pread/pwrite),
 # BAR4 64 KiB mmap; INTx and MSI. The guest reads the identity, sizes and
 # moves BARs, enables decode, touches each BAR, sets up MSI (address, data,
-# enable, disable), hides INTx, sizes the ROM.
+# enable, disable), takes INTx, hides it, sizes the ROM.
 host = vfio_host([0x80 | 12, 0x20 | 5, 0x40 | 13, 0, 0x80 | 16, 0], 3, 0,
                  cfgspace(0x8086, 0x10d3, 0x020000, 1, 1))
 ops = cr(0x00) + cr(0x08) + cr(0x2c) + cr(0x3c) + cr(0x34, 1)
@@ -244,6 +244,11 @@ ops += [access(True, True, 4, 2, 0x10, 0x12345678),
         access(True, False, 2, 0, 0x1ffe), access(True, False, 1, 1, 0xffff),
         access(False, True, 4, 5, 0x1c, 0xcafe),
         access(False, False, 1, 5, 0x1f)]
+# The host raises INTx (an access's tick: the harness's host_interrupt)
+# before BAR reads (which lower and unmask it), also with Interrupt Disable.
+ops += [access(True, False, 4, 2, 0, tick=1), access(True, False, 4, 2, 4)]
+ops += cw(0x04, 0x0407, 2) + [access(True, False, 4, 2, 0, tick=1)]
+ops += cw(0x04, 0x0007, 2) + cr(0x04) + [access(True, False, 4, 2, 0)]
 ops += cr(0x40) + cr(0x44) + cw(0x44, 0xfee01000) + cw(0x48, 0)
 ops += cw(0x4c, 0x4041, 2) + cw(0x42, 1, 2) + cr(0x42, 2)
 ops += cw(0x4c, 0x4042, 2) + cw(0x42, 0, 2) + cw(0x04, 0x0407, 2)
