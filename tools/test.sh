@@ -151,7 +151,7 @@ if [ $quick = 0 ]; then
         if [ -x build-fuzz/tests/fuzz/fuzz_qvmconf ]; then
             (
                 P=0 F=0 steplog=$log/fuzzstep
-                for t in qvmconf loader virtqueue ser8250 pci hpet pl011 shmem wdt_ib700 virtio_blk virtio_net; do
+                for t in qvmconf loader virtqueue ser8250 pci hpet pl011 shmem wdt_ib700 wdt_sp805 pl061 vfio virtio_blk virtio_net; do
                     corpus=$(mktemp -d)
                     seeds=tests/fuzz/corpus/$t
                     [ $t = qvmconf ] && seeds="$seeds tests/configs/good tests/configs/bad"

@@ -63,6 +63,7 @@ struct pci_bus {
     uint32_t addr;
     uint8_t rcr;
     bool ports, ecam, quit, started; /* ports, ecam: mapped */
+    bool inline_remap;               /* no thread: pci_bus_sync remaps */
     uint64_t req, done;              /* remap passes requested / completed */
     pthread_t thread;
     struct pci_function *fn[256]; /* bus 0, by devfn */
@@ -276,10 +277,30 @@ static void request_remap(struct pci_bus *b)
     pthread_cond_broadcast(&b->cond);
 }
 
+/* Set by pci_remap_inline (single-threaded test harnesses). */
+static bool remap_inline;
+
+void pci_remap_inline(bool on)
+{
+    remap_inline = on;
+}
+
 void pci_bus_sync(struct pci_bus *b)
 {
     pthread_mutex_lock(&b->lock);
     uint64_t target = b->req;
+    if (b->inline_remap) {
+        /* The pass the remap thread would make, on this thread. */
+        while (b->done < target) {
+            pthread_mutex_unlock(&b->lock);
+            remap_pass(b);
+            pthread_mutex_lock(&b->lock);
+            b->done = target;
+            target = b->req;
+        }
+        pthread_mutex_unlock(&b->lock);
+        return;
+    }
     while (b->done < target && !b->quit)
         pthread_cond_wait(&b->cond, &b->lock);
     pthread_mutex_unlock(&b->lock);
@@ -557,11 +578,14 @@ struct pci_bus *pci_bus_new(const struct dev_ctx *ctx, bool ecam)
     pci_function_init(&b->host, "PCI host bridge", (struct bdf){0, 0, 0},
                       PCI_HOST_VID, PCI_HOST_DID, PCI_HOST_CLASS << 8, 0, 0);
     b->fn[0] = &b->host;
-    if (pthread_create(&b->thread, NULL, remap_thread, b) != 0) {
-        log_fatal(TAG, "cannot start the BAR remap thread");
-        goto err;
+    b->inline_remap = remap_inline;
+    if (!b->inline_remap) {
+        if (pthread_create(&b->thread, NULL, remap_thread, b) != 0) {
+            log_fatal(TAG, "cannot start the BAR remap thread");
+            goto err;
+        }
+        b->started = true;
     }
-    b->started = true;
     if (bus_map(ctx->pio, "pci config", PCI_PORT, 8, &port_ops, b) < 0) {
         log_fatal(TAG, "cannot map the PCI configuration ports 0xcf8-0xcff");
         goto err;

@@ -190,6 +190,12 @@ void pci_bus_remove(struct pci_bus *b, struct pci_function *f);
 /* pci_bus_sync: wait until every requested BAR move is applied. Context:
  * not inside a bus access. */
 void pci_bus_sync(struct pci_bus *b);
+/* pci_remap_inline: buses created from now on have no remap thread, and
+ * pci_bus_sync (after each BAR-moving configuration write, once the bus
+ * lock is released: bus_defer) applies the moves on the caller's thread.
+ * For single-threaded test harnesses (tests/fuzz: no thread per bus, each
+ * input the same schedule); qvm never calls it. */
+void pci_remap_inline(bool on);
 /* pci_bus_fn: the function at devfn (bus 0), or NULL. Context: after
  * realize, for the firmware tables. */
 const struct pci_function *pci_bus_fn(struct pci_bus *b, unsigned devfn);

@@ -20,6 +20,14 @@
  *                offset modulo its length;
  *   c >> 4 == 14: the same with a 4-byte offset;
  *   c >> 4 == 15: guest RAM write: [address: 2 bytes][n] n bytes.
+ * In the targets with the fake clock (DEVREG_CLOCK: wdt_sp805, pl061) an
+ * access's c >> 4 also advances the clock first (clock_step) and fires the
+ * timers then due; in pl061 the host input is the op indexes before which
+ * the power button is pressed; in vfio it describes the fake host function
+ * (host_reset), and an access's c >> 4 raises one of its interrupts first
+ * (host_interrupt). Each input builds its devices and tears them down: a PCI
+ * bus applies BAR moves on this thread (pci_remap_inline), and only the
+ * rows that read host files get them written (host_input, shm_clear).
  * Checked: no access reaches outside the buses' regions or guest RAM
  * (ASan), interrupt lines stay in range, every region is unmapped at
  * teardown; UBSan watches the arithmetic.
@@ -34,8 +42,11 @@
 #include <unistd.h>
 
 #include "config/schema.h"
+#include "devices/pl061.h"
 #include "devices/shmem.h"
+#include "devices/vfio_pci.h"
 #include "fuzz_env.h"
+#include "util/le.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -72,10 +83,28 @@ static const struct row rows[] = {
               "vdev shmem loc 0xfeb00000 intr ioapic:10 deny secret*\n"},
     /* the IB700 watchdog's ports (its expiry needs the event loop) */
     {"wdt_ib700", "vdev wdt-ib700\n"},
+    /* the SP805 twice: `action terminate` with its WDOGINT, and `action
+     * fiq`; its time is the fake clock below (DEVREG_CLOCK), its expiry
+     * the timer callback the harness fires when that clock passes it */
+    {"wdt_sp805",
+     "vdev gic version 3\n"
+     "vdev wdt-sp805 intr gic:40 frequency 1000000\n"
+     "vdev wdt-sp805 loc 0x1c0e0000 intr gic:41 action fiq\n",
+     ARCH_AARCH64},
+    /* the aarch64 power button's PL061 (pl061_power_realize, which the
+     * registry only calls with interrupt controllers): the host input is
+     * the op indexes at which the button is pressed; its release is a
+     * timer of the fake clock (DEVREG_CLOCK) */
+    {"pl061", "vdev gic version 3\n", ARCH_AARCH64},
+    /* a host PCI function passed through (vfio_pci.c) behind the PCI bus,
+     * the VFIO calls it makes (hv/vfio.h) answered by the fake host
+     * function below (DEVREG_VFIO), described by the host input */
+    {"vfio", "pass loc pci:0:3.0=pci:0:0x1f.0\n"},
 };
 
 static const struct row *row;
 static struct vm_spec spec;
+static bool uses_in, uses_shm; /* the row has a host input file, shmem */
 
 static uint64_t get(const uint8_t *p, unsigned n)
 {
@@ -100,7 +129,12 @@ static void init(void)
     snprintf(path, sizeof(path), "%s/shm", fe.dir);
     CHECK(mkdir(path, 0700) == 0);
     CHECK(setenv("QVM_SHM_DIR", path, 1) == 0);
+    /* `pass`'s check looks for the host function in sysfs: not this
+     * host's (an empty tree) */
+    CHECK(setenv("QVM_SYSFS_ROOT", fe.dir, 1) == 0);
     fe_spec_arch(&spec, row->config, row->arch);
+    uses_in = strstr(row->config, "@DIR@/in") != NULL;
+    uses_shm = strstr(row->config, "vdev shmem") != NULL;
 }
 
 /*
@@ -185,6 +219,363 @@ static void shm_clear(void)
     closedir(d);
 }
 
+#ifdef DEVREG_CLOCK
+/*
+ * The fake clock (targets linked with --wrap for dtimer_now, dtimer_new,
+ * dtimer_arm, dtimer_disarm, dtimer_free: tests/fuzz/meson.build): time is
+ * what the input says, not the host's. Each access advances it by
+ * clock_step[c >> 4] first (0 for the control bytes of the other targets'
+ * format, 1 us to 16.7 s otherwise), then the timers due by then fire, on
+ * the fuzzing thread, in deadline order: what the I/O thread would do at
+ * that moment, the same way every run.
+ */
+#include "devices/dtimer.h"
+
+uint64_t __wrap_dtimer_now(void);
+struct dtimer *__wrap_dtimer_new(struct evloop *ev, dtimer_fn fn, void *opaque,
+                                 uint64_t slack_ns);
+void __wrap_dtimer_arm(struct dtimer *t, uint64_t deadline);
+void __wrap_dtimer_disarm(struct dtimer *t);
+void __wrap_dtimer_free(struct dtimer *t);
+struct dtimer *__real_dtimer_new(struct evloop *ev, dtimer_fn fn, void *opaque,
+                                 uint64_t slack_ns);
+void __real_dtimer_free(struct dtimer *t);
+
+#define CLOCK_T0 1000000000000ull /* 1000 s: far from 0 both ways */
+
+static const uint64_t clock_step[14] = {
+    0,         1000,       4000,       16000,      64000,
+    256000,    1024000,    4096000,    16384000,   65536000,
+    262144000, 1048576000, 4194304000, 16777216000};
+
+struct ftimer {
+    struct dtimer *t;
+    dtimer_fn fn;
+    void *opaque;
+    uint64_t due;
+    bool armed;
+};
+
+static struct ftimer ftimers[16];
+static uint64_t fclock = CLOCK_T0;
+
+uint64_t __wrap_dtimer_now(void)
+{
+    return fclock;
+}
+
+static struct ftimer *ftimer_of(const struct dtimer *t)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(ftimers); i++)
+        if (ftimers[i].t == t)
+            return &ftimers[i];
+    CHECK(!"a timer the harness did not see created");
+    return NULL;
+}
+
+struct dtimer *__wrap_dtimer_new(struct evloop *ev, dtimer_fn fn, void *opaque,
+                                 uint64_t slack_ns)
+{
+    struct dtimer *t = __real_dtimer_new(ev, fn, opaque, slack_ns);
+    if (t)
+        *ftimer_of(NULL) = (struct ftimer){t, fn, opaque, 0, false};
+    return t;
+}
+
+/* The host timerfd is never armed: only the harness fires timers. */
+void __wrap_dtimer_arm(struct dtimer *t, uint64_t deadline)
+{
+    struct ftimer *f = ftimer_of(t);
+    f->due = deadline;
+    f->armed = true;
+}
+
+void __wrap_dtimer_disarm(struct dtimer *t)
+{
+    ftimer_of(t)->armed = false;
+}
+
+void __wrap_dtimer_free(struct dtimer *t)
+{
+    if (t)
+        *ftimer_of(t) = (struct ftimer){0};
+    __real_dtimer_free(t);
+}
+
+static void clock_reset(void)
+{
+    fclock = CLOCK_T0;
+    for (size_t i = 0; i < ARRAY_SIZE(ftimers); i++)
+        CHECK(!ftimers[i].t); /* every timer freed at teardown */
+}
+
+/* Advance the clock, then fire what is due (a bounded number of times: a
+ * timer may re-arm itself for a moment already past). */
+static void clock_advance(unsigned k)
+{
+    fclock += clock_step[k];
+    for (unsigned n = 0; n < 64; n++) {
+        struct ftimer *next = NULL;
+        for (size_t i = 0; i < ARRAY_SIZE(ftimers); i++)
+            if (ftimers[i].t && ftimers[i].armed && ftimers[i].due <= fclock &&
+                (!next || ftimers[i].due < next->due))
+                next = &ftimers[i];
+        if (!next)
+            return;
+        next->armed = false;
+        next->fn(next->opaque);
+    }
+}
+#else
+static void clock_reset(void)
+{
+}
+
+static void clock_advance(unsigned k)
+{
+    (void)k;
+}
+#endif
+
+#ifdef DEVREG_VFIO
+/*
+ * The fake host PCI function (targets linked with --wrap for the functions
+ * of hv/vfio.h that vfio_pci.c calls: tests/fuzz/meson.build), described by
+ * the host input:
+ *   [0..5] BAR n: bits 0-4 log2 of its size (0: no BAR), bit 5 I/O, bit 6
+ *          64-bit, bit 7 VFIO allows mmap (honoured up to 64 KiB);
+ *   [6]    bit 0 INTx, bit 1 MSI, bit 2 MSI-X, bit 3 reset;
+ *   [7]    failures: bit 0 open, 1 interrupt set-up, 2 INTx unmask, 3 BAR
+ *          access, 4 DMA map, 5 configuration space access;
+ *   [8..]  the host's configuration space (the rest zero).
+ * Configuration space and BARs are memory; interrupts and DMA mappings are
+ * recorded and checked.
+ */
+#include <sys/epoll.h>
+#include <sys/mman.h>
+
+#include "hv/vfio.h"
+#include "vm/event.h"
+
+int __wrap_vfio_find_by_id(uint16_t vid, uint16_t did, unsigned idx, char *bdf,
+                           size_t len);
+int __wrap_vfio_open(struct vfio_dev *d, const char *bdf);
+void __wrap_vfio_close(struct vfio_dev *d);
+int __wrap_vfio_dma_map(struct vfio_dev *d, uint64_t iova, uint64_t size,
+                        void *hva);
+int __wrap_vfio_dma_unmap(struct vfio_dev *d, uint64_t iova, uint64_t size);
+int __wrap_vfio_region_rw(struct vfio_dev *d, unsigned idx, uint64_t off,
+                          void *buf, size_t len, bool write);
+void *__wrap_vfio_region_mmap(struct vfio_dev *d, unsigned idx);
+int __wrap_vfio_irq_set(struct vfio_dev *d, enum vfio_irq_kind kind,
+                        unsigned vec, int fd);
+int __wrap_vfio_intx_unmask(struct vfio_dev *d);
+int __wrap_vfio_intx_unmask_fd(struct vfio_dev *d, int fd);
+
+#define HOST_BAR_MEM 4096u /* backing of each BAR, repeated */
+
+static struct {
+    uint8_t bar[6], irqs, fail;
+    uint8_t cfg[4096];
+    uint8_t mem[6][HOST_BAR_MEM];
+    bool open;
+    unsigned irq_sets, unmasks, dma_maps;
+} host;
+
+static void host_reset(const uint8_t *p, size_t n)
+{
+    memset(&host, 0, sizeof(host));
+    uint8_t hdr[8] = {0};
+    memcpy(hdr, p, MIN(n, sizeof(hdr)));
+    memcpy(host.bar, hdr, 6);
+    host.irqs = hdr[6];
+    host.fail = hdr[7];
+    if (n > 8)
+        memcpy(host.cfg, p + 8, MIN(n - 8, sizeof(host.cfg)));
+}
+
+int __wrap_vfio_find_by_id(uint16_t vid, uint16_t did, unsigned idx, char *bdf,
+                           size_t len)
+{
+    (void)vid, (void)did;
+    if (idx)
+        return -ENOENT;
+    snprintf(bdf, len, "0000:00:1f.0");
+    return 0;
+}
+
+int __wrap_vfio_open(struct vfio_dev *d, const char *bdf)
+{
+    CHECK(!host.open);
+    memset(d, 0, sizeof(*d));
+    d->container = d->group = d->fd = -1;
+    if (host.fail & 1)
+        return -ENODEV;
+    snprintf(d->bdf, sizeof(d->bdf), "%s", bdf);
+    d->group_id = 7;
+    for (unsigned i = 0; i < 6; i++) {
+        unsigned b = host.bar[i];
+        if (!(b & 31))
+            continue;
+        d->regions[VFIO_PCI_REG_BAR0 + i] =
+            (struct vfio_region){.size = 1ull << (b & 31),
+                                 .readable = true,
+                                 .writable = true,
+                                 .mmap = b & 0x80};
+        /* the BAR register's kind bits, as the host's configuration has */
+        uint32_t reg = b & 0x20 ? 1 : b & 0x40 ? 4 : 0;
+        le_put(host.cfg + PCI_REG_BAR0 + 4 * i, reg, 4);
+    }
+    d->regions[VFIO_PCI_REG_CFG] = (struct vfio_region){
+        .size = sizeof(host.cfg), .readable = true, .writable = true};
+    d->irq_count[VFIO_IRQ_INTX] = host.irqs & 1;
+    d->irq_count[VFIO_IRQ_MSI] = host.irqs >> 1 & 1;
+    d->irq_count[VFIO_IRQ_MSIX] = host.irqs & 4 ? 8 : 0;
+    d->reset_ok = host.irqs & 8;
+    host.open = true;
+    return 0;
+}
+
+void __wrap_vfio_close(struct vfio_dev *d)
+{
+    if (d->group_id)
+        host.open = false;
+    d->group_id = 0;
+}
+
+int __wrap_vfio_dma_map(struct vfio_dev *d, uint64_t iova, uint64_t size,
+                        void *hva)
+{
+    (void)d;
+    CHECK(host.open && size && hva && iova + size > iova);
+    host.dma_maps++;
+    return host.fail & 16 ? -ENOMEM : 0;
+}
+
+int __wrap_vfio_dma_unmap(struct vfio_dev *d, uint64_t iova, uint64_t size)
+{
+    (void)d, (void)iova, (void)size;
+    return 0;
+}
+
+int __wrap_vfio_region_rw(struct vfio_dev *d, unsigned idx, uint64_t off,
+                          void *buf, size_t len, bool write)
+{
+    CHECK(host.open && idx < VFIO_PCI_NREGS && buf && len);
+    const struct vfio_region *r = &d->regions[idx];
+    if (off > r->size || len > r->size - off)
+        return -EIO; /* the kernel's short access */
+    uint8_t *m;
+    if (idx == VFIO_PCI_REG_CFG) {
+        if (host.fail & 32)
+            return -EIO;
+        m = host.cfg + off;
+    } else {
+        CHECK(idx < 6);
+        if (host.fail & 8)
+            return -EIO;
+        CHECK(len <= 8);
+        m = host.mem[idx] + off % (HOST_BAR_MEM - 8);
+    }
+    if (write)
+        memcpy(m, buf, len);
+    else
+        memcpy(buf, m, len);
+    return 0;
+}
+
+void *__wrap_vfio_region_mmap(struct vfio_dev *d, unsigned idx)
+{
+    CHECK(host.open && idx < 6);
+    const struct vfio_region *r = &d->regions[idx];
+    if (!r->mmap || r->size > 0x10000)
+        return NULL;
+    void *p = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+int __wrap_vfio_irq_set(struct vfio_dev *d, enum vfio_irq_kind kind,
+                        unsigned vec, int fd)
+{
+    CHECK(host.open && kind <= VFIO_IRQ_MSIX && fd >= -1);
+    CHECK(vec < d->irq_count[kind] || (fd < 0 && vec == 0));
+    host.irq_sets++;
+    return host.fail & 2 ? -EINVAL : 0;
+}
+
+int __wrap_vfio_intx_unmask(struct vfio_dev *d)
+{
+    CHECK(host.open && d->irq_count[VFIO_IRQ_INTX]);
+    host.unmasks++;
+    return host.fail & 4 ? -EINVAL : 0;
+}
+
+int __wrap_vfio_intx_unmask_fd(struct vfio_dev *d, int fd)
+{
+    CHECK(host.open && d->irq_count[VFIO_IRQ_INTX] && fd >= -1);
+    return host.fail & 4 ? -EINVAL : 0;
+}
+
+/*
+ * The host function's interrupts: vfio_pci.c watches the eventfds it gives
+ * VFIO (INTx, and MSI without irqfd) on the I/O thread's event loop; ev_add
+ * and ev_del are wrapped to record them, and an access whose c >> 4 is N
+ * (1-13) first signals the (N - 1) % n-th watched eventfd and runs its
+ * callback on the fuzzing thread, as the I/O thread would. (Timerfds are
+ * watched too; a write to one fails and nothing runs.)
+ */
+int __wrap_ev_add(struct evloop *ev, int fd, uint32_t events, ev_fn fn,
+                  void *opaque);
+int __wrap_ev_del(struct evloop *ev, int fd);
+int __real_ev_add(struct evloop *ev, int fd, uint32_t events, ev_fn fn,
+                  void *opaque);
+int __real_ev_del(struct evloop *ev, int fd);
+
+static struct watched {
+    int fd;
+    ev_fn fn;
+    void *opaque;
+} watched[16];
+static unsigned nwatched;
+
+int __wrap_ev_add(struct evloop *ev, int fd, uint32_t events, ev_fn fn,
+                  void *opaque)
+{
+    int r = __real_ev_add(ev, fd, events, fn, opaque);
+    if (r == 0) {
+        CHECK(nwatched < ARRAY_SIZE(watched));
+        watched[nwatched++] = (struct watched){fd, fn, opaque};
+    }
+    return r;
+}
+
+int __wrap_ev_del(struct evloop *ev, int fd)
+{
+    for (unsigned i = 0; i < nwatched; i++)
+        if (watched[i].fd == fd) {
+            watched[i] = watched[--nwatched];
+            break;
+        }
+    return __real_ev_del(ev, fd);
+}
+
+static void host_interrupt(unsigned k)
+{
+    if (!k || !nwatched)
+        return;
+    const struct watched *w = &watched[(k - 1) % nwatched];
+    uint64_t one = 1;
+    if (write(w->fd, &one, sizeof(one)) == sizeof(one))
+        w->fn(w->opaque, w->fd, EPOLLIN);
+}
+#else
+static void host_interrupt(unsigned k)
+{
+    (void)k;
+}
+#endif
+
 /* With $QVM_FUZZ_LOG, the regions the first input sees (region indexes
  * for hand-made seeds). */
 static void list_regions(void)
@@ -203,8 +594,17 @@ static void list_regions(void)
                     b[i]->regions.v[k].name ? b[i]->regions.v[k].name : "");
 }
 
+/* The host input file @DIR@/in, for rows that read one; rewritten only
+ * when it changes (the device opens it at realize: the same bytes). */
 static void host_input(const uint8_t *p, size_t n)
 {
+    static uint8_t last[0x10000];
+    static size_t last_n = SIZE_MAX;
+    if (!uses_in || (n == last_n && memcmp(p, last, n) == 0))
+        return;
+    CHECK(n <= sizeof(last));
+    memcpy(last, p, n);
+    last_n = n;
     char path[96];
     snprintf(path, sizeof(path), "%s/in", fe.dir);
     int fd = open(path, O_WRONLY | O_TRUNC);
@@ -239,15 +639,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     const uint8_t *p = data + 3, *end = data + size;
     size_t hl = MIN((size_t)get(data + 1, 2), size - 3);
-    host_input(p, hl);
+    const uint8_t *hin = p;
+    host_input(hin, hl);
     p += hl;
     fe_reset(data[0]);
-    shm_clear();
+    clock_reset();
+    if (uses_shm)
+        shm_clear();
     static struct dev_list l;
     fe_realize(&spec, &l);
     shm_hook(&l);
+    void *button = NULL;
+    uint16_t presses[256] = {0}; /* pl061: presses before op N */
+#ifdef DEVREG_PL061
+    CHECK(pl061_power_realize(&spec, &l.ctx, &l) == 0);
+    for (size_t i = 0; i < l.v.n; i++)
+        if (strcmp(l.v.v[i].name, PL061_DEV_NAME) == 0)
+            button = l.v.v[i].state;
+    CHECK(button);
+    for (size_t k = 0; k < hl; k++)
+        presses[hin[k]]++;
+#endif
+#ifdef DEVREG_VFIO
+    host_reset(hin, hl);
+    if (vfio_pci_realize(&spec, &l.ctx, &l) < 0)
+        CHECK(!host.open); /* refused (logged): the function closed */
+#endif
     list_regions();
     for (unsigned ops = 0; p < end && ops < MAX_OPS; ops++) {
+        /* pl061: the host input's bytes are the ops before which the
+         * power button is pressed */
+        for (unsigned k = 0; button && ops < 256 && k < presses[ops]; k++)
+            (void)pl061_power_button(button);
         uint8_t c = *p++;
         unsigned kind = c >> 4;
         if (kind == 15) {
@@ -271,8 +694,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             val = get(p, sz);
             p += sz;
         }
+        if (kind < 14) {
+            clock_advance(kind);
+            host_interrupt(kind);
+        }
         access_(c & 8 ? &fe.mmio : &fe.pio, ri, off, sz, write, val);
     }
     fe_teardown(&l);
+#ifdef DEVREG_VFIO
+    CHECK(!host.open); /* the function closed at teardown */
+    nwatched = 0;      /* the event loop is freed with its watches */
+#endif
     return 0;
 }

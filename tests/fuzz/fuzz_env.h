@@ -23,6 +23,7 @@
 #include "../unit/fake_irq.h"
 #include "config/front.h"
 #include "devices/device.h"
+#include "devices/pci.h"
 #include "util/log.h"
 
 #define FE_RAM  0x10000u
@@ -141,6 +142,9 @@ static void fe_init(void)
     bool verbose = getenv("QVM_FUZZ_LOG") != NULL;
     for (int c = LOG_ERROR; c < LOG_NCLASS; c++)
         log_set_dest((enum log_class)c, verbose ? LOGD_STDERR : LOGD_NONE);
+    /* A PCI bus applies its BAR moves on the fuzzing thread (no remap
+     * thread created and joined per input, no hand-off per move). */
+    pci_remap_inline(true);
     bus_init(&fe.pio, "pio");
     bus_init(&fe.mmio, "mmio");
     fe.ram = calloc(1, FE_RAM);

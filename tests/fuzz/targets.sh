@@ -8,7 +8,7 @@
 set -eu
 cd "$(dirname "$0")/../.."
 case $1 in
-names) echo qvmconf loader virtqueue ser8250 pci hpet pl011 shmem wdt_ib700 virtio_blk virtio_net ;;
+names) echo qvmconf loader virtqueue ser8250 pci hpet pl011 shmem wdt_ib700 wdt_sp805 pl061 vfio virtio_blk virtio_net ;;
 extra) [ "$2" = qvmconf ] && echo tests/configs/good tests/configs/bad || true ;;
 seeds) echo tests/fuzz/corpus/"$2" $("$0" extra "$2") ;;
 max_len)

@@ -333,6 +333,56 @@ static void test_bar_move(void **state)
     assert_int_equal(ecam(e, 0, 0, 2), 0x8086);
 }
 
+/* pci_remap_inline (the fuzz harnesses): no remap thread; a BAR move is
+ * applied, and its bar_moved hook run, on the thread whose configuration
+ * write moved it, before that access returns. */
+static pthread_t moved_by;
+static unsigned moved_n;
+
+static void moved_here(void *opaque, unsigned idx, bool mapped, uint64_t base)
+{
+    (void)opaque, (void)idx, (void)mapped, (void)base;
+    moved_by = pthread_self();
+    moved_n++;
+}
+
+static unsigned threads(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    assert_non_null(f);
+    char line[128];
+    unsigned n = 0;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "Threads: %u", &n) == 1)
+            break;
+    fclose(f);
+    return n;
+}
+
+static void test_inline_remap(void **state)
+{
+    (void)state;
+    unsigned before = threads();
+    pci_remap_inline(true);
+    void *st;
+    assert_int_equal(setup(&st), 0);
+    pci_remap_inline(false);
+    struct env *e = st;
+    assert_int_equal(threads(), before); /* no remap thread */
+    assert_int_equal(mread(e, 0xc0000010, 4), 0xab10);
+    e->f.bar_moved = moved_here;
+    moved_n = 0;
+    cfg_wr(e, 3, 0x14, 0xd0000000, 4); /* no pci_bus_sync */
+    assert_int_equal(moved_n, 2);      /* unmapped, mapped */
+    assert_true(pthread_equal(moved_by, pthread_self()));
+    assert_int_equal(mread(e, 0xc0000010, 4), 0xffffffff);
+    assert_int_equal(mread(e, 0xd0000010, 4), 0xab10);
+    cfg_wr(e, 3, 0x04, 0x0001, 2); /* memory decode off */
+    assert_int_equal(mread(e, 0xd0000010, 4), 0xffffffff);
+    assert_int_equal(moved_n, 4); /* BAR1 and BAR2 unmapped */
+    teardown(&st);
+}
+
 static void test_ecam_matches(void **state)
 {
     struct env *e = *state;
@@ -1216,6 +1266,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_device, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bar_sizing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bar_move, setup, teardown),
+        cmocka_unit_test(test_inline_remap),
         cmocka_unit_test_setup_teardown(test_ecam_matches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
