@@ -18,6 +18,7 @@
 #include "vm/bus.h"
 #include "vm/coredump.h"
 #include "vm/memory.h"
+#include "vm/pioring.h"
 #include "vm/stop.h"
 
 struct vm;
@@ -81,6 +82,10 @@ struct vm {
     void *arch;           /* the arch's platform state (arch/<arch>/) */
     /* KVM fast paths for devices (dev_ctx), from KVM_CHECK_EXTENSION. */
     bool has_ioeventfd, has_ioeventfd_any, has_irqfd, has_signal_msi;
+    /* KVM_CAP_COALESCED_PIO, and the ring (vm/pioring.h) it fills: on
+     * vCPU 0's mapping, attached when vCPU 0 is made. */
+    bool has_coalesced_pio;
+    struct pioring coalesced;
     struct gsi_routes gsi; /* arch: has_irqchip only */
     struct kvm_cpuid2 *cpuid;
     struct boot_input boot_in; /* rsdp_gpa, firmware ranges (arch) */

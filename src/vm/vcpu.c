@@ -153,6 +153,9 @@ static void *vcpu_thread(void *arg)
         if (why < VCPU_EXIT_REASONS)
             atomic_fetch_add_explicit(&vcpu->by_reason[why], 1,
                                       memory_order_relaxed);
+        /* Writes KVM queued (vm/pioring.h) reach their device before
+         * anything this exit does. */
+        pioring_before_exit(&vm->coalesced);
         if (!exit_dispatch(vcpu))
             break;
     }
