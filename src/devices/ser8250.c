@@ -88,6 +88,9 @@ struct uart {
     uint64_t base;
     bool coalesced, no_coalesce;
     struct dtimer *drain;
+    /* Accesses (the status report): THR writes (exits and coalesced),
+     * LSR reads, the other registers. */
+    uint64_t n_thr, n_lsr, n_other;
 };
 
 static unsigned rx_cap(const struct uart *u)
@@ -248,6 +251,7 @@ static uint64_t uart_read(void *opaque, uint64_t off, unsigned size)
     (void)size;
     pthread_mutex_lock(&u->lock);
     ensure_open(u);
+    u->n_other += off != 5;
     switch (off) {
     case 0:
         if (u->lcr & LCR_DLAB) {
@@ -272,6 +276,7 @@ static uint64_t uart_read(void *opaque, uint64_t off, unsigned size)
         v = u->mcr;
         break;
     case 5:
+        u->n_lsr++;
         v = (uint8_t)((u->rx_n ? LSR_DR : 0) | u->lsr_err | LSR_THRE |
                       LSR_TEMT);
         u->lsr_err = 0;
@@ -307,12 +312,14 @@ static void uart_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
     (void)size;
     pthread_mutex_lock(&u->lock);
     ensure_open(u);
+    u->n_other += off != 0 || u->lcr & LCR_DLAB;
     switch (off) {
     case 0:
         if (u->lcr & LCR_DLAB) {
             u->dll = b;
             break;
         }
+        u->n_thr++;
         if (u->mcr & MCR_LOOP)
             rx_push(u, b);
         else
@@ -363,12 +370,37 @@ static void uart_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 
 static const struct region_ops uart_ops = {uart_read, uart_write};
 
+/* Caller holds the lock. */
+static void describe(const struct uart *u, char *buf, size_t len)
+{
+    snprintf(buf, len,
+             "at io 0x%llx, ier %#x lcr %#x mcr %#x, %llu THR writes, %llu "
+             "LSR reads, %llu other accesses, THR writes %s",
+             (unsigned long long)u->base, u->ier, u->lcr, u->mcr,
+             (unsigned long long)u->n_thr, (unsigned long long)u->n_lsr,
+             (unsigned long long)u->n_other,
+             u->coalesced ? "coalesced" : "exit");
+}
+
+static void uart_report(void *state, char *buf, size_t len)
+{
+    struct uart *u = state;
+    pthread_mutex_lock(&u->lock);
+    describe(u, buf, len);
+    pthread_mutex_unlock(&u->lock);
+}
+
 /* After the event thread stopped: flush and close the host end. */
 static void uart_teardown(void *state)
 {
     struct uart *u = state;
     dtimer_free(u->drain);
     pthread_mutex_lock(&u->lock);
+    if (u->n_thr || u->n_lsr || u->n_other) {
+        char line[200];
+        describe(u, line, sizeof(line));
+        log_debug(TAG, "%s", line);
+    }
     chardev_close(u->cd);
     u->cd = NULL;
     pthread_mutex_unlock(&u->lock);
@@ -391,6 +423,7 @@ int ser8250_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     u->lcr = 0x03;
     inst->state = u;
     inst->teardown = uart_teardown;
+    inst->report = uart_report;
     const struct chardev_params cp = {.tag = TAG,
                                       .what = "the UART",
                                       .lock = &u->lock,
@@ -402,6 +435,7 @@ int ser8250_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     }
     fill_rx(u);
     uint64_t base = 0x3f8, len = 8;
+    u->base = base;
     if (vd->has_loc) {
         if (vd->loc.space != SPACE_IO) {
             log_fatal(TAG, "only io: locations are supported for ser8250");

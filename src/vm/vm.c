@@ -479,9 +479,13 @@ static void teardown(struct vm *vm)
     /* The writes still queued, before the ring is unmapped with the vCPUs
      * and before the devices' final flush. */
     pioring_detach(&vm->coalesced);
-    if (vm->has_coalesced_pio)
-        log_debug(TAG, "coalesced writes delivered: %llu",
-                  (unsigned long long)pioring_delivered(&vm->coalesced));
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        if (vm->vcpus[i].vm)
+            log_debug(TAG, "vCPU %u: %lu exits to qvm, %lu of them port I/O", i,
+                      atomic_load(&vm->vcpus[i].exits),
+                      atomic_load(&vm->vcpus[i].by_reason[KVM_EXIT_IO]));
+    log_debug(TAG, "coalesced port writes delivered: %llu",
+              (unsigned long long)pioring_delivered(&vm->coalesced));
     for (unsigned i = 0; i < vm->nvcpus; i++)
         if (vm->vcpus[i].vm)
             vcpu_destroy(&vm->vcpus[i]);
