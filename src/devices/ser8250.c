@@ -25,7 +25,9 @@
  * next exit of any vCPU (Linux's console polls LSR, an exit, before each
  * byte or FIFO load) or on a timer every COALESCE_NS while registered. The
  * zone is registered on the first THR write that exits while that holds,
- * and removed by the write (IER, LCR, MCR) that ends it; so the
+ * and removed by the write (IER, LCR, MCR) that ends it, or by the timer
+ * after COALESCE_IDLE ticks without a THR write (an idle guest costs no
+ * host wake-ups; its next byte exits and registers again); so the
  * interrupt-driven tty path, which toggles IER's THRE bit per burst, costs
  * no registration per burst.
  *
@@ -67,7 +69,8 @@
 #define RX_FIFO 16
 /* The drain timer's period while THR writes are coalesced: how long the
  * last bytes of a burst may wait when the guest makes no other exit. */
-#define COALESCE_NS 4000000ull
+#define COALESCE_NS   4000000ull
+#define COALESCE_IDLE 8u
 
 struct uart {
     pthread_mutex_t lock;
@@ -91,6 +94,8 @@ struct uart {
     /* Accesses (the status report): THR writes (exits and coalesced),
      * LSR reads, the other registers. */
     uint64_t n_thr, n_lsr, n_other;
+    uint64_t tick_thr;   /* n_thr at the drain timer's last tick */
+    unsigned idle_ticks; /* ticks since a THR write */
 };
 
 static unsigned rx_cap(const struct uart *u)
@@ -224,8 +229,11 @@ static void coalesce_set(struct uart *u, bool on)
         return; /* a zone that stays registered is still drained */
     }
     u->coalesced = on;
-    if (on && u->drain)
+    if (on && u->drain) {
+        u->tick_thr = u->n_thr;
+        u->idle_ticks = 0;
         dtimer_arm(u->drain, dtimer_now() + COALESCE_NS);
+    }
 }
 
 /* Event thread, no lock held: deliver queued THR writes, then again later
@@ -237,9 +245,21 @@ static void on_drain(void *opaque)
     if (c->coalesced_drain)
         c->coalesced_drain(c->opaque);
     pthread_mutex_lock(&u->lock);
-    if (u->coalesced)
-        dtimer_arm(u->drain, dtimer_now() + COALESCE_NS);
+    bool dropped = false;
+    if (u->coalesced) {
+        u->idle_ticks = u->n_thr == u->tick_thr ? u->idle_ticks + 1 : 0;
+        u->tick_thr = u->n_thr;
+        if (u->idle_ticks >= COALESCE_IDLE && !u->no_coalesce) {
+            coalesce_set(u, false);
+            dropped = !u->coalesced;
+        }
+        if (u->coalesced)
+            dtimer_arm(u->drain, dtimer_now() + COALESCE_NS);
+    }
     pthread_mutex_unlock(&u->lock);
+    /* A write KVM queued before the zone went, with no exit after it. */
+    if (dropped && c->coalesced_drain)
+        c->coalesced_drain(c->opaque);
 }
 
 /* ---- registers ---- */
