@@ -215,13 +215,13 @@ static bool thr_quiet(const struct uart *u)
 static void coalesce_set(struct uart *u, bool on)
 {
     const struct dev_ctx *c = u->ctx;
-    if (on == u->coalesced || (on && (u->no_coalesce || !c->coalesced_pio)))
+    if (on == u->coalesced || (on && (u->no_coalesce || !u->drain)))
         return;
     int e = c->coalesced_pio(c->opaque, u->base, 1, on);
     if (e < 0) {
         if (e == -ENOSYS)
             log_debug(TAG, "no coalesced port I/O: every THR write exits");
-        else
+        else if (!u->no_coalesce) /* a removal is tried again: once */
             log_warn(TAG, "cannot %s coalesced THR writes at io 0x%llx: %s",
                      on ? "register" : "remove", (unsigned long long)u->base,
                      strerror(-e));
@@ -455,7 +455,6 @@ int ser8250_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     }
     fill_rx(u);
     uint64_t base = 0x3f8, len = 8;
-    u->base = base;
     if (vd->has_loc) {
         if (vd->loc.space != SPACE_IO) {
             log_fatal(TAG, "only io: locations are supported for ser8250");
@@ -466,11 +465,9 @@ int ser8250_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
         len = vd->loc.size ? vd->loc.size : 8;
     }
     u->base = base;
-    if (ctx->coalesced_pio && ctx->ev) {
+    /* Coalescing needs the drain timer (and so the event loop). */
+    if (ctx->coalesced_pio && ctx->ev)
         u->drain = dtimer_new(ctx->ev, on_drain, u, ctx->timer_slack_ns);
-        if (!u->drain)
-            u->no_coalesce = true; /* logged */
-    }
     if (vd->intrs.n) {
         if (ctx->irq_resolve(ctx->opaque, &vd->intrs.v[0], -1, &u->line) < 0) {
             uart_teardown(u);
