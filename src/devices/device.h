@@ -87,6 +87,20 @@ struct dev_ctx {
     int (*ioeventfd)(void *opaque, bool pio, uint64_t addr, unsigned len,
                      bool match, uint64_t data, int fd, bool assign);
     /*
+     * coalesced_pio: guest writes to ports [port, port+len) no longer exit:
+     * KVM queues them and qvm delivers them to the port bus later, in
+     * order, before any later exit of any vCPU is handled and at least
+     * every few milliseconds while the device calls coalesced_drain on a
+     * timer (and once more at teardown). For a register whose writes need
+     * no immediate reaction (a UART's THR with no THRE interrupt).
+     * assign=false: writes exit again (the queued ones were delivered
+     * before the exit that asked). coalesced_drain: deliver what is
+     * queued now; call it holding no device lock (the delivery takes it).
+     */
+    int (*coalesced_pio)(void *opaque, uint64_t port, unsigned len,
+                         bool assign);
+    void (*coalesced_drain)(void *opaque);
+    /*
      * MSI routes: msi_route_alloc returns a new GSI (>= 0) for one MSI-X
      * vector; msi_route_set points it at the message (address, data), or
      * removes the route with valid=false; irqfd binds eventfd `fd` to a

@@ -19,16 +19,29 @@
  * pending and enabled in IER (OUT2 does not gate it, as in QEMU).
  * Host input is read on the event thread only while the RX FIFO has room
  * (backpressure); regular files are read directly as the guest drains.
+ * Coalesced transmit (dev_ctx.coalesced_pio): while a THR write needs no
+ * reaction (DLAB clear, no loopback, no THRE interrupt enabled) KVM queues
+ * THR writes instead of exiting and qvm delivers them in order before the
+ * next exit of any vCPU (Linux's console polls LSR, an exit, before each
+ * byte or FIFO load) or on a timer every COALESCE_NS while registered. The
+ * zone is registered on the first THR write that exits while that holds,
+ * and removed by the write (IER, LCR, MCR) that ends it, or by the timer
+ * after COALESCE_IDLE ticks without a THR write (an idle guest costs no
+ * host wake-ups; its next byte exits and registers again); so the
+ * interrupt-driven tty path, which toggles IER's THRE bit per burst, costs
+ * no registration per burst.
  *
  * Context: region ops on vCPU threads, backend callbacks on the event
  * thread; both under the device mutex.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "devices/chardev.h"
 #include "devices/device.h"
+#include "devices/dtimer.h"
 #include "util/log.h"
 
 #define TAG "ser8250"
@@ -54,6 +67,10 @@
 #define LSR_TEMT  0x40
 
 #define RX_FIFO 16
+/* The drain timer's period while THR writes are coalesced: how long the
+ * last bytes of a burst may wait when the guest makes no other exit. */
+#define COALESCE_NS   4000000ull
+#define COALESCE_IDLE 8u
 
 struct uart {
     pthread_mutex_t lock;
@@ -68,6 +85,17 @@ struct uart {
     unsigned rx_head, rx_n;
     bool thre_pending;
     uint8_t ier, fcr, lcr, mcr, lsr_err, msr_delta, scr, dll, dlm;
+
+    /* Coalesced THR writes (see above): the port, registered or not,
+     * unavailable (KVM cannot, or a registration failed), the timer. */
+    uint64_t base;
+    bool coalesced, no_coalesce;
+    struct dtimer *drain;
+    /* Accesses (the status report): THR writes (exits and coalesced),
+     * LSR reads, the other registers. */
+    uint64_t n_thr, n_lsr, n_other;
+    uint64_t tick_thr;   /* n_thr at the drain timer's last tick */
+    unsigned idle_ticks; /* ticks since a THR write */
 };
 
 static unsigned rx_cap(const struct uart *u)
@@ -173,6 +201,67 @@ static void ensure_open(struct uart *u)
         fill_rx(u);
 }
 
+/* ---- coalesced transmit ---- */
+
+/* Whether a THR write may wait in KVM's ring: it is data, to the host end,
+ * and no interrupt follows from it. */
+static bool thr_quiet(const struct uart *u)
+{
+    return !(u->lcr & LCR_DLAB) && !(u->mcr & MCR_LOOP) &&
+           !(u->ier & IER_ETBEI);
+}
+
+/* Caller holds the lock. */
+static void coalesce_set(struct uart *u, bool on)
+{
+    const struct dev_ctx *c = u->ctx;
+    if (on == u->coalesced || (on && (u->no_coalesce || !u->drain)))
+        return;
+    int e = c->coalesced_pio(c->opaque, u->base, 1, on);
+    if (e < 0) {
+        if (e == -ENOSYS)
+            log_debug(TAG, "no coalesced port I/O: every THR write exits");
+        else if (!u->no_coalesce) /* a removal is tried again: once */
+            log_warn(TAG, "cannot %s coalesced THR writes at io 0x%llx: %s",
+                     on ? "register" : "remove", (unsigned long long)u->base,
+                     strerror(-e));
+        u->no_coalesce = true;
+        return; /* a zone that stays registered is still drained */
+    }
+    u->coalesced = on;
+    if (on && u->drain) {
+        u->tick_thr = u->n_thr;
+        u->idle_ticks = 0;
+        dtimer_arm(u->drain, dtimer_now() + COALESCE_NS);
+    }
+}
+
+/* Event thread, no lock held: deliver queued THR writes, then again later
+ * while they are coalesced. */
+static void on_drain(void *opaque)
+{
+    struct uart *u = opaque;
+    const struct dev_ctx *c = u->ctx;
+    if (c->coalesced_drain)
+        c->coalesced_drain(c->opaque);
+    pthread_mutex_lock(&u->lock);
+    bool dropped = false;
+    if (u->coalesced) {
+        u->idle_ticks = u->n_thr == u->tick_thr ? u->idle_ticks + 1 : 0;
+        u->tick_thr = u->n_thr;
+        if (u->idle_ticks >= COALESCE_IDLE && !u->no_coalesce) {
+            coalesce_set(u, false);
+            dropped = !u->coalesced;
+        }
+        if (u->coalesced)
+            dtimer_arm(u->drain, dtimer_now() + COALESCE_NS);
+    }
+    pthread_mutex_unlock(&u->lock);
+    /* A write KVM queued before the zone went, with no exit after it. */
+    if (dropped && c->coalesced_drain)
+        c->coalesced_drain(c->opaque);
+}
+
 /* ---- registers ---- */
 
 static uint64_t uart_read(void *opaque, uint64_t off, unsigned size)
@@ -182,6 +271,7 @@ static uint64_t uart_read(void *opaque, uint64_t off, unsigned size)
     (void)size;
     pthread_mutex_lock(&u->lock);
     ensure_open(u);
+    u->n_other += off != 5;
     switch (off) {
     case 0:
         if (u->lcr & LCR_DLAB) {
@@ -206,6 +296,7 @@ static uint64_t uart_read(void *opaque, uint64_t off, unsigned size)
         v = u->mcr;
         break;
     case 5:
+        u->n_lsr++;
         v = (uint8_t)((u->rx_n ? LSR_DR : 0) | u->lsr_err | LSR_THRE |
                       LSR_TEMT);
         u->lsr_err = 0;
@@ -241,17 +332,21 @@ static void uart_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
     (void)size;
     pthread_mutex_lock(&u->lock);
     ensure_open(u);
+    u->n_other += off != 0 || u->lcr & LCR_DLAB;
     switch (off) {
     case 0:
         if (u->lcr & LCR_DLAB) {
             u->dll = b;
             break;
         }
+        u->n_thr++;
         if (u->mcr & MCR_LOOP)
             rx_push(u, b);
         else
             chardev_put(u->cd, &b, 1);
         u->thre_pending = true; /* sent at once: THR empty again */
+        if (thr_quiet(u))
+            coalesce_set(u, true); /* the next ones need not exit */
         break;
     case 1:
         if (u->lcr & LCR_DLAB) {
@@ -287,17 +382,45 @@ static void uart_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
     default: /* LSR, MSR: read-only */
         break;
     }
+    if (u->coalesced && !thr_quiet(u))
+        coalesce_set(u, false); /* THR writes matter at once again */
     update_irq(u);
     pthread_mutex_unlock(&u->lock);
 }
 
 static const struct region_ops uart_ops = {uart_read, uart_write};
 
+/* Caller holds the lock. */
+static void describe(const struct uart *u, char *buf, size_t len)
+{
+    snprintf(buf, len,
+             "at io 0x%llx, ier %#x lcr %#x mcr %#x, %llu THR writes, %llu "
+             "LSR reads, %llu other accesses, THR writes %s",
+             (unsigned long long)u->base, u->ier, u->lcr, u->mcr,
+             (unsigned long long)u->n_thr, (unsigned long long)u->n_lsr,
+             (unsigned long long)u->n_other,
+             u->coalesced ? "coalesced" : "exit");
+}
+
+static void uart_report(void *state, char *buf, size_t len)
+{
+    struct uart *u = state;
+    pthread_mutex_lock(&u->lock);
+    describe(u, buf, len);
+    pthread_mutex_unlock(&u->lock);
+}
+
 /* After the event thread stopped: flush and close the host end. */
 static void uart_teardown(void *state)
 {
     struct uart *u = state;
+    dtimer_free(u->drain);
     pthread_mutex_lock(&u->lock);
+    if (u->n_thr || u->n_lsr || u->n_other) {
+        char line[200];
+        describe(u, line, sizeof(line));
+        log_debug(TAG, "%s", line);
+    }
     chardev_close(u->cd);
     u->cd = NULL;
     pthread_mutex_unlock(&u->lock);
@@ -320,6 +443,7 @@ int ser8250_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     u->lcr = 0x03;
     inst->state = u;
     inst->teardown = uart_teardown;
+    inst->report = uart_report;
     const struct chardev_params cp = {.tag = TAG,
                                       .what = "the UART",
                                       .lock = &u->lock,
@@ -340,6 +464,10 @@ int ser8250_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
         base = vd->loc.base;
         len = vd->loc.size ? vd->loc.size : 8;
     }
+    u->base = base;
+    /* Coalescing needs the drain timer (and so the event loop). */
+    if (ctx->coalesced_pio && ctx->ev)
+        u->drain = dtimer_new(ctx->ev, on_drain, u, ctx->timer_slack_ns);
     if (vd->intrs.n) {
         if (ctx->irq_resolve(ctx->opaque, &vd->intrs.v[0], -1, &u->line) < 0) {
             uart_teardown(u);

@@ -234,6 +234,18 @@ int kvm_ioeventfd(const struct kvm_sys *k, bool pio, uint64_t addr,
     return e < 0 ? e : 0;
 }
 
+int kvm_coalesced_zone(const struct kvm_sys *k, bool pio, uint64_t addr,
+                       uint32_t size, bool assign)
+{
+    struct kvm_coalesced_mmio_zone z = {.addr = addr, .size = size};
+    z.pio = pio ? 1 : 0;
+    int e = xioctl(k->vm_fd,
+                   assign ? KVM_REGISTER_COALESCED_MMIO
+                          : KVM_UNREGISTER_COALESCED_MMIO,
+                   &z);
+    return e < 0 ? e : 0;
+}
+
 int kvm_irqfd(const struct kvm_sys *k, uint32_t gsi, int fd, bool assign)
 {
     struct kvm_irqfd a = {

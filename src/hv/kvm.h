@@ -85,6 +85,14 @@ int kvm_set_gsi_routing(const struct kvm_sys *k,
 int kvm_ioeventfd(const struct kvm_sys *k, bool pio, uint64_t addr,
                   unsigned len, bool match, uint64_t data, int fd,
                   bool assign) MUST_CHECK;
+/*
+ * kvm_coalesced_zone: guest writes to [addr, addr+size) on the port (pio)
+ * or memory bus go to the coalesced ring instead of exiting
+ * (KVM_REGISTER_COALESCED_MMIO; vm/pioring.h); assign=false removes the
+ * same zone.
+ */
+int kvm_coalesced_zone(const struct kvm_sys *k, bool pio, uint64_t addr,
+                       uint32_t size, bool assign);
 /* kvm_irqfd: a write to eventfd `fd` injects `gsi` (KVM_IRQFD). */
 int kvm_irqfd(const struct kvm_sys *k, uint32_t gsi, int fd,
               bool assign) MUST_CHECK;

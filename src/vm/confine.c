@@ -160,18 +160,28 @@ static const unsigned long ioctl_vcpu[] = {
     KVM_RUN,      KVM_GET_REGS,        KVM_GET_SREGS,      KVM_INTERRUPT,
     KVM_SET_REGS, KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS};
 /* Interrupts and KVM's fast paths on the VM fd, from any device context. */
-static const unsigned long ioctl_irq[] = {
-    KVM_IRQ_LINE,  KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING, KVM_IRQFD,
-    KVM_IOEVENTFD, KVM_GET_PIT2,   KVM_SET_PIT2};
+static const unsigned long ioctl_irq[] = {KVM_IRQ_LINE,
+                                          KVM_SIGNAL_MSI,
+                                          KVM_SET_GSI_ROUTING,
+                                          KVM_IRQFD,
+                                          KVM_IOEVENTFD,
+                                          KVM_GET_PIT2,
+                                          KVM_SET_PIT2,
+                                          KVM_REGISTER_COALESCED_MMIO,
+                                          KVM_UNREGISTER_COALESCED_MMIO};
 #else
 /* arm64 (src/arch/arm64/): registers by ID, an external data abort
  * through the vCPU events. */
 static const unsigned long ioctl_vcpu[] = {KVM_RUN, KVM_GET_ONE_REG,
                                            KVM_SET_ONE_REG, KVM_GET_VCPU_EVENTS,
                                            KVM_SET_VCPU_EVENTS};
-static const unsigned long ioctl_irq[] = {KVM_IRQ_LINE, KVM_SIGNAL_MSI,
-                                          KVM_SET_GSI_ROUTING, KVM_IRQFD,
-                                          KVM_IOEVENTFD};
+static const unsigned long ioctl_irq[] = {KVM_IRQ_LINE,
+                                          KVM_SIGNAL_MSI,
+                                          KVM_SET_GSI_ROUTING,
+                                          KVM_IRQFD,
+                                          KVM_IOEVENTFD,
+                                          KVM_REGISTER_COALESCED_MMIO,
+                                          KVM_UNREGISTER_COALESCED_MMIO};
 #endif
 static const unsigned long ioctl_blk_io[] = {BLKDISCARD, BLKZEROOUT};
 static const unsigned long ioctl_blk_open[] = {BLKGETSIZE64, BLKSSZGET,

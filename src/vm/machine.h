@@ -19,6 +19,7 @@
 #include "vm/coredump.h"
 #include "vm/memory.h"
 #include "vm/passthru.h"
+#include "vm/pioring.h"
 #include "vm/stop.h"
 
 struct vm;
@@ -82,6 +83,10 @@ struct vm {
     void *arch;           /* the arch's platform state (arch/<arch>/) */
     /* KVM fast paths for devices (dev_ctx), from KVM_CHECK_EXTENSION. */
     bool has_ioeventfd, has_ioeventfd_any, has_irqfd, has_signal_msi;
+    /* KVM_CAP_COALESCED_PIO, and the ring (vm/pioring.h) it fills: on
+     * vCPU 0's mapping, attached when vCPU 0 is made. */
+    bool has_coalesced_pio;
+    struct pioring coalesced;
     struct gsi_routes gsi;  /* arch: has_irqchip only */
     uint32_t next_dev_slot; /* the next devices' KVM memory slot (vm.c) */
     struct kvm_cpuid2 *cpuid;

@@ -155,6 +155,9 @@ static void *vcpu_thread(void *arg)
         }
         struct kvm_run *run = vcpu->run;
         uint32_t why = run->exit_reason;
+        /* Writes KVM queued (vm/pioring.h) reach their device before
+         * anything this exit does. */
+        pioring_before_exit(&vm->coalesced);
         if (UNLIKELY(why >= VCPU_EXIT_REASONS)) {
             atomic_fetch_add_explicit(&vcpu->exits_other, 1,
                                       memory_order_relaxed);

@@ -67,6 +67,33 @@ static int ctx_ioeventfd(void *opaque, bool pio, uint64_t addr, unsigned len,
     return kvm_ioeventfd(&vm->kvm, pio, addr, len, match, data, fd, assign);
 }
 
+/* A write KVM queued in the coalesced ring, delivered as if it exited. */
+static void coalesced_deliver(void *opaque, bool pio, uint64_t addr,
+                              const uint8_t *data, unsigned len)
+{
+    struct vm *vm = opaque;
+    uint8_t buf[8];
+    memcpy(buf, data, len);
+    if (bus_access(pio ? &vm->pio : &vm->mmio, addr, buf, len, true) != BUS_OK)
+        log_debug(TAG, "coalesced write to unmapped %s 0x%llx dropped",
+                  pio ? "port" : "address", (unsigned long long)addr);
+}
+
+static int ctx_coalesced_pio(void *opaque, uint64_t port, unsigned len,
+                             bool assign)
+{
+    struct vm *vm = opaque;
+    if (!vm->has_coalesced_pio || len == 0)
+        return -ENOSYS;
+    return kvm_coalesced_zone(&vm->kvm, true, port, len, assign);
+}
+
+static void ctx_coalesced_drain(void *opaque)
+{
+    struct vm *vm = opaque;
+    pioring_drain(&vm->coalesced);
+}
+
 static int ctx_msi_route_alloc(void *opaque)
 {
     struct vm *vm = opaque;
@@ -153,10 +180,10 @@ static int ctx_ram_add(void *opaque, uint64_t gpa, uint64_t size, void *hva)
 
 /*
  * Which fast paths this VM offers. QVM_KVM_FAST=none (or a comma list of
- * "ioeventfd", "irqfd") restricts them, to exercise the slow paths (MMIO/
- * port exits for kicks, KVM_SIGNAL_MSI for MSI-X) on a host that has
- * everything. KVM_SIGNAL_MSI is the slow path itself: always used when
- * KVM has it.
+ * "ioeventfd", "irqfd", "coalesced") restricts them, to exercise the slow
+ * paths (MMIO/port exits for kicks, KVM_SIGNAL_MSI for MSI-X, an exit per
+ * UART THR write) on a host that has everything. KVM_SIGNAL_MSI is the
+ * slow path itself: always used when KVM has it.
  */
 static bool fast_allowed(const char *what)
 {
@@ -182,10 +209,23 @@ static void probe_fast_paths(struct vm *vm)
                     fast_allowed("irqfd");
     vm->has_signal_msi =
         vm->has_irqchip && kvm_check_cap(k, KVM_CAP_SIGNAL_MSI) > 0;
-    log_debug(TAG, "KVM fast paths: ioeventfd %s%s, irqfd %s, signal-msi %s",
+    /* The ring is a page of each vCPU's mapping (attached with vCPU 0). */
+    long page = sysconf(_SC_PAGESIZE);
+    vm->has_coalesced_pio =
+        kvm_check_cap(k, KVM_CAP_COALESCED_PIO) > 0 &&
+        kvm_check_cap(k, KVM_CAP_COALESCED_MMIO) ==
+            KVM_COALESCED_MMIO_PAGE_OFFSET &&
+        page > 0 &&
+        k->run_size >=
+            (size_t)(KVM_COALESCED_MMIO_PAGE_OFFSET + 1) * (size_t)page &&
+        fast_allowed("coalesced");
+    log_debug(TAG,
+              "KVM fast paths: ioeventfd %s%s, irqfd %s, signal-msi %s, "
+              "coalesced pio %s",
               vm->has_ioeventfd ? "yes" : "no",
               vm->has_ioeventfd_any ? " (any length)" : "",
-              vm->has_irqfd ? "yes" : "no", vm->has_signal_msi ? "yes" : "no");
+              vm->has_irqfd ? "yes" : "no", vm->has_signal_msi ? "yes" : "no",
+              vm->has_coalesced_pio ? "yes" : "no (THR writes exit)");
 }
 
 static int build(struct vm *vm)
@@ -225,7 +265,9 @@ static int build(struct vm *vm)
                          .msi_send = ctx_msi_send,
                          .ram_add = ctx_ram_add,
                          .slot_new = ctx_slot_new,
-                         .slot_set = ctx_slot_set};
+                         .slot_set = ctx_slot_set,
+                         .coalesced_pio = ctx_coalesced_pio,
+                         .coalesced_drain = ctx_coalesced_drain};
     if (devices_realize(spec, &vm->dev_ctx, &vm->devs) < 0)
         return -1;
     for (size_t i = 0; i < vm->devs.v.n; i++)
@@ -254,6 +296,12 @@ static int build(struct vm *vm)
     for (unsigned i = 0; i < vm->nvcpus; i++)
         if (vcpu_create(vm, &vm->vcpus[i], i) < 0)
             return -1;
+    if (vm->has_coalesced_pio)
+        pioring_attach(&vm->coalesced,
+                       (char *)vm->vcpus[0].run +
+                           (size_t)KVM_COALESCED_MMIO_PAGE_OFFSET *
+                               (size_t)sysconf(_SC_PAGESIZE),
+                       (size_t)sysconf(_SC_PAGESIZE));
     /* Port permissions last: the vCPU threads, created after this, inherit
      * them; the I/O and helper threads, created before, have none. */
     if (passthru_io_setup(&vm->pass, spec, &vm->pio) < 0)
@@ -319,6 +367,9 @@ static void log_status(struct vm *vm, const struct timespec *t0)
                  st >= 0 && st <= VCPU_STOPPED ? states[st] : "?",
                  vcpu_exits(v), n ? " (" : "", by, n ? ")" : "");
     }
+    if (vm->has_coalesced_pio)
+        log_info(TAG, "status: coalesced port writes delivered: %llu",
+                 (unsigned long long)pioring_delivered(&vm->coalesced));
     devices_report(&vm->devs, vm->spec);
 }
 
@@ -450,6 +501,16 @@ static void teardown(struct vm *vm)
         if (vm->vcpus[i].vm)
             vcpu_join(&vm->vcpus[i]);
     vm_dump_pending(vm); /* a fatal guest fault's dump, every vCPU still */
+    /* The writes still queued, before the ring is unmapped with the vCPUs
+     * and before the devices' final flush. */
+    pioring_detach(&vm->coalesced);
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        if (vm->vcpus[i].vm)
+            log_debug(TAG, "vCPU %u: %lu exits to qvm, %lu of them port I/O", i,
+                      vcpu_exits(&vm->vcpus[i]),
+                      atomic_load(&vm->vcpus[i].by_reason[KVM_EXIT_IO]));
+    log_debug(TAG, "coalesced port writes delivered: %llu",
+              (unsigned long long)pioring_delivered(&vm->coalesced));
     for (unsigned i = 0; i < vm->nvcpus; i++)
         if (vm->vcpus[i].vm)
             vcpu_destroy(&vm->vcpus[i]);
@@ -474,6 +535,7 @@ static void teardown(struct vm *vm)
     pthread_mutex_destroy(&vm->pause_lock);
     pthread_mutex_destroy(&vm->gsi.lock);
     pthread_mutex_destroy(&vm->lock);
+    pioring_destroy(&vm->coalesced);
 }
 
 int vm_run(const struct vm_spec *spec)
@@ -491,6 +553,7 @@ int vm_run(const struct vm_spec *spec)
     atomic_init(&vm->fault_why, NULL);
     bus_init(&vm->pio, "pio");
     bus_init(&vm->mmio, "mmio");
+    pioring_init(&vm->coalesced, coalesced_deliver, vm);
     vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
     /* Every signal whose default would end qvm without its teardown (no

@@ -3,7 +3,11 @@
  * through the port-I/O bus: reset values, Linux's autoconfig probes, IIR
  * priorities and the interrupt line, FIFO trigger levels and the character
  * timeout, overrun, loopback and MSR deltas, and the file backends (input
- * read only as the guest drains it; output flushed at teardown).
+ * read only as the guest drains it; output flushed at teardown), and
+ * coalesced THR writes (vm/pioring.h) through a fake KVM ring: order
+ * across a wrap and against register writes, the zone removed and
+ * registered again as IER, LCR and MCR change, the fallback without KVM's
+ * capability, nothing lost at teardown.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +23,7 @@
 #include "fake_irq.h"
 #include "config/schema.h"
 #include "devices/device.h"
+#include "vm/pioring.h"
 
 #define COM 0x3f8
 
@@ -30,6 +35,15 @@ struct env {
     bool level;
     unsigned edges, rises;
     char dir[64];
+    /* The fake KVM: the coalesced zone and its ring (one page). */
+    struct pioring ring;
+    union {
+        struct kvm_coalesced_mmio_ring r;
+        uint8_t page[4096];
+    } kvm;
+    bool zone_on;
+    int zone_err; /* what coalesced_pio returns (0: works) */
+    unsigned zone_calls;
 };
 
 static void fake_irq(void *opaque, uint32_t gsi, bool level)
@@ -62,6 +76,77 @@ static void out(struct env *e, unsigned reg, uint8_t v)
     bus_access(&e->pio, COM + reg, &v, 1, true);
 }
 
+/* The fake KVM's side of the ring: a write into the zone is queued (as
+ * virt/kvm/coalesced_mmio.c does); false when it would exit instead. */
+static bool kvm_queue(struct env *e, uint8_t v)
+{
+    struct kvm_coalesced_mmio_ring *r = &e->kvm.r;
+    uint32_t max = e->ring.max;
+    if (!e->zone_on || (r->last + 1) % max == r->first)
+        return false;
+    struct kvm_coalesced_mmio *m = &r->coalesced_mmio[r->last];
+    memset(m, 0, sizeof(*m));
+    m->phys_addr = COM;
+    m->len = 1;
+    m->pio = 1;
+    m->data[0] = v;
+    r->last = (r->last + 1) % max;
+    return true;
+}
+
+static int fake_coalesced_pio(void *opaque, uint64_t port, unsigned len,
+                              bool assign)
+{
+    struct env *e = opaque;
+    e->zone_calls++;
+    if (e->zone_err)
+        return e->zone_err;
+    assert_int_equal(port, COM);
+    assert_int_equal(len, 1);
+    assert_true(assign != e->zone_on);
+    __atomic_store_n(&e->zone_on, assign, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+static void fake_coalesced_drain(void *opaque)
+{
+    struct env *e = opaque;
+    pioring_drain(&e->ring);
+}
+
+static void ring_deliver(void *opaque, bool pio, uint64_t addr,
+                         const uint8_t *data, unsigned len)
+{
+    struct env *e = opaque;
+    uint8_t b[8];
+    assert_true(pio);
+    memcpy(b, data, len);
+    assert_int_equal(bus_access(&e->pio, addr, b, len, true), BUS_OK);
+}
+
+/* A guest write to THR: queued while the zone is on, else an exit. Any
+ * exit drains first, as the vCPU loop does (vm/vcpu.c). */
+static void thr(struct env *e, uint8_t v)
+{
+    if (kvm_queue(e, v))
+        return;
+    pioring_before_exit(&e->ring);
+    uint8_t b = v;
+    bus_access(&e->pio, COM, &b, 1, true);
+}
+
+static void exit_out(struct env *e, unsigned reg, uint8_t v)
+{
+    pioring_before_exit(&e->ring);
+    bus_access(&e->pio, COM + reg, &v, 1, true);
+}
+
+static void thr_str(struct env *e, const char *s)
+{
+    for (; *s; s++)
+        thr(e, (uint8_t)*s);
+}
+
 static int setup(void **state)
 {
     struct env *e = calloc(1, sizeof(*e));
@@ -81,8 +166,17 @@ static int setup(void **state)
     i->line = 4;
     snprintf(e->dir, sizeof(e->dir), "/tmp/test_dev_uart.XXXXXX");
     assert_non_null(mkdtemp(e->dir));
+    pioring_init(&e->ring, ring_deliver, e);
+    pioring_attach(&e->ring, e->kvm.page, sizeof(e->kvm.page));
     *state = e;
     return 0;
+}
+
+/* The coalesced path on: the UART gets the fake KVM's hooks. */
+static void coalesced_env(struct env *e)
+{
+    e->ctx.coalesced_pio = fake_coalesced_pio;
+    e->ctx.coalesced_drain = fake_coalesced_drain;
 }
 
 static void add_hostdev(struct env *e, enum hostdev_dir dir, const char *name)
@@ -118,6 +212,7 @@ static int teardown(void **state)
     VEC_FREE(&e->vd.intrs);
     rmdir(e->dir);
     ev_free(e->ctx.ev);
+    pioring_destroy(&e->ring);
     bus_destroy(&e->pio);
     bus_destroy(&e->mmio);
     free(e);
@@ -372,6 +467,237 @@ static void test_batch_flushes_at_teardown(void **state)
     assert_string_equal(buf, "batched");
 }
 
+/* The host end's output file after teardown. */
+static void read_out(struct env *e, char *buf, size_t len)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/out", e->dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, len - 1, f);
+    buf[n] = 0;
+    fclose(f);
+}
+
+/* Delivered entries of a fake ring, in order. */
+struct rec {
+    char got[256];
+    unsigned n;
+};
+
+static void rec_deliver(void *opaque, bool pio, uint64_t addr,
+                        const uint8_t *data, unsigned len)
+{
+    struct rec *r = opaque;
+    assert_true(pio);
+    assert_int_equal(addr, 0x3f8);
+    assert_int_equal(len, 1);
+    assert_true(r->n < sizeof(r->got) - 1);
+    r->got[r->n++] = (char)data[0];
+}
+
+static void test_ring_wrap_and_full(void **state)
+{
+    (void)state;
+    union {
+        struct kvm_coalesced_mmio_ring r;
+        uint8_t page[4096];
+    } k;
+    memset(&k, 0, sizeof(k));
+    struct rec rec = {0};
+    struct pioring pr;
+    pioring_init(&pr, rec_deliver, &rec);
+    assert_false(pioring_pending(&pr)); /* not attached */
+    assert_int_equal(pioring_drain(&pr), 0);
+    pioring_attach(&pr, k.page, sizeof(k.page));
+    uint32_t max = pr.max;
+    assert_int_equal(max, (4096 - 8) / 24);
+    /* Five entries across the end of the ring. */
+    k.r.first = k.r.last = max - 2;
+    for (const char *p = "wrap!"; *p; p++) {
+        struct kvm_coalesced_mmio *m = &k.r.coalesced_mmio[k.r.last];
+        *m = (struct kvm_coalesced_mmio){.phys_addr = 0x3f8, .len = 1};
+        m->pio = 1;
+        m->data[0] = (uint8_t)*p;
+        k.r.last = (k.r.last + 1) % max;
+    }
+    assert_true(pioring_pending(&pr));
+    assert_int_equal(pioring_drain(&pr), 5);
+    assert_string_equal(rec.got, "wrap!");
+    assert_int_equal(k.r.first, 3);
+    assert_false(pioring_pending(&pr));
+    /* A full ring (max - 1 entries: KVM keeps one slot free). */
+    rec.n = 0;
+    memset(rec.got, 0, sizeof(rec.got));
+    for (uint32_t i = 0; i < max - 1; i++) {
+        struct kvm_coalesced_mmio *m = &k.r.coalesced_mmio[k.r.last];
+        *m = (struct kvm_coalesced_mmio){.phys_addr = 0x3f8, .len = 1};
+        m->pio = 1;
+        m->data[0] = (uint8_t)('A' + i % 26);
+        k.r.last = (k.r.last + 1) % max;
+    }
+    assert_int_equal((k.r.last + 1) % max, k.r.first);
+    assert_int_equal(pioring_drain(&pr), max - 1);
+    for (uint32_t i = 0; i < max - 1; i++)
+        assert_int_equal(rec.got[i], 'A' + i % 26);
+    assert_int_equal(k.r.first, k.r.last);
+    assert_int_equal(pioring_delivered(&pr), 5 + max - 1);
+    /* A malformed entry is dropped, the rest delivered. */
+    rec.n = 0;
+    k.r.coalesced_mmio[k.r.last] =
+        (struct kvm_coalesced_mmio){.phys_addr = 0x3f8, .len = 0};
+    k.r.last = (k.r.last + 1) % max;
+    k.r.coalesced_mmio[k.r.last] =
+        (struct kvm_coalesced_mmio){.phys_addr = 0x3f8, .len = 1, .pio = 1};
+    k.r.coalesced_mmio[k.r.last].data[0] = 'z';
+    k.r.last = (k.r.last + 1) % max;
+    assert_int_equal(pioring_drain(&pr), 1);
+    assert_int_equal(rec.got[0], 'z');
+    /* Detached: what KVM queues later is never read (the page is gone). */
+    k.r.last = (k.r.last + 1) % max;
+    pioring_detach(&pr);
+    assert_false(pioring_pending(&pr));
+    assert_int_equal(pioring_drain(&pr), 0);
+    pioring_destroy(&pr);
+}
+
+/* Linux's boot console: IER 0, LSR polled, THR written; the data waits in
+ * the ring and arrives before a later register write, in order. */
+static void test_coalesced_order(void **state)
+{
+    struct env *e = *state;
+    coalesced_env(e);
+    add_hostdev(e, HOSTDEV_OUT, "out");
+    realize(e);
+    assert_false(e->zone_on); /* registered on the first THR write */
+    thr_str(e, "Hello");
+    assert_true(e->zone_on);
+    assert_int_equal(e->zone_calls, 1);
+    /* 'H' exited, "ello" is queued. */
+    assert_int_equal(e->kvm.r.last - e->kvm.r.first, 4);
+    /* Set DLAB (LCR exits): the queued bytes reach the UART first, then
+     * THR writes are the divisor and exit. */
+    exit_out(e, 3, 0x83);
+    assert_false(e->zone_on);
+    assert_int_equal(e->kvm.r.first, e->kvm.r.last);
+    thr(e, 0x01); /* DLL */
+    exit_out(e, 1, 0x00);
+    exit_out(e, 3, 0x03);
+    assert_false(e->zone_on); /* not before a THR write exits */
+    thr_str(e, ", world");
+    assert_true(e->zone_on);
+    assert_int_equal(e->zone_calls, 3);
+    exit_out(e, 3, 0x83);
+    uint8_t dll = 0;
+    bus_access(&e->pio, COM, &dll, 1, false);
+    assert_int_equal(dll, 0x01);
+    exit_out(e, 3, 0x03);
+    thr_str(e, "!\n");
+    assert_true(e->zone_on);
+    assert_int_equal(e->kvm.r.last - e->kvm.r.first, 1); /* the newline */
+    pioring_detach(&e->ring); /* the VM's teardown, before the devices' */
+    unrealize(e);
+    char buf[64];
+    read_out(e, buf, sizeof(buf));
+    assert_string_equal(buf, "Hello, world!\n");
+}
+
+/* The THRE interrupt (tty output) and loopback need every THR write at
+ * once: the zone goes with IER bit 1 or MCR bit 4, and comes back only
+ * with a THR write that exits when both are clear. */
+static void test_coalesced_ier_mcr(void **state)
+{
+    struct env *e = *state;
+    coalesced_env(e);
+    add_hostdev(e, HOSTDEV_OUT, "out");
+    realize(e);
+    thr_str(e, "ab");
+    assert_true(e->zone_on);
+    exit_out(e, 1, 0x02);
+    assert_false(e->zone_on);
+    /* THRE raised at once; each byte exits and raises it again. */
+    assert_true(e->level);
+    assert_int_equal(in(e, 2) & 0x0f, 0x02); /* clears it */
+    assert_false(e->level);
+    thr(e, 'c');
+    assert_true(e->level);
+    assert_false(e->zone_on);
+    exit_out(e, 1, 0x01); /* RX interrupt only, as after a tty burst */
+    assert_false(e->zone_on);
+    thr(e, 'd');
+    assert_true(e->zone_on);
+    thr(e, 'e');
+    /* Loopback: the queued 'e' goes out, then THR loops back. */
+    exit_out(e, 4, 0x10);
+    assert_false(e->zone_on);
+    thr(e, 'L');
+    assert_int_equal(in(e, 5) & 1, 1);
+    assert_int_equal(in(e, 0), 'L');
+    exit_out(e, 4, 0x00);
+    assert_false(e->zone_on);
+    thr(e, 'f');
+    assert_true(e->zone_on);
+    thr(e, 'g');
+    pioring_detach(&e->ring); /* the VM's teardown */
+    unrealize(e);
+    char buf[64];
+    read_out(e, buf, sizeof(buf));
+    assert_string_equal(buf, "abcdefg");
+}
+
+/* KVM without coalesced port I/O: asked once, every write exits. */
+static void test_coalesced_fallback(void **state)
+{
+    struct env *e = *state;
+    coalesced_env(e);
+    e->zone_err = -ENOSYS;
+    add_hostdev(e, HOSTDEV_OUT, "out");
+    realize(e);
+    thr_str(e, "plain");
+    exit_out(e, 1, 0);
+    thr_str(e, " path");
+    assert_int_equal(e->zone_calls, 1);
+    assert_false(e->zone_on);
+    assert_int_equal(e->kvm.r.last, 0);
+    unrealize(e);
+    char buf[64];
+    read_out(e, buf, sizeof(buf));
+    assert_string_equal(buf, "plain path");
+}
+
+/* With the event loop running, the drain timer delivers what an idle
+ * guest left in the ring (no exit follows), then drops the zone once THR
+ * has been quiet for a few ticks: an idle guest costs no wake-ups. */
+static void test_coalesced_timer(void **state)
+{
+    struct env *e = *state;
+    coalesced_env(e);
+    add_hostdev(e, HOSTDEV_OUT, "out");
+    realize(e);
+    thr_str(e, "idle");
+    assert_true(e->zone_on);
+    assert_int_equal(ev_start(e->ctx.ev), 0);
+    /* The timer fires within milliseconds; wait for the zone to go (the
+     * bound only turns a hang into a failure). */
+    for (int i = 0; i < 60000 && __atomic_load_n(&e->zone_on, __ATOMIC_SEQ_CST);
+         i++)
+        usleep(1000);
+    assert_false(__atomic_load_n(&e->zone_on, __ATOMIC_SEQ_CST));
+    assert_false(pioring_pending(&e->ring));
+    assert_int_equal(pioring_delivered(&e->ring), 3);
+    ev_stop(e->ctx.ev);
+    assert_int_equal(e->zone_calls, 2);
+    /* The next byte exits and registers again. */
+    thr_str(e, "!?");
+    assert_true(e->zone_on);
+    assert_int_equal(e->zone_calls, 3);
+    pioring_detach(&e->ring);
+    unrealize(e);
+    char buf[64];
+    read_out(e, buf, sizeof(buf));
+    assert_string_equal(buf, "idle!?");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -386,6 +712,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_backends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_flushes_at_teardown, setup,
                                         teardown),
+        cmocka_unit_test(test_ring_wrap_and_full),
+        cmocka_unit_test_setup_teardown(test_coalesced_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_coalesced_ier_mcr, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_coalesced_fallback, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_coalesced_timer, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
