@@ -76,7 +76,7 @@ report() {
                 if (!n["qvm" SUBSEP ks[i]] || !n["qemu" SUBSEP ks[i]]) continue
                 q = median("qvm" SUBSEP ks[i]); e = median("qemu" SUBSEP ks[i])
                 if (ks[i] == "mmio_ns")
-                    printf "| %s | %.3f ms | %.3f ms | **%.0f** |\n", name[ks[i]], q / 1e6, e / 1e6, q / e
+                    printf "| %s | %.3f ms | %.3f ms | **%.2f** |\n", name[ks[i]], q / 1e6, e / 1e6, q / e
                 else
                     printf "| %s | %.0f us | %.0f us | **%.2f** |\n", name[ks[i]], q / 1000, e / 1000, q / e
             }
