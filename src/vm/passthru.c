@@ -9,9 +9,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#if defined(__x86_64__) || defined(__i386__)
-#include <sys/io.h>
-#endif
 
 #include "util/ckd.h"
 #include "util/log.h"
@@ -182,27 +179,8 @@ int passthru_mem_setup(struct passthru *p, const struct vm_spec *spec,
 
 /* ---- I/O ports --------------------------------------------------------- */
 
-#if defined(__x86_64__) || defined(__i386__)
-static uint32_t hw_in(uint16_t port, unsigned size)
-{
-    return size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port);
-}
-
-static void hw_out(uint16_t port, uint32_t val, unsigned size)
-{
-    if (size == 1)
-        outb((uint8_t)val, port);
-    else if (size == 2)
-        outw((uint16_t)val, port);
-    else
-        outl(val, port);
-}
-
-static const struct pass_port_hw hw = {ioperm, hw_in, hw_out};
-const struct pass_port_hw *pass_port_hw = &hw;
-#else
-const struct pass_port_hw *pass_port_hw = NULL;
-#endif
+/* pass_port_hw: the architecture's (src/arch/x86/port_io.c: in/out after
+ * ioperm; NULL on aarch64, which has no I/O port space). */
 
 /* The bus gives offset + size <= count, so the host port stays in the
  * range's own host ports. Sizes: 1, 2 or 4 (port I/O has no 8). */

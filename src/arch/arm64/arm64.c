@@ -320,3 +320,7 @@ int arch_core_notes(struct vm *vm, struct core_notes *out)
     free(cpus);
     return e;
 }
+
+/* `pass loc io:` (vm/passthru.h): aarch64 has no I/O port space (the front
+ * end refuses the form). */
+const struct pass_port_hw *pass_port_hw = NULL;
