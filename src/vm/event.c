@@ -36,7 +36,7 @@ struct evloop {
     bool running;
     pthread_mutex_t lock; /* the registration list */
     struct ev_reg *regs;
-    atomic_uint_fast64_t dispatches; /* callbacks run (ev_dispatches) */
+    atomic_uint_fast64_t dispatches; /* callbacks begun (ev_dispatches) */
 };
 
 struct evloop *ev_new(void)
@@ -78,9 +78,11 @@ static void *ev_thread(void *arg)
             if (!r)
                 return NULL; /* the stop eventfd */
             if (!atomic_load(&r->dead)) {
-                r->fn(r->opaque, r->fd, es[i].events);
+                /* Counted before the call: a thread the callback wakes
+                 * (a test's ev_flush marker) sees its own dispatch. */
                 atomic_fetch_add_explicit(&ev->dispatches, 1,
                                           memory_order_release);
+                r->fn(r->opaque, r->fd, es[i].events);
             }
         }
     }

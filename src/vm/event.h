@@ -41,8 +41,9 @@ int ev_add(struct evloop *ev, int fd, uint32_t events, ev_fn fn,
 int ev_mod(struct evloop *ev, int fd, uint32_t events);
 int ev_del(struct evloop *ev, int fd);
 
-/* ev_dispatches: how many callbacks the event thread has run so far (a
- * wake-up for a fd nobody wants shows here: tests count them). */
+/* ev_dispatches: how many callbacks the event thread has begun so far,
+ * each counted before it runs (a wake-up for a fd nobody wants shows
+ * here: tests count them; a callback that wakes a waiter is counted). */
 uint64_t ev_dispatches(struct evloop *ev);
 
 #endif
