@@ -411,33 +411,8 @@ int bus_defer(void (*fn)(void *arg), void *arg)
     return 0;
 }
 
-/* Little-endian loads and stores of 1-8 bytes (x86 and arm64 hosts are
- * little-endian); 1, 2, 4 and 8 without a call to memcpy. */
-static inline uint64_t load_le(const void *p, unsigned size)
-{
-    if (size == 1)
-        return *(const uint8_t *)p;
-    if (size == 4) {
-        uint32_t v;
-        memcpy(&v, p, 4);
-        return v;
-    }
-    if (size == 2) {
-        uint16_t v;
-        memcpy(&v, p, 2);
-        return v;
-    }
-    if (size == 8) {
-        uint64_t v;
-        memcpy(&v, p, 8);
-        return v;
-    }
-    uint64_t v = 0;
-    memcpy(&v, p, size);
-    return v;
-}
-
-/* The same for 1, 2, 4 or 8 bytes only. */
+/* Little-endian loads and stores (x86 and arm64 hosts are little-endian).
+ * load_pow2: 1, 2, 4 or 8 bytes, without a call to memcpy. */
 static inline uint64_t load_pow2(const void *p, unsigned size)
 {
     if (size == 1)
@@ -454,6 +429,16 @@ static inline uint64_t load_pow2(const void *p, unsigned size)
     }
     uint64_t v;
     memcpy(&v, p, 8);
+    return v;
+}
+
+/* load_le: 1-8 bytes. */
+static inline uint64_t load_le(const void *p, unsigned size)
+{
+    if (size == 1 || size == 2 || size == 4 || size == 8)
+        return load_pow2(p, size);
+    uint64_t v = 0;
+    memcpy(&v, p, size);
     return v;
 }
 
