@@ -1300,10 +1300,13 @@ const struct vdev_type *const vdev_types[] = {
     &vt_progress, &vt_gvtg,   &vt_vgpu,  NULL,
 };
 
+/* Linear: the tables are short. The first byte is compared before strcmp,
+ * which makes a miss (every unknown word is looked up in several tables)
+ * one byte compare per entry. */
 const struct opt_def *opt_find(const struct opt_def *tab, const char *name)
 {
     for (; tab && tab->name; tab++)
-        if (strcmp(tab->name, name) == 0)
+        if (tab->name[0] == name[0] && strcmp(tab->name, name) == 0)
             return tab;
     return NULL;
 }

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "config/diag.h"
 #include "config/front.h"
 #include "config/schema.h"
 #include "fake_env.h"
@@ -539,6 +540,72 @@ static void test_set_and_globals(void **st)
     assert_true(res.list_set_vars);
 }
 
+/* The plain Levenshtein distance, for checking did_you_mean's early
+ * exits against. */
+static unsigned ref_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned d[40][40];
+    assert_true(la < 40 && lb < 40);
+    for (size_t i = 0; i <= la; i++)
+        for (size_t j = 0; j <= lb; j++) {
+            if (i == 0 || j == 0) {
+                d[i][j] = (unsigned)(i + j);
+                continue;
+            }
+            unsigned v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < v)
+                v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v)
+                v = d[i][j - 1] + 1;
+            d[i][j] = v;
+        }
+    return d[la][lb];
+}
+
+/* did_you_mean picks the first name at the smallest distance (at most 2,
+ * and at most half the word's length rounded up): the same answer as the
+ * full computation over every name, for words near and far from them. */
+static void test_did_you_mean(void **st)
+{
+    (void)st;
+    static const char *const names[] = {
+        "console", "cpu",        "ram",        "rom",   "vdev",
+        "pass",    "reserve",    "system",     "load",  "initrd",
+        "cmdline", "dryrun",     "logger",     "debug", "user",
+        "ser8250", "virtio-net", "virtio-blk", "hpet",  NULL};
+    const unsigned n = sizeof(names) / sizeof(names[0]) - 1;
+    static const char *const words[] = {
+        "consol",    "cosnole",    "cpus",
+        "rma",       "rm",         "vdevv",
+        "pas",       "reserv",     "sytem",
+        "lod",       "intrd",      "cmdlin",
+        "dryrn",     "loger",      "debgu",
+        "usr",       "ser825",     "virtio-nt",
+        "virtio-bk", "hpt",        "x",
+        "",          "zzzzzzzzzz", "virtio",
+        "console",   "ro",         "abcdefghijklmnopqrstuvwxyz0123"};
+    for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+        const char *want = NULL;
+        unsigned best = 3;
+        for (unsigned i = 0; i < n; i++) {
+            unsigned d = ref_distance(words[w], names[i]);
+            if (d < best && d * 2 <= strlen(words[w]) + 1) {
+                want = names[i];
+                best = d;
+            }
+        }
+        const char *got = did_you_mean(words[w], names, n);
+        if (want == NULL)
+            assert_null(got);
+        else
+            assert_string_equal(got, want);
+    }
+    assert_string_equal(did_you_mean("consol", names, n), "console");
+    assert_string_equal(did_you_mean("virtio-nt", names, n), "virtio-net");
+    assert_null(did_you_mean("zzzzzzzzzz", names, n));
+}
+
 static void test_error_cap(void **st)
 {
     (void)st;
@@ -715,6 +782,7 @@ int main(void)
         cmocka_unit_test_teardown(test_hostdevs, teardown),
         cmocka_unit_test_teardown(test_typed_values, teardown),
         cmocka_unit_test_teardown(test_set_and_globals, teardown),
+        cmocka_unit_test(test_did_you_mean),
         cmocka_unit_test_teardown(test_error_cap, teardown),
         cmocka_unit_test_teardown(test_every_vdev_option, teardown),
         cmocka_unit_test_teardown(test_every_top_and_cpu_option_documented,
