@@ -9,13 +9,6 @@
 
 #include "guest.h"
 
-static inline uint16_t inw(uint16_t port)
-{
-    uint16_t v;
-    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
-
 static inline uint32_t rd32(uint32_t addr)
 {
     return *(const volatile uint32_t *)addr;

@@ -85,40 +85,9 @@ void msi_isr_c(void)
     mmio_w(LAPIC + 0xb0, 0);
 }
 
-static inline void outl(uint16_t port, uint32_t v)
-{
-    __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint32_t inl(uint16_t port)
-{
-    uint32_t v;
-    __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
-
-static uint32_t cfg_r(unsigned dev, unsigned reg)
-{
-    outl(0xcf8, 0x80000000u | dev << 11 | reg);
-    return inl(0xcfc);
-}
-
-static void cfg_w(unsigned dev, unsigned reg, uint32_t v)
-{
-    outl(0xcf8, 0x80000000u | dev << 11 | reg);
-    outl(0xcfc, v);
-}
-
 static void fail(const char *what, uint32_t v)
 {
-    serial_puts("edu: FAIL ");
-    serial_puts(what);
-    serial_puts(" ");
-    serial_puthex(v);
-    serial_puts("\n");
-    poweroff();
-    for (;;)
-        __asm__ volatile("cli; hlt");
+    guest_fail("edu", what, v);
 }
 
 /* wait_count: interrupts on until *c passes `seen` (bounded: the case's
@@ -180,15 +149,15 @@ void guest_main(uint32_t magic, uint32_t info)
     outb(COM1 + 3, 0x03);
     unsigned dev;
     for (dev = 1; dev < 32; dev++)
-        if (cfg_r(dev, 0) == 0x11e81234u)
+        if (pci_cfg_r(dev, 0) == 0x11e81234u)
             break;
     if (dev == 32)
         fail("no PCI function 1234:11e8 on bus 0", 0);
-    uint32_t bar = cfg_r(dev, 0x10);
+    uint32_t bar = pci_cfg_r(dev, 0x10);
     if (bar & 1)
         fail("BAR0 is not a memory BAR", bar);
     edu = (volatile uint32_t *)(bar & ~0xfu);
-    cfg_w(dev, 4, cfg_r(dev, 4) | 6); /* memory decode, bus master */
+    pci_cfg_w(dev, 4, pci_cfg_r(dev, 4) | 6); /* memory decode, bus master */
     serial_puts("edu: found at device ");
     serial_putdec(dev);
     serial_puts(" of bus 0, BAR0 ");
@@ -221,19 +190,19 @@ void guest_main(uint32_t magic, uint32_t info)
      * with memory decode off, all ones at the new one; then back. */
     uint32_t base0 = bar & ~0xfu, moved = base0 + 0x1000000u;
     volatile uint32_t *edu2 = (volatile uint32_t *)moved;
-    uint32_t cmd0 = cfg_r(dev, 4) & 0xffff;
-    cfg_w(dev, 0x10, moved);
+    uint32_t cmd0 = pci_cfg_r(dev, 4) & 0xffff;
+    pci_cfg_w(dev, 0x10, moved);
     if (edu2[0] != EDU_ID)
         fail("ID register at the moved BAR0", edu2[0]);
     if (edu[0] != 0xffffffffu)
         fail("the old BAR0 address still decodes", edu[0]);
-    cfg_w(dev, 4, cmd0 & ~2u);
+    pci_cfg_w(dev, 4, cmd0 & ~2u);
     if (edu2[0] != 0xffffffffu)
         fail("BAR0 decodes with memory decode off", edu2[0]);
-    cfg_w(dev, 4, cmd0);
+    pci_cfg_w(dev, 4, cmd0);
     if (edu2[0] != EDU_ID)
         fail("ID register with memory decode on again", edu2[0]);
-    cfg_w(dev, 0x10, base0);
+    pci_cfg_w(dev, 0x10, base0);
     if (edu[0] != EDU_ID || edu2[0] != 0xffffffffu)
         fail("ID register at BAR0 moved back", edu[0]);
     serial_puts("edu: BAR0 moved: the ID at the new address, all ones at "
@@ -243,7 +212,7 @@ void guest_main(uint32_t magic, uint32_t info)
     serial_puts("edu: factorial 10! = 3628800 (polled)\n");
 
     /* INTx through the IOAPIC. */
-    uint32_t line = cfg_r(dev, 0x3c) & 0xff;
+    uint32_t line = pci_cfg_r(dev, 0x3c) & 0xff;
     uint16_t cs = idt_begin(isr_default, isr_default);
     set_gate(VEC_INTX, isr_intx, cs);
     set_gate(VEC_MSI, isr_msi, cs);
@@ -267,15 +236,15 @@ void guest_main(uint32_t magic, uint32_t info)
      * it; with qvm's own INTx path, VFIO's host line is unmasked at the
      * ISR's status read, before its acknowledge, and can fire once more,
      * as under QEMU's): taken here, before the raise, it is not counted. */
-    uint32_t cmd = cfg_r(dev, 4) & 0xffff;
-    cfg_w(dev, 4, cmd | 0x400);
+    uint32_t cmd = pci_cfg_r(dev, 4) & 0xffff;
+    pci_cfg_w(dev, 4, cmd | 0x400);
     sti_quiet(200000);
     why_intx = 0;
     uint32_t held = n_intx;
     edu[0x60 / 4] = 0x8; /* raise */
     sti_quiet(200000);
     held = n_intx - held;
-    cfg_w(dev, 4, cmd);
+    pci_cfg_w(dev, 4, cmd);
     if (!wait_reason(&n_intx, &why_intx, 8))
         fail("no INTx once Interrupt Disable was cleared, status",
              edu[0x24 / 4]);
@@ -299,20 +268,20 @@ void guest_main(uint32_t magic, uint32_t info)
     serial_puts("edu: DMA: 2048 bytes to the device and back intact\n");
 
     /* MSI. */
-    uint32_t cap = cfg_r(dev, 0x34) & 0xfc;
-    while (cap && (cfg_r(dev, cap) & 0xff) != 0x05)
-        cap = (cfg_r(dev, cap) >> 8) & 0xfc;
+    uint32_t cap = pci_cfg_r(dev, 0x34) & 0xfc;
+    while (cap && (pci_cfg_r(dev, cap) & 0xff) != 0x05)
+        cap = (pci_cfg_r(dev, cap) >> 8) & 0xfc;
     if (!cap)
-        fail("no MSI capability", cfg_r(dev, 0x34));
-    uint32_t ctl = cfg_r(dev, cap) >> 16;
-    cfg_w(dev, cap + 4, LAPIC); /* destination: APIC 0 */
+        fail("no MSI capability", pci_cfg_r(dev, 0x34));
+    uint32_t ctl = pci_cfg_r(dev, cap) >> 16;
+    pci_cfg_w(dev, cap + 4, LAPIC); /* destination: APIC 0 */
     unsigned data_off = 8;
     if (ctl & 0x80) {
-        cfg_w(dev, cap + 8, 0);
+        pci_cfg_w(dev, cap + 8, 0);
         data_off = 12;
     }
-    cfg_w(dev, cap + data_off, VEC_MSI); /* fixed, edge */
-    cfg_w(dev, cap, (cfg_r(dev, cap) & 0xffffu) | (ctl | 1u) << 16);
+    pci_cfg_w(dev, cap + data_off, VEC_MSI); /* fixed, edge */
+    pci_cfg_w(dev, cap, (pci_cfg_r(dev, cap) & 0xffffu) | (ctl | 1u) << 16);
     ioapic_w(0x10 + 2 * line, 1u << 16); /* INTx masked */
     uint32_t intx_before = n_intx;
     why_msi = 0;

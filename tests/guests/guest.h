@@ -24,11 +24,43 @@ static inline void outw(uint16_t port, uint16_t v)
     __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
 }
 
+static inline void outl(uint16_t port, uint32_t v)
+{
+    __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+}
+
 static inline uint8_t inb(uint16_t port)
 {
     uint8_t v;
     __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
     return v;
+}
+
+static inline uint16_t inw(uint16_t port)
+{
+    uint16_t v;
+    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+static inline uint32_t inl(uint16_t port)
+{
+    uint32_t v;
+    __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+/* PCI configuration mechanism #1, bus 0, function 0 of device `dev`. */
+static inline uint32_t pci_cfg_r(unsigned dev, unsigned reg)
+{
+    outl(0xcf8, 0x80000000u | dev << 11 | reg);
+    return inl(0xcfc);
+}
+
+static inline void pci_cfg_w(unsigned dev, unsigned reg, uint32_t v)
+{
+    outl(0xcf8, 0x80000000u | dev << 11 | reg);
+    outl(0xcfc, v);
 }
 
 static inline void serial_putc(char c)
@@ -69,6 +101,22 @@ static inline void serial_putdec(uint32_t v)
 static inline void poweroff(void)
 {
     outw(PM1A_CNT, SLP_EN | SLP_TYP_S5);
+}
+
+/* "NAME: FAIL WHAT 0xV", then power off (qvm exits 0: the case checks the
+ * line); never returns. */
+static inline __attribute__((noreturn)) void
+guest_fail(const char *name, const char *what, uint32_t v)
+{
+    serial_puts(name);
+    serial_puts(": FAIL ");
+    serial_puts(what);
+    serial_puts(" ");
+    serial_puthex(v);
+    serial_puts("\n");
+    poweroff();
+    for (;;)
+        __asm__ volatile("cli; hlt");
 }
 
 #endif

@@ -51,40 +51,9 @@ void shm_isr_c(void)
     mmio_w(LAPIC + 0xb0, 0);
 }
 
-static inline void outl(uint16_t port, uint32_t v)
-{
-    __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint32_t inl(uint16_t port)
-{
-    uint32_t v;
-    __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
-
-static uint32_t cfg_r(unsigned dev, unsigned reg)
-{
-    outl(0xcf8, 0x80000000u | dev << 11 | reg);
-    return inl(0xcfc);
-}
-
-static void cfg_w(unsigned dev, unsigned reg, uint32_t v)
-{
-    outl(0xcf8, 0x80000000u | dev << 11 | reg);
-    outl(0xcfc, v);
-}
-
 static void fail(const char *what, uint32_t v)
 {
-    serial_puts("shmem: FAIL ");
-    serial_puts(what);
-    serial_puts(" ");
-    serial_puthex(v);
-    serial_puts("\n");
-    poweroff();
-    for (;;)
-        __asm__ volatile("cli; hlt");
+    guest_fail("shmem", what, v);
 }
 
 /* The value of `key=` in the command line, copied to buf ("" if absent). */
@@ -193,14 +162,14 @@ void guest_main(uint32_t magic, uint32_t info)
     if (!fac) {
         unsigned dev;
         for (dev = 1; dev < 32; dev++)
-            if (cfg_r(dev, 0) == 0x00011c05u)
+            if (pci_cfg_r(dev, 0) == 0x00011c05u)
                 break;
         if (dev == 32)
             fail("no PCI function 1c05:0001", 0);
-        fac = cfg_r(dev, 0x10) & ~0xfu;
-        if (cfg_r(dev, 0x14) & 1 || !(cfg_r(dev, 0x18) & 4))
-            fail("BAR2 is not a 64-bit memory BAR", cfg_r(dev, 0x18));
-        cfg_w(dev, 4, cfg_r(dev, 4) | 2); /* memory decode */
+        fac = pci_cfg_r(dev, 0x10) & ~0xfu;
+        if (pci_cfg_r(dev, 0x14) & 1 || !(pci_cfg_r(dev, 0x18) & 4))
+            fail("BAR2 is not a 64-bit memory BAR", pci_cfg_r(dev, 0x18));
+        pci_cfg_w(dev, 4, pci_cfg_r(dev, 4) | 2); /* memory decode */
         serial_puts("shmem: PCI function at device ");
         serial_putdec(dev);
         serial_puts("\n");

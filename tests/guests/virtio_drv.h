@@ -139,23 +139,6 @@ static inline void mw32(uint32_t a, uint32_t v)
     *(volatile uint32_t *)a = v;
 }
 
-static inline void vd_outl(uint16_t port, uint32_t v)
-{
-    __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
-}
-static inline uint32_t vd_inl(uint16_t port)
-{
-    uint32_t v;
-    __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
-static inline uint16_t vd_inw(uint16_t port)
-{
-    uint16_t v;
-    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
-
 static inline void vd_memset(void *p, int c, uint32_t n)
 {
     volatile uint8_t *d = p;
@@ -367,8 +350,8 @@ static inline uint32_t pci_addr(uint32_t bdf, uint32_t off)
 }
 static inline uint32_t pci_rd32(uint32_t bdf, uint32_t off)
 {
-    vd_outl(0xcf8, pci_addr(bdf, off));
-    return vd_inl(0xcfc);
+    outl(0xcf8, pci_addr(bdf, off));
+    return inl(0xcfc);
 }
 static inline uint8_t pci_rd8(uint32_t bdf, uint32_t off)
 {
@@ -380,13 +363,13 @@ static inline uint16_t pci_rd16(uint32_t bdf, uint32_t off)
 }
 static inline void pci_wr16(uint32_t bdf, uint32_t off, uint16_t v)
 {
-    vd_outl(0xcf8, pci_addr(bdf, off));
+    outl(0xcf8, pci_addr(bdf, off));
     outw((uint16_t)(0xcfc + (off & 2)), v);
 }
 static inline void pci_wr32(uint32_t bdf, uint32_t off, uint32_t v)
 {
-    vd_outl(0xcf8, pci_addr(bdf, off));
-    vd_outl(0xcfc, v);
+    outl(0xcf8, pci_addr(bdf, off));
+    outl(0xcfc, v);
 }
 
 /* ---- the device ---------------------------------------------------------- */
@@ -465,13 +448,13 @@ static inline uint8_t cfg8(struct vdev *d, uint32_t off)
 static inline uint16_t cfg16(struct vdev *d, uint32_t off)
 {
     if (d->legacy)
-        return vd_inw((uint16_t)(d->io + L_CONFIG + off));
+        return inw((uint16_t)(d->io + L_CONFIG + off));
     return mr16(vd_cfg_addr(d, off));
 }
 static inline uint32_t cfg32(struct vdev *d, uint32_t off)
 {
     if (d->legacy)
-        return vd_inl((uint16_t)(d->io + L_CONFIG + off));
+        return inl((uint16_t)(d->io + L_CONFIG + off));
     return mr32(vd_cfg_addr(d, off));
 }
 /* cfg64: a 64-bit field as two 32-bit reads, retried while the
@@ -680,7 +663,7 @@ static inline int vd_reset(struct vdev *d)
 static inline uint64_t vd_read_features(struct vdev *d)
 {
     if (d->legacy)
-        return vd_inl((uint16_t)(d->io + L_DF));
+        return inl((uint16_t)(d->io + L_DF));
     uint64_t f = 0;
     for (uint32_t sel = 0; sel < 2; sel++) {
         uint32_t w;
@@ -699,7 +682,7 @@ static inline uint64_t vd_read_features(struct vdev *d)
 static inline void vd_write_features(struct vdev *d, uint64_t f)
 {
     if (d->legacy) {
-        vd_outl((uint16_t)(d->io + L_GF), (uint32_t)f);
+        outl((uint16_t)(d->io + L_GF), (uint32_t)f);
         return;
     }
     for (uint32_t sel = 0; sel < 2; sel++) {
@@ -791,8 +774,8 @@ static inline int vq_setup(struct vdev *d, struct vq *q, uint16_t index,
     uint32_t max;
     if (d->legacy) {
         outw((uint16_t)(d->io + L_QSEL), index);
-        max = vd_inw((uint16_t)(d->io + L_QNUM));
-        if (vd_inl((uint16_t)(d->io + L_PFN))) {
+        max = inw((uint16_t)(d->io + L_QNUM));
+        if (inl((uint16_t)(d->io + L_PFN))) {
             fail("legacy: queue PFN is set before setup");
             return -1;
         }
@@ -858,7 +841,7 @@ static inline int vq_setup(struct vdev *d, struct vq *q, uint16_t index,
     q->nids = (uint16_t)size;
     uint32_t desc = vq_desc_override ? vq_desc_override : q->desc;
     if (d->legacy) {
-        vd_outl((uint16_t)(d->io + L_PFN), desc >> 12);
+        outl((uint16_t)(d->io + L_PFN), desc >> 12);
     } else if (d->mmio) {
         mw32(d->base + M_QNUM, size);
         mw32(d->base + M_QDESC, desc);

@@ -34,7 +34,7 @@ command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 ||
 mkdir -p "$T/bin"
 PROBE=$T/bin/kvm-probe
 aarch64-linux-gnu-gcc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static \
-    -o "$PROBE" "$REPO/tools/kvm-probe-arm64.c" >"$T/out" 2>&1 ||
+    -o "$PROBE" "$REPO/tools/kvm-probe-main.c" "$REPO/tools/kvm-probe-arm64.c" >"$T/out" 2>&1 ||
     fail "cannot build kvm-probe-arm64"
 
 # 1. lab-run: entry.sh's status comes back; L1 is aarch64; kvm-probe-arm64
@@ -71,7 +71,7 @@ mkdir -p "$T/x/bin" "$T/d/bin"
 echo 'exit 0' >"$T/x/entry.sh"
 cp "$T/x/entry.sh" "$T/d/entry.sh"
 cp "$(command -v gzip)" "$T/x/bin/x86prog"
-aarch64-linux-gnu-gcc -O2 -o "$T/d/bin/dynprog" "$REPO/tools/kvm-probe-arm64.c" \
+aarch64-linux-gnu-gcc -O2 -o "$T/d/bin/dynprog" "$REPO/tools/kvm-probe-main.c" "$REPO/tools/kvm-probe-arm64.c" \
     -D_GNU_SOURCE >"$T/out" 2>&1 || fail "cannot build a dynamic aarch64 program"
 C=$("$HERE/fetch.sh" --arch aarch64)
 rc=0

@@ -3,9 +3,10 @@
  * tests, and is the "raw KVM floor" (the least a VMM can do: open, create a
  * VM and a vCPU, run one exit) that qvm's start-up is measured against.
  * "Usable" means: /dev/kvm opens read-write, KVM_GET_API_VERSION is 12, and a
- * one-page real-mode guest (mov al, 0x5a; out 0xf4, al; hlt) reaches
- * KVM_EXIT_HLT after its port write, within a timeout enforced by alarm() so
- * that the probe can never hang. Standalone: only libc and <linux/kvm.h>.
+ * one-page guest of the host's architecture (kvm-probe-x86.c,
+ * kvm-probe-arm64.c: struct probe_arch) makes its one expected exit and
+ * reaches its goal, within a timeout enforced by alarm() so that the probe
+ * can never hang. Standalone: only libc and <linux/kvm.h>.
  *
  * Usage: kvm-probe [-q] [DEVICE]   (DEVICE defaults to /dev/kvm)
  * Prints one line, "kvm-probe: usable (...)" or "kvm-probe: not usable: ...",
@@ -13,10 +14,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/kvm.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -24,22 +23,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PROBE_TIMEOUT_S 10
-#define GUEST_BASE      0x1000
-#define GUEST_SIZE      0x1000
-#define PROBE_PORT      0xf4
-#define PROBE_BYTE      0x5a
+#include "kvm-probe.h"
 
-/* mov al, 0x5a; out 0xf4, al; hlt; jmp to the hlt */
-static const uint8_t probe_code[] = {
-    0xb0, PROBE_BYTE, 0xe6, PROBE_PORT, 0xf4, 0xeb, 0xfd,
-};
+#define PROBE_TIMEOUT_S 10
 
 static int quiet;
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void say(const char *fmt, ...)
+void say(const char *fmt, ...)
 {
     va_list ap;
 
@@ -53,15 +43,16 @@ static void say(const char *fmt, ...)
     (void)fflush(stdout);
 }
 
+/* Only async-signal-safe calls: the line was formatted before the alarm. */
+static char alarm_msg[128];
+
 static void on_alarm(int sig)
 {
-    static const char msg[] = "kvm-probe: not usable: guest did not reach hlt "
-                              "within the timeout\n";
     ssize_t n = 0;
 
     (void)sig;
     if (!quiet)
-        n = write(STDOUT_FILENO, msg, sizeof(msg) - 1);
+        n = write(STDOUT_FILENO, alarm_msg, strlen(alarm_msg));
     (void)n;
     _exit(1);
 }
@@ -89,85 +80,42 @@ static const char *open_error(int err)
     }
 }
 
-/* Sets up a real-mode vCPU at GUEST_BASE; returns 0 or -1 with a message. */
-static int setup_vcpu(int vcpu)
+/* Runs the vCPU to the goal; returns 0 or -1 with a message. */
+static int run_guest(int vcpu, struct kvm_run *run)
 {
-    struct kvm_sregs sregs;
-    struct kvm_regs regs;
-
-    if (ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0) {
-        say("not usable: KVM_GET_SREGS: %s", strerror(errno));
-        return -1;
-    }
-    sregs.cs.base = 0;
-    sregs.cs.selector = 0;
-    if (ioctl(vcpu, KVM_SET_SREGS, &sregs) < 0) {
-        say("not usable: KVM_SET_SREGS: %s", strerror(errno));
-        return -1;
-    }
-    regs = (struct kvm_regs){0};
-    regs.rip = GUEST_BASE;
-    regs.rflags = 0x2;
-    if (ioctl(vcpu, KVM_SET_REGS, &regs) < 0) {
-        say("not usable: KVM_SET_REGS: %s", strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-/* Runs the vCPU until hlt; returns 0 or -1 with a message. */
-static int run_to_hlt(int vcpu, struct kvm_run *run)
-{
-    int saw_out = 0;
+    const char *goal = probe_arch.goal;
+    int state = 0;
 
     for (int i = 0; i < 16; i++) {
         if (ioctl(vcpu, KVM_RUN, 0) < 0) {
             if (errno == EINTR || errno == EAGAIN)
                 continue;
-            say("not usable: guest did not reach hlt: KVM_RUN: %s",
+            say("not usable: guest did not reach %s: KVM_RUN: %s", goal,
                 strerror(errno));
             return -1;
         }
         switch (run->exit_reason) {
-        case KVM_EXIT_IO: {
-            const uint8_t *data = (const uint8_t *)run + run->io.data_offset;
-
-            if (run->io.direction != KVM_EXIT_IO_OUT ||
-                run->io.port != PROBE_PORT || run->io.size != 1 ||
-                data[0] != PROBE_BYTE) {
-                say("not usable: guest did not reach hlt: unexpected port "
-                    "I/O (port 0x%x)",
-                    run->io.port);
-                return -1;
-            }
-            saw_out = 1;
-            break;
-        }
-        case KVM_EXIT_HLT:
-            if (!saw_out) {
-                say("not usable: guest did not reach hlt: hlt before its "
-                    "port write");
-                return -1;
-            }
-            return 0;
         case KVM_EXIT_INTERNAL_ERROR:
-            say("not usable: guest did not reach hlt: internal error, "
+            say("not usable: guest did not reach %s: internal error, "
                 "suberror %u",
-                run->internal.suberror);
+                goal, run->internal.suberror);
             return -1;
         case KVM_EXIT_FAIL_ENTRY:
-            say("not usable: guest did not reach hlt: entry failed, "
-                "reason 0x%llx",
+            say("not usable: guest did not reach %s: entry failed, reason "
+                "0x%llx",
+                goal,
                 (unsigned long long)
                     run->fail_entry.hardware_entry_failure_reason);
             return -1;
-        default:
-            say("not usable: guest did not reach hlt: exit reason %u",
-                run->exit_reason);
-            return -1;
+        default: {
+            int r = probe_arch.exit(run, &state);
+            if (r != 0)
+                return r > 0 ? 0 : -1;
+            break;
+        }
         }
     }
-    say("not usable: guest did not reach hlt: too many exits");
+    say("not usable: guest did not reach %s: too many exits", goal);
     return -1;
 }
 
@@ -184,17 +132,17 @@ static int probe_guest(int kvm)
         say("not usable: KVM_CREATE_VM: %s", strerror(errno));
         goto out;
     }
-    mem = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE,
+    mem = mmap(NULL, probe_arch.size, PROT_READ | PROT_WRITE,
                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) {
         say("not usable: mmap: %s", strerror(errno));
         goto out;
     }
-    memcpy(mem, probe_code, sizeof(probe_code));
+    memcpy(mem, probe_arch.code, probe_arch.code_len);
     region = (struct kvm_userspace_memory_region){
         .slot = 0,
-        .guest_phys_addr = GUEST_BASE,
-        .memory_size = GUEST_SIZE,
+        .guest_phys_addr = probe_arch.base,
+        .memory_size = probe_arch.size,
         .userspace_addr = (uintptr_t)mem,
     };
     if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
@@ -217,12 +165,12 @@ static int probe_guest(int kvm)
         say("not usable: mmap of kvm_run: %s", strerror(errno));
         goto out;
     }
-    if (setup_vcpu(vcpu) == 0 && run_to_hlt(vcpu, run) == 0)
+    if (probe_arch.setup(vm, vcpu) == 0 && run_guest(vcpu, run) == 0)
         ret = 0;
     munmap(run, (size_t)run_size);
 out:
     if (mem != MAP_FAILED)
-        munmap(mem, GUEST_SIZE);
+        munmap(mem, probe_arch.size);
     if (vcpu >= 0)
         close(vcpu);
     if (vm >= 0)
@@ -247,6 +195,10 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    (void)snprintf(alarm_msg, sizeof(alarm_msg),
+                   "kvm-probe: not usable: guest did not reach %s within the "
+                   "timeout\n",
+                   probe_arch.goal);
     (void)signal(SIGALRM, on_alarm);
     alarm(PROBE_TIMEOUT_S);
     t0 = now_us();
@@ -268,12 +220,13 @@ int main(int argc, char **argv)
         close(kvm);
         return 1;
     }
-    if (probe_guest(kvm) < 0) {
+    if ((probe_arch.check && probe_arch.check(kvm, dev) < 0) ||
+        probe_guest(kvm) < 0) {
         close(kvm);
         return 1;
     }
     close(kvm);
-    say("usable (%s, API %d, guest reached hlt in %.0f us)", dev, api,
+    say("usable (%s, API %d, %s in %.0f us)", dev, api, probe_arch.reached,
         now_us() - t0);
     return 0;
 }
