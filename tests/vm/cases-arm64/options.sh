@@ -14,21 +14,6 @@
 set -u
 . cases/lib.sh
 
-# thread_of NAME: the /proc task directory of qvm's thread NAME
-thread_of() {
-    for t in /proc/"$pid"/task/*; do
-        [ "$(cat "$t/comm" 2>/dev/null)" = "$1" ] && echo "$t" && return 0
-    done
-    return 1
-}
-# sched_of TASKDIR: "POLICY RTPRIO" (stat fields 41 and 40)
-sched_of() {
-    st=$(cat "$1/stat")
-    set -- ${st##*) }
-    shift 37
-    echo "$2 $1"
-}
-
 qvm_start options system arm64-options ram 0x80000000,16m \
     rom 0x10000000,64k \
     cpu cpu runmask 0 sched 7f \

@@ -148,3 +148,18 @@ stamp_ms() {
         END { if (s == "" || e == "") print -1; else printf "%d\n", (e - s) * 1000 }' \
         "$stamped"
 }
+
+# thread_of NAME: the /proc task directory of qvm's thread NAME
+thread_of() {
+    for t in /proc/"$pid"/task/*; do
+        [ "$(cat "$t/comm" 2>/dev/null)" = "$1" ] && echo "$t" && return 0
+    done
+    return 1
+}
+# sched_of TASKDIR: "POLICY RTPRIO" (stat fields 41 and 40)
+sched_of() {
+    st=$(cat "$1/stat")
+    set -- ${st##*) }
+    shift 37
+    echo "$2 $1"
+}

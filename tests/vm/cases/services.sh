@@ -18,21 +18,6 @@
 set -u
 . cases/virtio-lib
 
-# thread_of NAME: the /proc task directory of qvm's thread NAME
-thread_of() {
-    for t in /proc/"$pid"/task/*; do
-        [ "$(cat "$t/comm" 2>/dev/null)" = "$1" ] && echo "$t" && return 0
-    done
-    return 1
-}
-# sched_of TASKDIR: "POLICY RTPRIO" (stat fields 41 and 40)
-sched_of() {
-    st=$(cat "$1/stat")
-    set -- ${st##*) }
-    shift 37
-    echo "$2 $1"
-}
-
 qvm_start services @"$CONFIGS/spin.qvmconf" set exit-on-halt off \
     set counter-offset 0xc000000000000000 \
     vdev pckeyboard set debug off \
