@@ -500,21 +500,89 @@ static void check_log_routes(struct checker *c)
     }
 }
 
-/* pass_host_desc: the host function at `h` as its sysfs uevent names it
- * ("0000:00:01.0 1234:11e8, driver vfio-pci"; $QVM_SYSFS_ROOT replaces
- * /sys), for dryrun. False when it is not there. */
-static bool pass_host_desc(const struct cfg_env *env, struct bdf h, char *out,
-                           size_t len)
+static const char *sysfs_root(void)
 {
     const char *root = getenv("QVM_SYSFS_ROOT");
-    char path[400], slot[16];
-    snprintf(slot, sizeof(slot), "0000:%02x:%02x.%x", h.bus, h.dev, h.fn);
-    snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/uevent",
-             root && *root ? root : "/sys", slot);
-    unsigned char buf[512];
+    return root && *root ? root : "/sys";
+}
+
+/* sysfs_id: a sysfs file holding one hexadecimal ID ("0x1234\n"). */
+static bool sysfs_id(const struct cfg_env *env, const char *slot,
+                     const char *file, unsigned *out)
+{
+    char path[400];
+    unsigned char buf[16];
+    snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/%s", sysfs_root(), slot,
+             file);
+    long n = env->read_at(env->ctx, path, 0, buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return false;
+    buf[n] = 0;
+    char *end;
+    unsigned long v = strtoul((const char *)buf, &end, 16);
+    if (end == (char *)buf || v > 0xffff)
+        return false;
+    *out = (unsigned)v;
+    return true;
+}
+
+/* The host functions with one vendor and device ID, collected by name. */
+struct id_match {
+    const struct cfg_env *env;
+    unsigned vid, did;
+    char names[64][16];
+    size_t n;
+};
+
+static void id_match_each(void *arg, const char *name)
+{
+    struct id_match *m = arg;
+    unsigned v, d;
+    if (m->n < 64 && strlen(name) < sizeof(m->names[0]) &&
+        sysfs_id(m->env, name, "vendor", &v) && v == m->vid &&
+        sysfs_id(m->env, name, "device", &d) && d == m->did)
+        snprintf(m->names[m->n++], sizeof(m->names[0]), "%s", name);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* find_by_id: the idx-th host function (by sysfs name, as the run time's
+ * vfio_find_by_id counts them) with these IDs, into slot. */
+static bool find_by_id(const struct cfg_env *env, unsigned vid, unsigned did,
+                       unsigned idx, char *slot, size_t len)
+{
+    static struct id_match m;
+    char path[300];
+    m = (struct id_match){.env = env, .vid = vid, .did = did};
+    snprintf(path, sizeof(path), "%s/bus/pci/devices", sysfs_root());
+    if (!env->list_dir || env->list_dir(env->ctx, path, id_match_each, &m) < 0)
+        return false;
+    qsort(m.names, m.n, sizeof(m.names[0]), cmp_name);
+    if (idx >= m.n)
+        return false;
+    snprintf(slot, len, "%s", m.names[idx]);
+    return true;
+}
+
+/* pass_host_desc: the host function `slot` ("0000:00:01.0") as sysfs
+ * shows it, for dryrun: its IDs and driver from uevent, its IOMMU group
+ * ("0000:00:01.0 1234:11e8, driver vfio-pci, IOMMU group 3"; the
+ * $QVM_SYSFS_ROOT tree replaces /sys), and its BARs from `resource`
+ * ("BAR0 mem 0xfea00000 1M, BAR2 io 0xc000 32"). False when it is not
+ * there. */
+static bool pass_host_desc(const struct cfg_env *env, const char *slot,
+                           struct loc *l)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/uevent", sysfs_root(),
+             slot);
+    unsigned char buf[1024];
     long n = env->read_at(env->ctx, path, 0, buf, sizeof(buf) - 1);
     if (n <= 0) {
-        snprintf(out, len, "%s: not present", slot);
+        snprintf(l->host_desc, sizeof(l->host_desc), "%s: not present", slot);
         return false;
     }
     buf[n] = 0;
@@ -532,9 +600,54 @@ static bool pass_host_desc(const struct cfg_env *env, struct bdf h, char *out,
     for (char *p = id; *p; p++)
         if (*p >= 'A' && *p <= 'F')
             *p = (char)(*p - 'A' + 'a');
-    snprintf(out, len, "%s %s, %s%s%s", slot, id, drv[0] ? "driver " : "",
-             drv[0] ? drv : "no driver",
-             drv[0] && strcmp(drv, "vfio-pci") != 0 ? " (not vfio-pci)" : "");
+    char group[64] = "", target[256];
+    snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/iommu_group",
+             sysfs_root(), slot);
+    if (env->read_link &&
+        env->read_link(env->ctx, path, target, sizeof(target)) > 0) {
+        const char *b = strrchr(target, '/');
+        snprintf(group, sizeof(group), ", IOMMU group %.32s",
+                 b ? b + 1 : target);
+    } else {
+        snprintf(group, sizeof(group), ", no IOMMU group");
+    }
+    snprintf(l->host_desc, sizeof(l->host_desc), "%s %s, %s%s%s%s", slot, id,
+             drv[0] ? "driver " : "", drv[0] ? drv : "no driver",
+             drv[0] && strcmp(drv, "vfio-pci") != 0 ? " (not vfio-pci)" : "",
+             group);
+    /* resource: one line per BAR (then the ROM and bridge windows),
+     * "START END FLAGS" in hexadecimal; IORESOURCE_IO 0x100, _MEM 0x200,
+     * _PREFETCH 0x2000, _MEM_64 0x100000. */
+    snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/resource", sysfs_root(),
+             slot);
+    n = env->read_at(env->ctx, path, 0, buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return true;
+    buf[n] = 0;
+    size_t used = 0;
+    char *line = (char *)buf;
+    for (unsigned bar = 0; bar < 6 && line && *line; bar++) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl++ = 0;
+        unsigned long long st, en, fl;
+        if (sscanf(line, "%llx %llx %llx", &st, &en, &fl) == 3 && en > st &&
+            (fl & 0x300)) {
+            char sz[32];
+            size_str(en - st + 1, sz, sizeof(sz));
+            int w = snprintf(l->host_bars + used, sizeof(l->host_bars) - used,
+                             "%sBAR%u %s 0x%llx %s%s%s", used ? ", " : "", bar,
+                             fl & 0x100 ? "io" : "mem", st, sz,
+                             fl & 0x100000 ? " 64-bit" : "",
+                             fl & 0x2000 ? " prefetchable" : "");
+            if (w < 0 || (size_t)w >= sizeof(l->host_bars) - used) {
+                l->host_bars[used] = 0;
+                break;
+            }
+            used += (size_t)w;
+        }
+        line = nl;
+    }
     return true;
 }
 
@@ -727,19 +840,30 @@ static void check_misc(struct checker *c)
             struct loc *l = &ps->locs.v[k];
             if (l->space != SPACE_PCI)
                 continue;
+            char slot[16];
             if (l->by_id) {
-                snprintf(l->host_desc, sizeof(l->host_desc),
-                         "the host's %04x:%04x function #%u (looked up at "
-                         "start)",
-                         l->vid, l->did, l->idx);
-                continue;
+                if (!find_by_id(env, l->vid, l->did, l->idx, slot,
+                                sizeof(slot))) {
+                    snprintf(l->host_desc, sizeof(l->host_desc),
+                             "%04x:%04x function #%u: not present", l->vid,
+                             l->did, l->idx);
+                    diag_warn(c->dg, &ps->span,
+                              "the host has no PCI function %04x:%04x #%u "
+                              "(lspci -nn): passing it through (VFIO) will "
+                              "fail at start",
+                              l->vid, l->did, l->idx);
+                    continue;
+                }
+            } else {
+                struct bdf h = l->host_is_bdf ? l->host_bdf : l->bdf;
+                snprintf(slot, sizeof(slot), "0000:%02x:%02x.%x", h.bus, h.dev,
+                         h.fn);
             }
-            struct bdf h = l->host_is_bdf ? l->host_bdf : l->bdf;
-            if (!pass_host_desc(env, h, l->host_desc, sizeof(l->host_desc)))
+            if (!pass_host_desc(env, slot, l))
                 diag_warn(c->dg, &ps->span,
-                          "host PCI device %02x:%02x.%x is not present: "
-                          "passing it through (VFIO) will fail at start",
-                          h.bus, h.dev, h.fn);
+                          "host PCI device %s is not present: passing it "
+                          "through (VFIO) will fail at start",
+                          slot + 5);
         }
     }
 }

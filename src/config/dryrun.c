@@ -237,6 +237,8 @@ void dryrun_text(const struct vm_spec *s, struct strbuf *o)
             sb_puts(o, "\n");
             if (ps->locs.v[k].host_desc[0])
                 sb_printf(o, "        host %s\n", ps->locs.v[k].host_desc);
+            if (ps->locs.v[k].host_bars[0])
+                sb_printf(o, "        host %s\n", ps->locs.v[k].host_bars);
         }
         for (size_t k = 0; k < ps->intrs.n; k++) {
             sb_puts(o, "      intr ");
@@ -351,6 +353,10 @@ static void j_loc(struct strbuf *o, const struct loc *l)
     if (l->host_desc[0]) {
         sb_puts(o, ",\"host_identity\":");
         sb_json_str(o, l->host_desc);
+    }
+    if (l->host_bars[0]) {
+        sb_puts(o, ",\"host_bars\":");
+        sb_json_str(o, l->host_bars);
     }
     sb_printf(o, ",\"default\":%s}", l->is_default ? "true" : "false");
 }

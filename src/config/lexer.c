@@ -1,6 +1,7 @@
 /* lexer.c: argv and @files into one token stream (grammar in lexer.h). */
 #include "config/lexer.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -481,6 +482,32 @@ static long host_read_at(void *ctx, const char *path, uint64_t off,
     return (long)got;
 }
 
+static int host_list_dir(void *ctx, const char *path,
+                         void (*each)(void *arg, const char *name), void *arg)
+{
+    (void)ctx;
+    DIR *d = opendir(path);
+    if (!d)
+        return -errno;
+    for (struct dirent *e; (e = readdir(d));)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            each(arg, e->d_name);
+    closedir(d);
+    return 0;
+}
+
+static long host_read_link(void *ctx, const char *path, char *out, size_t len)
+{
+    (void)ctx;
+    if (len == 0)
+        return -EINVAL;
+    ssize_t n = readlink(path, out, len - 1);
+    if (n < 0)
+        return -errno;
+    out[n] = '\0';
+    return (long)n;
+}
+
 static int host_asinfo(void *ctx, const char *name, uint64_t *start,
                        uint64_t *length)
 {
@@ -513,6 +540,8 @@ const struct cfg_env *cfg_env_host(void)
         .file_id = host_file_id,
         .stat_file = host_stat_file,
         .read_at = host_read_at,
+        .list_dir = host_list_dir,
+        .read_link = host_read_link,
         .asinfo = host_asinfo,
     };
     return &env;

@@ -56,6 +56,13 @@ struct cfg_env {
      * read (short at the end of the file) or -errno */
     long (*read_at)(void *ctx, const char *path, uint64_t off,
                     unsigned char *buf, size_t len);
+    /* list_dir: calls each(arg, name) for every entry of a directory but
+     * "." and "..", in no particular order; 0 or -errno. */
+    int (*list_dir)(void *ctx, const char *path,
+                    void (*each)(void *arg, const char *name), void *arg);
+    /* read_link: the target of a symbolic link, NUL-terminated in out
+     * (truncated to len - 1); its length or -errno. */
+    long (*read_link)(void *ctx, const char *path, char *out, size_t len);
     /* asinfo: host memory region by name; 0 or -ENOENT. */
     int (*asinfo)(void *ctx, const char *name, uint64_t *start,
                   uint64_t *length);

@@ -44,10 +44,11 @@ struct loc {
     struct bdf host_bdf;
     bool by_id; /* pci:VID/DID[/IDX] (guest BDF auto or given) */
     uint16_t vid, did;
-    uint16_t idx;       /* pci:VID/DID/IDX: the idx-th such host function */
-    char host_desc[96]; /* pass pci: the host function as found (dryrun) */
-    char attrs[16];     /* pass mem: attribute letters as written */
-    bool is_default;    /* chosen by qvm, not written in the config */
+    uint16_t idx;        /* pci:VID/DID/IDX: the idx-th such host function */
+    char host_desc[128]; /* pass: the host's side as found (dryrun) */
+    char host_bars[192]; /* pass pci: the host function's BARs (dryrun) */
+    char attrs[16];      /* pass mem: attribute letters as written */
+    bool is_default;     /* chosen by qvm, not written in the config */
 };
 
 /* What a `pass loc mem:` attribute string asks for (qvm-reference 2.9):

@@ -75,6 +75,35 @@ static long fk_read_at(void *ctx, const char *path, uint64_t off,
     return (long)n;
 }
 
+static int fk_list_dir(void *ctx, const char *path,
+                       void (*each)(void *arg, const char *name), void *arg)
+{
+    const struct fake_file *d = find(ctx, path);
+    if (!d || !d->dir)
+        return d ? -ENOTDIR : -ENOENT;
+    size_t n = strlen(path);
+    for (const struct fake_file *f = g_files; f && f->path; f++) {
+        const char *rest = f->path + n;
+        if (strncmp(f->path, path, n) == 0 && rest[0] == '/' && rest[1] &&
+            !strchr(rest + 1, '/') && (f->data || f->dir || f->link))
+            each(arg, rest + 1);
+    }
+    return 0;
+}
+
+static long fk_read_link(void *ctx, const char *path, char *out, size_t len)
+{
+    const struct fake_file *f = find(ctx, path);
+    if (!f || !f->link)
+        return f ? -EINVAL : -ENOENT;
+    if (len == 0)
+        return -EINVAL;
+    size_t n = strlen(f->link) < len - 1 ? strlen(f->link) : len - 1;
+    memcpy(out, f->link, n);
+    out[n] = '\0';
+    return (long)n;
+}
+
 static int fk_asinfo(void *ctx, const char *name, uint64_t *start,
                      uint64_t *length)
 {
@@ -99,6 +128,8 @@ const struct cfg_env *fake_env(const struct fake_file *files)
     env.file_id = fk_id;
     env.stat_file = fk_stat;
     env.read_at = fk_read_at;
+    env.list_dir = fk_list_dir;
+    env.read_link = fk_read_link;
     env.asinfo = fk_asinfo;
     env.ctx = NULL;
     g_files = files;
