@@ -24,8 +24,14 @@ static unsigned rx_level(const struct pl011 *p)
     return pl011_fifo_en(p) ? ifls_level((p->ifls >> 3) & 7) : 1;
 }
 
-/* The TX interrupt fires when the FIFO goes from above this to at or
- * below it (without FIFOs: the holding register empties). */
+/* The TX interrupt fires when characters leave the transmitter and leave
+ * it at or below this level (without FIFOs: the holding register
+ * empties). The PL011 asserts it on the pass through the level; qvm's
+ * transmitter sends at once, so a FIFO never fills past the level while
+ * the guest writes and a guest that waits for the interrupt after filling
+ * it would wait for ever: every departure that ends at or below the level
+ * counts (as QEMU's PL011 does). Enabling TXIM on an idle transmitter
+ * still raises nothing. */
 static unsigned tx_level(const struct pl011 *p)
 {
     return pl011_fifo_en(p) ? ifls_level(p->ifls & 7) : 0;
@@ -109,7 +115,7 @@ static uint16_t rx_pop(struct pl011 *p)
 static void tx_moved(struct pl011 *p, unsigned before, unsigned after)
 {
     unsigned t = tx_level(p);
-    if (before > t && after <= t)
+    if (after < before && after <= t)
         p->ris |= PL011_INT_TX;
     else if (after > t)
         p->ris &= (uint16_t)~PL011_INT_TX; /* filled above the level */

@@ -218,9 +218,9 @@ static uint64_t wait_or_watchdog(volatile unsigned *flag)
 
 /* Output by interrupt, without FIFOs (LCR_H.FEN 0): the guest writes the
  * first character, each TX interrupt (the holding register emptied) the
- * next, the one after the last turns TXIM off. (With FIFOs the TX
- * interrupt needs the FIFO to drain through its level, which a host end
- * that takes every character at once never lets it reach.) */
+ * next, the one after the last turns TXIM off. (With FIFOs the same
+ * holds on qvm: characters leave at once, and each departure that ends
+ * at or below the TX level raises it; src/devices/pl011_regs.c.) */
 static void uart_tx_test(void)
 {
     wr32(UART + UART_LCR_H, 0x60);
