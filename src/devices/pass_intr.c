@@ -289,14 +289,16 @@ int pass_uio_reenable_method(int fd, const char *path, const char *label,
     int e = errno;
     char cfg[320];
     uio_sysfs(path, "device/config", cfg, sizeof(cfg));
-    int c = e == EIO ? open(cfg, O_RDWR | O_CLOEXEC) : -1;
+    /* No irqcontrol: ENOSYS (EIO before Linux 4.x). */
+    bool none = e == ENOSYS || e == EIO;
+    int c = none ? open(cfg, O_RDWR | O_CLOEXEC) : -1;
     if (c < 0) {
         log_fatal(TAG,
                   "%s: %s: its driver cannot re-enable the interrupt (write "
                   "of 1: %s) and it is no PCI function with a config at "
                   "%s (%s)",
                   label, path, strerror(e), cfg,
-                  e == EIO ? strerror(errno) : "not tried");
+                  none ? strerror(errno) : "not tried");
         return -1;
     }
     uint8_t cmd[2];

@@ -81,7 +81,8 @@ void pass_irq_free(struct pass_irq *p);
 
 /* pass_uio_reenable_method: what re-enables UIO device `fd` (node
  * `path`): a probe write of 1 (harmless: the interrupt is enabled at
- * start anyway); EIO (no irqcontrol) and a PCI function: its sysfs config
+ * start anyway); ENOSYS or EIO (no irqcontrol) and a PCI function: its sysfs
+ * config
  * ($QVM_SYSFS_ROOT/class/uio/uioN/device/config) opened into *cfg_fd and
  * Interrupt Disable cleared. -1 (logged) when neither works. */
 int pass_uio_reenable_method(int fd, const char *path, const char *label,
