@@ -868,6 +868,63 @@ static void check_misc(struct checker *c)
     }
 }
 
+/* `pass intr ...=uio:PATH`: PATH must be a UIO device's node (a character
+ * device named uioN that /sys/class/uio lists; $QVM_SYSFS_ROOT replaces
+ * /sys); dryrun shows its driver and, for a PCI function, its address. */
+static void pass_uio_check(struct checker *c, struct intr *it)
+{
+    const struct cfg_env *env = c->p->env;
+    const char *base = strrchr(it->src_path, '/');
+    base = base ? base + 1 : it->src_path;
+    struct host_file hf;
+    env->stat_file(env->ctx, it->src_path, &hf);
+    if (!hf.exists) {
+        diag_error(c->dg, &it->span,
+                   "pass intr: UIO device '%s' does not exist (bind the "
+                   "device to a UIO driver, e.g. uio_pci_generic; "
+                   "/sys/class/uio lists the UIO devices)",
+                   it->src_path);
+        return;
+    }
+    const char *root = getenv("QVM_SYSFS_ROOT");
+    char path[300];
+    unsigned char buf[512];
+    long n = -1;
+    if (hf.is_chr && strncmp(base, "uio", 3) == 0 && base[3] >= '0' &&
+        base[3] <= '9' && strspn(base + 3, "0123456789") == strlen(base + 3)) {
+        snprintf(path, sizeof(path), "%s/class/uio/%s/name",
+                 root && *root ? root : "/sys", base);
+        n = env->read_at(env->ctx, path, 0, buf, sizeof(buf) - 1);
+    }
+    if (n <= 0) {
+        diag_error(c->dg, &it->span,
+                   "pass intr: '%s' is not a UIO device (a character device "
+                   "/dev/uioN that /sys/class/uio lists)",
+                   it->src_path);
+        return;
+    }
+    buf[n] = 0;
+    buf[strcspn((char *)buf, "\n")] = 0;
+    char name[48];
+    snprintf(name, sizeof(name), "%.40s", (char *)buf);
+    char slot[32] = "";
+    snprintf(path, sizeof(path), "%s/class/uio/%s/device/uevent",
+             root && *root ? root : "/sys", base);
+    n = env->read_at(env->ctx, path, 0, buf, sizeof(buf) - 1);
+    if (n > 0) {
+        buf[n] = 0;
+        const char *ps = strstr((char *)buf, "PCI_SLOT_NAME=");
+        if (ps) {
+            ps += strlen("PCI_SLOT_NAME=");
+            snprintf(slot, sizeof(slot), ", PCI %.*s",
+                     (int)(strcspn(ps, "\n") < 16 ? strcspn(ps, "\n") : 16),
+                     ps);
+        }
+    }
+    snprintf(it->src_desc, sizeof(it->src_desc), "%.16s (%.40s%.24s)", base,
+             name, slot);
+}
+
 /* `pass`: PCI functions go through VFIO (devices/vfio_pci.c), host memory
  * through /dev/mem and I/O ports trapped and forwarded (vm/passthru.h);
  * a host interrupt has no Linux equivalent (docs/passthrough.md). */
@@ -875,7 +932,7 @@ static void check_passes(struct checker *c)
 {
     bool x86 = c->s->arch == ARCH_X86_64;
     for (size_t i = 0; i < c->s->passes.n; i++) {
-        const struct pass_spec *ps = &c->s->passes.v[i];
+        struct pass_spec *ps = &c->s->passes.v[i];
         for (size_t k = 0; k < ps->locs.n; k++) {
             const struct loc *l = &ps->locs.v[k];
             if (l->space == SPACE_IO && !x86)
@@ -891,14 +948,30 @@ static void check_passes(struct checker *c)
                           "memory is always readable; the guest can read it",
                           l->attrs);
         }
-        for (size_t k = 0; k < ps->intrs.n; k++)
-            diag_warn(c->dg, &ps->intrs.v[k].span,
-                      "'pass intr' has no effect on Linux: user space gets a "
-                      "host interrupt only from the driver that owns its "
-                      "device (for a PCI function, `pass loc pci:` passes "
-                      "its INTx and MSI); a bare host vector cannot be "
-                      "taken (docs/passthrough.md). The guest line stays "
-                      "reserved and is never raised");
+        for (size_t k = 0; k < ps->intrs.n; k++) {
+            struct intr *it = &ps->intrs.v[k];
+            if (it->src == INTR_SRC_NONE) {
+                diag_warn(c->dg, &it->span,
+                          "'pass intr' without a host source has no effect "
+                          "on Linux: user space gets a host interrupt only "
+                          "from the driver that owns its device, a bare "
+                          "host vector cannot be taken; name the device's "
+                          "UIO node (=uio:/dev/uioN) or an inherited "
+                          "descriptor (=fd:N) (docs/passthrough.md). The "
+                          "guest line stays reserved and is never raised");
+                continue;
+            }
+            if (it->pic == PIC_APIC)
+                continue;
+            if (!x86 && it->line < 32)
+                diag_error(c->dg, &it->span,
+                           "pass intr %s:%u: a host interrupt goes to a "
+                           "shared peripheral interrupt (gic:32 to "
+                           "gic:1019)",
+                           spec_pic_label(c->s, it->pic), it->line);
+            if (it->src == INTR_SRC_UIO)
+                pass_uio_check(c, it);
+        }
     }
 }
 

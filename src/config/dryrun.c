@@ -34,6 +34,10 @@ static void intr_txt(struct strbuf *o, const struct vm_spec *s,
         sb_printf(o, "%s:%u", spec_pic_label(s, it->pic), it->line);
     if (it->has_host)
         sb_printf(o, "=%u", it->host_vector);
+    if (it->src == INTR_SRC_UIO)
+        sb_printf(o, "=uio:%s", it->src_path);
+    else if (it->src == INTR_SRC_FD)
+        sb_printf(o, "=fd:%d", it->src_fd);
 }
 
 static void loc_txt(struct strbuf *o, const struct loc *l)
@@ -241,9 +245,18 @@ void dryrun_text(const struct vm_spec *s, struct strbuf *o)
                 sb_printf(o, "        host %s\n", ps->locs.v[k].host_bars);
         }
         for (size_t k = 0; k < ps->intrs.n; k++) {
+            const struct intr *it = &ps->intrs.v[k];
             sb_puts(o, "      intr ");
-            intr_txt(o, s, &ps->intrs.v[k]);
+            intr_txt(o, s, it);
             sb_puts(o, "\n");
+            if (it->src == INTR_SRC_UIO)
+                sb_printf(o, "        host %s, level until the guest's EOI\n",
+                          it->src_desc[0] ? it->src_desc : it->src_path);
+            else if (it->src == INTR_SRC_FD)
+                sb_printf(o,
+                          "        host descriptor %d (inherited), level "
+                          "until the guest's EOI\n",
+                          it->src_fd);
         }
     }
     sb_puts(o, "load:\n");
@@ -325,6 +338,16 @@ static void j_intr(struct strbuf *o, const struct vm_spec *s,
         sb_printf(o, ",\"line\":%u", it->line);
     if (it->has_host)
         sb_printf(o, ",\"host_vector\":%u", it->host_vector);
+    if (it->src == INTR_SRC_UIO) {
+        sb_puts(o, ",\"host_uio\":");
+        sb_json_str(o, it->src_path);
+        if (it->src_desc[0]) {
+            sb_puts(o, ",\"host\":");
+            sb_json_str(o, it->src_desc);
+        }
+    } else if (it->src == INTR_SRC_FD) {
+        sb_printf(o, ",\"host_fd\":%d", it->src_fd);
+    }
     sb_printf(o, ",\"default\":%s}", it->is_default ? "true" : "false");
 }
 

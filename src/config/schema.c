@@ -176,8 +176,9 @@ const struct opt_def top_opts[] = {
      .flags = OF_CONTEXT | OF_MULTI,
      .help = "passes a host memory region, I/O ports, PCI device or "
              "interrupt through to the guest (PCI: through VFIO; memory: "
-             "/dev/mem; ports: trapped and forwarded; interrupts: a "
-             "warning, docs/passthrough.md)",
+             "/dev/mem; ports: trapped and forwarded; interrupts: from "
+             "a UIO device or an inherited descriptor named after `=`, "
+             "docs/passthrough.md)",
      .example = "pass loc pci:0:2.0=pci:0:2.0"},
     {.name = "reserve",
      .type = OPT_FLAG,
@@ -380,11 +381,15 @@ const struct opt_def pass_opts[] = {
      .type = OPT_INTR,
      .flags = OF_MULTI,
      .id = PASS_INTR,
-     .syntax = "intr PIC:LINE[,u][=HOSTVECTOR]",
-     .help = "forwards a host interrupt to this guest controller line; "
-             "on Linux a warning: user space gets no bare host interrupt "
-             "(a PCI function's come with `pass loc pci:`)",
-     .example = "intr myioapic:11"},
+     .syntax = "intr PIC:LINE[,u][=HOSTVECTOR|=uio:PATH|=fd:N]",
+     .help = "forwards a host interrupt to this guest controller line, "
+             "level-triggered until the guest's EOI: qvm's extension "
+             "=uio:/dev/uioN (or =uio:uioN) takes it from a UIO device "
+             "(e.g. a PCI function bound to uio_pci_generic), =fd:N from "
+             "a readable descriptor qvm inherited; a bare HOSTVECTOR (or "
+             "none) is a warning: user space gets no bare host interrupt "
+             "(a PCI function's also come with `pass loc pci:`)",
+     .example = "intr myioapic:11=uio:/dev/uio0"},
     O_END,
 };
 
@@ -667,7 +672,8 @@ static const struct opt_def ioapic_opts[] = {
      .type = OPT_NUM,
      .flags = OF_IGNORED,
      .why = "it numbers host interrupts for `pass intr`, which Linux "
-            "cannot give to user space (docs/passthrough.md)",
+            "cannot give to user space by number (`pass intr` names a UIO "
+            "device or a descriptor instead, docs/passthrough.md)",
      .id = VD_OTHER,
      .syntax = "hostvector N",
      .def = "previous controller's hostvector + its line count",
@@ -699,7 +705,8 @@ static const struct opt_def pic_opts[] = {
      .type = OPT_NUM,
      .flags = OF_IGNORED,
      .why = "it numbers host interrupts for `pass intr`, which Linux "
-            "cannot give to user space (docs/passthrough.md)",
+            "cannot give to user space by number (`pass intr` names a UIO "
+            "device or a descriptor instead, docs/passthrough.md)",
      .id = VD_OTHER,
      .syntax = "hostvector N",
      .help = "host interrupt number of input line 0 (for pass-through)"},

@@ -68,6 +68,13 @@ struct intr {
     bool has_host; /* pass: "=host_vector" */
     uint32_t host_vector;
     bool unmask_u; /* pass: ",u" */
+    /* pass (qvm's extension, docs/passthrough.md): the host source after
+     * `=`: `uio:PATH` (a UIO device, /dev/uioN; `uio:uioN` is short for
+     * it) or `fd:N` (a readable descriptor qvm inherited). */
+    enum intr_src { INTR_SRC_NONE, INTR_SRC_UIO, INTR_SRC_FD } src;
+    char src_path[64]; /* INTR_SRC_UIO: the device's path */
+    int src_fd;        /* INTR_SRC_FD */
+    char src_desc[96]; /* INTR_SRC_UIO: the host device as sysfs has it */
     bool is_default;
     struct src_span span;
 };

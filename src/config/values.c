@@ -381,6 +381,41 @@ static uint32_t pic_line_count(struct parser *p, int pic)
     return p->spec->arch == ARCH_AARCH64 ? 1020 : 24;
 }
 
+/* A pass intr's host source (qvm's extension): "uio:/dev/uioN",
+ * "uio:uioN" (short for /dev/uioN) or "fd:N". */
+static bool parse_intr_src(struct parser *p, const struct token *t,
+                           const char *host, struct intr *out)
+{
+    if (host[0] == 'f') {
+        uint64_t fd;
+        if (!parse_u64(p, t, "descriptor", host + 3, false, &fd))
+            return false;
+        if (fd < 3 || fd > INT32_MAX) {
+            diag_error(p->dg, &t->span,
+                       "'%s': the descriptor must be an inherited one, 3 or "
+                       "above (0-2 are qvm's standard input and output)",
+                       host);
+            return false;
+        }
+        out->src = INTR_SRC_FD;
+        out->src_fd = (int)fd;
+        return true;
+    }
+    const char *path = host + 4;
+    int n =
+        strchr(path, '/')
+            ? snprintf(out->src_path, sizeof(out->src_path), "%s", path)
+            : snprintf(out->src_path, sizeof(out->src_path), "/dev/%s", path);
+    if (!*path || n < 0 || (size_t)n >= sizeof(out->src_path)) {
+        diag_error(p->dg, &t->span,
+                   "'%s': give a UIO device, e.g. uio:/dev/uio0 or uio:uio0",
+                   host);
+        return false;
+    }
+    out->src = INTR_SRC_UIO;
+    return true;
+}
+
 /* One "PIC:LINE" item (pass: "PIC:LINE[=HOST]", ",u" handled by caller). */
 static bool parse_one_intr(struct parser *p, const struct token *t, char *item,
                            bool allow_apic, bool pass, struct intr *out,
@@ -433,6 +468,8 @@ static bool parse_one_intr(struct parser *p, const struct token *t, char *item,
         return false;
     }
     out->line = (uint32_t)n;
+    if (host && (strncmp(host, "uio:", 4) == 0 || strncmp(host, "fd:", 3) == 0))
+        return parse_intr_src(p, t, host, out);
     if (host) {
         uint64_t hv;
         if (!parse_u64(p, t, "host vector", host, false, &hv))

@@ -118,6 +118,17 @@ struct dev_ctx {
      * split irqchip), -ENOSYS without irqfd.
      */
     int (*irqfd_resample)(void *opaque, int gsi, int fd, int rfd, bool assign);
+    /*
+     * irq_eoi_fd: the same for qvm's own IOAPIC models (KVM's split
+     * irqchip): each guest EOI that clears IOAPIC input `gsi`'s remote IRR
+     * takes the input as deasserted in the model and signals eventfd `fd`
+     * (from the vCPU that EOI'd); the line's source, which raised it with
+     * irq_line_set, lowers it (irq_line_set false) before raising it
+     * again. Only for a line with no other source. fd -1: no longer.
+     * -ENOSYS where the IOAPIC is KVM's (irqfd_resample) or there is none.
+     * Context: realize and teardown.
+     */
+    int (*irq_eoi_fd)(void *opaque, int64_t gsi, int fd);
     int (*msi_send)(void *opaque, uint64_t addr, uint32_t data);
     /*
      * ram_add: guest RAM at [gpa, gpa+size) backed by host memory `hva`

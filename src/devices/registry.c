@@ -10,6 +10,7 @@
 #include "devices/device.h"
 #include "config/schema.h"
 #include "devices/pci.h"
+#include "devices/pass_intr.h"
 #include "devices/vfio_pci.h"
 #include "virtio/virtio.h"
 #include "util/log.h"
@@ -132,7 +133,10 @@ int devices_realize_models(const struct vm_spec *spec, struct dev_list *out,
     }
     /* `pass loc pci:`: host functions through VFIO, after every vdev has
      * its BARs on the bus. */
-    return irqchips ? vfio_pci_realize(spec, ctx, out) : 0;
+    if (irqchips && vfio_pci_realize(spec, ctx, out) < 0)
+        return -1;
+    /* `pass intr ...=uio:`/`=fd:`: host interrupts on guest lines. */
+    return irqchips ? pass_intr_realize(spec, ctx, out) : 0;
 }
 
 void devices_log_routes(const struct vm_spec *spec)

@@ -47,12 +47,14 @@
 
 static struct {
     bool on;
-    bool delayed; /* a `delayed` hostdev: a vCPU may open files */
-    bool shmem;   /* a `vdev shmem`: a vCPU opens and makes regions */
-    bool vfio;    /* a `pass loc pci:`: VFIO device interrupts and regions */
-    bool slog;    /* `logger slog`: syslog's socket may be reopened */
-    bool drop;    /* `user`: threads alive during the drop may set ids */
-    bool dump;    /* `dump`: the main and I/O threads may write dumps */
+    bool delayed;   /* a `delayed` hostdev: a vCPU may open files */
+    bool shmem;     /* a `vdev shmem`: a vCPU opens and makes regions */
+    bool vfio;      /* a `pass loc pci:`: VFIO device interrupts and regions */
+    bool pass_intr; /* a `pass intr ...=uio:`: a PCI function's command
+                     * register (uio_pci_generic's re-enable) */
+    bool slog;      /* `logger slog`: syslog's socket may be reopened */
+    bool drop;      /* `user`: threads alive during the drop may set ids */
+    bool dump;      /* `dump`: the main and I/O threads may write dumps */
     uid_t uid;
     gid_t gid;
     const char *user; /* as given */
@@ -426,6 +428,10 @@ static void build_kind(struct fb *b, enum confine_kind kind)
         allow_threads(b); /* the entropy helper */
         allow_setid(b);
         allow_dump(b);
+        if (cf.pass_intr)
+            /* `pass intr ...=uio:` re-enabled at the guest's EOI through
+             * the command register (devices/pass_intr.c). */
+            ALLOW(b, SCMP_SYS(pread64), SCMP_SYS(pwrite64));
         break;
     case CONFINE_BLK: /* started with the device, before `user` */
         disk_io(b);
@@ -613,6 +619,10 @@ int confine_setup(const struct vm_spec *spec)
         for (size_t k = 0; k < spec->passes.v[i].locs.n; k++)
             if (spec->passes.v[i].locs.v[k].space == SPACE_PCI)
                 cf.vfio = true;
+    for (size_t i = 0; i < spec->passes.n; i++)
+        for (size_t k = 0; k < spec->passes.v[i].intrs.n; k++)
+            if (spec->passes.v[i].intrs.v[k].src == INTR_SRC_UIO)
+                cf.pass_intr = true;
     if (pipe) {
         /* The command would start from a vCPU, under its filter. */
         log_warn(TAG, "a `delayed` >|command hostdev cannot be started "

@@ -230,5 +230,7 @@ bool arch_vcpu_has_pre_run(struct vcpu *vcpu);
 /* arch_ioapic_eoi: KVM_EXIT_IOAPIC_EOI (the local APICs' EOI of a
  * level-triggered vector of qvm's IOAPICs). */
 void arch_ioapic_eoi(struct vm *vm, uint8_t vector);
+/* arch_irq_eoi_fd: dev_ctx's irq_eoi_fd. */
+int arch_irq_eoi_fd(void *ctx_opaque, int64_t gsi, int fd);
 
 #endif

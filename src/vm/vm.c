@@ -262,6 +262,7 @@ static int build(struct vm *vm)
                          .msi_route_set = ctx_msi_route_set,
                          .irqfd = ctx_irqfd,
                          .irqfd_resample = ctx_irqfd_resample,
+                         .irq_eoi_fd = arch_irq_eoi_fd,
                          .msi_send = ctx_msi_send,
                          .ram_add = ctx_ram_add,
                          .slot_new = ctx_slot_new,

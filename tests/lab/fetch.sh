@@ -105,6 +105,7 @@ fetch() {
         cp "$1" "$C/guest-modules/"
     done
     copy_vfio "$C/x/kernel"
+    copy_uio "$C/x/kernel"
     [ -x "$C/x/busybox/bin/busybox" ] || fail "busybox-static has no /bin/busybox"
     cp "$C/x/busybox/bin/busybox" "$C/busybox"
     rm -rf "$C/x" "$C/debs"
@@ -128,6 +129,24 @@ copy_vfio() { # UNPACKED_KERNEL_PACKAGE
     mv "$C/vfio-modules.new" "$C/vfio-modules"
 }
 
+# The UIO modules the IOMMU lab also loads (pass-intr-uio: edu bound to
+# uio_pci_generic, its interrupt passed with `pass intr ...=uio:`), in a
+# directory of their own so that a cache gains them without touching
+# vfio-modules, which other runs may be copying meanwhile.
+UIO_MODULES='drivers/uio/uio.ko drivers/uio/uio_pci_generic.ko'
+copy_uio() { # UNPACKED_KERNEL_PACKAGE
+    pkg=$1
+    rm -rf "$C/uio-modules.new"
+    mkdir -p "$C/uio-modules.new"
+    for ko in $UIO_MODULES; do
+        set -- "$pkg"/lib/modules/*/kernel/"$ko"
+        [ -f "$1" ] || fail "the kernel package has no $ko"
+        cp "$1" "$C/uio-modules.new/"
+    done
+    rm -rf "$C/uio-modules"
+    mv "$C/uio-modules.new" "$C/uio-modules"
+}
+
 # fetch_vfio: adds the VFIO modules to a cache made before they were part of
 # it, from the same kernel package (its name is in $C/ok); 1 if that package
 # cannot be downloaded any more (then the whole material is fetched again).
@@ -140,7 +159,21 @@ fetch_vfio() {
         { rm -rf "$C/vfio-x"; return 1; }
     dpkg -x "$C/vfio-x/debs/$K"_*.deb "$C/vfio-x/kernel" || fail "dpkg -x $K failed"
     copy_vfio "$C/vfio-x/kernel"
+    copy_uio "$C/vfio-x/kernel"
     rm -rf "$C/vfio-x"
+}
+
+# fetch_uio: the same for the UIO modules (a cache made before them).
+fetch_uio() {
+    K=$(cat "$C/ok")
+    echo "lab: fetching the UIO modules of $K into $C" >&2
+    rm -rf "$C/uio-x"
+    mkdir -p "$C/uio-x/debs"
+    (cd "$C/uio-x/debs" && apt-get -qq -o APT::Sandbox::User=root download "$K") ||
+        { rm -rf "$C/uio-x"; return 1; }
+    dpkg -x "$C/uio-x/debs/$K"_*.deb "$C/uio-x/kernel" || fail "dpkg -x $K failed"
+    copy_uio "$C/uio-x/kernel"
+    rm -rf "$C/uio-x"
 }
 
 # ---- the aarch64 lab ----
@@ -244,6 +277,14 @@ if [ ! -d "$C/vfio-modules" ]; then
     exec 8>"$C/fetch.lock"
     flock 8
     if [ ! -d "$C/vfio-modules" ] && ! fetch_vfio; then
+        fetch
+    fi
+    exec 8>&-
+fi
+if [ ! -d "$C/uio-modules" ]; then
+    exec 8>"$C/fetch.lock"
+    flock 8
+    if [ ! -d "$C/uio-modules" ] && ! fetch_uio; then
         fetch
     fi
     exec 8>&-

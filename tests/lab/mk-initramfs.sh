@@ -11,7 +11,8 @@
 # /lib/modules/load lists the modules /init loads, in order.
 # With --iommu (x86 only, the IOMMU lab of lab-run --iommu): also Debian's
 # VFIO modules (vfio, vfio_iommu_type1, vfio_virqfd, vfio-pci-core, vfio-pci,
-# after the KVM ones) and /lib/modules/vfio-ids, the vendor and device IDs
+# after the KVM ones), the UIO ones (uio, uio_pci_generic: nothing bound to
+# it at boot) and /lib/modules/vfio-ids, the vendor and device IDs
 # /init binds to vfio-pci (QEMU's edu, 1234 11e8; a modern virtio-rng-pci,
 # 1af4 1044, for MSI-X).
 #
@@ -40,6 +41,7 @@ esac
 if [ $IOMMU = 1 ]; then
     [ "$ARCH" = x86_64 ] || { echo "mk-initramfs: --iommu is for the x86 lab only" >&2; exit 2; }
     [ -d "$C/vfio-modules" ] || { echo "mk-initramfs: no $C/vfio-modules (run fetch.sh)" >&2; exit 1; }
+    [ -d "$C/uio-modules" ] || { echo "mk-initramfs: no $C/uio-modules (run fetch.sh)" >&2; exit 1; }
 fi
 [ -f "$PAYLOAD/entry.sh" ] || { echo "mk-initramfs: $PAYLOAD/entry.sh missing" >&2; exit 1; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/qvm-l1root.XXXXXX")
@@ -53,6 +55,10 @@ done
 if [ $IOMMU = 1 ]; then
     for m in vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci; do
         cp "$C/vfio-modules/$m.ko" "$T/lib/modules/"
+        MODULES="$MODULES $m"
+    done
+    for m in uio uio_pci_generic; do
+        cp "$C/uio-modules/$m.ko" "$T/lib/modules/"
         MODULES="$MODULES $m"
     done
     printf '1234 11e8\n1af4 1044\n' >"$T/lib/modules/vfio-ids"

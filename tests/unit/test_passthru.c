@@ -331,6 +331,21 @@ static void test_config_checks(void **st)
                       "pass intr io:9\n"));
     assert_int_equal(dg.warnings, 1);
     assert_non_null(strstr(dg.last, "a bare host vector cannot be taken"));
+    /* A host source: an inherited descriptor, no warning. */
+    assert_true(build("ram 0,16M\nload g.elf\n"
+                      "vdev ioapic loc 0xfec00000 intr apic name io\n"
+                      "pass intr io:9=fd:5\n"));
+    assert_int_equal(dg.warnings, 0);
+    assert_int_equal(spec.passes.v[0].intrs.v[0].src, INTR_SRC_FD);
+    assert_int_equal(spec.passes.v[0].intrs.v[0].src_fd, 5);
+    assert_int_equal(spec.passes.v[0].intrs.v[0].line, 9);
+    /* A UIO device by its short name: /dev/uioN, which must exist. */
+    assert_false(build("ram 0,16M\nload g.elf\n"
+                       "pass intr ioapic:9=uio:uio3\n"));
+    assert_non_null(strstr(dg.last, "UIO device '/dev/uio3' does not exist"));
+    /* Standard I/O is no inherited descriptor. */
+    assert_false(build("ram 0,16M\nload g.elf\npass intr ioapic:9=fd:2\n"));
+    assert_non_null(strstr(dg.last, "3 or above"));
     /* Attributes without r. */
     assert_true(build("ram 0,16M\nload g.elf\n"
                       "pass loc mem:0xd0000000,0x1000,w=0xfea00000\n"));

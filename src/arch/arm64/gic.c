@@ -243,3 +243,9 @@ void arch_ioapic_eoi(struct vm *vm, uint8_t vector)
 {
     (void)vm, (void)vector; /* KVM_EXIT_IOAPIC_EOI is x86's */
 }
+
+int arch_irq_eoi_fd(void *ctx_opaque, int64_t gsi, int fd)
+{
+    (void)ctx_opaque, (void)gsi, (void)fd;
+    return -ENOSYS; /* the GIC is KVM's: irqfd_resample */
+}

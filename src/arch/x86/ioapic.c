@@ -186,6 +186,8 @@ static void eoi_locked(struct ioapic *io, uint8_t vector)
         if (!(e & RTE_REMOTEIRR) || (e & RTE_VECTOR) != vector)
             continue;
         io->rte[pin] = e & ~RTE_REMOTEIRR;
+        if (io->ops->eoi && io->ops->eoi(io->opaque, pin))
+            io->input[pin] = false;
         service_level(io, pin);
     }
 }

@@ -53,6 +53,12 @@ struct ioapic_ops {
     void (*route)(void *opaque, uint32_t pin, struct ioapic_msg msg,
                   bool masked);
     void (*deliver)(void *opaque, uint32_t pin);
+    /* eoi (optional): an EOI cleared `pin`'s remote IRR. True: the input
+     * is a resampled line (as KVM's irqfd resampler): the model takes it
+     * as deasserted before it looks at the entry again, and its source
+     * lowers its own level later (irq_line_set) before it raises it
+     * anew. */
+    bool (*eoi)(void *opaque, uint32_t pin);
 };
 
 struct ioapic;

@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arch/x86/acpi.h"
 #include "arch/x86/arch.h"
@@ -107,7 +108,22 @@ static void io_deliver(void *opaque, uint32_t pin)
                         x->gsi_base + pin, strerror(-e));
 }
 
-static const struct ioapic_ops io_ops = {io_route, io_deliver};
+/* A resampled input (arch_irq_eoi_fd): the EOI lowers it in the model and
+ * tells its source, which lowers its own level and may raise it again. */
+static bool io_eoi_pin(void *opaque, uint32_t pin)
+{
+    struct x86_ioapic *x = opaque;
+    int fd = x->eoi_fd[pin];
+    if (fd < 0)
+        return false;
+    uint64_t one = 1;
+    if (write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        LOG_RATELIMITED(LOG_ERROR, TAG, "%s input %u: EOI eventfd: %s",
+                        x->chip.name, pin, strerror(errno));
+    return true;
+}
+
+static const struct ioapic_ops io_ops = {io_route, io_deliver, io_eoi_pin};
 
 static void io_set_pin(void *opaque, uint32_t pin, bool level)
 {
@@ -152,6 +168,7 @@ static void ioapic_teardown(void *state)
         irq_input_destroy(&x->in[i]);
     free(x->in);
     free(x->data);
+    free(x->eoi_fd);
     if (x->io)
         ioapic_free(x->io);
     free(x);
@@ -180,10 +197,13 @@ static int ioapic_init(struct x86_ioapic *x, const struct vdev_spec *vd,
     }
     x->in = calloc(x->npins, sizeof(*x->in));
     x->data = calloc(x->npins, sizeof(*x->data));
-    if (!x->in || !x->data) {
+    x->eoi_fd = calloc(x->npins, sizeof(*x->eoi_fd));
+    if (!x->in || !x->data || !x->eoi_fd) {
         log_fatal(TAG, "out of memory");
         return -1;
     }
+    for (uint32_t i = 0; i < x->npins; i++)
+        x->eoi_fd[i] = -1;
     for (uint32_t i = 0; i < x->npins; i++)
         irq_input_init(&x->in[i], &x->chip, a->split ? i : x->gsi_base + i);
     if (a->split) {
@@ -409,6 +429,22 @@ void arch_ioapic_eoi(struct vm *vm, uint8_t vector)
     for (unsigned i = 0; i < a->nioapics; i++)
         if (a->ioapics[i]->io)
             ioapic_eoi(a->ioapics[i]->io, vector);
+}
+
+int arch_irq_eoi_fd(void *ctx_opaque, int64_t gsi, int fd)
+{
+    struct vm *vm = ctx_opaque;
+    struct x86_arch *a = vm->arch;
+    if (!a->split)
+        return -ENOSYS; /* KVM's IOAPIC: irqfd_resample */
+    for (unsigned i = 0; i < a->nioapics; i++) {
+        struct x86_ioapic *x = a->ioapics[i];
+        if (gsi >= x->gsi_base && gsi < (int64_t)x->gsi_base + x->npins) {
+            x->eoi_fd[gsi - x->gsi_base] = fd;
+            return 0;
+        }
+    }
+    return -ENOENT;
 }
 
 /* ---- lines ----------------------------------------------------------------

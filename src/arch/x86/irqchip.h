@@ -28,6 +28,7 @@ struct x86_ioapic {
     struct irq_chip chip;
     struct irq_input *in; /* npins */
     uint32_t *data;       /* npins: each input's MSI data, as routed */
+    int *eoi_fd; /* npins: eventfd signalled at the input's EOI, or -1 */
     uint32_t gsi_base, npins;
     uint64_t base;
     int vdev;
