@@ -9,9 +9,10 @@
  * /proc/PID/smaps_rollup and status and sums their Rss, Pss, Pss_Anon,
  * Pss_File, Pss_Shmem and threads, and takes /proc/meminfo's MemAvailable drop
  * since before the first fork (what the host lost, the kernel's side of the VMs
- * included). With -s FILE, copy 0's /proc/PID/smaps goes to FILE (the
- * per-mapping breakdown). Finally every copy gets SIGKILL and is reaped;
- * gone_ms is the time from the first kill() to the last copy reaped.
+ * included). With -s FILE, the /proc/PID/smaps of the copy with the
+ * largest Rss goes to FILE (the per-mapping breakdown). Finally every copy gets
+ * SIGKILL and is reaped; gone_ms is the time from the first kill() to the last
+ * copy reaped.
  *
  * Usage: density -n N [-t SECS] [-M MARK] [-e ERRDIR] [-s FILE]
  *                -- CMD [ARG]...
@@ -249,8 +250,8 @@ int main(int argc, char **argv)
 
     /* The guests sit at hlt: what they cost now. */
     long rss = 0, pss = 0, pss_anon = 0, pss_file = 0, pss_shmem = 0;
-    long threads = 0;
-    int alive = 0;
+    long threads = 0, big_rss = -1;
+    int alive = 0, big = 0;
     for (int i = 0; i < n; i++) {
         char path[64];
         long v;
@@ -260,6 +261,8 @@ int main(int argc, char **argv)
         if ((v = field_kb(path, "Rss")) < 0)
             continue;
         alive++;
+        if (v > big_rss)
+            big = i, big_rss = v;
         rss += v;
         pss += field_kb(path, "Pss");
         pss_anon += field_kb(path, "Pss_Anon");
@@ -272,7 +275,7 @@ int main(int argc, char **argv)
     if (smaps_to) {
         char path[64];
 
-        snprintf(path, sizeof(path), "/proc/%d/smaps", (int)copies[0].pid);
+        snprintf(path, sizeof(path), "/proc/%d/smaps", (int)copies[big].pid);
         if (copy_file(path, smaps_to) < 0)
             perror(smaps_to);
     }

@@ -31,8 +31,9 @@
 #               largest count: a QEMU microvm guest costs L1 about 14 MiB,
 #               bench/README.md)
 #
-# Prints one @@DENSITY line per run, the per-mapping RSS of one guest of
-# each VMM (@@DMAP, from the N=1 run of round 1), and a summary (medians
+# Prints one @@DENSITY line per run, the per-mapping RSS of one guest
+# (@@DMAP: the largest of every qvm run, QEMU's in its N=1 run of round
+# 1), and a summary (medians
 # per VMM and N, per guest, and the ratios qvm : microvm). Not part of the
 # test suite's pass/fail.
 set -eu
@@ -143,7 +144,10 @@ while [ $r -le "$ROUNDS" ]; do
             rm -rf "$W/err"
             mkdir -p "$W/err"
             echo "@@QVM-LAB WATCHDOG 900"
+            # The mappings of the copy with the largest RSS: every qvm
+            # run, QEMU's first (over 200 mappings).
             s=''
+            case $v in qvm*) s="-s $W/smaps" ;; esac
             [ "$r$n" != 11 ] || s="-s $W/smaps"
             # shellcheck disable=SC2086 # CMD and s are words
             line=$("$P/bin/density" -n "$n" -t 600 -M @U -e "$W/err" $s -- $CMD)
@@ -234,15 +238,13 @@ END {
         mt[v, n] = t; mr[v, n] = r; ms[v, n] = s; md[v, n] = d
         printf "| %s | %d | %d (%d) | %.1f | %.1f | %.1f | %.1f | %.2f / %.2f / %.2f | %d | %.1f |\n", v, n, cnt[v, n], bad[v, n], t, r, s, d, r / n, s / n, d / n, m(H, v, n) / n, m(G, v, n)
     }
-    if (("qvm", ns[1]) in mt && ("microvm", ns[1]) in mt) {
-        print ""
-        print "| N | time qvm : microvm | RSS qvm : microvm | PSS qvm : microvm | MemAvailable drop qvm : microvm |"
-        print "|---|---|---|---|---|"
-        for (j = 1; j <= nns; j++) {
-            n = ns[j]
-            if (!cnt["qvm", n] || !cnt["microvm", n]) continue
-            printf "| %d | %.3f | %.3f | %.3f | %.3f |\n", n, mt["qvm", n] / mt["microvm", n], mr["qvm", n] / mr["microvm", n], ms["qvm", n] / ms["microvm", n], md["microvm", n] > 0 ? md["qvm", n] / md["microvm", n] : -1
-        }
+    print ""
+    print "| VMM : microvm | N | time | RSS | PSS | MemAvailable drop |"
+    print "|---|---|---|---|---|---|"
+    for (i = 1; i <= nvs; i++) for (j = 1; j <= nns; j++) {
+        v = vs[i]; n = ns[j]
+        if (v == "microvm" || !cnt[v, n] || !cnt["microvm", n]) continue
+        printf "| %s | %d | %.3f | %.3f | %.3f | %.3f |\n", v, n, mt[v, n] / mt["microvm", n], mr[v, n] / mr["microvm", n], ms[v, n] / ms["microvm", n], md["microvm", n] > 0 ? md[v, n] / md["microvm", n] : -1
     }
     print ""
     print "Growth from N = " ns[1] " (median time, RSS, PSS at N / at " ns[1] "):"
