@@ -143,7 +143,8 @@ while [ $r -le "$ROUNDS" ]; do
             cmd "$v"
             rm -rf "$W/err"
             mkdir -p "$W/err"
-            echo "@@QVM-LAB WATCHDOG 900"
+            # 64 QEMUs took over 900 s of host time in L1 on a loaded host
+            echo "@@QVM-LAB WATCHDOG $((600 + n * 40))"
             # The mappings of the copy with the largest RSS: every qvm
             # run, QEMU's first (over 200 mappings).
             s=''
@@ -157,10 +158,10 @@ while [ $r -le "$ROUNDS" ]; do
                 echo "@@DENSITY-ERR $v $n $r: $CMD"
                 head -c 1500 "$W/err/0"
             fi
-            # One guest's mappings with resident pages: start-end perms
-            # size rss pss name.
-            [ -z "$s" ] || [ ! -f "$W/smaps" ] || awk -v v="$v" '
-                function out() { if (rss > 0) printf "@@DMAP %s %s %s %d %d %d %s\n", v, range, perms, size, rss, pss, name }
+            # One guest's mappings with resident pages: VMM N round
+            # start-end perms size rss pss name.
+            [ -z "$s" ] || [ ! -f "$W/smaps" ] || awk -v v="$v" -v n="$n" -v r="$r" '
+                function out() { if (rss > 0) printf "@@DMAP %s %s %s %s %s %d %d %d %s\n", v, n, r, range, perms, size, rss, pss, name }
                 /^[0-9a-f]+-[0-9a-f]+ / { out(); range = $1; perms = $2; name = $6 == "" ? "[anon]" : $6; for (i = 7; i <= NF; i++) name = name " " $i; size = rss = pss = 0; next }
                 /^Size:/ { size = $2 } /^Rss:/ { rss = $2 } /^Pss:/ { pss = $2 }
                 END { out() }' "$W/smaps"
@@ -193,7 +194,7 @@ if [ "$BED" = host ]; then
 else
     [ -n "$L1MEM" ] || L1MEM=$((2048 + 16 * max))
     say "lab bed (L1 --smp 1 --mem $L1MEM): $VMMS, counts $COUNTS, $ROUNDS rounds, $MIB MiB per guest"
-    "$ROOT/tests/lab/lab-run" --mem "$L1MEM" --timeout $((600 + ROUNDS * max * 10)) \
+    "$ROOT/tests/lab/lab-run" --mem "$L1MEM" --timeout $((600 + ROUNDS * max * 50)) \
         "$P" >"$W/labout" || say "warning: lab-run exit status $?"
     # A run during which L1 stalled (lab-run woke it) is not a measurement.
     awk '/^lab-run: L1 stalled/ { stall = 1 }
@@ -256,9 +257,10 @@ END {
     }
 }'
 grep -a '^@@DMAP ' "$W/console" | awk '
-    { k = $2; rss[k] += $6; pss[k] += $7; name = $8; for (i = 9; i <= NF; i++) name = name " " $i
-      printf "%s %s %s size=%dk rss=%dk pss=%dk %s\n", $2, $3, $4, $5, $6, $7, name }
-    END { for (k in rss) printf "%s: %d KiB resident, %d KiB proportional (one guest of the N=1 run)\n", k, rss[k], pss[k] }' |
+    { k = $2 " N=" $3 " round " $4; if (!(k in rss)) ks[++nk] = k
+      rss[k] += $8; pss[k] += $9; name = $10; for (i = 11; i <= NF; i++) name = name " " $i
+      printf "%s %s size=%dk rss=%dk pss=%dk %s\n", k, $6, $7, $8, $9, name }
+    END { for (i = 1; i <= nk; i++) printf "%s: %d KiB resident, %d KiB proportional (its largest guest)\n", ks[i], rss[ks[i]], pss[ks[i]] }' |
     sed 's/^/mapping: /'
 exit 0
 }
