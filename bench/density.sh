@@ -222,7 +222,10 @@ function val(k,   i) { for (i = 5; i <= NF; i++) if (index($i, k "=") == 1) retu
     if (!(v in seenv)) { seenv[v] = 1; vs[++nvs] = v }
     if (!((n + 0) in seenn)) { seenn[n + 0] = 1; ns[++nns] = n + 0 }
     mib = val("mib")
-    if ($5 != "ok=1") { bad[v, n]++; next }
+    # A run during which L1 stalled still measures memory; its time
+    # includes the stall (about 2 s each): counted, and said.
+    if ($5 != "ok=1" && $NF != "stalled=1") { bad[v, n]++; next }
+    if ($NF == "stalled=1") st[v, n]++
     c = ++cnt[v, n]
     T[v, n, c] = val("last_ms"); R[v, n, c] = val("rss_kb"); S[v, n, c] = val("pss_kb")
     D[v, n, c] = val("avail_drop_kb"); G[v, n, c] = val("gone_ms"); H[v, n, c] = val("threads")
@@ -230,14 +233,14 @@ function val(k,   i) { for (i = 5; i <= NF; i++) if (index($i, k "=") == 1) retu
 function m(arr, v, n,   i, a) { for (i = 1; i <= cnt[v, n]; i++) a[i] = arr[v, n, i]; return cnt[v, n] ? med(a, cnt[v, n]) : -1 }
 END {
     printf "Bed: %s.\nVersions: %s. Guest RAM: %s MiB each.\n\n", bed, ver, mib
-    print "| VMM | N | runs (failed) | all markers (ms) | RSS total (MiB) | PSS total (MiB) | MemAvailable drop (MiB) | per guest: RSS / PSS / drop (MiB) | threads | kill to gone (ms) |"
+    print "| VMM | N | runs (failed, stalled) | all markers (ms) | RSS total (MiB) | PSS total (MiB) | MemAvailable drop (MiB) | per guest: RSS / PSS / drop (MiB) | threads | kill to gone (ms) |"
     print "|---|---|---|---|---|---|---|---|---|---|"
     for (j = 1; j <= nns; j++) for (i = 1; i <= nvs; i++) {
         v = vs[i]; n = ns[j]
         if (!cnt[v, n] && !bad[v, n]) continue
         t = m(T, v, n); r = m(R, v, n) / 1024; s = m(S, v, n) / 1024; d = m(D, v, n) / 1024
         mt[v, n] = t; mr[v, n] = r; ms[v, n] = s; md[v, n] = d
-        printf "| %s | %d | %d (%d) | %.1f | %.1f | %.1f | %.1f | %.2f / %.2f / %.2f | %d | %.1f |\n", v, n, cnt[v, n], bad[v, n], t, r, s, d, r / n, s / n, d / n, m(H, v, n) / n, m(G, v, n)
+        printf "| %s | %d | %d (%d, %d) | %.1f | %.1f | %.1f | %.1f | %.2f / %.2f / %.2f | %d | %.1f |\n", v, n, cnt[v, n], bad[v, n], st[v, n], t, r, s, d, r / n, s / n, d / n, m(H, v, n) / n, m(G, v, n)
     }
     print ""
     print "| VMM : microvm | N | time | RSS | PSS | MemAvailable drop |"
@@ -245,7 +248,7 @@ END {
     for (i = 1; i <= nvs; i++) for (j = 1; j <= nns; j++) {
         v = vs[i]; n = ns[j]
         if (v == "microvm" || !cnt[v, n] || !cnt["microvm", n]) continue
-        printf "| %s | %d | %.3f | %.3f | %.3f | %.3f |\n", v, n, mt[v, n] / mt["microvm", n], mr[v, n] / mr["microvm", n], ms[v, n] / ms["microvm", n], md["microvm", n] > 0 ? md[v, n] / md["microvm", n] : -1
+        printf "| %s | %d | %.3f | %.3f | %.3f | %.3f |\n", v, n, mt[v, n] / mt["microvm", n], mr[v, n] / mr["microvm", n], ms[v, n] / ms["microvm", n], (md["microvm", n] > 0 ? md[v, n] / md["microvm", n] : -1)
     }
     print ""
     print "Growth from N = " ns[1] " (median time, RSS, PSS at N / at " ns[1] "):"
