@@ -139,7 +139,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 /* Each thread builds its own filter with libseccomp, about 90 KiB of
  * scratch memory freed right after seccomp_load. In a thread's own malloc
  * arena (glibc gives each new thread one, up to 8 per CPU) that memory
- * stays resident for good: 176 KiB of a small guest's 440 KiB of
+ * stays resident for good: 176 KiB of a small guest's 436 KiB of
  * anonymous memory with a vCPU and the I/O thread (bench/README.md,
  * "Density"). With one arena the threads, which start one after another,
  * reuse the same scratch, and confine_thread gives it back. No thread
