@@ -14,6 +14,7 @@
 #                     [--from-console FILE] [--qvm2 BIN NAME]
 #        bench/run.sh --linux-arm64 [--runs N] [--build DIR] [--console FILE]
 #        bench/run.sh --vfio [--runs N] [--rounds N] [--build DIR] [--console FILE]
+#        bench/run.sh --density [--rounds R] [--counts "1 8 64"] [--bed B] ...
 #   --runs N      timed runs per VMM and test (default 10 on host, 5 in
 #                 lab, 3 with --linux)
 #   --bed B       host: this machine's /dev/kvm; lab: everything inside one
@@ -27,6 +28,10 @@
 #   --vfio        (first) edu passed through to Debian's Linux under qvm
 #                 and under QEMU -device vfio-pci in the IOMMU lab
 #                 (bench/vfio.sh)
+#   --density     (first) N bench_hold guests started at once (N = 1, 8,
+#                 64) under qvm and under QEMU -M microvm: time to the
+#                 last marker, summed RSS/PSS (bench/density.sh, its
+#                 options; host bed or lab)
 #   --no-readme   print the report only
 #   --raw FILE    keep measure.sh's raw lines in FILE
 #   --console FILE  keep the L1 console (lab) in FILE
@@ -57,6 +62,10 @@ fi
 if [ "${1:-}" = --vfio ]; then
     shift
     exec bash "$BENCH/vfio.sh" "$@"
+fi
+if [ "${1:-}" = --density ]; then
+    shift
+    exec bash "$BENCH/density.sh" "$@"
 fi
 while [ $# -gt 0 ]; do
     case $1 in

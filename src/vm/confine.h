@@ -46,7 +46,9 @@ enum confine_kind {
  * confine_setup: QVM_SECCOMP (unset or "on": confine; "off": not), what
  * the configuration needs beyond the fixed sets (`delayed` hostdevs open
  * files from a vCPU; `logger slog` keeps a syslog socket), the user to
- * drop to; installs the SIGSYS handler. 0, or -1 logged (fatal).
+ * drop to; installs the SIGSYS handler. Also, confined or not, how the
+ * threads started from then on use memory: one malloc arena, 1 MiB
+ * stacks (bench/README.md, "Density"). 0, or -1 logged (fatal).
  */
 int confine_setup(const struct vm_spec *spec) MUST_CHECK;
 
