@@ -183,8 +183,10 @@ CTAP="$BASE qvmip=10.0.3.2/24"
 CA="$BASE qvmip=10.0.2.1/24"
 CB="$BASE qvmip=10.0.2.2/24 qvmpeer=10.0.2.1 qvmnb=$BYTES,$COUNT,$REPS"
 cfg() { # SRC CMDLINE DEST [peerfeats]
-    sed -e "s|^cmdline .*|cmdline \"$2\"|" -e 's|guests/initramfs-virtio.cpio.gz|guests/initramfs.cpio.gz|' \
-        ${4:+-e "s|^vdev virtio-net .*|& peerfeats $4|"} "$ROOT/tests/vm/configs/$1" >"$P/$3"
+    # (logger debug: virtio-net's counters at exit, for @@BENCH-STATS)
+    { sed -e "s|^cmdline .*|cmdline \"$2\"|" -e 's|guests/initramfs-virtio.cpio.gz|guests/initramfs.cpio.gz|' \
+        ${4:+-e "s|^vdev virtio-net .*|& peerfeats $4|"} "$ROOT/tests/vm/configs/$1"
+        echo "logger debug stderr"; } >"$P/$3"
     grep -q "qvmtest=netbench" "$P/$3" || { say "cannot set the command line of $3"; exit 1; }
 }
 cfg linux-virtio-tap.qvmconf "$CTAP" tap-qvm.qvmconf
@@ -230,7 +232,13 @@ fail() { # LINK VMM ROUND FILE...
     shift 3
     for f in "$@"; do tail -n 30 "$f" | sed "s/^/@@BENCH-OUT $l $v $r: /"; done
 }
-# waitpid PID SECS: wait for the VMM, killing it after SECS.
+# stats LINK VMM ROUND FILE...: qvm's virtio-net counters (logged at exit).
+stats() {
+    l=$1 v=$2 r=$3
+    shift 3
+    grep -h 'virtio-net.*received .* frames' "$@" | sed "s/^/@@BENCH-STATS $l $v $r: /"
+}
+# waitvm PID SECS: wait for the VMM, killing it after SECS.
 waitvm() {
     i=0
     while kill -0 "$1" 2>/dev/null && [ $i -lt $(($2 * 5)) ]; do sleep 0.2; i=$((i + 1)); done
@@ -263,6 +271,7 @@ tap() { # VMM ROUND
     done
     "$P/bin/nettool" quit 10.0.3.2 5001 2>>/tmp/nt.err || ok=0
     waitvm $pid 120
+    stats tap "$v" "$r" /tmp/vm.out
     [ $ok = 1 ] || fail tap "$v" "$r" /tmp/nt.err /tmp/vm.out
 }
 peer() { # VMM ROUND
@@ -292,6 +301,7 @@ peer() { # VMM ROUND
     waitvm $pb 900
     waitvm $pa 60
     grep '^@@NET ' /tmp/vmb.out | while read -r _ l; do echo "@@BENCH net peer $v $r $l"; done
+    stats peer "$v" "$r" /tmp/vma.out /tmp/vmb.out
     grep -q 'netbench done' /tmp/vmb.out || fail peer "$v" "$r" /tmp/vma.out /tmp/vmb.out
 }
 r=1
