@@ -14,6 +14,7 @@
 #                     [--from-console FILE] [--qvm2 BIN NAME]
 #        bench/run.sh --linux-arm64 [--runs N] [--build DIR] [--console FILE]
 #        bench/run.sh --vfio [--runs N] [--rounds N] [--build DIR] [--console FILE]
+#        bench/run.sh --net [--rounds N] [--reps N] [--bytes N] [--build DIR] [--console FILE]
 #   --runs N      timed runs per VMM and test (default 10 on host, 5 in
 #                 lab, 3 with --linux)
 #   --bed B       host: this machine's /dev/kvm; lab: everything inside one
@@ -27,6 +28,9 @@
 #   --vfio        (first) edu passed through to Debian's Linux under qvm
 #                 and under QEMU -device vfio-pci in the IOMMU lab
 #                 (bench/vfio.sh)
+#   --net         (first) virtio-net throughput and TCP round trips, qvm
+#                 against QEMU (tap, vhost=off/on; guest to guest) in the
+#                 lab (bench/net.sh)
 #   --no-readme   print the report only
 #   --raw FILE    keep measure.sh's raw lines in FILE
 #   --console FILE  keep the L1 console (lab) in FILE
@@ -57,6 +61,10 @@ fi
 if [ "${1:-}" = --vfio ]; then
     shift
     exec bash "$BENCH/vfio.sh" "$@"
+fi
+if [ "${1:-}" = --net ]; then
+    shift
+    exec bash "$BENCH/net.sh" "$@"
 fi
 while [ $# -gt 0 ]; do
     case $1 in

@@ -9,6 +9,10 @@
  *   nettool rr HOST PORT COUNT    COUNT one-byte request/response round
  *                                 trips (TCP_NODELAY both ends)
  *   nettool quit HOST PORT        make the server exit
+ *   nettool rtctick HZ            (L1) keep /dev/rtc0's periodic interrupt
+ *                                 at HZ until killed: the lab's L1 loses
+ *                                 its timer interrupt now and then, until
+ *                                 another interrupt comes (bench/README.md)
  *
  * A client connects (retrying for up to 180 s: the server's guest may still
  * be booting), sends a 9-byte request (an operation letter and a 64-bit
@@ -23,6 +27,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -30,6 +35,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/rtc.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -303,17 +310,34 @@ static int client(const char *op, const char *host, const char *port,
     return 2;
 }
 
+static _Noreturn void rtctick(const char *hz)
+{
+    int fd = open("/dev/rtc0", O_RDONLY);
+    if (fd < 0)
+        die("/dev/rtc0");
+    if (ioctl(fd, RTC_IRQP_SET, (unsigned long)get_num(hz, "rate")) < 0 ||
+        ioctl(fd, RTC_PIE_ON, 0) < 0)
+        die("RTC periodic interrupt");
+    for (;;) {
+        unsigned long d;
+        if (read(fd, &d, sizeof(d)) < 0 && errno != EINTR)
+            die("read /dev/rtc0");
+    }
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
     memset(buf, 0x5a, sizeof(buf));
     if (argc == 3 && !strcmp(argv[1], "serve"))
         return serve(argv[2]);
+    if (argc == 3 && !strcmp(argv[1], "rtctick"))
+        rtctick(argv[2]);
     if (argc == 4 && !strcmp(argv[1], "quit"))
         return client(argv[1], argv[2], argv[3], NULL);
     if (argc == 5)
         return client(argv[1], argv[2], argv[3], argv[4]);
     fprintf(stderr, "usage: nettool serve PORT | send|recv HOST PORT BYTES | "
-                    "rr HOST PORT COUNT | quit HOST PORT\n");
+                    "rr HOST PORT COUNT | quit HOST PORT | rtctick HZ\n");
     return 2;
 }
