@@ -16,7 +16,9 @@
 #   0x7fc3` (checksum and segmentation offloads, as QEMU negotiates them);
 #   qemu: -M pc -enable-kvm -cpu host -netdev tap,ifname=qvmtap0,vhost=off
 #   -device virtio-net-pci,disable-legacy=on; qemu-vhost: vhost=on
-#   (Debian's vhost_net loaded in L1).
+#   (Debian's vhost_net loaded in L1); qemu-packed (not by default): QEMU
+#   with packed=on (qvm offers the packed ring and Linux takes it; QEMU's
+#   default is the split ring).
 # peer: two guests in L1; A (10.0.2.1) serves, B (10.0.2.2) runs the same
 #   client sequence against A, timed in B. qvm: linux-virtio-net-{a,b}
 #   .qvmconf (`peer /dev/qvm/SYSTEM/NAME`: AF_UNIX datagrams), qvm-offl:
@@ -94,7 +96,7 @@ report() {
             nl = split("tap peer", links, " ")
             name["tap"] = "guest <-> L1 over a tap"; name["peer"] = "guest <-> guest (qvm: peer link; QEMU: -netdev dgram)"
             vname["qvm"] = "qvm (peerfeats 0)"; vname["qvm-offl"] = "qvm (peerfeats 0x7fc3)"
-            vname["qemu"] = "QEMU vhost=off"; vname["qemu-vhost"] = "QEMU vhost=on"
+            vname["qemu"] = "QEMU vhost=off"; vname["qemu-vhost"] = "QEMU vhost=on"; vname["qemu-packed"] = "QEMU vhost=off, packed ring"
             any = 0
             for (l = 1; l <= nl; l++) {
                 L = links[l]
@@ -274,13 +276,14 @@ tap() { # VMM ROUND
     v=$1 r=$2
     case $v in
     qvm | qvm-offl) "$P/bin/qvm" @"$P/tap-$v.qvmconf" </dev/null >/tmp/vm.out 2>&1 & ;;
-    qemu | qemu-vhost)
-        vh=off
+    qemu | qemu-vhost | qemu-packed)
+        vh=off pk=off
         [ $v = qemu-vhost ] && vh=on
+        [ $v = qemu-packed ] && pk=on
         # shellcheck disable=SC2086 # $Q is words
         $Q -append "$(cat "$P/cmdline-tap")" \
             -netdev tap,id=n0,ifname=qvmtap0,script=no,downscript=no,vhost=$vh \
-            -device $NETDEV,netdev=n0,mac=02:00:00:00:03:02 </dev/null >/tmp/vm.out 2>&1 &
+            -device $NETDEV,packed=$pk,netdev=n0,mac=02:00:00:00:03:02 </dev/null >/tmp/vm.out 2>&1 &
         ;;
     esac
     pid=$!
