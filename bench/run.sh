@@ -15,6 +15,7 @@
 #        bench/run.sh --linux-arm64 [--runs N] [--build DIR] [--console FILE]
 #        bench/run.sh --vfio [--runs N] [--rounds N] [--build DIR] [--console FILE]
 #        bench/run.sh --density [--rounds R] [--counts "1 8 64"] [--bed B] ...
+#        bench/run.sh --net [--rounds N] [--reps N] [--bytes N] [--build DIR] [--console FILE]
 #   --runs N      timed runs per VMM and test (default 10 on host, 5 in
 #                 lab, 3 with --linux)
 #   --bed B       host: this machine's /dev/kvm; lab: everything inside one
@@ -32,6 +33,9 @@
 #                 64) under qvm and under QEMU -M microvm: time to the
 #                 last marker, summed RSS/PSS (bench/density.sh, its
 #                 options; host bed or lab)
+#   --net         (first) virtio-net throughput and TCP round trips, qvm
+#                 against QEMU (tap, vhost=off/on; guest to guest) in the
+#                 lab (bench/net.sh)
 #   --no-readme   print the report only
 #   --raw FILE    keep measure.sh's raw lines in FILE
 #   --console FILE  keep the L1 console (lab) in FILE
@@ -66,6 +70,10 @@ fi
 if [ "${1:-}" = --density ]; then
     shift
     exec bash "$BENCH/density.sh" "$@"
+fi
+if [ "${1:-}" = --net ]; then
+    shift
+    exec bash "$BENCH/net.sh" "$@"
 fi
 while [ $# -gt 0 ]; do
     case $1 in

@@ -8,7 +8,9 @@
  * The host end of the link is a backend (net_backend.h): a Linux tap
  * (net_tap.c) or another qvm's virtio-net (net_peer.c); without `peer` there
  * is none and the link is down (docs/virtio-net.md).
- * A frame the backend cannot take at once is dropped, never queued here.
+ * A frame the backend cannot take now (-EAGAIN) waits, its chain kept,
+ * until the backend fd is writable (the guest's ring holds the rest); a
+ * backend stuck for TX_STALL_TICKS ticks, or any other failure, drops.
  *
  * Receive: the backend fd is read on the I/O event thread only while the
  * guest has a receive buffer (popped and kept in a small stash); without
@@ -39,13 +41,14 @@
 
 #define TAG "virtio-net"
 
-#define QUEUE_SIZE 256
-#define RX_STASH   64  /* receive chains held for one frame (mergeable) */
-#define RX_BUDGET  64  /* frames per event callback */
-#define TX_BUDGET  256 /* chains per kick before yielding */
-#define ETH_HDR    14
-#define BUF_LEN    (VIRTIO_NET_HDR_LEN + VIRTIO_NET_MAX_FRAME)
-#define BIT(b)     (1ull << (b))
+#define QUEUE_SIZE     256
+#define RX_STASH       64  /* receive chains held for one frame (mergeable) */
+#define RX_BUDGET      64  /* frames per event callback */
+#define TX_BUDGET      256 /* chains per kick before yielding */
+#define TX_STALL_TICKS 2   /* backend ticks (1 s each) a frame may wait */
+#define ETH_HDR        14
+#define BUF_LEN        (VIRTIO_NET_HDR_LEN + VIRTIO_NET_MAX_FRAME)
+#define BIT(b)         (1ull << (b))
 
 struct vnet {
     struct virtio_dev d;
@@ -56,6 +59,7 @@ struct vnet {
     struct net_backend *be;       /* NULL: no `peer`, the link is down */
     struct net_backend_host host; /* what be calls back */
     bool reading;                 /* be->fd watched for EPOLLIN */
+    bool watching_out;            /* be->fd watched for EPOLLOUT */
 
     bool active; /* DRIVER_OK and not reset */
     bool link_up;
@@ -67,6 +71,17 @@ struct vnet {
     unsigned stash_head, stash_n;
     uint8_t *txbuf;
     struct vq_elem txe;
+    /*
+     * Transmit backpressure: a frame the backend could not take now
+     * (-EAGAIN: the peer's socket buffer is full) waits in txbuf (tx_len
+     * bytes, its chain txe not yet returned) until the backend fd is
+     * writable; the guest's ring holds the rest meanwhile. A backend that
+     * stays full for TX_STALL_TICKS ticks is stuck: the frame is dropped,
+     * and so is every frame it cannot take at once until one goes out.
+     */
+    size_t tx_len;     /* 0: none waiting */
+    unsigned tx_ticks; /* backend ticks seen while it waited */
+    bool tx_dropping;  /* stuck: drop what cannot go out at once */
 
     struct vnet_stats st;
     struct log_budget rl, link_rl;
@@ -175,16 +190,28 @@ static void link_changed(void *opaque, bool up, const char *why)
 
 /* ---- backend I/O ----------------------------------------------------- */
 
-static void set_reading(struct vnet *n, bool on)
+/* Watch the backend fd for reading (rx) and writability (a waiting
+ * transmit frame). */
+static void watch(struct vnet *n, bool in, bool out)
 {
     if (!n->be)
         return;
-    on = on && !n->be->dead;
-    if (on == n->reading || !n->d.ctx || !n->d.ctx->ev)
+    in = in && !n->be->dead;
+    out = out && !n->be->dead;
+    if ((in == n->reading && out == n->watching_out) || !n->d.ctx ||
+        !n->d.ctx->ev)
         return;
     /* Idle: edge-triggered with no events, so an error wakes us once. */
-    if (ev_mod(n->d.ctx->ev, n->be->fd, on ? EPOLLIN : EPOLLET) == 0)
-        n->reading = on;
+    uint32_t ev = (in ? EPOLLIN : 0) | (out ? EPOLLOUT : 0);
+    if (ev_mod(n->d.ctx->ev, n->be->fd, ev ? ev : EPOLLET) == 0) {
+        n->reading = in;
+        n->watching_out = out;
+    }
+}
+
+static void set_reading(struct vnet *n, bool on)
+{
+    watch(n, on, n->watching_out);
 }
 
 static void backend_failed(void *opaque, int err)
@@ -237,12 +264,22 @@ static ssize_t be_recv(struct vnet *n)
     return r;
 }
 
-static void be_send(struct vnet *n, const uint8_t *buf, size_t len)
+/* Send one frame: true when it went out or was dropped, false when it
+ * is to wait for the backend (-EAGAIN, and not dropping). */
+static bool be_send(struct vnet *n, const uint8_t *buf, size_t len)
 {
-    if (n->be && n->be->ops->send(n->be, buf, len) == (ssize_t)len)
+    ssize_t r = n->be ? n->be->ops->send(n->be, buf, len) : -ENOTCONN;
+    if (r == (ssize_t)len) {
         n->st.tx_frames++;
-    else
-        n->st.tx_dropped++;
+        n->tx_dropping = false;
+        return true;
+    }
+    /* Only a backend with a tick can tell a stuck peer (the tap's
+     * writes do not fail with EAGAIN: the kernel drops instead). */
+    if (r == -EAGAIN && !n->tx_dropping && !n->be->dead && n->be->timer_fd >= 0)
+        return false;
+    n->st.tx_dropped++;
+    return true;
 }
 
 /* TUNSETOFFLOAD and the like: what the host may hand over = what the
@@ -253,6 +290,8 @@ static void be_offloads(struct vnet *n, bool on)
         n->be->ops->offloads(n->be, on ? n->d.features : 0);
 }
 
+static void tx_run(struct vnet *n);
+
 static void backend_tick(void *opaque, int fd, uint32_t events)
 {
     struct vnet *n = opaque;
@@ -262,6 +301,12 @@ static void backend_tick(void *opaque, int fd, uint32_t events)
         return;
     pthread_mutex_lock(&n->d.lock);
     n->be->ops->tick(n->be);
+    if (n->tx_len && n->active) {
+        /* Still waiting: a peer that stays full is stuck (or gone). */
+        if (++n->tx_ticks >= TX_STALL_TICKS)
+            n->tx_dropping = true;
+        tx_run(n);
+    }
     pthread_mutex_unlock(&n->d.lock);
 }
 
@@ -439,9 +484,12 @@ static void rx_run(struct vnet *n)
 static void backend_event(void *opaque, int fd, uint32_t events)
 {
     struct vnet *n = opaque;
-    (void)fd, (void)events;
+    (void)fd;
     pthread_mutex_lock(&n->d.lock);
-    rx_run(n);
+    if ((events & EPOLLOUT) && n->active && n->tx_len)
+        tx_run(n);
+    if (events & ~(uint32_t)EPOLLOUT)
+        rx_run(n);
     pthread_mutex_unlock(&n->d.lock);
 }
 
@@ -464,7 +512,8 @@ static bool tx_header_ok(struct vnet *n, uint8_t *hdr, size_t flen)
     return true;
 }
 
-static void tx_one(struct vnet *n, const struct vq_elem *e)
+/* One chain: false when its frame waits for the backend (tx_len). */
+static bool tx_one(struct vnet *n, const struct vq_elem *e)
 {
     size_t hl = n->hdr_len;
     const char *bad = NULL;
@@ -482,14 +531,20 @@ static void tx_one(struct vnet *n, const struct vq_elem *e)
         else if (!tx_header_ok(n, buf, flen))
             bad = "header asks for an offload not negotiated";
         else {
-            be_send(n, buf, VIRTIO_NET_HDR_LEN + flen);
-            return;
+            size_t len = VIRTIO_NET_HDR_LEN + flen;
+            if (be_send(n, buf, len))
+                return true;
+            n->tx_len = len;
+            n->tx_ticks = 0;
+            n->st.tx_waits++;
+            return false;
         }
     }
     n->st.tx_malformed++;
     log_guest(&n->rl, LOG_WARN, TAG,
               "%s: transmit chain of %zu bytes dropped: %s", n->label,
               e->out_len, bad);
+    return true;
 }
 
 static void tx_run(struct vnet *n)
@@ -497,6 +552,14 @@ static void tx_run(struct vnet *n)
     struct virtio_dev *d = &n->d;
     struct virtqueue *vq = &d->vq[VIRTIO_NET_TXQ];
     unsigned pushed = 0;
+    if (n->tx_len) {
+        /* The frame that waited for the backend goes first. */
+        if (!be_send(n, n->txbuf, n->tx_len))
+            goto out;
+        n->tx_len = 0;
+        vq_push(vq, &n->txe, 0);
+        pushed++;
+    }
     for (unsigned budget = TX_BUDGET;;) {
         int r = vq_pop(vq, &n->txe);
         if (r < 0)
@@ -506,7 +569,8 @@ static void tx_run(struct vnet *n)
                 continue;
             break;
         }
-        tx_one(n, &n->txe);
+        if (!tx_one(n, &n->txe))
+            break; /* resumed when the backend is writable */
         vq_push(vq, &n->txe, 0);
         pushed++;
         if (--budget == 0) {
@@ -514,8 +578,10 @@ static void tx_run(struct vnet *n)
             break;
         }
     }
+out:
     if (pushed)
         virtio_notify_used(d, VIRTIO_NET_TXQ);
+    watch(n, n->reading, n->tx_len != 0);
 }
 
 /* ---- virtio_dev_ops -------------------------------------------------- */
@@ -554,6 +620,8 @@ static int vnet_activate(struct virtio_dev *d)
     n->stash_n = 0;
     n->stash_head = 0;
     n->rx_len = 0;
+    n->tx_len = 0;
+    n->tx_dropping = false;
     n->active = true;
     be_offloads(n, true);
     set_reading(n, true);
@@ -578,12 +646,22 @@ static void vnet_reset(struct virtio_dev *d)
     n->stash_n = 0;
     n->stash_head = 0;
     n->rx_len = 0;
+    n->tx_len = 0; /* its chain goes with the ring */
+    n->tx_dropping = false;
     be_offloads(n, false);
-    set_reading(n, true); /* discard while no driver runs */
+    watch(n, true, false); /* discard while no driver runs */
 }
 
 static void vnet_close(struct vnet *n)
 {
+    log_debug(TAG,
+              "%s: received %llu frames (%llu dropped), sent %llu (%llu "
+              "dropped, %llu malformed)",
+              n->label, (unsigned long long)n->st.rx_frames,
+              (unsigned long long)n->st.rx_dropped,
+              (unsigned long long)n->st.tx_frames,
+              (unsigned long long)n->st.tx_dropped,
+              (unsigned long long)n->st.tx_malformed);
     if (n->be) {
         if (n->d.ctx && n->d.ctx->ev) {
             (void)ev_del(n->d.ctx->ev, n->be->fd);

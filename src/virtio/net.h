@@ -67,7 +67,8 @@ struct vnet_stats {
     uint64_t rx_dropped;   /* from the peer, not delivered (no room, too
                               big, bad header, driver not ready) */
     uint64_t tx_frames;    /* sent to the peer */
-    uint64_t tx_dropped;   /* no peer, or the peer could not take it now */
+    uint64_t tx_dropped;   /* no peer, or a stuck peer could not take it */
+    uint64_t tx_waits;     /* frames that waited for the peer (backpressure) */
     uint64_t tx_malformed; /* bad chain or header from the guest */
     uint64_t link_changes;
 };

@@ -7,7 +7,8 @@
  *     over AF_UNIX datagram sockets under the runtime directory.
  * Every frame crosses the interface as the 12-byte virtio_net_hdr_v1
  * followed by the Ethernet frame. A backend never queues: a frame it cannot
- * take at once is dropped by the device.
+ * take at once (-EAGAIN) waits in the device until the backend fd is
+ * writable (EPOLLOUT) or the backend is stuck; other failures drop it.
  *
  * The device reads the backend's fd on the I/O event thread while it has
  * receive buffers (EPOLLIN), and calls ops->tick when timer_fd (>= 0)
@@ -63,7 +64,8 @@ struct net_backend_ops {
      * <0: -errno (-EAGAIN: nothing more now).
      */
     ssize_t (*recv)(struct net_backend *be, uint8_t *buf, size_t len);
-    /* send: one frame, without blocking: len when it went out, else it is
+    /* send: one frame, without blocking: len when it went out; -EAGAIN:
+     * not now (the device retries when fd is writable); else it is
      * dropped (0 or -errno; the backend logs what is worth it). */
     ssize_t (*send)(struct net_backend *be, const uint8_t *buf, size_t len);
     /* carrier: whether the backend can carry frames now. */

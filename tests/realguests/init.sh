@@ -3,8 +3,9 @@
 # markers on the console that the cases check, then acts on qvmtest=ACTION
 # from the kernel command line: poweroff (default), reboot, shell, wait,
 # and for the virtio cases netwait and blk, blkro, blkraw, rng, hvc, net,
-# nets, for the platform cases platform, for the watchdog cases wdtpet,
-# wdtstarve and wdtsvc, for the pass-through case edu and eduhold
+# nets, for bench/net.sh netbench, for the platform cases platform, for
+# the watchdog cases wdtpet, wdtstarve and wdtsvc, for the pass-through
+# case edu and eduhold
 # (several joined with '+', then poweroff, or a last `shell`).
 # The virtio initramfs also holds Debian's virtio modules
 # (/lib/modules/virtio, "order" lists them in dependency order); they are
@@ -174,6 +175,35 @@ net() {
         i=$((i + 1))
     done
     say "ping $peer failed"
+}
+
+# netbench (bench/net.sh): eth0 as for net; without qvmpeer, serve
+# nettool on port 5001 until a client says quit; with qvmpeer, the client
+# against it: for each of qvmnb=BYTES,COUNT,REPS's REPS rounds a stream of
+# BYTES each way and COUNT one-byte round trips (nettool prints @@NET
+# lines), then quit the server.
+netbench() {
+    net
+    if [ -z "$peer" ]; then
+        /bin/nettool serve 5001
+        say "nettool serve exit status $?"
+        return
+    fi
+    nb=''
+    for w in $(cat /proc/cmdline); do
+        case $w in qvmnb=*) nb=${w#qvmnb=} ;; esac
+    done
+    # shellcheck disable=SC2046 # the three numbers are words
+    set -- $(echo "${nb:-33554432,1000,1}" | tr ',' ' ')
+    r=1
+    while [ $r -le "$3" ]; do
+        /bin/nettool send "$peer" 5001 "$1"
+        /bin/nettool recv "$peer" 5001 "$1"
+        /bin/nettool rr "$peer" 5001 "$2"
+        r=$((r + 1))
+    done
+    /bin/nettool quit "$peer" 5001
+    say "netbench done"
 }
 
 # blkraw: the virtio disk as raw sectors (the aarch64 cases, whose L1 has
@@ -425,7 +455,7 @@ netwait)
     end=poweroff
     for a in $(echo "$act" | tr '+' ' '); do
         case $a in
-        blk | blkro | blkraw | rng | hvc | net | nets | platform | wdtpet | wdtstarve | wdtsvc | edu | eduhold) $a ;;
+        blk | blkro | blkraw | rng | hvc | net | nets | netbench | platform | wdtpet | wdtstarve | wdtsvc | edu | eduhold) $a ;;
         reboot) end=reboot ;;
         shell) end=shell ;;
         esac

@@ -23,6 +23,8 @@ cp "$HERE/init.sh" "$T/init"
 ${CC:-cc} -static -O2 -o "$T/bin/rtcalarm" "$HERE/rtcalarm.c"
 # edutest: drives QEMU's edu device passed through (linux-vfio-edu).
 ${CC:-cc} -static -O2 -o "$T/bin/edutest" "$HERE/edutest.c"
+# nettool: the TCP traffic of bench/net.sh (init.sh's netbench).
+${CC:-cc} -static -O2 -o "$T/bin/nettool" "$HERE/nettool.c"
 chmod +x "$T/init"
 (cd "$T" && find . | cpio -o -H newc --quiet | gzip -1n) >"$DEST/initramfs.cpio.gz"
 

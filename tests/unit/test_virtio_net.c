@@ -11,8 +11,10 @@
  *     buffers), partial checksums completed for a guest without
  *     GUEST_CSUM, either start order, a peer restart, a stale endpoint
  *     replaced and a live duplicate refused;
- *   - bounds: no receive buffers (the sender drops after the kernel's
- *     bound), an absent peer (dropped, counted, no log storm);
+ *   - bounds: no receive buffers (the sender's frames wait for the
+ *     peer, then are dropped once it is stuck), a burst beyond the
+ *     socket buffer (waits, nothing dropped), an absent peer (dropped,
+ *     counted, no log storm);
  *   - malformed transmit chains (short, runt, too big, offloads not
  *     negotiated, outside guest RAM): dropped or NEEDS_RESET, no crash;
  *   - the tap backend both ways, seen from the host through an AF_PACKET
@@ -1041,6 +1043,62 @@ static void peer_no_rx_buffers(void **state)
     guest_free(&b);
 }
 
+/*
+ * Backpressure: a burst bigger than the peer's socket buffer (64 frames of
+ * 60,000 bytes, ~3.8 MB, against at most 2 MB) while B's guest has no
+ * receive buffers: A's frames wait (A keeps their chains) instead of being
+ * dropped, and all arrive once B's guest posts buffers.
+ */
+static void peer_backpressure(void **state)
+{
+    (void)state;
+    struct guest a, b;
+    pair(&a, &b, false);
+    guest_start(&a, F_MRG, true);
+    guest_start(&b, F_MRG, true);
+    enum { N = QS, FL = 60000 };
+    static unsigned char f[FL];
+    make_frame(f, FL, 11);
+    unsigned char hdr[12] = {0};
+    uint64_t h = galloc(&a, 12), fb = galloc(&a, FL);
+    memcpy(ram + h, hdr, 12);
+    memcpy(ram + fb, f, FL);
+    for (unsigned i = 0; i < N; i++) {
+        struct seg s[2] = {{h, 12, false}, {fb, FL, false}};
+        gq_add(&a, VIRTIO_NET_TXQ, s, 2);
+    }
+    kick(&a, VIRTIO_NET_TXQ);
+    /* A fills the socket and then waits (bounded: never a window). */
+    unsigned t = 0;
+    while (stats(&a).tx_waits == 0 && t++ < WAIT_MS)
+        sleep_ms(1);
+    struct vnet_stats s = stats(&a);
+    assert_true(s.tx_waits > 0);
+    assert_int_equal(s.tx_dropped, 0);
+    assert_true(s.tx_frames < N);
+    /* B's guest posts a buffer per frame (one region, written N times). */
+    uint64_t rb = galloc(&b, 12 + FL);
+    for (unsigned i = 0; i < N; i++) {
+        struct seg r = {rb, 12 + FL, true};
+        gq_add(&b, VIRTIO_NET_RXQ, &r, 1);
+    }
+    kick(&b, VIRTIO_NET_RXQ);
+    for (unsigned i = 0; i < N; i++) {
+        uint32_t id, len;
+        assert_true(gq_used(&a, VIRTIO_NET_TXQ, &id, &len, WAIT_MS));
+        assert_true(gq_used(&b, VIRTIO_NET_RXQ, &id, &len, WAIT_MS));
+        assert_int_equal(len, 12 + FL);
+    }
+    s = stats(&a);
+    assert_int_equal(s.tx_frames, N);
+    assert_int_equal(s.tx_dropped, 0);
+    assert_int_equal(stats(&b).rx_frames, N);
+    assert_int_equal(stats(&b).rx_dropped, 0);
+    assert_memory_equal(ram + rb + 12, f, FL);
+    guest_free(&a);
+    guest_free(&b);
+}
+
 /* Lines written to stderr while fn runs. */
 static unsigned stderr_lines(void (*fn)(struct guest *), struct guest *g)
 {
@@ -1567,6 +1625,7 @@ int main(void)
         T(peer_legacy_header),
         T(peer_checksum),
         T(peer_no_rx_buffers),
+        T(peer_backpressure),
         T(peer_absent),
         T(peer_endpoints),
         T(tx_malformed),
