@@ -14,6 +14,9 @@
 set -u
 . cases/lib.sh
 
+# The guest's lines in $out, qvm's in $err: SIGTERM's log line is written
+# while the guest prints "pwrbtn: power key pressed".
+QVM_ERR_APART=1
 qvm_start options system arm64-options ram 0x80000000,16m \
     rom 0x10000000,64k \
     cpu cpu runmask 0 sched 7f \
@@ -22,29 +25,29 @@ qvm_start options system arm64-options ram 0x80000000,16m \
     vdev gic \
     vdev pl011 loc 0x1c090000 intr gic:37 hostdev '>-' set debug off
 wait_for 'pwrbtn: ready'
-grep -q "warning: set 'exit-on-halt' has no effect on aarch64 guests" "$out" ||
+grep -q "warning: set 'exit-on-halt' has no effect on aarch64 guests" "$err" ||
     fail "set exit-on-halt: no aarch64 warning"
-grep -q "warning: 'unsupported instruction' has no effect on aarch64 guests" "$out" ||
+grep -q "warning: 'unsupported instruction' has no effect on aarch64 guests" "$err" ||
     fail "unsupported instruction: no aarch64 warning"
 t=$(thread_of qvm-vcpu1) || fail "no thread qvm-vcpu1"
 grep -q '^Cpus_allowed_list:[[:space:]]*0$' "$t/status" ||
     fail "cpu runmask 0: $(grep Cpus_allowed_list "$t/status")"
-if grep -q 'vCPU 1: the host refused SCHED_FIFO' "$out"; then
+if grep -q 'vCPU 1: the host refused SCHED_FIFO' "$err"; then
     echo "note: real-time priorities refused here (warned)"
 else
     [ "$(sched_of "$t")" = "1 7" ] || fail "cpu sched 7f: policy/priority $(sched_of "$t")"
 fi
 echo "qvm-vcpu1: $(grep Cpus_allowed_list "$t/status"), policy/priority $(sched_of "$t")"
 kill -USR1 "$pid"
-wait_for 'status: 1 device(s) left out'
-wait_for 'gpio-power'
-grep -q 'status: system arm64-options.*WFI as KVM decides' "$out" ||
+wait_for_in "$err" 'status: 1 device(s) left out'
+wait_for_in "$err" 'gpio-power'
+grep -q 'status: system arm64-options.*WFI as KVM decides' "$err" ||
     fail "the status line does not say WFI is KVM's"
-! grep -q 'status: device pl011' "$out" ||
+! grep -q 'status: device pl011' "$err" ||
     fail "set debug off: the PL011 is in the report"
 kill -TERM "$pid"
 wait_for 'pwrbtn: power key pressed'
 qvm_wait 0
-cat "$out"
+cat "$out" "$err"
 grep -q 'pwrbtn: FAIL' "$out" && fail "the guest reported a failure"
-grep -q 'guest powered off' "$out" || fail "no power-off line"
+grep -q 'guest powered off' "$err" || fail "no power-off line"
