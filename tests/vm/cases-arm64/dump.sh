@@ -18,12 +18,14 @@ MARKER='QVM-DUMP-MARKER-a64: pwrbtn'
 
 d=$TMPDIR/usr2
 mkdir "$d" || fail "mkdir"
+# qvm's lines apart (in $err): SIGTERM's is written while the guest prints.
+QVM_ERR_APART=1
 qvm_start usr2 @"$CONFIGS/pwrbtn.qvmconf" dump "$d"
 wait_for 'pwrbtn: ready'
 addr=$(sed -n 's/.*pwrbtn: marker at \(0x[0-9a-f]*\).*/\1/p' "$out" | head -n 1)
 [ -n "$addr" ] || fail "no marker address"
 kill -USR2 "$pid"
-wait_for 'dump written'
+wait_for_in "$err" 'dump written'
 set -- "$d"/arm64-pwrbtn-*.gcore
 [ -f "$1" ] || fail "no dump in $d"
 # shellcheck disable=SC2086
