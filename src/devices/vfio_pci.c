@@ -14,9 +14,10 @@
  * - BARs are mapped into the guest where VFIO allows mmap: the mmap is a
  *   KVM memory slot at the guest's BAR address, moved and emptied with the
  *   guest's BAR moves and memory decode (bar_moved, on the PCI remap
- *   thread). Trapped otherwise (I/O, no mmap, the BAR of a host MSI-X
- *   table that is not MSI-X's alone, and every BAR while INTx is qvm's):
- *   each access goes to the mmap in qvm, or pread/pwrite;
+ *   thread). Trapped otherwise (I/O, no mmap, a BAR of a host MSI-X table
+ *   or PBA that is not passed, and every BAR while INTx is qvm's): each
+ *   access goes to the mmap in qvm, or pread/pwrite. VFIO's sparse mmap
+ *   areas are honoured: only their pages go into slots;
  * - INTx: with KVM's full in-kernel irqchip, VFIO's eventfd is a KVM irqfd
  *   with resample on the function's IOAPIC input: the guest's EOI lowers
  *   the line and signals VFIO's unmask eventfd. Otherwise (the split
@@ -28,9 +29,13 @@
  *   KVM irqfd on an MSI route that follows the guest's address and data
  *   (KVM_SIGNAL_MSI from the I/O thread without irqfd). INTx is off while
  *   MSI is on (VFIO allows one kind at a time);
- * - MSI-X, when the host's table and PBA have a BAR of their own: that BAR
- *   is pci.c's MSI-X model (msix.c); when the guest enables MSI-X, VFIO
- *   gets per vector the vector's KVM irqfd while msix.c says it is
+ * - MSI-X, when the host's table and PBA are in one BAR: pci.c's MSI-X
+ *   model (msix.c) serves them; a BAR that holds nothing else is the
+ *   model's whole, one shared with the device's registers passes the
+ *   model's other accesses to bar_read/bar_write and has its pages
+ *   without table or PBA in memory slots (one per part, VBAR_SLOTS at
+ *   most, each following the BAR's moves); when the guest enables
+ *   MSI-X, VFIO gets per vector the vector's KVM irqfd while msix.c says it is
  *   unmasked and routed (its watch), else an eventfd the I/O thread
  *   relays to pci_msix_notify (pending while masked).
  */
@@ -117,10 +122,10 @@ struct vpci {
     uint64_t msi_addr;
     uint32_t msi_data;
     /* MSI-X: pci.c's (msix.c) capability, table and PBA on the host's
-     * table BAR, which holds nothing else. VFIO signals, per vector, its
-     * KVM irqfd while msix.c says it is unmasked and routed (msix_direct,
-     * from the watch), else an eventfd of ours (msix_efd) that the I/O
-     * thread relays to pci_msix_notify (pending while masked). */
+     * table BAR (alone there, or shared: bars[msix_bar].shared). VFIO signals,
+     * per vector, its KVM irqfd while msix.c says it is unmasked and routed
+     * (msix_direct, from the watch), else an eventfd of ours (msix_efd) that
+     * the I/O thread relays to pci_msix_notify (pending while masked). */
     int msix_bar;                  /* -1: no MSI-X passed */
     uint32_t msix_table, msix_pba; /* offsets in that BAR */
     unsigned msix_n;
