@@ -122,10 +122,11 @@ struct vpci {
     uint64_t msi_addr;
     uint32_t msi_data;
     /* MSI-X: pci.c's (msix.c) capability, table and PBA on the host's
-     * table BAR (alone there, or shared: bars[msix_bar].shared). VFIO signals,
-     * per vector, its KVM irqfd while msix.c says it is unmasked and routed
-     * (msix_direct, from the watch), else an eventfd of ours (msix_efd) that
-     * the I/O thread relays to pci_msix_notify (pending while masked). */
+     * table BAR (alone there, or shared: bars[msix_bar].shared). VFIO
+     * signals, per vector, its KVM irqfd while msix.c says it is unmasked
+     * and routed (msix_direct, from the watch), else an eventfd of ours
+     * (msix_efd) that the I/O thread relays to pci_msix_notify (pending
+     * while masked). */
     int msix_bar;                  /* -1: no MSI-X passed */
     uint32_t msix_table, msix_pba; /* offsets in that BAR */
     unsigned msix_n;
