@@ -683,10 +683,11 @@ static unsigned direct_parts(struct vbar *b, const struct vfio_region *r,
 /* map_parts: an mmap and a reserved memory slot for each direct part of
  * BAR b: windows into the whole region's mmap when VFIO allows one
  * (b->map), else an mmap each. A part without either stays trapped
- * (dropped from the list). Sets b->why when no part is left. */
+ * (dropped from the list). Sets b->why when none is left. */
 static void map_parts(struct vpci *v, struct vbar *b, unsigned n)
 {
     unsigned kept = 0;
+    const char *lost = "VFIO gives no mmap";
     for (unsigned k = 0; k < n; k++) {
         struct vslot s = b->s[k];
         if (b->map) {
@@ -702,14 +703,14 @@ static void map_parts(struct vpci *v, struct vbar *b, unsigned n)
         if (s.slot < 0) {
             if (s.owned)
                 munmap(s.map, s.size);
-            b->why = "no memory slot left";
+            lost = "no memory slot left";
             continue;
         }
         b->s[kept++] = s;
     }
     b->nslots = kept;
-    if (!kept && !b->why)
-        b->why = "VFIO gives no mmap";
+    if (!kept)
+        b->why = lost;
 }
 
 /* msix_exclusive: every page of the BAR (`size` bytes) holds the MSI-X
