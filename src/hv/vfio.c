@@ -276,27 +276,18 @@ static int open_group(struct vfio_dev *d)
     return 0;
 }
 
-/* region_caps: the region's capability chain (the info again, `argsz`
- * bytes): its sparse mmap areas and whether the MSI-X table may be
- * mmapped. A malformed chain is ignored from where it goes wrong. */
-static void region_caps(struct vfio_dev *d, unsigned idx, uint32_t argsz)
+void vfio_region_caps_parse(const void *info, uint32_t argsz,
+                            struct vfio_region *r)
 {
-    if (argsz > 65536)
+    struct vfio_region_info ri;
+    if (argsz < sizeof(ri))
         return;
-    struct vfio_region_info *ri = calloc(1, argsz);
-    if (!ri)
+    memcpy(&ri, info, sizeof(ri));
+    if (!(ri.flags & VFIO_REGION_INFO_FLAG_CAPS))
         return;
-    ri->argsz = argsz;
-    ri->index = idx;
-    struct vfio_region *r = &d->regions[idx];
-    if (xioctl(d->fd, VFIO_DEVICE_GET_REGION_INFO, ri) < 0 ||
-        !(ri->flags & VFIO_REGION_INFO_FLAG_CAPS)) {
-        free(ri);
-        return;
-    }
-    const uint8_t *base = (const uint8_t *)ri;
-    uint32_t at = ri->cap_offset;
-    for (unsigned k = 0; at >= sizeof(*ri) && k < 16; k++) {
+    const uint8_t *base = info;
+    uint32_t at = ri.cap_offset;
+    for (unsigned k = 0; at >= sizeof(ri) && k < 16; k++) {
         struct vfio_info_cap_header h;
         if (at > argsz || argsz - at < sizeof(h))
             break;
@@ -328,6 +319,22 @@ static void region_caps(struct vfio_dev *d, unsigned idx, uint32_t argsz)
             break;
         at = h.next;
     }
+}
+
+/* region_caps: the region's capability chain (the info again, `argsz`
+ * bytes): its sparse mmap areas and whether the MSI-X table may be
+ * mmapped. */
+static void region_caps(struct vfio_dev *d, unsigned idx, uint32_t argsz)
+{
+    if (argsz > 65536)
+        return;
+    struct vfio_region_info *ri = calloc(1, argsz);
+    if (!ri)
+        return;
+    ri->argsz = argsz;
+    ri->index = idx;
+    if (xioctl(d->fd, VFIO_DEVICE_GET_REGION_INFO, ri) == 0)
+        vfio_region_caps_parse(ri, argsz, &d->regions[idx]);
     free(ri);
 }
 

@@ -92,6 +92,14 @@ int vfio_region_rw(struct vfio_dev *d, unsigned idx, uint64_t off, void *buf,
 /* vfio_region_mmap: the region mapped shared into qvm, or NULL (it does
  * not allow mmap, or mmap failed). Unmapped by the caller (munmap). */
 void *vfio_region_mmap(struct vfio_dev *d, unsigned idx);
+/* vfio_region_caps_parse: the capability chain of a region's info
+ * (struct vfio_region_info and what follows, argsz bytes, as
+ * VFIO_DEVICE_GET_REGION_INFO filled it) into r (r->size already set):
+ * the sparse mmap areas inside the region (others dropped, the first
+ * VFIO_AREAS_MAX kept) and MSIX_MAPPABLE. A malformed chain is read up
+ * to where it goes wrong. Pure: for get_info and the unit tests. */
+void vfio_region_caps_parse(const void *info, uint32_t argsz,
+                            struct vfio_region *r);
 /* vfio_region_mmap_at: [off, off+size) of the region mapped shared (both
  * page aligned, inside the region), or NULL. Unmapped by the caller. */
 void *vfio_region_mmap_at(struct vfio_dev *d, unsigned idx, uint64_t off,
