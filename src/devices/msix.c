@@ -51,6 +51,10 @@ struct pci_msix {
     struct msix_vec *v;
     uint64_t *pba;
     struct pci_msix *next; /* the bus's list, for pci_bus_free */
+    /* The BAR's other bytes (a BAR shared with the function's registers):
+     * the ops the BAR had at pci_msix_init, or NULL (read zero). */
+    const struct region_ops *rest_ops;
+    void *rest_opaque;
     /* pci_msix_set_watch's, called under lock */
     void (*watch)(void *opaque, unsigned vector, int irqfd);
     void *watch_opaque;
@@ -145,25 +149,55 @@ static void vec_update(struct pci_msix *m, unsigned i)
     vec_watch(m, i);
 }
 
+static bool in_table(const struct pci_msix *m, uint64_t o)
+{
+    return o >= m->table_off && o - m->table_off < 16ull * m->nvec;
+}
+
+static bool in_pba(const struct pci_msix *m, uint64_t o)
+{
+    return o >= m->pba_off && o - m->pba_off < pba_bytes(m->nvec);
+}
+
 static uint8_t msix_byte(const struct pci_msix *m, uint64_t o)
 {
-    if (o >= m->table_off && o - m->table_off < 16ull * m->nvec) {
+    if (in_table(m, o)) {
         uint64_t t = o - m->table_off;
         return m->v[t / 16].e[t % 16];
     }
-    if (o >= m->pba_off && o - m->pba_off < pba_bytes(m->nvec)) {
+    if (in_pba(m, o)) {
         uint64_t t = o - m->pba_off;
         return (uint8_t)(m->pba[t / 8] >> (8 * (t % 8)));
     }
     return 0;
 }
 
+/* rest_only: [off, off+size) touches neither the table nor the PBA
+ * (table_off, pba_off and nvec do not change after pci_msix_init). */
+static bool rest_only(const struct pci_msix *m, uint64_t off, unsigned size)
+{
+    uint64_t tlen = 16ull * m->nvec, plen = pba_bytes(m->nvec);
+    return !(off < m->table_off + tlen && m->table_off < off + size) &&
+           !(off < m->pba_off + plen && m->pba_off < off + size);
+}
+
 static uint64_t msix_read(void *opaque, uint64_t off, unsigned size)
 {
     struct pci_msix *m = opaque;
     uint64_t v = 0;
+    if (size > 8)
+        size = 8;
+    if (rest_only(m, off, size))
+        return m->rest_ops ? m->rest_ops->read(m->rest_opaque, off, size) : 0;
+    /* Straddling the table or PBA: those bytes are ours, the others go
+     * to the BAR's registers one by one (outside the lock: they may
+     * block). */
+    for (unsigned i = 0; i < size; i++)
+        if (m->rest_ops && !in_table(m, off + i) && !in_pba(m, off + i))
+            v |= (m->rest_ops->read(m->rest_opaque, off + i, 1) & 0xff)
+                 << (8 * i);
     pthread_mutex_lock(&m->lock);
-    for (unsigned i = 0; i < size && i < 8; i++)
+    for (unsigned i = 0; i < size; i++)
         v |= (uint64_t)msix_byte(m, off + i) << (8 * i);
     pthread_mutex_unlock(&m->lock);
     return v;
@@ -179,11 +213,22 @@ static void msix_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
     struct pci_msix *m = opaque;
     unsigned touched[8], nt = 0;
+    if (size > 8)
+        size = 8;
+    if (rest_only(m, off, size)) {
+        if (m->rest_ops)
+            m->rest_ops->write(m->rest_opaque, off, val, size);
+        return;
+    }
+    for (unsigned i = 0; i < size; i++)
+        if (m->rest_ops && !in_table(m, off + i) && !in_pba(m, off + i))
+            m->rest_ops->write(m->rest_opaque, off + i, (val >> (8 * i)) & 0xff,
+                               1);
     pthread_mutex_lock(&m->lock);
-    for (unsigned i = 0; i < size && i < 8; i++) {
+    for (unsigned i = 0; i < size; i++) {
         uint64_t o = off + i;
-        if (o < m->table_off || o - m->table_off >= 16ull * m->nvec)
-            continue; /* the PBA is read-only, the rest reserved */
+        if (!in_table(m, o))
+            continue; /* the PBA is read-only, the rest the BAR's */
         uint64_t t = o - m->table_off;
         unsigned k = (unsigned)(t / 16), b = (unsigned)(t % 16);
         struct msix_vec *v = &m->v[k];
@@ -228,9 +273,9 @@ int pci_msix_init(struct pci_function *f, unsigned bar, uint32_t table_off,
         log_error(TAG, "%s: MSI-X set up twice", name);
         return -EEXIST;
     }
-    if (!bb || (bb->kind != BAR_MEM32 && bb->kind != BAR_MEM64) ||
-        f->bar_ops[bar] || nvec == 0 || nvec > PCI_MSIX_MAX ||
-        (table_off | pba_off) & 7 || !range_within(table_off, tlen, bb->size) ||
+    if (!bb || (bb->kind != BAR_MEM32 && bb->kind != BAR_MEM64) || nvec == 0 ||
+        nvec > PCI_MSIX_MAX || (table_off | pba_off) & 7 ||
+        !range_within(table_off, tlen, bb->size) ||
         !range_within(pba_off, plen, bb->size) ||
         (table_off < pba_off + plen && pba_off < table_off + tlen)) {
         log_error(TAG,
@@ -269,6 +314,8 @@ int pci_msix_init(struct pci_function *f, unsigned bar, uint32_t table_off,
     m->cap = (unsigned)off;
     m->table_off = table_off;
     m->pba_off = pba_off;
+    m->rest_ops = f->bar_ops[bar];
+    m->rest_opaque = f->bar_opaque[bar];
     for (unsigned i = 0; i < nvec; i++) {
         m->v[i].e[12] = 1; /* masked */
         m->v[i].gsi = m->v[i].efd = m->v[i].watched = -1;

@@ -113,8 +113,10 @@ int pci_function_add_cap(struct pci_function *f, uint8_t id, const void *body,
 /*
  * MSI-X (PCI 3.0, 6.8.2). pci_msix_init adds the capability for `nvec`
  * vectors with the table at table_off and the PBA at pba_off inside BAR
- * `bar`, which pci.c then serves itself (the BAR must already be set with
- * NULL ops; the model's own registers go in another BAR). Each vector gets
+ * `bar` (already set), which pci.c then serves itself: the table and PBA
+ * bytes are msix.c's, every other access goes to the ops the BAR had
+ * (NULL: reads zero, writes ignored; a passed device's registers sharing
+ * the BAR with its table). Each vector gets
  * an MSI route and an irqfd when KVM has them (ctx->msi_route_alloc,
  * ctx->irqfd); the route follows the guest's table writes.
  * Before pci_bus_add. -errno (logged).

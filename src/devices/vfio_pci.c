@@ -14,9 +14,10 @@
  * - BARs are mapped into the guest where VFIO allows mmap: the mmap is a
  *   KVM memory slot at the guest's BAR address, moved and emptied with the
  *   guest's BAR moves and memory decode (bar_moved, on the PCI remap
- *   thread). Trapped otherwise (I/O, no mmap, the BAR of a host MSI-X
- *   table that is not MSI-X's alone, and every BAR while INTx is qvm's):
- *   each access goes to the mmap in qvm, or pread/pwrite;
+ *   thread). Trapped otherwise (I/O, no mmap, a BAR of a host MSI-X table
+ *   or PBA that is not passed, and every BAR while INTx is qvm's): each
+ *   access goes to the mmap in qvm, or pread/pwrite. VFIO's sparse mmap
+ *   areas are honoured: only their pages go into slots;
  * - INTx: with KVM's full in-kernel irqchip, VFIO's eventfd is a KVM irqfd
  *   with resample on the function's IOAPIC input: the guest's EOI lowers
  *   the line and signals VFIO's unmask eventfd. Otherwise (the split
@@ -28,9 +29,13 @@
  *   KVM irqfd on an MSI route that follows the guest's address and data
  *   (KVM_SIGNAL_MSI from the I/O thread without irqfd). INTx is off while
  *   MSI is on (VFIO allows one kind at a time);
- * - MSI-X, when the host's table and PBA have a BAR of their own: that BAR
- *   is pci.c's MSI-X model (msix.c); when the guest enables MSI-X, VFIO
- *   gets per vector the vector's KVM irqfd while msix.c says it is
+ * - MSI-X, when the host's table and PBA are in one BAR: pci.c's MSI-X
+ *   model (msix.c) serves them; a BAR that holds nothing else is the
+ *   model's whole, one shared with the device's registers passes the
+ *   model's other accesses to bar_read/bar_write and has its pages
+ *   without table or PBA in memory slots (one per part, VBAR_SLOTS at
+ *   most, each following the BAR's moves); when the guest enables
+ *   MSI-X, VFIO gets per vector the vector's KVM irqfd while msix.c says it is
  *   unmasked and routed (its watch), else an eventfd the I/O thread
  *   relays to pci_msix_notify (pending while masked).
  */
@@ -48,6 +53,7 @@
 
 #include "devices/pci.h"
 #include "hv/vfio.h"
+#include "util/ckd.h"
 #include "util/le.h"
 #include "util/log.h"
 
@@ -64,18 +70,31 @@
 #define PCI_IO_BASE  0xc000ULL
 #define PCI_IO_END   0x10000ULL
 
+/* A part of a BAR mapped into the guest: VFIO's mmap of it in a KVM
+ * memory slot at the guest's BAR address + off. */
+#define VBAR_SLOTS 8
+struct vslot {
+    uint64_t off, size; /* in the BAR, page aligned */
+    void *map;          /* VFIO's mmap of [off, off+size) */
+    bool owned;         /* map is its own mmap (else inside vbar.map) */
+    int slot;           /* reserved KVM memory slot */
+    bool in_slot;       /* the slot holds the mmap now (slot_lock) */
+};
+
 struct vbar {
     struct vpci *v;
     unsigned idx;
-    void *map; /* the region's mmap, or NULL: pread/pwrite */
+    void *map; /* the region's mmap (trapped accesses), or NULL: pread/pwrite */
     uint64_t size;
-    /* Direct: the mmap in a KVM memory slot at the guest's BAR address
-     * (slot >= 0: one is reserved). Under vpci.slot_lock: */
-    int slot;
+    /* Direct parts (nslots 0: all trapped): the whole BAR, or its pages
+     * that VFIO lets us mmap (sparse mmap) and that hold neither the
+     * MSI-X table nor the PBA. Under vpci.slot_lock: */
+    unsigned nslots;
+    struct vslot s[VBAR_SLOTS];
     bool decoded;    /* the guest's BAR is mapped on the bus (bar_moved) */
     uint64_t base;   /* ... at this address */
-    bool in_slot;    /* the slot holds the mmap now */
     const char *why; /* why it stays trapped, or NULL */
+    bool shared;     /* holds the emulated MSI-X table and PBA too */
 };
 
 struct vpci {
@@ -103,10 +122,11 @@ struct vpci {
     uint64_t msi_addr;
     uint32_t msi_data;
     /* MSI-X: pci.c's (msix.c) capability, table and PBA on the host's
-     * table BAR, which holds nothing else. VFIO signals, per vector, its
-     * KVM irqfd while msix.c says it is unmasked and routed (msix_direct,
-     * from the watch), else an eventfd of ours (msix_efd) that the I/O
-     * thread relays to pci_msix_notify (pending while masked). */
+     * table BAR (alone there, or shared: bars[msix_bar].shared). VFIO
+     * signals, per vector, its KVM irqfd while msix.c says it is unmasked
+     * and routed (msix_direct, from the watch), else an eventfd of ours
+     * (msix_efd) that the I/O thread relays to pci_msix_notify (pending
+     * while masked). */
     int msix_bar;                  /* -1: no MSI-X passed */
     uint32_t msix_table, msix_pba; /* offsets in that BAR */
     unsigned msix_n;
@@ -209,32 +229,39 @@ static void bar_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 
 static const struct region_ops bar_ops = {bar_read, bar_write};
 
-/* slot_apply: the BAR's memory slot in line with where the guest decodes
- * it (slot_lock held). The bus region stays as well: an access that
- * exits while the slot is being moved is served by bar_read/bar_write. */
+/* slot_apply: the BAR's memory slots in line with where the guest
+ * decodes it (slot_lock held). The bus region stays as well: an access
+ * that exits while a slot is being moved is served by bar_read/bar_write
+ * (or msix.c, which passes it on). */
 static void slot_apply(struct vbar *b)
 {
     struct vpci *v = b->v;
-    bool want = v->direct && b->slot >= 0 && b->decoded;
-    if (b->in_slot) {
-        int r = v->ctx->slot_set(v->ctx->opaque, b->slot, 0, 0, NULL);
-        if (r < 0)
-            log_guest(&v->budget, LOG_WARN, TAG,
-                      "%s: BAR%u: cannot remove its memory slot: %s", v->name,
-                      b->idx, strerror(-r));
-        else
-            b->in_slot = false;
-    }
-    if (want && !b->in_slot) {
-        int r =
-            v->ctx->slot_set(v->ctx->opaque, b->slot, b->base, b->size, b->map);
-        if (r < 0)
-            log_guest(&v->budget, LOG_WARN, TAG,
-                      "%s: BAR%u at 0x%llx: no memory slot (%s): trapped",
-                      v->name, b->idx, (unsigned long long)b->base,
-                      strerror(-r));
-        else
-            b->in_slot = true;
+    bool want = v->direct && b->decoded;
+    for (unsigned k = 0; k < b->nslots; k++) {
+        struct vslot *s = &b->s[k];
+        if (s->in_slot) {
+            int r = v->ctx->slot_set(v->ctx->opaque, s->slot, 0, 0, NULL);
+            if (r < 0)
+                log_guest(&v->budget, LOG_WARN, TAG,
+                          "%s: BAR%u+0x%llx: cannot remove its memory slot: "
+                          "%s",
+                          v->name, b->idx, (unsigned long long)s->off,
+                          strerror(-r));
+            else
+                s->in_slot = false;
+        }
+        if (want && !s->in_slot) {
+            int r = v->ctx->slot_set(v->ctx->opaque, s->slot, b->base + s->off,
+                                     s->size, s->map);
+            if (r < 0)
+                log_guest(&v->budget, LOG_WARN, TAG,
+                          "%s: BAR%u+0x%llx at 0x%llx: no memory slot (%s): "
+                          "trapped",
+                          v->name, b->idx, (unsigned long long)s->off,
+                          (unsigned long long)(b->base + s->off), strerror(-r));
+            else
+                s->in_slot = true;
+        }
     }
 }
 
@@ -243,7 +270,7 @@ static void slot_apply(struct vbar *b)
 static void bar_moved(void *opaque, unsigned i, bool mapped, uint64_t base)
 {
     struct vpci *v = opaque;
-    if (i >= 6 || v->bars[i].slot < 0)
+    if (i >= 6 || !v->bars[i].nslots)
         return;
     struct vbar *b = &v->bars[i];
     pthread_mutex_lock(&v->slot_lock);
@@ -481,9 +508,12 @@ static void vpci_free(struct vpci *v)
     /* No bar_moved runs any more: the slots emptied before the mmaps go
      * (no vCPU runs). */
     for (unsigned i = 0; i < 6; i++)
-        if (v->bars[i].in_slot &&
-            v->ctx->slot_set(v->ctx->opaque, v->bars[i].slot, 0, 0, NULL) == 0)
-            v->bars[i].in_slot = false;
+        for (unsigned k = 0; k < v->bars[i].nslots; k++) {
+            struct vslot *s = &v->bars[i].s[k];
+            if (s->in_slot &&
+                v->ctx->slot_set(v->ctx->opaque, s->slot, 0, 0, NULL) == 0)
+                s->in_slot = false;
+        }
     if (v->realized)
         log_info(TAG, "%s: %llu guest BAR accesses trapped", v->name,
                  (unsigned long long)atomic_load(&v->trapped));
@@ -517,9 +547,15 @@ static void vpci_free(struct vpci *v)
         close(v->intx_rfd);
     if (v->msi_efd >= 0)
         close(v->msi_efd);
-    for (unsigned i = 0; i < 6; i++)
+    for (unsigned i = 0; i < 6; i++) {
+        for (unsigned k = 0; k < v->bars[i].nslots; k++) {
+            struct vslot *s = &v->bars[i].s[k];
+            if (s->owned && s->map && !s->in_slot)
+                munmap(s->map, s->size);
+        }
         if (v->bars[i].map)
             munmap(v->bars[i].map, v->bars[i].size);
+    }
     pthread_mutex_destroy(&v->f.irq_lock);
     pthread_mutex_destroy(&v->slot_lock);
     pthread_mutex_destroy(&v->msix_lock);
@@ -596,23 +632,101 @@ static bool host_msix(struct vpci *v, uint32_t *table, uint32_t *pba,
     return false;
 }
 
-/* msix_exclusive: the table and PBA (BIR|offset each) share one BAR of
- * `size` bytes that holds nothing else (its size is what they need, to a
- * page), as QEMU and most devices lay it out: pci.c can then serve that
- * BAR whole. */
+/* msix_fits: the table and PBA (offsets, n vectors) lie in a BAR of
+ * `size` bytes, dword... qword aligned and apart (pci_msix_init's rule,
+ * checked here so that a host layout it refuses hides MSI-X instead of
+ * failing the start). */
+static bool msix_fits(uint32_t table, uint32_t pba, unsigned n, uint64_t size)
+{
+    uint64_t tlen = 16ull * n, plen = 8ull * ((n + 63) / 64);
+    return n && n <= PCI_MSIX_MAX && !((table | pba) & 7) &&
+           range_within(table, tlen, size) && range_within(pba, plen, size) &&
+           !(table < pba + plen && pba < table + tlen);
+}
+
+/* direct_parts: the page-aligned parts of BAR b that may go into memory
+ * slots: VFIO's mmappable areas (the sparse list, else the whole region),
+ * without the pages of holes[0..nh) ([start, end) in the BAR: the MSI-X
+ * table and PBA). Into b->s (offsets and sizes only); their number. */
+static unsigned direct_parts(struct vbar *b, const struct vfio_region *r,
+                             const uint64_t (*holes)[2], unsigned nh)
+{
+    uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
+    struct vfio_area in[VFIO_AREAS_MAX];
+    unsigned n = 0;
+    if (r->sparse)
+        for (unsigned k = 0; k < r->nareas && k < VFIO_AREAS_MAX; k++)
+            in[n++] = r->areas[k];
+    else
+        in[n++] = (struct vfio_area){0, b->size};
+    unsigned out = 0;
+    for (unsigned k = 0; k < n; k++) {
+        if (in[k].off > b->size || in[k].size > b->size - in[k].off)
+            continue;
+        uint64_t lo = (in[k].off + pg - 1) / pg * pg;
+        uint64_t end = (in[k].off + in[k].size) / pg * pg;
+        /* Cut the holes out: the pieces between them, in order (the
+         * holes are sorted by the caller). */
+        for (unsigned h = 0; h <= nh && lo < end; h++) {
+            uint64_t hlo = h < nh ? holes[h][0] / pg * pg : end;
+            uint64_t hhi = h < nh ? (holes[h][1] + pg - 1) / pg * pg : end;
+            uint64_t stop = hlo < end ? hlo : end;
+            if (lo < stop && out < VBAR_SLOTS)
+                b->s[out++] = (struct vslot){.off = lo, .size = stop - lo};
+            if (hhi > lo)
+                lo = hhi;
+        }
+    }
+    return out;
+}
+
+/* map_parts: an mmap and a reserved memory slot for each direct part of
+ * BAR b: windows into the whole region's mmap when VFIO allows one
+ * (b->map), else an mmap each. A part without either stays trapped
+ * (dropped from the list). Sets b->why when none is left. */
+static void map_parts(struct vpci *v, struct vbar *b, unsigned n)
+{
+    unsigned kept = 0;
+    const char *lost = "VFIO gives no mmap";
+    for (unsigned k = 0; k < n; k++) {
+        struct vslot s = b->s[k];
+        if (b->map) {
+            s.map = (char *)b->map + s.off;
+        } else {
+            s.map = vfio_region_mmap_at(&v->d, VFIO_PCI_REG_BAR0 + b->idx,
+                                        s.off, s.size);
+            s.owned = true;
+            if (!s.map)
+                continue;
+        }
+        s.slot = v->ctx->slot_new(v->ctx->opaque);
+        if (s.slot < 0) {
+            if (s.owned)
+                munmap(s.map, s.size);
+            lost = "no memory slot left";
+            continue;
+        }
+        b->s[kept++] = s;
+    }
+    b->nslots = kept;
+    if (!kept)
+        b->why = lost;
+}
+
+/* msix_exclusive: every page of the BAR (`size` bytes) holds the MSI-X
+ * table or PBA (offsets, n vectors; msix_fits), as QEMU and many devices
+ * lay it out: pci.c can then serve that BAR whole. Otherwise the BAR is
+ * shared with the device's registers. */
 static bool msix_exclusive(uint32_t table, uint32_t pba, unsigned n,
                            uint64_t size)
 {
-    if ((table & 7) != (pba & 7))
-        return false;
-    uint64_t end = (table & ~7u) + 16ull * n;
-    uint64_t pend = (pba & ~7u) + 8ull * ((n + 63) / 64);
-    if (pend > end)
-        end = pend;
-    uint64_t need = 4096;
-    while (need < end)
-        need <<= 1;
-    return size <= need;
+    uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t t0 = table / pg, t1 = (table + 16ull * n + pg - 1) / pg;
+    uint64_t p0 = pba / pg, p1 = (pba + 8ull * ((n + 63) / 64) + pg - 1) / pg;
+    uint64_t pages = (t1 - t0) + (p1 - p0);
+    if (p0 < t1 && t0 < p1) /* a page in common */
+        pages = (t1 > p1 ? t1 : p1) - (t0 < p0 ? t0 : p0);
+    return size <= pages * pg;
 }
 
 static int setup_bars(struct vpci *v, struct bar_alloc *a)
@@ -657,10 +771,13 @@ static int setup_bars(struct vpci *v, struct bar_alloc *a)
         b->v = v;
         b->idx = i;
         b->size = size;
-        b->slot = -1;
-        if ((int)i == msix_bar && kind != BAR_IO && msix_bar == pba_bar &&
-            v->d.irq_count[VFIO_IRQ_MSIX] == mn && mn <= PCI_MSIX_MAX &&
-            msix_exclusive(mt, mp, mn, size)) {
+        b->nslots = 0;
+        const struct vfio_region *rg = &v->d.regions[VFIO_PCI_REG_BAR0 + i];
+        bool msix_here = (int)i == msix_bar && kind != BAR_IO &&
+                         msix_bar == pba_bar &&
+                         v->d.irq_count[VFIO_IRQ_MSIX] == mn &&
+                         msix_fits(mt & ~7u, mp & ~7u, mn, size);
+        if (msix_here && msix_exclusive(mt & ~7u, mp & ~7u, mn, size)) {
             /* MSI-X's own BAR: pci.c serves it (pci_msix_init). */
             v->msix_bar = (int)i;
             v->msix_table = mt & ~7u;
@@ -677,21 +794,44 @@ static int setup_bars(struct vpci *v, struct bar_alloc *a)
                 i++;
             continue;
         }
-        if (kind != BAR_IO)
+        uint64_t holes[2][2];
+        unsigned nh = 0;
+        if (msix_here) {
+            /* Shared with the device's registers: pci.c serves the table
+             * and PBA (pci_msix_init over this BAR's ops), the rest is
+             * the device's: mapped where VFIO lets us and the page holds
+             * neither, trapped (pread/pwrite) next to them. */
+            v->msix_bar = (int)i;
+            v->msix_table = mt & ~7u;
+            v->msix_pba = mp & ~7u;
+            v->msix_n = mn;
+            b->shared = true;
+            uint64_t t0 = v->msix_table, t1 = t0 + 16ull * mn;
+            uint64_t p0 = v->msix_pba, p1 = p0 + 8ull * ((mn + 63) / 64);
+            bool tfirst = t0 < p0;
+            holes[0][0] = tfirst ? t0 : p0, holes[0][1] = tfirst ? t1 : p1;
+            holes[1][0] = tfirst ? p0 : t0, holes[1][1] = tfirst ? p1 : t1;
+            nh = 2;
+        }
+        /* The whole region in one mmap where VFIO allows it: the table's
+         * pages count only when they are ours to map (MSIX_MAPPABLE). */
+        if (kind != BAR_IO && rg->mmap && !rg->sparse &&
+            (!msix_here || rg->msix_mappable))
             b->map = vfio_region_mmap(&v->d, VFIO_PCI_REG_BAR0 + i);
-        b->why = kind == BAR_IO                           ? "I/O"
-                 : !b->map                                ? "VFIO gives no mmap"
-                 : size % (uint64_t)sysconf(_SC_PAGESIZE) ? "below a page"
-                 : (int)i == msix_bar || (int)i == pba_bar
+        b->why = kind == BAR_IO ? "I/O"
+                 : !rg->mmap    ? "VFIO gives no mmap"
+                 : ((int)i == msix_bar || (int)i == pba_bar) && !msix_here
                      ? "the MSI-X table or PBA is there"
                  : !v->ctx->slot_new || !v->ctx->slot_set ? "no memory slots"
                                                           : NULL;
         if (!b->why) {
-            b->slot = v->ctx->slot_new(v->ctx->opaque);
-            if (b->slot < 0) {
-                b->slot = -1;
-                b->why = "no memory slot left";
-            }
+            unsigned n = direct_parts(b, rg, (const uint64_t(*)[2])holes, nh);
+            if (!n)
+                b->why = size % (uint64_t)sysconf(_SC_PAGESIZE)
+                             ? "below a page"
+                             : "no page without the MSI-X table or PBA";
+            else
+                map_parts(v, b, n);
         }
         int r = pci_function_set_bar(&v->f, i, kind, base, asize, &bar_ops, b);
         if (r < 0) {
@@ -936,8 +1076,6 @@ static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
     v->msix_bar = -1;
     pthread_mutex_init(&v->slot_lock, NULL);
     pthread_mutex_init(&v->msix_lock, NULL);
-    for (unsigned i = 0; i < 6; i++)
-        v->bars[i].slot = -1;
     v->budget = (struct log_budget)LOG_BUDGET_INIT(LOG_BURST, LOG_INTERVAL_MS);
     snprintf(v->name, sizeof(v->name), "pass %02x:%02x.%x", l->bdf.bus,
              l->bdf.dev, l->bdf.fn);
@@ -983,13 +1121,14 @@ static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
         (r = map_ram(v)) < 0)
         goto fail;
     if (v->msix_bar >= 0)
-        log_info(TAG, "%s: MSI-X: %u vectors, table and PBA in BAR%d", v->name,
-                 v->msix_n, v->msix_bar);
+        log_info(TAG, "%s: MSI-X: %u vectors, table and PBA in BAR%d%s",
+                 v->name, v->msix_n, v->msix_bar,
+                 v->bars[v->msix_bar].shared ? " (shared with registers)" : "");
     else if (v->d.irq_count[VFIO_IRQ_MSIX])
         log_warn(TAG,
-                 "%s: host %s has MSI-X with its table in a BAR shared with "
-                 "other registers, which qvm does not pass yet: hidden (MSI "
-                 "and INTx remain)",
+                 "%s: host %s has MSI-X with its table and PBA in different "
+                 "BARs, or a layout qvm cannot present: hidden (MSI and "
+                 "INTx remain)",
                  v->name, v->host);
     r = pci_bus_add(ctx->pci, &v->f);
     if (r < 0) {
@@ -1017,13 +1156,26 @@ static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
         struct vbar *b = &v->bars[i];
         if (!b->size)
             continue;
-        if (b->slot >= 0 && !v->direct)
+        if (b->nslots && !v->direct)
             b->why = "INTx by qvm needs the guest's BAR accesses";
         slot_apply(b);
-        log_info(TAG, "%s: BAR%u (0x%llx bytes) %s%s%s", v->name, i,
+        if (b->shared && !b->why) {
+            uint64_t mapped = 0;
+            for (unsigned k = 0; k < b->nslots; k++)
+                mapped += b->s[k].size;
+            log_info(TAG,
+                     "%s: BAR%u (0x%llx bytes): MSI-X table and PBA "
+                     "emulated, 0x%llx bytes in %u parts mapped into the "
+                     "guest, the rest trapped",
+                     v->name, i, (unsigned long long)b->size,
+                     (unsigned long long)mapped, b->nslots);
+            continue;
+        }
+        log_info(TAG, "%s: BAR%u (0x%llx bytes) %s%s%s%s", v->name, i,
                  (unsigned long long)b->size,
                  b->why ? "trapped (" : "mapped into the guest",
-                 b->why ? b->why : "", b->why ? ")" : "");
+                 b->why ? b->why : "", b->why ? ")" : "",
+                 b->shared ? ", MSI-X table and PBA emulated" : "");
     }
     pthread_mutex_unlock(&v->slot_lock);
     v->realized = true;

@@ -276,6 +276,68 @@ static int open_group(struct vfio_dev *d)
     return 0;
 }
 
+void vfio_region_caps_parse(const void *info, uint32_t argsz,
+                            struct vfio_region *r)
+{
+    struct vfio_region_info ri;
+    if (argsz < sizeof(ri))
+        return;
+    memcpy(&ri, info, sizeof(ri));
+    if (!(ri.flags & VFIO_REGION_INFO_FLAG_CAPS))
+        return;
+    const uint8_t *base = info;
+    uint32_t at = ri.cap_offset;
+    for (unsigned k = 0; at >= sizeof(ri) && k < 16; k++) {
+        struct vfio_info_cap_header h;
+        if (at > argsz || argsz - at < sizeof(h))
+            break;
+        memcpy(&h, base + at, sizeof(h));
+        if (h.id == VFIO_REGION_INFO_CAP_MSIX_MAPPABLE)
+            r->msix_mappable = true;
+        if (h.id == VFIO_REGION_INFO_CAP_SPARSE_MMAP) {
+            struct vfio_region_info_cap_sparse_mmap sm;
+            if (argsz - at < sizeof(sm))
+                break;
+            memcpy(&sm, base + at, sizeof(sm));
+            r->sparse = true;
+            r->nareas = 0;
+            uint64_t room = (argsz - at - sizeof(sm)) /
+                            sizeof(struct vfio_region_sparse_mmap_area);
+            for (uint64_t j = 0; j < sm.nr_areas && j < room; j++) {
+                struct vfio_region_sparse_mmap_area a;
+                memcpy(&a, base + at + sizeof(sm) + j * sizeof(a), sizeof(a));
+                if (!a.size || a.offset > r->size ||
+                    a.size > r->size - a.offset)
+                    continue;
+                if (r->nareas == VFIO_AREAS_MAX)
+                    break;
+                r->areas[r->nareas++] =
+                    (struct vfio_area){.off = a.offset, .size = a.size};
+            }
+        }
+        if (!h.next || h.next <= at)
+            break;
+        at = h.next;
+    }
+}
+
+/* region_caps: the region's capability chain (the info again, `argsz`
+ * bytes): its sparse mmap areas and whether the MSI-X table may be
+ * mmapped. */
+static void region_caps(struct vfio_dev *d, unsigned idx, uint32_t argsz)
+{
+    if (argsz > 65536)
+        return;
+    struct vfio_region_info *ri = calloc(1, argsz);
+    if (!ri)
+        return;
+    ri->argsz = argsz;
+    ri->index = idx;
+    if (xioctl(d->fd, VFIO_DEVICE_GET_REGION_INFO, ri) == 0)
+        vfio_region_caps_parse(ri, argsz, &d->regions[idx]);
+    free(ri);
+}
+
 static int get_info(struct vfio_dev *d)
 {
     struct vfio_device_info di = {.argsz = sizeof(di)};
@@ -299,6 +361,8 @@ static int get_info(struct vfio_dev *d)
             .writable = ri.flags & VFIO_REGION_INFO_FLAG_WRITE,
             .mmap = ri.flags & VFIO_REGION_INFO_FLAG_MMAP,
         };
+        if ((ri.flags & VFIO_REGION_INFO_FLAG_CAPS) && ri.argsz > sizeof(ri))
+            region_caps(d, i, ri.argsz);
     }
     for (unsigned i = 0; i < 3 && i < di.num_irqs; i++) {
         struct vfio_irq_info ii = {.argsz = sizeof(ii), .index = i};
@@ -402,6 +466,21 @@ void *vfio_region_mmap(struct vfio_dev *d, unsigned idx)
                (d->regions[idx].writable ? PROT_WRITE : 0);
     void *p = mmap(NULL, d->regions[idx].size, prot, MAP_SHARED, d->fd,
                    (off_t)d->regions[idx].offset);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void *vfio_region_mmap_at(struct vfio_dev *d, unsigned idx, uint64_t off,
+                          uint64_t size)
+{
+    uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
+    if (idx >= VFIO_PCI_NREGS || !d->regions[idx].mmap || !size ||
+        off > d->regions[idx].size || size > d->regions[idx].size - off ||
+        (off | size) % pg)
+        return NULL;
+    int prot = (d->regions[idx].readable ? PROT_READ : 0) |
+               (d->regions[idx].writable ? PROT_WRITE : 0);
+    void *p = mmap(NULL, size, prot, MAP_SHARED, d->fd,
+                   (off_t)(d->regions[idx].offset + off));
     return p == MAP_FAILED ? NULL : p;
 }
 

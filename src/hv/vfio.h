@@ -33,9 +33,22 @@ enum {
 };
 enum vfio_irq_kind { VFIO_IRQ_INTX = 0, VFIO_IRQ_MSI = 1, VFIO_IRQ_MSIX = 2 };
 
+/* The areas of a region VFIO lets user space mmap when it says which
+ * (VFIO_REGION_INFO_CAP_SPARSE_MMAP; the first VFIO_AREAS_MAX kept, the
+ * others are then trapped). */
+#define VFIO_AREAS_MAX 8
+struct vfio_area {
+    uint64_t off, size; /* in the region */
+};
+
 struct vfio_region {
     uint64_t size, offset; /* offset: in the device fd */
     bool readable, writable, mmap;
+    bool sparse;        /* only areas[] may be mmapped */
+    bool msix_mappable; /* VFIO_REGION_INFO_CAP_MSIX_MAPPABLE: the MSI-X
+                         * table's pages may be mmapped too */
+    unsigned nareas;
+    struct vfio_area areas[VFIO_AREAS_MAX];
 };
 
 struct vfio_dev {
@@ -79,6 +92,18 @@ int vfio_region_rw(struct vfio_dev *d, unsigned idx, uint64_t off, void *buf,
 /* vfio_region_mmap: the region mapped shared into qvm, or NULL (it does
  * not allow mmap, or mmap failed). Unmapped by the caller (munmap). */
 void *vfio_region_mmap(struct vfio_dev *d, unsigned idx);
+/* vfio_region_caps_parse: the capability chain of a region's info
+ * (struct vfio_region_info and what follows, argsz bytes, as
+ * VFIO_DEVICE_GET_REGION_INFO filled it) into r (r->size already set):
+ * the sparse mmap areas inside the region (others dropped, the first
+ * VFIO_AREAS_MAX kept) and MSIX_MAPPABLE. A malformed chain is read up
+ * to where it goes wrong. Pure: for get_info and the unit tests. */
+void vfio_region_caps_parse(const void *info, uint32_t argsz,
+                            struct vfio_region *r);
+/* vfio_region_mmap_at: [off, off+size) of the region mapped shared (both
+ * page aligned, inside the region), or NULL. Unmapped by the caller. */
+void *vfio_region_mmap_at(struct vfio_dev *d, unsigned idx, uint64_t off,
+                          uint64_t size);
 /*
  * vfio_irq_set: eventfd `fd` is signalled for interrupt `vec` of `kind`
  * (VFIO_IRQ_SET_ACTION_TRIGGER); fd -1 with vec 0 turns that kind off

@@ -344,7 +344,12 @@ static void clock_advance(unsigned k)
  * the host input:
  *   [0..5] BAR n: bits 0-4 log2 of its size (0: no BAR), bit 5 I/O, bit 6
  *          64-bit, bit 7 VFIO allows mmap (honoured up to 64 KiB);
- *   [6]    bit 0 INTx, bit 1 MSI, bit 2 MSI-X, bit 3 reset;
+ *   [6]    bit 0 INTx, bit 1 MSI, bit 2 MSI-X, bit 3 reset, bit 4 an
+ *          MSI-X capability (8 vectors) put at 0x40 with its table at
+ *          0x1000 and PBA at 0x3000 of BAR0, shared with registers when
+ *          BAR0 is larger than those pages, bit 5 BAR0's VFIO sparse mmap
+ *          areas [0, 0x1000) and [0x2000, end), bit 6 BAR0's
+ *          MSIX_MAPPABLE, bit 7 memory slots offered (slot_new/slot_set);
  *   [7]    failures: bit 0 open, 1 interrupt set-up, 2 INTx unmask, 3 BAR
  *          access, 4 DMA map, 5 configuration space access;
  *   [8..]  the host's configuration space (the rest zero).
@@ -367,6 +372,8 @@ int __wrap_vfio_dma_unmap(struct vfio_dev *d, uint64_t iova, uint64_t size);
 int __wrap_vfio_region_rw(struct vfio_dev *d, unsigned idx, uint64_t off,
                           void *buf, size_t len, bool write);
 void *__wrap_vfio_region_mmap(struct vfio_dev *d, unsigned idx);
+void *__wrap_vfio_region_mmap_at(struct vfio_dev *d, unsigned idx, uint64_t off,
+                                 uint64_t size);
 int __wrap_vfio_irq_set(struct vfio_dev *d, enum vfio_irq_kind kind,
                         unsigned vec, int fd);
 int __wrap_vfio_intx_unmask(struct vfio_dev *d);
@@ -392,6 +399,34 @@ static void host_reset(const uint8_t *p, size_t n)
     host.fail = hdr[7];
     if (n > 8)
         memcpy(host.cfg, p + 8, MIN(n - 8, sizeof(host.cfg)));
+    if (host.irqs & 16) {
+        /* MSI-X in BAR0, table at 0x1000, PBA at 0x3000, 8 vectors */
+        static const uint8_t cap[12] = {
+            PCI_CAP_ID_MSIX, 0, 7, 0, 0, 0x10, 0, 0, 0, 0x30, 0, 0};
+        host.cfg[PCI_REG_STATUS] |= PCI_STATUS_CAPS;
+        host.cfg[PCI_REG_CAP_PTR] = 0x40;
+        memcpy(host.cfg + 0x40, cap, sizeof(cap));
+    }
+}
+
+/* The VM's memory slots (with [6] bit 7): a slot holds a page-aligned
+ * window of a BAR's mmap. */
+static unsigned fuzz_slots;
+
+static int fuzz_slot_new(void *opaque)
+{
+    (void)opaque;
+    return fuzz_slots < 32 ? (int)fuzz_slots++ : -ENOSPC;
+}
+
+static int fuzz_slot_set(void *opaque, int slot, uint64_t gpa, uint64_t size,
+                         void *hva)
+{
+    (void)opaque;
+    CHECK(slot >= 0 && (unsigned)slot < fuzz_slots);
+    CHECK(gpa % 4096 == 0 && size % 4096 == 0 && size <= 0x10000);
+    CHECK(!size || (hva && gpa + size > gpa));
+    return 0;
 }
 
 int __wrap_vfio_find_by_id(uint16_t vid, uint16_t did, unsigned idx, char *bdf,
@@ -422,6 +457,14 @@ int __wrap_vfio_open(struct vfio_dev *d, const char *bdf)
                                  .readable = true,
                                  .writable = true,
                                  .mmap = b & 0x80};
+        struct vfio_region *r = &d->regions[VFIO_PCI_REG_BAR0 + i];
+        if (i == 0 && (host.irqs & 32) && r->size > 0x2000) {
+            r->sparse = true;
+            r->nareas = 2;
+            r->areas[0] = (struct vfio_area){0, 0x1000};
+            r->areas[1] = (struct vfio_area){0x2000, r->size - 0x2000};
+        }
+        r->msix_mappable = i == 0 && (host.irqs & 64);
         /* the BAR register's kind bits, as the host's configuration has */
         uint32_t reg = b & 0x20 ? 1 : b & 0x40 ? 4 : 0;
         le_put(host.cfg + PCI_REG_BAR0 + 4 * i, reg, 4);
@@ -491,6 +534,25 @@ void *__wrap_vfio_region_mmap(struct vfio_dev *d, unsigned idx)
     if (!r->mmap || r->size > 0x10000)
         return NULL;
     void *p = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void *__wrap_vfio_region_mmap_at(struct vfio_dev *d, unsigned idx, uint64_t off,
+                                 uint64_t size)
+{
+    CHECK(host.open && idx < 6);
+    const struct vfio_region *r = &d->regions[idx];
+    CHECK(size && off % 4096 == 0 && size % 4096 == 0 && off <= r->size &&
+          size <= r->size - off);
+    bool in = !r->sparse;
+    for (unsigned k = 0; k < r->nareas; k++)
+        in |= off >= r->areas[k].off &&
+              off + size <= r->areas[k].off + r->areas[k].size;
+    CHECK(in); /* only what VFIO lets us mmap */
+    if (!r->mmap || size > 0x10000)
+        return NULL;
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
@@ -662,6 +724,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #endif
 #ifdef DEVREG_VFIO
     host_reset(hin, hl);
+    fuzz_slots = 0;
+    l.ctx.slot_new = host.irqs & 128 ? fuzz_slot_new : NULL;
+    l.ctx.slot_set = host.irqs & 128 ? fuzz_slot_set : NULL;
     if (vfio_pci_realize(&spec, &l.ctx, &l) < 0)
         CHECK(!host.open); /* refused (logged): the function closed */
 #endif

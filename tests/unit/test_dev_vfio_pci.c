@@ -5,7 +5,11 @@
  * device's, read on each guest read of the status register (Linux's
  * pci_check_and_mask_intx, uio_pci_generic's handler, tells by it whether
  * the function interrupted; with KVM's resample irqfd qvm never drives
- * the line itself), and no other host status bit shows. The VFIO ioctls
+ * the line itself), and no other host status bit shows; and a function
+ * whose MSI-X table and PBA share a BAR with its registers (NVMe's
+ * layout): the table and PBA are msix.c's, the registers next to them
+ * reach the device (pread/pwrite), the other pages are memory slots that
+ * follow the BAR, with and without VFIO's sparse mmap areas. The VFIO ioctls
  * themselves run in the IOMMU lab (tests/vm/cases/vfio-edu.sh,
  * tests/realguests/cases/linux-vfio-edu.sh).
  */
@@ -17,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -26,12 +32,29 @@
 #include "devices/pci.h"
 #include "devices/vfio_pci.h"
 #include "hv/vfio.h"
+#include "vm/event.h"
 
 /* ---- the fake host function: edu's shape (BAR0 of 4 KiB here, INTx pin
  * A, MSI), its configuration space in host_cfg ---- */
 
 static uint8_t host_cfg[256];
 static unsigned status_reads; /* host reads of the status register */
+
+/* The shared-BAR shape (shared.on): BAR0 of SH_BAR bytes, mmap allowed,
+ * the sparse areas given (nareas 0: no capability), MSI-X with SH_VEC
+ * vectors; its BAR accesses through pread/pwrite counted. */
+#define SH_BAR   0x8000u
+#define SH_TABLE 0x2000u
+#define SH_PBA   0x5000u
+#define SH_VEC   4u
+static struct {
+    bool on, mappable;
+    unsigned nareas;
+    struct vfio_area areas[VFIO_AREAS_MAX];
+    uint8_t mem[SH_BAR];
+    unsigned preads, pwrites, whole_maps, part_maps;
+    int msix_fd[SH_VEC]; /* what VFIO signals per vector */
+} shared;
 
 int vfio_find_by_id(uint16_t vid, uint16_t did, unsigned idx, char *bdf,
                     size_t len)
@@ -53,6 +76,20 @@ int vfio_open(struct vfio_dev *d, const char *bdf)
         (struct vfio_region){.size = 256, .readable = true, .writable = true};
     d->irq_count[VFIO_IRQ_INTX] = 1;
     d->irq_count[VFIO_IRQ_MSI] = 1;
+    if (shared.on) {
+        struct vfio_region *r = &d->regions[VFIO_PCI_REG_BAR0];
+        *r = (struct vfio_region){.size = SH_BAR,
+                                  .readable = true,
+                                  .writable = true,
+                                  .mmap = true,
+                                  .sparse = shared.nareas > 0,
+                                  .msix_mappable = shared.mappable,
+                                  .nareas = shared.nareas};
+        memcpy(r->areas, shared.areas, sizeof(r->areas));
+        d->irq_count[VFIO_IRQ_INTX] = 0;
+        d->irq_count[VFIO_IRQ_MSI] = 0;
+        d->irq_count[VFIO_IRQ_MSIX] = SH_VEC;
+    }
     return 0;
 }
 
@@ -77,6 +114,17 @@ int vfio_region_rw(struct vfio_dev *d, unsigned idx, uint64_t off, void *buf,
                    size_t len, bool write)
 {
     (void)d;
+    if (shared.on && idx == VFIO_PCI_REG_BAR0) {
+        assert_true(off < SH_BAR && len <= SH_BAR - off);
+        /* never the emulated table or PBA */
+        assert_false(off < SH_TABLE + 16 * SH_VEC && SH_TABLE < off + len);
+        assert_false(off < SH_PBA + 8 && SH_PBA < off + len);
+        if (write)
+            shared.pwrites++, memcpy(shared.mem + off, buf, len);
+        else
+            shared.preads++, memcpy(buf, shared.mem + off, len);
+        return 0;
+    }
     if (idx != VFIO_PCI_REG_CFG)
         return -EIO;
     assert_true(off + len <= sizeof(host_cfg));
@@ -91,7 +139,32 @@ int vfio_region_rw(struct vfio_dev *d, unsigned idx, uint64_t off, void *buf,
 
 void *vfio_region_mmap(struct vfio_dev *d, unsigned idx)
 {
+    if (shared.on) {
+        /* the table's pages only when VFIO says they may be mapped */
+        assert_true(shared.mappable && !shared.nareas);
+        shared.whole_maps++;
+    }
     void *p = mmap(NULL, d->regions[idx].size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void *vfio_region_mmap_at(struct vfio_dev *d, unsigned idx, uint64_t off,
+                          uint64_t size)
+{
+    assert_true(shared.on && idx == VFIO_PCI_REG_BAR0);
+    assert_true(off % 4096 == 0 && size % 4096 == 0 && size &&
+                off + size <= d->regions[idx].size);
+    /* inside a sparse area, and never the table's or PBA's page */
+    bool in = !shared.nareas;
+    for (unsigned k = 0; k < shared.nareas; k++)
+        in |= off >= shared.areas[k].off &&
+              off + size <= shared.areas[k].off + shared.areas[k].size;
+    assert_true(in);
+    assert_false(off <= SH_TABLE && SH_TABLE < off + size);
+    assert_false(off <= SH_PBA && SH_PBA < off + size);
+    shared.part_maps++;
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
@@ -99,14 +172,18 @@ void *vfio_region_mmap(struct vfio_dev *d, unsigned idx)
 int vfio_irq_set(struct vfio_dev *d, enum vfio_irq_kind kind, unsigned vec,
                  int fd)
 {
-    (void)d, (void)kind, (void)vec, (void)fd;
+    (void)d;
+    if (kind == VFIO_IRQ_MSIX && vec < SH_VEC)
+        shared.msix_fd[vec] = fd;
     return 0;
 }
 
 int vfio_irq_set_many(struct vfio_dev *d, enum vfio_irq_kind kind,
                       unsigned count, const int *fds)
 {
-    (void)d, (void)kind, (void)count, (void)fds;
+    (void)d;
+    for (unsigned i = 0; kind == VFIO_IRQ_MSIX && i < count && i < SH_VEC; i++)
+        shared.msix_fd[i] = fds[i];
     return 0;
 }
 
@@ -132,23 +209,62 @@ static void sink(void *opaque, uint32_t n, bool level)
 FAKE_IRQ(sink)
 
 static int next_gsi = 24;
+#define NGSI 64
+static struct {
+    bool valid;
+    uint64_t addr;
+    uint32_t data;
+    int irqfd; /* the eventfd bound to it, or 0 */
+} gsis[NGSI];
 
 static int route_alloc(void *opaque)
 {
     (void)opaque;
-    return next_gsi++;
+    return next_gsi < NGSI ? next_gsi++ : -ENOSPC;
 }
 
 static int route_set(void *opaque, int gsi, bool valid, uint64_t addr,
                      uint32_t data)
 {
-    (void)opaque, (void)gsi, (void)valid, (void)addr, (void)data;
+    (void)opaque;
+    assert_true(gsi >= 0 && gsi < NGSI);
+    gsis[gsi].valid = valid;
+    gsis[gsi].addr = addr;
+    gsis[gsi].data = data;
     return 0;
 }
 
 static int irqfd(void *opaque, int gsi, int fd, bool assign)
 {
-    (void)opaque, (void)gsi, (void)fd, (void)assign;
+    (void)opaque;
+    assert_true(gsi >= 0 && gsi < NGSI);
+    gsis[gsi].irqfd = assign ? fd : 0;
+    return 0;
+}
+
+/* The VM's memory slots (slot_new, slot_set). */
+#define NSLOT 16
+static struct {
+    uint64_t gpa, size;
+    void *hva;
+} slots[NSLOT];
+static int nslots;
+
+static int slot_new(void *opaque)
+{
+    (void)opaque;
+    return nslots < NSLOT ? nslots++ : -ENOSPC;
+}
+
+static int slot_set(void *opaque, int slot, uint64_t gpa, uint64_t size,
+                    void *hva)
+{
+    (void)opaque;
+    assert_true(slot >= 0 && slot < nslots);
+    assert_true(gpa % 4096 == 0 && size % 4096 == 0);
+    slots[slot].gpa = gpa;
+    slots[slot].size = size;
+    slots[slot].hva = size ? hva : NULL;
     return 0;
 }
 
@@ -166,6 +282,13 @@ static uint32_t cfg_rd(unsigned dev, unsigned reg, unsigned size)
     bus_access(&pio, 0xcf8, &a, 4, true);
     bus_access(&pio, 0xcfc + (reg & 3), &v, size, false);
     return v;
+}
+
+static void cfg_wr(unsigned dev, unsigned reg, uint32_t v, unsigned size)
+{
+    uint32_t a = 0x80000000u | dev << 11 | (reg & 0xfc);
+    bus_access(&pio, 0xcf8, &a, 4, true);
+    bus_access(&pio, 0xcfc + (reg & 3), &v, size, true);
 }
 
 static void test_status_interrupt_bit(void **state)
@@ -245,10 +368,257 @@ static void test_status_interrupt_bit(void **state)
     bus_destroy(&mmio);
 }
 
+static uint64_t mm(uint64_t addr, unsigned size)
+{
+    uint64_t v = 0;
+    bus_access(&mmio, addr, &v, size, false);
+    return v;
+}
+
+static void mw(uint64_t addr, uint64_t v, unsigned size)
+{
+    bus_access(&mmio, addr, &v, size, true);
+}
+
+/* The parts of the BAR expected in slots, in order. */
+struct part {
+    uint64_t off, size;
+};
+
+static void run_shared(unsigned nareas, const struct vfio_area *areas,
+                       bool mappable, const struct part *want, int nwant)
+{
+    fake_irq_reset();
+    memset(&shared, 0, sizeof(shared));
+    memset(slots, 0, sizeof(slots));
+    memset(gsis, 0, sizeof(gsis));
+    nslots = 0;
+    shared.on = true;
+    shared.mappable = mappable;
+    shared.nareas = nareas;
+    if (nareas)
+        memcpy(shared.areas, areas, nareas * sizeof(*areas));
+    for (unsigned i = 0; i < SH_VEC; i++)
+        shared.msix_fd[i] = -2;
+    bus_init(&pio, "pio");
+    bus_init(&mmio, "mmio");
+    struct evloop *ev = ev_new();
+    assert_non_null(ev);
+    struct dev_ctx ctx = {.pio = &pio,
+                          .mmio = &mmio,
+                          .ev = ev,
+                          .irq_resolve = fake_irq_resolve,
+                          .irq_isa = fake_irq_isa,
+                          .msi_route_alloc = route_alloc,
+                          .msi_route_set = route_set,
+                          .irqfd = irqfd,
+                          .irqfd_resample = irqfd_resample,
+                          .slot_new = slot_new,
+                          .slot_set = slot_set};
+    ctx.pci = pci_bus_new(&ctx, false);
+    assert_non_null(ctx.pci);
+    /* An NVMe-like function: registers, the table at 0x2000 and the PBA
+     * at 0x5000 of BAR0 (32-bit memory), MSI-X capability at 0x40. */
+    memset(host_cfg, 0, sizeof(host_cfg));
+    host_cfg[0] = 0x36, host_cfg[1] = 0x1b, host_cfg[2] = 0x10;
+    host_cfg[3] = 0x00, host_cfg[0x0b] = 0x01, host_cfg[0x0a] = 0x08;
+    host_cfg[PCI_REG_STATUS] = PCI_STATUS_CAPS;
+    host_cfg[PCI_REG_CAP_PTR] = 0x40;
+    host_cfg[0x40] = PCI_CAP_ID_MSIX;
+    host_cfg[0x42] = SH_VEC - 1;
+    host_cfg[0x44] = SH_TABLE & 0xff, host_cfg[0x45] = SH_TABLE >> 8;
+    host_cfg[0x48] = SH_PBA & 0xff, host_cfg[0x49] = SH_PBA >> 8;
+
+    struct vm_spec s;
+    spec_init(&s, ARCH_X86_64);
+    s.has_pci = true;
+    struct vdev_spec *vd = VEC_PUSH(&s.vdevs);
+    assert_non_null(vd);
+    vd->type = vdev_type_find("ioapic");
+    struct pass_spec *ps = VEC_PUSH(&s.passes);
+    assert_non_null(ps);
+    struct loc *l = VEC_PUSH(&ps->locs);
+    assert_non_null(l);
+    *l = (struct loc){.space = SPACE_PCI, .bdf = {0, 1, 0}};
+    struct dev_list out = {0};
+    assert_int_equal(vfio_pci_realize(&s, &ctx, &out), 0);
+    assert_int_equal(out.v.n, 1);
+    pci_bus_sync(ctx.pci);
+    uint64_t base = cfg_rd(1, PCI_REG_BAR0, 4) & ~0xfull;
+    assert_true(base >= 0xc0000000ull);
+    assert_int_equal(cfg_rd(1, PCI_REG_CMD, 2) & PCI_CMD_MEM, PCI_CMD_MEM);
+
+    /* The mmaps: the whole region only where VFIO allows the table's
+     * pages, else one per part. */
+    assert_int_equal(shared.whole_maps, mappable ? 1 : 0);
+    assert_int_equal(shared.part_maps, mappable ? 0 : (unsigned)nwant);
+    /* Every page without the table or PBA that VFIO lets us map is a
+     * slot at the BAR's address; no other slot. */
+    assert_int_equal(nslots, nwant);
+    for (int k = 0; k < nwant; k++) {
+        assert_int_equal(slots[k].gpa, base + want[k].off);
+        assert_int_equal(slots[k].size, want[k].size);
+        assert_non_null(slots[k].hva);
+    }
+
+    /* The guest's capability list: MSI-X with the host's layout. */
+    unsigned cap = cfg_rd(1, PCI_REG_CAP_PTR, 1);
+    while (cap && cfg_rd(1, cap, 1) != PCI_CAP_ID_MSIX)
+        cap = cfg_rd(1, cap + 1, 1);
+    assert_true(cap);
+    assert_int_equal(cfg_rd(1, cap + 2, 2) & 0x7ff, SH_VEC - 1);
+    assert_int_equal(cfg_rd(1, cap + 4, 4), SH_TABLE);
+    assert_int_equal(cfg_rd(1, cap + 8, 4), SH_PBA);
+
+    /* Registers next to the table and PBA, in their pages: the device's
+     * (pread/pwrite), the table's bytes never (the fake asserts it). */
+    memcpy(shared.mem + SH_TABLE + 0x100, "\x78\x56\x34\x12", 4);
+    unsigned pr = shared.preads, pw = shared.pwrites;
+    uint64_t rv = mm(base + SH_TABLE + 0x100, 4);
+    mw(base + SH_PBA + 0x10, 0xabcd, 2);
+    if (!mappable) {
+        assert_int_equal(rv, 0x12345678);
+        assert_int_equal(shared.mem[SH_PBA + 0x10], 0xcd);
+        assert_int_equal(shared.preads, pr + 1);
+        assert_int_equal(shared.pwrites, pw + 1);
+    } else {
+        /* through the region's mmap (the fake's is anonymous memory) */
+        assert_int_equal(rv, 0);
+        assert_int_equal(mm(base + SH_PBA + 0x10, 2), 0xabcd);
+        assert_int_equal(shared.preads, pr);
+    }
+    /* The table: msix.c's (all vectors masked at reset), not the host's. */
+    memset(shared.mem + SH_TABLE, 0xee, 64);
+    assert_int_equal(mm(base + SH_TABLE + 12, 4), 1);
+    assert_int_equal(mm(base + SH_TABLE, 4), 0);
+
+    /* MSI-X on: VFIO gets an eventfd per vector. Vector 0 programmed and
+     * unmasked: its KVM route is the message and VFIO signals its irqfd
+     * straight. */
+    cfg_wr(1, cap + 2, PCI_MSIX_ENABLE, 2);
+    for (unsigned i = 0; i < SH_VEC; i++)
+        assert_true(shared.msix_fd[i] >= 0);
+    mw(base + SH_TABLE + 0, 0xfee01000, 4);
+    mw(base + SH_TABLE + 4, 0, 4);
+    mw(base + SH_TABLE + 8, 0x41, 4);
+    mw(base + SH_TABLE + 12, 0, 4);
+    /* An access straddling the table's start: the register bytes from
+     * the device, the entry's from msix.c. */
+    memcpy(shared.mem + SH_TABLE - 4, "\x44\x33\x22\x11", 4);
+    assert_int_equal(mm(base + SH_TABLE - 4, 8),
+                     0xfee0100000000000ull | (mappable ? 0 : 0x11223344));
+    int g0 = -1, g1 = -1;
+    for (int g = 0; g < NGSI; g++)
+        if (gsis[g].irqfd == shared.msix_fd[0])
+            g0 = g;
+    assert_true(g0 >= 0);
+    assert_true(gsis[g0].valid);
+    assert_int_equal(gsis[g0].addr, 0xfee01000);
+    assert_int_equal(gsis[g0].data, 0x41);
+    /* Vector 1 programmed, still masked: the device's interrupt goes to
+     * qvm (not an irqfd), which keeps it pending in the PBA. */
+    mw(base + SH_TABLE + 16, 0xfee02000, 4);
+    mw(base + SH_TABLE + 24, 0x42, 4);
+    int fd1 = shared.msix_fd[1];
+    for (int g = 0; g < NGSI; g++)
+        if (gsis[g].irqfd == fd1)
+            g1 = g;
+    assert_int_equal(g1, -1);
+    assert_int_equal(mm(base + SH_PBA, 8), 0);
+    assert_int_equal(ev_start(ev), 0);
+    uint64_t one = 1;
+    assert_int_equal(write(fd1, &one, sizeof(one)), sizeof(one));
+    /* the I/O thread relays it; bounded wait for a hang, not a window */
+    for (int k = 0; k < 5000000 && !(mm(base + SH_PBA, 8) & 2); k++)
+        sched_yield();
+    assert_int_equal(mm(base + SH_PBA, 8), 2);
+    /* Unmasked: delivered on its route (its irqfd), no longer pending,
+     * and VFIO now signals that irqfd. */
+    mw(base + SH_TABLE + 28, 0, 4);
+    assert_int_equal(mm(base + SH_PBA, 8), 0);
+    assert_true(shared.msix_fd[1] != fd1);
+    for (int g = 0; g < NGSI; g++)
+        if (gsis[g].irqfd == shared.msix_fd[1])
+            g1 = g;
+    assert_true(g1 >= 0);
+    assert_int_equal(gsis[g1].addr, 0xfee02000);
+    uint64_t n = 0;
+    assert_int_equal(read(shared.msix_fd[1], &n, sizeof(n)), sizeof(n));
+    assert_int_equal(n, 1);
+
+    /* The BAR moved: every slot follows; memory decode off empties them,
+     * on puts them back. */
+    uint64_t nb = base + 0x100000;
+    cfg_wr(1, PCI_REG_BAR0, (uint32_t)nb, 4);
+    pci_bus_sync(ctx.pci);
+    for (int k = 0; k < nwant; k++) {
+        assert_int_equal(slots[k].gpa, nb + want[k].off);
+        assert_int_equal(slots[k].size, want[k].size);
+    }
+    assert_int_equal(mm(nb + SH_TABLE + 16 + 8, 4), 0x42);
+    uint32_t cmd = cfg_rd(1, PCI_REG_CMD, 2);
+    cfg_wr(1, PCI_REG_CMD, cmd & ~PCI_CMD_MEM, 2);
+    pci_bus_sync(ctx.pci);
+    for (int k = 0; k < nwant; k++)
+        assert_int_equal(slots[k].size, 0);
+    cfg_wr(1, PCI_REG_CMD, cmd, 2);
+    pci_bus_sync(ctx.pci);
+    for (int k = 0; k < nwant; k++)
+        assert_int_equal(slots[k].gpa, nb + want[k].off);
+
+    ev_stop(ev);
+    for (size_t i = 0; i < out.v.n; i++)
+        out.v.v[i].teardown(out.v.v[i].state);
+    for (int k = 0; k < nwant; k++)
+        assert_int_equal(slots[k].size, 0);
+    VEC_FREE(&out.v);
+    pci_bus_free(ctx.pci);
+    ev_free(ev);
+    spec_free(&s);
+    bus_destroy(&pio);
+    bus_destroy(&mmio);
+    shared.on = false;
+}
+
+/* No sparse capability: every page but the table's and the PBA's. */
+static void test_shared_msix_bar(void **state)
+{
+    (void)state;
+    const struct part want[] = {{0, SH_TABLE},
+                                {SH_TABLE + 0x1000, SH_PBA - SH_TABLE - 0x1000},
+                                {SH_PBA + 0x1000, SH_BAR - SH_PBA - 0x1000}};
+    run_shared(0, NULL, false, want, 3);
+}
+
+/* VFIO's sparse areas: only those, less the table's and PBA's pages, an
+ * unaligned edge rounded inwards. */
+static void test_shared_msix_bar_sparse(void **state)
+{
+    (void)state;
+    const struct vfio_area areas[] = {
+        {0, 0x1800}, {0x3000, 0x3000}, {0x7000, 0x1000}};
+    const struct part want[] = {
+        {0, 0x1000}, {0x3000, 0x2000}, {0x7000, 0x1000}};
+    run_shared(3, areas, false, want, 3);
+}
+
+/* MSIX_MAPPABLE: one mmap of the region, the slots windows into it. */
+static void test_shared_msix_bar_mappable(void **state)
+{
+    (void)state;
+    const struct part want[] = {{0, SH_TABLE},
+                                {SH_TABLE + 0x1000, SH_PBA - SH_TABLE - 0x1000},
+                                {SH_PBA + 0x1000, SH_BAR - SH_PBA - 0x1000}};
+    run_shared(0, NULL, true, want, 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_interrupt_bit),
+        cmocka_unit_test(test_shared_msix_bar),
+        cmocka_unit_test(test_shared_msix_bar_sparse),
+        cmocka_unit_test(test_shared_msix_bar_mappable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

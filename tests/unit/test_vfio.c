@@ -22,6 +22,8 @@
 
 #include <cmocka.h>
 
+#include <linux/vfio.h>
+
 #include "config/front.h"
 #include "devices/vfio_pci.h"
 #include "fake_env.h"
@@ -310,6 +312,72 @@ static void test_dma_ranges(void **st)
     spec_free(&spec);
 }
 
+/* The region info's capability chain (VFIO_DEVICE_GET_REGION_INFO): a
+ * sparse mmap list (areas outside the region dropped) and MSIX_MAPPABLE;
+ * a chain that loops, a list longer than the buffer and a truncated
+ * header stop the walk without reading past argsz. */
+static void test_region_caps(void **state)
+{
+    (void)state;
+    _Alignas(8) uint8_t buf[256];
+    memset(buf, 0, sizeof(buf));
+    struct vfio_region_info ri = {.argsz = sizeof(buf),
+                                  .flags = VFIO_REGION_INFO_FLAG_CAPS,
+                                  .cap_offset = sizeof(ri)};
+    memcpy(buf, &ri, sizeof(ri));
+    struct vfio_region_info_cap_sparse_mmap sm = {
+        .header = {.id = VFIO_REGION_INFO_CAP_SPARSE_MMAP, .version = 1},
+        .nr_areas = 3};
+    uint32_t at = sizeof(ri);
+    uint32_t next =
+        at + sizeof(sm) + 3 * sizeof(struct vfio_region_sparse_mmap_area);
+    sm.header.next = next;
+    memcpy(buf + at, &sm, sizeof(sm));
+    struct vfio_region_sparse_mmap_area a[3] = {
+        {0, 0x1000}, {0x3000, 0x5000}, {0x7000, 0x2000}}; /* last: past */
+    memcpy(buf + at + sizeof(sm), a, sizeof(a));
+    struct vfio_info_cap_header mx = {.id = VFIO_REGION_INFO_CAP_MSIX_MAPPABLE,
+                                      .version = 1};
+    memcpy(buf + next, &mx, sizeof(mx));
+
+    struct vfio_region r = {.size = 0x8000, .mmap = true};
+    vfio_region_caps_parse(buf, sizeof(buf), &r);
+    assert_true(r.sparse);
+    assert_true(r.msix_mappable);
+    assert_int_equal(r.nareas, 2);
+    assert_int_equal(r.areas[0].off, 0);
+    assert_int_equal(r.areas[0].size, 0x1000);
+    assert_int_equal(r.areas[1].off, 0x3000);
+    assert_int_equal(r.areas[1].size, 0x5000);
+
+    /* Without the CAPS flag: nothing. */
+    struct vfio_region r2 = {.size = 0x8000};
+    ri.flags = 0;
+    memcpy(buf, &ri, sizeof(ri));
+    vfio_region_caps_parse(buf, sizeof(buf), &r2);
+    assert_false(r2.sparse || r2.msix_mappable);
+    ri.flags = VFIO_REGION_INFO_FLAG_CAPS;
+    memcpy(buf, &ri, sizeof(ri));
+
+    /* A loop (next back to itself) and a list longer than the buffer:
+     * the areas that fit, once. */
+    sm.header.next = at;
+    sm.nr_areas = 1000;
+    memcpy(buf + at, &sm, sizeof(sm));
+    struct vfio_region r3 = {.size = 0x8000};
+    vfio_region_caps_parse(buf, at + sizeof(sm) + 2 * sizeof(a[0]) + 4, &r3);
+    assert_true(r3.sparse);
+    assert_false(r3.msix_mappable);
+    assert_int_equal(r3.nareas, 2);
+
+    /* A header cut by argsz, and an info shorter than its header. */
+    struct vfio_region r4 = {.size = 0x8000};
+    vfio_region_caps_parse(buf, at + 4, &r4);
+    assert_false(r4.sparse);
+    vfio_region_caps_parse(buf, 8, &r4);
+    assert_false(r4.sparse);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -317,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_close_quiesces),
         cmocka_unit_test(test_dma_ranges),
+        cmocka_unit_test(test_region_caps),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
