@@ -29,7 +29,12 @@
  * after COALESCE_IDLE ticks without a THR write (an idle guest costs no
  * host wake-ups; its next byte exits and registers again); so the
  * interrupt-driven tty path, which toggles IER's THRE bit per burst, costs
- * no registration per burst.
+ * no registration per burst. While the zone is registered the host end's
+ * output is held and written once per tick (chardev_hold): a console that
+ * polls LSR per byte then costs one write(2), and one wake-up of whoever
+ * reads it, per tick instead of per byte (bench/README.md, "Linux boot:
+ * where the exits' time goes"); the order is the buffer's, and the zone's
+ * removal, the idle drop and the teardown flush what is held.
  *
  * Context: region ops on vCPU threads, backend callbacks on the event
  * thread; both under the device mutex.
@@ -229,6 +234,10 @@ static void coalesce_set(struct uart *u, bool on)
         return; /* a zone that stays registered is still drained */
     }
     u->coalesced = on;
+    /* The bytes of a polled console go out in batches, one write(2) per
+     * drain tick (COALESCE_NS) instead of one per byte; released (and
+     * flushed) with the zone, so interrupt-driven output is never held. */
+    chardev_hold(u->cd, on);
     if (on && u->drain) {
         u->tick_thr = u->n_thr;
         u->idle_ticks = 0;
@@ -247,6 +256,7 @@ static void on_drain(void *opaque)
     pthread_mutex_lock(&u->lock);
     bool dropped = false;
     if (u->coalesced) {
+        chardev_flush(u->cd);
         u->idle_ticks = u->n_thr == u->tick_thr ? u->idle_ticks + 1 : 0;
         u->tick_thr = u->n_thr;
         if (u->idle_ticks >= COALESCE_IDLE && !u->no_coalesce) {

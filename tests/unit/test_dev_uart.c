@@ -649,6 +649,49 @@ static void test_coalesced_ier_mcr(void **state)
     assert_string_equal(buf, "abcdefg");
 }
 
+/* While THR writes are coalesced the host end's output is held and goes
+ * out on the drain tick or when the zone goes: an LSR poll delivers the
+ * queued bytes to the UART but writes nothing; IER's THRE bit (tty
+ * output) removes the zone and flushes, and from then on every byte is
+ * written at once. */
+static void test_coalesced_output_held(void **state)
+{
+    struct env *e = *state;
+    coalesced_env(e);
+    add_hostdev(e, HOSTDEV_OUT, "out");
+    realize(e);
+    char buf[64];
+    thr_str(e, "Hello");
+    assert_true(e->zone_on);
+    read_out(e, buf, sizeof(buf));
+    assert_string_equal(buf, "H"); /* it exited, before the zone */
+    pioring_before_exit(&e->ring); /* an LSR poll exits */
+    assert_int_equal(in(e, 5) & 0x60, 0x60);
+    assert_false(pioring_pending(&e->ring));
+    read_out(e, buf, sizeof(buf));
+    assert_string_equal(buf, "H"); /* delivered, held */
+    exit_out(e, 1, 0x02);
+    assert_false(e->zone_on);
+    read_out(e, buf, sizeof(buf));
+    assert_string_equal(buf, "Hello");
+    assert_int_equal(in(e, 2) & 0x0f, 0x02);
+    thr(e, '!');
+    read_out(e, buf, sizeof(buf));
+    assert_string_equal(buf, "Hello!");
+    /* Back to polled output: held again, and the teardown flushes. */
+    exit_out(e, 1, 0x00);
+    thr_str(e, "ab");
+    assert_true(e->zone_on);
+    thr(e, 'c');
+    pioring_before_exit(&e->ring);
+    read_out(e, buf, sizeof(buf));
+    assert_string_equal(buf, "Hello!a");
+    pioring_detach(&e->ring);
+    unrealize(e);
+    read_out(e, buf, sizeof(buf));
+    assert_string_equal(buf, "Hello!abc");
+}
+
 /* KVM without coalesced port I/O: asked once, every write exits. */
 static void test_coalesced_fallback(void **state)
 {
@@ -690,6 +733,9 @@ static void test_coalesced_timer(void **state)
     assert_false(pioring_pending(&e->ring));
     assert_int_equal(pioring_delivered(&e->ring), 3);
     ev_stop(e->ctx.ev);
+    char got[64];
+    read_out(e, got, sizeof(got)); /* written by the ticks, not the teardown */
+    assert_string_equal(got, "idle");
     assert_int_equal(e->zone_calls, 2);
     /* The next byte exits and registers again. */
     thr_str(e, "!?");
@@ -719,6 +765,8 @@ int main(void)
         cmocka_unit_test(test_ring_wrap_and_full),
         cmocka_unit_test_setup_teardown(test_coalesced_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_coalesced_ier_mcr, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_coalesced_output_held, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_coalesced_fallback, setup,
                                         teardown),
