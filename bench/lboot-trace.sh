@@ -5,16 +5,24 @@
 #
 # Each VMM boots bench/run.sh --linux's guest (Debian's kernel, the busybox
 # init that prints @@LINIT and powers off) once per round with L1's KVM
-# tracepoints on (kvm_exit, kvm_pio, kvm_userspace_exit, kvm_page_fault,
-# sched_process_exec), then L1 summarises the trace of that run:
-#   @@TRACE VMM ROUND phase NAME MS    exec -> first guest entry, first
-#                                      COM1 write, @@LINIT's first byte
+# tracepoints on (kvm_entry, kvm_exit, kvm_pio, kvm_userspace_exit,
+# kvm_page_fault, sched_process_exec), then L1 summarises the trace of
+# that run (times in L1 ms from the VMM's exec):
+#   @@TRACE VMM ROUND phase NAME MS    first guest entry, first and 16000th
+#                                      write to 0xcf8 (the PCI scan), first
+#                                      COM1 write, last exit or entry
+#   @@TRACE VMM ROUND time CLASS n=N ms=MS   time from kvm_exit to the next
+#                                      kvm_entry by class: KVM's exit reason,
+#                                      or for port I/O the port (COM1 THR and
+#                                      LSR, 0xcf8, 0xcfc, other), "user" when
+#                                      the exit went to the VMM
+#   @@TRACE VMM ROUND bucket S ...     exits by kind and time in exits per
+#                                      0.5 s from the first entry
 #   @@TRACE VMM ROUND exit REASON N    KVM's exits by reason (all of them,
 #                                      handled in the kernel or not)
 #   @@TRACE VMM ROUND user REASON N    exits that reached the VMM
 #   @@TRACE VMM ROUND pio DIR PORT N   port I/O by port (in or out)
-#   @@TRACE VMM ROUND early ...        the same three before the first
-#                                      COM1 write
+#   @@TRACE VMM ROUND early ...        the same before the first COM1 write
 #   @@TRACE VMM ROUND vmstat KEY N     L1's THP and compaction counters
 #                                      over the run (/proc/vmstat)
 # Tracing slows every exit: the times are for comparing phases, not for
