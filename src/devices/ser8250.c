@@ -34,7 +34,8 @@
  * polls LSR per byte then costs one write(2), and one wake-up of whoever
  * reads it, per tick instead of per byte (bench/README.md, "Linux boot:
  * where the exits' time goes"); the order is the buffer's, and the zone's
- * removal, the idle drop and the teardown flush what is held.
+ * removal, the idle drop, an exit other than a port read (a power-off:
+ * dev_ctx.coalesced_on_flush) and the teardown flush what is held.
  *
  * Context: region ops on vCPU threads, backend callbacks on the event
  * thread; both under the device mutex.
@@ -272,6 +273,17 @@ static void on_drain(void *opaque)
         c->coalesced_drain(c->opaque);
 }
 
+/* vCPU thread, no lock held: an exit other than a port read follows the
+ * delivery of queued THR writes (dev_ctx.coalesced_on_flush). */
+static void on_exit_flush(void *opaque)
+{
+    struct uart *u = opaque;
+    pthread_mutex_lock(&u->lock);
+    if (u->coalesced)
+        chardev_flush(u->cd);
+    pthread_mutex_unlock(&u->lock);
+}
+
 /* ---- registers ---- */
 
 static uint64_t uart_read(void *opaque, uint64_t off, unsigned size)
@@ -478,6 +490,8 @@ int ser8250_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     /* Coalescing needs the drain timer (and so the event loop). */
     if (ctx->coalesced_pio && ctx->ev)
         u->drain = dtimer_new(ctx->ev, on_drain, u, ctx->timer_slack_ns);
+    if (u->drain && ctx->coalesced_on_flush)
+        ctx->coalesced_on_flush(ctx->opaque, on_exit_flush, u);
     if (vd->intrs.n) {
         if (ctx->irq_resolve(ctx->opaque, &vd->intrs.v[0], -1, &u->line) < 0) {
             uart_teardown(u);
