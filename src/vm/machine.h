@@ -89,7 +89,7 @@ struct vm {
     struct pioring coalesced;
     /* dev_ctx.coalesced_on_flush's registrations (realize only). */
     struct {
-        void (*fn)(void *arg);
+        void (*fn)(void *arg, uint64_t port);
         void *arg;
     } cflush[4];
     unsigned ncflush;

@@ -111,18 +111,21 @@ static void park(struct vcpu *vcpu)
     __atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 }
 
-/* Deliver what KVM queued; after an exit that is not a port read (a
- * console's LSR poll, where batching goes on), let the devices that hold
- * output write it first (dev_ctx.coalesced_on_flush): a power-off's or a
- * reset's log line then comes after the guest's last bytes. */
+/* Deliver what KVM queued, then let the devices that hold output write it
+ * before this exit is handled (dev_ctx.coalesced_on_flush), unless it
+ * reads one of their own ports (a console's LSR poll: batching goes on):
+ * a power-off's or a reset's log line then comes after the guest's last
+ * bytes. */
 static NOINLINE void
 coalesced_before_exit(struct vm *vm, const struct kvm_run *run, uint32_t why)
 {
-    if (pioring_drain(&vm->coalesced) == 0 ||
-        (why == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_IN))
+    if (pioring_drain(&vm->coalesced) == 0)
         return;
+    uint64_t port = why == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_IN
+                        ? run->io.port
+                        : UINT64_MAX;
     for (unsigned i = 0; i < vm->ncflush; i++)
-        vm->cflush[i].fn(vm->cflush[i].arg);
+        vm->cflush[i].fn(vm->cflush[i].arg, port);
 }
 
 static void *vcpu_thread(void *arg)

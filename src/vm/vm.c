@@ -94,7 +94,8 @@ static void ctx_coalesced_drain(void *opaque)
     pioring_drain(&vm->coalesced);
 }
 
-static void ctx_coalesced_on_flush(void *opaque, void (*fn)(void *arg),
+static void ctx_coalesced_on_flush(void *opaque,
+                                   void (*fn)(void *arg, uint64_t port),
                                    void *arg)
 {
     struct vm *vm = opaque;

@@ -44,7 +44,7 @@ struct env {
     int zone_err; /* what coalesced_pio returns (0: works) */
     unsigned zone_calls;
     /* dev_ctx.coalesced_on_flush's registration */
-    void (*flush_fn)(void *arg);
+    void (*flush_fn)(void *arg, uint64_t port);
     void *flush_arg;
 };
 
@@ -115,7 +115,8 @@ static int fake_coalesced_pio(void *opaque, uint64_t port, unsigned len,
     return 0;
 }
 
-static void fake_on_flush(void *opaque, void (*fn)(void *arg), void *arg)
+static void fake_on_flush(void *opaque, void (*fn)(void *arg, uint64_t port),
+                          void *arg)
 {
     struct env *e = opaque;
     assert_null(e->flush_fn);
@@ -722,9 +723,17 @@ static void test_coalesced_flush_before_other_exit(void **state)
     char buf[64];
     read_out(e, buf, sizeof(buf));
     assert_string_equal(buf, "l");
-    e->flush_fn(e->flush_arg);
+    e->flush_fn(e->flush_arg, COM + 5); /* an LSR poll: still held */
+    read_out(e, buf, sizeof(buf));
+    assert_string_equal(buf, "l");
+    e->flush_fn(e->flush_arg, 0x4f); /* another device's port read */
     read_out(e, buf, sizeof(buf));
     assert_string_equal(buf, "loopback: ok\n");
+    thr_str(e, "bye");
+    assert_true(pioring_drain(&e->ring) > 0);
+    e->flush_fn(e->flush_arg, UINT64_MAX); /* the power-off write */
+    read_out(e, buf, sizeof(buf));
+    assert_string_equal(buf, "loopback: ok\nbye");
     pioring_detach(&e->ring);
     unrealize(e);
 }
