@@ -129,7 +129,7 @@ vmm_cmd() {
 # exit 0 (the guest powered off) and the guest report no @@BLK-FAIL.
 lone() {
     case $1 in
-    lboot) set -- "$@" -M @@LINIT ;;
+    lboot) set -- "$@" -M @@LINIT -M 'Linux version' ;;
     *) set -- "$@" -M @@BLK-R0 -M @@BLK-R1 -M @@BLK-W0 -M @@BLK-W1 ;;
     esac
     set -- "$@" -t "$TIMEOUT" -e "$WORK/stderr" -o "$WORK/out" -l "$WORK/log" --

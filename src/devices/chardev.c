@@ -52,6 +52,7 @@ struct chardev {
     bool in_ready; /* inside the input callback: one read never blocks */
     bool in_eof, out_broken;
     bool out_blocked; /* a chardev_write was short: call output_room */
+    bool held;        /* chardev_hold: the owner flushes */
     int pty_slave;    /* kept open so the master never sees a hang-up */
     pid_t child;      /* the `>|cmd` process, or 0 */
 
@@ -199,10 +200,11 @@ size_t chardev_write(struct chardev *c, const void *buf, size_t len)
         c->olen += n;
         done += n;
         c->out_total += n;
-        if (c->timer_fd >= 0 && c->olen < BATCH_MAX)
-            arm_batch(c);
-        else
+        /* Held (chardev_hold): the owner flushes, up to BATCH_MAX. */
+        if (c->olen >= BATCH_MAX || (!c->held && c->timer_fd < 0))
             flush_out(c, 0);
+        else if (!c->held)
+            arm_batch(c);
         if (c->out_broken)
             return len;
     }
@@ -214,6 +216,21 @@ size_t chardev_write(struct chardev *c, const void *buf, size_t len)
     if (done < len)
         c->out_blocked = true;
     return done;
+}
+
+void chardev_hold(struct chardev *c, bool hold)
+{
+    if (!c)
+        return;
+    c->held = hold;
+    if (!hold)
+        chardev_flush(c);
+}
+
+void chardev_flush(struct chardev *c)
+{
+    if (c && c->olen && c->out_fd >= 0 && !c->out_broken && !c->out_watch)
+        flush_out(c, 0);
 }
 
 void chardev_put(struct chardev *c, const void *buf, size_t len)

@@ -84,6 +84,16 @@ void chardev_want_input(struct chardev *c, bool want);
 size_t chardev_write(struct chardev *c, const void *buf, size_t len);
 /* chardev_put: chardev_write, dropping (and counting) what does not fit. */
 void chardev_put(struct chardev *c, const void *buf, size_t len);
+/*
+ * chardev_hold: while held, output stays in the buffer (up to 4 KiB, then
+ * it is written as usual) until the owner calls chardev_flush, on a timer
+ * of its own; releasing the hold flushes. For output that nobody waits
+ * for byte by byte (a UART's polled console writes): one write(2) and one
+ * wake-up of the reader per batch instead of per byte. chardev_flush:
+ * write what the sink takes now (never blocks). NULL is ignored.
+ */
+void chardev_hold(struct chardev *c, bool hold);
+void chardev_flush(struct chardev *c);
 
 /*
  * chardev_close: flush the output (a slow sink gets 2 s), report dropped

@@ -101,6 +101,18 @@ struct dev_ctx {
                          bool assign);
     void (*coalesced_drain)(void *opaque);
     /*
+     * coalesced_on_flush: registers fn(arg, port), called on a vCPU thread
+     * with no lock held when queued writes were delivered before an exit;
+     * `port` is the port that exit reads, or UINT64_MAX when it is not a
+     * port read (a power-off, a reset, MMIO...). A device that holds
+     * output for later (ser8250) writes it then unless the exit reads one
+     * of its own registers (its console's poll), so that the output comes
+     * out before whatever that exit does and logs. Called at realize;
+     * NULL: not available.
+     */
+    void (*coalesced_on_flush)(void *opaque,
+                               void (*fn)(void *arg, uint64_t port), void *arg);
+    /*
      * MSI routes: msi_route_alloc returns a new GSI (>= 0) for one MSI-X
      * vector; msi_route_set points it at the message (address, data), or
      * removes the route with valid=false; irqfd binds eventfd `fd` to a

@@ -29,7 +29,14 @@
  * after COALESCE_IDLE ticks without a THR write (an idle guest costs no
  * host wake-ups; its next byte exits and registers again); so the
  * interrupt-driven tty path, which toggles IER's THRE bit per burst, costs
- * no registration per burst.
+ * no registration per burst. While the zone is registered the host end's
+ * output is held and written once per tick (chardev_hold): a console that
+ * polls LSR per byte then costs one write(2), and one wake-up of whoever
+ * reads it, per tick instead of per byte (bench/README.md, "Linux boot:
+ * where the exits' time goes"); the order is the buffer's, and the zone's
+ * removal, the idle drop, any exit that does not read the UART (a
+ * power-off: dev_ctx.coalesced_on_flush) and the teardown flush what is
+ * held.
  *
  * Context: region ops on vCPU threads, backend callbacks on the event
  * thread; both under the device mutex.
@@ -229,6 +236,10 @@ static void coalesce_set(struct uart *u, bool on)
         return; /* a zone that stays registered is still drained */
     }
     u->coalesced = on;
+    /* The bytes of a polled console go out in batches, one write(2) per
+     * drain tick (COALESCE_NS) instead of one per byte; released (and
+     * flushed) with the zone, so interrupt-driven output is never held. */
+    chardev_hold(u->cd, on);
     if (on && u->drain) {
         u->tick_thr = u->n_thr;
         u->idle_ticks = 0;
@@ -247,6 +258,7 @@ static void on_drain(void *opaque)
     pthread_mutex_lock(&u->lock);
     bool dropped = false;
     if (u->coalesced) {
+        chardev_flush(u->cd);
         u->idle_ticks = u->n_thr == u->tick_thr ? u->idle_ticks + 1 : 0;
         u->tick_thr = u->n_thr;
         if (u->idle_ticks >= COALESCE_IDLE && !u->no_coalesce) {
@@ -260,6 +272,20 @@ static void on_drain(void *opaque)
     /* A write KVM queued before the zone went, with no exit after it. */
     if (dropped && c->coalesced_drain)
         c->coalesced_drain(c->opaque);
+}
+
+/* vCPU thread, no lock held: an exit follows the delivery of queued THR
+ * writes (dev_ctx.coalesced_on_flush); unless it reads one of our
+ * registers (the console's LSR poll), what is held goes out first. */
+static void on_exit_flush(void *opaque, uint64_t port)
+{
+    struct uart *u = opaque;
+    if (port >= u->base && port - u->base < 8)
+        return;
+    pthread_mutex_lock(&u->lock);
+    if (u->coalesced)
+        chardev_flush(u->cd);
+    pthread_mutex_unlock(&u->lock);
 }
 
 /* ---- registers ---- */
@@ -468,6 +494,8 @@ int ser8250_realize(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     /* Coalescing needs the drain timer (and so the event loop). */
     if (ctx->coalesced_pio && ctx->ev)
         u->drain = dtimer_new(ctx->ev, on_drain, u, ctx->timer_slack_ns);
+    if (u->drain && ctx->coalesced_on_flush)
+        ctx->coalesced_on_flush(ctx->opaque, on_exit_flush, u);
     if (vd->intrs.n) {
         if (ctx->irq_resolve(ctx->opaque, &vd->intrs.v[0], -1, &u->line) < 0) {
             uart_teardown(u);

@@ -87,6 +87,12 @@ struct vm {
      * vCPU 0's mapping, attached when vCPU 0 is made. */
     bool has_coalesced_pio;
     struct pioring coalesced;
+    /* dev_ctx.coalesced_on_flush's registrations (realize only). */
+    struct {
+        void (*fn)(void *arg, uint64_t port);
+        void *arg;
+    } cflush[4];
+    unsigned ncflush;
     struct gsi_routes gsi;  /* arch: has_irqchip only */
     uint32_t next_dev_slot; /* the next devices' KVM memory slot (vm.c) */
     struct kvm_cpuid2 *cpuid;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/compiler.h"
 #include "util/log.h"
 #include "vm/confine.h"
 #include "vm/machine.h"
@@ -110,6 +111,23 @@ static void park(struct vcpu *vcpu)
     __atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 }
 
+/* Deliver what KVM queued, then let the devices that hold output write it
+ * before this exit is handled (dev_ctx.coalesced_on_flush), unless it
+ * reads one of their own ports (a console's LSR poll: batching goes on):
+ * a power-off's or a reset's log line then comes after the guest's last
+ * bytes. */
+static NOINLINE void
+coalesced_before_exit(struct vm *vm, const struct kvm_run *run, uint32_t why)
+{
+    if (pioring_drain(&vm->coalesced) == 0)
+        return;
+    uint64_t port = why == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_IN
+                        ? run->io.port
+                        : UINT64_MAX;
+    for (unsigned i = 0; i < vm->ncflush; i++)
+        vm->cflush[i].fn(vm->cflush[i].arg, port);
+}
+
 static void *vcpu_thread(void *arg)
 {
     struct vcpu *vcpu = arg;
@@ -157,7 +175,8 @@ static void *vcpu_thread(void *arg)
         uint32_t why = run->exit_reason;
         /* Writes KVM queued (vm/pioring.h) reach their device before
          * anything this exit does. */
-        pioring_before_exit(&vm->coalesced);
+        if (UNLIKELY(pioring_pending(&vm->coalesced)))
+            coalesced_before_exit(vm, run, why);
         if (UNLIKELY(why >= VCPU_EXIT_REASONS)) {
             atomic_fetch_add_explicit(&vcpu->exits_other, 1,
                                       memory_order_relaxed);

@@ -94,6 +94,19 @@ static void ctx_coalesced_drain(void *opaque)
     pioring_drain(&vm->coalesced);
 }
 
+static void ctx_coalesced_on_flush(void *opaque,
+                                   void (*fn)(void *arg, uint64_t port),
+                                   void *arg)
+{
+    struct vm *vm = opaque;
+    if (vm->ncflush == ARRAY_SIZE(vm->cflush)) {
+        log_debug(TAG, "no room for another coalesced-output flush");
+        return;
+    }
+    vm->cflush[vm->ncflush].fn = fn;
+    vm->cflush[vm->ncflush++].arg = arg;
+}
+
 static int ctx_msi_route_alloc(void *opaque)
 {
     struct vm *vm = opaque;
@@ -268,7 +281,8 @@ static int build(struct vm *vm)
                          .slot_new = ctx_slot_new,
                          .slot_set = ctx_slot_set,
                          .coalesced_pio = ctx_coalesced_pio,
-                         .coalesced_drain = ctx_coalesced_drain};
+                         .coalesced_drain = ctx_coalesced_drain,
+                         .coalesced_on_flush = ctx_coalesced_on_flush};
     if (devices_realize(spec, &vm->dev_ctx, &vm->devs) < 0)
         return -1;
     for (size_t i = 0; i < vm->devs.v.n; i++)

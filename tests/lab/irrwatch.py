@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""irrwatch.py SOCKET: lab-run's stall sampler (see unstall in lab-run).
+"""irrwatch.py SOCKET [SECS]: lab-run's stall sampler (see unstall in lab-run).
 
 One process on one connection to L1's QEMU monitor (HMP, a unix socket)
-for the whole run: every second `info lapic`; the same IRR vectors pending
+for the whole run: every SECS seconds (default 1; lab-run passes
+$LAB_IRR_INTERVAL) `info lapic`; the same IRR vectors pending
 in two samples in a row are QEMU 7.2's TCG stall: it prints lab-run's
 "L1 stalled with IRR ..." line and presses a key (`sendkey shift`), whose
 interrupt takes the pending one with it. Waits up to 10 minutes for the
@@ -11,6 +12,7 @@ drives it against a fake monitor.
 """
 import re, socket, sys, time
 path = sys.argv[1]
+interval = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
 def connect():
     for _ in range(600):
         try:
@@ -35,7 +37,7 @@ def until_prompt():
 until_prompt()  # the banner
 last = ''
 while True:
-    time.sleep(1)
+    time.sleep(interval)
     try:
         s.sendall(b'info lapic\n')
         t = until_prompt()

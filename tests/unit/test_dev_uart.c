@@ -43,6 +43,9 @@ struct env {
     bool zone_on;
     int zone_err; /* what coalesced_pio returns (0: works) */
     unsigned zone_calls;
+    /* dev_ctx.coalesced_on_flush's registration */
+    void (*flush_fn)(void *arg, uint64_t port);
+    void *flush_arg;
 };
 
 static struct kvm_coalesced_mmio_ring *ring_of(struct env *e)
@@ -110,6 +113,15 @@ static int fake_coalesced_pio(void *opaque, uint64_t port, unsigned len,
     assert_true(assign != e->zone_on);
     __atomic_store_n(&e->zone_on, assign, __ATOMIC_SEQ_CST);
     return 0;
+}
+
+static void fake_on_flush(void *opaque, void (*fn)(void *arg, uint64_t port),
+                          void *arg)
+{
+    struct env *e = opaque;
+    assert_null(e->flush_fn);
+    e->flush_fn = fn;
+    e->flush_arg = arg;
 }
 
 static void fake_coalesced_drain(void *opaque)
@@ -181,6 +193,7 @@ static void coalesced_env(struct env *e)
 {
     e->ctx.coalesced_pio = fake_coalesced_pio;
     e->ctx.coalesced_drain = fake_coalesced_drain;
+    e->ctx.coalesced_on_flush = fake_on_flush;
 }
 
 static void add_hostdev(struct env *e, enum hostdev_dir dir, const char *name)
@@ -649,6 +662,82 @@ static void test_coalesced_ier_mcr(void **state)
     assert_string_equal(buf, "abcdefg");
 }
 
+/* While THR writes are coalesced the host end's output is held and goes
+ * out on the drain tick or when the zone goes: an LSR poll delivers the
+ * queued bytes to the UART but writes nothing; IER's THRE bit (tty
+ * output) removes the zone and flushes, and from then on every byte is
+ * written at once. */
+static void test_coalesced_output_held(void **state)
+{
+    struct env *e = *state;
+    coalesced_env(e);
+    add_hostdev(e, HOSTDEV_OUT, "out");
+    realize(e);
+    char buf[64];
+    thr_str(e, "Hello");
+    assert_true(e->zone_on);
+    read_out(e, buf, sizeof(buf));
+    assert_string_equal(buf, "H"); /* it exited, before the zone */
+    pioring_before_exit(&e->ring); /* an LSR poll exits */
+    assert_int_equal(in(e, 5) & 0x60, 0x60);
+    assert_false(pioring_pending(&e->ring));
+    read_out(e, buf, sizeof(buf));
+    assert_string_equal(buf, "H"); /* delivered, held */
+    exit_out(e, 1, 0x02);
+    assert_false(e->zone_on);
+    read_out(e, buf, sizeof(buf));
+    assert_string_equal(buf, "Hello");
+    assert_int_equal(in(e, 2) & 0x0f, 0x02);
+    thr(e, '!');
+    read_out(e, buf, sizeof(buf));
+    assert_string_equal(buf, "Hello!");
+    /* Back to polled output: held again, and the teardown flushes. */
+    exit_out(e, 1, 0x00);
+    thr_str(e, "ab");
+    assert_true(e->zone_on);
+    thr(e, 'c');
+    pioring_before_exit(&e->ring);
+    read_out(e, buf, sizeof(buf));
+    assert_string_equal(buf, "Hello!a");
+    pioring_detach(&e->ring);
+    unrealize(e);
+    read_out(e, buf, sizeof(buf));
+    assert_string_equal(buf, "Hello!abc");
+}
+
+/* An exit that is not a port read (a power-off) after queued bytes: the
+ * vCPU loop delivers them and calls the UART's flush before the exit's
+ * own work, so the guest's last line comes out before qvm's "guest
+ * powered off" (the lab's uart case saw "l" + qvm's line + "oopback"). */
+static void test_coalesced_flush_before_other_exit(void **state)
+{
+    struct env *e = *state;
+    coalesced_env(e);
+    add_hostdev(e, HOSTDEV_OUT, "out");
+    realize(e);
+    assert_non_null(e->flush_fn);
+    thr_str(e, "loopback: ok\n");
+    assert_true(e->zone_on);
+    /* The power-off write exits: drained, then (not a read) flushed. */
+    assert_true(pioring_drain(&e->ring) > 0);
+    char buf[64];
+    read_out(e, buf, sizeof(buf));
+    assert_string_equal(buf, "l");
+    e->flush_fn(e->flush_arg, COM + 5); /* an LSR poll: still held */
+    read_out(e, buf, sizeof(buf));
+    assert_string_equal(buf, "l");
+    e->flush_fn(e->flush_arg, 0x4f); /* another device's port read */
+    read_out(e, buf, sizeof(buf));
+    assert_string_equal(buf, "loopback: ok\n");
+    thr_str(e, "bye");
+    assert_true(pioring_drain(&e->ring) > 0);
+    e->flush_fn(e->flush_arg, UINT64_MAX); /* the power-off write */
+    read_out(e, buf, sizeof(buf));
+    assert_string_equal(buf, "loopback: ok\nbye");
+    pioring_detach(&e->ring);
+    unrealize(e);
+}
+
 /* KVM without coalesced port I/O: asked once, every write exits. */
 static void test_coalesced_fallback(void **state)
 {
@@ -690,6 +779,9 @@ static void test_coalesced_timer(void **state)
     assert_false(pioring_pending(&e->ring));
     assert_int_equal(pioring_delivered(&e->ring), 3);
     ev_stop(e->ctx.ev);
+    char got[64];
+    read_out(e, got, sizeof(got)); /* written by the ticks, not the teardown */
+    assert_string_equal(got, "idle");
     assert_int_equal(e->zone_calls, 2);
     /* The next byte exits and registers again. */
     thr_str(e, "!?");
@@ -720,6 +812,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_coalesced_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_coalesced_ier_mcr, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_coalesced_output_held, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_coalesced_flush_before_other_exit,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_coalesced_fallback, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_coalesced_timer, setup, teardown),
