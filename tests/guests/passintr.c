@@ -62,14 +62,7 @@ void edu_isr_c(void)
 
 static void fail(const char *what, uint32_t v)
 {
-    serial_puts("passintr: FAIL ");
-    serial_puts(what);
-    serial_puts(" ");
-    serial_puthex(v);
-    serial_puts("\n");
-    poweroff();
-    for (;;)
-        __asm__ volatile("cli; hlt");
+    guest_fail("passintr", what, v);
 }
 
 /* wait_irq: interrupts on until n_irq passes `seen` (bounded: the case's
