@@ -51,6 +51,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "devices/msix.h"
 #include "devices/pci.h"
 #include "hv/vfio.h"
 #include "util/ckd.h"
@@ -505,6 +506,12 @@ static void vpci_free(struct vpci *v)
 {
     if (v->ctx && v->ctx->pci)
         pci_bus_remove(v->ctx->pci, &v->f);
+    /* A realize that failed before pci_bus_add leaves the MSI-X state
+     * with the function (the bus frees only its functions'). */
+    if (v->f.msix) {
+        msix_free(v->f.msix);
+        v->f.msix = NULL;
+    }
     /* No bar_moved runs any more: the slots emptied before the mmaps go
      * (no vCPU runs). */
     for (unsigned i = 0; i < 6; i++)
