@@ -14,6 +14,7 @@
 #define QVM_TESTS_FUZZ_ENV_H
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,21 @@ struct fenv {
 };
 
 static struct fenv fe;
+
+/*
+ * Keep freed memory mapped between inputs. Each input realizes and frees
+ * its devices, and some allocations are above glibc's mmap and trim
+ * thresholds (virtio-net's 133 KB receive stash): by default each input
+ * mapped and zeroed them afresh, page by page, and page faults were most
+ * of the time (fuzz_pci: 2,200 executions a second, 13,700 with this).
+ * Speed only: what an input does is unchanged (ASan's allocator ignores
+ * it).
+ */
+__attribute__((constructor)) static void fe_malloc_keep(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
 
 static void fe_irq(void *opaque, uint32_t gsi, bool level)
 {
