@@ -15,16 +15,19 @@
  *   KVM memory slot at the guest's BAR address, moved and emptied with the
  *   guest's BAR moves and memory decode (bar_moved, on the PCI remap
  *   thread). Trapped otherwise (I/O, no mmap, a BAR of a host MSI-X table
- *   or PBA that is not passed, and every BAR while INTx is qvm's): each
+ *   or PBA that is not passed, and every BAR while INTx is qvm's without
+ *   an IOAPIC EOI hook): each
  *   access goes to the mmap in qvm, or pread/pwrite. VFIO's sparse mmap
  *   areas are honoured: only their pages go into slots;
  * - INTx: with KVM's full in-kernel irqchip, VFIO's eventfd is a KVM irqfd
  *   with resample on the function's IOAPIC input: the guest's EOI lowers
  *   the line and signals VFIO's unmask eventfd. Otherwise (the split
  *   irqchip) the eventfd is read on the I/O thread, which drives the INTx
- *   line; VFIO masks the host line when it fires, and the next access to
- *   a BAR (the guest's handler acknowledging the device) lowers the guest
- *   line and unmasks it, so a still-pending interrupt fires again;
+ *   line; VFIO masks the host line when it fires, and the guest's EOI at
+ *   qvm's IOAPIC (its EOI hook, ctx->irq_eoi_fd) lowers the guest line and
+ *   unmasks the host's, so a still-pending interrupt fires again. Without
+ *   that hook, the next access to a BAR (the guest's handler acknowledging
+ *   the device) does it, and the BARs stay trapped;
  * - MSI (one vector): when the guest enables it, VFIO's MSI eventfd is a
  *   KVM irqfd on an MSI route that follows the guest's address and data
  *   (KVM_SIGNAL_MSI from the I/O thread without irqfd). INTx is off while
@@ -111,8 +114,10 @@ struct vpci {
     bool realized;
     /* INTx */
     int intx_efd;
-    int intx_rfd;       /* resample eventfd: VFIO unmasks on the guest's EOI */
+    int intx_rfd;       /* resample eventfd: VFIO unmasks on the guest's EOI;
+                           or qvm's IOAPIC's EOI eventfd (intx_eoi_hook) */
     bool intx_resample; /* INTx is a KVM irqfd with resample */
+    bool intx_eoi_hook; /* INTx by qvm, lowered at the guest's EOI */
     atomic_bool intx_pending;
     bool intx_on; /* VFIO's INTx trigger is set */
     /* MSI */
@@ -146,9 +151,9 @@ struct vpci {
 
 /* ---- BARs ---------------------------------------------------------------- */
 
-/* intx_eoi: a BAR access after the INTx line went up: lower it and let
- * VFIO unmask the host line (it fires again if the device still asserts
- * it). */
+/* intx_eoi: the guest's EOI (intx_eoi_hook), or else a BAR access, after
+ * the INTx line went up: lower it and let VFIO unmask the host line (it
+ * fires again if the device still asserts it). */
 static void intx_eoi(struct vpci *v)
 {
     if (!atomic_exchange(&v->intx_pending, false))
@@ -190,7 +195,8 @@ static uint64_t bar_read(void *opaque, uint64_t off, unsigned size)
             memset(buf, 0xff, sizeof(buf));
         val = le_get(buf, size);
     }
-    intx_eoi(b->v);
+    if (!b->v->intx_eoi_hook)
+        intx_eoi(b->v);
     return val;
 }
 
@@ -225,7 +231,8 @@ static void bar_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
                       "%s: BAR%u write at 0x%llx failed", b->v->name, b->idx,
                       (unsigned long long)off);
     }
-    intx_eoi(b->v);
+    if (!b->v->intx_eoi_hook)
+        intx_eoi(b->v);
 }
 
 static const struct region_ops bar_ops = {bar_read, bar_write};
@@ -292,6 +299,15 @@ static void intx_fired(void *opaque, int fd, uint32_t events)
         return;
     atomic_store(&v->intx_pending, true);
     pci_intx_set(&v->f, true);
+}
+
+/* qvm's IOAPIC says the guest EOI'd the INTx line. */
+static void intx_eoi_fired(void *opaque, int fd, uint32_t events)
+{
+    (void)events;
+    uint64_t n;
+    if (read(fd, &n, sizeof(n)) == sizeof(n))
+        intx_eoi(opaque);
 }
 
 /* The MSI eventfd without irqfd: inject from the I/O thread. */
@@ -529,6 +545,11 @@ static void vpci_free(struct vpci *v)
                  (unsigned long long)atomic_load(&v->msix_relayed));
     if (v->intx_efd >= 0 && !v->intx_resample && v->ctx->ev)
         (void)ev_del(v->ctx->ev, v->intx_efd);
+    if (v->intx_eoi_hook) {
+        (void)v->ctx->irq_eoi_fd(v->ctx->opaque, v->f.intx.gsi, -1);
+        if (v->ctx->ev)
+            (void)ev_del(v->ctx->ev, v->intx_rfd);
+    }
     if (v->msi_efd >= 0 && !v->msi_irqfd && v->ctx->ev)
         (void)ev_del(v->ctx->ev, v->msi_efd);
     for (unsigned i = 0; v->msix_efd && v->msix_src && i < v->msix_n; i++)
@@ -1001,6 +1022,25 @@ static int setup_intx(struct vpci *v)
     int r = ev_add(v->ctx->ev, v->intx_efd, EPOLLIN, intx_fired, v);
     if (r < 0)
         return r;
+    /* qvm's IOAPIC (the split irqchip) tells the guest's EOI: the host
+     * line is unmasked then, and the BARs need not be trapped. */
+    if (v->ctx->irq_eoi_fd && v->f.intx.gsi >= 0) {
+        v->intx_rfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (v->intx_rfd < 0)
+            return -errno;
+        if (v->ctx->irq_eoi_fd(v->ctx->opaque, v->f.intx.gsi, v->intx_rfd) ==
+            0) {
+            r = ev_add(v->ctx->ev, v->intx_rfd, EPOLLIN, intx_eoi_fired, v);
+            if (r < 0) {
+                (void)v->ctx->irq_eoi_fd(v->ctx->opaque, v->f.intx.gsi, -1);
+                return r;
+            }
+            v->intx_eoi_hook = true;
+        } else {
+            close(v->intx_rfd);
+            v->intx_rfd = -1;
+        }
+    }
     return intx_enable(v, true);
 }
 
@@ -1154,11 +1194,12 @@ static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
              v->d.group_id,
              !v->intx_on        ? "none"
              : v->intx_resample ? "by KVM irqfd with resample"
+             : v->intx_eoi_hook ? "by qvm (unmasked at the guest's EOI)"
                                 : "by qvm (unmasked on BAR access)");
     /* BARs in memory slots, unless INTx by qvm needs the guest's BAR
-     * accesses to see the handler acknowledge the device. */
+     * accesses to see the handler acknowledge the device (no EOI hook). */
     pthread_mutex_lock(&v->slot_lock);
-    v->direct = !(v->intx_on && !v->intx_resample);
+    v->direct = !(v->intx_on && !v->intx_resample && !v->intx_eoi_hook);
     for (unsigned i = 0; i < 6; i++) {
         struct vbar *b = &v->bars[i];
         if (!b->size)

@@ -351,7 +351,10 @@ static void clock_advance(unsigned k)
  *          areas [0, 0x1000) and [0x2000, end), bit 6 BAR0's
  *          MSIX_MAPPABLE, bit 7 memory slots offered (slot_new/slot_set);
  *   [7]    failures: bit 0 open, 1 interrupt set-up, 2 INTx unmask, 3 BAR
- *          access, 4 DMA map, 5 configuration space access;
+ *          access, 4 DMA map, 5 configuration space access; bit 6 the
+ *          VM's IOAPIC offers its EOI hook (irq_eoi_fd, the split
+ *          irqchip's: INTx unmasked at the EOI, an eventfd watched like
+ *          the others), bit 7 that hook refuses;
  *   [8..]  the host's configuration space (the rest zero).
  * Configuration space and BARs are memory; interrupts and DMA mappings are
  * recorded and checked.
@@ -417,6 +420,20 @@ static int fuzz_slot_new(void *opaque)
 {
     (void)opaque;
     return fuzz_slots < 32 ? (int)fuzz_slots++ : -ENOSPC;
+}
+
+/* qvm's IOAPIC's EOI hook (with [7] bit 6): one fd per line, -1 to drop */
+static int fuzz_eoi_fd[FE_GSIS];
+
+static int fuzz_irq_eoi_fd(void *opaque, int64_t gsi, int fd)
+{
+    (void)opaque;
+    CHECK(gsi >= 0 && gsi < FE_GSIS && fd >= -1);
+    CHECK(fd == -1 || fuzz_eoi_fd[gsi] == -1); /* one source per line */
+    if (host.fail & 128)
+        return -ENOENT;
+    fuzz_eoi_fd[gsi] = fd;
+    return 0;
 }
 
 static int fuzz_slot_set(void *opaque, int slot, uint64_t gpa, uint64_t size,
@@ -727,6 +744,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_slots = 0;
     l.ctx.slot_new = host.irqs & 128 ? fuzz_slot_new : NULL;
     l.ctx.slot_set = host.irqs & 128 ? fuzz_slot_set : NULL;
+    for (unsigned i = 0; i < FE_GSIS; i++)
+        fuzz_eoi_fd[i] = -1;
+    l.ctx.irq_eoi_fd = host.fail & 64 ? fuzz_irq_eoi_fd : NULL;
     if (vfio_pci_realize(&spec, &l.ctx, &l) < 0)
         CHECK(!host.open); /* refused (logged): the function closed */
 #endif
@@ -769,6 +789,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #ifdef DEVREG_VFIO
     CHECK(!host.open); /* the function closed at teardown */
     nwatched = 0;      /* the event loop is freed with its watches */
+    for (unsigned i = 0; i < FE_GSIS; i++)
+        CHECK(fuzz_eoi_fd[i] == -1); /* every EOI hook dropped */
 #endif
     return 0;
 }

@@ -244,6 +244,7 @@ ops += [access(True, True, 4, 2, 0x10, 0x12345678),
         access(True, False, 2, 0, 0x1ffe), access(True, False, 1, 1, 0xffff),
         access(False, True, 4, 5, 0x1c, 0xcafe),
         access(False, False, 1, 5, 0x1f)]
+pre = list(ops)
 # The host raises INTx (an access's tick: the harness's host_interrupt)
 # before BAR reads (which lower and unmask it), also with Interrupt Disable.
 ops += [access(True, False, 4, 2, 0, tick=1), access(True, False, 4, 2, 4)]
@@ -270,4 +271,16 @@ vfio['open-fails'] = seed(cr(0) + cr(0x10), host=vfio_host([12] + [0] * 5, 1, 1,
 vfio['bar5-64bit'] = seed(cr(0), host=vfio_host([0] * 5 + [0x40 | 12], 0, 0, b''))
 vfio['no-room'] = seed(cr(0), host=vfio_host([30, 30, 0, 0, 0, 0], 0, 0, b''))
 vfio['small-bar'] = seed(cr(0), host=vfio_host([4, 0, 0, 0, 0, 0], 0, 0, b''))
+# The split irqchip's EOI hook ([7] bit 6) with memory slots ([6] bit 7):
+# the host raises INTx (tick 1: the first watched eventfd), BAR reads
+# change nothing, the guest's EOI (tick 2: the hook's eventfd) lowers and
+# unmasks it; again; then the rest. And the hook refusing (bit 7): INTx
+# unmasked at BAR accesses, the BARs trapped.
+eoi = [access(True, False, 4, 2, 0, tick=1), access(True, False, 4, 2, 4),
+       access(True, False, 4, 2, 0, tick=2), access(True, False, 4, 2, 0, tick=1),
+       access(True, False, 4, 2, 0, tick=2)]
+for name, fail in (('eoi-hook', 0x40), ('eoi-hook-refused', 0xc0)):
+    host = vfio_host([0x80 | 12, 0x20 | 5, 0x40 | 13, 0, 0x80 | 16, 0], 0x83,
+                     fail, cfgspace(0x1234, 0x11e8, 0x00ff00, 0x10, 1))
+    vfio[name] = seed(pre + eoi + ops[len(pre):], kvm=1, host=host)
 write_seeds('vfio', vfio)

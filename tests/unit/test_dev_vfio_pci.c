@@ -9,18 +9,23 @@
  * whose MSI-X table and PBA share a BAR with its registers (NVMe's
  * layout): the table and PBA are msix.c's, the registers next to them
  * reach the device (pread/pwrite), the other pages are memory slots that
- * follow the BAR, with and without VFIO's sparse mmap areas. The VFIO ioctls
+ * follow the BAR, with and without VFIO's sparse mmap areas; and INTx on
+ * the split irqchip: unmasked at the guest's EOI through qvm's IOAPIC's
+ * EOI hook with the BAR in a memory slot, or, without the hook, at the
+ * next BAR access with the BAR trapped. The VFIO ioctls
  * themselves run in the IOMMU lab (tests/vm/cases/vfio-edu.sh,
  * tests/realguests/cases/linux-vfio-edu.sh).
  */
 #include <errno.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -39,6 +44,9 @@
 
 static uint8_t host_cfg[256];
 static unsigned status_reads; /* host reads of the status register */
+static bool edu_mmap;         /* BAR0 may be mapped */
+static int intx_fd = -1;      /* what VFIO signals for INTx */
+static atomic_uint unmasks;   /* vfio_intx_unmask calls */
 
 /* The shared-BAR shape (shared.on): BAR0 of SH_BAR bytes, mmap allowed,
  * the sparse areas given (nareas 0: no capability), MSI-X with SH_VEC
@@ -70,8 +78,8 @@ int vfio_open(struct vfio_dev *d, const char *bdf)
     snprintf(d->bdf, sizeof(d->bdf), "%s", bdf);
     d->group_id = 1;
     d->container = d->group = d->fd = -1;
-    d->regions[VFIO_PCI_REG_BAR0] =
-        (struct vfio_region){.size = 4096, .readable = true, .writable = true};
+    d->regions[VFIO_PCI_REG_BAR0] = (struct vfio_region){
+        .size = 4096, .readable = true, .writable = true, .mmap = edu_mmap};
     d->regions[VFIO_PCI_REG_CFG] =
         (struct vfio_region){.size = 256, .readable = true, .writable = true};
     d->irq_count[VFIO_IRQ_INTX] = 1;
@@ -175,6 +183,8 @@ int vfio_irq_set(struct vfio_dev *d, enum vfio_irq_kind kind, unsigned vec,
     (void)d;
     if (kind == VFIO_IRQ_MSIX && vec < SH_VEC)
         shared.msix_fd[vec] = fd;
+    if (kind == VFIO_IRQ_INTX)
+        intx_fd = fd;
     return 0;
 }
 
@@ -190,6 +200,7 @@ int vfio_irq_set_many(struct vfio_dev *d, enum vfio_irq_kind kind,
 int vfio_intx_unmask(struct vfio_dev *d)
 {
     (void)d;
+    atomic_fetch_add(&unmasks, 1);
     return 0;
 }
 
@@ -201,9 +212,12 @@ int vfio_intx_unmask_fd(struct vfio_dev *d, int fd)
 
 /* ---- the fake machine ---- */
 
+static atomic_bool level_of[FAKE_IRQ_LINES];
+
 static void sink(void *opaque, uint32_t n, bool level)
 {
-    (void)opaque, (void)n, (void)level;
+    (void)opaque;
+    atomic_store(&level_of[n], level);
 }
 
 FAKE_IRQ(sink)
@@ -612,6 +626,153 @@ static void test_shared_msix_bar_mappable(void **state)
     run_shared(0, NULL, true, want, 3);
 }
 
+/* ---- INTx on the split irqchip ---- */
+
+static int no_resample(void *opaque, int gsi, int fd, int rfd, bool assign)
+{
+    (void)opaque, (void)gsi, (void)fd, (void)rfd, (void)assign;
+    return -EINVAL; /* KVM's split irqchip */
+}
+
+static struct {
+    int64_t gsi;
+    int fd;
+    unsigned calls;
+} eoi_hook;
+
+static int irq_eoi_fd(void *opaque, int64_t gsi, int fd)
+{
+    (void)opaque;
+    eoi_hook.gsi = gsi;
+    eoi_hook.fd = fd;
+    eoi_hook.calls++;
+    return 0;
+}
+
+/* wait (bounded: for a hang, not a window) until the I/O thread made it */
+#define WAIT_UNTIL(c)                                                          \
+    for (int k_ = 0; k_ < 5000000 && !(c); k_++)                               \
+    sched_yield()
+
+static void run_intx_split(bool hook)
+{
+    fake_irq_reset();
+    memset(slots, 0, sizeof(slots));
+    memset(&eoi_hook, 0, sizeof(eoi_hook));
+    for (unsigned i = 0; i < FAKE_IRQ_LINES; i++)
+        atomic_store(&level_of[i], false);
+    nslots = 0;
+    intx_fd = -1;
+    edu_mmap = true;
+    bus_init(&pio, "pio");
+    bus_init(&mmio, "mmio");
+    struct evloop *ev = ev_new();
+    assert_non_null(ev);
+    struct dev_ctx ctx = {.pio = &pio,
+                          .mmio = &mmio,
+                          .ev = ev,
+                          .irq_resolve = fake_irq_resolve,
+                          .irq_isa = fake_irq_isa,
+                          .msi_route_alloc = route_alloc,
+                          .msi_route_set = route_set,
+                          .irqfd = irqfd,
+                          .irqfd_resample = no_resample,
+                          .irq_eoi_fd = hook ? irq_eoi_fd : NULL,
+                          .slot_new = slot_new,
+                          .slot_set = slot_set};
+    ctx.pci = pci_bus_new(&ctx, false);
+    assert_non_null(ctx.pci);
+    memset(host_cfg, 0, sizeof(host_cfg));
+    host_cfg[0] = 0x34, host_cfg[1] = 0x12, host_cfg[2] = 0xe8;
+    host_cfg[3] = 0x11, host_cfg[0x3d] = 1;
+    struct vm_spec s;
+    spec_init(&s, ARCH_X86_64);
+    s.has_pci = true;
+    struct vdev_spec *vd = VEC_PUSH(&s.vdevs);
+    assert_non_null(vd);
+    vd->type = vdev_type_find("ioapic");
+    struct pass_spec *ps = VEC_PUSH(&s.passes);
+    assert_non_null(ps);
+    struct loc *l = VEC_PUSH(&ps->locs);
+    assert_non_null(l);
+    *l = (struct loc){.space = SPACE_PCI, .bdf = {0, 1, 0}};
+    struct dev_list out = {0};
+    assert_int_equal(vfio_pci_realize(&s, &ctx, &out), 0);
+    assert_int_equal(out.v.n, 1);
+    pci_bus_sync(ctx.pci);
+    uint64_t base = cfg_rd(1, PCI_REG_BAR0, 4) & ~0xfull;
+    unsigned line = cfg_rd(1, 0x3c, 1);
+    assert_true(line < FAKE_IRQ_LINES);
+    assert_true(intx_fd >= 0);
+    if (hook) {
+        /* the hook on the function's line; BAR0 in a slot at its address */
+        assert_int_equal(eoi_hook.calls, 1);
+        assert_int_equal(eoi_hook.gsi, line);
+        assert_true(eoi_hook.fd >= 0);
+        assert_int_equal(nslots, 1);
+        assert_int_equal(slots[0].gpa, base);
+        assert_int_equal(slots[0].size, 4096);
+    } else {
+        /* trapped: no slot holds it */
+        for (int k = 0; k < nslots; k++)
+            assert_int_equal(slots[k].size, 0);
+    }
+
+    assert_int_equal(ev_start(ev), 0);
+    /* The host function interrupts: the guest line goes up. */
+    uint64_t one = 1;
+    unsigned u0 = atomic_load(&unmasks);
+    assert_int_equal(write(intx_fd, &one, sizeof(one)), sizeof(one));
+    WAIT_UNTIL(atomic_load(&level_of[line]));
+    assert_true(atomic_load(&level_of[line]));
+    /* The guest's handler reads the device. */
+    (void)mm(base, 4);
+    if (hook) {
+        /* a BAR access (one that exits) changes nothing: the EOI does */
+        assert_true(atomic_load(&level_of[line]));
+        assert_int_equal(atomic_load(&unmasks), u0);
+        assert_int_equal(write(eoi_hook.fd, &one, sizeof(one)), sizeof(one));
+        WAIT_UNTIL(atomic_load(&unmasks) != u0);
+    }
+    /* lowered and the host line unmasked, once */
+    assert_false(atomic_load(&level_of[line]));
+    assert_int_equal(atomic_load(&unmasks), u0 + 1);
+    /* A second interrupt after the unmask goes up again. */
+    assert_int_equal(write(intx_fd, &one, sizeof(one)), sizeof(one));
+    WAIT_UNTIL(atomic_load(&level_of[line]));
+    assert_true(atomic_load(&level_of[line]));
+
+    ev_stop(ev);
+    int fd = eoi_hook.fd;
+    for (size_t i = 0; i < out.v.n; i++)
+        out.v.v[i].teardown(out.v.v[i].state);
+    if (hook) {
+        /* unhooked at teardown, and its eventfd closed */
+        assert_int_equal(eoi_hook.calls, 2);
+        assert_int_equal(eoi_hook.fd, -1);
+        assert_int_equal(fcntl(fd, F_GETFD), -1);
+    }
+    VEC_FREE(&out.v);
+    pci_bus_free(ctx.pci);
+    ev_free(ev);
+    spec_free(&s);
+    bus_destroy(&pio);
+    bus_destroy(&mmio);
+    edu_mmap = false;
+}
+
+static void test_intx_split_eoi_hook(void **state)
+{
+    (void)state;
+    run_intx_split(true);
+}
+
+static void test_intx_split_bar_access(void **state)
+{
+    (void)state;
+    run_intx_split(false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -619,6 +780,8 @@ int main(void)
         cmocka_unit_test(test_shared_msix_bar),
         cmocka_unit_test(test_shared_msix_bar_sparse),
         cmocka_unit_test(test_shared_msix_bar_mappable),
+        cmocka_unit_test(test_intx_split_eoi_hook),
+        cmocka_unit_test(test_intx_split_bar_access),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -108,8 +108,14 @@ static void io_deliver(void *opaque, uint32_t pin)
                         x->gsi_base + pin, strerror(-e));
 }
 
-/* A resampled input (arch_irq_eoi_fd): the EOI lowers it in the model and
- * tells its source, which lowers its own level and may raise it again. */
+/* A resampled input (arch_irq_eoi_fd): the EOI tells its source, which
+ * lowers its own level and may raise it again. Where the source is the
+ * input's only one, the model takes the input as low at once (no second
+ * delivery before the source has lowered it: KVM's resampler does the
+ * same); on an input shared with other sources (PCI INTx lines) the model
+ * keeps the OR of their levels, and the EOI'd source's level drops when
+ * it lowers it (an extra delivery meanwhile is a spurious interrupt, not
+ * a lost one). */
 static bool io_eoi_pin(void *opaque, uint32_t pin)
 {
     struct x86_ioapic *x = opaque;
@@ -120,7 +126,7 @@ static bool io_eoi_pin(void *opaque, uint32_t pin)
     if (write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
         LOG_RATELIMITED(LOG_ERROR, TAG, "%s input %u: EOI eventfd: %s",
                         x->chip.name, pin, strerror(errno));
-    return true;
+    return x->in[pin].nsrc <= 1;
 }
 
 static const struct ioapic_ops io_ops = {io_route, io_deliver, io_eoi_pin};
