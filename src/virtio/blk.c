@@ -157,6 +157,7 @@ struct blk {
     char id[BLK_ID_BYTES];
     char qnames[VIRTIO_MAX_QUEUES][12];
     struct blk_worker *w;   /* dev.nqueues of them */
+    bool inline_serve;      /* no workers: virtio_blk_serve_inline */
     struct dev_sched sched; /* `sched`: each worker applies it to itself */
 };
 
@@ -691,9 +692,43 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Set by virtio_blk_inline (single-threaded test harnesses). */
+static bool serve_inline;
+
+void virtio_blk_inline(bool on)
+{
+    serve_inline = on;
+}
+
+void virtio_blk_serve_inline(struct virtio_dev *d, unsigned q)
+{
+    struct blk *b = to_blk(d);
+    if (!b->inline_serve || q >= d->nqueues)
+        return;
+    struct blk_worker *w = &b->w[q];
+    /* what worker_main does once, on the caller's thread */
+    pthread_mutex_lock(&w->lock);
+    bool go = !w->quit && w->run && w->kick;
+    if (go) {
+        w->kick = false;
+        w->busy = true;
+    }
+    pthread_mutex_unlock(&w->lock);
+    if (!go)
+        return;
+    serve(b, w);
+    pthread_mutex_lock(&w->lock);
+    w->busy = false;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
 /* Start every queue's worker, parked (the device's construction). */
 static int start_workers(struct blk *b)
 {
+    b->inline_serve = serve_inline;
+    if (b->inline_serve)
+        return 0;
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);

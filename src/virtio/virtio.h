@@ -190,6 +190,13 @@ struct virtio_ctor {
 #define VIRTIO_CTOR(f) (&(const struct virtio_ctor){(f)})
 int virtio_blk_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                    struct virtio_dev **out) MUST_CHECK;
+/* virtio_blk_inline: virtio-blk devices created from now on have no worker
+ * threads; virtio_blk_serve_inline(d, q), called after a notify of queue q
+ * outside d->lock, serves the queue on the caller's thread as its worker
+ * would. For single-threaded test harnesses (tests/fuzz: each input the
+ * same schedule, no thread hand-offs); qvm never calls them. */
+void virtio_blk_inline(bool on);
+void virtio_blk_serve_inline(struct virtio_dev *d, unsigned q);
 int virtio_console_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
                        struct virtio_dev **out) MUST_CHECK;
 /* For unit tests: the host entropy source (getrandom's signature; NULL:

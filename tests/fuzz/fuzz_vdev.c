@@ -6,8 +6,9 @@
  * read back from it, what it sends is what the guest receives; with and
  * without offloads). A tiny driver on the fake VM of fuzz_env.h builds
  * split rings from the input and drives the device through the shared
- * core (virtio.c) as a transport would; the device's own threads (blk's
- * workers) are waited for after each kick, nothing else runs.
+ * core (virtio.c) as a transport would; blk's requests are served on the
+ * fuzzing thread after each kick (virtio_blk_inline: no worker threads,
+ * each input the same schedule), nothing else runs.
  *
  * Input: [0] variant (the vdev, modulo those of the configuration) | 0x10
  * EVENT_IDX | 0x20 INDIRECT_DESC | 0x40 legacy (no VERSION_1; net); [1..4]
@@ -113,6 +114,7 @@ static void init(void)
     fe_init();
     char path[96];
 #ifdef VDEV_BLK
+    virtio_blk_inline(true);
     disk = memfd_create("qvm-fuzz-disk", MFD_CLOEXEC);
     CHECK(disk >= 0);
     char target[64];
@@ -268,6 +270,7 @@ static void kick(unsigned q)
     dev->ops->notify(dev, q);
     pthread_mutex_unlock(&dev->lock);
 #ifdef VDEV_BLK
+    virtio_blk_serve_inline(dev, q);
     /* the worker answers everything available, or the queue breaks */
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
