@@ -116,6 +116,7 @@ struct vpci {
     int intx_efd;
     int intx_rfd;       /* resample eventfd: VFIO unmasks on the guest's EOI;
                            or qvm's IOAPIC's EOI eventfd (intx_eoi_hook) */
+    int intx_ufd;       /* intx_eoi_hook: VFIO's unmask eventfd */
     bool intx_resample; /* INTx is a KVM irqfd with resample */
     bool intx_eoi_hook; /* INTx by qvm, lowered at the guest's EOI */
     atomic_bool intx_pending;
@@ -159,6 +160,14 @@ static void intx_eoi(struct vpci *v)
     if (!atomic_exchange(&v->intx_pending, false))
         return;
     pci_intx_set(&v->f, false);
+    if (v->intx_eoi_hook) {
+        /* the I/O thread: VFIO's unmask eventfd, no ioctl */
+        uint64_t one = 1;
+        if (write(v->intx_ufd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+            log_guest(&v->budget, LOG_WARN, TAG, "%s: INTx unmask: %s", v->name,
+                      strerror(errno));
+        return;
+    }
     int r = vfio_intx_unmask(&v->d);
     if (r < 0)
         log_guest(&v->budget, LOG_WARN, TAG, "%s: INTx unmask: %s", v->name,
@@ -301,6 +310,23 @@ static void intx_fired(void *opaque, int fd, uint32_t events)
     pci_intx_set(&v->f, true);
 }
 
+/* eoi_unhook: no EOI hook (any part of it set up); INTx is unmasked at
+ * BAR accesses. */
+static void eoi_unhook(struct vpci *v)
+{
+    if (v->intx_eoi_hook) {
+        (void)v->ctx->irq_eoi_fd(v->ctx->opaque, v->f.intx.gsi, -1);
+        if (v->ctx->ev)
+            (void)ev_del(v->ctx->ev, v->intx_rfd);
+    }
+    v->intx_eoi_hook = false;
+    if (v->intx_rfd >= 0)
+        close(v->intx_rfd);
+    if (v->intx_ufd >= 0)
+        close(v->intx_ufd);
+    v->intx_rfd = v->intx_ufd = -1;
+}
+
 /* qvm's IOAPIC says the guest EOI'd the INTx line. */
 static void intx_eoi_fired(void *opaque, int fd, uint32_t events)
 {
@@ -337,6 +363,8 @@ static int intx_enable(struct vpci *v, bool on)
     /* VFIO drops the unmask eventfd with INTx: give it again. */
     if (r == 0 && on && v->intx_resample)
         r = vfio_intx_unmask_fd(&v->d, v->intx_rfd);
+    else if (r == 0 && on && v->intx_eoi_hook)
+        r = vfio_intx_unmask_fd(&v->d, v->intx_ufd);
     if (!on && atomic_exchange(&v->intx_pending, false))
         pci_intx_set(&v->f, false);
     return r;
@@ -545,11 +573,8 @@ static void vpci_free(struct vpci *v)
                  (unsigned long long)atomic_load(&v->msix_relayed));
     if (v->intx_efd >= 0 && !v->intx_resample && v->ctx->ev)
         (void)ev_del(v->ctx->ev, v->intx_efd);
-    if (v->intx_eoi_hook) {
-        (void)v->ctx->irq_eoi_fd(v->ctx->opaque, v->f.intx.gsi, -1);
-        if (v->ctx->ev)
-            (void)ev_del(v->ctx->ev, v->intx_rfd);
-    }
+    if (!v->intx_resample)
+        eoi_unhook(v);
     if (v->msi_efd >= 0 && !v->msi_irqfd && v->ctx->ev)
         (void)ev_del(v->ctx->ev, v->msi_efd);
     for (unsigned i = 0; v->msix_efd && v->msix_src && i < v->msix_n; i++)
@@ -992,6 +1017,31 @@ static int setup_vendor_caps(struct vpci *v)
     return 0;
 }
 
+/* eoi_hook: the guest's EOI of the INTx line from qvm's IOAPIC (intx_rfd,
+ * read on the I/O thread), and an unmask eventfd for VFIO (intx_ufd, which
+ * intx_enable hands over): the I/O thread unmasks the host line by a
+ * write, not an ioctl (its seccomp filter has no VFIO ioctl). 0, or
+ * -errno; a hook refused (-ENOENT: no IOAPIC of qvm's there) is no error:
+ * INTx is then unmasked at BAR accesses. */
+static int eoi_hook(struct vpci *v)
+{
+    v->intx_rfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    v->intx_ufd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (v->intx_rfd < 0 || v->intx_ufd < 0)
+        return -errno;
+    if (v->ctx->irq_eoi_fd(v->ctx->opaque, v->f.intx.gsi, v->intx_rfd) < 0) {
+        eoi_unhook(v);
+        return 0;
+    }
+    int r = ev_add(v->ctx->ev, v->intx_rfd, EPOLLIN, intx_eoi_fired, v);
+    if (r < 0) {
+        (void)v->ctx->irq_eoi_fd(v->ctx->opaque, v->f.intx.gsi, -1);
+        return r;
+    }
+    v->intx_eoi_hook = true;
+    return 0;
+}
+
 static int setup_intx(struct vpci *v)
 {
     if (!v->d.irq_count[VFIO_IRQ_INTX] || !v->f.cfg[0x3d])
@@ -1024,24 +1074,18 @@ static int setup_intx(struct vpci *v)
         return r;
     /* qvm's IOAPIC (the split irqchip) tells the guest's EOI: the host
      * line is unmasked then, and the BARs need not be trapped. */
-    if (v->ctx->irq_eoi_fd && v->f.intx.gsi >= 0) {
-        v->intx_rfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (v->intx_rfd < 0)
-            return -errno;
-        if (v->ctx->irq_eoi_fd(v->ctx->opaque, v->f.intx.gsi, v->intx_rfd) ==
-            0) {
-            r = ev_add(v->ctx->ev, v->intx_rfd, EPOLLIN, intx_eoi_fired, v);
-            if (r < 0) {
-                (void)v->ctx->irq_eoi_fd(v->ctx->opaque, v->f.intx.gsi, -1);
-                return r;
-            }
-            v->intx_eoi_hook = true;
-        } else {
-            close(v->intx_rfd);
-            v->intx_rfd = -1;
-        }
+    if (v->ctx->irq_eoi_fd && v->f.intx.gsi >= 0 && (r = eoi_hook(v)) < 0)
+        return r;
+    r = intx_enable(v, true);
+    if (r < 0 && v->intx_eoi_hook && v->intx_on) {
+        /* VFIO took INTx but not the unmask eventfd: unmask by ioctl at
+         * BAR accesses instead */
+        log_warn(TAG, "%s: INTx unmask eventfd: %s (unmasked on BAR access)",
+                 v->name, strerror(-r));
+        eoi_unhook(v);
+        return 0;
     }
-    return intx_enable(v, true);
+    return r;
 }
 
 int vfio_pci_dma_ranges(const struct gview *g,
@@ -1119,7 +1163,7 @@ static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
     struct vpci *v = calloc(1, sizeof(*v));
     if (!v)
         return -ENOMEM;
-    v->intx_efd = v->intx_rfd = v->msi_efd = v->msi_gsi = -1;
+    v->intx_efd = v->intx_rfd = v->intx_ufd = v->msi_efd = v->msi_gsi = -1;
     v->msix_bar = -1;
     pthread_mutex_init(&v->slot_lock, NULL);
     pthread_mutex_init(&v->msix_lock, NULL);
