@@ -274,12 +274,14 @@ vfio['small-bar'] = seed(cr(0), host=vfio_host([4, 0, 0, 0, 0, 0], 0, 0, b''))
 # The split irqchip's EOI hook ([7] bit 6) with memory slots ([6] bit 7):
 # the host raises INTx (tick 1: the first watched eventfd), BAR reads
 # change nothing, the guest's EOI (tick 2: the hook's eventfd) lowers and
-# unmasks it; again; then the rest. And the hook refusing (bit 7): INTx
-# unmasked at BAR accesses, the BARs trapped.
+# unmasks it; again; then the rest. And the hook refusing (bit 7), and
+# VFIO refusing the unmask eventfd ([7] bit 2): INTx unmasked at BAR
+# accesses, the BARs trapped.
 eoi = [access(True, False, 4, 2, 0, tick=1), access(True, False, 4, 2, 4),
        access(True, False, 4, 2, 0, tick=2), access(True, False, 4, 2, 0, tick=1),
        access(True, False, 4, 2, 0, tick=2)]
-for name, fail in (('eoi-hook', 0x40), ('eoi-hook-refused', 0xc0)):
+for name, fail in (('eoi-hook', 0x40), ('eoi-hook-refused', 0xc0),
+                   ('eoi-hook-no-unmask-fd', 0x44)):
     host = vfio_host([0x80 | 12, 0x20 | 5, 0x40 | 13, 0, 0x80 | 16, 0], 0x83,
                      fail, cfgspace(0x1234, 0x11e8, 0x00ff00, 0x10, 1))
     vfio[name] = seed(pre + eoi + ops[len(pre):], kvm=1, host=host)
