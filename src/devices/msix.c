@@ -41,20 +41,27 @@ struct msix_vec {
     int watched;   /* the fd the watch was last told of (-1: none) */
 };
 
+/* A BAR holding the table, the PBA or both: the opaque of its region ops.
+ * Its other bytes (a BAR shared with the function's registers) go to the
+ * ops the BAR had at pci_msix_init, or read zero (rest_ops NULL). */
+struct msix_win {
+    struct pci_msix *m;
+    bool table, pba; /* what this BAR holds */
+    const struct region_ops *rest_ops;
+    void *rest_opaque;
+};
+
 struct pci_msix {
     pthread_mutex_t lock;
     const struct dev_ctx *ctx; /* NULL until pci_bus_add */
     const char *name;
-    unsigned nvec, bar, cap;
+    unsigned nvec, cap;
     uint32_t table_off, pba_off;
-    bool enabled, fmask; /* copies of Message Control, under lock */
+    struct msix_win win[2]; /* the table's BAR; the PBA's, if another */
+    bool enabled, fmask;    /* copies of Message Control, under lock */
     struct msix_vec *v;
     uint64_t *pba;
     struct pci_msix *next; /* the bus's list, for pci_bus_free */
-    /* The BAR's other bytes (a BAR shared with the function's registers):
-     * the ops the BAR had at pci_msix_init, or NULL (read zero). */
-    const struct region_ops *rest_ops;
-    void *rest_opaque;
     /* pci_msix_set_watch's, called under lock */
     void (*watch)(void *opaque, unsigned vector, int irqfd);
     void *watch_opaque;
@@ -149,23 +156,26 @@ static void vec_update(struct pci_msix *m, unsigned i)
     vec_watch(m, i);
 }
 
-static bool in_table(const struct pci_msix *m, uint64_t o)
+static bool in_table(const struct msix_win *w, uint64_t o)
 {
-    return o >= m->table_off && o - m->table_off < 16ull * m->nvec;
+    const struct pci_msix *m = w->m;
+    return w->table && o >= m->table_off && o - m->table_off < 16ull * m->nvec;
 }
 
-static bool in_pba(const struct pci_msix *m, uint64_t o)
+static bool in_pba(const struct msix_win *w, uint64_t o)
 {
-    return o >= m->pba_off && o - m->pba_off < pba_bytes(m->nvec);
+    const struct pci_msix *m = w->m;
+    return w->pba && o >= m->pba_off && o - m->pba_off < pba_bytes(m->nvec);
 }
 
-static uint8_t msix_byte(const struct pci_msix *m, uint64_t o)
+static uint8_t msix_byte(const struct msix_win *w, uint64_t o)
 {
-    if (in_table(m, o)) {
+    const struct pci_msix *m = w->m;
+    if (in_table(w, o)) {
         uint64_t t = o - m->table_off;
         return m->v[t / 16].e[t % 16];
     }
-    if (in_pba(m, o)) {
+    if (in_pba(w, o)) {
         uint64_t t = o - m->pba_off;
         return (uint8_t)(m->pba[t / 8] >> (8 * (t % 8)));
     }
@@ -174,31 +184,34 @@ static uint8_t msix_byte(const struct pci_msix *m, uint64_t o)
 
 /* rest_only: [off, off+size) touches neither the table nor the PBA
  * (table_off, pba_off and nvec do not change after pci_msix_init). */
-static bool rest_only(const struct pci_msix *m, uint64_t off, unsigned size)
+static bool rest_only(const struct msix_win *w, uint64_t off, unsigned size)
 {
+    const struct pci_msix *m = w->m;
     uint64_t tlen = 16ull * m->nvec, plen = pba_bytes(m->nvec);
-    return !(off < m->table_off + tlen && m->table_off < off + size) &&
-           !(off < m->pba_off + plen && m->pba_off < off + size);
+    return !(w->table && off < m->table_off + tlen &&
+             m->table_off < off + size) &&
+           !(w->pba && off < m->pba_off + plen && m->pba_off < off + size);
 }
 
 static uint64_t msix_read(void *opaque, uint64_t off, unsigned size)
 {
-    struct pci_msix *m = opaque;
+    const struct msix_win *w = opaque;
+    struct pci_msix *m = w->m;
     uint64_t v = 0;
     if (size > 8)
         size = 8;
-    if (rest_only(m, off, size))
-        return m->rest_ops ? m->rest_ops->read(m->rest_opaque, off, size) : 0;
+    if (rest_only(w, off, size))
+        return w->rest_ops ? w->rest_ops->read(w->rest_opaque, off, size) : 0;
     /* Straddling the table or PBA: those bytes are ours, the others go
      * to the BAR's registers one by one (outside the lock: they may
      * block). */
     for (unsigned i = 0; i < size; i++)
-        if (m->rest_ops && !in_table(m, off + i) && !in_pba(m, off + i))
-            v |= (m->rest_ops->read(m->rest_opaque, off + i, 1) & 0xff)
+        if (w->rest_ops && !in_table(w, off + i) && !in_pba(w, off + i))
+            v |= (w->rest_ops->read(w->rest_opaque, off + i, 1) & 0xff)
                  << (8 * i);
     pthread_mutex_lock(&m->lock);
     for (unsigned i = 0; i < size; i++)
-        v |= (uint64_t)msix_byte(m, off + i) << (8 * i);
+        v |= (uint64_t)msix_byte(w, off + i) << (8 * i);
     pthread_mutex_unlock(&m->lock);
     return v;
 }
@@ -211,23 +224,24 @@ static const uint8_t entry_wmask[16] = {0xfc, 0xff, 0xff, 0xff, 0xff, 0xff,
 
 static void msix_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
-    struct pci_msix *m = opaque;
+    const struct msix_win *w = opaque;
+    struct pci_msix *m = w->m;
     unsigned touched[8], nt = 0;
     if (size > 8)
         size = 8;
-    if (rest_only(m, off, size)) {
-        if (m->rest_ops)
-            m->rest_ops->write(m->rest_opaque, off, val, size);
+    if (rest_only(w, off, size)) {
+        if (w->rest_ops)
+            w->rest_ops->write(w->rest_opaque, off, val, size);
         return;
     }
     for (unsigned i = 0; i < size; i++)
-        if (m->rest_ops && !in_table(m, off + i) && !in_pba(m, off + i))
-            m->rest_ops->write(m->rest_opaque, off + i, (val >> (8 * i)) & 0xff,
+        if (w->rest_ops && !in_table(w, off + i) && !in_pba(w, off + i))
+            w->rest_ops->write(w->rest_opaque, off + i, (val >> (8 * i)) & 0xff,
                                1);
     pthread_mutex_lock(&m->lock);
     for (unsigned i = 0; i < size; i++) {
         uint64_t o = off + i;
-        if (!in_table(m, o))
+        if (!in_table(w, o))
             continue; /* the PBA is read-only, the rest the BAR's */
         uint64_t t = o - m->table_off;
         unsigned k = (unsigned)(t / 16), b = (unsigned)(t % 16);
@@ -266,22 +280,34 @@ void msix_cfg_written(struct pci_function *f, unsigned reg, unsigned size)
 int pci_msix_init(struct pci_function *f, unsigned bar, uint32_t table_off,
                   uint32_t pba_off, unsigned nvec)
 {
+    return pci_msix_init2(f, bar, table_off, bar, pba_off, nvec);
+}
+
+static bool mem_bar(const struct pci_function *f, unsigned bar)
+{
+    return bar < 6 &&
+           (f->bars[bar].kind == BAR_MEM32 || f->bars[bar].kind == BAR_MEM64);
+}
+
+int pci_msix_init2(struct pci_function *f, unsigned tbar, uint32_t table_off,
+                   unsigned pbar, uint32_t pba_off, unsigned nvec)
+{
     const char *name = f->name ? f->name : "pci";
-    const struct bar *bb = bar < 6 ? &f->bars[bar] : NULL;
     uint64_t tlen = 16ull * nvec, plen = pba_bytes(nvec);
     if (f->msix) {
         log_error(TAG, "%s: MSI-X set up twice", name);
         return -EEXIST;
     }
-    if (!bb || (bb->kind != BAR_MEM32 && bb->kind != BAR_MEM64) || nvec == 0 ||
+    if (!mem_bar(f, tbar) || !mem_bar(f, pbar) || nvec == 0 ||
         nvec > PCI_MSIX_MAX || (table_off | pba_off) & 7 ||
-        !range_within(table_off, tlen, bb->size) ||
-        !range_within(pba_off, plen, bb->size) ||
-        (table_off < pba_off + plen && pba_off < table_off + tlen)) {
+        !range_within(table_off, tlen, f->bars[tbar].size) ||
+        !range_within(pba_off, plen, f->bars[pbar].size) ||
+        (tbar == pbar && table_off < pba_off + plen &&
+         pba_off < table_off + tlen)) {
         log_error(TAG,
-                  "%s: bad MSI-X layout (%u vectors, table 0x%x, PBA 0x%x "
-                  "in BAR%u)",
-                  name, nvec, table_off, pba_off, bar);
+                  "%s: bad MSI-X layout (%u vectors, table 0x%x in BAR%u, "
+                  "PBA 0x%x in BAR%u)",
+                  name, nvec, table_off, tbar, pba_off, pbar);
         return -EINVAL;
     }
     struct pci_msix *m = calloc(1, sizeof(*m));
@@ -298,8 +324,8 @@ int pci_msix_init(struct pci_function *f, unsigned bar, uint32_t table_off,
     }
     uint8_t cap[12] = {0};
     le_put(cap + 2, nvec - 1, 2);
-    le_put(cap + 4, table_off | bar, 4);
-    le_put(cap + 8, pba_off | bar, 4);
+    le_put(cap + 4, table_off | tbar, 4);
+    le_put(cap + 8, pba_off | pbar, 4);
     int off = pci_function_add_cap(f, PCI_CAP_ID_MSIX, cap, sizeof(cap));
     if (off < 0) {
         free(m->v), free(m->pba), free(m);
@@ -310,19 +336,25 @@ int pci_msix_init(struct pci_function *f, unsigned bar, uint32_t table_off,
     pthread_mutex_init(&m->lock, NULL);
     m->name = name;
     m->nvec = nvec;
-    m->bar = bar;
     m->cap = (unsigned)off;
     m->table_off = table_off;
     m->pba_off = pba_off;
-    m->rest_ops = f->bar_ops[bar];
-    m->rest_opaque = f->bar_opaque[bar];
     for (unsigned i = 0; i < nvec; i++) {
         m->v[i].e[12] = 1; /* masked */
         m->v[i].gsi = m->v[i].efd = m->v[i].watched = -1;
     }
+    unsigned bars[2] = {tbar, pbar};
+    for (unsigned k = 0; k < (tbar == pbar ? 1u : 2u); k++) {
+        struct msix_win *w = &m->win[k];
+        *w = (struct msix_win){.m = m,
+                               .table = bars[k] == tbar,
+                               .pba = bars[k] == pbar,
+                               .rest_ops = f->bar_ops[bars[k]],
+                               .rest_opaque = f->bar_opaque[bars[k]]};
+        f->bar_ops[bars[k]] = &msix_ops;
+        f->bar_opaque[bars[k]] = w;
+    }
     f->msix = m;
-    f->bar_ops[bar] = &msix_ops;
-    f->bar_opaque[bar] = m;
     return 0;
 }
 

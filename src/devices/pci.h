@@ -123,6 +123,11 @@ int pci_function_add_cap(struct pci_function *f, uint8_t id, const void *body,
  */
 int pci_msix_init(struct pci_function *f, unsigned bar, uint32_t table_off,
                   uint32_t pba_off, unsigned nvec) MUST_CHECK;
+/* pci_msix_init2: the same with the table in BAR `tbar` and the PBA in
+ * BAR `pbar` (two memory BARs, already set; each BAR's other bytes go to
+ * the ops it had). */
+int pci_msix_init2(struct pci_function *f, unsigned tbar, uint32_t table_off,
+                   unsigned pbar, uint32_t pba_off, unsigned nvec) MUST_CHECK;
 /* pci_msix_enabled: the guest set MSI-X Enable. Context: any. */
 bool pci_msix_enabled(struct pci_function *f);
 /*

@@ -134,8 +134,9 @@ struct vpci {
      * and routed (msix_direct, from the watch), else an eventfd of ours
      * (msix_efd) that the I/O thread relays to pci_msix_notify (pending
      * while masked). */
-    int msix_bar;                  /* -1: no MSI-X passed */
-    uint32_t msix_table, msix_pba; /* offsets in that BAR */
+    int msix_bar;                  /* the table's BAR; -1: no MSI-X passed */
+    int msix_pba_bar;              /* the PBA's (often msix_bar) */
+    uint32_t msix_table, msix_pba; /* offsets in those BARs */
     unsigned msix_n;
     int msix_cap; /* offset in f.cfg, 0: none */
     int *msix_efd;
@@ -685,16 +686,17 @@ static bool host_msix(struct vpci *v, uint32_t *table, uint32_t *pba,
     return false;
 }
 
-/* msix_fits: the table and PBA (offsets, n vectors) lie in a BAR of
- * `size` bytes, dword... qword aligned and apart (pci_msix_init's rule,
- * checked here so that a host layout it refuses hides MSI-X instead of
- * failing the start). */
-static bool msix_fits(uint32_t table, uint32_t pba, unsigned n, uint64_t size)
+/* msix_fits: the table (offset, n vectors) lies in its BAR of tsize
+ * bytes and the PBA in its BAR of psize, qword aligned, and apart when
+ * both are in one BAR (pci_msix_init2's rule, checked here so that a host
+ * layout it refuses hides MSI-X instead of failing the start). */
+static bool msix_fits(uint32_t table, uint64_t tsize, uint32_t pba,
+                      uint64_t psize, bool one_bar, unsigned n)
 {
     uint64_t tlen = 16ull * n, plen = 8ull * ((n + 63) / 64);
     return n && n <= PCI_MSIX_MAX && !((table | pba) & 7) &&
-           range_within(table, tlen, size) && range_within(pba, plen, size) &&
-           !(table < pba + plen && pba < table + tlen);
+           range_within(table, tlen, tsize) && range_within(pba, plen, psize) &&
+           !(one_bar && table < pba + plen && pba < table + tlen);
 }
 
 /* direct_parts: the page-aligned parts of BAR b that may go into memory
@@ -766,20 +768,29 @@ static void map_parts(struct vpci *v, struct vbar *b, unsigned n)
         b->why = lost;
 }
 
-/* msix_exclusive: every page of the BAR (`size` bytes) holds the MSI-X
- * table or PBA (offsets, n vectors; msix_fits), as QEMU and many devices
- * lay it out: pci.c can then serve that BAR whole. Otherwise the BAR is
- * shared with the device's registers. */
-static bool msix_exclusive(uint32_t table, uint32_t pba, unsigned n,
+/* msix_exclusive: every page of the BAR (`size` bytes) holds what the
+ * BAR has of the MSI-X table and PBA (holes[0..nh), nh 1 or 2, in order,
+ * apart: msix_fits), as QEMU and many devices lay it out: pci.c can then
+ * serve that BAR whole. Otherwise the BAR is shared with the device's
+ * registers. */
+static bool msix_exclusive(const uint64_t (*holes)[2], unsigned nh,
                            uint64_t size)
 {
     uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
-    uint64_t t0 = table / pg, t1 = (table + 16ull * n + pg - 1) / pg;
-    uint64_t p0 = pba / pg, p1 = (pba + 8ull * ((n + 63) / 64) + pg - 1) / pg;
-    uint64_t pages = (t1 - t0) + (p1 - p0);
-    if (p0 < t1 && t0 < p1) /* a page in common */
-        pages = (t1 > p1 ? t1 : p1) - (t0 < p0 ? t0 : p0);
+    uint64_t a0 = holes[0][0] / pg, a1 = (holes[0][1] + pg - 1) / pg;
+    uint64_t pages = a1 - a0;
+    if (nh == 2) {
+        uint64_t b0 = holes[1][0] / pg, b1 = (holes[1][1] + pg - 1) / pg;
+        pages = b0 < a1 ? b1 - a0 : pages + (b1 - b0); /* a page in common */
+    }
     return size <= pages * pg;
+}
+
+/* The BAR's part of MSI-X, for the log. */
+static const char *msix_what(const struct vpci *v, unsigned i)
+{
+    bool t = (int)i == v->msix_bar, p = (int)i == v->msix_pba_bar;
+    return t && p ? "MSI-X table and PBA" : t ? "MSI-X table" : "MSI-X PBA";
 }
 
 static int setup_bars(struct vpci *v, struct bar_alloc *a)
@@ -795,6 +806,24 @@ static int setup_bars(struct vpci *v, struct bar_alloc *a)
     if (vfio_region_rw(&v->d, VFIO_PCI_REG_CFG, PCI_REG_BAR0, hw, sizeof(hw),
                        false) < 0)
         return -EIO;
+    /* MSI-X is passed when the table's and the PBA's BARs (one, or two)
+     * are memory BARs that hold them; else hidden, and those BARs trapped
+     * whole (the guest never reaches the device's own table). */
+    bool msix_ok =
+        msix_bar >= 0 && msix_bar < 6 && pba_bar < 6 &&
+        !(le_get(hw + 4 * msix_bar, 4) & 1) &&
+        !(le_get(hw + 4 * pba_bar, 4) & 1) &&
+        v->d.irq_count[VFIO_IRQ_MSIX] == mn &&
+        msix_fits(mt & ~7u, v->d.regions[VFIO_PCI_REG_BAR0 + msix_bar].size,
+                  mp & ~7u, v->d.regions[VFIO_PCI_REG_BAR0 + pba_bar].size,
+                  msix_bar == pba_bar, mn);
+    if (msix_ok) {
+        v->msix_bar = msix_bar;
+        v->msix_pba_bar = pba_bar;
+        v->msix_table = mt & ~7u;
+        v->msix_pba = mp & ~7u;
+        v->msix_n = mn;
+    }
     for (unsigned i = 0; i < 6; i++) {
         uint64_t size = v->d.regions[VFIO_PCI_REG_BAR0 + i].size;
         if (!size)
@@ -826,17 +855,26 @@ static int setup_bars(struct vpci *v, struct bar_alloc *a)
         b->size = size;
         b->nslots = 0;
         const struct vfio_region *rg = &v->d.regions[VFIO_PCI_REG_BAR0 + i];
-        bool msix_here = (int)i == msix_bar && kind != BAR_IO &&
-                         msix_bar == pba_bar &&
-                         v->d.irq_count[VFIO_IRQ_MSIX] == mn &&
-                         msix_fits(mt & ~7u, mp & ~7u, mn, size);
-        if (msix_here && msix_exclusive(mt & ~7u, mp & ~7u, mn, size)) {
-            /* MSI-X's own BAR: pci.c serves it (pci_msix_init). */
-            v->msix_bar = (int)i;
-            v->msix_table = mt & ~7u;
-            v->msix_pba = mp & ~7u;
-            v->msix_n = mn;
-            b->why = "the MSI-X table and PBA, emulated";
+        /* What this BAR holds of MSI-X: holes[0..nh), in order. */
+        uint64_t holes[2][2];
+        unsigned nh = 0;
+        uint64_t t0 = mt & ~7u, t1 = t0 + 16ull * mn;
+        uint64_t p0 = mp & ~7u, p1 = p0 + 8ull * ((mn + 63) / 64);
+        bool has_t = msix_ok && (int)i == msix_bar;
+        bool has_p = msix_ok && (int)i == pba_bar;
+        if (has_t && (!has_p || t0 < p0))
+            holes[nh][0] = t0, holes[nh++][1] = t1;
+        if (has_p)
+            holes[nh][0] = p0, holes[nh++][1] = p1;
+        if (has_t && has_p && t0 > p0)
+            holes[nh][0] = t0, holes[nh++][1] = t1;
+        bool msix_here = nh > 0;
+        if (msix_here &&
+            msix_exclusive((const uint64_t(*)[2])holes, nh, size)) {
+            /* MSI-X's own BAR: pci.c serves it (pci_msix_init2). */
+            b->why = has_t && has_p ? "the MSI-X table and PBA, emulated"
+                     : has_t        ? "the MSI-X table, emulated"
+                                    : "the MSI-X PBA, emulated";
             int r =
                 pci_function_set_bar(&v->f, i, kind, base, asize, NULL, NULL);
             if (r < 0) {
@@ -847,25 +885,11 @@ static int setup_bars(struct vpci *v, struct bar_alloc *a)
                 i++;
             continue;
         }
-        uint64_t holes[2][2];
-        unsigned nh = 0;
-        if (msix_here) {
-            /* Shared with the device's registers: pci.c serves the table
-             * and PBA (pci_msix_init over this BAR's ops), the rest is
-             * the device's: mapped where VFIO lets us and the page holds
-             * neither, trapped (pread/pwrite) next to them. */
-            v->msix_bar = (int)i;
-            v->msix_table = mt & ~7u;
-            v->msix_pba = mp & ~7u;
-            v->msix_n = mn;
-            b->shared = true;
-            uint64_t t0 = v->msix_table, t1 = t0 + 16ull * mn;
-            uint64_t p0 = v->msix_pba, p1 = p0 + 8ull * ((mn + 63) / 64);
-            bool tfirst = t0 < p0;
-            holes[0][0] = tfirst ? t0 : p0, holes[0][1] = tfirst ? t1 : p1;
-            holes[1][0] = tfirst ? p0 : t0, holes[1][1] = tfirst ? p1 : t1;
-            nh = 2;
-        }
+        /* Shared with the device's registers: pci.c serves the table
+         * and PBA (pci_msix_init2 over this BAR's ops), the rest is the
+         * device's: mapped where VFIO lets us and the page holds neither,
+         * trapped (pread/pwrite) next to them. */
+        b->shared = msix_here;
         /* The whole region in one mmap where VFIO allows it: the table's
          * pages count only when they are ours to map (MSIX_MAPPABLE). */
         if (kind != BAR_IO && rg->mmap && !rg->sparse &&
@@ -953,8 +977,8 @@ static int setup_msix(struct vpci *v)
 {
     if (v->msix_bar < 0)
         return 0;
-    int r = pci_msix_init(&v->f, (unsigned)v->msix_bar, v->msix_table,
-                          v->msix_pba, v->msix_n);
+    int r = pci_msix_init2(&v->f, (unsigned)v->msix_bar, v->msix_table,
+                           (unsigned)v->msix_pba_bar, v->msix_pba, v->msix_n);
     if (r < 0)
         return r;
     unsigned at = v->f.cfg[PCI_REG_CAP_PTR];
@@ -1164,7 +1188,7 @@ static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
     if (!v)
         return -ENOMEM;
     v->intx_efd = v->intx_rfd = v->intx_ufd = v->msi_efd = v->msi_gsi = -1;
-    v->msix_bar = -1;
+    v->msix_bar = v->msix_pba_bar = -1;
     pthread_mutex_init(&v->slot_lock, NULL);
     pthread_mutex_init(&v->msix_lock, NULL);
     v->budget = (struct log_budget)LOG_BUDGET_INIT(LOG_BURST, LOG_INTERVAL_MS);
@@ -1211,15 +1235,22 @@ static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
         (r = setup_msix(v)) < 0 || (r = setup_vendor_caps(v)) < 0 ||
         (r = map_ram(v)) < 0)
         goto fail;
-    if (v->msix_bar >= 0)
+    if (v->msix_bar >= 0 && v->msix_bar == v->msix_pba_bar)
         log_info(TAG, "%s: MSI-X: %u vectors, table and PBA in BAR%d%s",
                  v->name, v->msix_n, v->msix_bar,
                  v->bars[v->msix_bar].shared ? " (shared with registers)" : "");
+    else if (v->msix_bar >= 0)
+        log_info(TAG, "%s: MSI-X: %u vectors, table in BAR%d%s, PBA in BAR%d%s",
+                 v->name, v->msix_n, v->msix_bar,
+                 v->bars[v->msix_bar].shared ? " (shared with registers)" : "",
+                 v->msix_pba_bar,
+                 v->bars[v->msix_pba_bar].shared ? " (shared with registers)"
+                                                 : "");
     else if (v->d.irq_count[VFIO_IRQ_MSIX])
         log_warn(TAG,
-                 "%s: host %s has MSI-X with its table and PBA in different "
-                 "BARs, or a layout qvm cannot present: hidden (MSI and "
-                 "INTx remain)",
+                 "%s: host %s has MSI-X with a layout qvm cannot present "
+                 "(the table or PBA outside a memory BAR, misaligned or "
+                 "overlapping): hidden (MSI and INTx remain)",
                  v->name, v->host);
     r = pci_bus_add(ctx->pci, &v->f);
     if (r < 0) {
@@ -1256,18 +1287,18 @@ static int realize_one(const struct vm_spec *spec, const struct pass_spec *ps,
             for (unsigned k = 0; k < b->nslots; k++)
                 mapped += b->s[k].size;
             log_info(TAG,
-                     "%s: BAR%u (0x%llx bytes): MSI-X table and PBA "
-                     "emulated, 0x%llx bytes in %u parts mapped into the "
-                     "guest, the rest trapped",
-                     v->name, i, (unsigned long long)b->size,
+                     "%s: BAR%u (0x%llx bytes): %s emulated, 0x%llx bytes "
+                     "in %u parts mapped into the guest, the rest trapped",
+                     v->name, i, (unsigned long long)b->size, msix_what(v, i),
                      (unsigned long long)mapped, b->nslots);
             continue;
         }
-        log_info(TAG, "%s: BAR%u (0x%llx bytes) %s%s%s%s", v->name, i,
+        log_info(TAG, "%s: BAR%u (0x%llx bytes) %s%s%s%s%s%s", v->name, i,
                  (unsigned long long)b->size,
                  b->why ? "trapped (" : "mapped into the guest",
-                 b->why ? b->why : "", b->why ? ")" : "",
-                 b->shared ? ", MSI-X table and PBA emulated" : "");
+                 b->why ? b->why : "", b->why ? ")" : "", b->shared ? ", " : "",
+                 b->shared ? msix_what(v, i) : "",
+                 b->shared ? " emulated" : "");
     }
     pthread_mutex_unlock(&v->slot_lock);
     v->realized = true;

@@ -347,8 +347,9 @@ static void clock_advance(unsigned k)
  *   [6]    bit 0 INTx, bit 1 MSI, bit 2 MSI-X, bit 3 reset, bit 4 an
  *          MSI-X capability (8 vectors) put at 0x40 with its table at
  *          0x1000 and PBA at 0x3000 of BAR0, shared with registers when
- *          BAR0 is larger than those pages, bit 5 BAR0's VFIO sparse mmap
- *          areas [0, 0x1000) and [0x2000, end), bit 6 BAR0's
+ *          BAR0 is larger than those pages (the PBA at 0 of BAR n when
+ *          byte 0x48 of the configuration space below has n in bits 0-2), bit 5
+ * BAR0's VFIO sparse mmap areas [0, 0x1000) and [0x2000, end), bit 6 BAR0's
  *          MSIX_MAPPABLE, bit 7 memory slots offered (slot_new/slot_set);
  *   [7]    failures: bit 0 open, 1 interrupt set-up, 2 INTx unmask, 3 BAR
  *          access, 4 DMA map, 5 configuration space access; bit 6 the
@@ -403,9 +404,12 @@ static void host_reset(const uint8_t *p, size_t n)
     if (n > 8)
         memcpy(host.cfg, p + 8, MIN(n - 8, sizeof(host.cfg)));
     if (host.irqs & 16) {
-        /* MSI-X in BAR0, table at 0x1000, PBA at 0x3000, 8 vectors */
-        static const uint8_t cap[12] = {
-            PCI_CAP_ID_MSIX, 0, 7, 0, 0, 0x10, 0, 0, 0, 0x30, 0, 0};
+        /* MSI-X in BAR0, table at 0x1000, PBA at 0x3000, 8 vectors; or
+         * the PBA at 0 of BAR n when the input's byte 0x48 of the host's
+         * configuration space has n (1-7) in its bits 0-2 */
+        uint8_t pbir = host.cfg[0x48] & 7;
+        uint8_t cap[12] = {PCI_CAP_ID_MSIX, 0, 7, 0, 0, 0x10, 0, 0, pbir,
+                           pbir ? 0 : 0x30, 0, 0};
         host.cfg[PCI_REG_STATUS] |= PCI_STATUS_CAPS;
         host.cfg[PCI_REG_CAP_PTR] = 0x40;
         memcpy(host.cfg + 0x40, cap, sizeof(cap));

@@ -285,4 +285,13 @@ for name, fail in (('eoi-hook', 0x40), ('eoi-hook-refused', 0xc0),
     host = vfio_host([0x80 | 12, 0x20 | 5, 0x40 | 13, 0, 0x80 | 16, 0], 0x83,
                      fail, cfgspace(0x1234, 0x11e8, 0x00ff00, 0x10, 1))
     vfio[name] = seed(pre + eoi + ops[len(pre):], kvm=1, host=host)
+# MSI-X with the table in BAR0 (32 KiB, shared with registers) and the
+# PBA alone in BAR2 (configuration byte 0x48: 2), memory slots: the guest
+# enables MSI-X, the host raises vectors (ticks), the guest reads BARs.
+cfg = cfgspace(0x8086, 0x10d3, 0x020000, 3, 1) + bytes(8) + bytes([2])
+host = vfio_host([0x80 | 15, 0, 12, 0, 0, 0], 0x80 | 0x10 | 0x04, 0, cfg)
+ops2 = pre + cw(0x42, 0x8000, 2)
+ops2 += [access(True, False, 8, k, 0x800 * k, tick=2 + k) for k in range(4)]
+ops2 += [access(True, True, 4, k, 0x100c, 0, tick=1) for k in range(3)]
+vfio['msix-two-bars'] = seed(ops2, kvm=1, host=host)
 write_seeds('vfio', vfio)

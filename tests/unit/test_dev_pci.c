@@ -22,6 +22,7 @@
 #include "config/schema.h"
 #include "devices/msix.h"
 #include "devices/pci.h"
+#include "util/le.h"
 
 #define MAXLOG 64
 
@@ -827,6 +828,89 @@ static void test_msix_cap(void **state)
     msix_free(f.msix);
 }
 
+/* Registers of a BAR that also holds MSI-X structures: each BAR's own
+ * bytes, written and read back (the opaque is the BAR's backing). */
+static uint64_t reg_read(void *opaque, uint64_t off, unsigned size)
+{
+    uint64_t v = 0;
+    memcpy(&v, (uint8_t *)opaque + off, size);
+    return v;
+}
+
+static void reg_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+    memcpy((uint8_t *)opaque + off, &val, size);
+}
+
+static const struct region_ops reg_ops = {reg_read, reg_write};
+
+/* The table in one BAR and the PBA in another, each shared with
+ * registers: the capability names both, each BAR serves only its own
+ * structure, the other bytes (the PBA's offset in the table's BAR too)
+ * are the registers'. */
+static void test_msix_two_bars(void **state)
+{
+    (void)state;
+    static uint8_t regs1[0x1000], regs2[0x1000];
+    memset(regs1, 0, sizeof(regs1));
+    memset(regs2, 0, sizeof(regs2));
+    struct pci_function f;
+    pci_function_init(&f, "two", (struct bdf){0, 5, 0}, 1, 2, 0, 0, 0);
+    assert_int_equal(pci_function_set_bar(&f, 1, BAR_MEM32, 0xc0000000, 0x1000,
+                                          &reg_ops, regs1),
+                     0);
+    assert_int_equal(pci_function_set_bar(&f, 2, BAR_MEM32, 0xc0001000, 0x1000,
+                                          &reg_ops, regs2),
+                     0);
+    /* each structure must fit its own BAR; overlap is no matter across */
+    assert_int_equal(pci_msix_init2(&f, 1, 0xff0, 2, 0x800, 2), -EINVAL);
+    assert_int_equal(pci_msix_init2(&f, 1, 0x800, 2, 0xffc, 2), -EINVAL);
+    assert_int_equal(pci_msix_init2(&f, 1, 0x800, 0, 0x800, 2), -EINVAL);
+    assert_null(f.msix);
+    assert_int_equal(pci_msix_init2(&f, 1, 0x800, 2, 0x800, 2), 0);
+    unsigned c = f.cfg[0x34];
+    assert_int_equal(f.cfg[c], PCI_CAP_ID_MSIX);
+    assert_int_equal(le_get(f.cfg + c + 4, 4), 0x800 | 1);
+    assert_int_equal(le_get(f.cfg + c + 8, 4), 0x800 | 2);
+    const struct region_ops *o1 = f.bar_ops[1], *o2 = f.bar_ops[2];
+    void *p1 = f.bar_opaque[1], *p2 = f.bar_opaque[2];
+    assert_true(o1 != &reg_ops && o2 != &reg_ops);
+    /* BAR1: the table at 0x800 (vector 0 masked at reset), registers
+     * elsewhere */
+    assert_int_equal(o1->read(p1, 0x800 + 12, 4), 1);
+    o1->write(p1, 0x800 + 8, 0x4041, 4);
+    assert_int_equal(o1->read(p1, 0x800 + 8, 4), 0x4041);
+    assert_int_equal(regs1[0x808], 0);
+    o1->write(p1, 0x10, 0xabcd, 2);
+    assert_int_equal(regs1[0x10], 0xcd);
+    assert_int_equal(o1->read(p1, 0x10, 2), 0xabcd);
+    /* an access straddling the table's end (vector 1's control, its mask
+     * kept): the registers' bytes after */
+    o1->write(p1, 0x81c, 0x1122334400000001ull, 8);
+    assert_int_equal(regs1[0x820], 0x44);
+    assert_int_equal(regs1[0x81c], 0);
+    /* BAR2: the PBA at 0x800 (read-only, zero), registers elsewhere */
+    o2->write(p2, 0x800, ~0ull, 8);
+    assert_int_equal(o2->read(p2, 0x800, 8), 0);
+    assert_int_equal(regs2[0x800], 0);
+    o2->write(p2, 0x20, 0x55, 1);
+    assert_int_equal(regs2[0x20], 0x55);
+    /* the table's offset in the PBA's BAR is a register, and the other
+     * way round */
+    o2->write(p2, 0x808, 0x77, 1);
+    assert_int_equal(regs2[0x808], 0x77);
+    assert_int_equal(o2->read(p2, 0x808, 1), 0x77);
+    regs1[0x1000 - 8] = 0x99;
+    assert_int_equal(o1->read(p1, 0x1000 - 8, 1), 0x99);
+    /* a vector signalled while masked is pending in BAR2's PBA */
+    f.cfg[c + 3] = PCI_MSIX_ENABLE >> 8;
+    msix_cfg_written(&f, c + 2, 2);
+    assert_true(pci_msix_notify(&f, 1));
+    assert_int_equal(o2->read(p2, 0x800, 8), 2);
+    assert_int_equal(o1->read(p1, 0x800 + 16 + 12, 4), 1);
+    msix_free(f.msix);
+}
+
 static void test_msix_table(void **state)
 {
     (void)state;
@@ -1279,6 +1363,7 @@ int main(void)
         cmocka_unit_test(test_realize),
         cmocka_unit_test(test_caps),
         cmocka_unit_test(test_msix_cap),
+        cmocka_unit_test(test_msix_two_bars),
         cmocka_unit_test(test_msix_table),
         cmocka_unit_test(test_msix_delivery),
         cmocka_unit_test(test_msix_fast),

@@ -58,6 +58,7 @@ static int unmask_fd = -1;    /* VFIO's INTx unmask eventfd */
 #define SH_VEC   4u
 static struct {
     bool on, mappable;
+    bool pba2; /* the PBA alone at 0 of a 4 KiB BAR2, not in BAR0 */
     unsigned nareas;
     struct vfio_area areas[VFIO_AREAS_MAX];
     uint8_t mem[SH_BAR];
@@ -98,6 +99,9 @@ int vfio_open(struct vfio_dev *d, const char *bdf)
         d->irq_count[VFIO_IRQ_INTX] = 0;
         d->irq_count[VFIO_IRQ_MSI] = 0;
         d->irq_count[VFIO_IRQ_MSIX] = SH_VEC;
+        if (shared.pba2)
+            d->regions[VFIO_PCI_REG_BAR0 + 2] = (struct vfio_region){
+                .size = 0x1000, .readable = true, .writable = true};
     }
     return 0;
 }
@@ -127,7 +131,7 @@ int vfio_region_rw(struct vfio_dev *d, unsigned idx, uint64_t off, void *buf,
         assert_true(off < SH_BAR && len <= SH_BAR - off);
         /* never the emulated table or PBA */
         assert_false(off < SH_TABLE + 16 * SH_VEC && SH_TABLE < off + len);
-        assert_false(off < SH_PBA + 8 && SH_PBA < off + len);
+        assert_true(shared.pba2 || !(off < SH_PBA + 8 && SH_PBA < off + len));
         if (write)
             shared.pwrites++, memcpy(shared.mem + off, buf, len);
         else
@@ -171,7 +175,7 @@ void *vfio_region_mmap_at(struct vfio_dev *d, unsigned idx, uint64_t off,
               off + size <= shared.areas[k].off + shared.areas[k].size;
     assert_true(in);
     assert_false(off <= SH_TABLE && SH_TABLE < off + size);
-    assert_false(off <= SH_PBA && SH_PBA < off + size);
+    assert_true(shared.pba2 || !(off <= SH_PBA && SH_PBA < off + size));
     shared.part_maps++;
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -628,6 +632,115 @@ static void test_shared_msix_bar_mappable(void **state)
     run_shared(0, NULL, true, want, 3);
 }
 
+/* The table in BAR0 (shared with registers), the PBA alone in BAR2: the
+ * capability names both BARs, BAR0's pages but the table's are slots (the
+ * PBA's offset there is the device's), BAR2 is pci.c's whole, and a
+ * masked vector's interrupt is pending in BAR2's PBA. */
+static void test_msix_table_pba_two_bars(void **state)
+{
+    (void)state;
+    fake_irq_reset();
+    memset(&shared, 0, sizeof(shared));
+    memset(slots, 0, sizeof(slots));
+    memset(gsis, 0, sizeof(gsis));
+    nslots = 0;
+    shared.on = shared.pba2 = true;
+    for (unsigned i = 0; i < SH_VEC; i++)
+        shared.msix_fd[i] = -2;
+    bus_init(&pio, "pio");
+    bus_init(&mmio, "mmio");
+    struct evloop *ev = ev_new();
+    assert_non_null(ev);
+    struct dev_ctx ctx = {.pio = &pio,
+                          .mmio = &mmio,
+                          .ev = ev,
+                          .irq_resolve = fake_irq_resolve,
+                          .irq_isa = fake_irq_isa,
+                          .msi_route_alloc = route_alloc,
+                          .msi_route_set = route_set,
+                          .irqfd = irqfd,
+                          .irqfd_resample = irqfd_resample,
+                          .slot_new = slot_new,
+                          .slot_set = slot_set};
+    ctx.pci = pci_bus_new(&ctx, false);
+    assert_non_null(ctx.pci);
+    memset(host_cfg, 0, sizeof(host_cfg));
+    host_cfg[0] = 0x86, host_cfg[1] = 0x80, host_cfg[2] = 0xd3;
+    host_cfg[3] = 0x10, host_cfg[0x0b] = 0x02;
+    host_cfg[PCI_REG_STATUS] = PCI_STATUS_CAPS;
+    host_cfg[PCI_REG_CAP_PTR] = 0x40;
+    host_cfg[0x40] = PCI_CAP_ID_MSIX;
+    host_cfg[0x42] = SH_VEC - 1;
+    host_cfg[0x44] = SH_TABLE & 0xff, host_cfg[0x45] = SH_TABLE >> 8;
+    host_cfg[0x48] = 2; /* PBA at 0 of BAR2 */
+    struct vm_spec s;
+    spec_init(&s, ARCH_X86_64);
+    s.has_pci = true;
+    struct vdev_spec *vd = VEC_PUSH(&s.vdevs);
+    assert_non_null(vd);
+    vd->type = vdev_type_find("ioapic");
+    struct pass_spec *ps = VEC_PUSH(&s.passes);
+    assert_non_null(ps);
+    struct loc *l = VEC_PUSH(&ps->locs);
+    assert_non_null(l);
+    *l = (struct loc){.space = SPACE_PCI, .bdf = {0, 1, 0}};
+    struct dev_list out = {0};
+    assert_int_equal(vfio_pci_realize(&s, &ctx, &out), 0);
+    assert_int_equal(out.v.n, 1);
+    pci_bus_sync(ctx.pci);
+    uint64_t base = cfg_rd(1, PCI_REG_BAR0, 4) & ~0xfull;
+    uint64_t base2 = cfg_rd(1, PCI_REG_BAR0 + 8, 4) & ~0xfull;
+    assert_true(base2 >= 0xc0000000ull && base2 != base);
+    /* the capability: the host's layout, both BARs */
+    unsigned cap = cfg_rd(1, PCI_REG_CAP_PTR, 1);
+    while (cap && cfg_rd(1, cap, 1) != PCI_CAP_ID_MSIX)
+        cap = cfg_rd(1, cap + 1, 1);
+    assert_true(cap);
+    assert_int_equal(cfg_rd(1, cap + 4, 4), SH_TABLE | 0);
+    assert_int_equal(cfg_rd(1, cap + 8, 4), 0 | 2);
+    /* BAR0: every page but the table's in slots; BAR2: none */
+    assert_int_equal(nslots, 2);
+    assert_int_equal(slots[0].gpa, base);
+    assert_int_equal(slots[0].size, SH_TABLE);
+    assert_int_equal(slots[1].gpa, base + SH_TABLE + 0x1000);
+    assert_int_equal(slots[1].size, SH_BAR - SH_TABLE - 0x1000);
+    /* BAR0's table is msix.c's; BAR2 reads the PBA (zero) and nothing
+     * reaches the device there */
+    assert_int_equal(mm(base + SH_TABLE + 12, 4), 1);
+    unsigned pr = shared.preads, pw = shared.pwrites;
+    mw(base2, ~0ull, 8);
+    assert_int_equal(mm(base2, 8), 0);
+    assert_int_equal(mm(base2 + 0x100, 4), 0);
+    assert_int_equal(shared.preads, pr);
+    assert_int_equal(shared.pwrites, pw);
+    /* MSI-X on, vector 1 programmed and masked: the device's interrupt is
+     * pending in BAR2's PBA, delivered at the unmask */
+    cfg_wr(1, cap + 2, PCI_MSIX_ENABLE, 2);
+    mw(base + SH_TABLE + 16, 0xfee02000, 4);
+    mw(base + SH_TABLE + 24, 0x42, 4);
+    int fd1 = shared.msix_fd[1];
+    assert_true(fd1 >= 0);
+    assert_int_equal(ev_start(ev), 0);
+    uint64_t one = 1;
+    assert_int_equal(write(fd1, &one, sizeof(one)), sizeof(one));
+    for (int k = 0; k < 5000000 && !(mm(base2, 8) & 2); k++)
+        sched_yield();
+    assert_int_equal(mm(base2, 8), 2);
+    mw(base + SH_TABLE + 28, 0, 4);
+    assert_int_equal(mm(base2, 8), 0);
+
+    ev_stop(ev);
+    for (size_t i = 0; i < out.v.n; i++)
+        out.v.v[i].teardown(out.v.v[i].state);
+    VEC_FREE(&out.v);
+    pci_bus_free(ctx.pci);
+    ev_free(ev);
+    spec_free(&s);
+    bus_destroy(&pio);
+    bus_destroy(&mmio);
+    shared.on = shared.pba2 = false;
+}
+
 /* ---- INTx on the split irqchip ---- */
 
 static int no_resample(void *opaque, int gsi, int fd, int rfd, bool assign)
@@ -789,6 +902,7 @@ int main(void)
         cmocka_unit_test(test_shared_msix_bar),
         cmocka_unit_test(test_shared_msix_bar_sparse),
         cmocka_unit_test(test_shared_msix_bar_mappable),
+        cmocka_unit_test(test_msix_table_pba_two_bars),
         cmocka_unit_test(test_intx_split_eoi_hook),
         cmocka_unit_test(test_intx_split_bar_access),
     };
