@@ -26,6 +26,12 @@
 #                            output line stamped with the host's uptime
 #                            when it arrived ($stamped); $out gets the lines
 #                            without stamps (CRs removed), $rc the status
+#   find_pci VID DID         the sysfs name (0000:00:04.0) of a PCI function
+#                            with those IDs (0x1234 0x11e8), or nothing
+#   guest_lines TAG LINE...  qvm exited 0 ($rc), the guest printed no "TAG:
+#                            FAIL" line, no qvm thread hit its seccomp
+#                            filter, and each LINE (a grep regular
+#                            expression) starts a line of $out
 #   stamp_ms A B             milliseconds of host time from the last line
 #                            with A to the last line with B after it, in
 #                            $stamped (fixed strings); -1 when either is
@@ -178,4 +184,23 @@ sched_of() {
     set -- ${st##*) }
     shift 37
     echo "$2 $1"
+}
+
+find_pci() {
+    for _d in /sys/bus/pci/devices/*; do
+        [ "$(cat "$_d/vendor" 2>/dev/null)" = "$1" ] &&
+            [ "$(cat "$_d/device" 2>/dev/null)" = "$2" ] && echo "${_d##*/}" && return 0
+    done
+    return 0
+}
+
+guest_lines() {
+    _tag=$1
+    shift
+    [ "$rc" = 0 ] || fail "qvm exited $rc"
+    ! grep -q "$_tag: FAIL" "$out" || fail "the guest failed: $(grep "$_tag: FAIL" "$out")"
+    ! grep -q 'forbidden system call' "$out" || fail "seccomp: $(grep 'forbidden' "$out")"
+    for _l in "$@"; do
+        grep -q "^$_l" "$out" || fail "no line '$_l'"
+    done
 }

@@ -16,11 +16,7 @@
 # timeout: 300
 set -u
 . cases/virtio-lib
-dev=''
-for d in /sys/bus/pci/devices/*; do
-    [ "$(cat "$d/vendor" 2>/dev/null)" = 0x1af4 ] &&
-        [ "$(cat "$d/device" 2>/dev/null)" = 0x1044 ] && dev=${d##*/}
-done
+dev=$(find_pci 0x1af4 0x1044)
 if [ -z "$dev" ] || [ "$(basename "$(readlink "/sys/bus/pci/devices/$dev/driver")")" != vfio-pci ]; then
     echo "SKIP: no virtio-rng-pci (1af4:1044) bound to vfio-pci here (the IOMMU lab has one)"
     exit 77
