@@ -311,49 +311,101 @@ static void cfg_wr(unsigned dev, unsigned reg, uint32_t v, unsigned size)
     bus_access(&pio, 0xcfc + (reg & 3), &v, size, true);
 }
 
-static void test_status_interrupt_bit(void **state)
+/* The fake machine: the buses, an event loop (started by the tests that
+ * need the I/O thread), the VM's callbacks (KVM's irqchip: irqfd with
+ * resample; memory slots) and a spec with an IOAPIC; machine_pass then
+ * realizes `pass loc pci:` of the fake host function at 00:01.0 (by its
+ * IDs when by_id). Tests change m->ctx and host_cfg in between. */
+struct machine {
+    struct evloop *ev;
+    struct dev_ctx ctx;
+    struct vm_spec s;
+    struct dev_list out;
+};
+
+static void machine_up(struct machine *m)
 {
-    (void)state;
     fake_irq_reset();
+    memset(slots, 0, sizeof(slots));
+    memset(gsis, 0, sizeof(gsis));
+    nslots = 0;
+    memset(host_cfg, 0, sizeof(host_cfg));
     bus_init(&pio, "pio");
     bus_init(&mmio, "mmio");
-    struct dev_ctx ctx = {.pio = &pio,
-                          .mmio = &mmio,
-                          .irq_resolve = fake_irq_resolve,
-                          .irq_isa = fake_irq_isa,
-                          .msi_route_alloc = route_alloc,
-                          .msi_route_set = route_set,
-                          .irqfd = irqfd,
-                          .irqfd_resample = irqfd_resample};
-    ctx.pci = pci_bus_new(&ctx, false);
-    assert_non_null(ctx.pci);
-    /* edu: 1234:11e8, class 00ff, revision 0x10, pin A, status with its
-     * capability list and fast back-to-back (0x0090). */
-    memset(host_cfg, 0, sizeof(host_cfg));
-    host_cfg[0] = 0x34, host_cfg[1] = 0x12, host_cfg[2] = 0xe8;
-    host_cfg[3] = 0x11, host_cfg[8] = 0x10, host_cfg[0x0a] = 0xff;
-    host_cfg[PCI_REG_STATUS] = 0x90;
-    host_cfg[0x3d] = 1;
-
-    struct vm_spec s;
-    spec_init(&s, ARCH_X86_64);
-    s.has_pci = true;
-    struct vdev_spec *vd = VEC_PUSH(&s.vdevs);
+    m->ev = ev_new();
+    assert_non_null(m->ev);
+    m->ctx = (struct dev_ctx){.pio = &pio,
+                              .mmio = &mmio,
+                              .ev = m->ev,
+                              .irq_resolve = fake_irq_resolve,
+                              .irq_isa = fake_irq_isa,
+                              .msi_route_alloc = route_alloc,
+                              .msi_route_set = route_set,
+                              .irqfd = irqfd,
+                              .irqfd_resample = irqfd_resample,
+                              .slot_new = slot_new,
+                              .slot_set = slot_set};
+    spec_init(&m->s, ARCH_X86_64);
+    m->s.has_pci = true;
+    struct vdev_spec *vd = VEC_PUSH(&m->s.vdevs);
     assert_non_null(vd);
     vd->type = vdev_type_find("ioapic");
     assert_non_null(vd->type);
-    struct pass_spec *ps = VEC_PUSH(&s.passes);
+    m->out = (struct dev_list){0};
+}
+
+static void machine_pass(struct machine *m, bool by_id)
+{
+    m->ctx.pci = pci_bus_new(&m->ctx, false);
+    assert_non_null(m->ctx.pci);
+    struct pass_spec *ps = VEC_PUSH(&m->s.passes);
     assert_non_null(ps);
     struct loc *l = VEC_PUSH(&ps->locs);
     assert_non_null(l);
     *l = (struct loc){.space = SPACE_PCI,
                       .bdf = {0, 1, 0},
-                      .by_id = true,
+                      .by_id = by_id,
                       .vid = 0x1234,
                       .did = 0x11e8};
-    struct dev_list out = {0};
-    assert_int_equal(vfio_pci_realize(&s, &ctx, &out), 0);
-    assert_int_equal(out.v.n, 1);
+    assert_int_equal(vfio_pci_realize(&m->s, &m->ctx, &m->out), 0);
+    assert_int_equal(m->out.v.n, 1);
+    pci_bus_sync(m->ctx.pci);
+}
+
+/* machine_down: the I/O thread stopped and the devices torn down;
+ * machine_free: the rest. */
+static void machine_down(struct machine *m)
+{
+    ev_stop(m->ev);
+    for (size_t i = 0; i < m->out.v.n; i++)
+        m->out.v.v[i].teardown(m->out.v.v[i].state);
+    m->out.v.n = 0;
+}
+
+static void machine_free(struct machine *m)
+{
+    machine_down(m);
+    VEC_FREE(&m->out.v);
+    pci_bus_free(m->ctx.pci);
+    ev_free(m->ev);
+    spec_free(&m->s);
+    bus_destroy(&pio);
+    bus_destroy(&mmio);
+}
+
+static void test_status_interrupt_bit(void **state)
+{
+    (void)state;
+    struct machine m;
+    machine_up(&m);
+    /* edu: 1234:11e8, class 00ff, revision 0x10, pin A, status with its
+     * capability list and fast back-to-back (0x0090). */
+    host_cfg[0] = 0x34, host_cfg[1] = 0x12, host_cfg[2] = 0xe8;
+    host_cfg[3] = 0x11, host_cfg[8] = 0x10, host_cfg[0x0a] = 0xff;
+    host_cfg[PCI_REG_STATUS] = 0x90;
+    host_cfg[0x3d] = 1;
+
+    machine_pass(&m, true);
     assert_int_equal(cfg_rd(1, 0, 4), 0x11e81234);
     assert_int_equal(cfg_rd(1, 0x3d, 1), 1);
 
@@ -379,13 +431,7 @@ static void test_status_interrupt_bit(void **state)
     (void)cfg_rd(1, 0x10, 4);
     assert_int_equal(status_reads, 0);
 
-    for (size_t i = 0; i < out.v.n; i++)
-        out.v.v[i].teardown(out.v.v[i].state);
-    VEC_FREE(&out.v);
-    pci_bus_free(ctx.pci);
-    spec_free(&s);
-    bus_destroy(&pio);
-    bus_destroy(&mmio);
+    machine_free(&m);
 }
 
 static uint64_t mm(uint64_t addr, unsigned size)
@@ -408,11 +454,7 @@ struct part {
 static void run_shared(unsigned nareas, const struct vfio_area *areas,
                        bool mappable, const struct part *want, int nwant)
 {
-    fake_irq_reset();
     memset(&shared, 0, sizeof(shared));
-    memset(slots, 0, sizeof(slots));
-    memset(gsis, 0, sizeof(gsis));
-    nslots = 0;
     shared.on = true;
     shared.mappable = mappable;
     shared.nareas = nareas;
@@ -420,26 +462,10 @@ static void run_shared(unsigned nareas, const struct vfio_area *areas,
         memcpy(shared.areas, areas, nareas * sizeof(*areas));
     for (unsigned i = 0; i < SH_VEC; i++)
         shared.msix_fd[i] = -2;
-    bus_init(&pio, "pio");
-    bus_init(&mmio, "mmio");
-    struct evloop *ev = ev_new();
-    assert_non_null(ev);
-    struct dev_ctx ctx = {.pio = &pio,
-                          .mmio = &mmio,
-                          .ev = ev,
-                          .irq_resolve = fake_irq_resolve,
-                          .irq_isa = fake_irq_isa,
-                          .msi_route_alloc = route_alloc,
-                          .msi_route_set = route_set,
-                          .irqfd = irqfd,
-                          .irqfd_resample = irqfd_resample,
-                          .slot_new = slot_new,
-                          .slot_set = slot_set};
-    ctx.pci = pci_bus_new(&ctx, false);
-    assert_non_null(ctx.pci);
+    struct machine m;
+    machine_up(&m);
     /* An NVMe-like function: registers, the table at 0x2000 and the PBA
      * at 0x5000 of BAR0 (32-bit memory), MSI-X capability at 0x40. */
-    memset(host_cfg, 0, sizeof(host_cfg));
     host_cfg[0] = 0x36, host_cfg[1] = 0x1b, host_cfg[2] = 0x10;
     host_cfg[3] = 0x00, host_cfg[0x0b] = 0x01, host_cfg[0x0a] = 0x08;
     host_cfg[PCI_REG_STATUS] = PCI_STATUS_CAPS;
@@ -449,21 +475,7 @@ static void run_shared(unsigned nareas, const struct vfio_area *areas,
     host_cfg[0x44] = SH_TABLE & 0xff, host_cfg[0x45] = SH_TABLE >> 8;
     host_cfg[0x48] = SH_PBA & 0xff, host_cfg[0x49] = SH_PBA >> 8;
 
-    struct vm_spec s;
-    spec_init(&s, ARCH_X86_64);
-    s.has_pci = true;
-    struct vdev_spec *vd = VEC_PUSH(&s.vdevs);
-    assert_non_null(vd);
-    vd->type = vdev_type_find("ioapic");
-    struct pass_spec *ps = VEC_PUSH(&s.passes);
-    assert_non_null(ps);
-    struct loc *l = VEC_PUSH(&ps->locs);
-    assert_non_null(l);
-    *l = (struct loc){.space = SPACE_PCI, .bdf = {0, 1, 0}};
-    struct dev_list out = {0};
-    assert_int_equal(vfio_pci_realize(&s, &ctx, &out), 0);
-    assert_int_equal(out.v.n, 1);
-    pci_bus_sync(ctx.pci);
+    machine_pass(&m, false);
     uint64_t base = cfg_rd(1, PCI_REG_BAR0, 4) & ~0xfull;
     assert_true(base >= 0xc0000000ull);
     assert_int_equal(cfg_rd(1, PCI_REG_CMD, 2) & PCI_CMD_MEM, PCI_CMD_MEM);
@@ -545,7 +557,7 @@ static void run_shared(unsigned nareas, const struct vfio_area *areas,
             g1 = g;
     assert_int_equal(g1, -1);
     assert_int_equal(mm(base + SH_PBA, 8), 0);
-    assert_int_equal(ev_start(ev), 0);
+    assert_int_equal(ev_start(m.ev), 0);
     uint64_t one = 1;
     assert_int_equal(write(fd1, &one, sizeof(one)), sizeof(one));
     /* the I/O thread relays it; bounded wait for a hang, not a window */
@@ -570,7 +582,7 @@ static void run_shared(unsigned nareas, const struct vfio_area *areas,
      * on puts them back. */
     uint64_t nb = base + 0x100000;
     cfg_wr(1, PCI_REG_BAR0, (uint32_t)nb, 4);
-    pci_bus_sync(ctx.pci);
+    pci_bus_sync(m.ctx.pci);
     for (int k = 0; k < nwant; k++) {
         assert_int_equal(slots[k].gpa, nb + want[k].off);
         assert_int_equal(slots[k].size, want[k].size);
@@ -578,25 +590,18 @@ static void run_shared(unsigned nareas, const struct vfio_area *areas,
     assert_int_equal(mm(nb + SH_TABLE + 16 + 8, 4), 0x42);
     uint32_t cmd = cfg_rd(1, PCI_REG_CMD, 2);
     cfg_wr(1, PCI_REG_CMD, cmd & ~PCI_CMD_MEM, 2);
-    pci_bus_sync(ctx.pci);
+    pci_bus_sync(m.ctx.pci);
     for (int k = 0; k < nwant; k++)
         assert_int_equal(slots[k].size, 0);
     cfg_wr(1, PCI_REG_CMD, cmd, 2);
-    pci_bus_sync(ctx.pci);
+    pci_bus_sync(m.ctx.pci);
     for (int k = 0; k < nwant; k++)
         assert_int_equal(slots[k].gpa, nb + want[k].off);
 
-    ev_stop(ev);
-    for (size_t i = 0; i < out.v.n; i++)
-        out.v.v[i].teardown(out.v.v[i].state);
+    machine_down(&m);
     for (int k = 0; k < nwant; k++)
         assert_int_equal(slots[k].size, 0);
-    VEC_FREE(&out.v);
-    pci_bus_free(ctx.pci);
-    ev_free(ev);
-    spec_free(&s);
-    bus_destroy(&pio);
-    bus_destroy(&mmio);
+    machine_free(&m);
     shared.on = false;
 }
 
@@ -639,32 +644,12 @@ static void test_shared_msix_bar_mappable(void **state)
 static void test_msix_table_pba_two_bars(void **state)
 {
     (void)state;
-    fake_irq_reset();
     memset(&shared, 0, sizeof(shared));
-    memset(slots, 0, sizeof(slots));
-    memset(gsis, 0, sizeof(gsis));
-    nslots = 0;
     shared.on = shared.pba2 = true;
     for (unsigned i = 0; i < SH_VEC; i++)
         shared.msix_fd[i] = -2;
-    bus_init(&pio, "pio");
-    bus_init(&mmio, "mmio");
-    struct evloop *ev = ev_new();
-    assert_non_null(ev);
-    struct dev_ctx ctx = {.pio = &pio,
-                          .mmio = &mmio,
-                          .ev = ev,
-                          .irq_resolve = fake_irq_resolve,
-                          .irq_isa = fake_irq_isa,
-                          .msi_route_alloc = route_alloc,
-                          .msi_route_set = route_set,
-                          .irqfd = irqfd,
-                          .irqfd_resample = irqfd_resample,
-                          .slot_new = slot_new,
-                          .slot_set = slot_set};
-    ctx.pci = pci_bus_new(&ctx, false);
-    assert_non_null(ctx.pci);
-    memset(host_cfg, 0, sizeof(host_cfg));
+    struct machine m;
+    machine_up(&m);
     host_cfg[0] = 0x86, host_cfg[1] = 0x80, host_cfg[2] = 0xd3;
     host_cfg[3] = 0x10, host_cfg[0x0b] = 0x02;
     host_cfg[PCI_REG_STATUS] = PCI_STATUS_CAPS;
@@ -673,21 +658,7 @@ static void test_msix_table_pba_two_bars(void **state)
     host_cfg[0x42] = SH_VEC - 1;
     host_cfg[0x44] = SH_TABLE & 0xff, host_cfg[0x45] = SH_TABLE >> 8;
     host_cfg[0x48] = 2; /* PBA at 0 of BAR2 */
-    struct vm_spec s;
-    spec_init(&s, ARCH_X86_64);
-    s.has_pci = true;
-    struct vdev_spec *vd = VEC_PUSH(&s.vdevs);
-    assert_non_null(vd);
-    vd->type = vdev_type_find("ioapic");
-    struct pass_spec *ps = VEC_PUSH(&s.passes);
-    assert_non_null(ps);
-    struct loc *l = VEC_PUSH(&ps->locs);
-    assert_non_null(l);
-    *l = (struct loc){.space = SPACE_PCI, .bdf = {0, 1, 0}};
-    struct dev_list out = {0};
-    assert_int_equal(vfio_pci_realize(&s, &ctx, &out), 0);
-    assert_int_equal(out.v.n, 1);
-    pci_bus_sync(ctx.pci);
+    machine_pass(&m, false);
     uint64_t base = cfg_rd(1, PCI_REG_BAR0, 4) & ~0xfull;
     uint64_t base2 = cfg_rd(1, PCI_REG_BAR0 + 8, 4) & ~0xfull;
     assert_true(base2 >= 0xc0000000ull && base2 != base);
@@ -720,7 +691,7 @@ static void test_msix_table_pba_two_bars(void **state)
     mw(base + SH_TABLE + 24, 0x42, 4);
     int fd1 = shared.msix_fd[1];
     assert_true(fd1 >= 0);
-    assert_int_equal(ev_start(ev), 0);
+    assert_int_equal(ev_start(m.ev), 0);
     uint64_t one = 1;
     assert_int_equal(write(fd1, &one, sizeof(one)), sizeof(one));
     for (int k = 0; k < 5000000 && !(mm(base2, 8) & 2); k++)
@@ -729,15 +700,7 @@ static void test_msix_table_pba_two_bars(void **state)
     mw(base + SH_TABLE + 28, 0, 4);
     assert_int_equal(mm(base2, 8), 0);
 
-    ev_stop(ev);
-    for (size_t i = 0; i < out.v.n; i++)
-        out.v.v[i].teardown(out.v.v[i].state);
-    VEC_FREE(&out.v);
-    pci_bus_free(ctx.pci);
-    ev_free(ev);
-    spec_free(&s);
-    bus_destroy(&pio);
-    bus_destroy(&mmio);
+    machine_free(&m);
     shared.on = shared.pba2 = false;
 }
 
@@ -771,50 +734,18 @@ static int irq_eoi_fd(void *opaque, int64_t gsi, int fd)
 
 static void run_intx_split(bool hook)
 {
-    fake_irq_reset();
-    memset(slots, 0, sizeof(slots));
     memset(&eoi_hook, 0, sizeof(eoi_hook));
     for (unsigned i = 0; i < FAKE_IRQ_LINES; i++)
         atomic_store(&level_of[i], false);
-    nslots = 0;
     intx_fd = unmask_fd = -1;
     edu_mmap = true;
-    bus_init(&pio, "pio");
-    bus_init(&mmio, "mmio");
-    struct evloop *ev = ev_new();
-    assert_non_null(ev);
-    struct dev_ctx ctx = {.pio = &pio,
-                          .mmio = &mmio,
-                          .ev = ev,
-                          .irq_resolve = fake_irq_resolve,
-                          .irq_isa = fake_irq_isa,
-                          .msi_route_alloc = route_alloc,
-                          .msi_route_set = route_set,
-                          .irqfd = irqfd,
-                          .irqfd_resample = no_resample,
-                          .irq_eoi_fd = hook ? irq_eoi_fd : NULL,
-                          .slot_new = slot_new,
-                          .slot_set = slot_set};
-    ctx.pci = pci_bus_new(&ctx, false);
-    assert_non_null(ctx.pci);
-    memset(host_cfg, 0, sizeof(host_cfg));
+    struct machine m;
+    machine_up(&m);
+    m.ctx.irqfd_resample = no_resample;
+    m.ctx.irq_eoi_fd = hook ? irq_eoi_fd : NULL;
     host_cfg[0] = 0x34, host_cfg[1] = 0x12, host_cfg[2] = 0xe8;
     host_cfg[3] = 0x11, host_cfg[0x3d] = 1;
-    struct vm_spec s;
-    spec_init(&s, ARCH_X86_64);
-    s.has_pci = true;
-    struct vdev_spec *vd = VEC_PUSH(&s.vdevs);
-    assert_non_null(vd);
-    vd->type = vdev_type_find("ioapic");
-    struct pass_spec *ps = VEC_PUSH(&s.passes);
-    assert_non_null(ps);
-    struct loc *l = VEC_PUSH(&ps->locs);
-    assert_non_null(l);
-    *l = (struct loc){.space = SPACE_PCI, .bdf = {0, 1, 0}};
-    struct dev_list out = {0};
-    assert_int_equal(vfio_pci_realize(&s, &ctx, &out), 0);
-    assert_int_equal(out.v.n, 1);
-    pci_bus_sync(ctx.pci);
+    machine_pass(&m, false);
     uint64_t base = cfg_rd(1, PCI_REG_BAR0, 4) & ~0xfull;
     unsigned line = cfg_rd(1, 0x3c, 1);
     assert_true(line < FAKE_IRQ_LINES);
@@ -833,7 +764,7 @@ static void run_intx_split(bool hook)
             assert_int_equal(slots[k].size, 0);
     }
 
-    assert_int_equal(ev_start(ev), 0);
+    assert_int_equal(ev_start(m.ev), 0);
     /* The host function interrupts: the guest line goes up. */
     uint64_t one = 1;
     unsigned u0 = atomic_load(&unmasks);
@@ -864,22 +795,15 @@ static void run_intx_split(bool hook)
     WAIT_UNTIL(atomic_load(&level_of[line]));
     assert_true(atomic_load(&level_of[line]));
 
-    ev_stop(ev);
     int fd = eoi_hook.fd;
-    for (size_t i = 0; i < out.v.n; i++)
-        out.v.v[i].teardown(out.v.v[i].state);
+    machine_down(&m);
     if (hook) {
         /* unhooked at teardown, and its eventfd closed */
         assert_int_equal(eoi_hook.calls, 2);
         assert_int_equal(eoi_hook.fd, -1);
         assert_int_equal(fcntl(fd, F_GETFD), -1);
     }
-    VEC_FREE(&out.v);
-    pci_bus_free(ctx.pci);
-    ev_free(ev);
-    spec_free(&s);
-    bus_destroy(&pio);
-    bus_destroy(&mmio);
+    machine_free(&m);
     edu_mmap = false;
 }
 
