@@ -143,10 +143,7 @@ void guest_main(uint32_t magic, uint32_t info)
 {
     (void)magic;
     (void)info;
-    outb(COM1 + 3, 0x80);
-    outb(COM1 + 0, 1);
-    outb(COM1 + 1, 0);
-    outb(COM1 + 3, 0x03);
+    serial_init();
     unsigned dev;
     for (dev = 1; dev < 32; dev++)
         if (pci_cfg_r(dev, 0) == 0x11e81234u)

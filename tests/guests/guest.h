@@ -63,6 +63,15 @@ static inline void pci_cfg_w(unsigned dev, unsigned reg, uint32_t v)
     outl(0xcfc, v);
 }
 
+/* serial_init: COM1 at 115200 baud (divisor 1), 8N1, no interrupts. */
+static inline void serial_init(void)
+{
+    outb(COM1 + 3, 0x80); /* DLAB */
+    outb(COM1 + 0, 1);
+    outb(COM1 + 1, 0);
+    outb(COM1 + 3, 0x03);
+}
+
 static inline void serial_putc(char c)
 {
     while (!(inb(COM1 + 5) & 0x20)) /* LSR.THRE */

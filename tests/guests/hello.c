@@ -10,10 +10,7 @@ void guest_main(uint32_t magic, uint32_t info);
 void guest_main(uint32_t magic, uint32_t info)
 {
     /* 8N1 at 115200: LCR.DLAB, divisor 1, LCR 3. */
-    outb(COM1 + 3, 0x80);
-    outb(COM1 + 0, 1);
-    outb(COM1 + 1, 0);
-    outb(COM1 + 3, 0x03);
+    serial_init();
     serial_puts("Hello from the qvm guest\n");
     serial_puts("multiboot magic ");
     serial_puthex(magic);

@@ -343,10 +343,7 @@ void guest_main(uint32_t magic, uint32_t info)
     (void)magic, (void)info;
     outb(0x21, 0xff); /* 8259s masked: everything through the IOAPIC */
     outb(0xa1, 0xff);
-    outb(COM1 + 3, 0x80);
-    outb(COM1 + 0, 1);
-    outb(COM1 + 1, 0);
-    outb(COM1 + 3, 0x03);
+    serial_init();
 
     uint16_t cs = idt_begin(isr_default, isr_default);
     set_gate(VEC_T0, isr_t0, cs);

@@ -46,10 +46,7 @@ static void show(const char *what, uint32_t v)
 void guest_main(uint32_t magic, uint32_t info)
 {
     (void)magic, (void)info;
-    outb(COM1 + 3, 0x80);
-    outb(COM1 + 0, 1);
-    outb(COM1 + 1, 0);
-    outb(COM1 + 3, 0x03);
+    serial_init();
     cmd(0xad); /* keyboard off, aux off, flush */
     cmd(0xa7);
     while (inb(0x64) & 1)

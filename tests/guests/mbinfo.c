@@ -32,10 +32,7 @@ static void put_quoted(const char *s)
 
 void guest_main(uint32_t magic, uint32_t info)
 {
-    outb(COM1 + 3, 0x80);
-    outb(COM1 + 0, 1);
-    outb(COM1 + 1, 0);
-    outb(COM1 + 3, 0x03);
+    serial_init();
     serial_puts("mbinfo: magic ");
     serial_puthex(magic);
     serial_puts("\n");

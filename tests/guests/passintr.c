@@ -78,10 +78,7 @@ void guest_main(uint32_t magic, uint32_t info)
 {
     (void)magic;
     (void)info;
-    outb(COM1 + 3, 0x80);
-    outb(COM1 + 0, 1);
-    outb(COM1 + 1, 0);
-    outb(COM1 + 3, 0x03);
+    serial_init();
 
     uint32_t id = edu[0];
     if (id != EDU_ID)

@@ -12,10 +12,7 @@ void raw_main(void)
 {
     uint16_t cs;
     __asm__ volatile("mov %%cs, %0" : "=r"(cs));
-    outb(COM1 + 3, 0x80);
-    outb(COM1 + 0, 1);
-    outb(COM1 + 1, 0);
-    outb(COM1 + 3, 0x03);
+    serial_init();
     serial_puts("Hello from the raw qvm guest\n");
     serial_puts("entry ");
     serial_puthex((uint32_t)(uintptr_t)_start);

@@ -49,10 +49,7 @@ static void read_raw(struct t *t)
 void guest_main(uint32_t magic, uint32_t info)
 {
     (void)magic, (void)info;
-    outb(COM1 + 3, 0x80);
-    outb(COM1 + 0, 1);
-    outb(COM1 + 1, 0);
-    outb(COM1 + 3, 0x03);
+    serial_init();
     struct t a, b;
     do {
         read_raw(&a);

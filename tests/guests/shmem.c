@@ -144,10 +144,7 @@ static unsigned take_notifier(void)
 
 void guest_main(uint32_t magic, uint32_t info)
 {
-    outb(COM1 + 3, 0x80);
-    outb(COM1 + 0, 1);
-    outb(COM1 + 1, 0);
-    outb(COM1 + 3, 0x03);
+    serial_init();
     const volatile uint32_t *mbi = (const volatile uint32_t *)info;
     if (magic != 0x2BADB002u || !(mbi[0] & (1u << 2)))
         fail("no multiboot command line", magic);

@@ -149,10 +149,7 @@ void guest_main(uint32_t magic, uint32_t info)
     outb(0x21, 0xff); /* 8259s masked: line 4 comes through the IOAPIC */
     outb(0xa1, 0xff);
     outb(COM1 + 1, 0);
-    outb(COM1 + 3, 0x80);
-    outb(COM1 + 0, 1); /* 115200 baud */
-    outb(COM1 + 1, 0);
-    outb(COM1 + 3, 0x03);
+    serial_init();
     outb(COM1 + 2, 0xc7); /* FIFOs on and reset */
     outb(COM1 + 4, 0x0b); /* DTR RTS OUT2 */
 
