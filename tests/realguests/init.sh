@@ -432,11 +432,13 @@ eduhold() {
 }
 
 # nvme: an NVMe controller passed through by the VMM (linux-vfio-nvme):
-# Debian's nvme driver (/lib/modules/nvme, in "order") probes it; an 8 KiB
-# pattern goes to nvme0n1 1 MiB in and back with direct I/O, the page
-# cache dropped in between too, so both ways go through the device (8 KiB:
-# busybox dd's buffers are page-aligned, as O_DIRECT needs, from that
-# size); then its MSI-X vectors' counts from /proc/interrupts.
+# Debian's nvme driver (/lib/modules/nvme, in "order") probes it; the 8 KiB
+# at 1 MiB into nvme0n1 are read (their MD5: what an earlier run left),
+# then an 8 KiB pattern (qvmnvme=SEED, default 1, makes it) goes there and
+# back with direct I/O, the page cache dropped in between too, so both
+# ways go through the device (8 KiB: busybox dd's buffers are
+# page-aligned, as O_DIRECT needs, from that size); then its MSI-X
+# vectors' counts from /proc/interrupts.
 nvme() {
     for m in $(cat /lib/modules/nvme/order 2>/dev/null); do
         insmod "/lib/modules/nvme/$m.ko" || say "insmod $m failed"
@@ -451,8 +453,18 @@ nvme() {
     say "nvme: nvme0 model '$(cat $c/model | sed 's/ *$//')' serial '$(cat $c/serial | sed 's/ *$//')' state $(cat $c/state)"
     say "nvme: nvme0n1 sectors=$(cat /sys/block/nvme0n1/size)"
     say "nvme: nvme0 at $(readlink -f $c/device)"
-    # 8192 bytes: 256 lines of 32, "qvm-nvme-pattern N" (N differs in each).
-    awk 'BEGIN { for (i = 0; i < 256; i++) printf "qvm-nvme-pattern %014d\n", i * 7919 }' >/tmp/pat
+    seed=1
+    for w in $(cat /proc/cmdline); do
+        case $w in qvmnvme=*) seed=${w#qvmnvme=} ;; esac
+    done
+    if ! dd if=/dev/nvme0n1 of=/tmp/before bs=8192 count=1 skip=128 iflag=direct 2>/tmp/dd.err; then
+        say "nvme: FAIL read: $(head -n 1 /tmp/dd.err)"
+        return
+    fi
+    say "nvme: at 1 MiB before: $(md5sum </tmp/before | cut -d' ' -f1)"
+    # 8192 bytes: 256 lines of 32, "qvm-nvme-pattern N" (N differs in each
+    # line and with the seed).
+    awk -v s="$seed" 'BEGIN { for (i = 0; i < 256; i++) printf "qvm-nvme-pattern %014d\n", s * 1000003 + i * 7919 }' >/tmp/pat
     if ! dd if=/tmp/pat of=/dev/nvme0n1 bs=8192 count=1 seek=128 oflag=direct conv=fsync 2>/tmp/dd.err; then
         say "nvme: FAIL write: $(head -n 1 /tmp/dd.err)"
         return
