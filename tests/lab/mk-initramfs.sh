@@ -14,7 +14,8 @@
 # after the KVM ones), the UIO ones (uio, uio_pci_generic: nothing bound to
 # it at boot) and /lib/modules/vfio-ids, the vendor and device IDs
 # /init binds to vfio-pci (QEMU's edu, 1234 11e8; a modern virtio-rng-pci,
-# 1af4 1044, for MSI-X).
+# 1af4 1044, for MSI-X; QEMU's NVMe controller, 1b36 0010, for MSI-X in a
+# BAR shared with registers).
 #
 # Usage: mk-initramfs.sh [--arch x86_64|aarch64] [--iommu] CACHE OUT.cpio.gz PAYLOAD [OVERLAY]
 #   CACHE is the directory printed by fetch.sh (with the same --arch).
@@ -61,7 +62,7 @@ if [ $IOMMU = 1 ]; then
         cp "$C/uio-modules/$m.ko" "$T/lib/modules/"
         MODULES="$MODULES $m"
     done
-    printf '1234 11e8\n1af4 1044\n' >"$T/lib/modules/vfio-ids"
+    printf '1234 11e8\n1af4 1044\n1b36 0010\n' >"$T/lib/modules/vfio-ids"
 fi
 echo "$MODULES" >"$T/lib/modules/load"
 if [ -n "$OVERLAY" ]; then

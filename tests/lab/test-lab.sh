@@ -1,8 +1,9 @@
 #!/bin/sh
 # test-lab.sh: the nested lab end to end (five L1 boots, ~45 s): lab-run
 # returns entry.sh's status and L1 has a /dev/kvm that runs kvm-probe's guest;
-# lab-run --iommu boots the IOMMU lab (edu bound to vfio-pci, its group's
-# /dev/vfio/N, the IOMMU on, KVM still there);
+# lab-run --iommu boots the IOMMU lab (edu, virtio-rng-pci and NVMe bound to
+# vfio-pci, each alone in its group, /dev/vfio/N, the IOMMU on, KVM still
+# there);
 # its watchdog ends an L1 that stops making progress;
 # tools/qvm-lab copies the files a configuration names and relays qvm's exit
 # status; tests/vm/run-vm-tests --bed lab runs a case in L1 and reports it,
@@ -37,27 +38,34 @@ grep -q '^kvm-probe: usable' "$T/out" || fail "kvm-probe did not find L1's /dev/
 grep -q '@@QVM-LAB VFIO' "$T/out" && fail "the plain lab bound a device to vfio-pci"
 echo "ok: lab-run"
 
-# 1a. lab-run --iommu: edu (1234:11e8) bound to vfio-pci and announced with
-# its group, whose /dev/vfio/N exists; the emulated IOMMU is on; KVM works.
+# 1a. lab-run --iommu: edu (1234:11e8), the virtio-rng-pci (1af4:1044) and
+# the NVMe controller (1b36:0010) bound to vfio-pci, each alone in its
+# group, whose /dev/vfio/N exists, and announced; the emulated IOMMU is
+# on; KVM works.
 mkdir -p "$T/i/bin"
 cp "$PROBE" "$T/i/bin/kvm-probe"
 cat >"$T/i/entry.sh" <<'EOF2'
 bin/kvm-probe || exit 1
 dmesg | grep -q 'DMAR: IOMMU enabled' || exit 2
-for d in /sys/bus/pci/devices/*; do
-    [ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ] || continue
-    g=$(readlink "$d/iommu_group")
-    [ -c "/dev/vfio/${g##*/}" ] || exit 3
-    case $(readlink "$d/driver") in */vfio-pci) exit 43 ;; esac
-    exit 5
+for id in 0x1234:0x11e8 0x1af4:0x1044 0x1b36:0x0010; do
+    found=0
+    for d in /sys/bus/pci/devices/*; do
+        [ "$(cat "$d/vendor"):$(cat "$d/device")" = "$id" ] || continue
+        found=1
+        g=$(readlink "$d/iommu_group")
+        [ -c "/dev/vfio/${g##*/}" ] || exit 3
+        case $(readlink "$d/driver") in */vfio-pci) ;; *) exit 5 ;; esac
+        [ "$(ls "$d/iommu_group/devices" | wc -l)" = 1 ] || exit 7
+    done
+    [ $found = 1 ] || exit 6
 done
-exit 6
+exit 43
 EOF2
 rc=0
 "$HERE/lab-run" --iommu --timeout 300 "$T/i" >"$T/out" 2>&1 || rc=$?
-[ "$rc" = 43 ] || fail "lab-run --iommu returned $rc, not 43 (1 no KVM, 2 no IOMMU, 3 no /dev/vfio/N, 5 not bound to vfio-pci, 6 no edu)"
-grep -q '^@@QVM-LAB VFIO 0000:00:[0-9a-f][0-9a-f]\.0 group=[0-9]' "$T/out" ||
-    fail "no @@QVM-LAB VFIO line for edu"
+[ "$rc" = 43 ] || fail "lab-run --iommu returned $rc, not 43 (1 no KVM, 2 no IOMMU, 3 no /dev/vfio/N, 5 not bound to vfio-pci, 6 a device missing, 7 not alone in its group)"
+[ "$(grep -c '^@@QVM-LAB VFIO 0000:00:[0-9a-f][0-9a-f]\.0 group=[0-9]' "$T/out")" = 3 ] ||
+    fail "not three @@QVM-LAB VFIO lines (edu, virtio-rng-pci, NVMe)"
 echo "ok: lab-run --iommu"
 
 # 1b. lab-run's progress watchdog: a payload that promises progress within

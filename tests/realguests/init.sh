@@ -5,7 +5,7 @@
 # and for the virtio cases netwait and blk, blkro, blkraw, rng, hvc, net,
 # nets, for bench/net.sh netbench, for the platform cases platform, for
 # the watchdog cases wdtpet, wdtstarve and wdtsvc, for the pass-through
-# case edu and eduhold
+# cases edu, eduhold and nvme
 # (several joined with '+', then poweroff, or a last `shell`).
 # The virtio initramfs also holds Debian's virtio modules
 # (/lib/modules/virtio, "order" lists them in dependency order); they are
@@ -431,6 +431,63 @@ eduhold() {
     edu --hold
 }
 
+# nvme: an NVMe controller passed through by the VMM (linux-vfio-nvme):
+# Debian's nvme driver (/lib/modules/nvme, in "order") probes it; the 8 KiB
+# at 1 MiB into nvme0n1 are read (their MD5: what an earlier run left),
+# then an 8 KiB pattern (qvmnvme=SEED, default 1, makes it) goes there and
+# back with direct I/O, the page cache dropped in between too, so both
+# ways go through the device (8 KiB: busybox dd's buffers are
+# page-aligned, as O_DIRECT needs, from that size); then its MSI-X
+# vectors' counts from /proc/interrupts.
+nvme() {
+    for m in $(cat /lib/modules/nvme/order 2>/dev/null); do
+        insmod "/lib/modules/nvme/$m.ko" || say "insmod $m failed"
+    done
+    i=0
+    while [ ! -b /dev/nvme0n1 ] && [ $i -lt 300 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    [ -b /dev/nvme0n1 ] || { say "nvme: FAIL no /dev/nvme0n1"; return; }
+    c=/sys/class/nvme/nvme0
+    say "nvme: nvme0 model '$(cat $c/model | sed 's/ *$//')' serial '$(cat $c/serial | sed 's/ *$//')' state $(cat $c/state)"
+    say "nvme: nvme0n1 sectors=$(cat /sys/block/nvme0n1/size)"
+    say "nvme: nvme0 at $(readlink -f $c/device)"
+    seed=1
+    for w in $(cat /proc/cmdline); do
+        case $w in qvmnvme=*) seed=${w#qvmnvme=} ;; esac
+    done
+    if ! dd if=/dev/nvme0n1 of=/tmp/before bs=8192 count=1 skip=128 iflag=direct 2>/tmp/dd.err; then
+        say "nvme: FAIL read: $(head -n 1 /tmp/dd.err)"
+        return
+    fi
+    say "nvme: at 1 MiB before: $(md5sum </tmp/before | cut -d' ' -f1)"
+    # 8192 bytes: 256 lines of 32, "qvm-nvme-pattern N" (N differs in each
+    # line and with the seed).
+    awk -v s="$seed" 'BEGIN { for (i = 0; i < 256; i++) printf "qvm-nvme-pattern %014d\n", s * 1000003 + i * 7919 }' >/tmp/pat
+    if ! dd if=/tmp/pat of=/dev/nvme0n1 bs=8192 count=1 seek=128 oflag=direct conv=fsync 2>/tmp/dd.err; then
+        say "nvme: FAIL write: $(head -n 1 /tmp/dd.err)"
+        return
+    fi
+    sync
+    echo 3 >/proc/sys/vm/drop_caches
+    if ! dd if=/dev/nvme0n1 of=/tmp/back bs=8192 count=1 skip=128 iflag=direct 2>/tmp/dd.err; then
+        say "nvme: FAIL read: $(head -n 1 /tmp/dd.err)"
+        return
+    fi
+    if cmp -s /tmp/pat /tmp/back; then
+        say "nvme: $(wc -c </tmp/back) bytes written at 1 MiB and read back intact ($(md5sum </tmp/back | cut -d' ' -f1))"
+    else
+        say "nvme: FAIL what was read back at 1 MiB differs: $(head -c 64 /tmp/back | od -An -c | head -n 2 | tr -s ' ')"
+    fi
+    grep nvme /proc/interrupts | while read -r l; do say "irq: $l"; done
+    # msi_irqs/N: msix or msi, for each of the function's vectors.
+    say "nvme: vector modes: $(cat $c/device/msi_irqs/* 2>/dev/null | sort | uniq -c | tr -s ' \n' ' ')"
+    for q in $(awk '$NF ~ /^nvme0q[0-9]+$/ { print $NF }' /proc/interrupts); do
+        say "nvme: $q interrupts $(irqs "$q")"
+    done
+}
+
 case $act in
 reboot)
     say "done, rebooting"
@@ -455,7 +512,7 @@ netwait)
     end=poweroff
     for a in $(echo "$act" | tr '+' ' '); do
         case $a in
-        blk | blkro | blkraw | rng | hvc | net | nets | netbench | platform | wdtpet | wdtstarve | wdtsvc | edu | eduhold) $a ;;
+        blk | blkro | blkraw | rng | hvc | net | nets | netbench | platform | wdtpet | wdtstarve | wdtsvc | edu | eduhold | nvme) $a ;;
         reboot) end=reboot ;;
         shell) end=shell ;;
         esac

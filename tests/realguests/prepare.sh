@@ -32,10 +32,12 @@ chmod +x "$T/init"
 # modules (prepare-virtio.sh). Without that material only they fail.
 rm -f "$DEST/initramfs-virtio.cpio.gz"
 if "$HERE/prepare-virtio.sh" "$C" "$DEST"; then
-    rm -rf "$T/lib/modules/virtio" "$T/lib/modules/extra" "$T/lib/modules/edu"
+    rm -rf "$T/lib/modules/virtio" "$T/lib/modules/extra" "$T/lib/modules/edu" \
+        "$T/lib/modules/nvme"
     cp -a "$DEST/virtio/modules" "$T/lib/modules/virtio"
     cp -a "$DEST/virtio/extra" "$T/lib/modules/extra"
     cp -a "$DEST/virtio/edu" "$T/lib/modules/edu"
+    cp -a "$DEST/virtio/nvme" "$T/lib/modules/nvme"
     (cd "$T" && find . | cpio -o -H newc --quiet | gzip -1n) >"$DEST/initramfs-virtio.cpio.gz"
 else
     echo "prepare: warning: no virtio material; the virtio cases will fail" >&2

@@ -14,6 +14,21 @@ boot() {
         tee "$out"
     rc=$(cat "$TMPDIR/rc")
 }
+# vfio_device VID DID NAME: the host PCI function VID:DID (0x1234 0x11e8)
+# bound to vfio-pci in $dev (its sysfs name); skips the case (77) where
+# there is none (the IOMMU lab has edu, a virtio-rng-pci and an NVMe
+# controller bound, tests/lab/README.md).
+vfio_device() {
+    dev=''
+    for d in /sys/bus/pci/devices/*; do
+        [ "$(cat "$d/vendor" 2>/dev/null)" = "$1" ] &&
+            [ "$(cat "$d/device" 2>/dev/null)" = "$2" ] && dev=${d##*/}
+    done
+    if [ -z "$dev" ] || [ "$(basename "$(readlink "/sys/bus/pci/devices/$dev/driver")")" != vfio-pci ]; then
+        echo "SKIP: no $3 (${1#0x}:${2#0x}) bound to vfio-pci here (the IOMMU lab has one)"
+        exit 77
+    fi
+}
 # markers CPUS MEM_MIN_KB: the initramfs markers and a clean kernel log.
 markers() {
     grep -q 'QVM-GUEST-INIT: start' "$out" || fail "userspace never started"

@@ -15,15 +15,7 @@
 # lab: iommu
 # timeout: 720
 . cases/lib.sh
-edu=''
-for d in /sys/bus/pci/devices/*; do
-    [ "$(cat "$d/vendor" 2>/dev/null)" = 0x1234 ] &&
-        [ "$(cat "$d/device" 2>/dev/null)" = 0x11e8 ] && edu=${d##*/}
-done
-if [ -z "$edu" ] || [ "$(basename "$(readlink "/sys/bus/pci/devices/$edu/driver")")" != vfio-pci ]; then
-    echo "SKIP: no edu device (1234:11e8) bound to vfio-pci here (the IOMMU lab has one)"
-    exit 77
-fi
+vfio_device 0x1234 0x11e8 "edu device"
 check() {
     [ "$rc" = 0 ] || fail "qvm exited $rc"
     grep -q 'forbidden system call' "$out" && fail "seccomp: $(grep 'forbidden' "$out")"
