@@ -64,15 +64,11 @@ done
 say() { echo "net-bench: $*" >&2; }
 W=$(mktemp -d "${TMPDIR:-/tmp}/net-bench.XXXXXX")
 trap 'rm -rf "$W"' EXIT
+. "$ROOT/bench/lib.sh"
 
 # report: medians and ratios from the L1 console in $W/console.
 report() {
-    awk '
-        function median(k,   m, a, j, x, i) {
-            m = n[k]; for (i = 1; i <= m; i++) a[i] = v[k, i]
-            for (i = 2; i <= m; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
-            return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
-        }
+    awk "$BENCH_MEDIAN_AWK"'
         $1 == "@@BENCH" && $2 == "net" {
             link = $3; vmm = $4; op = ""; val = ""; s = 0
             for (i = 6; i <= NF; i++) {
@@ -126,28 +122,17 @@ report() {
         }' "$W/console"
 }
 
-# mark: each @@BENCH line gets stalled=N, the lab-run wake-ups of a
-# stalled L1 (tests/lab/README.md) since the line before.
-mark() {
-    awk '/^lab-run: L1 stalled with IRR/ { st++ }
-        /^@@BENCH net / { $0 = $0 " stalled=" st + 0; st = 0 }
-        { print }' "$1" >"$W/console"
-}
 
 if [ -n "$FROM" ]; then
-    mark "$FROM"
+    bench_mark net "$FROM"
     report
     exit
 fi
 
 ninja -C "$BUILD" >&2 || say "warning: ninja failed; using what is built"
-QEMU=$(command -v qemu-system-x86_64) || { say "needs qemu-system-x86_64"; exit 2; }
-RG=${QVM_REALGUESTS:-${XDG_CACHE_HOME:-$HOME/.cache}/qvm-realguests}
+bench_payload ifmissing "$BUILD" bios-256k.bin kvmvapic.bin \
+    linuxboot_dma.bin linuxboot.bin
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/qvm-bench
-if [ ! -f "$RG/vmlinuz" ] || [ ! -f "$RG/initramfs-virtio.cpio.gz" ]; then
-    "$ROOT/tests/realguests/prepare.sh" "$RG" >"$W/prepare.log" 2>&1 ||
-        { cat "$W/prepare.log" >&2; say "tests/realguests/prepare.sh failed"; exit 1; }
-fi
 C=$("$ROOT/tests/lab/fetch.sh")
 K=$(cat "$C/ok")
 # L1's tun and vhost_net (with vhost, vhost_iotlb, tap) from the lab's
@@ -168,16 +153,8 @@ if [ "$(cat "$CACHE/vhost.ok" 2>/dev/null)" != "$K" ]; then
     echo "$K" >"$CACHE/vhost.ok"
     rm -rf "$T"
 fi
-P=$W/payload
-mkdir -p "$P/bin" "$P/fw" "$P/guests" "$P/l1"
-cp "$BUILD/qvm" "$P/bin/qvm"
-cp "$QEMU" "$P/bin/qemu-system-x86_64"
+mkdir -p "$P/l1"
 cp "$CACHE"/vhost/* "$P/l1/"
-for f in bios-256k.bin kvmvapic.bin linuxboot_dma.bin linuxboot.bin; do
-    for d in /usr/share/qemu /usr/share/seabios; do
-        [ -e "$d/$f" ] && cp -L "$d/$f" "$P/fw/" && break
-    done
-done
 # nettool for L1 and the guests; the guests' initramfs is the virtio one
 # with this tree's /init and nettool appended (a second cpio archive: the
 # kernel unpacks both, the later files win).
@@ -365,7 +342,7 @@ nl=$(echo "$LINKS" | wc -w) nv=$(echo "$VMMS" | wc -w)
 say "lab: $ROUNDS rounds of $VMMS on $LINKS, $REPS reps of $BYTES bytes each way and $COUNT round trips"
 "$ROOT/tests/lab/lab-run" --timeout $((300 + ROUNDS * nl * nv * 900)) "$P" >"$W/labout" ||
     say "warning: lab-run exit status $?"
-mark "$W/labout"
+bench_mark net "$W/labout"
 [ -z "$CONSOLE" ] || cp "$W/console" "$CONSOLE"
 grep -E '^@@BENCH(-KERNEL|-VERSION|-PARAMS|-ERR)? ' "$W/console" >&2 || true
 grep '^@@BENCH-OUT' "$W/console" | head -n 120 >&2 || true

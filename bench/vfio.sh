@@ -47,15 +47,11 @@ done
 say() { echo "vfio-bench: $*" >&2; }
 W=$(mktemp -d "${TMPDIR:-/tmp}/vfio-bench.XXXXXX")
 trap 'rm -rf "$W"' EXIT
+. "$ROOT/bench/lib.sh"
 
 # report: medians and ratios from the L1 console in $W/console.
 report() {
-    awk -v runs="$RUNS" -v rounds="$ROUNDS" '
-        function median(k,   m, a, j, x, i) {
-            m = n[k]; for (i = 1; i <= m; i++) a[i] = v[k, i]
-            for (i = 2; i <= m; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
-            return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
-        }
+    awk -v runs="$RUNS" -v rounds="$ROUNDS" "$BENCH_MEDIAN_AWK"'
         $1 == "@@BENCH" && $2 == "vfio" && / ok=1/ {
             for (i = 5; i <= NF; i++) if (split($i, kv, "=") == 2 && kv[1] ~ /_ns$/ && kv[2] != "") {
                 k = $3 SUBSEP kv[1]; v[k, ++n[k]] = kv[2]; per[$3, kv[1], $4] = kv[2] }
@@ -91,17 +87,9 @@ report() {
         }' "$W/console"
 }
 
-# mark: each @@BENCH line gets stalled=N, the lab-run wake-ups of a
-# stalled L1 (tests/lab/README.md) since the line before: the medians of
-# the rounds inside a run absorb a stall of one round, so such runs count.
-mark() {
-    awk '/^lab-run: L1 stalled with IRR/ { st++ }
-        /^@@BENCH vfio / { $0 = $0 " stalled=" st + 0; st = 0 }
-        { print }' "$1" >"$W/console"
-}
 
 if [ -n "$FROM" ]; then
-    mark "$FROM"
+    bench_mark vfio "$FROM"
     RUNS=$(awk '$1 == "@@BENCH" && $2 == "vfio" && $4 > m { m = $4 } END { print m + 0 }' "$W/console")
     ROUNDS=$(sed -n 's/^@@BENCH-ROUNDS //p' "$W/console" | head -n 1)
     report
@@ -109,19 +97,8 @@ if [ -n "$FROM" ]; then
 fi
 
 ninja -C "$BUILD" >&2 || say "warning: ninja failed; using what is built"
-QEMU=$(command -v qemu-system-x86_64) || { say "needs qemu-system-x86_64"; exit 2; }
-RG=${QVM_REALGUESTS:-${XDG_CACHE_HOME:-$HOME/.cache}/qvm-realguests}
-"$ROOT/tests/realguests/prepare.sh" "$RG" >"$W/prepare.log" 2>&1 ||
-    { cat "$W/prepare.log" >&2; say "tests/realguests/prepare.sh failed"; exit 1; }
-P=$W/payload
-mkdir -p "$P/bin" "$P/fw" "$P/guests"
-cp "$BUILD/qvm" "$P/bin/qvm"
-cp "$QEMU" "$P/bin/qemu-system-x86_64"
-for f in bios-256k.bin kvmvapic.bin linuxboot_dma.bin linuxboot.bin efi-e1000.rom; do
-    for d in /usr/share/qemu /usr/share/seabios; do
-        [ -e "$d/$f" ] && cp -L "$d/$f" "$P/fw/" && break
-    done
-done
+bench_payload fresh "$BUILD" bios-256k.bin kvmvapic.bin linuxboot_dma.bin \
+    linuxboot.bin efi-e1000.rom
 cp "$RG/vmlinuz" "$RG/initramfs-virtio.cpio.gz" "$P/guests/"
 CMDLINE="console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1 tsc=reliable i8042.noaux qvmtest=edu qvmedubench=$ROUNDS"
 sed "s|^cmdline .*|cmdline \"$CMDLINE\"|" "$ROOT/tests/vm/configs/linux-vfio-edu.qvmconf" >"$P/edu.qvmconf"
@@ -174,7 +151,7 @@ chmod +x "$P/entry.sh"
 say "lab: $RUNS runs each of qvm and QEMU, $ROUNDS rounds each"
 "$ROOT/tests/lab/lab-run" --iommu --timeout $((300 + RUNS * 2 * 320)) "$P" >"$W/labout" ||
     say "warning: lab-run exit status $?"
-mark "$W/labout"
+bench_mark vfio "$W/labout"
 [ -z "$CONSOLE" ] || cp "$W/console" "$CONSOLE"
 grep -E '^@@BENCH(-KERNEL|-VERSION)? ' "$W/console" >&2 || true
 grep '^@@BENCH-OUT' "$W/console" | head -n 80 >&2 || true
