@@ -480,6 +480,20 @@ static void *confined_parked(void *arg)
  * filter) does not stay behind in every thread: a vCPU and the I/O thread
  * confined cost the process well under 2 x 90 KiB (bench/README.md,
  * "Density": with a malloc arena each, 176 of a small guest's 440 KiB). */
+/* child_result: what the child `pid` wrote into the pipe res (up to len - 1
+ * bytes, NUL-terminated: something), once it has exited with 0. */
+static void child_result(pid_t pid, int res[2], char *buf, size_t len)
+{
+    close(res[1]);
+    memset(buf, 0, len);
+    ssize_t n = read(res[0], buf, len - 1);
+    close(res[0]);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_true(n > 0);
+}
+
 static void test_filters_leave_no_scratch_behind(void **state)
 {
     (void)state;
@@ -517,15 +531,10 @@ static void test_filters_leave_no_scratch_behind(void **state)
             pthread_join(t[i], NULL);
         quit(0);
     }
-    close(res[1]);
-    char buf[64] = {0};
-    ssize_t n = read(res[0], buf, sizeof(buf) - 1);
-    close(res[0]);
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    char buf[64];
+    child_result(pid, res, buf, sizeof(buf));
     long before = -1, after = -1;
-    assert_true(n > 0 && sscanf(buf, "%ld %ld", &before, &after) == 2);
+    assert_true(sscanf(buf, "%ld %ld", &before, &after) == 2);
     assert_true(before > 0 && after > 0);
     if (after - before >= 128)
         fail_msg("two confined threads grew the process by %ld KiB of "
@@ -570,13 +579,8 @@ static void test_thread_stacks_hold_no_huge_page(void **state)
         dprintf(res[1], "%zu\n", (size_t)(uintptr_t)r);
         quit(0);
     }
-    close(res[1]);
-    char buf[32] = {0};
-    ssize_t n = read(res[0], buf, sizeof(buf) - 1);
-    close(res[0]);
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0 && n > 0);
+    char buf[32];
+    child_result(pid, res, buf, sizeof(buf));
     size_t size = strtoul(buf, NULL, 10);
     if (size == 0 || size >= 2u << 20)
         fail_msg("a thread's stack is %zu bytes: not below 2 MiB", size);
