@@ -29,9 +29,11 @@ grep -q "host descriptor 3 (inherited), level until the guest's EOI" "$out" ||
 
 qvm_start passfd @"$conf"
 wait_for '^passfd: no interrupt before a byte'
+echo "the guest runs; no interrupt before a byte"
 for k in 1 2 3 4 5; do
     wait_for "^passfd: waiting for interrupt $k"
     printf x >&3 || fail "cannot write to the FIFO"
+    echo "byte $k written"
 done
 wait_for '^passfd: waiting for no interrupt'
 qvm_wait 0
