@@ -238,5 +238,8 @@ bool arch_vcpu_has_pre_run(struct vcpu *vcpu);
 void arch_ioapic_eoi(struct vm *vm, uint8_t vector);
 /* arch_irq_eoi_fd: dev_ctx's irq_eoi_fd. */
 int arch_irq_eoi_fd(void *ctx_opaque, int64_t gsi, int fd);
+/* arch_irqfd_resample: dev_ctx's irqfd_resample, `gsi` as irq_resolve
+ * gave it (x86: KVM's GSI; arm64: the SPI's INTID). */
+int arch_irqfd_resample(struct vm *vm, int gsi, int fd, int rfd, bool assign);
 
 #endif

@@ -134,12 +134,9 @@ static int ctx_irqfd(void *opaque, int gsi, int fd, bool assign)
 static int ctx_irqfd_resample(void *opaque, int gsi, int fd, int rfd,
                               bool assign)
 {
-    struct vm *vm = opaque;
-    if (!vm->has_irqfd)
-        return -ENOSYS;
     if (gsi < 0)
         return -EINVAL;
-    return kvm_irqfd_resample(&vm->kvm, (uint32_t)gsi, fd, rfd, assign);
+    return arch_irqfd_resample(opaque, gsi, fd, rfd, assign);
 }
 
 static int ctx_msi_send(void *opaque, uint64_t addr, uint32_t data)

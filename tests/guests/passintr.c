@@ -65,15 +65,6 @@ static void fail(const char *what, uint32_t v)
     guest_fail("passintr", what, v);
 }
 
-/* wait_irq: interrupts on until n_irq passes `seen` (bounded: the case's
- * timeout is the real limit). */
-static int wait_irq(uint32_t seen)
-{
-    for (uint32_t i = 0; i < 100000 && n_irq == seen; i++)
-        sti_wait(&n_irq, seen + 1, 100000);
-    return n_irq != seen;
-}
-
 void guest_main(uint32_t magic, uint32_t info)
 {
     (void)magic;
@@ -89,8 +80,7 @@ void guest_main(uint32_t magic, uint32_t info)
     set_gate(VEC, isr_edu, cs);
     idt_load();
     mmio_w(LAPIC + 0xf0, 0x1ff); /* APIC on */
-    ioapic_w(0x11 + 2 * LINE, 0);
-    ioapic_w(0x10 + 2 * LINE, VEC | 1u << 15); /* level, active high */
+    ioapic_level(LINE, VEC);
 
     sti_quiet(500000);
     if (n_irq)
@@ -100,7 +90,7 @@ void guest_main(uint32_t magic, uint32_t info)
     for (uint32_t r = 0; r < ROUNDS; r++) {
         uint32_t seen = n_irq, bit = 0x8u | (r & 0xff) << 8;
         edu[0x60 / 4] = bit; /* raise */
-        if (!wait_irq(seen))
+        if (!sti_wait_past(&n_irq, seen))
             fail("no interrupt for raise", r);
         if (last_why != bit)
             fail("interrupt status of a raise", last_why);
@@ -119,7 +109,7 @@ void guest_main(uint32_t magic, uint32_t info)
     last_why = 0;
     edu[0x20 / 4] = 0x80; /* interrupt when a factorial is done */
     edu[0x08 / 4] = 6;
-    if (!wait_irq(seen))
+    if (!sti_wait_past(&n_irq, seen))
         fail("no factorial-done interrupt, status", edu[0x24 / 4]);
     if (!(last_why & 1))
         fail("factorial-done interrupt status", last_why);

@@ -110,6 +110,15 @@ static inline void sti_quiet(uint32_t spins)
     __asm__ volatile("cli" ::: "memory");
 }
 
+/* sti_wait_past: interrupts on until the count *n passes `seen`
+ * (bounded: the case's timeout is the real limit); whether it did. */
+static inline int sti_wait_past(volatile uint32_t *n, uint32_t seen)
+{
+    for (uint32_t i = 0; i < 100000 && *n == seen; i++)
+        sti_wait(n, seen + 1, 100000);
+    return *n != seen;
+}
+
 static inline void mmio_w(uint32_t a, uint32_t v)
 {
     *(volatile uint32_t *)a = v;
@@ -119,6 +128,14 @@ static inline void ioapic_w(uint32_t reg, uint32_t v)
 {
     mmio_w(IOAPIC, reg);
     mmio_w(IOAPIC + 0x10, v);
+}
+
+/* ioapic_level: IOAPIC input `line` to `vec` on the boot CPU,
+ * level-triggered, active high, unmasked. */
+static inline void ioapic_level(unsigned line, unsigned vec)
+{
+    ioapic_w(0x11 + 2 * line, 0);
+    ioapic_w(0x10 + 2 * line, vec | 1u << 15);
 }
 
 #endif

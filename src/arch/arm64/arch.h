@@ -31,6 +31,8 @@ struct vm;
 /* The GIC's interrupt IDs: SGIs and PPIs are private, SPIs from 32. */
 #define ARM64_GIC_SPI_BASE 32u
 #define ARM64_GIC_MAX_IRQS 1024u
+/* Resampled irqfds assigned before the vGIC is initialised. */
+#define ARM64_GIC_MAX_RESAMPLE 32u
 
 /* GICv3 redistributor frames per vCPU (RD_base + SGI_base, 64K each). */
 #define ARM64_GICR_STRIDE  0x20000ull
@@ -53,6 +55,14 @@ struct arm64_gic {
     uint32_t level[ARM64_GIC_MAX_IRQS / 32];
     struct irq_chip chip;
     struct irq_input *in[ARM64_GIC_MAX_IRQS]; /* by INTID, made on demand */
+    /* Resampled irqfds (`pass intr`, arch_irqfd_resample) asked for
+     * before the vGIC was `ready`: KVM_IRQFD refuses them (EAGAIN) until
+     * CTRL_INIT made KVM's GSI routing; arm64_gic_init assigns them. */
+    struct arm64_resample {
+        uint32_t intid;
+        int fd, rfd;
+    } resample[ARM64_GIC_MAX_RESAMPLE];
+    unsigned nresample;
 };
 
 struct arm64_arch {

@@ -166,8 +166,20 @@ int arm64_gic_init(struct vm *vm)
     for (uint32_t i = ARM64_GIC_SPI_BASE; i < g->nr_irqs; i++)
         if (g->level[i / 32] >> (i % 32) & 1)
             spi_set(vm, i, true);
+    /* Resampled irqfds asked for before: KVM takes them now. */
+    for (unsigned i = 0; i < g->nresample && e == 0; i++) {
+        uint32_t intid = g->resample[i].intid;
+        e = kvm_irqfd_resample(&vm->kvm, intid - ARM64_GIC_SPI_BASE,
+                               g->resample[i].fd, g->resample[i].rfd, true);
+        if (e < 0)
+            log_fatal(TAG,
+                      "gic:%u: KVM_IRQFD with resample (GSI %u): %s (a "
+                      "level-triggered SPI until the guest's EOI needs it)",
+                      intid, intid - ARM64_GIC_SPI_BASE, strerror(-e));
+    }
+    g->nresample = 0;
     pthread_mutex_unlock(&g->lock);
-    return 0;
+    return e;
 }
 
 void arm64_gic_free(struct vm *vm)
@@ -248,4 +260,45 @@ int arch_irq_eoi_fd(void *ctx_opaque, int64_t gsi, int fd)
 {
     (void)ctx_opaque, (void)gsi, (void)fd;
     return -ENOSYS; /* the GIC is KVM's: irqfd_resample */
+}
+
+/*
+ * A level-triggered SPI until the guest's EOI (`pass intr`): KVM's
+ * resampled irqfd on the vGIC. KVM_IRQFD's GSI is not the INTID: KVM's
+ * default vGIC routing (made by CTRL_INIT) maps GSI n to SPI n, INTID
+ * n + 32. Before CTRL_INIT KVM_IRQFD fails with EAGAIN (no routing yet):
+ * an irqfd asked for then is kept and assigned by arm64_gic_init (an
+ * interrupt written to the eventfd meanwhile is injected as KVM assigns
+ * it). The vGIC signals the resample eventfd when the guest EOIs a
+ * level-configured SPI (its list register's EOI maintenance interrupt).
+ */
+int arch_irqfd_resample(struct vm *vm, int gsi, int fd, int rfd, bool assign)
+{
+    struct arm64_gic *g = &arm64_arch(vm)->gic;
+    if (gsi < (int)ARM64_GIC_SPI_BASE || (uint32_t)gsi >= g->nr_irqs)
+        return -EINVAL;
+    if (assign && kvm_check_cap(&vm->kvm, KVM_CAP_IRQFD) <= 0)
+        return -ENOSYS;
+    pthread_mutex_lock(&g->lock);
+    bool ready = g->ready;
+    int e = 0;
+    if (!ready && assign) {
+        if (g->nresample < ARM64_GIC_MAX_RESAMPLE)
+            g->resample[g->nresample++] = (struct arm64_resample){
+                .intid = (uint32_t)gsi, .fd = fd, .rfd = rfd};
+        else
+            e = -ENOSPC;
+    } else if (!ready) {
+        for (unsigned i = 0; i < g->nresample; i++)
+            if (g->resample[i].fd == fd &&
+                g->resample[i].intid == (uint32_t)gsi) {
+                g->resample[i] = g->resample[--g->nresample];
+                break;
+            }
+    }
+    pthread_mutex_unlock(&g->lock);
+    if (ready)
+        e = kvm_irqfd_resample(&vm->kvm, (uint32_t)gsi - ARM64_GIC_SPI_BASE, fd,
+                               rfd, assign);
+    return e;
 }

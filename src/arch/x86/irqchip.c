@@ -453,6 +453,13 @@ int arch_irq_eoi_fd(void *ctx_opaque, int64_t gsi, int fd)
     return -ENOENT;
 }
 
+int arch_irqfd_resample(struct vm *vm, int gsi, int fd, int rfd, bool assign)
+{
+    if (!vm->has_irqfd)
+        return -ENOSYS;
+    return kvm_irqfd_resample(&vm->kvm, (uint32_t)gsi, fd, rfd, assign);
+}
+
 /* ---- lines ----------------------------------------------------------------
  */
 
