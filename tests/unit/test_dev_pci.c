@@ -867,11 +867,11 @@ static void test_msix_two_bars(void **state)
     assert_int_equal(pci_msix_init2(&f, 1, 0x800, 2, 0xffc, 2), -EINVAL);
     assert_int_equal(pci_msix_init2(&f, 1, 0x800, 0, 0x800, 2), -EINVAL);
     assert_null(f.msix);
-    assert_int_equal(pci_msix_init2(&f, 1, 0x800, 2, 0x800, 2), 0);
+    assert_int_equal(pci_msix_init2(&f, 1, 0x800, 2, 0x900, 2), 0);
     unsigned c = f.cfg[0x34];
     assert_int_equal(f.cfg[c], PCI_CAP_ID_MSIX);
     assert_int_equal(le_get(f.cfg + c + 4, 4), 0x800 | 1);
-    assert_int_equal(le_get(f.cfg + c + 8, 4), 0x800 | 2);
+    assert_int_equal(le_get(f.cfg + c + 8, 4), 0x900 | 2);
     const struct region_ops *o1 = f.bar_ops[1], *o2 = f.bar_ops[2];
     void *p1 = f.bar_opaque[1], *p2 = f.bar_opaque[2];
     assert_true(o1 != &reg_ops && o2 != &reg_ops);
@@ -890,9 +890,9 @@ static void test_msix_two_bars(void **state)
     assert_int_equal(regs1[0x820], 0x44);
     assert_int_equal(regs1[0x81c], 0);
     /* BAR2: the PBA at 0x800 (read-only, zero), registers elsewhere */
-    o2->write(p2, 0x800, ~0ull, 8);
-    assert_int_equal(o2->read(p2, 0x800, 8), 0);
-    assert_int_equal(regs2[0x800], 0);
+    o2->write(p2, 0x900, ~0ull, 8);
+    assert_int_equal(o2->read(p2, 0x900, 8), 0);
+    assert_int_equal(regs2[0x900], 0);
     o2->write(p2, 0x20, 0x55, 1);
     assert_int_equal(regs2[0x20], 0x55);
     /* the table's offset in the PBA's BAR is a register, and the other
@@ -900,13 +900,13 @@ static void test_msix_two_bars(void **state)
     o2->write(p2, 0x808, 0x77, 1);
     assert_int_equal(regs2[0x808], 0x77);
     assert_int_equal(o2->read(p2, 0x808, 1), 0x77);
-    regs1[0x1000 - 8] = 0x99;
-    assert_int_equal(o1->read(p1, 0x1000 - 8, 1), 0x99);
+    regs1[0x900] = 0x99;
+    assert_int_equal(o1->read(p1, 0x900, 1), 0x99);
     /* a vector signalled while masked is pending in BAR2's PBA */
     f.cfg[c + 3] = PCI_MSIX_ENABLE >> 8;
     msix_cfg_written(&f, c + 2, 2);
     assert_true(pci_msix_notify(&f, 1));
-    assert_int_equal(o2->read(p2, 0x800, 8), 2);
+    assert_int_equal(o2->read(p2, 0x900, 8), 2);
     assert_int_equal(o1->read(p1, 0x800 + 16 + 12, 4), 1);
     msix_free(f.msix);
 }
