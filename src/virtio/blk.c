@@ -314,25 +314,6 @@ static void ensure_open(struct blk *b)
 
 /* ---- requests ------------------------------------------------------------ */
 
-/* slice: bytes [off, off+len) of the segments src[0..n) into dst. */
-static unsigned slice(const struct iovec *src, unsigned n, size_t off,
-                      size_t len, struct iovec *dst)
-{
-    unsigned k = 0;
-    for (unsigned i = 0; i < n && len; i++) {
-        size_t l = src[i].iov_len;
-        if (off >= l) {
-            off -= l;
-            continue;
-        }
-        size_t take = MIN(l - off, len);
-        dst[k++] = (struct iovec){(char *)src[i].iov_base + off, take};
-        off = 0;
-        len -= take;
-    }
-    return k;
-}
-
 /* The published files, or NULL before the (delayed) open. */
 static const struct blk_files *files(struct blk *b)
 {
@@ -581,7 +562,7 @@ static int64_t handle(struct blk *b, struct blk_worker *w, struct vq_elem *e)
             st = VIRTIO_BLK_S_IOERR;
             break;
         }
-        unsigned n = slice(e->iov + e->nout, e->nin, 0, din, w->io);
+        unsigned n = vq_slice(e->iov + e->nout, e->nin, 0, din, w->io);
         int r = rw(b, w, false, n, sector * SECTOR, din);
         if (r < 0) {
             io_error(b, "read", sector, -r);
@@ -597,7 +578,7 @@ static int64_t handle(struct blk *b, struct blk_worker *w, struct vq_elem *e)
             st = VIRTIO_BLK_S_IOERR;
             break;
         }
-        unsigned n = slice(e->iov, e->nout, BLK_HDR, len, w->io);
+        unsigned n = vq_slice(e->iov, e->nout, BLK_HDR, len, w->io);
         int r = rw(b, w, true, n, sector * SECTOR, len);
         if (r < 0) {
             io_error(b, "write", sector, -r);

@@ -19,9 +19,13 @@
  * frame needing more buffers than are posted waits (one frame) for them.
  * Frames a guest did not negotiate the offloads for are fixed (a partial
  * checksum is completed) or dropped (segmentation).
- * Transmit: on a kick, chains are gathered (header + at most
- * VIRTIO_NET_MAX_FRAME bytes) into a bounce buffer, checked against the
- * negotiated features and sent; every chain is returned with 0 written.
+ * Transmit: on a kick, each chain's header (at most 12 bytes) is copied
+ * out and checked against the negotiated features, and the header copy
+ * with the frame's segments in guest memory (at most
+ * VIRTIO_NET_MAX_FRAME bytes) goes to the backend in one gathered write:
+ * the frame is never copied by qvm (what the guest changes meanwhile only
+ * changes what it sends; the header that was checked is qvm's copy).
+ * Every chain is returned with 0 written.
  *
  * Context: notify/activate/reset/config_* under d->lock (the core); the
  * backend and timer callbacks on the I/O event thread, taking d->lock.
@@ -69,12 +73,16 @@ struct vnet {
     size_t rx_len;  /* 0: none pending */
     struct vq_elem *stash;
     unsigned stash_head, stash_n;
-    uint8_t *txbuf;
     struct vq_elem txe;
+    /* The frame being sent: txiov[0] is txhdr (the checked copy of the
+     * chain's header), txiov[1..txcnt) the frame's segments in txe. */
+    uint8_t txhdr[VIRTIO_NET_HDR_LEN];
+    struct iovec txiov[VQ_MAX_SEGS + 1];
+    unsigned txcnt;
     /*
      * Transmit backpressure: a frame the backend could not take now
-     * (-EAGAIN: the peer's socket buffer is full) waits in txbuf (tx_len
-     * bytes, its chain txe not yet returned) until the backend fd is
+     * (-EAGAIN: the peer's socket buffer is full) waits (tx_len bytes in
+     * txiov, its chain txe not yet returned) until the backend fd is
      * writable; the guest's ring holds the rest meanwhile. A backend that
      * stays full for TX_STALL_TICKS ticks is stuck: the frame is dropped,
      * and so is every frame it cannot take at once until one goes out.
@@ -264,11 +272,13 @@ static ssize_t be_recv(struct vnet *n)
     return r;
 }
 
-/* Send one frame: true when it went out or was dropped, false when it
- * is to wait for the backend (-EAGAIN, and not dropping). */
-static bool be_send(struct vnet *n, const uint8_t *buf, size_t len)
+/* Send the frame in n->txiov (len bytes): true when it went out or was
+ * dropped, false when it is to wait for the backend (-EAGAIN, and not
+ * dropping). */
+static bool be_send(struct vnet *n, size_t len)
 {
-    ssize_t r = n->be ? n->be->ops->send(n->be, buf, len) : -ENOTCONN;
+    ssize_t r =
+        n->be ? n->be->ops->send(n->be, n->txiov, n->txcnt, len) : -ENOTCONN;
     if (r == (ssize_t)len) {
         n->st.tx_frames++;
         n->tx_dropping = false;
@@ -523,16 +533,17 @@ static bool tx_one(struct vnet *n, const struct vq_elem *e)
         bad = "frame too big";
     if (!bad) {
         size_t flen = e->out_len - hl;
-        uint8_t *buf = n->txbuf;
-        memset(buf, 0, VIRTIO_NET_HDR_LEN);
-        if (vq_copy_from(e, 0, buf, hl) != hl ||
-            vq_copy_from(e, hl, buf + VIRTIO_NET_HDR_LEN, flen) != flen)
+        uint8_t *hdr = n->txhdr;
+        memset(hdr, 0, VIRTIO_NET_HDR_LEN);
+        n->txiov[0] = (struct iovec){hdr, VIRTIO_NET_HDR_LEN};
+        n->txcnt = 1 + vq_slice(e->iov, e->nout, hl, flen, n->txiov + 1);
+        if (vq_copy_from(e, 0, hdr, hl) != hl)
             bad = "short chain";
-        else if (!tx_header_ok(n, buf, flen))
+        else if (!tx_header_ok(n, hdr, flen))
             bad = "header asks for an offload not negotiated";
         else {
             size_t len = VIRTIO_NET_HDR_LEN + flen;
-            if (be_send(n, buf, len))
+            if (be_send(n, len))
                 return true;
             n->tx_len = len;
             n->tx_ticks = 0;
@@ -554,7 +565,7 @@ static void tx_run(struct vnet *n)
     unsigned pushed = 0;
     if (n->tx_len) {
         /* The frame that waited for the backend goes first. */
-        if (!be_send(n, n->txbuf, n->tx_len))
+        if (!be_send(n, n->tx_len))
             goto out;
         n->tx_len = 0;
         vq_push(vq, &n->txe, 0);
@@ -673,9 +684,8 @@ static void vnet_close(struct vnet *n)
         n->be = NULL;
     }
     free(n->rxbuf);
-    free(n->txbuf);
     free(n->stash);
-    n->rxbuf = n->txbuf = NULL;
+    n->rxbuf = NULL;
     n->stash = NULL;
 }
 
@@ -838,9 +848,8 @@ int virtio_net_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     n->hdr_len = VIRTIO_NET_HDR_LEN;
 
     n->rxbuf = malloc(BUF_LEN);
-    n->txbuf = malloc(BUF_LEN);
     n->stash = calloc(RX_STASH, sizeof(*n->stash));
-    if (!n->rxbuf || !n->txbuf || !n->stash) {
+    if (!n->rxbuf || !n->stash) {
         log_fatal(TAG, "%s: out of memory", n->label);
         goto fail;
     }

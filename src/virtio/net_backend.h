@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "config/spec.h"
 #include "devices/device.h"
@@ -64,10 +65,13 @@ struct net_backend_ops {
      * <0: -errno (-EAGAIN: nothing more now).
      */
     ssize_t (*recv)(struct net_backend *be, uint8_t *buf, size_t len);
-    /* send: one frame, without blocking: len when it went out; -EAGAIN:
-     * not now (the device retries when fd is writable); else it is
-     * dropped (0 or -errno; the backend logs what is worth it). */
-    ssize_t (*send)(struct net_backend *be, const uint8_t *buf, size_t len);
+    /* send: one frame (the header, then the frame: len bytes in iovcnt
+     * segments, at most VQ_MAX_SEGS + 1), in one gathered write without
+     * blocking: len when it went out; -EAGAIN: not now (the device
+     * retries when fd is writable); else it is dropped (0 or -errno; the
+     * backend logs what is worth it). */
+    ssize_t (*send)(struct net_backend *be, const struct iovec *iov,
+                    unsigned iovcnt, size_t len);
     /* carrier: whether the backend can carry frames now. */
     bool (*carrier)(const struct net_backend *be);
     /* offloads: the VIRTIO_NET_F_GUEST_* bits the guest accepted (0 at

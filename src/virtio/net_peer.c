@@ -408,14 +408,17 @@ static ssize_t peer_recv(struct net_backend *be, uint8_t *buf, size_t len)
     return r;
 }
 
-static ssize_t peer_send(struct net_backend *be, const uint8_t *buf, size_t len)
+static ssize_t peer_send(struct net_backend *be, const struct iovec *iov,
+                         unsigned iovcnt, size_t len)
 {
     struct peer *p = to_peer(be);
     if (!p->connected && now_ms() - p->last_try_ms >= RETRY_MS)
         peer_try_connect(p);
     if (!p->connected)
         return -ENOTCONN;
-    ssize_t w = send(be->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    struct msghdr mh = {.msg_iov = (struct iovec *)(uintptr_t)iov,
+                        .msg_iovlen = iovcnt};
+    ssize_t w = sendmsg(be->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (w == (ssize_t)len)
         return w;
     if (w < 0 && (errno == ECONNREFUSED || errno == ENOTCONN))

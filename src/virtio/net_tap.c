@@ -111,11 +111,12 @@ static ssize_t tap_recv(struct net_backend *be, uint8_t *buf, size_t len)
     return r;
 }
 
-static ssize_t tap_send(struct net_backend *be, const uint8_t *buf, size_t len)
+static ssize_t tap_send(struct net_backend *be, const struct iovec *iov,
+                        unsigned iovcnt, size_t len)
 {
     if (be->dead)
         return -EBADFD;
-    ssize_t w = write(be->fd, buf, len);
+    ssize_t w = writev(be->fd, iov, (int)iovcnt);
     if (w == (ssize_t)len)
         return w;
     if (w < 0 && errno == EBADFD)

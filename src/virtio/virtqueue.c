@@ -700,6 +700,24 @@ size_t vq_copy_from(const struct vq_elem *e, size_t off, void *dst, size_t len)
     return iov_copy(e->iov, e->nout, off, dst, len, false);
 }
 
+unsigned vq_slice(const struct iovec *src, unsigned n, size_t off, size_t len,
+                  struct iovec *dst)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < n && len; i++) {
+        size_t l = src[i].iov_len;
+        if (off >= l) {
+            off -= l;
+            continue;
+        }
+        size_t take = l - off < len ? l - off : len;
+        dst[k++] = (struct iovec){(char *)src[i].iov_base + off, take};
+        off = 0;
+        len -= take;
+    }
+    return k;
+}
+
 size_t vq_copy_to(const struct vq_elem *e, size_t off, const void *src,
                   size_t len)
 {

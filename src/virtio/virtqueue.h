@@ -147,5 +147,10 @@ bool vq_enable_kicks(struct virtqueue *vq) MUST_CHECK;
 size_t vq_copy_from(const struct vq_elem *e, size_t off, void *dst, size_t len);
 size_t vq_copy_to(const struct vq_elem *e, size_t off, const void *src,
                   size_t len);
+/* vq_slice: bytes [off, off+len) of the segments src[0..n) as segments in
+ * dst (at most n of them; fewer bytes when src is short). Returns how many
+ * dst holds. For handing a chain's data to readv/writev-like calls. */
+unsigned vq_slice(const struct iovec *src, unsigned n, size_t off, size_t len,
+                  struct iovec *dst);
 
 #endif
