@@ -542,15 +542,23 @@ static void check_rx(struct guest *g, uint64_t buf, uint32_t len, unsigned hl,
     (void)g;
 }
 
+/* A and B linked and started (modern, mergeable buffers), B with four
+ * 2 KiB receive buffers posted; returns the first one's address. */
+static uint64_t pair_posted(struct guest *a, struct guest *b)
+{
+    pair(a, b, false);
+    guest_start(a, F_MRG, true);
+    guest_start(b, F_MRG, true);
+    uint64_t rb = post_rx(b, 4, 2048);
+    kick(b, VIRTIO_NET_RXQ);
+    return rb;
+}
+
 static void peer_frame(void **state)
 {
     (void)state;
     struct guest a, b;
-    pair(&a, &b, false);
-    guest_start(&a, F_MRG, true);
-    guest_start(&b, F_MRG, true);
-    uint64_t rb = post_rx(&b, 4, 2048);
-    kick(&b, VIRTIO_NET_RXQ);
+    uint64_t rb = pair_posted(&a, &b);
     unsigned irq0 = atomic_load(&b.irqs);
     send_frame(&a, 12, 60, 1);
     uint32_t id, len;
@@ -583,11 +591,7 @@ static void peer_frame_segments(void **state)
 {
     (void)state;
     struct guest a, b;
-    pair(&a, &b, false);
-    guest_start(&a, F_MRG, true);
-    guest_start(&b, F_MRG, true);
-    uint64_t rb = post_rx(&b, 4, 2048);
-    kick(&b, VIRTIO_NET_RXQ);
+    uint64_t rb = pair_posted(&a, &b);
     static unsigned char chain[12 + 1500];
     memset(chain, 0, 12);
     chain[10] = 7; /* num_buffers: not the driver's to set on transmit */
