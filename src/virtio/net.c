@@ -52,6 +52,7 @@
 #define TX_STALL_TICKS 2   /* backend ticks (1 s each) a frame may wait */
 #define ETH_HDR        14
 #define BUF_LEN        (VIRTIO_NET_HDR_LEN + VIRTIO_NET_MAX_FRAME)
+#define RX_IOV         1024 /* UIO_MAXIOV: segments of one direct read */
 #define BIT(b)         (1ull << (b))
 
 struct vnet {
@@ -71,6 +72,10 @@ struct vnet {
 
     uint8_t *rxbuf; /* a frame read from the backend: 12-byte hdr + frame */
     size_t rx_len;  /* 0: none pending */
+    /* The direct receive (rx_direct): rxiov[0] is rxhdr, then the stashed
+     * chains' writable segments from the driver's header on. */
+    uint8_t rxhdr[VIRTIO_NET_HDR_LEN];
+    struct iovec rxiov[RX_IOV];
     struct vq_elem *stash;
     unsigned stash_head, stash_n;
     struct vq_elem txe;
@@ -253,6 +258,19 @@ static void rx_error(struct vnet *n, int e)
               strerror(e));
 }
 
+/* What recv returned: true for a frame of a size the device takes (a
+ * runt or an oversized one is counted as dropped). */
+static bool frame_len_ok(struct vnet *n, ssize_t r)
+{
+    if (r <= 0)
+        return false;
+    if (r > (ssize_t)BUF_LEN || r < VIRTIO_NET_HDR_LEN + ETH_HDR) {
+        n->st.rx_dropped++;
+        return false;
+    }
+    return true;
+}
+
 /*
  * Read one frame into rxbuf. >0: its length (header included); 0: nothing
  * for the guest (control message, runt, stranger); <0: -errno (-EAGAIN:
@@ -262,14 +280,9 @@ static ssize_t be_recv(struct vnet *n)
 {
     if (!n->be || n->be->dead)
         return -EAGAIN;
-    ssize_t r = n->be->ops->recv(n->be, n->rxbuf, BUF_LEN);
-    if (r <= 0)
-        return r;
-    if (r > (ssize_t)BUF_LEN || r < VIRTIO_NET_HDR_LEN + ETH_HDR) {
-        n->st.rx_dropped++;
-        return 0;
-    }
-    return r;
+    struct iovec iov = {n->rxbuf, BUF_LEN};
+    ssize_t r = n->be->ops->recv(n->be, &iov, 1);
+    return frame_len_ok(n, r) ? r : MIN(r, 0);
 }
 
 /* Send the frame in n->txiov (len bytes): true when it went out or was
@@ -447,6 +460,101 @@ static int rx_deliver(struct vnet *n, unsigned *pushed)
     return RX_DONE;
 }
 
+/*
+ * Map the stashed chains for a direct read: rxiov[0] = rxhdr (the
+ * backend's header), then the chains' writable bytes from n->hdr_len on,
+ * popping more chains until they can hold the largest frame the backend
+ * may hand over (VIRTIO_NET_MAX_FRAME). Without mergeable buffers only
+ * the first chain counts: a frame it cannot hold is dropped either way.
+ * Returns the segments mapped, 0 when a direct read cannot be done now
+ * (too few buffers: the bounce path then reads and waits), -1 when the
+ * ring is broken.
+ */
+static int rx_map(struct vnet *n)
+{
+    bool mrg = virtio_has(&n->d, VIRTIO_NET_F_MRG_RXBUF);
+    size_t room = 0; /* frame bytes the mapped chains hold */
+    unsigned cnt = 1;
+    n->rxiov[0] = (struct iovec){n->rxhdr, VIRTIO_NET_HDR_LEN};
+    for (unsigned k = 0;; k++) {
+        if (k == n->stash_n) {
+            int r = stash_pop(n);
+            if (r <= 0)
+                return r;
+        }
+        const struct vq_elem *e = stash_at(n, k);
+        size_t off = k == 0 ? n->hdr_len : 0;
+        if (e->in_len < off || cnt + e->nin > RX_IOV)
+            return 0;
+        cnt += vq_slice(e->iov + e->nout, e->nin, off, e->in_len - off,
+                        n->rxiov + cnt);
+        room += e->in_len - off;
+        if (!mrg || room >= VIRTIO_NET_MAX_FRAME)
+            return (int)cnt;
+        if (k + 1 == RX_STASH)
+            return 0;
+    }
+}
+
+/*
+ * Direct receive: the backend reads the next frame straight into the
+ * guest's stashed receive buffers (its header into rxhdr), no bounce copy.
+ * RX_DONE: a frame was delivered or dropped, or there was nothing (*err:
+ * 0, or the backend's errno); RX_WAIT: not possible now, use the bounce
+ * path; RX_BROKEN: the ring is malformed.
+ */
+static int rx_direct(struct vnet *n, unsigned *pushed, int *err)
+{
+    struct virtio_dev *d = &n->d;
+    struct virtqueue *vq = &d->vq[VIRTIO_NET_RXQ];
+    *err = 0;
+    int cnt = rx_map(n);
+    if (cnt <= 0)
+        return cnt < 0 ? RX_BROKEN : RX_WAIT;
+    ssize_t r = n->be->ops->recv(n->be, n->rxiov, (unsigned)cnt);
+    if (r < 0)
+        *err = (int)-r;
+    if (!frame_len_ok(n, r))
+        return RX_DONE;
+    size_t flen = (size_t)r - VIRTIO_NET_HDR_LEN, room = 0;
+    for (int i = 1; i < cnt; i++)
+        room += n->rxiov[i].iov_len;
+    uint8_t *hdr = n->rxhdr, *frame = NULL;
+    if ((hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+        !virtio_has(d, VIRTIO_NET_F_GUEST_CSUM) && flen <= room) {
+        /* The checksum is to be completed here: over a copy (rare: the
+         * tap does it itself for such a guest; a peer may not). */
+        frame = n->rxbuf;
+        vq_iov_copy(n->rxiov + 1, (unsigned)cnt - 1, 0, frame, flen, false);
+    }
+    if (flen > room || !rx_fix_header(n, hdr, frame, flen)) {
+        n->st.rx_dropped++; /* cut, or not for this guest: buffers stay */
+        return RX_DONE;
+    }
+    if (frame) /* csum_complete wrote the two checksum bytes */
+        vq_iov_copy(n->rxiov + 1, (unsigned)cnt - 1, 0, frame, flen, true);
+    /* The chains the frame filled: num_buffers, then each one's length. */
+    size_t left = n->hdr_len + flen;
+    unsigned k = 0;
+    while (left > stash_at(n, k)->in_len)
+        left -= stash_at(n, k++)->in_len;
+    k++;
+    st16(hdr + 10, (uint16_t)k);
+    vq_copy_to(stash_at(n, 0), 0, hdr, n->hdr_len);
+    left = n->hdr_len + flen;
+    for (unsigned i = 0; i < k; i++) {
+        const struct vq_elem *e = stash_at(n, i);
+        size_t w = MIN(left, e->in_len);
+        vq_push(vq, e, (uint32_t)w);
+        left -= w;
+    }
+    stash_consume(n, k);
+    *pushed += k;
+    n->st.rx_frames++;
+    n->st.rx_direct++;
+    return RX_DONE;
+}
+
 /* Move frames from the backend to the guest; caller holds the lock. */
 static void rx_run(struct vnet *n)
 {
@@ -470,6 +578,19 @@ static void rx_run(struct vnet *n)
             if (c <= 0) {
                 stop = true; /* resumed by the guest's receive kick */
                 break;
+            }
+            int err;
+            int res = rx_direct(n, &pushed, &err);
+            if (res == RX_BROKEN) {
+                stop = true;
+                break;
+            }
+            if (res == RX_DONE) {
+                if (err) {
+                    rx_error(n, err);
+                    break;
+                }
+                continue;
             }
             ssize_t r = be_recv(n);
             if (r < 0) {
@@ -666,9 +787,10 @@ static void vnet_reset(struct virtio_dev *d)
 static void vnet_close(struct vnet *n)
 {
     log_debug(TAG,
-              "%s: received %llu frames (%llu dropped), sent %llu (%llu "
-              "dropped, %llu malformed)",
+              "%s: received %llu frames (%llu of them directly, %llu "
+              "dropped), sent %llu (%llu dropped, %llu malformed)",
               n->label, (unsigned long long)n->st.rx_frames,
+              (unsigned long long)n->st.rx_direct,
               (unsigned long long)n->st.rx_dropped,
               (unsigned long long)n->st.tx_frames,
               (unsigned long long)n->st.tx_dropped,

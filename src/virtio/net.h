@@ -64,6 +64,7 @@ struct virtio_dev;
 
 struct vnet_stats {
     uint64_t rx_frames;    /* delivered to the guest */
+    uint64_t rx_direct;    /* of those, read straight into its buffers */
     uint64_t rx_dropped;   /* from the peer, not delivered (no room, too
                               big, bad header, driver not ready) */
     uint64_t tx_frames;    /* sent to the peer */

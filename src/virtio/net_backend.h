@@ -60,11 +60,15 @@ struct net_backend_ops {
     int (*open)(struct net_backend *be, const char *target,
                 const struct vdev_spec *vd, const struct dev_ctx *ctx);
     /*
-     * recv: read one frame into buf (len bytes). >0: its length (header
-     * included); 0: nothing for the guest (control message, stranger);
-     * <0: -errno (-EAGAIN: nothing more now).
+     * recv: read one frame, scattered over iov[0..iovcnt) (iov[0] holds
+     * at least the 12-byte header; the device's bounce buffer or the
+     * guest's receive buffers). >0: the frame's whole length (header
+     * included), even when it did not fit and was cut; 0: nothing for the
+     * guest (control message, stranger); <0: -errno (-EAGAIN: nothing more
+     * now).
      */
-    ssize_t (*recv)(struct net_backend *be, uint8_t *buf, size_t len);
+    ssize_t (*recv)(struct net_backend *be, const struct iovec *iov,
+                    unsigned iovcnt);
     /* send: one frame (the header, then the frame: len bytes in iovcnt
      * segments, at most VQ_MAX_SEGS + 1), in one gathered write without
      * blocking: len when it went out; -EAGAIN: not now (the device

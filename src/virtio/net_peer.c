@@ -353,8 +353,10 @@ static void close_rights(struct cmsghdr *c)
     }
 }
 
-static ssize_t peer_recv(struct net_backend *be, uint8_t *buf, size_t len)
+static ssize_t peer_recv(struct net_backend *be, const struct iovec *iov,
+                         unsigned iovcnt)
 {
+    const uint8_t *first = iov[0].iov_base;
     struct peer *p = to_peer(be);
     ssize_t r;
     struct sockaddr_un from;
@@ -363,11 +365,10 @@ static ssize_t peer_recv(struct net_backend *be, uint8_t *buf, size_t len)
         struct cmsghdr h;
         char buf[CMSG_SPACE(sizeof(struct ucred))];
     } cm;
-    struct iovec iov = {buf, len};
     struct msghdr mh = {.msg_name = &from,
                         .msg_namelen = sizeof(from),
-                        .msg_iov = &iov,
-                        .msg_iovlen = 1,
+                        .msg_iov = (struct iovec *)(uintptr_t)iov,
+                        .msg_iovlen = iovcnt,
                         .msg_control = cm.buf,
                         .msg_controllen = sizeof(cm.buf)};
     r = recvmsg(p->be.fd, &mh, MSG_TRUNC | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
@@ -397,11 +398,11 @@ static ssize_t peer_recv(struct net_backend *be, uint8_t *buf, size_t len)
         return 0;
     }
     /* The peer is there: connect back (at once on its hello). */
-    if (!p->connected && ((r == 1 && buf[0] == MSG_HELLO) ||
+    if (!p->connected && ((r == 1 && first[0] == MSG_HELLO) ||
                           now_ms() - p->last_try_ms >= RETRY_MS))
         peer_try_connect(p);
     if (r < VIRTIO_NET_HDR_LEN) {
-        if (r == 1 && buf[0] == MSG_BYE && p->connected)
+        if (r == 1 && first[0] == MSG_BYE && p->connected)
             peer_lost(p, "peer closed");
         return 0;
     }

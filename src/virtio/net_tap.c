@@ -101,9 +101,12 @@ static int tap_open(struct net_backend *be, const char *name,
     return 0;
 }
 
-static ssize_t tap_recv(struct net_backend *be, uint8_t *buf, size_t len)
+/* A frame longer than iov is cut, and read(2) on a tap then still returns
+ * its whole length (tun_put_user), as the device expects. */
+static ssize_t tap_recv(struct net_backend *be, const struct iovec *iov,
+                        unsigned iovcnt)
 {
-    ssize_t r = read(be->fd, buf, len);
+    ssize_t r = readv(be->fd, iov, (int)iovcnt);
     if (r < 0)
         return errno == EINTR ? 0 : -errno;
     if (r == 0)

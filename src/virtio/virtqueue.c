@@ -674,8 +674,8 @@ bool vq_enable_kicks(struct virtqueue *vq)
 
 /* ---- copies ------------------------------------------------------------- */
 
-static size_t iov_copy(const struct iovec *iov, unsigned n, size_t off,
-                       void *buf, size_t len, bool to_iov)
+size_t vq_iov_copy(const struct iovec *iov, unsigned n, size_t off, void *buf,
+                   size_t len, bool to_iov)
 {
     size_t done = 0;
     for (unsigned i = 0; i < n && done < len; i++) {
@@ -697,7 +697,7 @@ static size_t iov_copy(const struct iovec *iov, unsigned n, size_t off,
 
 size_t vq_copy_from(const struct vq_elem *e, size_t off, void *dst, size_t len)
 {
-    return iov_copy(e->iov, e->nout, off, dst, len, false);
+    return vq_iov_copy(e->iov, e->nout, off, dst, len, false);
 }
 
 unsigned vq_slice(const struct iovec *src, unsigned n, size_t off, size_t len,
@@ -721,6 +721,6 @@ unsigned vq_slice(const struct iovec *src, unsigned n, size_t off, size_t len,
 size_t vq_copy_to(const struct vq_elem *e, size_t off, const void *src,
                   size_t len)
 {
-    return iov_copy(e->iov + e->nout, e->nin, off, (void *)(uintptr_t)src, len,
-                    true);
+    return vq_iov_copy(e->iov + e->nout, e->nin, off, (void *)(uintptr_t)src,
+                       len, true);
 }

@@ -147,6 +147,10 @@ bool vq_enable_kicks(struct virtqueue *vq) MUST_CHECK;
 size_t vq_copy_from(const struct vq_elem *e, size_t off, void *dst, size_t len);
 size_t vq_copy_to(const struct vq_elem *e, size_t off, const void *src,
                   size_t len);
+/* vq_iov_copy: between buf and bytes [off, off+len) of the segments
+ * iov[0..n): into them (to_iov) or out of them. Returns the bytes copied. */
+size_t vq_iov_copy(const struct iovec *iov, unsigned n, size_t off, void *buf,
+                   size_t len, bool to_iov);
 /* vq_slice: bytes [off, off+len) of the segments src[0..n) as segments in
  * dst (at most n of them; fewer bytes when src is short). Returns how many
  * dst holds. For handing a chain's data to readv/writev-like calls. */

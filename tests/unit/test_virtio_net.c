@@ -907,8 +907,47 @@ static void peer_mergeable(void **state)
     memcpy(got + 1012, ram + rb + 1024, 1024);
     memcpy(got + 2036, ram + rb + 2048, 964);
     assert_memory_equal(got, want, 3000);
-    /* A frame bigger than every buffer there is, without MRG, is dropped
-     * and the buffer kept for the next one. */
+    /* Six 1 KiB buffers cannot hold the largest frame: through the bounce
+     * buffer, not straight into the guest's. */
+    assert_int_equal(stats(&b).rx_direct, 0);
+    guest_free(&a);
+    guest_free(&b);
+}
+
+/* Enough mergeable buffers for the largest frame: frames are read straight
+ * into them (no bounce copy), each spread over as many as it needs, and
+ * the buffers the device held but did not fill go to the next frames. */
+static void peer_mergeable_direct(void **state)
+{
+    (void)state;
+    struct guest a, b;
+    pair(&a, &b, false);
+    guest_start(&a, F_MRG, true);
+    guest_start(&b, F_MRG, true);
+    uint64_t rb = post_rx(&b, 40, 2048); /* 80 KiB, back to back */
+    kick(&b, VIRTIO_NET_RXQ);
+    static const size_t flen[3] = {3000, 100, 6000};
+    static const uint16_t nbufs[3] = {2, 1, 3};
+    uint64_t at = rb;
+    for (unsigned f = 0; f < 3; f++) {
+        send_frame(&a, 12, flen[f], 20 + f);
+        size_t left = 12 + flen[f];
+        uint32_t id, len;
+        for (unsigned i = 0; i < nbufs[f]; i++) {
+            assert_true(gq_used(&b, VIRTIO_NET_RXQ, &id, &len, WAIT_MS));
+            assert_int_equal(len, left < 2048 ? left : 2048);
+            left -= len;
+        }
+        assert_int_equal(get16(ram + at + 10), nbufs[f]);
+        static unsigned char want[6000];
+        make_frame(want, flen[f], 20 + f);
+        assert_memory_equal(ram + at + 12, want, flen[f]);
+        at += 2048u * nbufs[f];
+    }
+    struct vnet_stats s = stats(&b);
+    assert_int_equal(s.rx_frames, 3);
+    assert_int_equal(s.rx_direct, 3);
+    assert_int_equal(s.rx_dropped, 0);
     guest_free(&a);
     guest_free(&b);
 }
@@ -929,6 +968,7 @@ static void peer_no_mrg_too_big(void **state)
     check_rx(&b, rb, len, 12, 500, 7, 1);
     struct vnet_stats s = stats(&b);
     assert_int_equal(s.rx_frames, 1);
+    assert_int_equal(s.rx_direct, 1); /* one buffer per frame: always */
     assert_int_equal(s.rx_dropped, 1);
     guest_free(&a);
     guest_free(&b);
@@ -1005,9 +1045,10 @@ static uint16_t udp_verify(const unsigned char *f, size_t len)
     return (uint16_t)sum;
 }
 
-static void peer_checksum(void **state)
+/* nbuf receive buffers of 2 KiB: 2 go through the bounce buffer, 40 are
+ * enough for a direct read (the checksum completed over a copy). */
+static void checksum_case(unsigned nbuf)
 {
-    (void)state;
     struct guest a, b;
     guest_new(&a, 0, "sa", "a", "/dev/qvm/sb/b", NULL, 0x3);
     guest_new(&b, 1, "sb", "b", "/dev/qvm/sa/a", NULL, 0x3);
@@ -1015,7 +1056,7 @@ static void peer_checksum(void **state)
     assert_true(wait_link(&b, true, WAIT_MS));
     guest_start(&a, F_MRG | F(VIRTIO_NET_F_CSUM), true);
     guest_start(&b, F_MRG, true); /* B did not take GUEST_CSUM */
-    uint64_t rb = post_rx(&b, 2, 2048);
+    uint64_t rb = post_rx(&b, nbuf, 2048);
     kick(&b, VIRTIO_NET_RXQ);
     static unsigned char f[2048];
     size_t flen = udp_frame(f, 101);
@@ -1029,12 +1070,20 @@ static void peer_checksum(void **state)
     assert_int_equal(ram[rb], 0); /* NEEDS_CSUM cleared: completed */
     assert_int_equal(udp_verify(ram + rb + 12, flen), 0xffff);
     assert_memory_equal(ram + rb + 12 + 42, f + 42, flen - 42);
+    assert_int_equal(stats(&b).rx_direct, nbuf >= 40 ? 1 : 0);
     /* Bad offsets (past the frame): dropped on transmit. */
     put16(hdr + 6, (uint16_t)flen);
     assert_int_equal(send_raw(&a, hdr, 12, f, flen), 0);
     assert_int_equal(stats(&a).tx_malformed, 1);
     guest_free(&a);
     guest_free(&b);
+}
+
+static void peer_checksum(void **state)
+{
+    (void)state;
+    checksum_case(2);
+    checksum_case(40);
 }
 
 /* B's guest posts no receive buffers: frames are not read; the kernel's
@@ -1659,13 +1708,13 @@ int main(void)
         T(peer_other_user),     T(peer_frame),
         T(peer_frame_segments), T(peer_start_order_and_restart),
         T(peer_killed),         T(peer_hostile),
-        T(peer_mergeable),      T(peer_no_mrg_too_big),
-        T(peer_legacy_header),  T(peer_checksum),
-        T(peer_no_rx_buffers),  T(peer_backpressure),
-        T(peer_absent),         T(peer_endpoints),
-        T(tx_malformed),        T(rx_malformed),
-        T(tap_both_ways),       T(tap_offloads),
-        T(tap_bad_name),
+        T(peer_mergeable),      T(peer_mergeable_direct),
+        T(peer_no_mrg_too_big), T(peer_legacy_header),
+        T(peer_checksum),       T(peer_no_rx_buffers),
+        T(peer_backpressure),   T(peer_absent),
+        T(peer_endpoints),      T(tx_malformed),
+        T(rx_malformed),        T(tap_both_ways),
+        T(tap_offloads),        T(tap_bad_name),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
