@@ -466,11 +466,11 @@ static int rx_deliver(struct vnet *n, unsigned *pushed)
  * popping more chains until they can hold the largest frame the backend
  * may hand over (VIRTIO_NET_MAX_FRAME). Without mergeable buffers only
  * the first chain counts: a frame it cannot hold is dropped either way.
- * Returns the segments mapped, 0 when a direct read cannot be done now
- * (too few buffers: the bounce path then reads and waits), -1 when the
- * ring is broken.
+ * Returns the segments mapped (*room_out: the frame bytes they hold), 0 when a
+ * direct read cannot be done now (too few buffers: the bounce path then reads
+ * and waits), -1 when the ring is broken.
  */
-static int rx_map(struct vnet *n)
+static int rx_map(struct vnet *n, size_t *room_out)
 {
     bool mrg = virtio_has(&n->d, VIRTIO_NET_F_MRG_RXBUF);
     size_t room = 0; /* frame bytes the mapped chains hold */
@@ -489,6 +489,7 @@ static int rx_map(struct vnet *n)
         cnt += vq_slice(e->iov + e->nout, e->nin, off, e->in_len - off,
                         n->rxiov + cnt);
         room += e->in_len - off;
+        *room_out = room;
         if (!mrg || room >= VIRTIO_NET_MAX_FRAME)
             return (int)cnt;
         if (k + 1 == RX_STASH)
@@ -508,7 +509,8 @@ static int rx_direct(struct vnet *n, unsigned *pushed, int *err)
     struct virtio_dev *d = &n->d;
     struct virtqueue *vq = &d->vq[VIRTIO_NET_RXQ];
     *err = 0;
-    int cnt = rx_map(n);
+    size_t room = 0;
+    int cnt = rx_map(n, &room);
     if (cnt <= 0)
         return cnt < 0 ? RX_BROKEN : RX_WAIT;
     ssize_t r = n->be->ops->recv(n->be, n->rxiov, (unsigned)cnt);
@@ -516,9 +518,7 @@ static int rx_direct(struct vnet *n, unsigned *pushed, int *err)
         *err = (int)-r;
     if (!frame_len_ok(n, r))
         return RX_DONE;
-    size_t flen = (size_t)r - VIRTIO_NET_HDR_LEN, room = 0;
-    for (int i = 1; i < cnt; i++)
-        room += n->rxiov[i].iov_len;
+    size_t flen = (size_t)r - VIRTIO_NET_HDR_LEN;
     uint8_t *hdr = n->rxhdr, *frame = NULL;
     if ((hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
         !virtio_has(d, VIRTIO_NET_F_GUEST_CSUM) && flen <= room) {
