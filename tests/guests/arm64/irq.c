@@ -17,7 +17,8 @@
  *  3. the PL011's TX interrupt without FIFOs: a line written one
  *     character per interrupt (a 5-s watchdog on the virtual timer);
  *  4. the PL011 with FIFOs, RX and RT interrupts (UARTIMSC): the handler
- *     drains the receive FIFO into a buffer; the guest echoes each line
+ *     clears RX/RT, drains the receive FIFO into a buffer and lingers
+ *     5 ms (more input arrives meanwhile); the guest echoes each line
  *     ("irq: echo LINE") until the line "end". The input comes on qvm's
  *     stdin, a line after the echo of the one before: each line costs at
  *     least one interrupt.
@@ -76,6 +77,13 @@ static void on_timer(void)
         __asm__ volatile("msr cntv_ctl_el0, %0; isb" : : "r"(0ull));
 }
 
+static void spin_ms(unsigned ms)
+{
+    uint64_t t0 = cntvct();
+    while (cntvct() - t0 < cntfrq() / 1000 * ms)
+        ;
+}
+
 static void on_uart(void)
 {
     uint32_t mis = rd32(UART + UART_MIS);
@@ -94,6 +102,11 @@ static void on_uart(void)
     if (!(mis & (INT_RX | INT_RT)))
         return;
     uart_irqs++;
+    /* Cleared first, then drained (as Linux's pl011_int): input that
+     * arrives once the FIFO reads empty raises RX/RT again. Cleared after
+     * the drain, it could wipe the RT of a refill that came in between:
+     * the FIFO full, no interrupt, the host's input held back. */
+    wr32(UART + UART_ICR, INT_RX | INT_RT);
     while (!(rd32(UART + PL011_FR) & FR_RXFE)) {
         uint8_t c = (uint8_t)rd32(UART + PL011_DR);
         if (rx_head < RXBUF)
@@ -102,7 +115,9 @@ static void on_uart(void)
         if (c == '\n')
             rx_lines++;
     }
-    wr32(UART + UART_ICR, INT_RX | INT_RT);
+    /* Lingers 5 ms with the FIFO read empty: the host's next bytes come
+     * in meanwhile, and must raise RX/RT again (taken once this returns). */
+    spin_ms(5);
 }
 
 static void on_wdt(void)
