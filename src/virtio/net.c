@@ -565,8 +565,10 @@ static void rx_run(struct vnet *n)
         if (!n->active || (virtio_get_status(d) & VIRTIO_STATUS_NEEDS_RESET)) {
             /* No driver: read and discard, so nothing stale piles up. */
             ssize_t r = be_recv(n);
-            if (r > 0)
+            if (r > 0) {
                 n->st.rx_dropped++;
+                n->st.rx_nodriver++;
+            }
             if (r < 0) {
                 rx_error(n, (int)-r);
                 break;
@@ -788,10 +790,12 @@ static void vnet_close(struct vnet *n)
 {
     log_debug(TAG,
               "%s: received %llu frames (%llu of them directly, %llu "
-              "dropped), sent %llu (%llu dropped, %llu malformed)",
+              "dropped, %llu of those while no driver ran), sent %llu "
+              "(%llu dropped, %llu malformed)",
               n->label, (unsigned long long)n->st.rx_frames,
               (unsigned long long)n->st.rx_direct,
               (unsigned long long)n->st.rx_dropped,
+              (unsigned long long)n->st.rx_nodriver,
               (unsigned long long)n->st.tx_frames,
               (unsigned long long)n->st.tx_dropped,
               (unsigned long long)n->st.tx_malformed);

@@ -67,6 +67,7 @@ struct vnet_stats {
     uint64_t rx_direct;    /* of those, read straight into its buffers */
     uint64_t rx_dropped;   /* from the peer, not delivered (no room, too
                               big, bad header, driver not ready) */
+    uint64_t rx_nodriver;  /* of those, read while no driver ran */
     uint64_t tx_frames;    /* sent to the peer */
     uint64_t tx_dropped;   /* no peer, or a stuck peer could not take it */
     uint64_t tx_waits;     /* frames that waited for the peer (backpressure) */

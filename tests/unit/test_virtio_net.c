@@ -633,6 +633,12 @@ static void peer_start_order_and_restart(void **state)
     guest_new(&b, 1, "sb", "b", "/dev/qvm/sa/a", NULL, -1);
     assert_true(wait_link(&a, true, WAIT_MS));
     assert_true(wait_link(&b, true, WAIT_MS));
+    /* B's driver not started yet: read and dropped, counted apart. */
+    send_frame(&a, 12, 100, 5);
+    for (unsigned t = 0; t < WAIT_MS && !stats(&b).rx_dropped; t++)
+        sleep_ms(1);
+    assert_int_equal(stats(&b).rx_dropped, 1);
+    assert_int_equal(stats(&b).rx_nodriver, 1);
     guest_start(&b, F_MRG, true);
     uint64_t rb = post_rx(&b, 2, 2048);
     kick(&b, VIRTIO_NET_RXQ);
@@ -640,6 +646,7 @@ static void peer_start_order_and_restart(void **state)
     uint32_t id, len;
     assert_true(gq_used(&b, VIRTIO_NET_RXQ, &id, &len, WAIT_MS));
     check_rx(&b, rb, len, 12, 100, 4, 1);
+    assert_int_equal(stats(&b).rx_nodriver, 1); /* not counted once running */
     guest_free(&a);
     guest_free(&b);
 }
