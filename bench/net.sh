@@ -240,7 +240,13 @@ fail() { # LINK VMM ROUND FILE...
 stats() {
     l=$1 v=$2 r=$3
     shift 3
-    grep -h 'virtio-net.*received .* frames' "$@" | sed "s/^/@@BENCH-STATS $l $v $r: /"
+    grep -h -e 'virtio-net.*received .* frames' -e 'QVM-GUEST-INIT: netstat: ' "$@" | tr -d '\r' |
+        sed -e 's/QVM-GUEST-INIT: netstat: /guest: /' -e "s/^/@@BENCH-STATS $l $v $r: /"
+}
+# tcpstat: L1's TCP counters (the client side of the tap runs)
+tcpstat() {
+    awk '$1 == "Tcp:" { if (!h) { for (i = 2; i <= NF; i++) f[$i] = i; h = 1; next }
+        print "RetransSegs=" $f["RetransSegs"], "OutSegs=" $f["OutSegs"], "InSegs=" $f["InSegs"] }' /proc/net/snmp
 }
 # waitvm PID SECS: wait for the VMM, killing it after SECS.
 waitvm() {
@@ -264,6 +270,7 @@ tap() { # VMM ROUND
         ;;
     esac
     pid=$!
+    t0=$(tcpstat)
     ok=1 k=1
     while [ $k -le "$REPS" ] && [ $ok = 1 ]; do
         for op in send recv rr; do
@@ -277,6 +284,7 @@ tap() { # VMM ROUND
     "$P/bin/nettool" quit 10.0.3.2 5001 2>>/tmp/nt.err || ok=0
     waitvm $pid 120
     stats tap "$v" "$r" /tmp/vm.out
+    echo "@@BENCH-STATS tap $v $r: L1 tcp before $t0, after $(tcpstat)"
     [ $ok = 1 ] || fail tap "$v" "$r" /tmp/nt.err /tmp/vm.out
 }
 peer() { # VMM ROUND

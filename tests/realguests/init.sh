@@ -182,11 +182,21 @@ net() {
 # against it: for each of qvmnb=BYTES,COUNT,REPS's REPS rounds a stream of
 # BYTES each way and COUNT one-byte round trips (nettool prints @@NET
 # lines), then quit the server.
+# tcp_counters: "RetransSegs=N OutSegs=N InSegs=N" from /proc/net/snmp
+tcp_counters() {
+    awk '$1 == "Tcp:" { if (!h) { for (i = 2; i <= NF; i++) f[$i] = i; h = 1; next }
+        print "RetransSegs=" $f["RetransSegs"], "OutSegs=" $f["OutSegs"], "InSegs=" $f["InSegs"] }' /proc/net/snmp
+}
+
 netbench() {
     net
     if [ -z "$peer" ]; then
         /bin/nettool serve 5001
         say "nettool serve exit status $?"
+        # For the bench's per-boot counters (@@BENCH-STATS): TCP's
+        # retransmissions, the clock source, the virtio interrupts.
+        say "netstat: tcp $(tcp_counters) clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+        grep virtio /proc/interrupts | while read -r l; do say "netstat: irq $l"; done
         return
     fi
     nb=''
