@@ -489,9 +489,10 @@ static int rx_map(struct vnet *n, size_t *room_out)
         cnt += vq_slice(e->iov + e->nout, e->nin, off, e->in_len - off,
                         n->rxiov + cnt);
         room += e->in_len - off;
-        *room_out = room;
-        if (!mrg || room >= VIRTIO_NET_MAX_FRAME)
+        if (!mrg || room >= VIRTIO_NET_MAX_FRAME) {
+            *room_out = room;
             return (int)cnt;
+        }
         if (k + 1 == RX_STASH)
             return 0;
     }

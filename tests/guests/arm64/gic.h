@@ -73,20 +73,6 @@ static inline void wr64(uintptr_t a, uint64_t v)
     __asm__ volatile("str %0, [%1]" : : "r"(v), "r"(a) : "memory");
 }
 
-static inline uint64_t cntvct(void)
-{
-    uint64_t v;
-    __asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(v));
-    return v;
-}
-
-static inline uint64_t cntfrq(void)
-{
-    uint64_t v;
-    __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(v));
-    return v;
-}
-
 static inline uint64_t mpidr(void)
 {
     uint64_t v;

@@ -16,6 +16,28 @@
 #define PSCI_SYSTEM_OFF   0x84000008u
 #define PSCI_SYSTEM_RESET 0x84000009u
 
+static inline uint64_t cntvct(void)
+{
+    uint64_t v;
+    __asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(v));
+    return v;
+}
+
+static inline uint64_t cntfrq(void)
+{
+    uint64_t v;
+    __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(v));
+    return v;
+}
+
+/* Busy-waits ms milliseconds of the virtual counter. */
+static inline void delay_ms(uint64_t ms)
+{
+    uint64_t end = cntvct() + cntfrq() * ms / 1000;
+    while (cntvct() < end)
+        ;
+}
+
 static inline void mmio_w32(uintptr_t a, uint32_t v)
 {
     *(volatile uint32_t *)a = v;

@@ -77,13 +77,6 @@ static void on_timer(void)
         __asm__ volatile("msr cntv_ctl_el0, %0; isb" : : "r"(0ull));
 }
 
-static void spin_ms(unsigned ms)
-{
-    uint64_t t0 = cntvct();
-    while (cntvct() - t0 < cntfrq() / 1000 * ms)
-        ;
-}
-
 static void on_uart(void)
 {
     uint32_t mis = rd32(UART + UART_MIS);
@@ -117,7 +110,7 @@ static void on_uart(void)
     }
     /* Lingers 5 ms with the FIFO read empty: the host's next bytes come
      * in meanwhile, and must raise RX/RT again (taken once this returns). */
-    spin_ms(5);
+    delay_ms(5);
 }
 
 static void on_wdt(void)

@@ -37,22 +37,6 @@ static void wr32(uintptr_t a, uint32_t v)
     __asm__ volatile("str %w0, [%1]" : : "r"(v), "r"(a) : "memory");
 }
 
-static uint64_t cnt(void)
-{
-    uint64_t v;
-    __asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(v));
-    return v;
-}
-
-static void wait_ms(uint64_t ms)
-{
-    uint64_t f;
-    __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(f));
-    uint64_t end = cnt() + f * ms / 1000;
-    while (cnt() < end)
-        ;
-}
-
 static uint32_t be32(const volatile uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
@@ -88,7 +72,7 @@ static int wait_irq(uint64_t ms)
     for (uint64_t t = 0; t < ms; t += 10) {
         if (rd32(GPIO + GPIO_MIS) & (1u << PIN))
             return 1;
-        wait_ms(10);
+        delay_ms(10);
     }
     return 0;
 }

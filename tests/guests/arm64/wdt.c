@@ -45,27 +45,6 @@ static void wr32(uintptr_t a, uint32_t v)
     __asm__ volatile("str %w0, [%1]" : : "r"(v), "r"(a) : "memory");
 }
 
-static uint64_t cnt(void)
-{
-    uint64_t v;
-    __asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(v));
-    return v;
-}
-
-static uint64_t freq(void)
-{
-    uint64_t v;
-    __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(v));
-    return v;
-}
-
-static void wait_ms(uint64_t ms)
-{
-    uint64_t end = cnt() + freq() * ms / 1000;
-    while (cnt() < end)
-        ;
-}
-
 static uint32_t id(uintptr_t base)
 {
     uint32_t v = 0;
@@ -98,20 +77,20 @@ int main(uint64_t x0)
         puts_("wdt: FAIL lock or control does not read back\n");
     puts_("wdt: started\n");
 #ifdef STARVE
-    wait_ms(300);
+    delay_ms(300);
     ping(); /* one, then none */
     puts_("wdt: starving\n");
-    uint64_t end = cnt() + freq() * 20;
-    while (!(rd32(WDT + WDT_RIS) & 1) && cnt() < end)
+    uint64_t end = cntvct() + cntfrq() * 20;
+    while (!(rd32(WDT + WDT_RIS) & 1) && cntvct() < end)
         ;
     if (rd32(WDT + WDT_MIS) & 1)
         puts_("wdt: interrupt (first expiry)\n");
-    while (cnt() < end)
+    while (cntvct() < end)
         ;
     puts_("wdt: still alive\n");
 #else
     for (int i = 0; i < 12; i++) {
-        wait_ms(500);
+        delay_ms(500);
         if (rd32(WDT + WDT_RIS) & 1)
             puts_("wdt: FAIL interrupt while pinged\n");
         ping();
@@ -121,7 +100,7 @@ int main(uint64_t x0)
     wr32(WDT + WDT_CTL, 0);
     wr32(WDT + WDT_LOCK, 0);
     uint32_t v = rd32(WDT + WDT_VALUE);
-    wait_ms(5000);
+    delay_ms(5000);
     if (rd32(WDT + WDT_VALUE) != v)
         puts_("wdt: FAIL the stopped counter moved\n");
     puts_("wdt: done\n");
