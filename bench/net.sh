@@ -80,6 +80,10 @@ report() {
             }
             if (op == "" || val == "") next
             k = link SUBSEP vmm SUBSEP op
+            # per round (one boot of each VMM, minutes apart in the same
+            # L1): the mean of its clean measurements, else of all
+            rk = k SUBSEP $5; rounds[link, $5] = 1
+            if (s) { rsa[rk] += val; rna[rk]++ } else { rsc[rk] += val; rnc[rk]++ }
             if (!((link, vmm) in seen)) { seen[link, vmm] = 1; order[link] = order[link] " " vmm }
             # a measurement during which L1 stalled is not one (kept
             # apart: used only when a VMM has no other)
@@ -87,6 +91,7 @@ report() {
             v[k, ++n[k]] = val; clean[link, vmm]++
         }
         $1 == "@@BENCH" && $2 == "net-fail" { fail[$3, $4]++ }
+        function rmean(rk) { return rnc[rk] ? rsc[rk] / rnc[rk] : rna[rk] ? rsa[rk] / rna[rk] : "" }
         END {
             for (k in sn) if (!(k in n)) { for (i = 1; i <= sn[k]; i++) v[k, i] = sv[k, i]; n[k] = sn[k]; stonly[k] = 1 }
             nl = split("tap peer", links, " ")
@@ -117,6 +122,34 @@ report() {
                 }
             }
             print "\nMedians of the measurements during which L1 did not stall (lab-run woke it: not counted); * marks a median of stalled ones only."
+            # Round by round: each VMM against QEMU booted in the same round.
+            hdr = 0
+            for (l = 1; l <= nl; l++) {
+                L = links[l]; m = split(order[L], vs, " ")
+                for (i = 1; i <= m; i++) {
+                    V = vs[i]; if (V == "qemu") continue
+                    line = ""
+                    for (o = 1; o <= 3; o++) {
+                        op = o == 1 ? "send" : o == 2 ? "recv" : "rr"
+                        rkey = "ratio" SUBSEP L SUBSEP V SUBSEP op; n[rkey] = 0; lo = hi = ""; met = 0
+                        for (rr in rounds) {
+                            split(rr, rp, SUBSEP); if (rp[1] != L) continue
+                            a = rmean(L SUBSEP V SUBSEP op SUBSEP rp[2]); b = rmean(L SUBSEP "qemu" SUBSEP op SUBSEP rp[2])
+                            if (a == "" || b == "" || !a || !b) continue
+                            x = a / b; v[rkey, ++n[rkey]] = x
+                            if (lo == "" || x < lo) lo = x
+                            if (hi == "" || x > hi) hi = x
+                            if (x >= 1.2) met++
+                        }
+                        if (!n[rkey]) continue
+                        line = line sprintf("%s%s %.2f (%.2f-%.2f", line == "" ? "" : "; ", op == "rr" ? "round trip" : op, median(rkey), lo, hi)
+                        line = line (op == "rr" ? ")" : sprintf(", %d of %d rounds >= 1.2)", met, n[rkey]))
+                    }
+                    if (line == "") continue
+                    if (!hdr++) print "\nRound by round, against QEMU vhost=off booted in the same round (the median of the per-round ratios, their range, the rounds at 1.2 x or more; the round trip: lower is faster):"
+                    printf "- %s, %s: %s\n", L, vname[V] ? vname[V] : V, line
+                }
+            }
             for (k in fail) { split(k, f, SUBSEP); printf "\nFailed runs: %s %s: %d\n", f[1], f[2], fail[k] }
             if (!any) { print "net-bench: no measurements"; exit 1 }
         }' "$W/console"

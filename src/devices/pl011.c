@@ -112,7 +112,10 @@ static uint64_t pl011_mmio_read(void *opaque, uint64_t off, unsigned size)
     ensure_open(d);
     uint32_t v = pl011_read(&d->r, (uint32_t)(off & ~3ull));
     if (off % 4 == 0 && (off & ~3ull) == PL011_DR)
-        fill_rx(d); /* a character left: room for more */
+        /* Room again: a non-polled input (a file) refills now; a polled
+         * one is read on its next readiness report (the watch is re-armed
+         * here), on the event thread. */
+        fill_rx(d);
     update_irq(d);
     pthread_mutex_unlock(&d->lock);
     return v >> (8 * (off % 4));

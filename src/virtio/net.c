@@ -72,10 +72,17 @@ struct vnet {
 
     uint8_t *rxbuf; /* a frame read from the backend: 12-byte hdr + frame */
     size_t rx_len;  /* 0: none pending */
-    /* The direct receive (rx_direct): rxiov[0] is rxhdr, then the stashed
-     * chains' writable segments from the driver's header on. */
+    /* The direct receive (rx_direct): rxiov[0] is rxhdr, then the
+     * writable segments of the first map_n stashed chains (the first from
+     * the driver's header on), map_seg[k] of them chain k's: map_cnt
+     * segments in all, holding map_room frame bytes. Kept across frames:
+     * a frame's chains leave it in stash_consume, new chains join in
+     * rx_map, so each chain is mapped once, not once per frame. */
     uint8_t rxhdr[VIRTIO_NET_HDR_LEN];
     struct iovec rxiov[RX_IOV];
+    unsigned map_n, map_cnt;
+    size_t map_room;
+    uint16_t map_seg[RX_STASH];
     struct vq_elem *stash;
     unsigned stash_head, stash_n;
     struct vq_elem txe;
@@ -342,8 +349,53 @@ static struct vq_elem *stash_at(struct vnet *n, unsigned k)
     return &n->stash[(n->stash_head + k) % RX_STASH];
 }
 
+static void map_clear(struct vnet *n)
+{
+    n->map_n = 0;
+    n->map_cnt = 1;
+    n->map_room = 0;
+}
+
+static void stash_clear(struct vnet *n)
+{
+    n->stash_n = 0;
+    n->stash_head = 0;
+    map_clear(n);
+}
+
+/*
+ * The first k stashed chains leave the mapping (they are being returned):
+ * chain k becomes the first, sliced again from the driver's header on, and
+ * the segments of the chains after it move down.
+ */
+static void map_drop(struct vnet *n, unsigned k)
+{
+    const struct vq_elem *e = stash_at(n, k);
+    if (k >= n->map_n || e->in_len < n->hdr_len) {
+        map_clear(n); /* rx_map starts again (or takes the bounce path) */
+        return;
+    }
+    unsigned from = 1;
+    size_t room = n->map_room;
+    for (unsigned i = 0; i < k; i++) {
+        from += n->map_seg[i];
+        room -= stash_at(n, i)->in_len - (i ? 0 : n->hdr_len);
+    }
+    unsigned rest = from + n->map_seg[k], tail = n->map_cnt - rest;
+    /* At most as many segments as before, so rxiov + 1 + seg <= rest. */
+    unsigned seg = vq_slice(e->iov + e->nout, e->nin, n->hdr_len,
+                            e->in_len - n->hdr_len, n->rxiov + 1);
+    memmove(n->rxiov + 1 + seg, n->rxiov + rest, tail * sizeof(*n->rxiov));
+    memmove(n->map_seg, n->map_seg + k, (n->map_n - k) * sizeof(*n->map_seg));
+    n->map_seg[0] = (uint16_t)seg;
+    n->map_n -= k;
+    n->map_cnt = 1 + seg + tail;
+    n->map_room = room - n->hdr_len;
+}
+
 static void stash_consume(struct vnet *n, unsigned k)
 {
+    map_drop(n, k);
     n->stash_head = (n->stash_head + k) % RX_STASH;
     n->stash_n -= k;
 }
@@ -466,6 +518,7 @@ static int rx_deliver(struct vnet *n, unsigned *pushed)
  * popping more chains until they can hold the largest frame the backend
  * may hand over (VIRTIO_NET_MAX_FRAME). Without mergeable buffers only
  * the first chain counts: a frame it cannot hold is dropped either way.
+ * The chains mapped for an earlier frame stay mapped (map_n).
  * Returns the segments mapped (*room_out: the frame bytes they hold), 0 when a
  * direct read cannot be done now (too few buffers: the bounce path then reads
  * and waits), -1 when the ring is broken.
@@ -473,10 +526,15 @@ static int rx_deliver(struct vnet *n, unsigned *pushed)
 static int rx_map(struct vnet *n, size_t *room_out)
 {
     bool mrg = virtio_has(&n->d, VIRTIO_NET_F_MRG_RXBUF);
-    size_t room = 0; /* frame bytes the mapped chains hold */
-    unsigned cnt = 1;
     n->rxiov[0] = (struct iovec){n->rxhdr, VIRTIO_NET_HDR_LEN};
-    for (unsigned k = 0;; k++) {
+    for (;;) {
+        unsigned k = n->map_n;
+        if (k && (!mrg || n->map_room >= VIRTIO_NET_MAX_FRAME)) {
+            *room_out = n->map_room;
+            return (int)n->map_cnt;
+        }
+        if (k == RX_STASH)
+            return 0;
         if (k == n->stash_n) {
             int r = stash_pop(n);
             if (r <= 0)
@@ -484,17 +542,14 @@ static int rx_map(struct vnet *n, size_t *room_out)
         }
         const struct vq_elem *e = stash_at(n, k);
         size_t off = k == 0 ? n->hdr_len : 0;
-        if (e->in_len < off || cnt + e->nin > RX_IOV)
+        if (e->in_len < off || n->map_cnt + e->nin > RX_IOV)
             return 0;
-        cnt += vq_slice(e->iov + e->nout, e->nin, off, e->in_len - off,
-                        n->rxiov + cnt);
-        room += e->in_len - off;
-        if (!mrg || room >= VIRTIO_NET_MAX_FRAME) {
-            *room_out = room;
-            return (int)cnt;
-        }
-        if (k + 1 == RX_STASH)
-            return 0;
+        unsigned seg = vq_slice(e->iov + e->nout, e->nin, off, e->in_len - off,
+                                n->rxiov + n->map_cnt);
+        n->map_seg[k] = (uint16_t)seg;
+        n->map_cnt += seg;
+        n->map_room += e->in_len - off;
+        n->map_n++;
     }
 }
 
@@ -752,8 +807,7 @@ static int vnet_activate(struct virtio_dev *d)
                          virtio_has(d, VIRTIO_NET_F_MRG_RXBUF)
                      ? VIRTIO_NET_HDR_LEN
                      : VIRTIO_NET_HDR_LEN_LEGACY;
-    n->stash_n = 0;
-    n->stash_head = 0;
+    stash_clear(n);
     n->rx_len = 0;
     n->tx_len = 0;
     n->tx_dropping = false;
@@ -778,8 +832,7 @@ static void vnet_reset(struct virtio_dev *d)
 {
     struct vnet *n = to_vnet(d);
     n->active = false;
-    n->stash_n = 0;
-    n->stash_head = 0;
+    stash_clear(n);
     n->rx_len = 0;
     n->tx_len = 0; /* its chain goes with the ring */
     n->tx_dropping = false;

@@ -959,6 +959,122 @@ static void peer_mergeable_direct(void **state)
     guest_free(&b);
 }
 
+/* Receive chains of three segments, the first shorter than the header. */
+#define KM_SEGS 3
+static const uint32_t km_len[KM_SEGS] = {5, 1000, 2125}; /* 3130 */
+
+struct km {
+    struct seg chain[QS][KM_SEGS]; /* by head descriptor */
+    unsigned posted;
+};
+
+static void km_post(struct guest *g, struct km *k, const struct seg *c)
+{
+    unsigned head = g->q[VIRTIO_NET_RXQ].next % QS;
+    memcpy(k->chain[head], c, sizeof(k->chain[head]));
+    gq_add(g, VIRTIO_NET_RXQ, c, KM_SEGS);
+    k->posted++;
+}
+
+/* The next frame in g's receive ring: its header and bytes gathered from
+ * the chains it fills (num_buffers of them); each chain is posted again. */
+static size_t km_take(struct guest *g, struct km *k, unsigned char *out,
+                      size_t max, unsigned char hdr[12])
+{
+    size_t got = 0;
+    unsigned nb = 1;
+    for (unsigned b = 0; b < nb; b++) {
+        uint32_t id, len;
+        assert_true(gq_used(g, VIRTIO_NET_RXQ, &id, &len, WAIT_MS));
+        assert_true(id < QS);
+        struct seg c[KM_SEGS];
+        memcpy(c, k->chain[id], sizeof(c));
+        for (unsigned i = 0; i < KM_SEGS && len; i++) {
+            uint32_t l = MIN(len, c[i].len);
+            assert_true(got + l <= max);
+            memcpy(out + got, ram + c[i].gpa, l);
+            got += l;
+            len -= l;
+        }
+        if (b == 0) {
+            assert_true(got >= 12);
+            memcpy(hdr, out, 12);
+            nb = get16(hdr + 10);
+            assert_true(nb >= 1 && nb <= QS / KM_SEGS);
+        }
+        k->posted--;
+        km_post(g, k, c);
+    }
+    kick(g, VIRTIO_NET_RXQ);
+    return got;
+}
+
+/*
+ * The direct receive keeps its mapping of the guest's chains across
+ * frames: frames of every size (a chain exactly, a byte more, several
+ * chains), through the bounce path while too few chains are posted and
+ * straight into the chains once enough are, each chain posted again as
+ * soon as it is used: every frame arrives whole, its header in the first
+ * chain (whose first segment is shorter than the header). Then 250 small
+ * frames and the largest one, which needs all 21 chains (20 hold 34 bytes
+ * less): the room the mapping counts must stay exact frame after frame.
+ */
+static void peer_mergeable_kept_map(void **state)
+{
+    (void)state;
+    struct guest a, b;
+    pair(&a, &b, false);
+    guest_start(&a, F_MRG, true);
+    guest_start(&b, F_MRG, true);
+    static struct km k;
+    memset(&k, 0, sizeof(k));
+    struct seg c[21][KM_SEGS];
+    for (unsigned i = 0; i < 21; i++)
+        for (unsigned j = 0; j < KM_SEGS; j++)
+            c[i][j] = (struct seg){galloc(&b, km_len[j]), km_len[j], true};
+    /* 10 chains (31 KB): too few for the largest frame, so the bounce
+     * path; then 11 more (65.7 KB): straight into the chains. */
+    for (unsigned i = 0; i < 10; i++)
+        km_post(&b, &k, c[i]);
+    kick(&b, VIRTIO_NET_RXQ);
+    const size_t chain = 5 + 1000 + 2125;
+    static const size_t sizes[] = {60, 1514, 3118, 3119, 9000, 100,   20000,
+                                   60, 6248, 6249, 1514, 61,   12000, 64};
+    static unsigned char frame[VIRTIO_NET_MAX_FRAME], got[12 + sizeof(frame)];
+    unsigned sent = 0, direct = 0;
+    for (unsigned phase = 0; phase < 3; phase++) {
+        if (phase == 1) {
+            for (unsigned i = 10; i < 21; i++)
+                km_post(&b, &k, c[i]);
+            kick(&b, VIRTIO_NET_RXQ);
+        }
+        unsigned nf = phase < 2 ? ARRAY_SIZE(sizes) : 251;
+        for (unsigned f = 0; f < nf; f++) {
+            size_t flen = phase < 2 ? sizes[f]
+                          : f < 250 ? 60
+                                    : VIRTIO_NET_MAX_FRAME;
+            unsigned char hdr[12] = {0};
+            make_frame(frame, flen, 40 + sent);
+            assert_int_equal(send_raw(&a, hdr, 12, frame, flen), 0);
+            unsigned char h[12];
+            size_t n = km_take(&b, &k, got, sizeof(got), h);
+            assert_int_equal(n, 12 + flen);
+            assert_int_equal(h[0], 0);
+            assert_int_equal(h[1], VIRTIO_NET_HDR_GSO_NONE);
+            assert_int_equal(get16(h + 10), (12 + flen + chain - 1) / chain);
+            assert_memory_equal(got + 12, frame, flen);
+            sent++;
+            direct += phase > 0;
+        }
+        struct vnet_stats s = stats(&b);
+        assert_int_equal(s.rx_frames, sent);
+        assert_int_equal(s.rx_dropped, 0);
+        assert_int_equal(s.rx_direct, direct);
+    }
+    guest_free(&a);
+    guest_free(&b);
+}
+
 static void peer_no_mrg_too_big(void **state)
 {
     (void)state;
@@ -1709,19 +1825,33 @@ static int test_teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(config_mac_option),   T(config_derived_mac),
-        T(config_peerfeats),    T(config_link_status),
-        T(runtime_dir),         T(runtime_dir_modes),
-        T(peer_other_user),     T(peer_frame),
-        T(peer_frame_segments), T(peer_start_order_and_restart),
-        T(peer_killed),         T(peer_hostile),
-        T(peer_mergeable),      T(peer_mergeable_direct),
-        T(peer_no_mrg_too_big), T(peer_legacy_header),
-        T(peer_checksum),       T(peer_no_rx_buffers),
-        T(peer_backpressure),   T(peer_absent),
-        T(peer_endpoints),      T(tx_malformed),
-        T(rx_malformed),        T(tap_both_ways),
-        T(tap_offloads),        T(tap_bad_name),
+        T(config_mac_option),
+        T(config_derived_mac),
+        T(config_peerfeats),
+        T(config_link_status),
+        T(runtime_dir),
+        T(runtime_dir_modes),
+        T(peer_other_user),
+        T(peer_frame),
+        T(peer_frame_segments),
+        T(peer_start_order_and_restart),
+        T(peer_killed),
+        T(peer_hostile),
+        T(peer_mergeable),
+        T(peer_mergeable_direct),
+        T(peer_mergeable_kept_map),
+        T(peer_no_mrg_too_big),
+        T(peer_legacy_header),
+        T(peer_checksum),
+        T(peer_no_rx_buffers),
+        T(peer_backpressure),
+        T(peer_absent),
+        T(peer_endpoints),
+        T(tx_malformed),
+        T(rx_malformed),
+        T(tap_both_ways),
+        T(tap_offloads),
+        T(tap_bad_name),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

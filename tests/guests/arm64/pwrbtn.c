@@ -24,19 +24,6 @@ int main(uint64_t x0);
  * in the guest's memory of a dump. */
 static const char marker[] = "QVM-DUMP-MARKER-a64: pwrbtn";
 
-/* MMIO with plain LDR/STR (decodable by KVM). */
-static uint32_t rd32(uintptr_t a)
-{
-    uint32_t v;
-    __asm__ volatile("ldr %w0, [%1]" : "=r"(v) : "r"(a) : "memory");
-    return v;
-}
-
-static void wr32(uintptr_t a, uint32_t v)
-{
-    __asm__ volatile("str %w0, [%1]" : : "r"(v), "r"(a) : "memory");
-}
-
 static uint32_t be32(const volatile uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |

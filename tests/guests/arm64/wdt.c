@@ -30,21 +30,6 @@
 
 int main(uint64_t x0);
 
-/* MMIO with plain LDR/STR: an access KVM can decode (a load with
- * writeback, which the compiler may pick in a loop, has no valid syndrome
- * and KVM refuses it). */
-static uint32_t rd32(uintptr_t a)
-{
-    uint32_t v;
-    __asm__ volatile("ldr %w0, [%1]" : "=r"(v) : "r"(a) : "memory");
-    return v;
-}
-
-static void wr32(uintptr_t a, uint32_t v)
-{
-    __asm__ volatile("str %w0, [%1]" : : "r"(v), "r"(a) : "memory");
-}
-
 static uint32_t id(uintptr_t base)
 {
     uint32_t v = 0;
