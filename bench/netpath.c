@@ -172,7 +172,7 @@ int main(int argc, char **argv)
     add_opt(&vd, "peer", "/dev/qvm/sa/a", 0);
     if (gso)
         add_opt(&vd, "peerfeats", "0x7fc3", 0x7fc3);
-    struct virtio_dev *d;
+    struct virtio_dev *d = NULL;
     if (!ctx.ev || virtio_net_new(&vd, &ctx, &d) < 0)
         die("virtio_net_new");
     struct virtio_transport_ops tops = {.interrupt = on_interrupt};
