@@ -7,7 +7,7 @@
 #
 # For each case (receive and transmit; 60-byte frames (a TCP ACK),
 # 1514-byte ones (a full segment), 65,000-byte TCP segmentation frames
-# with the offloads; one frame per event, and eight) prints the device's
+# with the offloads; frames sent one at a time, and eight) prints the device's
 # inclusive instructions per frame: rx_run (everything the receive pass
 # does, the recvmsg wrapper included, the kernel not) or tx_run, and the
 # event thread's in all (its loop, locks and callbacks).
@@ -41,6 +41,6 @@ for c in "rx 60 1" "rx 60 8" "rx 1514 1" "rx 1514 8" "rx 65000 1 gso" \
     ev=$(cost "$incl" ev_thread)
     awk -v c="$c" -v f="$frames" -v r="${run:-0}" -v e="${ev:-0}" 'BEGIN {
         split(c, w, " ")
-        printf "| %s %s bytes, %s per event%s | %d | %.0f | %.0f |\n", w[1], w[2], w[3],
+        printf "| %s %s bytes, %s at a time%s | %d | %.0f | %.0f |\n", w[1], w[2], w[3],
             w[4] == "gso" ? ", offloads" : "", f, r / f, e / f }'
 done
