@@ -6,24 +6,28 @@
 # --smp 2 vCPUs (lab-run, TCG with a thread per vCPU); exits per second
 # between the guest's "@S" and "@E" markers, and their ratio.
 #
-#     bench/smp.sh [--runs N] [--build DIR] [--l1-cpus N] [--raw FILE]
+#     bench/smp.sh [--runs N] [--build DIR] [--l1-cpus N] [--pin] [--raw FILE] [--console FILE]
 #     bench/smp.sh --from RAW      (the summary of a kept --raw file)
 #
 # Prints the per-run lines and a summary (medians, the ratio of the
 # medians, the median of the per-round ratios). The host bed (a real
 # /dev/kvm) would take: QVM=build/qvm GUESTS=build/tests/guests \
 # TSTAMP=build/bench/tstamp sh PAYLOAD/entry.sh (not on this machine).
+# --pin: each vCPU pinned to its own L1 CPU (`cpu runmask 0`, `cpu runmask
+# 1`) instead of floating; with PIN=1 in entry.sh's environment on a host.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-RUNS=5 BUILD=$ROOT/build L1CPUS=2 RAW='' FROM=''
+RUNS=5 BUILD=$ROOT/build L1CPUS=2 RAW='' FROM='' PIN=0 CONSOLE=''
 while [ $# -gt 0 ]; do
     case $1 in
     --runs) RUNS=$2; shift 2 ;;
     --build) BUILD=$2; shift 2 ;;
     --l1-cpus) L1CPUS=$2; shift 2 ;;
     --raw) RAW=$2; shift 2 ;;
+    --pin) PIN=1; shift ;;
+    --console) CONSOLE=$2; shift 2 ;;
     --from) FROM=$2; shift 2 ;;
-    *) echo "usage: bench/smp.sh [--runs N] [--build DIR] [--l1-cpus N] [--raw FILE]" >&2; exit 2 ;;
+    *) echo "usage: bench/smp.sh [--runs N] [--build DIR] [--l1-cpus N] [--pin] [--raw FILE] [--console FILE]" >&2; exit 2 ;;
     esac
 done
 W=$(mktemp -d)
@@ -37,16 +41,18 @@ mkdir -p "$P/bin" "$P/guests"
 cp "$BUILD/qvm" "$BUILD/bench/tstamp" "$P/bin/"
 cp "$BUILD/tests/guests/bench_smp.elf" "$P/guests/"
 echo "$RUNS" >"$P/runs"
+[ "$PIN" = 0 ] || echo 1 >"$P/pin"
 cat >"$P/entry.sh" <<'EOS'
 #!/bin/sh
 # In L1: RUNS rounds (after one warm-up round, round 0) of the 1- and the
 # 2-vCPU machine, the order alternating; one @@SMP line per run.
 P=${P:-$(pwd)}
+PIN=${PIN:-$(cat "$P/pin" 2>/dev/null || echo 0)}
 QVM=${QVM:-$P/bin/qvm} TSTAMP=${TSTAMP:-$P/bin/tstamp}
 GUESTS=${GUESTS:-$P/guests}
 W=/tmp/bench-smp
 mkdir -p "$W"
-echo "@@SMP-BED cpus=$(grep -c '^processor' /proc/cpuinfo) kernel=$(uname -r)"
+echo "@@SMP-BED cpus=$(grep -c '^processor' /proc/cpuinfo) kernel=$(uname -r) pinned=$PIN"
 for c in 1 2; do
     {
         echo "system benchsmp"
@@ -55,7 +61,10 @@ for c in 1 2; do
         echo "rom 0xc0000,0x40000"
         echo "ram 1m,255m"
         i=0
-        while [ $i -lt $c ]; do echo cpu; i=$((i + 1)); done
+        while [ $i -lt $c ]; do
+            if [ "$PIN" = 1 ]; then echo "cpu runmask $i"; else echo cpu; fi
+            i=$((i + 1))
+        done
         echo "load $GUESTS/bench_smp.elf"
         echo "vdev ser8250"
         echo "    hostdev >-"
@@ -81,6 +90,7 @@ chmod +x "$P/entry.sh"
 "$ROOT/tests/lab/lab-run" --smp "$L1CPUS" --timeout $((600 + RUNS * 300)) "$P" |
     tee "$W/console" | grep -a '^@@SMP' >&2 || echo "smp.sh: lab-run failed" >&2
 [ -z "$RAW" ] || grep -a '^@@SMP' "$W/console" >"$RAW" || true
+[ -z "$CONSOLE" ] || cp "$W/console" "$CONSOLE"
 fi
 out=$W/console
 grep -a '^@@SMP' "$out" | awk '
