@@ -22,14 +22,8 @@ valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" "$n" \
 # Inclusive and self costs by function name (the last field before '[').
 incl=$(callgrind_annotate --inclusive=yes "$out" 2>/dev/null)
 self=$(callgrind_annotate "$out" 2>/dev/null)
-cost() { # $1: the annotate output, $2: function name
-    printf '%s\n' "$1" | awk -v f="$2" '
-        /%\)/ { for (i = 2; i <= NF; i++)
-                     if ($i ~ /:/ && $i !~ /%/) {
-                         name = $i; sub(/.*:/, "", name)
-                         if (name == f) { gsub(/,/, "", $1); print $1; exit }
-                         break } }'
-}
+. "$(dirname "$0")/lib.sh"
+cost() { bench_cg_cost "$@"; }
 vt=$(cost "$incl" vcpu_thread)
 wrap=$(cost "$incl" __wrap_ioctl)
 echo "exits: $n (plus one HLT exit that stops the vCPU)"

@@ -46,3 +46,15 @@ bench_payload() {
         done
     done
 }
+
+# bench_cg_cost ANNOTATE FUNCTION: FUNCTION's count in callgrind_annotate's
+# output ANNOTATE (the function name is the last field before '['), or
+# nothing (bench/exitpath.sh, bench/netpath.sh).
+bench_cg_cost() {
+    printf '%s\n' "$1" | awk -v f="$2" '
+        /%\)/ { for (i = 2; i <= NF; i++)
+                     if ($i ~ /:/ && $i !~ /%/) {
+                         name = $i; sub(/.*:/, "", name)
+                         if (name == f) { gsub(/,/, "", $1); print $1; exit }
+                         break } }'
+}

@@ -18,14 +18,8 @@ bin=$build/bench/netpath
 [ -x "$bin" ] || ninja -C "$build" bench/netpath >/dev/null
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-cost() { # $1: the annotate output, $2: function name
-    printf '%s\n' "$1" | awk -v f="$2" '
-        /%\)/ { for (i = 2; i <= NF; i++)
-                     if ($i ~ /:/ && $i !~ /%/) {
-                         name = $i; sub(/.*:/, "", name)
-                         if (name == f) { gsub(/,/, "", $1); print $1; exit }
-                         break } }'
-}
+. "$(dirname "$0")/lib.sh"
+cost() { bench_cg_cost "$@"; }
 printf '| case | frames | per frame: %s | per frame: event thread |\n' "rx_run or tx_run"
 printf '|---|---|---|---|\n'
 for c in "rx 60 1" "rx 60 8" "rx 1514 1" "rx 1514 8" "rx 65000 1 gso" \

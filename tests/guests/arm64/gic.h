@@ -49,18 +49,6 @@ void irq(void);
 void exception(uint64_t esr, uint64_t far, uint64_t elr, uint64_t off);
 void secondary_main(uint64_t ctx);
 
-static inline uint64_t rd64(uintptr_t a)
-{
-    uint64_t v;
-    __asm__ volatile("ldr %0, [%1]" : "=r"(v) : "r"(a) : "memory");
-    return v;
-}
-
-static inline void wr64(uintptr_t a, uint64_t v)
-{
-    __asm__ volatile("str %0, [%1]" : : "r"(v), "r"(a) : "memory");
-}
-
 static inline uint64_t mpidr(void)
 {
     uint64_t v;

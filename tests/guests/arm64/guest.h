@@ -53,6 +53,18 @@ static inline void wr32(uintptr_t a, uint32_t v)
     __asm__ volatile("str %w0, [%1]" : : "r"(v), "r"(a) : "memory");
 }
 
+static inline uint64_t rd64(uintptr_t a)
+{
+    uint64_t v;
+    __asm__ volatile("ldr %0, [%1]" : "=r"(v) : "r"(a) : "memory");
+    return v;
+}
+
+static inline void wr64(uintptr_t a, uint64_t v)
+{
+    __asm__ volatile("str %0, [%1]" : : "r"(v), "r"(a) : "memory");
+}
+
 static inline uint32_t mmio_r32(uintptr_t a)
 {
     return *(volatile uint32_t *)a;
