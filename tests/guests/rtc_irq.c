@@ -24,7 +24,10 @@
  *    `cli` and its read of C (the 1024 Hz periodic flag, or a flag already
  *    pending when an enable bit is set), the interrupt comes after the read
  *    of C consumed its cause. reg_b() lets such an interrupt in at once and
- *    counts it apart.
+ *    counts it apart. The same happens to a flag set while the handler
+ *    runs, before its read of C: the vector is in service, the new edge
+ *    pending again, its cause consumed by that read; the handler looks at
+ *    the IRR after its read of C and excuses the next interrupt only then.
  * Every figure is printed; failures print "rtc-irq: FAIL ...". Powers off.
  */
 #include "timer_guest.h"
@@ -44,6 +47,18 @@ static volatile uint32_t n_irq, n_pf, n_af, n_uf, n_none, n_stale;
 static volatile int stale_ok; /* an interrupt latched before a read of C */
 static int failed;
 
+static uint32_t mmio_r(uint32_t a)
+{
+    return *(volatile uint32_t *)a;
+}
+
+/* The local APIC has `vec` pending (IRR): delivered, not yet taken. */
+static int lapic_irr(unsigned vec)
+{
+    uint32_t irr = mmio_r(LAPIC + 0x200 + vec / 32 * 0x10);
+    return (irr >> vec % 32) & 1;
+}
+
 /* rtc-cmos's cmos_interrupt: read C, count what it says. Interrupts are
  * off here, so the index cannot move under the main loop's reads. */
 void timer_isr_c(void)
@@ -57,7 +72,10 @@ void timer_isr_c(void)
         else
             n_none++;
     }
-    stale_ok = 0;
+    /* A flag set while this handler ran, before its read of C, raised an
+     * edge that is pending again (the vector was in service): that read
+     * consumed its cause, so the next interrupt may find IRQF clear. */
+    stale_ok = lapic_irr(RTC_VEC);
     if (c & 0x40)
         n_pf++;
     if (c & 0x20)
@@ -78,18 +96,6 @@ static void fail(const char *what)
 static uint8_t bin2bcd(uint32_t v)
 {
     return (uint8_t)((v / 10) << 4 | v % 10);
-}
-
-static uint32_t mmio_r(uint32_t a)
-{
-    return *(volatile uint32_t *)a;
-}
-
-/* The local APIC has `vec` pending (IRR): delivered, not yet taken. */
-static int lapic_irr(unsigned vec)
-{
-    uint32_t irr = mmio_r(LAPIC + 0x200 + vec / 32 * 0x10);
-    return (irr >> vec % 32) & 1;
 }
 
 /* Set or clear bits of register B the way cmos_irq_enable/disable do:
@@ -258,6 +264,12 @@ void guest_main(uint32_t magic, uint32_t info)
     say("", n_stale, " latched before a read of C\n");
     if (n_none)
         fail("an interrupt with register C's IRQF clear");
+    /* Latching before a read of C needs that read out of step with the
+     * flag that raised the edge: at a change of register B (ten here) or
+     * after a stall of the bed. A model that pulses its line at a read of
+     * C would have every such interrupt excused: bound them. */
+    if (n_stale > 16)
+        fail("more than 16 interrupts latched before a read of C");
     serial_puts(failed ? "rtc-irq: failed\n" : "rtc-irq: done\n");
     poweroff();
 }
