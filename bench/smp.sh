@@ -78,10 +78,12 @@ while [ $r -le "$(cat "$P/runs")" ]; do
     order="1 2"
     [ $((r % 2)) = 1 ] || order="2 1"
     for c in $order; do
-        line=$("$TSTAMP" -t 600 -e "$W/err" -M @S -M @E -- "$QVM" "@$W/smp$c.qvmconf")
+        line=$("$TSTAMP" -t 600 -o "$W/out" -e "$W/err" -M @S -M @E -- "$QVM" "@$W/smp$c.qvmconf")
         ok=$?
         echo "@@SMP $c $r ok=$((ok == 0)) $line"
-        [ $ok = 0 ] || head -c 1000 "$W/err"
+        # A failed run: the guest's output (bench_smp reports a CPU
+        # exception there) and qvm's.
+        [ $ok = 0 ] || { head -c 2000 "$W/out"; head -c 1000 "$W/err"; }
     done
     r=$((r + 1))
 done

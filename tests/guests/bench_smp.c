@@ -8,10 +8,13 @@
  * waits for the AP's count, prints "@E" and powers off as bench_exits.c
  * does. Exits per second between the markers: BENCH_WRITES times the CPUs
  * over the time. Without its APs up, it prints "bench_smp: FAIL" instead
- * of "@E".
+ * of "@E". A CPU exception prints what it was (exc_report.h).
  */
-#define AP_MAX_CPUS 4
+#define AP_MAX_CPUS       4
+#define EXC_REPORT_NAME   "bench_smp"
+#define EXC_REPORT_EXIT() (outw(PM1A_CNT, SLP_EN), outb(0xf4, 0))
 #include "ap_start.h"
+#include "exc_report.h"
 
 #define BENCH_WRITES 100000
 #define UNROLL       10
@@ -42,6 +45,7 @@ static void hammer(uint16_t port)
 void ap_main(void)
 {
     uint32_t me;
+    exc_report_install();
     __asm__ volatile("movl $1, %0\n\tlock xaddl %0, %1"
                      : "=&r"(me), "+m"(ap_up)
                      :
@@ -57,6 +61,7 @@ void ap_main(void)
 void guest_main(uint32_t magic, uint32_t info)
 {
     (void)magic, (void)info;
+    exc_report_install();
     uint32_t ids[AP_MAX_CPUS];
     uint32_t madt = find_table("APIC");
     uint32_t n = madt ? madt_cpus(madt, ids) : 1;
