@@ -131,17 +131,8 @@ static inline void exc_report_install(void)
     struct __attribute__((packed)) {
         uint16_t limit;
         uint32_t base;
-    } gdtr = {sizeof(exc_gdt) - 1, (uint32_t)exc_gdt},
-      idtr = {sizeof(exc_idt) - 1, (uint32_t)exc_idt};
-    __asm__ volatile("lgdt %0\n"
-                     "ljmp $0x10, $1f\n"
-                     "1: mov $0x18, %%eax\n"
-                     "mov %%eax, %%ds\n"
-                     "mov %%eax, %%es\n"
-                     "mov %%eax, %%ss\n"
-                     :
-                     : "m"(gdtr)
-                     : "eax", "memory");
+    } idtr = {sizeof(exc_idt) - 1, (uint32_t)exc_idt};
+    gdt_load(exc_gdt, sizeof(exc_gdt));
     for (unsigned v = 0; v < 32; v++) {
         uint32_t o = (uint32_t)stubs[v];
         exc_idt[v] = (uint64_t)((o & 0xffff) | 0x10u << 16) |

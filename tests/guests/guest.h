@@ -14,6 +14,27 @@
 #define SLP_EN     (1u << 13)
 #define SLP_TYP_S5 (5u << 10)
 
+#ifndef __x86_64__
+/* gdt_load: load the GDT `g` (`size` bytes) whose 0x10 is flat 32-bit
+ * code and 0x18 flat data, and reload CS, DS, ES and SS from it. */
+static inline void gdt_load(const uint64_t *g, uint16_t size)
+{
+    struct __attribute__((packed)) {
+        uint16_t limit;
+        uint32_t base;
+    } gdtr = {(uint16_t)(size - 1), (uint32_t)g};
+    __asm__ volatile("lgdt %0\n"
+                     "ljmp $0x10, $1f\n"
+                     "1: mov $0x18, %%eax\n"
+                     "mov %%eax, %%ds\n"
+                     "mov %%eax, %%es\n"
+                     "mov %%eax, %%ss\n"
+                     :
+                     : "m"(gdtr)
+                     : "eax", "memory");
+}
+#endif
+
 static inline void outb(uint16_t port, uint8_t v)
 {
     __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));

@@ -14,6 +14,8 @@
 
 #include <stdint.h>
 
+#include "guest.h"
+
 #define IOAPIC    0xfec00000u
 #define LAPIC     0xfee00000u
 #define UART_VEC  0x24
@@ -47,19 +49,7 @@ static const uint64_t gdt[4] = {0, 0, 0x00cf9a000000ffffull,
 
 static inline void load_gdt(void)
 {
-    struct __attribute__((packed)) {
-        uint16_t limit;
-        uint32_t base;
-    } gdtr = {sizeof(gdt) - 1, (uint32_t)gdt};
-    __asm__ volatile("lgdt %0\n"
-                     "ljmp $0x10, $1f\n"
-                     "1: mov $0x18, %%eax\n"
-                     "mov %%eax, %%ds\n"
-                     "mov %%eax, %%es\n"
-                     "mov %%eax, %%ss\n"
-                     :
-                     : "m"(gdtr)
-                     : "eax", "memory");
+    gdt_load(gdt, sizeof(gdt));
 }
 
 static inline void set_gate(unsigned vec, void *fn, uint16_t cs)
