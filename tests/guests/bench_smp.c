@@ -12,7 +12,8 @@
  */
 #define AP_MAX_CPUS       4
 #define EXC_REPORT_NAME   "bench_smp"
-#define EXC_REPORT_EXIT() (outw(PM1A_CNT, SLP_EN), outb(0xf4, 0))
+#define EXC_REPORT_EXIT() (outw(PM1A_CNT, SLP_EN), outb(0xf4, 0)) /* as at @E  \
+                                                                   */
 #include "ap_start.h"
 #include "exc_report.h"
 

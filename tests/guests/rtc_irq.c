@@ -265,7 +265,7 @@ void guest_main(uint32_t magic, uint32_t info)
     if (n_none)
         fail("an interrupt with register C's IRQF clear");
     /* Latching before a read of C needs that read out of step with the
-     * flag that raised the edge: at a change of register B (ten here) or
+     * flag that raised the edge: at a change of register B (nine here) or
      * after a stall of the bed. A model that pulses its line at a read of
      * C would have every such interrupt excused: bound them. */
     if (n_stale > 16)
