@@ -10,10 +10,10 @@
  * over the time. Without its APs up, it prints "bench_smp: FAIL" instead
  * of "@E". A CPU exception prints what it was (exc_report.h).
  */
-#define AP_MAX_CPUS       4
-#define EXC_REPORT_NAME   "bench_smp"
-#define EXC_REPORT_EXIT() (outw(PM1A_CNT, SLP_EN), outb(0xf4, 0)) /* as at @E  \
-                                                                   */
+#define AP_MAX_CPUS     4
+#define EXC_REPORT_NAME "bench_smp"
+/* After an exception report: power off as at "@E" (0xf4: DEBUG_EXIT). */
+#define EXC_REPORT_EXIT() (outw(PM1A_CNT, SLP_EN), outb(0xf4, 0))
 #include "ap_start.h"
 #include "exc_report.h"
 
