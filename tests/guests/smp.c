@@ -5,9 +5,13 @@
  * enters a real-mode trampoline at 0x8000, switches to protected mode,
  * takes a stack and reports its APIC ID (LAPIC ID register) on COM1 under
  * an xchg spinlock. The BSP waits for them, prints "SMP: N CPUs up" and
- * powers off through the PM1a control register the FADT names.
+ * powers off through the PM1a control register the FADT names. A CPU
+ * exception prints what it was (exc_report.h) and powers off.
  */
+#define EXC_REPORT_NAME   "smp"
+#define EXC_REPORT_EXIT() outw(PM1A_CNT, SLP_EN)
 #include "ap_start.h"
+#include "exc_report.h"
 
 void guest_main(uint32_t magic, uint32_t info);
 
@@ -33,6 +37,7 @@ static void unlock(void)
 
 void ap_main(void)
 {
+    exc_report_install();
     uint32_t id = rd32(LAPIC + LAPIC_ID) >> 24;
     lock();
     serial_puts("AP: APIC ID ");
@@ -76,6 +81,7 @@ void guest_main(uint32_t magic, uint32_t info)
 {
     (void)magic, (void)info;
     com1_init();
+    exc_report_install();
     serial_puts("smp: starting\n");
     int mp = mp_processors();
     serial_puts("MP: ");
