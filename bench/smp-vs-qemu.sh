@@ -6,7 +6,7 @@
 # SeaBIOS and multiboot -kernel, its vCPU threads pinned with taskset; qvm:
 # bench/smp.sh's 2-vCPU machine with `cpu runmask 0` / `cpu runmask 1`.
 # One @@QSMP line per run (ok=1: the guest printed @E), qvm's last three
-# stderr lines after its run.
+# stderr lines after its run, and after a failed qvm run the guest's output.
 #
 #     bench/smp-vs-qemu.sh [ROUNDS [BUILD]]     (defaults: 8, build)
 set -eu
@@ -76,12 +76,13 @@ while [ $r -le "$(cat $P/rounds)" ]; do
     case $out in *@E*) ok=1 ;; esac
     echo "@@QSMP qemu $r ok=$ok rc=$rc pinned=$n out=$out $(head -c 200 $W/q.err | tr '\n' ' ')"
     ok=0
-    line=$($P/bin/tstamp -t 120 -e $W/err -M @S -M @E -- $P/bin/qvm @$W/smp2.qvmconf) || ok=$?
+    line=$($P/bin/tstamp -t 120 -o $W/out -e $W/err -M @S -M @E -- $P/bin/qvm @$W/smp2.qvmconf) || ok=$?
     echo "@@QSMP qvm $r ok=$((ok == 0)) $line"
+    [ $ok = 0 ] || head -c 2000 $W/out # bench_smp's exception report
     grep -a -v '^$' $W/err | tail -3
     r=$((r + 1))
 done
 EOF
 chmod +x "$P/entry.sh"
 "$ROOT/tests/lab/lab-run" --smp 2 --timeout $((600 + ROUNDS * 300)) "$P" |
-    grep -a -A3 '^@@QSMP' | grep -a -v '^lab-run:\|^--$'
+    grep -a -A8 '^@@QSMP' | grep -a -v '^lab-run:\|^--$'

@@ -68,6 +68,13 @@ struct exc_frame {
     uint32_t vec, err, eip, cs, eflags;
 };
 
+/* One " NAME 0x..." field of the report. */
+static void exc_put(const char *name, uint32_t v)
+{
+    serial_puts(name);
+    serial_puthex(v);
+}
+
 void exc_report_c(struct exc_frame *f);
 void exc_report_c(struct exc_frame *f)
 {
@@ -79,35 +86,21 @@ void exc_report_c(struct exc_frame *f)
     serial_putdec(f->vec);
     serial_puts(" on APIC ");
     serial_putdec(apic);
-    serial_puts(" at ");
-    serial_puthex(f->eip);
-    serial_puts(", error ");
-    serial_puthex(f->err);
-    serial_puts(", EFLAGS ");
-    serial_puthex(f->eflags);
-    serial_puts(", ESP ");
-    serial_puthex((uint32_t)sp);
-    serial_puts(", CR2 ");
-    serial_puthex(cr2);
-    serial_puts("\n  EAX ");
-    serial_puthex(f->eax);
-    serial_puts(" EBX ");
-    serial_puthex(f->ebx);
-    serial_puts(" ECX ");
-    serial_puthex(f->ecx);
-    serial_puts(" EDX ");
-    serial_puthex(f->edx);
-    serial_puts(" ESI ");
-    serial_puthex(f->esi);
-    serial_puts(" EDI ");
-    serial_puthex(f->edi);
-    serial_puts(" EBP ");
-    serial_puthex(f->ebp);
+    exc_put(" at ", f->eip);
+    exc_put(", error ", f->err);
+    exc_put(", EFLAGS ", f->eflags);
+    exc_put(", ESP ", (uint32_t)sp);
+    exc_put(", CR2 ", cr2);
+    exc_put("\n  EAX ", f->eax);
+    exc_put(" EBX ", f->ebx);
+    exc_put(" ECX ", f->ecx);
+    exc_put(" EDX ", f->edx);
+    exc_put(" ESI ", f->esi);
+    exc_put(" EDI ", f->edi);
+    exc_put(" EBP ", f->ebp);
     serial_puts("\n  stack");
-    for (int i = 0; i < 8; i++) {
-        serial_puts(" ");
-        serial_puthex(sp[i]);
-    }
+    for (int i = 0; i < 8; i++)
+        exc_put(" ", sp[i]);
     serial_puts("\n");
 #ifdef EXC_REPORT_EXIT
     EXC_REPORT_EXIT();
