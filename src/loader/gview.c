@@ -41,6 +41,19 @@ void *gview_ptr(const struct gview *v, uint64_t gpa, uint64_t len)
     return r->host + off;
 }
 
+void *gview_span(const struct gview *v, uint64_t gpa, uint64_t len,
+                 enum gview_kind kind, uint64_t *span)
+{
+    if (len == 0)
+        return NULL;
+    const struct gview_region *r = gview_region_at(v, gpa);
+    if (!r || r->kind != kind)
+        return NULL;
+    uint64_t off = gpa - r->gpa; /* < r->size */
+    *span = len < r->size - off ? len : r->size - off;
+    return r->host + off;
+}
+
 int gview_add_region(struct gview *v, uint64_t gpa, uint64_t size, void *host,
                      enum gview_kind kind)
 {

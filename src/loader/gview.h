@@ -42,6 +42,16 @@ struct gview {
  */
 void *gview_ptr(const struct gview *v, uint64_t gpa, uint64_t len);
 
+/*
+ * gview_span: host pointer for gpa in a region of `kind`, and in *span how
+ * much of [gpa, gpa+len) that region holds from there (1..len); NULL when
+ * len is 0 or gpa is in a hole or a region of the other kind. For a buffer
+ * that may cross into the next region: the caller takes *span bytes and
+ * asks again at gpa + *span.
+ */
+void *gview_span(const struct gview *v, uint64_t gpa, uint64_t len,
+                 enum gview_kind kind, uint64_t *span);
+
 /* gview_region_at: the region holding gpa, or NULL (a hole). For callers
  * that need a region's bounds; host pointers come from gview_ptr. */
 const struct gview_region *gview_region_at(const struct gview *v, uint64_t gpa);

@@ -513,7 +513,7 @@ static int rx_deliver(struct vnet *n, unsigned *pushed)
 }
 
 /*
- * Map the stashed chains for a direct read: rxiov[0] = rxhdr (the
+ * Map the stashed chains for a direct read: rxiov[0] is rxhdr (the
  * backend's header), then the chains' writable bytes from n->hdr_len on,
  * popping more chains until they can hold the largest frame the backend
  * may hand over (VIRTIO_NET_MAX_FRAME). Without mergeable buffers only
@@ -526,7 +526,6 @@ static int rx_deliver(struct vnet *n, unsigned *pushed)
 static int rx_map(struct vnet *n, size_t *room_out)
 {
     bool mrg = virtio_has(&n->d, VIRTIO_NET_F_MRG_RXBUF);
-    n->rxiov[0] = (struct iovec){n->rxhdr, VIRTIO_NET_HDR_LEN};
     for (;;) {
         unsigned k = n->map_n;
         if (k && (!mrg || n->map_room >= VIRTIO_NET_MAX_FRAME)) {
@@ -1026,6 +1025,7 @@ int virtio_net_new(const struct vdev_spec *vd, const struct dev_ctx *ctx,
     d->host_features = BIT(VIRTIO_NET_F_MAC) | BIT(VIRTIO_NET_F_STATUS) |
                        BIT(VIRTIO_NET_F_MRG_RXBUF) | n->offloads;
     n->hdr_len = VIRTIO_NET_HDR_LEN;
+    n->rxiov[0] = (struct iovec){n->rxhdr, VIRTIO_NET_HDR_LEN}; /* for good */
 
     n->rxbuf = malloc(BUF_LEN);
     n->stash = calloc(RX_STASH, sizeof(*n->stash));

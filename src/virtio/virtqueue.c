@@ -127,24 +127,12 @@ static void read_desc(const void *p, bool packed, struct desc *d)
     }
 }
 
-/* ram_region: the RAM region holding gpa, or NULL (hole or ROM). Used to
- * find where a region ends; the pointer itself comes from gview_ptr. */
-static const struct gview_region *ram_region(const struct gview *v,
-                                             uint64_t gpa)
-{
-    const struct gview_region *r = gview_region_at(v, gpa);
-    if (!r || r->kind != GV_RAM)
-        return NULL;
-    return r;
-}
-
 /* ram_ptr: host pointer for [gpa, gpa+len) inside one RAM region, or NULL. */
 static void *ram_ptr(const struct gview *v, uint64_t gpa, uint64_t len)
 {
-    const struct gview_region *r = ram_region(v, gpa);
-    if (!r || len > r->size - (gpa - r->gpa))
-        return NULL;
-    return gview_ptr(v, gpa, len);
+    uint64_t span;
+    void *p = gview_span(v, gpa, len, GV_RAM, &span);
+    return p && span == len ? p : NULL;
 }
 
 static int vq_fail(struct virtqueue *vq, const char *fmt, ...) PRINTF_FMT(2, 3);
@@ -304,13 +292,9 @@ static int add_buf(struct virtqueue *vq, struct vq_elem *e,
         return vq_fail(vq, "buffer 0x%llx+0x%llx wraps the address space",
                        (unsigned long long)gpa, (unsigned long long)len);
     while (len) {
-        const struct gview_region *r = ram_region(vq->mem, gpa);
-        if (!r)
-            return vq_fail(vq, "buffer 0x%llx+0x%x is not inside guest RAM",
-                           (unsigned long long)d->addr, d->len);
-        uint64_t chunk = MIN(len, r->size - (gpa - r->gpa));
-        void *p = gview_ptr(vq->mem, gpa, chunk);
-        if (!p) /* cannot happen after ram_region; the gate decides */
+        uint64_t chunk;
+        void *p = gview_span(vq->mem, gpa, len, GV_RAM, &chunk);
+        if (!p)
             return vq_fail(vq, "buffer 0x%llx+0x%x is not inside guest RAM",
                            (unsigned long long)d->addr, d->len);
         if (e->nout + e->nin >= VQ_MAX_SEGS)

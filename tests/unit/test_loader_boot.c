@@ -1,6 +1,6 @@
 /*
- * test_loader_boot.c: the guest-memory gate (gview_ptr), the ELF and
- * multiboot loaders on synthetic images, including malformed ones (each
+ * test_loader_boot.c: the guest-memory gate (gview_ptr, gview_span), the ELF
+ * and multiboot loaders on synthetic images, including malformed ones (each
  * must be an error message, never a crash), and the multiboot info.
  */
 #include <elf.h>
@@ -61,6 +61,33 @@ static void test_gate(void **state)
                      e->high + HIGH - 1);
     assert_int_equal(gview_add_region(&e->v, 0x9f000, 0x2000, e->low, GV_RAM),
                      -EEXIST);
+}
+
+/* gview_span: a buffer split where its region ends, never past it. */
+static void test_span(void **state)
+{
+    struct env *e = *state;
+    static unsigned char rom[0x1000];
+    assert_int_equal(gview_add_region(&e->v, 0xc0000, sizeof(rom), rom, GV_ROM),
+                     0);
+    uint64_t n = 0;
+    assert_ptr_equal(gview_span(&e->v, 0x10, 0x20, GV_RAM, &n), e->low + 0x10);
+    assert_int_equal(n, 0x20);
+    assert_ptr_equal(gview_span(&e->v, LOW - 8, 0x100, GV_RAM, &n),
+                     e->low + LOW - 8);
+    assert_int_equal(n, 8); /* the rest is a hole */
+    assert_ptr_equal(
+        gview_span(&e->v, 0x100000 + HIGH - 1, UINT64_MAX, GV_RAM, &n),
+        e->high + HIGH - 1);
+    assert_int_equal(n, 1);
+    n = 7;
+    assert_null(gview_span(&e->v, LOW, 1, GV_RAM, &n));     /* hole */
+    assert_null(gview_span(&e->v, 0xc0000, 1, GV_RAM, &n)); /* ROM */
+    assert_null(gview_span(&e->v, 0x10, 0, GV_RAM, &n));    /* empty */
+    assert_null(gview_span(&e->v, UINT64_MAX, 2, GV_RAM, &n));
+    assert_int_equal(n, 7); /* untouched when NULL */
+    assert_ptr_equal(gview_span(&e->v, 0xc0ff0, 0x20, GV_ROM, &n), rom + 0xff0);
+    assert_int_equal(n, 0x10);
 }
 
 /* A one-segment ELF32 with a multiboot header at file offset 0x60. */
@@ -284,6 +311,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_gate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_span, setup, teardown),
         cmocka_unit_test_setup_teardown(test_elf_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(test_elf_bad, setup, teardown),
         cmocka_unit_test_setup_teardown(test_multiboot_info, setup, teardown),
