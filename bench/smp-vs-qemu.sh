@@ -18,7 +18,8 @@ trap 'rm -rf "$W"' EXIT
 ninja -C "$BUILD" qvm bench/tstamp tests/guests/bench_smp.elf >/dev/null
 P=$W/payload
 mkdir -p "$P/bin" "$P/fw" "$P/guests"
-cp "$BUILD/qvm" "$BUILD/bench/tstamp" "$(command -v qemu-system-x86_64)" "$P/bin/"
+cp "$BUILD/qvm" "$BUILD/bench/tstamp" "$ROOT/bench/smp-qvmconf.sh" \
+    "$(command -v qemu-system-x86_64)" "$P/bin/"
 cp "$BUILD/tests/guests/bench_smp.elf" "$P/guests/"
 for f in bios-256k.bin kvmvapic.bin multiboot_dma.bin linuxboot_dma.bin; do
     for d in /usr/share/qemu /usr/share/seabios; do
@@ -31,21 +32,7 @@ cat >"$P/entry.sh" <<'EOF'
 P=${P:-$(pwd)}
 W=/tmp/qsmp
 mkdir -p $W
-cat >$W/smp2.qvmconf <<EOC
-system benchsmp
-ram 0,0xa0000
-reserve loc 0xa0000,0x20000
-rom 0xc0000,0x40000
-ram 1m,255m
-cpu runmask 0
-cpu runmask 1
-load $P/guests/bench_smp.elf
-vdev ser8250
-    hostdev >-
-vdev ser8250
-    loc 0x2f8
-    intr ioapic:3
-EOC
+sh $P/bin/smp-qvmconf.sh 2 1 $P/guests >$W/smp2.qvmconf
 r=1
 while [ $r -le "$(cat $P/rounds)" ]; do
     $P/bin/qemu-system-x86_64 -M q35 -enable-kvm -cpu host -smp 2 -m 256 \

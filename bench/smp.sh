@@ -38,7 +38,7 @@ else
 ninja -C "$BUILD" qvm bench/tstamp tests/guests/bench_smp.elf >/dev/null
 P=$W/payload
 mkdir -p "$P/bin" "$P/guests"
-cp "$BUILD/qvm" "$BUILD/bench/tstamp" "$P/bin/"
+cp "$BUILD/qvm" "$BUILD/bench/tstamp" "$ROOT/bench/smp-qvmconf.sh" "$P/bin/"
 cp "$BUILD/tests/guests/bench_smp.elf" "$P/guests/"
 echo "$RUNS" >"$P/runs"
 [ "$PIN" = 0 ] || echo 1 >"$P/pin"
@@ -54,24 +54,7 @@ W=/tmp/bench-smp
 mkdir -p "$W"
 echo "@@SMP-BED cpus=$(grep -c '^processor' /proc/cpuinfo) kernel=$(uname -r) pinned=$PIN"
 for c in 1 2; do
-    {
-        echo "system benchsmp"
-        echo "ram 0,0xa0000"
-        echo "reserve loc 0xa0000,0x20000"
-        echo "rom 0xc0000,0x40000"
-        echo "ram 1m,255m"
-        i=0
-        while [ $i -lt $c ]; do
-            if [ "$PIN" = 1 ]; then echo "cpu runmask $i"; else echo cpu; fi
-            i=$((i + 1))
-        done
-        echo "load $GUESTS/bench_smp.elf"
-        echo "vdev ser8250"
-        echo "    hostdev >-"
-        echo "vdev ser8250"
-        echo "    loc 0x2f8"
-        echo "    intr ioapic:3"
-    } >"$W/smp$c.qvmconf"
+    sh "$P/bin/smp-qvmconf.sh" $c "$PIN" "$GUESTS" >"$W/smp$c.qvmconf"
 done
 r=0
 while [ $r -le "$(cat "$P/runs")" ]; do
