@@ -28,8 +28,6 @@ extern const char tramp_start[], tramp_end[];
 
 volatile uint32_t ap_ticket, ap_up;
 uint8_t ap_stacks[AP_MAX_CPUS][4096] __attribute__((aligned(16)));
-/* Flat 32-bit code (0x10) and data (0x18), as the multiboot entry has. */
-const uint64_t gdt[4] = {0, 0, 0x00cf9a000000ffffull, 0x00cf92000000ffffull};
 
 /*
  * The trampoline runs in real mode with CS = AP_TRAMP >> 4, so the GDTR is
@@ -51,7 +49,7 @@ __asm__(".pushsection .text\n"
         "  .balign 4\n"
         "tramp_gdtr:\n"
         "  .word 31\n"
-        "  .long gdt\n"
+        "  .long flat_gdt\n"
         ".globl tramp_end\n"
         "tramp_end:\n"
         ".code32\n"

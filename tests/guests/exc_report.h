@@ -108,9 +108,6 @@ void exc_report_c(struct exc_frame *f)
 }
 
 static uint64_t exc_idt[32];
-/* Flat 32-bit code 0x10 and data 0x18, the selectors the loader used. */
-static const uint64_t exc_gdt[4] = {0, 0, 0x00cf9a000000ffffull,
-                                    0x00cf92000000ffffull};
 
 static inline void exc_report_install(void)
 {
@@ -125,7 +122,7 @@ static inline void exc_report_install(void)
         uint16_t limit;
         uint32_t base;
     } idtr = {sizeof(exc_idt) - 1, (uint32_t)exc_idt};
-    gdt_load(exc_gdt, sizeof(exc_gdt));
+    gdt_load();
     for (unsigned v = 0; v < 32; v++) {
         uint32_t o = (uint32_t)stubs[v];
         exc_idt[v] = (uint64_t)((o & 0xffff) | 0x10u << 16) |

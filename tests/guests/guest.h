@@ -15,14 +15,21 @@
 #define SLP_TYP_S5 (5u << 10)
 
 #ifndef __x86_64__
-/* gdt_load: load the GDT `g` (`size` bytes) whose 0x10 is flat 32-bit
- * code and 0x18 flat data, and reload CS, DS, ES and SS from it. */
-static inline void gdt_load(const uint64_t *g, uint16_t size)
+/* flat_gdt: flat 32-bit code at 0x10 and data at 0x18, the selectors the
+ * multiboot entry leaves; one table per guest, which ap_start.h's real-mode
+ * trampoline also loads (by name, hence `used`). */
+static const uint64_t flat_gdt[4] __attribute__((used, aligned(8))) = {
+    0, 0, 0x00cf9a000000ffffull, 0x00cf92000000ffffull};
+
+/* gdt_load: load flat_gdt and reload CS, DS, ES and SS from it (a guest
+ * that takes interrupts or exceptions must not depend on the loader's GDT,
+ * which lives in memory the guest owns). */
+static inline void gdt_load(void)
 {
     struct __attribute__((packed)) {
         uint16_t limit;
         uint32_t base;
-    } gdtr = {(uint16_t)(size - 1), (uint32_t)g};
+    } gdtr = {sizeof(flat_gdt) - 1, (uint32_t)flat_gdt};
     __asm__ volatile("lgdt %0\n"
                      "ljmp $0x10, $1f\n"
                      "1: mov $0x18, %%eax\n"

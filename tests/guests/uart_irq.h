@@ -43,15 +43,6 @@ __asm__(".text\n"
         "isr_default:\n" IRET_BY_HAND);
 
 static uint64_t idt[256];
-/* Flat code 0x10, data 0x18: the selectors qvm's loader used. */
-static const uint64_t gdt[4] = {0, 0, 0x00cf9a000000ffffull,
-                                0x00cf92000000ffffull};
-
-static inline void load_gdt(void)
-{
-    gdt_load(gdt, sizeof(gdt));
-}
-
 static inline void set_gate(unsigned vec, void *fn, uint16_t cs)
 {
     uint32_t o = (uint32_t)fn;
@@ -64,7 +55,7 @@ static inline void set_gate(unsigned vec, void *fn, uint16_t cs)
  * idt_load: then load the IDT. */
 static inline uint16_t idt_begin(void *low, void *high)
 {
-    load_gdt();
+    gdt_load();
     uint16_t cs;
     __asm__ volatile("mov %%cs, %0" : "=r"(cs));
     for (unsigned v = 0; v < 256; v++)
