@@ -124,6 +124,8 @@ static void push_token(struct lexer *lx, const char *text, bool quoted,
     }
     char *copy = sb.s ? sb.s : strdup(text);
     if (sb.oom || !copy) {
+        if (copy != sb.s)
+            free(copy);
         sb_free(&sb);
         diag_error(lx->dg, &span, "out of memory");
         return;

@@ -246,7 +246,7 @@ static void top_vdev(struct parser *p, const struct token *cmd,
     if (!vt) {
         const char *names[64];
         unsigned n = 0;
-        for (; vdev_types[n] && n < 64; n++)
+        for (; n < 64 && vdev_types[n]; n++)
             names[n] = vdev_types[n]->name;
         const char *w = t->text;
         if (strncmp(w, "vdev-", 5) == 0)
@@ -306,7 +306,7 @@ static void top_set(struct parser *p, struct token *const *a)
     if (!d) {
         const char *names[64];
         unsigned n = 0;
-        for (; set_vars[n].name && n < 64; n++)
+        for (; n < 64 && set_vars[n].name; n++)
             names[n] = set_vars[n].name;
         const char *dym = did_you_mean(vt->text, names, n);
         diag_error(p->dg, &vt->span, "unknown variable '%s'%s%s%s", vt->text,
@@ -942,7 +942,7 @@ static void spec_keep_files(struct vm_spec *spec, struct lexer *lx)
 static bool build(struct lexer *lx, struct diag *dg, const struct cfg_env *env,
                   struct vm_spec *spec, struct cfg_result *res)
 {
-    struct cfg_result dummy;
+    struct cfg_result dummy = {0};
     struct parser p = {
         .toks = lx->toks.v,
         .ntoks = lx->toks.n,

@@ -157,7 +157,7 @@ static int h_open(void *o, const char *name, uint64_t size, void *where,
     char fn[SHM_MAX_NAME + 80];
     if (host_name(d, name, fn, sizeof(fn)) < 0)
         return GSS_ILLEGAL_NAME;
-    mode_t mode = 0666 & ~d->umask_ & 0666;
+    mode_t mode = 0666 & ~d->umask_;
     bool created;
     int fd = open_or_create(d, fn, size, mode, d->has_gid, d->gid, &created);
     if (fd < 0) {

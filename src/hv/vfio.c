@@ -64,7 +64,7 @@ int vfio_find_by_id(uint16_t vid, uint16_t did, unsigned idx, char *bdf,
     DIR *dir = opendir(top);
     if (!dir)
         return -errno;
-    char *names[256];
+    char *names[256] = {0};
     size_t n = 0;
     struct dirent *e;
     while ((e = readdir(dir)) && n < sizeof(names) / sizeof(names[0])) {

@@ -32,6 +32,7 @@ static int probe_end(z_stream *zs, const unsigned char **src, size_t *left)
         zs->next_out = &extra;
         zs->avail_out = 1;
         int rc = inflate(zs, Z_NO_FLUSH);
+        zs->next_out = NULL; /* no pointer to `extra` outlives the call */
         *src += in_chunk - zs->avail_in;
         *left -= in_chunk - zs->avail_in;
         if (zs->avail_out == 0)
@@ -83,6 +84,8 @@ int boot_gunzip(const struct boot_image *in, uint64_t limit,
             cap - len > UINT32_MAX ? UINT32_MAX : (uInt)(cap - len);
         zs.next_in = (Bytef *)(uintptr_t)src;
         zs.avail_in = in_chunk;
+        /* cppcheck-suppress nullPointerArithmeticRedundantCheck
+         * (the loop runs only while buf is set) */
         zs.next_out = buf + len;
         zs.avail_out = out_chunk;
         rc = inflate(&zs, Z_NO_FLUSH);

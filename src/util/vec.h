@@ -20,9 +20,14 @@
 /* vec_grow: make room for one more element; returns the new slot or NULL. */
 void *vec_grow(void **v, size_t *n, size_t *cap, size_t elem);
 
+#ifndef __CPPCHECK__
 #define VEC_PUSH(vec)                                                          \
     ((__typeof__((vec)->v))vec_grow((void **)&(vec)->v, &(vec)->n,             \
                                     &(vec)->cap, sizeof(*(vec)->v)))
+#else /* its parser cannot take a __typeof__ cast (tools/check-static.sh) */
+#define VEC_PUSH(vec)                                                          \
+    vec_grow((void **)&(vec)->v, &(vec)->n, &(vec)->cap, sizeof(*(vec)->v))
+#endif
 #define VEC_LAST(vec) ((vec)->n ? &(vec)->v[(vec)->n - 1] : NULL)
 #define VEC_FREE(vec)                                                          \
     do {                                                                       \

@@ -388,7 +388,8 @@ static void aml_pci(const struct x86_board *b, struct aml *a)
 /* The virtio-mmio devices, as Linux's virtio_mmio ACPI match expects. */
 static void aml_virtio_mmio(const struct x86_board *b, struct aml *a)
 {
-    for (unsigned n = 0; n < b->nvmmio && n < 256; n++) {
+    _Static_assert(BOARD_MAX_VMMIO <= 256, "VRnn names two hex digits");
+    for (unsigned n = 0; n < b->nvmmio && n < BOARD_MAX_VMMIO; n++) {
         const struct board_line *v = &b->vmmio[n];
         if (v->base + v->size > 1ull << 32)
             continue;
