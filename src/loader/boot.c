@@ -154,7 +154,8 @@ int boot_load_raw(struct gview *v, const struct load_spec *ls,
         if (!gview_is_free(v, *at, size))
             return boot_fail(err, "0x%llx overlaps another loaded image",
                              (unsigned long long)*at);
-        memcpy(dst, img->data, img->size);
+        if (img->size) /* an empty image may have no data pointer */
+            memcpy(dst, img->data, img->size);
         if (gview_mark_used(v, *at, size) < 0)
             return boot_fail(err, "out of memory");
         return 0;
@@ -162,7 +163,8 @@ int boot_load_raw(struct gview *v, const struct load_spec *ls,
     if (gview_alloc(v, size, 4096, min, max, at) < 0)
         return boot_fail(err, "no free guest RAM for 0x%llx bytes",
                          (unsigned long long)size);
-    memcpy(gview_ptr(v, *at, size), img->data, img->size);
+    if (img->size)
+        memcpy(gview_ptr(v, *at, size), img->data, img->size);
     return 0;
 }
 
