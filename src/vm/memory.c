@@ -4,6 +4,8 @@
 #include "vm/memory.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -30,39 +32,65 @@ static enum pages pages_of(const struct vm_spec *spec)
     return PAGES_HUGE;
 }
 
+/* 2 MiB of PROT_NONE on each side of every region (reliability.md S5): a
+ * host-side overrun past either end of guest memory faults instead of
+ * reaching whatever the host mapped next to it. Address space only: the
+ * guards are never backed. */
+#define GUARD HUGE
+
 /*
- * map_aligned: an anonymous mapping of `size` bytes whose address is
- * congruent to `gpa` modulo 2 MiB, so that every 2 MiB-aligned stretch of
- * guest-physical memory is one 2 MiB-aligned host stretch: only then can a
- * transparent huge page back it and KVM map it with one large page (KVM
- * checks that guest and host addresses agree in their low 21 bits). Over-
- * reserves 2 MiB and gives back the head and the tail.
+ * map_guarded: `size` bytes mapped with `flags` (MAP_FIXED added) between
+ * two GUARD-sized PROT_NONE reservations, at a host address congruent to
+ * `gpa` modulo `align` (0 or 2 MiB). The congruence lets every 2 MiB-
+ * aligned stretch of guest-physical memory be one 2 MiB-aligned host
+ * stretch: only then can a huge page back it and KVM map it with one large
+ * page (KVM checks that guest and host addresses agree in their low 21
+ * bits). Reserves the guards and `align` of slack, maps the memory over
+ * the middle, and gives back the slack. MAP_FAILED and errno on failure.
  */
-static void *map_aligned(uint64_t gpa, uint64_t size)
+static void *map_guarded(uint64_t gpa, uint64_t size, uint64_t align, int flags)
 {
-    int prot = PROT_READ | PROT_WRITE;
-    int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
-    if (size < HUGE)
-        return mmap(NULL, (size_t)size, prot, flags, -1, 0);
-    uint8_t *p = mmap(NULL, (size_t)(size + HUGE), prot, flags, -1, 0);
-    if (p == MAP_FAILED)
-        return p;
-    uint64_t skew =
-        ((gpa & (HUGE - 1)) - ((uintptr_t)p & (HUGE - 1))) & (HUGE - 1);
-    if (skew)
-        munmap(p, (size_t)skew);
-    if (HUGE - skew)
-        munmap(p + skew + size, (size_t)(HUGE - skew));
-    return p + skew;
+    if (size > SIZE_MAX - 2 * GUARD - HUGE) {
+        errno = ENOMEM;
+        return MAP_FAILED;
+    }
+    size_t total = (size_t)(size + 2 * GUARD + align);
+    uint8_t *res = mmap(NULL, total, PROT_NONE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (res == MAP_FAILED)
+        return res;
+    uint8_t *p = res + GUARD;
+    if (align)
+        p += ((gpa & (align - 1)) - ((uintptr_t)p & (align - 1))) & (align - 1);
+    if (mmap(p, (size_t)size, PROT_READ | PROT_WRITE, flags | MAP_FIXED, -1,
+             0) == MAP_FAILED) {
+        int e = errno;
+        munmap(res, total);
+        errno = e;
+        return MAP_FAILED;
+    }
+    size_t head = (size_t)(p - GUARD - res);
+    size_t tail = total - head - (size_t)(size + 2 * GUARD);
+    if (head)
+        munmap(res, head);
+    if (tail)
+        munmap(p + size + GUARD, tail);
+    return p;
+}
+
+/* unmap_guarded: a map_guarded mapping with its guards. */
+static void unmap_guarded(void *p, uint64_t size)
+{
+    munmap((uint8_t *)p - GUARD, (size_t)(size + 2 * GUARD));
 }
 
 /* map_region: the host memory behind one ram/rom region, as `set
  * ram-pages` asks (ram only: a rom stays on small pages). */
 static void *map_region(const struct mem_region *r, enum pages pages)
 {
+    const int anon = MAP_PRIVATE | MAP_ANONYMOUS;
     if (r->kind == MEM_ROM || pages == PAGES_SMALL)
-        return mmap(NULL, (size_t)r->size, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        return map_guarded(r->base, r->size, 0, anon | MAP_NORESERVE);
     if (pages == PAGES_HUGETLB) {
         if ((r->base | r->size) & (HUGE - 1)) {
             errno = EINVAL;
@@ -74,9 +102,8 @@ static void *map_region(const struct mem_region *r, enum pages pages)
         }
         /* Reserved now (no MAP_NORESERVE): a shortage is this error at
          * start, not a SIGBUS when the guest first touches the page. */
-        void *p = mmap(NULL, (size_t)r->size, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB,
-                       -1, 0);
+        void *p = map_guarded(r->base, r->size, HUGE,
+                              anon | MAP_HUGETLB | MAP_HUGE_2MB);
         if (p == MAP_FAILED) {
             int e = errno;
             log_fatal(TAG,
@@ -91,8 +118,10 @@ static void *map_region(const struct mem_region *r, enum pages pages)
         }
         return p;
     }
-    void *p = map_aligned(r->base, r->size);
-    if (p != MAP_FAILED && r->size >= HUGE &&
+    bool huge = r->size >= HUGE;
+    void *p =
+        map_guarded(r->base, r->size, huge ? HUGE : 0, anon | MAP_NORESERVE);
+    if (p != MAP_FAILED && huge &&
         madvise(p, (size_t)r->size, MADV_HUGEPAGE) < 0)
         log_debug(TAG, "ram 0x%llx: no transparent huge pages: %s",
                   (unsigned long long)r->base, strerror(errno));
@@ -133,7 +162,7 @@ int gmem_init(struct gmem *m, const struct vm_spec *spec)
         }
         struct gmem_map *gm = VEC_PUSH(&m->maps);
         if (!gm) {
-            munmap(p, (size_t)r->size);
+            unmap_guarded(p, r->size);
             return -ENOMEM;
         }
         gm->host = p;
@@ -186,7 +215,7 @@ void gmem_forget(struct gmem *m)
 void gmem_free(struct gmem *m)
 {
     for (size_t i = 0; i < m->maps.n; i++)
-        munmap(m->maps.v[i].host, (size_t)m->maps.v[i].size);
+        unmap_guarded(m->maps.v[i].host, m->maps.v[i].size);
     VEC_FREE(&m->maps);
     gview_free(&m->view);
 }

@@ -2,6 +2,8 @@
  * memory.h: guest physical memory built from the spec's `ram` and `rom`
  * lines. Each region is an anonymous MAP_NORESERVE mapping, so start-up does
  * no work proportional to the RAM size; pages are populated on first touch.
+ * Each lies between two 2 MiB PROT_NONE guards: a host-side overrun past
+ * either end of guest memory faults instead of reaching another mapping.
  * ROM is host-writable (for loaders) and read-only to the guest
  * (KVM_MEM_READONLY; guest writes become MMIO exits and are dropped).
  */

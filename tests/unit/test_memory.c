@@ -3,7 +3,8 @@
  * asks: host addresses congruent to guest addresses modulo 2 MiB and
  * MADV_HUGEPAGE (the VMA's "hg" flag in /proc/self/smaps) by default; plain
  * mappings with `small`; hugetlb refused with a clear error when the host
- * has no free huge pages.
+ * has no free huge pages; 2 MiB of PROT_NONE guard on each side of every
+ * region, which a host-side overrun hits.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -13,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -159,12 +163,70 @@ static void test_hugetlb(void **st)
     assert_int_equal(e, -ENOMEM);
 }
 
+/* vma_perms: the permissions ("rw-p", "---p") and bounds of the mapping
+ * that holds `p`, from /proc/self/maps; false when nothing maps it. */
+static bool vma_perms(const void *p, char perms[5], uintptr_t *lo,
+                      uintptr_t *hi)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    assert_non_null(f);
+    char line[512];
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), f)) {
+        unsigned long a, b;
+        if (sscanf(line, "%lx-%lx %4s", &a, &b, perms) == 3 &&
+            (uintptr_t)p >= a && (uintptr_t)p < b) {
+            *lo = a;
+            *hi = b;
+            found = true;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+/* Every region, whatever its pages, sits between two 2 MiB PROT_NONE
+ * guards; a write one byte past a region's end kills the writer. */
+static void test_guards(void **st)
+{
+    (void)st;
+    build("ram 0x100000,63m ram 0x10000000,1m rom 0xfff00000,1m "
+          "load g.elf");
+    assert_int_equal(gmem_init(&mem, &spec), 0);
+    for (size_t i = 0; i < mem.view.regions.n; i++) {
+        const struct gview_region *r = &mem.view.regions.v[i];
+        char perms[5];
+        uintptr_t lo, hi;
+        assert_true(vma_perms(r->host, perms, &lo, &hi));
+        assert_string_equal(perms, "rw-p");
+        assert_true(vma_perms(r->host - 1, perms, &lo, &hi));
+        assert_string_equal(perms, "---p");
+        assert_true(lo <= (uintptr_t)r->host - 2 * MiB);
+        assert_true(vma_perms(r->host + r->size, perms, &lo, &hi));
+        assert_string_equal(perms, "---p");
+        assert_true(hi >= (uintptr_t)r->host + r->size + 2 * MiB);
+    }
+    const struct gview_region *r = region_at(0x10000000);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        signal(SIGSEGV, SIG_DFL); /* not a sanitizer's report */
+        ((volatile uint8_t *)r->host)[r->size] = 1;
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGSEGV);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_huge_default, teardown),
         cmocka_unit_test_teardown(test_small, teardown),
         cmocka_unit_test_teardown(test_hugetlb, teardown),
+        cmocka_unit_test_teardown(test_guards, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
