@@ -32,10 +32,10 @@ static enum pages pages_of(const struct vm_spec *spec)
     return PAGES_HUGE;
 }
 
-/* 2 MiB of PROT_NONE on each side of every region (reliability.md S5): a
- * host-side overrun past either end of guest memory faults instead of
- * reaching whatever the host mapped next to it. Address space only: the
- * guards are never backed. */
+/* 2 MiB of PROT_NONE on each side of every region (as Firecracker guards
+ * its guest memory): a host-side overrun past either end of guest memory
+ * faults instead of reaching whatever the host mapped next to it. Address
+ * space only: the guards are never backed. */
 #define GUARD HUGE
 
 /*
