@@ -1,6 +1,6 @@
 #!/bin/sh
 # check-hardening.sh QVM CORE_LIB FORTIFY (TAP): qvm as -Dhardening=true
-# builds it (meson.build, README "Dependencies and build options"): a
+# builds it (meson.build, README "Build options"): a
 # position-independent executable (static-pie when static), full RELRO
 # (a GNU_RELRO segment, BIND_NOW), a stack that is not executable, and
 # qvm's own code (CORE_LIB, libqvmcore.a) calling the stack protector and,
