@@ -1,7 +1,7 @@
 #!/bin/sh
 # check-static.sh: cppcheck (Debian's, 2.10) over qvm's sources, once per
-# architecture, must find nothing (docs: README "Tests"; the reliability
-# goal S7, static analysis clean). Findings print as FILE:LINE:COL and the
+# architecture, must find nothing (a source check, README "Tests": a VMM's
+# own code is held to no finding). Findings print as FILE:LINE:COL and the
 # exit status is 1. A finding that is wrong is silenced where it is, with
 # `cppcheck-suppress ID` and the reason in the same comment; nothing is
 # silenced here. cppcheck cannot parse a __typeof__ cast: util/vec.h gives
