@@ -118,17 +118,10 @@ static inline void exc_report_install(void)
         exc_stub18, exc_stub19, exc_stub20, exc_stub21, exc_stub22, exc_stub23,
         exc_stub24, exc_stub25, exc_stub26, exc_stub27, exc_stub28, exc_stub29,
         exc_stub30, exc_stub31};
-    struct __attribute__((packed)) {
-        uint16_t limit;
-        uint32_t base;
-    } idtr = {sizeof(exc_idt) - 1, (uint32_t)exc_idt};
     gdt_load();
-    for (unsigned v = 0; v < 32; v++) {
-        uint32_t o = (uint32_t)stubs[v];
-        exc_idt[v] = (uint64_t)((o & 0xffff) | 0x10u << 16) |
-                     (uint64_t)((o & 0xffff0000u) | 0x8e00u) << 32;
-    }
-    __asm__ volatile("lidt %0" : : "m"(idtr) : "memory");
+    for (unsigned v = 0; v < 32; v++)
+        exc_idt[v] = idt_gate(stubs[v], 0x10);
+    idt_set(exc_idt, sizeof(exc_idt));
 }
 
 #endif

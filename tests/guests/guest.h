@@ -40,6 +40,25 @@ static inline void gdt_load(void)
                      : "m"(gdtr)
                      : "eax", "memory");
 }
+
+/* idt_gate: a 32-bit interrupt gate (present, ring 0) to `fn` through
+ * code selector `cs`. */
+static inline uint64_t idt_gate(const void *fn, uint16_t cs)
+{
+    uint32_t o = (uint32_t)fn;
+    return (uint64_t)((o & 0xffff) | (uint32_t)cs << 16) |
+           (uint64_t)((o & 0xffff0000u) | 0x8e00u) << 32;
+}
+
+/* idt_set: load the IDT `t` of `size` bytes. */
+static inline void idt_set(const uint64_t *t, uint16_t size)
+{
+    struct __attribute__((packed)) {
+        uint16_t limit;
+        uint32_t base;
+    } idtr = {(uint16_t)(size - 1), (uint32_t)t};
+    __asm__ volatile("lidt %0" : : "m"(idtr) : "memory");
+}
 #endif
 
 static inline void outb(uint16_t port, uint8_t v)

@@ -45,9 +45,7 @@ __asm__(".text\n"
 static uint64_t idt[256];
 static inline void set_gate(unsigned vec, void *fn, uint16_t cs)
 {
-    uint32_t o = (uint32_t)fn;
-    idt[vec] = (uint64_t)((o & 0xffff) | (uint32_t)cs << 16) |
-               (uint64_t)((o & 0xffff0000u) | 0x8e00u) << 32;
+    idt[vec] = idt_gate(fn, cs);
 }
 
 /* idt_begin: load the GDT and point every IDT gate at `low` (vectors
@@ -65,11 +63,7 @@ static inline uint16_t idt_begin(void *low, void *high)
 
 static inline void idt_load(void)
 {
-    struct __attribute__((packed)) {
-        uint16_t limit;
-        uint32_t base;
-    } idtr = {sizeof(idt) - 1, (uint32_t)idt};
-    __asm__ volatile("lidt %0" : : "m"(idtr));
+    idt_set(idt, sizeof(idt));
 }
 
 /* sti_wait: interrupts on until *v reaches want or `spins` pauses pass,
