@@ -196,7 +196,7 @@ static void test_output_and_emergency(void **state)
                             {VD_DATA + 0x200, 16, true}};
     unsigned irqs = atomic_load(&e->v.irqs);
     assert_int_equal(vd_request(&e->v, TXQ, segs, 3), 0);
-    assert_true(atomic_load(&e->v.irqs) > irqs);
+    assert_true(vd_wait_irqs(&e->v, irqs + 1));
     /* emerg_wr, as a 32-bit write and as a byte write. */
     struct virtio_dev *d = e->v.d;
     uint32_t ch = 'E';

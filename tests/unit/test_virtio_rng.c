@@ -72,7 +72,7 @@ static void delivers_bytes(void **state)
                             {VD_DATA + 0x400, 256, true}};
     unsigned irqs = atomic_load(&v.irqs);
     assert_int_equal(vd_request(&v, 0, segs, 3), 384);
-    assert_true(atomic_load(&v.irqs) > irqs);
+    assert_true(vd_wait_irqs(&v, irqs + 1));
     assert_false(all_zero(buf + 16, 100));
     assert_false(all_zero(buf + 0x200, 28));
     assert_false(all_zero(buf + 0x400, 256));
@@ -192,8 +192,9 @@ static void bounded_batch(void **state)
     unsigned irqs = atomic_load(&v.irqs);
     vd_kick(&v, 0);
     assert_true(vd_wait(&v, 0, VD_QSIZE));
+    assert_true(vd_wait_irqs(&v, irqs + VD_QSIZE));
+    stop_events(&v); /* joins the loop: no interrupt can follow */
     assert_int_equal(atomic_load(&v.irqs) - irqs, VD_QSIZE);
-    stop_events(&v);
     struct evloop *ev = v.ctx.ev;
     vd_free(&v);
     ev_free(ev);

@@ -172,6 +172,19 @@ static UNUSED bool vd_wait(struct vdrv *v, unsigned q, uint16_t want)
     return vd_used_idx(v, q) == want;
 }
 
+/* vd_wait_irqs: until at least `n` queue interrupts were raised in all; a
+ * device publishes the used index first and interrupts after it, so an
+ * interrupt can trail vd_wait. */
+static UNUSED bool vd_wait_irqs(struct vdrv *v, unsigned n)
+{
+    for (unsigned t = 0; t < VD_WAIT_MS; t++) {
+        if (atomic_load(&v->irqs) >= n)
+            return true;
+        vd_sleep_ms(1);
+    }
+    return atomic_load(&v->irqs) >= n;
+}
+
 /* vd_request: post, kick, wait; returns the used length (-1: timeout). */
 static UNUSED int64_t vd_request(struct vdrv *v, unsigned q,
                                  const struct vd_seg *segs, unsigned n)
