@@ -5,7 +5,7 @@
 set -eu
 PKGS="meson ninja-build gcc libc6-dev pkg-config zlib1g-dev libseccomp-dev libcmocka-dev
 libfdt-dev device-tree-compiler
-clang libclang-rt-14-dev clang-format cppcheck python3
+clang libclang-rt-14-dev clang-format clang-tidy cppcheck python3
 qemu-system-x86 busybox-static cpio lz4 e2fsprogs iproute2 acpica-tools gdb gdb-multiarch
 qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross zlib1g-dev:arm64 libseccomp-dev:arm64
 dpkg-dev debhelper fakeroot lintian groff-base man-db systemd"

@@ -18,6 +18,8 @@
 #include "util/ckd.h"
 #include "util/num.h"
 
+#define MAX_ARGS 2 /* `set NAME VALUE`, `unsupported TYPE ACTION`, logs */
+
 static unsigned nargs_of(const struct opt_def *d)
 {
     if (d->type == OPT_FLAG)
@@ -34,11 +36,18 @@ static bool is_opener(const char *w)
 }
 
 /* Takes the argument words of option d (at token t); false if missing. */
+/* What an argument an option does not take reads as: an empty word, never
+ * a null pointer (handlers index `a` by their option's arity). */
+static char no_arg_text[1];
+static struct token no_arg = {.text = no_arg_text};
+
 static bool take_args(struct parser *p, const struct opt_def *d,
-                      const struct token *t, struct token **a)
+                      const struct token *t, struct token *a[static MAX_ARGS])
 {
     unsigned n = nargs_of(d);
     bool bad = false;
+    for (unsigned i = 0; i < MAX_ARGS; i++)
+        a[i] = &no_arg;
     for (unsigned i = 0; i < n; i++) {
         /* an option's arguments never come from another file: a file that
          * ends in `cmdline` must not take the next command-line word */
@@ -398,7 +407,7 @@ static void skip_unknown_args(struct parser *p);
 static void handle_top(struct parser *p, const struct opt_def *d,
                        struct token *t)
 {
-    struct token *a[2] = {0};
+    struct token *a[MAX_ARGS];
     if (p->blob_pending && d->id != TOP_LOAD && d->id != TOP_PASS) {
         diag_error(p->dg, &p->blob_span,
                    "'%s' must be followed by 'load' (or 'pass')",
@@ -791,14 +800,12 @@ static void handle_ctx(struct parser *p, const struct opt_def *d,
 {
     char buf[64];
     char where[96];
-    struct token *a[2] = {0};
+    struct token *a[MAX_ARGS];
     snprintf(where, sizeof(where), "%s: ", ctx_label(p, buf, sizeof(buf)));
     if (!opt_status(p, d, t, where))
         return;
     if (!take_args(p, d, t, a))
         return;
-    if (d->type == OPT_FLAG)
-        a[0] = NULL;
     switch (p->ctx) {
     case CTX_CPU:
         ctx_cpu(p, d, a);
@@ -917,7 +924,7 @@ static void parse_stream(struct parser *p)
             /* options of a vdev we already reported: consume quietly */
             const struct opt_def *vo = any_vdev_opt(t->text);
             if (vo) {
-                struct token *a[2];
+                struct token *a[MAX_ARGS];
                 if (take_args(p, vo, t, a))
                     continue;
                 continue;

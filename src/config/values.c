@@ -282,10 +282,10 @@ bool parse_loc(struct parser *p, const struct token *t, enum loc_mode mode,
             diag_error(p->dg, &t->span,
                        "a vdev's loc is one address; the size of '%s' is "
                        "fixed",
-                       vt->name);
+                       vt ? vt->name : "a vdev");
             return false;
         }
-        out->size = vt->win_size ? vt->win_size : 1;
+        out->size = vt && vt->win_size ? vt->win_size : 1;
     } else if (len) {
         if (!parse_u64(p, t, "length", len, true, &out->size))
             return false;

@@ -562,7 +562,7 @@ static void vpci_free(struct vpci *v)
     for (unsigned i = 0; i < 6; i++)
         for (unsigned k = 0; k < v->bars[i].nslots; k++) {
             struct vslot *s = &v->bars[i].s[k];
-            if (s->in_slot &&
+            if (s->in_slot && v->ctx &&
                 v->ctx->slot_set(v->ctx->opaque, s->slot, 0, 0, NULL) == 0)
                 s->in_slot = false;
         }

@@ -437,8 +437,8 @@ static bool rx_fix_header(struct vnet *n, uint8_t *hdr, uint8_t *frame,
         if (start + off + 2 > flen)
             return false;
         if (!virtio_has(d, VIRTIO_NET_F_GUEST_CSUM)) {
-            if (hdr[1] != VIRTIO_NET_HDR_GSO_NONE)
-                return false;
+            if (hdr[1] != VIRTIO_NET_HDR_GSO_NONE || !frame)
+                return false; /* !frame: no copy to complete it in */
             csum_complete(frame, flen, start, off);
             flags &= (uint8_t)~VIRTIO_NET_HDR_F_NEEDS_CSUM;
             st16(hdr + 6, 0);

@@ -324,7 +324,7 @@ int vm_dump(struct vm *vm, const char *why, bool at_exit)
         return -1;
     }
     struct dreq rq = {.op = OP_OPEN};
-    struct drep rp;
+    struct drep rp = {0}; /* read only if ask says it came */
     int fd = -1;
     int e = ask(d, &rq, &rp, &fd);
     if (e < 0 || rp.err || fd < 0) {

@@ -137,7 +137,7 @@ int passthru_mem_setup(struct passthru *p, const struct vm_spec *spec,
                           (unsigned long long)l->base);
                 return -1;
             }
-            void *h;
+            void *h = NULL; /* set by pass_mem_map when it returns 0 */
             if (pass_mem_map(NULL, host, l->size, &a, &h) < 0)
                 return -1;
             struct pass_mem *m = &p->mem.v[p->mem.n++];

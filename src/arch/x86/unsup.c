@@ -126,7 +126,7 @@ int arch_insn_skip(struct vcpu *vcpu, unsigned len)
     struct kvm_sregs s;
     struct kvm_regs r;
     int e = kvm_get_sregs(vcpu->fd, &s);
-    if (e == 0)
+    if (e >= 0)
         e = kvm_get_regs(vcpu->fd, &r);
     if (e < 0)
         return e;
