@@ -35,12 +35,13 @@ static bool is_opener(const char *w)
            strcmp(w, "pass") == 0 || strcmp(w, "reserve") == 0;
 }
 
-/* Takes the argument words of option d (at token t); false if missing. */
 /* What an argument an option does not take reads as: an empty word, never
  * a null pointer (handlers index `a` by their option's arity). */
 static char no_arg_text[1];
 static struct token no_arg = {.text = no_arg_text};
 
+/* Takes the argument words of option d (at token t) into a; the slots
+ * past its arity are no_arg. False if one is missing. */
 static bool take_args(struct parser *p, const struct opt_def *d,
                       const struct token *t, struct token *a[static MAX_ARGS])
 {
