@@ -175,7 +175,11 @@ static char *run(const char *cmd)
     size_t n = fread(out, 1, sizeof(out) - 1, p);
     out[n] = 0;
     pclose(p);
-    printf("%s", out);
+    for (const char *l = out; *l;) { /* as TAP comments */
+        size_t k = strcspn(l, "\n");
+        printf("# %.*s\n", (int)k, l);
+        l += k + (l[k] == '\n');
+    }
     return out;
 }
 

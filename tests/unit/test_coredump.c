@@ -249,7 +249,11 @@ static void test_gdb(void **state)
     out[n] = 0;
     pclose(p);
     unlink(path);
-    printf("%s", out);
+    for (const char *l = out; *l;) { /* as TAP comments */
+        size_t k = strcspn(l, "\n");
+        printf("# %.*s\n", (int)k, l);
+        l += k + (l[k] == '\n');
+    }
     /* Thread i's registers follow "[Switching to thread i ...]". */
     const char *t1 = strstr(out, "Switching to thread 1");
     const char *t2 = strstr(out, "Switching to thread 2");
